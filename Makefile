@@ -1,0 +1,106 @@
+# tlstrace build.  build/ is the only output folder.
+#
+#   make            build/libtlstrace.so and build/tlstrace
+#   make check      unit (plain and ASan+UBSan), fuzz smoke, integration
+#   make demo       trace a local mTLS and renegotiation exchange
+#   make bench      hook overhead, as ratios against the same run untraced
+#   make fuzz       every fuzz target for FUZZ_SECONDS (default 60)
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+CLANG   ?= clang
+PREFIX  ?= /usr/local
+B       := build
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CFLAGS  ?= -O2 -g
+ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Idecoder -Ishim
+SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
+
+DEC_SRC  := $(wildcard decoder/*.c)
+SHIM_SRC := $(filter-out shim/launcher.c,$(wildcard shim/*.c))
+# Shim modules that are pure enough to unit-test outside a host process.
+UNIT_SHIM_SRC := shim/format.c
+UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+HDRS     := $(wildcard decoder/*.h decoder/tables/*.def shim/*.h shim/*.def tests/unit/helpers/*.h)
+
+DEC_OBJ  := $(DEC_SRC:%.c=$(B)/obj/%.o)
+SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+BENCH_BIN := $(B)/bench/bench_io
+
+UNIT_LIBS := -lcmocka -lssl -lcrypto -lpthread
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all check demo bench fuzz install clean deps unit asan fuzz-build tools
+all: $(B)/libtlstrace.so $(B)/tlstrace
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(SOFLAGS) -c $< -o $@
+
+$(B)/libtlstrace.so: $(DEC_OBJ) $(SHIM_OBJ)
+	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
+
+$(B)/tlstrace: shim/launcher.c $(HDRS)
+	@mkdir -p $(B)
+	$(CC) $(ALLCFLAGS) -o $@ $<
+
+$(B)/unit/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(UNIT_LIBS)
+
+$(B)/asan/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(SAN) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(UNIT_LIBS)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(ALLCFLAGS) -Wno-unused-command-line-argument -fsanitize=fuzzer,address,undefined -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC)
+
+$(B)/tools/%: tests/tools/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) -lssl -lcrypto -lpthread
+
+$(B)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -O2 -o $@ $< -lpthread
+
+unit: $(UNIT_BIN)
+asan: $(ASAN_BIN)
+fuzz-build: $(FUZZ_BIN)
+tools: $(TOOL_BIN)
+
+deps:
+	@bash scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all unit asan fuzz-build tools
+	@bash scripts/check.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all tools
+	@bash scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) tools
+	@bash scripts/bench.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tlstrace
+	install -m 0755 $(B)/libtlstrace.so $(DESTDIR)$(PREFIX)/lib/tlstrace/libtlstrace.so
+	install -m 0755 $(B)/tlstrace $(DESTDIR)$(PREFIX)/bin/tlstrace
+
+clean:
+	rm -rf $(B)

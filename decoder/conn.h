@@ -1,0 +1,148 @@
+/* One TLS connection as seen from one process: two directions, each with
+ * its own record and handshake reassembly, and what was negotiated.
+ *
+ * Threading: a direction's state is touched only by the thread feeding
+ * that direction (the shim holds a per-direction lock).  Connection-wide
+ * facts (role, version, cipher) are written by whichever direction
+ * decodes them and read by the other with relaxed atomics: TLS orders
+ * them (ServerHello before anything that depends on its version).
+ */
+#ifndef TT_CONN_H
+#define TT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cursor.h"
+#include "event.h"
+
+/* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
+#define TT_RECORD_MAX (16384 + 2048)
+/* Largest handshake message reassembled: a certificate chain of many
+ * large certificates fits; a longer claimed length is a decode error. */
+#define TT_HS_MSG_MAX (256 * 1024)
+/* Certificates and CA names rendered per message (all are counted). */
+#define TT_CERTS_RENDERED 16
+#define TT_CA_NAMES_RENDERED 256
+#define TT_SNI_MAX 255
+
+#define TT_V_SSL3 0x0300
+#define TT_V_TLS10 0x0301
+#define TT_V_TLS12 0x0303
+#define TT_V_TLS13 0x0304
+
+struct tt_dirstate {
+	/* record layer */
+	uint8_t hdr[5];
+	uint8_t hdr_have;
+	uint8_t rtype;
+	uint32_t rlen;	/* body length of the record in progress */
+	uint32_t rgot;	/* body bytes of it seen so far */
+	uint8_t *rbuf;	/* body copy, only while a needed record is split */
+	/* handshake reassembly: only while a message is split */
+	uint8_t *hbuf;
+	uint32_t hlen, hcap;
+	uint8_t alert_part; /* first byte of an alert split across records */
+	bool alert_have;
+
+	bool ccs;	/* ChangeCipherSpec sent in this direction (<= 1.2) */
+	bool dead;	/* stopped decoding; bytes pass through */
+	uint64_t records;
+	uint64_t bytes;
+	uint32_t hs_msgs;
+	uint32_t enc_hs_after_ccs; /* encrypted handshake records since CCS */
+};
+
+struct tt_conn {
+	struct tt_dirstate d[2];
+	uint8_t role;	   /* enum tt_role */
+	uint16_t version;  /* negotiated, 0 until ServerHello */
+	uint16_t cipher;
+	uint8_t sni_len;
+	char sni[TT_SNI_MAX + 1];
+	bool hrr;
+};
+
+void tt_conn_init(struct tt_conn *c);
+/* Frees reassembly buffers; the connection may be fed again after. */
+void tt_conn_release(struct tt_conn *c);
+
+/* Feeds bytes that crossed the socket in direction dir.  Events go to
+ * em.  Returns TT_OK, or TT_DECODE once the direction stopped decoding
+ * (it then ignores further bytes; a decode_error event said why). */
+tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		   size_t n, const struct tt_emit *em);
+
+/* Whether the first bytes of a stream can start a TLS record (a prefix
+ * of a handshake or alert record header, or an SSLv2-compatible
+ * ClientHello).  n may be less than 5. */
+bool tt_looks_like_tls(const uint8_t *p, size_t n);
+
+static inline uint16_t tt_conn_version(const struct tt_conn *c)
+{
+	return __atomic_load_n(&c->version, __ATOMIC_RELAXED);
+}
+static inline uint8_t tt_conn_role(const struct tt_conn *c)
+{
+	return __atomic_load_n(&c->role, __ATOMIC_RELAXED);
+}
+
+/* Handshake layer: whole records' plaintext handshake bytes. */
+void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		size_t n, const struct tt_emit *em);
+
+/* Message parsers: body is one whole handshake message without its
+ * 4-byte header.  Each updates the connection and emits its event;
+ * TT_DECODE when the body is malformed (nothing emitted then). */
+typedef tt_rc (*tt_hs_parser)(struct tt_conn *c, enum tt_dir dir,
+			      const uint8_t *body, size_t len,
+			      const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
+				     const uint8_t *body, size_t len,
+				     const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
+				     const uint8_t *body, size_t len,
+				     const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
+				    const uint8_t *body, size_t len,
+				    const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_certificate_request(struct tt_conn *c,
+					    enum tt_dir dir,
+					    const uint8_t *body, size_t len,
+					    const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_server_key_exchange(struct tt_conn *c,
+					    enum tt_dir dir,
+					    const uint8_t *body, size_t len,
+					    const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,
+					   const uint8_t *body, size_t len,
+					   const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
+					   const uint8_t *body, size_t len,
+					   const struct tt_emit *em);
+/* Any other message: its name and length. */
+TT_MUST_USE tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir,
+				uint8_t type, const uint8_t *body, size_t len,
+				const struct tt_emit *em);
+
+/* A decode_error event (level warn). */
+void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
+			  const char *what, const char *detail);
+
+/* The role of the side that sent in direction dir. */
+static inline enum tt_role tt_sender(const struct tt_conn *c, enum tt_dir dir)
+{
+	enum tt_role r = (enum tt_role)tt_conn_role(c);
+	if (r == TT_ROLE_UNKNOWN)
+		return r;
+	if (dir == TT_OUT)
+		return r;
+	return r == TT_ROLE_CLIENT ? TT_ROLE_SERVER : TT_ROLE_CLIENT;
+}
+
+/* Sets the role from a message only the given side sends. */
+void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
+			enum tt_role sender);
+
+#endif

@@ -1,0 +1,128 @@
+/* Typed events, the decoder's only output.
+ *
+ * An event is a name, a level, a direction, flags and a list of typed
+ * fields.  Its strings live in the event's own arena (or are static), so
+ * an event is valid until the next one is built in the same scratch.
+ * Every string in an event is valid UTF-8: bytes from a peer are
+ * sanitised on the way in (tt_ev_untrusted), invalid sequences becoming
+ * the text \xHH.  Formatters only have to escape for their syntax.
+ *
+ * Each field has its own level: a debug field on an info event is shown
+ * only when the log level is debug or finer.
+ */
+#ifndef TT_EVENT_H
+#define TT_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum tt_level { TT_ERROR = 0, TT_WARN, TT_INFO, TT_DEBUG, TT_TRACE };
+
+/* in = received by this process, out = sent by it. */
+enum tt_dir { TT_IN = 0, TT_OUT = 1 };
+
+enum tt_role { TT_ROLE_UNKNOWN = 0, TT_ROLE_CLIENT, TT_ROLE_SERVER };
+
+enum tt_ftype {
+	TT_FT_STR,  /* v.s */
+	TT_FT_INT,  /* v.i */
+	TT_FT_BOOL, /* v.i != 0 */
+	TT_FT_LIST, /* n NUL-terminated strings packed from v.s */
+	TT_FT_HEX,  /* v.s holds lower-case hex text */
+};
+
+enum tt_evflag {
+	TT_EVF_ENCRYPTED = 1 << 0,
+	TT_EVF_INFERRED = 1 << 1,
+	TT_EVF_DECRYPTED = 1 << 2,
+	TT_EVF_TRUNCATED = 1 << 3,
+};
+
+struct tt_field {
+	const char *key;
+	uint8_t type;
+	uint8_t level;
+	uint32_t n; /* list: item count */
+	union {
+		const char *s;
+		long long i;
+	} v;
+};
+
+#define TT_EV_MAX_FIELDS 48
+#define TT_EV_ARENA (64 * 1024)
+
+struct tt_event {
+	const char *name;
+	uint8_t level;
+	uint8_t dir;
+	uint16_t flags;
+	size_t nf;
+	struct tt_field f[TT_EV_MAX_FIELDS];
+	size_t used;
+	int list_open; /* index of the list being appended to, or -1 */
+	char arena[TT_EV_ARENA];
+};
+
+/* Where events go.  fn is called once per event that passes the level
+ * check; ev is the caller's scratch, reused for every event. */
+struct tt_emit {
+	void (*fn)(void *ctx, struct tt_event *ev);
+	void *ctx;
+	struct tt_event *ev;
+	uint8_t level; /* most verbose level wanted */
+};
+
+static inline bool tt_emit_on(const struct tt_emit *em, enum tt_level l)
+{
+	return em && em->fn && em->ev && (uint8_t)l <= em->level;
+}
+
+/* Starts a new event in em->ev and returns it, or NULL when the level is
+ * not enabled (callers then skip building it). */
+struct tt_event *tt_ev_begin(const struct tt_emit *em, const char *name,
+			     enum tt_level level, enum tt_dir dir);
+void tt_ev_send(const struct tt_emit *em, struct tt_event *ev);
+
+/* Field builders.  All are no-ops on a NULL event; on arena or field
+ * exhaustion they drop the value and set TT_EVF_TRUNCATED. */
+void tt_ev_str(struct tt_event *ev, const char *key, enum tt_level l,
+	       const char *s); /* s static or outliving the event */
+void tt_ev_strcpy(struct tt_event *ev, const char *key, enum tt_level l,
+		  const char *s, size_t n); /* copied; must be UTF-8 text */
+void tt_ev_untrusted(struct tt_event *ev, const char *key, enum tt_level l,
+		     const uint8_t *b, size_t n);
+void tt_ev_int(struct tt_event *ev, const char *key, enum tt_level l,
+	       long long i);
+void tt_ev_bool(struct tt_event *ev, const char *key, enum tt_level l,
+		bool b);
+void tt_ev_hex(struct tt_event *ev, const char *key, enum tt_level l,
+	       const uint8_t *b, size_t n);
+__attribute__((format(printf, 4, 5))) void
+tt_ev_printf(struct tt_event *ev, const char *key, enum tt_level l,
+	     const char *fmt, ...);
+
+/* A list: begin, then add items (nothing else in between), then end. */
+void tt_ev_list_begin(struct tt_event *ev, const char *key, enum tt_level l);
+void tt_ev_list_add(struct tt_event *ev, const char *s);
+void tt_ev_list_add_untrusted(struct tt_event *ev, const uint8_t *b,
+			      size_t n);
+/* Reserves room for one item of up to cap bytes and returns a pointer to
+ * write it to (then tt_ev_list_commit with its length), or NULL. */
+char *tt_ev_list_reserve(struct tt_event *ev, size_t cap);
+void tt_ev_list_commit(struct tt_event *ev, size_t len);
+void tt_ev_list_end(struct tt_event *ev);
+
+const struct tt_field *tt_ev_find(const struct tt_event *ev, const char *key);
+
+/* Appends b as UTF-8 text to out (cap bytes, NUL-terminated), each byte
+ * of an invalid sequence as \xHH.  Returns the length written, or
+ * (size_t)-1 when it did not fit. */
+size_t tt_utf8_sanitize(const uint8_t *b, size_t n, char *out, size_t cap);
+
+const char *tt_level_name(enum tt_level l);
+const char *tt_role_name(enum tt_role r);
+const char *tt_dir_name(enum tt_dir d);
+
+#endif

@@ -1,0 +1,182 @@
+/* Handshake message reassembly and dispatch (RFC 5246 7.4, RFC 8446 4).
+ *
+ *   struct {
+ *       HandshakeType msg_type;    // 1 byte
+ *       uint24 length;             // bytes in message
+ *       select (msg_type) { ... } body;
+ *   } Handshake;
+ *
+ * Messages may span records and records may hold many messages.  Whole
+ * messages inside one record are parsed in place; only the tail of a
+ * message that continues in the next record is copied, into a buffer
+ * that exists while such a message is pending and never grows past
+ * 4 + TT_HS_MSG_MAX bytes: a longer claimed length is a lying length,
+ * reported once, after which the direction passes bytes through.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "names.h"
+
+static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		      const uint8_t *body, size_t len,
+		      const struct tt_emit *em)
+{
+	tt_rc rc;
+	c->d[dir].hs_msgs++;
+	switch (type) {
+	case 1:
+		rc = tt_hs_client_hello(c, dir, body, len, em);
+		break;
+	case 2:
+		rc = tt_hs_server_hello(c, dir, body, len, em);
+		break;
+	case 4:
+		rc = tt_hs_new_session_ticket(c, dir, body, len, em);
+		break;
+	case 11:
+		rc = tt_hs_certificate(c, dir, body, len, em);
+		break;
+	case 12:
+		rc = tt_hs_server_key_exchange(c, dir, body, len, em);
+		break;
+	case 13:
+		rc = tt_hs_certificate_request(c, dir, body, len, em);
+		break;
+	case 15:
+		rc = tt_hs_certificate_verify(c, dir, body, len, em);
+		break;
+	default:
+		rc = tt_hs_generic(c, dir, type, body, len, em);
+		break;
+	}
+	if (rc != TT_OK) {
+		char tb[TT_NAMEBUF], detail[64];
+		snprintf(detail, sizeof(detail), "%s of %zu bytes",
+			 tt_label_handshake(type, tb), len);
+		tt_emit_decode_error(em, dir, "malformed handshake message",
+				     detail);
+	}
+	struct tt_event *ev = tt_ev_begin(em, "handshake_bytes", TT_TRACE, dir);
+	if (ev) {
+		char tb[TT_NAMEBUF];
+		tt_ev_str(ev, "handshake_type", TT_TRACE,
+			  tt_label_handshake(type, tb));
+		tt_ev_int(ev, "length", TT_TRACE, (long long)len);
+		tt_ev_hex(ev, "hex", TT_TRACE, body, len);
+		tt_ev_send(em, ev);
+	}
+}
+
+static bool too_big(struct tt_conn *c, enum tt_dir dir, uint32_t len,
+		    const struct tt_emit *em)
+{
+	if (len <= TT_HS_MSG_MAX)
+		return false;
+	char detail[80];
+	snprintf(detail, sizeof(detail),
+		 "claimed length %u exceeds the %u-byte cap", len,
+		 TT_HS_MSG_MAX);
+	tt_emit_decode_error(em, dir, "handshake message too long", detail);
+	struct tt_dirstate *d = &c->d[dir];
+	d->dead = true;
+	free(d->hbuf);
+	d->hbuf = NULL;
+	d->hlen = d->hcap = 0;
+	return true;
+}
+
+/* Parses whole messages from [p, p+n); returns how many bytes were used. */
+static size_t parse_whole(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+			  size_t n, const struct tt_emit *em)
+{
+	size_t used = 0;
+	while (n - used >= 4) {
+		const uint8_t *h = p + used;
+		uint32_t len = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+		if (too_big(c, dir, len, em))
+			return n;
+		if (n - used - 4 < len)
+			break;
+		parse_msg(c, dir, h[0], h + 4, len, em);
+		used += 4 + (size_t)len;
+		if (c->d[dir].dead)
+			return n;
+	}
+	return used;
+}
+
+static bool hbuf_append(struct tt_dirstate *d, const uint8_t *p, size_t n)
+{
+	size_t need = (size_t)d->hlen + n;
+	if (need > d->hcap) {
+		size_t cap = d->hcap ? d->hcap : 1024;
+		while (cap < need)
+			cap *= 2;
+		if (cap > 4 + TT_HS_MSG_MAX)
+			cap = 4 + TT_HS_MSG_MAX;
+		if (cap < need)
+			return false;
+		uint8_t *nb = realloc(d->hbuf, cap);
+		if (!nb)
+			return false;
+		d->hbuf = nb;
+		d->hcap = (uint32_t)cap;
+	}
+	memcpy(d->hbuf + d->hlen, p, n);
+	d->hlen += (uint32_t)n;
+	return true;
+}
+
+void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		size_t n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->hlen == 0) {
+		size_t used = parse_whole(c, dir, p, n, em);
+		p += used;
+		n -= used;
+		if (n == 0 || d->dead)
+			return;
+	}
+	while (n > 0 && !d->dead) {
+		/* Append only what the pending message needs, so the buffer
+		 * holds at most one message. */
+		size_t want;
+		if (d->hlen < 4) {
+			want = 4 - d->hlen;
+		} else {
+			uint32_t len = (uint32_t)d->hbuf[1] << 16 |
+				       (uint32_t)d->hbuf[2] << 8 | d->hbuf[3];
+			want = 4 + (size_t)len - d->hlen;
+		}
+		if (want > n)
+			want = n;
+		if (!hbuf_append(d, p, want)) {
+			tt_emit_decode_error(em, dir, "out of memory", NULL);
+			d->dead = true;
+			break;
+		}
+		p += want;
+		n -= want;
+		if (d->hlen < 4)
+			break;
+		uint32_t len = (uint32_t)d->hbuf[1] << 16 |
+			       (uint32_t)d->hbuf[2] << 8 | d->hbuf[3];
+		if (too_big(c, dir, len, em))
+			return;
+		if (d->hlen < 4 + len)
+			continue;
+		parse_msg(c, dir, d->hbuf[0], d->hbuf + 4, len, em);
+		free(d->hbuf);
+		d->hbuf = NULL;
+		d->hlen = d->hcap = 0;
+		if (n > 0 && !d->dead) {
+			size_t used = parse_whole(c, dir, p, n, em);
+			p += used;
+			n -= used;
+		}
+	}
+}

@@ -1,0 +1,343 @@
+/* Certificate and CertificateRequest.
+ *
+ * RFC 5246 7.4.2 / 7.4.6 (TLS 1.0-1.2):
+ *   opaque ASN.1Cert<1..2^24-1>;
+ *   struct { ASN.1Cert certificate_list<0..2^24-1>; } Certificate;
+ * RFC 8446 4.4.2 (TLS 1.3):
+ *   struct { select (certificate_type) { ... opaque cert_data<1..2^24-1>; };
+ *            Extension extensions<0..2^16-1>; } CertificateEntry;
+ *   struct { opaque certificate_request_context<0..2^8-1>;
+ *            CertificateEntry certificate_list<0..2^24-1>; } Certificate;
+ *
+ * RFC 5246 7.4.4 (TLS 1.2; TLS 1.0/1.1 lack supported_signature_algorithms):
+ *   struct {
+ *       ClientCertificateType certificate_types<1..2^8-1>;
+ *       SignatureAndHashAlgorithm supported_signature_algorithms<2^16-1>;
+ *       DistinguishedName certificate_authorities<0..2^16-1>;
+ *   } CertificateRequest;
+ *   opaque DistinguishedName<1..2^16-1>;   // DER of an X.501 Name
+ * RFC 8446 4.3.2 (TLS 1.3):
+ *   struct { opaque certificate_request_context<0..2^8-1>;
+ *            Extension extensions<2..2^16-1>; } CertificateRequest;
+ *   certificate_authorities (4.2.4): DistinguishedName authorities<3..2^16-1>;
+ */
+#include <string.h>
+
+#include "conn.h"
+#include "der.h"
+#include "names.h"
+
+enum {
+	EXT_SIGNATURE_ALGORITHMS = 13,
+	EXT_CERTIFICATE_AUTHORITIES = 47,
+	EXT_OID_FILTERS = 48,
+	EXT_SIGNATURE_ALGORITHMS_CERT = 50,
+};
+
+#define DN_TEXT_MAX 4096
+
+/* Renders one DER Name as a list item. */
+static void add_dn_item(struct tt_event *ev, const uint8_t *der, size_t n)
+{
+	char *out = tt_ev_list_reserve(ev, DN_TEXT_MAX);
+	if (!out)
+		return;
+	size_t len = 0;
+	tt_rc rc = tt_dn_render(der, n, out, DN_TEXT_MAX, &len);
+	if (rc == TT_DECODE) {
+		static const char bad[] = "(malformed name)";
+		memcpy(out, bad, sizeof(bad));
+		len = sizeof(bad) - 1;
+	} else if (rc == TT_TOO_BIG) {
+		ev->flags |= TT_EVF_TRUNCATED;
+	}
+	tt_ev_list_commit(ev, len);
+}
+
+/* A DistinguishedName list: counts every name, renders the first ones. */
+TT_MUST_USE static tt_rc ca_list(struct tt_cur list, struct tt_event *ev)
+{
+	struct tt_cur scan = list;
+	long long count = 0;
+	while (tt_cur_left(&scan)) {
+		struct tt_cur dn;
+		TRY(tt_sub16(&scan, &dn));
+		ENSURE(tt_cur_left(&dn) > 0, TT_DECODE);
+		count++;
+	}
+	tt_ev_int(ev, "ca_count", TT_INFO, count);
+	tt_ev_list_begin(ev, "ca_names", TT_INFO);
+	long long i = 0;
+	while (tt_cur_left(&list)) {
+		struct tt_cur dn;
+		TRY(tt_sub16(&list, &dn));
+		if (i++ >= TT_CA_NAMES_RENDERED) {
+			if (ev)
+				ev->flags |= TT_EVF_TRUNCATED;
+			break;
+		}
+		add_dn_item(ev, dn.p, tt_cur_left(&dn));
+	}
+	tt_ev_list_end(ev);
+	if (count == 0)
+		tt_ev_str(ev, "note", TT_INFO,
+			  "the server sent no CA names: the client may offer "
+			  "any certificate");
+	return TT_OK;
+}
+
+static void u16_list(struct tt_event *ev, const char *key, enum tt_level l,
+		     struct tt_cur v, const char *(*label)(uint16_t, char *))
+{
+	tt_ev_list_begin(ev, key, l);
+	uint16_t x;
+	char b[TT_NAMEBUF];
+	while (tt_u16(&v, &x) == TT_OK)
+		tt_ev_list_add(ev, label(x, b));
+	tt_ev_list_end(ev);
+}
+
+static void version_field(struct tt_event *ev, uint16_t v)
+{
+	char b[TT_NAMEBUF];
+	const char *s = v ? tt_label_version(v, b) : "unknown";
+	if (ev)
+		tt_ev_strcpy(ev, "version", TT_INFO, s, strlen(s));
+}
+
+TT_MUST_USE static tt_rc cr_tls12(struct tt_cur m, bool with_sigalgs,
+				  uint16_t version, struct tt_event *ev)
+{
+	struct tt_cur types, sigs = {NULL, NULL}, cas;
+	TRY(tt_sub8(&m, &types));
+	ENSURE(tt_cur_left(&types) >= 1, TT_DECODE);
+	if (with_sigalgs) {
+		TRY(tt_sub16(&m, &sigs));
+		ENSURE(tt_cur_left(&sigs) % 2 == 0, TT_DECODE);
+	}
+	TRY(tt_sub16(&m, &cas));
+	TRY(tt_expect_empty(&m));
+	version_field(ev, version);
+	tt_ev_list_begin(ev, "cert_types", TT_INFO);
+	for (const uint8_t *q = types.p; q < types.end; q++) {
+		char b[TT_NAMEBUF];
+		tt_ev_list_add(ev, tt_label_cert_type(*q, b));
+	}
+	tt_ev_list_end(ev);
+	if (sigs.p)
+		u16_list(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
+	else {
+		tt_ev_list_begin(ev, "sig_algs", TT_INFO);
+		tt_ev_list_end(ev);
+	}
+	return ca_list(cas, ev);
+}
+
+TT_MUST_USE static tt_rc cr_tls13(struct tt_cur m, struct tt_event *ev)
+{
+	struct tt_cur ctx, exts;
+	TRY(tt_sub8(&m, &ctx));
+	TRY(tt_sub16(&m, &exts));
+	TRY(tt_expect_empty(&m));
+	version_field(ev, TT_V_TLS13);
+	tt_ev_hex(ev, "context", TT_DEBUG, ctx.p, tt_cur_left(&ctx));
+	struct tt_cur sigs = {NULL, NULL}, sigs_cert = {NULL, NULL};
+	struct tt_cur cas = {NULL, NULL};
+	long long oid_filters = -1;
+	uint16_t seen[64];
+	size_t nseen = 0;
+	while (tt_cur_left(&exts)) {
+		uint16_t t;
+		struct tt_cur v, l;
+		TRY(tt_u16(&exts, &t));
+		TRY(tt_sub16(&exts, &v));
+		for (size_t i = 0; i < nseen; i++)
+			ENSURE(seen[i] != t, TT_DECODE);
+		ENSURE(nseen < 64, TT_DECODE);
+		seen[nseen++] = t;
+		switch (t) {
+		case EXT_SIGNATURE_ALGORITHMS:
+		case EXT_SIGNATURE_ALGORITHMS_CERT:
+			TRY(tt_sub16(&v, &l));
+			TRY(tt_expect_empty(&v));
+			ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
+			if (t == EXT_SIGNATURE_ALGORITHMS)
+				sigs = l;
+			else
+				sigs_cert = l;
+			break;
+		case EXT_CERTIFICATE_AUTHORITIES:
+			TRY(tt_sub16(&v, &l));
+			TRY(tt_expect_empty(&v));
+			cas = l;
+			break;
+		case EXT_OID_FILTERS:
+			TRY(tt_sub16(&v, &l));
+			TRY(tt_expect_empty(&v));
+			oid_filters = 0;
+			while (tt_cur_left(&l)) {
+				struct tt_cur oid, vals;
+				TRY(tt_sub8(&l, &oid));
+				TRY(tt_sub16(&l, &vals));
+				oid_filters++;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	/* signature_algorithms is mandatory here (RFC 8446 4.3.2) */
+	ENSURE(sigs.p != NULL, TT_DECODE);
+	u16_list(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
+	if (sigs_cert.p)
+		u16_list(ev, "sig_algs_cert", TT_DEBUG, sigs_cert,
+			 tt_label_sigscheme);
+	if (oid_filters >= 0)
+		tt_ev_int(ev, "oid_filters", TT_DEBUG, oid_filters);
+	if (!cas.p) {
+		/* absent extension: zero CA names (contract) */
+		tt_ev_int(ev, "ca_count", TT_INFO, 0);
+		tt_ev_list_begin(ev, "ca_names", TT_INFO);
+		tt_ev_list_end(ev);
+		tt_ev_str(ev, "note", TT_INFO,
+			  "no certificate_authorities extension: the client "
+			  "may offer any certificate");
+		return TT_OK;
+	}
+	return ca_list(cas, ev);
+}
+
+tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
+				const uint8_t *body, size_t len,
+				const struct tt_emit *em)
+{
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	uint16_t v = tt_conn_version(c);
+	struct tt_cur m = tt_cur_make(body, len);
+	struct tt_event *ev = tt_ev_begin(em, "certificate_request", TT_INFO,
+					  dir);
+	tt_rc rc;
+	if (v >= TT_V_TLS13) {
+		rc = cr_tls13(m, ev);
+	} else if (v == TT_V_TLS12) {
+		rc = cr_tls12(m, true, v, ev);
+	} else if (v != 0) {
+		rc = cr_tls12(m, false, v, ev);
+	} else {
+		/* version not seen (tracing began mid-handshake): try 1.2,
+		 * then the older form */
+		rc = cr_tls12(m, true, v, ev);
+		if (rc != TT_OK) {
+			ev = tt_ev_begin(em, "certificate_request", TT_INFO,
+					 dir);
+			rc = cr_tls12(m, false, v, ev);
+		}
+	}
+	if (rc != TT_OK)
+		return rc;
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+/* The leaf's subject, issuer and expiry, at info. */
+static void leaf_fields(struct tt_event *ev, const uint8_t *der, size_t n,
+			bool *bad)
+{
+	struct tt_x509 x;
+	if (tt_x509_parse(der, n, &x) != TT_OK) {
+		*bad = true;
+		return;
+	}
+	const struct {
+		const char *key;
+		const uint8_t *p;
+		size_t n;
+	} f[] = {{"subject", x.subject, x.subject_len},
+		 {"issuer", x.issuer, x.issuer_len}};
+	for (size_t i = 0; i < 2; i++) {
+		char buf[DN_TEXT_MAX];
+		size_t len = 0;
+		tt_rc rc = tt_dn_render(f[i].p, f[i].n, buf, sizeof(buf), &len);
+		if (rc == TT_DECODE)
+			continue;
+		if (rc == TT_TOO_BIG)
+			ev->flags |= TT_EVF_TRUNCATED;
+		tt_ev_strcpy(ev, f[i].key, TT_INFO, buf, len);
+	}
+	tt_ev_strcpy(ev, "not_after", TT_INFO, x.not_after,
+		     strlen(x.not_after));
+}
+
+tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
+			const uint8_t *body, size_t len,
+			const struct tt_emit *em)
+{
+	bool tls13 = tt_conn_version(c) >= TT_V_TLS13;
+	struct tt_cur m = tt_cur_make(body, len), ctx = {NULL, NULL}, list;
+	if (tls13)
+		TRY(tt_sub8(&m, &ctx));
+	TRY(tt_sub24(&m, &list));
+	TRY(tt_expect_empty(&m));
+
+	/* validate and count first */
+	struct tt_cur scan = list;
+	long long count = 0;
+	while (tt_cur_left(&scan)) {
+		struct tt_cur cert, exts;
+		TRY(tt_sub24(&scan, &cert));
+		ENSURE(tt_cur_left(&cert) > 0, TT_DECODE);
+		if (tls13)
+			TRY(tt_sub16(&scan, &exts));
+		count++;
+	}
+	struct tt_event *ev = tt_ev_begin(em, "certificate", TT_INFO, dir);
+	if (!ev)
+		return TT_OK;
+	enum tt_role sender = tt_sender(c, dir);
+	if (sender != TT_ROLE_UNKNOWN)
+		tt_ev_str(ev, "sender", TT_INFO, tt_role_name(sender));
+	if (ctx.p)
+		tt_ev_hex(ev, "context", TT_DEBUG, ctx.p, tt_cur_left(&ctx));
+	tt_ev_int(ev, "cert_count", TT_INFO, count);
+	bool bad = false;
+	struct tt_cur first = list;
+	if (count > 0) {
+		struct tt_cur cert;
+		TRY(tt_sub24(&first, &cert));
+		leaf_fields(ev, cert.p, tt_cur_left(&cert), &bad);
+	}
+	/* the whole chain's subjects, issuers and expiries at debug */
+	static const char *const keys[] = {"chain_subjects", "chain_issuers",
+					   "chain_not_after"};
+	for (int k = 0; k < 3; k++) {
+		struct tt_cur l = list;
+		tt_ev_list_begin(ev, keys[k], TT_DEBUG);
+		for (long long i = 0; i < count && i < TT_CERTS_RENDERED; i++) {
+			struct tt_cur cert, exts;
+			TRY(tt_sub24(&l, &cert));
+			if (tls13)
+				TRY(tt_sub16(&l, &exts));
+			struct tt_x509 x;
+			if (tt_x509_parse(cert.p, tt_cur_left(&cert), &x) !=
+			    TT_OK) {
+				tt_ev_list_add(ev, "(not X.509)");
+				continue;
+			}
+			if (k == 2) {
+				tt_ev_list_add(ev, x.not_after);
+				continue;
+			}
+			add_dn_item(ev, k == 0 ? x.subject : x.issuer,
+				    k == 0 ? x.subject_len : x.issuer_len);
+		}
+		tt_ev_list_end(ev);
+	}
+	if (count > TT_CERTS_RENDERED)
+		ev->flags |= TT_EVF_TRUNCATED;
+	if (bad)
+		tt_ev_bool(ev, "leaf_unparsable", TT_INFO, true);
+	if (count == 0)
+		tt_ev_str(ev, "note", TT_INFO, "empty certificate list");
+	tt_ev_send(em, ev);
+	return TT_OK;
+}

@@ -1,0 +1,149 @@
+/* The remaining handshake messages: their key fields, or name and length.
+ *
+ * ServerKeyExchange, RFC 8422 5.4 / RFC 5246 7.4.3:
+ *   ECDHE: struct { ECCurveType curve_type (3 = named_curve);
+ *                   NamedCurve namedcurve; opaque point<1..2^8-1>; } params;
+ *   DHE:   struct { opaque dh_p<1..2^16-1>; opaque dh_g<1..2^16-1>;
+ *                   opaque dh_Ys<1..2^16-1>; } params;
+ *   then, in TLS 1.2, SignatureAndHashAlgorithm + opaque signature<0..2^16-1>.
+ * NewSessionTicket, RFC 5077 3.3 / RFC 8446 4.6.1:
+ *   1.2: uint32 ticket_lifetime_hint; opaque ticket<0..2^16-1>;
+ *   1.3: uint32 ticket_lifetime; uint32 ticket_age_add;
+ *        opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
+ *        Extension extensions<0..2^16-2>;
+ * CertificateVerify, RFC 8446 4.4.3 / RFC 5246 7.4.8:
+ *   SignatureScheme algorithm (TLS 1.2+); opaque signature<0..2^16-1>;
+ * HelloRequest, ServerHelloDone, EndOfEarlyData: empty bodies.
+ */
+#include <string.h>
+
+#include "conn.h"
+#include "names.h"
+
+static void label_field(struct tt_event *ev, const char *key, enum tt_level l,
+			const char *s)
+{
+	if (ev)
+		tt_ev_strcpy(ev, key, l, s, strlen(s));
+}
+
+tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
+				const uint8_t *body, size_t len,
+				const struct tt_emit *em)
+{
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	struct tt_event *ev =
+		tt_ev_begin(em, "server_key_exchange", TT_INFO, dir);
+	if (!ev)
+		return TT_OK;
+	char b[TT_NAMEBUF];
+	const char *suite = tt_name_cipher(tt_conn_version(c) ? c->cipher : 0);
+	struct tt_cur m = tt_cur_make(body, len);
+	if (suite && strstr(suite, "_ECDHE_")) {
+		uint8_t type;
+		uint16_t group;
+		struct tt_cur point;
+		TRY(tt_u8(&m, &type));
+		if (type == 3) {
+			TRY(tt_u16(&m, &group));
+			TRY(tt_sub8(&m, &point));
+			label_field(ev, "group", TT_INFO,
+				    tt_label_group(group, b));
+		}
+	} else if (suite && strstr(suite, "_DHE_")) {
+		struct tt_cur p, g, y;
+		TRY(tt_sub16(&m, &p));
+		TRY(tt_sub16(&m, &g));
+		TRY(tt_sub16(&m, &y));
+		size_t plen = tt_cur_left(&p);
+		while (plen && *p.p == 0) { /* leading zero bytes */
+			p.p++;
+			plen--;
+		}
+		tt_ev_int(ev, "dh_bits", TT_INFO, (long long)plen * 8);
+	}
+	tt_ev_int(ev, "length", TT_DEBUG, (long long)len);
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,
+			       const uint8_t *body, size_t len,
+			       const struct tt_emit *em)
+{
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	struct tt_cur m = tt_cur_make(body, len), ticket;
+	uint32_t lifetime;
+	TRY(tt_u32(&m, &lifetime));
+	struct tt_event *ev =
+		tt_ev_begin(em, "new_session_ticket", TT_INFO, dir);
+	if (tt_conn_version(c) >= TT_V_TLS13) {
+		uint32_t age_add;
+		struct tt_cur nonce, exts;
+		TRY(tt_u32(&m, &age_add));
+		TRY(tt_sub8(&m, &nonce));
+		TRY(tt_sub16(&m, &ticket));
+		TRY(tt_sub16(&m, &exts));
+		TRY(tt_expect_empty(&m));
+	} else {
+		TRY(tt_sub16(&m, &ticket));
+		TRY(tt_expect_empty(&m));
+	}
+	tt_ev_int(ev, "lifetime", TT_INFO, lifetime);
+	tt_ev_int(ev, "ticket_length", TT_DEBUG,
+		  (long long)tt_cur_left(&ticket));
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
+			       const uint8_t *body, size_t len,
+			       const struct tt_emit *em)
+{
+	struct tt_cur m = tt_cur_make(body, len), sig;
+	uint16_t scheme = 0;
+	bool has_scheme = tt_conn_version(c) >= TT_V_TLS12;
+	if (has_scheme)
+		TRY(tt_u16(&m, &scheme));
+	TRY(tt_sub16(&m, &sig));
+	TRY(tt_expect_empty(&m));
+	struct tt_event *ev =
+		tt_ev_begin(em, "certificate_verify", TT_INFO, dir);
+	char b[TT_NAMEBUF];
+	if (has_scheme)
+		label_field(ev, "sig_alg", TT_INFO,
+			    tt_label_sigscheme(scheme, b));
+	tt_ev_int(ev, "signature_length", TT_DEBUG,
+		  (long long)tt_cur_left(&sig));
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		    const uint8_t *body, size_t len, const struct tt_emit *em)
+{
+	(void)body;
+	switch (type) {
+	case 0:	 /* hello_request */
+	case 14: /* server_hello_done */
+		tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+		ENSURE(len == 0, TT_DECODE);
+		break;
+	case 16: /* client_key_exchange */
+		tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
+		break;
+	default:
+		break;
+	}
+	const char *name = tt_name_handshake(type);
+	struct tt_event *ev =
+		tt_ev_begin(em, name ? name : "handshake", TT_INFO, dir);
+	if (!name) {
+		char b[TT_NAMEBUF];
+		label_field(ev, "handshake_type", TT_INFO,
+			    tt_label_handshake(type, b));
+	}
+	tt_ev_int(ev, "length", TT_DEBUG, (long long)len);
+	tt_ev_send(em, ev);
+	return TT_OK;
+}

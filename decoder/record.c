@@ -1,0 +1,322 @@
+/* TLS record layer (RFC 5246 6.2, RFC 8446 5.1), one direction at a time.
+ *
+ *   struct {
+ *       ContentType type;               // 1 byte
+ *       ProtocolVersion legacy_record_version;  // 2 bytes, 0x03xx
+ *       uint16 length;                  // <= 2^14 + 2048
+ *       opaque fragment[length];
+ *   } TLSPlaintext / TLSCiphertext;
+ *
+ * Records split at any byte are reassembled; many records per chunk are
+ * walked in place.  Bodies that need no decoding (application data,
+ * anything encrypted) are skipped by their header, never copied.  A
+ * needed body that sits whole in the caller's buffer is decoded in place;
+ * only a split one is copied, into a buffer that lives until that record
+ * is complete.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "names.h"
+
+enum {
+	CT_CCS = 20,
+	CT_ALERT = 21,
+	CT_HANDSHAKE = 22,
+	CT_APPDATA = 23,
+	CT_HEARTBEAT = 24,
+};
+
+void tt_conn_init(struct tt_conn *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void tt_conn_release(struct tt_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		struct tt_dirstate *d = &c->d[i];
+		free(d->rbuf);
+		free(d->hbuf);
+		d->rbuf = NULL;
+		d->hbuf = NULL;
+		d->hlen = d->hcap = 0;
+	}
+}
+
+void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
+			enum tt_role sender)
+{
+	if (tt_conn_role(c) != TT_ROLE_UNKNOWN)
+		return;
+	enum tt_role other =
+		sender == TT_ROLE_CLIENT ? TT_ROLE_SERVER : TT_ROLE_CLIENT;
+	uint8_t r = (uint8_t)(dir == TT_OUT ? sender : other);
+	__atomic_store_n(&c->role, r, __ATOMIC_RELAXED);
+}
+
+void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
+			  const char *what, const char *detail)
+{
+	struct tt_event *ev = tt_ev_begin(em, "decode_error", TT_WARN, dir);
+	tt_ev_str(ev, "error", TT_WARN, what);
+	if (detail)
+		tt_ev_str(ev, "detail", TT_WARN, detail);
+	tt_ev_send(em, ev);
+}
+
+static bool header_ok(const uint8_t *h, size_t n)
+{
+	if (n >= 1 && (h[0] < CT_CCS || h[0] > CT_HEARTBEAT))
+		return false;
+	if (n >= 2 && h[1] != 3)
+		return false;
+	if (n >= 3 && h[2] > 4)
+		return false;
+	if (n >= 5 && (unsigned)(h[3] << 8 | h[4]) > TT_RECORD_MAX)
+		return false;
+	return true;
+}
+
+bool tt_looks_like_tls(const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return true;
+	/* SSLv2-compatible ClientHello: 2-byte length with the top bit set,
+	 * msg_type 1, version 3.x (RFC 5246 E.2). */
+	if ((p[0] & 0x80) && (n < 3 || p[2] == 1) && (n < 4 || p[3] == 3))
+		return true;
+	if (p[0] != CT_HANDSHAKE && p[0] != CT_ALERT)
+		return false;
+	return header_ok(p, n < 5 ? n : 5);
+}
+
+static void dead(struct tt_dirstate *d)
+{
+	d->dead = true;
+	free(d->rbuf);
+	free(d->hbuf);
+	d->rbuf = d->hbuf = NULL;
+	d->hlen = d->hcap = 0;
+}
+
+/* Whether the current record's body is ciphertext we cannot read. */
+static bool record_encrypted(const struct tt_conn *c,
+			     const struct tt_dirstate *d, uint8_t type)
+{
+	if (type == CT_APPDATA)
+		return true;
+	if (type == CT_CCS)
+		return false;
+	return d->ccs && tt_conn_version(c) < TT_V_TLS13;
+}
+
+static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		      size_t n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	(void)c;
+	for (size_t i = 0; i < n; i++) {
+		if (!d->alert_have) {
+			d->alert_part = p[i];
+			d->alert_have = true;
+			continue;
+		}
+		uint8_t level = d->alert_part, desc = p[i];
+		d->alert_have = false;
+		char lb[TT_NAMEBUF], db[TT_NAMEBUF];
+		enum tt_level l = level == 2 ? TT_WARN : TT_INFO;
+		struct tt_event *ev = tt_ev_begin(em, "alert", l, dir);
+		tt_ev_str(ev, "alert_level", TT_INFO,
+			  tt_label_alert_level(level, lb));
+		tt_ev_str(ev, "alert", TT_INFO, tt_label_alert(desc, db));
+		tt_ev_int(ev, "alert_code", TT_INFO, desc);
+		tt_ev_send(em, ev);
+	}
+}
+
+static void encrypted_record(struct tt_conn *c, enum tt_dir dir,
+			     uint8_t type, uint32_t len,
+			     const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	char tb[TT_NAMEBUF];
+	/* TLS <= 1.2: the first handshake record after ChangeCipherSpec is
+	 * Finished (RFC 5246 7.4.9). */
+	if (type == CT_HANDSHAKE && d->ccs && d->enc_hs_after_ccs++ == 0) {
+		struct tt_event *ev = tt_ev_begin(em, "finished", TT_INFO, dir);
+		tt_ev_int(ev, "record_length", TT_DEBUG, len);
+		tt_ev_str(ev, "evidence", TT_INFO,
+			  "first encrypted handshake record after "
+			  "change_cipher_spec");
+		if (ev)
+			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
+		tt_ev_send(em, ev);
+		return;
+	}
+	enum tt_level l = type == CT_APPDATA ? TT_TRACE : TT_INFO;
+	struct tt_event *ev = tt_ev_begin(em, "encrypted_record", l, dir);
+	tt_ev_str(ev, "record_type", l, tt_label_content_type(type, tb));
+	tt_ev_int(ev, "record_length", l, len);
+	if (ev)
+		ev->flags |= TT_EVF_ENCRYPTED;
+	tt_ev_send(em, ev);
+}
+
+static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		      uint16_t rver, const uint8_t *p, uint32_t n,
+		      const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	d->records++;
+	struct tt_event *tev = tt_ev_begin(em, "record", TT_TRACE, dir);
+	if (tev) {
+		char tb[TT_NAMEBUF], vb[TT_NAMEBUF];
+		tt_ev_str(tev, "record_type", TT_TRACE,
+			  tt_label_content_type(type, tb));
+		tt_ev_str(tev, "record_version", TT_TRACE,
+			  tt_label_version(rver, vb));
+		tt_ev_int(tev, "record_length", TT_TRACE, n);
+		tt_ev_send(em, tev);
+	}
+	if (record_encrypted(c, d, type)) {
+		encrypted_record(c, dir, type, n, em);
+		return;
+	}
+	switch (type) {
+	case CT_CCS: {
+		bool tls13 = tt_conn_version(c) >= TT_V_TLS13;
+		if (!tls13) {
+			d->ccs = true;
+			d->enc_hs_after_ccs = 0;
+		}
+		/* TLS 1.3 sends it only for middlebox compatibility. */
+		struct tt_event *ev = tt_ev_begin(
+			em, "change_cipher_spec", tls13 ? TT_DEBUG : TT_INFO,
+			dir);
+		if (tls13)
+			tt_ev_bool(ev, "compatibility", TT_DEBUG, true);
+		tt_ev_send(em, ev);
+		break;
+	}
+	case CT_ALERT:
+		do_alerts(c, dir, p, n, em);
+		break;
+	case CT_HANDSHAKE:
+		if (n == 0) {
+			tt_emit_decode_error(em, dir, "empty handshake record",
+					     NULL);
+			break;
+		}
+		tt_hs_feed(c, dir, p, n, em);
+		break;
+	case CT_HEARTBEAT: {
+		struct tt_event *ev = tt_ev_begin(em, "heartbeat", TT_DEBUG, dir);
+		tt_ev_int(ev, "record_length", TT_DEBUG, n);
+		tt_ev_send(em, ev);
+		break;
+	}
+	}
+}
+
+/* An SSLv2-compatible ClientHello (RFC 5246 E.2) is reported and then the
+ * direction stops: nothing after it is in the SSLv2 framing we decode. */
+static void sslv2_hello(struct tt_conn *c, enum tt_dir dir,
+			const struct tt_emit *em)
+{
+	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
+	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
+	tt_ev_str(ev, "format", TT_INFO, "sslv2_compatible");
+	tt_ev_send(em, ev);
+}
+
+tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		   size_t n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->dead)
+		return TT_DECODE;
+	d->bytes += n;
+	while (n > 0) {
+		if (d->hdr_have < 5) {
+			size_t take = 5 - d->hdr_have;
+			if (take > n)
+				take = n;
+			memcpy(d->hdr + d->hdr_have, p, take);
+			d->hdr_have += (uint8_t)take;
+			p += take;
+			n -= take;
+			if (d->records == 0 && (d->hdr[0] & 0x80) &&
+			    d->hdr_have >= 3 && d->hdr[2] == 1) {
+				sslv2_hello(c, dir, em);
+				dead(d);
+				return TT_DECODE;
+			}
+			if (!header_ok(d->hdr, d->hdr_have)) {
+				char hex[3 * 5 + 1];
+				static const char hx[] = "0123456789abcdef";
+				size_t k = 0;
+				for (size_t i = 0; i < d->hdr_have; i++) {
+					hex[k++] = hx[d->hdr[i] >> 4];
+					hex[k++] = hx[d->hdr[i] & 15];
+					hex[k++] = ' ';
+				}
+				hex[k ? k - 1 : 0] = 0;
+				tt_emit_decode_error(
+					em, dir, "not a TLS record header", hex);
+				dead(d);
+				return TT_DECODE;
+			}
+			if (d->hdr_have < 5)
+				return TT_OK;
+			d->rtype = d->hdr[0];
+			d->rlen = (uint32_t)(d->hdr[3] << 8 | d->hdr[4]);
+			d->rgot = 0;
+		}
+		uint16_t rver = (uint16_t)(d->hdr[1] << 8 | d->hdr[2]);
+		bool need = !record_encrypted(c, d, d->rtype);
+		uint32_t left = d->rlen - d->rgot;
+		if (!need) {
+			uint32_t take = n < left ? (uint32_t)n : left;
+			p += take;
+			n -= take;
+			d->rgot += take;
+			if (d->rgot < d->rlen)
+				return TT_OK;
+			d->hdr_have = 0;
+			do_record(c, dir, d->rtype, rver, NULL, d->rlen, em);
+		} else if (d->rgot == 0 && n >= d->rlen) {
+			const uint8_t *body = p;
+			p += d->rlen;
+			n -= d->rlen;
+			d->hdr_have = 0;
+			do_record(c, dir, d->rtype, rver, body, d->rlen, em);
+		} else {
+			if (!d->rbuf) {
+				d->rbuf = malloc(d->rlen ? d->rlen : 1);
+				if (!d->rbuf) {
+					tt_emit_decode_error(
+						em, dir, "out of memory", NULL);
+					dead(d);
+					return TT_DECODE;
+				}
+			}
+			uint32_t take = n < left ? (uint32_t)n : left;
+			memcpy(d->rbuf + d->rgot, p, take);
+			p += take;
+			n -= take;
+			d->rgot += take;
+			if (d->rgot < d->rlen)
+				return TT_OK;
+			d->hdr_have = 0;
+			uint8_t *body = d->rbuf;
+			d->rbuf = NULL;
+			do_record(c, dir, d->rtype, rver, body, d->rlen, em);
+			free(body);
+		}
+		if (d->dead)
+			return TT_DECODE;
+	}
+	return TT_OK;
+}

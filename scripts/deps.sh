@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages tlstrace builds and tests with.
+# Fast and silent when everything is there (make check runs it each time):
+# one dpkg-query per package, apt only for what is missing.
+set -euo pipefail
+
+packages=(
+	build-essential
+	clang
+	libclang-rt-14-dev	# libFuzzer runtime: clang 14 does not pull it in
+	libssl-dev
+	libcmocka-dev
+	openssl
+	curl
+	python3
+	gnutls-bin
+	ca-certificates
+	tshark
+	iproute2
+	procps
+	psmisc
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	# "install ok installed" or "hold ok installed"; anything else
+	# (absent, config-files, half-configured) needs an install.
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	case $status in
+	*" ok installed") ;;
+	*) missing+=("$pkg") ;;
+	esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null; then
+		echo "deps: missing ${missing[*]}, and not root and no sudo to install them" >&2
+		exit 1
+	fi
+	as_root=(sudo)
+fi
+
+# apt's own chatter goes to a log shown only if a step fails, so that a
+# CI log has one line per action.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() {
+	if ! "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		echo "deps: failed: $*" >&2
+		exit 1
+	fi
+}
+
+echo "deps: missing: ${missing[*]}"
+echo "deps: apt-get update"
+run ${as_root[@]+"${as_root[@]}"} apt-get update -q
+for pkg in "${missing[@]}"; do
+	if [ "$pkg" = tshark ]; then
+		# wireshark-common asks whether dumpcap should be setuid;
+		# answer it up front (no) rather than trust the frontend.
+		echo "deps: preseed wireshark-common/install-setuid=false"
+		echo 'wireshark-common wireshark-common/install-setuid boolean false' |
+			run ${as_root[@]+"${as_root[@]}"} debconf-set-selections
+	fi
+done
+echo "deps: apt-get install ${missing[*]}"
+run ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -q --no-install-recommends "${missing[@]}"

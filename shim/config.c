@@ -1,0 +1,124 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+bool tt_parse_level(const char *s, enum tt_level *out)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug",
+					    "trace"};
+	for (int i = 0; i < 5; i++) {
+		if (strcasecmp(s, names[i]) == 0) {
+			*out = (enum tt_level)i;
+			return true;
+		}
+	}
+	if (strcasecmp(s, "warning") == 0) {
+		*out = TT_WARN;
+		return true;
+	}
+	return false;
+}
+
+bool tt_expand_path(const char *tmpl, long pid, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = tmpl; *p; p++) {
+		char num[24];
+		const char *add = NULL;
+		size_t n = 1;
+		if (p[0] == '%' && p[1] == 'p') {
+			snprintf(num, sizeof(num), "%ld", pid);
+			add = num;
+			n = strlen(num);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			add = "%";
+			p++;
+		} else {
+			add = p;
+		}
+		if (o + n + 1 > cap)
+			return false;
+		memcpy(out + o, add, n);
+		o += n;
+	}
+	out[o] = 0;
+	return true;
+}
+
+/* One line: the variable, its value (clipped), what was expected, and
+ * the default used instead. */
+static void bad_value(void (*warn)(const char *, size_t), const char *var,
+		      const char *val, const char *expected, const char *dflt);
+
+/* Values are printed in a bounded, single-line form. */
+static void clip(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in;
+	     *p && o + 5 < cap; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = 0;
+}
+
+static void bad_value(void (*warn)(const char *, size_t), const char *var,
+		      const char *val, const char *expected, const char *dflt)
+{
+	char shown[128], line[512];
+	clip(val, shown, sizeof(shown));
+	int n = snprintf(line, sizeof(line), "tlstrace: %s='%s' %s; using %s\n",
+			 var, shown, expected, dflt);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	warn(line, (size_t)n);
+}
+
+void tt_config_load(struct tt_config *cfg,
+		    const char *(*get)(const char *name),
+		    void (*warn)(const char *msg, size_t len))
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sink = TT_SINK_STDERR;
+	cfg->level = TT_INFO;
+	cfg->format = TT_FMT_TEXT;
+	const char *v = get("TLSTRACE_LEVEL");
+	if (v && *v && !tt_parse_level(v, &cfg->level)) {
+		bad_value(warn, "TLSTRACE_LEVEL", v,
+			  "is not one of error, warn, info, debug, trace",
+			  "info");
+	}
+	v = get("TLSTRACE_FORMAT");
+	if (v && *v) {
+		if (strcasecmp(v, "json") == 0)
+			cfg->format = TT_FMT_JSON;
+		else if (strcasecmp(v, "text") != 0) {
+			bad_value(warn, "TLSTRACE_FORMAT", v,
+				  "is not text or json", "text");
+		}
+	}
+	v = get("TLSTRACE_LOG");
+	if (v && *v && strcmp(v, "stderr") != 0) {
+		if (strcmp(v, "syslog") == 0) {
+			cfg->sink = TT_SINK_SYSLOG;
+		} else if (!tt_expand_path(v, (long)getpid(), cfg->path,
+					   sizeof(cfg->path))) {
+			bad_value(warn, "TLSTRACE_LOG", v,
+				  "is too long a path", "stderr");
+		} else {
+			cfg->sink = TT_SINK_FILE;
+		}
+	}
+	v = get("TLSTRACE_KEYLOG");
+	if (!v || !*v)
+		v = get("SSLKEYLOGFILE");
+	if (v && *v && strlen(v) < sizeof(cfg->keylog))
+		strcpy(cfg->keylog, v);
+}

@@ -1,0 +1,47 @@
+/* The per-fd table: what tlstrace knows of each descriptor.
+ *
+ * The first 65536 descriptors live in a static array (its pages cost
+ * nothing until touched); higher ones in chunks mapped on first use.  A
+ * lookup is an index, and for the common case one branch.
+ */
+#ifndef TT_FDTABLE_H
+#define TT_FDTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tt_fdkind {
+	TT_FD_UNKNOWN = 0, /* not classified yet */
+	TT_FD_PASS,	   /* not a socket, or not TLS: never looked at again */
+	TT_FD_CANDIDATE,   /* a TCP socket whose first bytes are awaited */
+	TT_FD_TLS,	   /* traced: conn is set */
+};
+
+struct tt_tconn;
+
+struct tt_fdent {
+	uint8_t kind;	   /* enum tt_fdkind, atomic */
+	uint8_t hint_role; /* from connect()/accept() */
+	struct tt_tconn *conn;
+};
+
+#define TT_FD_STATIC 65536
+#define TT_FD_CHUNK 65536
+#define TT_FD_CHUNKS 64 /* up to 4M descriptors */
+
+extern struct tt_fdent tt_fd_static[TT_FD_STATIC];
+struct tt_fdent *tt_fd_slow(int fd);
+
+static inline struct tt_fdent *tt_fd_get(int fd)
+{
+	if (__builtin_expect((unsigned)fd < TT_FD_STATIC, 1))
+		return &tt_fd_static[fd];
+	return tt_fd_slow(fd);
+}
+
+static inline uint8_t tt_fd_kind(const struct tt_fdent *e)
+{
+	return __atomic_load_n(&e->kind, __ATOMIC_ACQUIRE);
+}
+
+#endif

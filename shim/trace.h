@@ -1,0 +1,42 @@
+/* Connection tracing: the glue between hooks, decoder and log. */
+#ifndef TT_TRACE_H
+#define TT_TRACE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "conn.h"
+#include "fdtable.h"
+
+struct tt_tconn {
+	struct tt_conn dec;
+	pthread_mutex_t lock[2]; /* per direction: readers and writers apart */
+	uint64_t id;
+	int fd;
+	bool live;
+	bool unsynced[2];
+	bool addrs_shown;
+	char local[64], peer[64];
+	struct tt_tconn *next_all, *next_free;
+};
+
+/* Set while tlstrace itself runs in this thread: its own I/O and
+ * anything it calls are not traced. */
+extern __thread int tt_busy;
+
+void tt_trace_init(void);
+
+/* Bytes moved by a successful call (n > 0). */
+void tt_trace_bytes(int fd, struct tt_fdent *e, enum tt_dir dir,
+		    const void *buf, size_t n);
+void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
+		  const struct iovec *iov, size_t iovcnt, size_t n);
+/* A call handed out fd (socket, accept, connect, dup2): forget the old
+ * state of that number.  role: what the call says of our side. */
+void tt_trace_newfd(int fd, enum tt_role hint);
+/* Before the real close(). */
+void tt_trace_close(int fd);
+
+#endif

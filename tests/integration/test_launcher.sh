@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# The tlstrace launcher: environment, library discovery, exit statuses,
+# signal forwarding and death, job-control stops, what the child inherits.
+#
+#   TLSTRACE_BIN  launcher to test (default build/tlstrace)
+#   TLSTRACE_LIB  library to preload (default build/libtlstrace.so; when
+#                 missing, an empty stand-in is built: these checks are
+#                 about the launcher, not the library)
+#
+# Prints `ok - NAME` / `not ok - NAME` per check; exits 1 if one failed.
+# Every process started here is bounded in time and stopped by its pid.
+#
+# shellcheck disable=SC2016 # $$ and friends are for the child's shell
+# shellcheck disable=SC2317 # functions called through trap, check, eval
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+abspath() { realpath -m -- "$1"; }
+bin=$(abspath "${TLSTRACE_BIN:-$root/build/tlstrace}")
+lib=${TLSTRACE_LIB:-$root/build/libtlstrace.so}
+
+tmp=$(mktemp -d)
+bg_pids=() # live background processes only: a reaped pid may be reused
+cleanup() {
+	local p
+	for p in ${bg_pids[@]+"${bg_pids[@]}"}; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# A library that does nothing: for the checks that compare the child with
+# an untraced run (fds, signal state), whatever the real library opens.
+echo 'int tt_test_stub;' >"$tmp/stub.c"
+cc -shared -fPIC -o "$tmp/stub.so" "$tmp/stub.c" || {
+	echo "not ok - build a stand-in library"
+	exit 1
+}
+if [ -e "$lib" ]; then
+	lib=$(realpath -- "$lib")
+else
+	lib=$tmp/stub.so
+fi
+[ -x "$bin" ] || {
+	echo "not ok - launcher $bin exists"
+	exit 1
+}
+
+# Start from a known environment: nothing of the caller's tracing setup.
+unset LD_PRELOAD TLSTRACE_LOG TLSTRACE_LEVEL TLSTRACE_FORMAT TLSTRACE_KEYLOG
+unset SSLKEYLOGFILE
+export TLSTRACE_LIB=$lib
+cd "$tmp" || exit 1
+
+failed=0
+n=0
+ok() { n=$((n + 1)); echo "ok - $1"; }
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok - $1"
+	shift
+	local l
+	for l in "$@"; do
+		echo "#   $l"
+	done
+	# What the last command said, for the reader of a CI log.
+	[ -s out ] && sed 's/^/#   stdout: /' out | head -20
+	[ -s err ] && sed 's/^/#   stderr: /' err | head -20
+	return 0
+}
+# check NAME CONDITION-COMMAND...: ok if the condition succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+
+# t CMD...: run bounded; status in $rc, output in ./out and ./err.  The
+# subshell keeps bash's own "Terminated" report out of the TAP stream.
+t() {
+	rc=0
+	(timeout -k 2 20 "$@" >out 2>err </dev/null; exit $?) 2>/dev/null || rc=$?
+}
+
+# wait_gone PID SECS: wait for a background process to end, killing it
+# if it overstays; its status in $rc (137 when it had to be killed).
+wait_gone() {
+	local pid=$1 i
+	for ((i = 0; i < $2 * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+}
+
+# child_of PID: the pid of PID's (single) child, waiting for it to exist.
+child_of() {
+	local i c
+	for ((i = 0; i < 100; i++)); do
+		c=$(pgrep -P "$1" | head -1)
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# state PID: the one-letter state from /proc/PID/stat (T = stopped).
+state() { sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null; }
+
+# wait_state PID LETTER: poll for the state, up to 5 s.
+wait_state() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(state "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# --- environment --------------------------------------------------------
+
+t "$bin" -- sh -c 'echo $LD_PRELOAD $TLSTRACE_LEVEL; exit 3'
+if [ "$rc" = 3 ] && [ "$(cat out)" = "$lib" ]; then
+	ok "exit status and LD_PRELOAD pass through (exit 3)"
+else
+	not_ok "exit status and LD_PRELOAD pass through (exit 3)" "rc=$rc, want 3 and '$lib'"
+fi
+
+t env LD_PRELOAD="$tmp/stub.so $tmp/stub.so" "$bin" -- printenv LD_PRELOAD
+check "LD_PRELOAD is prepended, old list kept verbatim" \
+	test "$rc:$(cat out)" = "0:$lib:$tmp/stub.so $tmp/stub.so"
+
+t "$bin" -l debug -f json -o x.log -k ./keys.txt -- env
+grep -E '^TLSTRACE_(LOG|LEVEL|FORMAT|KEYLOG)=' out | sort >vars
+printf '%s\n' "TLSTRACE_FORMAT=json" "TLSTRACE_KEYLOG=$tmp/keys.txt" \
+	"TLSTRACE_LEVEL=debug" "TLSTRACE_LOG=$tmp/x.log" >want
+if [ "$rc" = 0 ] && cmp -s vars want; then
+	ok "-l -f -o -k set TLSTRACE_*, paths made absolute"
+else
+	not_ok "-l -f -o -k set TLSTRACE_*, paths made absolute" "got: $(tr '\n' ' ' <vars)" "want: $(tr '\n' ' ' <want)"
+fi
+
+t "$bin" -o 'logs/tls-%p.jsonl' -- printenv TLSTRACE_LOG
+check "-o keeps %p for the library" test "$(cat out)" = "$tmp/logs/tls-%p.jsonl"
+
+t "$bin" -o /var/tmp/a.log -- printenv TLSTRACE_LOG
+check "-o keeps an absolute path as is" test "$(cat out)" = "/var/tmp/a.log"
+
+t "$bin" -o stderr -- printenv TLSTRACE_LOG
+check "-o stderr names the sink, not a file" test "$(cat out)" = stderr
+
+t "$bin" -- printenv TLSTRACE_LEVEL
+check "no -l: TLSTRACE_LEVEL left unset" test "$rc" = 1
+
+t env TLSTRACE_LEVEL=warn "$bin" -- printenv TLSTRACE_LEVEL
+check "no -l: TLSTRACE_LEVEL from the caller kept" test "$(cat out)" = warn
+
+t "$bin" sh -c 'exit 4' -l bogus
+check "options after COMMAND are COMMAND's" test "$rc" = 4
+
+# --- usage --------------------------------------------------------------
+
+t "$bin" -l bogus -- true
+if [ "$rc" = 2 ] && grep -q -- '-l bogus' err && grep -q '^usage: tlstrace' err; then
+	ok "-l bogus: exit 2, message and usage"
+else
+	not_ok "-l bogus: exit 2, message and usage" "rc=$rc"
+fi
+
+t "$bin" -f xml -- true
+check "-f xml: exit 2" test "$rc" = 2
+
+t "$bin"
+check "no COMMAND: exit 2" test "$rc" = 2
+
+t "$bin" -q true
+check "unknown option: exit 2" test "$rc" = 2
+
+t "$bin" -o
+check "-o without FILE: exit 2" test "$rc" = 2
+
+t "$bin" --help
+check "--help: exit 0, usage on stdout" grep -q '^usage: tlstrace' out
+
+t "$bin" --version
+check "--version" grep -q '^tlstrace [0-9]' out
+
+t "$bin" -K -w keys.out -- sh -c 'exit 5'
+if [ "$rc" = 5 ] && [ "$(cat err)" = "tlstrace: -K/-w: key export arrives with decryption; ignored" ]; then
+	ok "-K -w: one notice, COMMAND still runs"
+else
+	not_ok "-K -w: one notice, COMMAND still runs" "rc=$rc"
+fi
+
+# --- library discovery --------------------------------------------------
+
+mkdir -p build inst/bin inst/lib/tlstrace
+cp "$bin" build/tlstrace
+cp stub.so build/libtlstrace.so
+cp "$bin" inst/bin/tlstrace
+cp stub.so inst/lib/tlstrace/libtlstrace.so
+t env -u TLSTRACE_LIB build/tlstrace -- printenv LD_PRELOAD
+check "library found next to the executable" test "$(cat out)" = "$tmp/build/libtlstrace.so"
+t env -u TLSTRACE_LIB inst/bin/tlstrace -- printenv LD_PRELOAD
+check "library found in ../lib/tlstrace (installed layout)" \
+	test "$(cat out)" = "$tmp/inst/lib/tlstrace/libtlstrace.so"
+rm build/libtlstrace.so
+t env -u TLSTRACE_LIB build/tlstrace -- true
+if [ "$rc" = 125 ] && grep -q 'cannot find libtlstrace.so' err; then
+	ok "no library: exit 125, clear message"
+else
+	not_ok "no library: exit 125, clear message" "rc=$rc"
+fi
+t env TLSTRACE_LIB="$tmp/nonexistent.so" "$bin" -- true
+check "TLSTRACE_LIB missing: exit 125, named" \
+	eval '[ "$rc" = 125 ] && grep -q TLSTRACE_LIB err'
+
+# --- running COMMAND ----------------------------------------------------
+
+t "$bin" nonexistent-cmd-tlstrace
+if [ "$rc" = 127 ] && grep -q '^tlstrace: nonexistent-cmd-tlstrace: No such file or directory$' err; then
+	ok "command not found: exit 127"
+else
+	not_ok "command not found: exit 127" "rc=$rc"
+fi
+
+printf '#!/bin/sh\n' >noexec
+chmod 0644 noexec
+t "$bin" ./noexec
+check "command not executable: exit 126" test "$rc" = 126
+
+# Same fds, signal mask and ignored signals as without the launcher (the
+# stand-in library here: a real one may hold a log fd of its own).
+# Each probe reads its own /proc entry: a shell's mask changes while it
+# waits for its children.
+exec 7</dev/null
+probe() {
+	(trap '' USR2; timeout 20 "$@" ls /proc/self/fd) </dev/null
+	(trap '' USR2; timeout 20 "$@" grep -E '^Sig(Blk|Ign)' /proc/self/status) </dev/null
+}
+probe >want 2>&1
+TLSTRACE_LIB=$tmp/stub.so probe "$bin" -- >out 2>err
+exec 7<&-
+if cmp -s out want; then
+	ok "child inherits the same fds, mask and ignored signals"
+else
+	not_ok "child inherits the same fds, mask and ignored signals" "want: $(tr '\n' ' ' <want)"
+fi
+
+# --- signals ------------------------------------------------------------
+
+t "$bin" -- sh -c 'kill -TERM $$'
+check "child killed by SIGTERM: status 143" test "$rc" = 143
+
+# died_of SIG CMD...: CMD ends killed by signal number SIG.  A shell's 143
+# could also be exit(143); python tells a real death by signal apart.
+died_of() {
+	timeout -k 2 20 python3 -c '
+import subprocess, sys
+r = subprocess.run(sys.argv[2:], timeout=10).returncode
+sys.exit(0 if r == -int(sys.argv[1]) else 1)' "$@" >out 2>err </dev/null
+}
+check "child killed by SIGTERM: launcher dies of SIGTERM too" \
+	died_of 15 "$bin" -- sh -c 'kill -TERM $$'
+# No core files in the test folder (the child would dump one).
+check "child killed by SIGQUIT: launcher dies of SIGQUIT too" \
+	eval '(ulimit -c 0; died_of 3 "$bin" -- sh -c "kill -QUIT \$\$")'
+
+"$bin" -- sleep 30 >out 2>err </dev/null &
+lp=$!
+bg_pids+=("$lp")
+cp=$(child_of "$lp") && bg_pids+=("$cp")
+kill -TERM "$lp"
+wait_gone "$lp" 10
+if [ "$rc" = 143 ] && [ -n "$cp" ] && ! kill -0 "$cp" 2>/dev/null; then
+	ok "SIGTERM to the launcher reaches the child; status 143"
+else
+	not_ok "SIGTERM to the launcher reaches the child; status 143" "rc=$rc child=$cp"
+	[ -n "$cp" ] && kill -KILL "$cp" 2>/dev/null
+fi
+bg_pids=()
+
+# A signal whose default would kill the launcher is only forwarded: the
+# child handles it and its exit status comes back.
+rm -f ready
+"$bin" -- sh -c 'trap "exit 7" USR1; : >ready; while :; do sleep 0.05; done' \
+	>out 2>err </dev/null &
+lp=$!
+bg_pids+=("$lp")
+for ((i = 0; i < 100; i++)); do [ -e ready ] && break; sleep 0.05; done
+kill -USR1 "$lp"
+wait_gone "$lp" 10
+check "SIGUSR1 forwarded, launcher survives it, child's exit 7 returned" test "$rc" = 7
+bg_pids=()
+
+# A signal the child sends to the launcher is not sent back to it.
+t "$bin" -- sh -c 'trap "echo bounced" USR1; kill -USR1 $PPID; sleep 0.5; echo end'
+check "signal from the child is not bounced back" test "$rc:$(cat out)" = "0:end"
+
+# Job control: the launcher stops when the child stops, and a SIGCONT
+# to the launcher wakes both.
+"$bin" -- sleep 30 >out 2>err </dev/null &
+lp=$!
+bg_pids+=("$lp")
+cp=$(child_of "$lp") && bg_pids+=("$cp")
+kill -STOP "$cp"
+if wait_state "$lp" T; then
+	ok "child stopped: launcher stops too"
+else
+	not_ok "child stopped: launcher stops too" "launcher state $(state "$lp")"
+fi
+kill -CONT "$lp"
+if wait_state "$cp" S && wait_state "$lp" S; then
+	ok "SIGCONT to the launcher continues the child"
+else
+	not_ok "SIGCONT to the launcher continues the child" "states: launcher $(state "$lp") child $(state "$cp")"
+fi
+kill -TSTP "$lp"
+if wait_state "$cp" T && wait_state "$lp" T; then
+	ok "SIGTSTP to the launcher stops the child, then the launcher"
+else
+	not_ok "SIGTSTP to the launcher stops the child, then the launcher" "states: launcher $(state "$lp") child $(state "$cp")"
+fi
+kill -CONT "$lp"
+wait_state "$cp" S
+# Without job control, bash starts background commands with SIGINT
+# ignored (as nohup does SIGHUP): the launcher must keep it ignored.
+kill -INT "$lp"
+sleep 0.2
+check "SIGINT ignored on entry stays ignored" \
+	eval 'kill -0 "$lp" && [ "$(state "$cp")" = S ]'
+kill -TERM "$lp"
+wait_gone "$lp" 10
+check "stopped and continued job still ends by SIGTERM (143)" test "$rc" = 143
+kill -0 "$cp" 2>/dev/null && kill -KILL "$cp"
+bg_pids=()
+
+echo "1..$n"
+[ "$failed" = 0 ] || echo "# $failed of $n failed"
+exit $((failed != 0))

@@ -1,0 +1,251 @@
+"""Shared helpers for the integration tests.
+
+Every test starts real peers on 127.0.0.1 with ephemeral ports, bounds each
+in time, and stops every process it started, by pid.  Results are printed
+as TAP-like lines ("ok - name", "not ok - name") that scripts/check.sh
+counts.
+"""
+import atexit
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+LIB = os.path.join(BUILD, "libtlstrace.so")
+BIN = os.path.join(BUILD, "tlstrace")
+CERTS = os.path.join(BUILD, "certs")
+
+K_DOT = "CN=K-Dot Certificate Authority"
+ROOTS = "CN=The Roots Authority"
+CLIENT_SUBJECT = "CN=tlstrace client,O=Example"
+
+_procs = []
+_failed = 0
+_tmp = tempfile.mkdtemp(prefix="tlstrace-it-")
+
+
+def tmpdir():
+    return _tmp
+
+
+def _cleanup():
+    for p in _procs:
+        stop(p)
+    subprocess.run(["rm", "-rf", _tmp])
+
+
+atexit.register(_cleanup)
+
+
+def ok(name, cond, detail=""):
+    global _failed
+    if cond:
+        print("ok - %s" % name, flush=True)
+    else:
+        _failed += 1
+        print("not ok - %s" % name, flush=True)
+        if detail:
+            for line in str(detail).splitlines()[:40]:
+                print("#   " + line, flush=True)
+    return cond
+
+
+def finish():
+    sys.exit(1 if _failed else 0)
+
+
+def certs():
+    if not os.path.exists(os.path.join(CERTS, "done")):
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "gencerts.sh"), CERTS],
+                       check=True, stdout=subprocess.DEVNULL, timeout=120)
+    return CERTS
+
+
+def cert(name):
+    return os.path.join(certs(), name)
+
+
+def stop(p, timeout=5):
+    """Stops a process we started: SIGTERM, then SIGKILL, by pid."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=timeout)
+
+
+def spawn(cmd, env=None, stdin=subprocess.DEVNULL, out=None):
+    """Starts a background process, tracked for cleanup.  Output goes to
+    a file whose path is returned with the process."""
+    if out is None:
+        fd, out = tempfile.mkstemp(dir=_tmp, suffix=".out")
+        os.close(fd)
+    f = open(out, "wb")
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=f, stderr=subprocess.STDOUT,
+                         env=env, start_new_session=True)
+    f.close()
+    _procs.append(p)
+    return p, out
+
+
+def wait_for(path, pattern, timeout=10, proc=None):
+    """Waits until the file at path matches pattern; returns the match."""
+    deadline = time.time() + timeout
+    rx = re.compile(pattern)
+    while time.time() < deadline:
+        try:
+            with open(path, "rb") as f:
+                m = rx.search(f.read().decode("utf-8", "replace"))
+            if m:
+                return m
+        except FileNotFoundError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    return None
+
+
+def s_server(args, env=None, stdin=subprocess.DEVNULL, traced=None):
+    """openssl s_server on 127.0.0.1:0; returns (proc, port, outfile).
+    traced: a dict of tlstrace options to run it under the launcher."""
+    cmd = ["openssl", "s_server", "-accept", "127.0.0.1:0"] + args
+    if traced is not None:
+        cmd = launcher_cmd(traced) + cmd
+    p, out = spawn(cmd, env=env, stdin=stdin)
+    m = wait_for(out, r"ACCEPT 127\.0\.0\.1:(\d+)", proc=p)
+    if not m:
+        stop(p)
+        with open(out, "rb") as f:
+            raise RuntimeError("s_server did not start: %r" % f.read()[-2000:])
+    return p, int(m.group(1)), out
+
+
+def mtls_server_args(ca_names=True, version="-tls1_2", extra=()):
+    a = [version, "-Verify", "1", "-cert", cert("server.pem"), "-key", cert("server.key"),
+         "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"), "-www"]
+    if not ca_names:
+        a.append("-no_ca_names")
+    return a + list(extra)
+
+
+def launcher_cmd(opts):
+    cmd = [BIN]
+    if "log" in opts:
+        cmd += ["-o", opts["log"]]
+    cmd += ["-l", opts.get("level", "info"), "-f", opts.get("format", "json"), "--"]
+    return cmd
+
+
+def new_log(suffix=".log"):
+    fd, path = tempfile.mkstemp(dir=_tmp, suffix=suffix)
+    os.close(fd)
+    os.unlink(path)
+    return path
+
+
+def run(cmd, timeout=30, env=None, input=None):
+    """Runs a command to completion (bounded); returns CompletedProcess."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         start_new_session=True)
+    _procs.append(p)
+    try:
+        out, err = p.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(p)
+        out, err = p.communicate()
+        return subprocess.CompletedProcess(cmd, -9, out, err)
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+def traced(cmd, fmt="json", level="info", timeout=30, input=None, env=None, log=None):
+    """Runs cmd under the launcher; returns (CompletedProcess, log text)."""
+    log = log or new_log()
+    r = run(launcher_cmd({"log": log, "format": fmt, "level": level}) + cmd,
+            timeout=timeout, env=env, input=input)
+    try:
+        with open(log, "rb") as f:
+            text = f.read().decode("utf-8")
+    except FileNotFoundError:
+        text = ""
+    return r, text
+
+
+TS_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+ADDR_RX = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+$")
+EVENT_RX = re.compile(r"^[a-z][a-z0-9_]*$")
+COMMON = {"ts": str, "level": str, "pid": int, "tid": int, "conn": int, "fd": int,
+          "local": str, "peer": str, "role": str, "dir": str, "event": str}
+REQUIRED = {
+    "certificate_request": {"version": str, "ca_count": int, "ca_names": list, "sig_algs": list},
+    "alert": {"alert_level": str, "alert": str, "alert_code": int},
+}
+
+
+def check_json_line(line):
+    """Returns None if the line meets the contract, else why not."""
+    try:
+        o = json.loads(line)
+    except ValueError as e:
+        return "not JSON: %s" % e
+    if not isinstance(o, dict):
+        return "not an object"
+    for k, t in COMMON.items():
+        if k not in o:
+            return "missing %s" % k
+        if not isinstance(o[k], t) or (t is int and isinstance(o[k], bool)):
+            return "%s is not %s" % (k, t.__name__)
+    if not TS_RX.match(o["ts"]):
+        return "bad ts %r" % o["ts"]
+    if o["level"] not in ("error", "warn", "info", "debug", "trace"):
+        return "bad level"
+    if o["role"] not in ("client", "server", "unknown"):
+        return "bad role"
+    if o["dir"] not in ("in", "out"):
+        return "bad dir"
+    if not EVENT_RX.match(o["event"]):
+        return "bad event name"
+    for k in ("local", "peer"):
+        if not ADDR_RX.match(o[k]):
+            return "bad %s %r" % (k, o[k])
+    for k, t in REQUIRED.get(o["event"], {}).items():
+        if k not in o or not isinstance(o[k], t):
+            return "%s lacks %s" % (o["event"], k)
+    for k in ("encrypted", "inferred", "decrypted", "truncated"):
+        if k in o and o[k] is not True:
+            return "%s present but not true" % k
+    return None
+
+
+def parse_json_log(text, name="json lines"):
+    """Parses a JSON Lines log, checking every line against the contract
+    (one ok/not ok per log); returns the list of objects."""
+    objs, bad = [], []
+    for i, line in enumerate(text.splitlines()):
+        why = check_json_line(line)
+        if why:
+            bad.append("line %d: %s: %s" % (i + 1, why, line[:300]))
+        else:
+            objs.append(json.loads(line))
+    ok("%s: every line is contract JSON (%d lines)" % (name, len(objs)), not bad and text != "",
+       "\n".join(bad[:10]) or "empty log")
+    return objs
+
+
+def events(objs, name, **match):
+    return [o for o in objs if o["event"] == name and all(o.get(k) == v for k, v in match.items())]

@@ -364,7 +364,9 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 		__atomic_store_n(&c->version, version, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->cipher, cipher, __ATOMIC_RELAXED);
 	} else {
+		/* a HelloRetryRequest means TLS 1.3 (RFC 8446 4.1.4) */
 		c->hrr = true;
+		__atomic_store_n(&c->version, version, __ATOMIC_RELAXED);
 	}
 	struct tt_event *ev = tt_ev_begin(
 		em, hrr ? "hello_retry_request" : "server_hello", TT_INFO, dir);

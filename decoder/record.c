@@ -186,7 +186,10 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	}
 	switch (type) {
 	case CT_CCS: {
-		bool tls13 = tt_conn_version(c) >= TT_V_TLS13;
+		/* Before ServerHello only TLS 1.3's middlebox-compatibility
+		 * CCS can come (RFC 8446 D.4); TLS 1.2 sends it later. */
+		uint16_t v = tt_conn_version(c);
+		bool tls13 = v == 0 || v >= TT_V_TLS13;
 		if (!tls13) {
 			d->ccs = true;
 			d->enc_hs_after_ccs = 0;

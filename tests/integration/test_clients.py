@@ -43,6 +43,7 @@ ctx = ssl.create_default_context(cafile=sys.argv[2])
 ctx.set_alpn_protocols(["h2", "http/1.1"])
 with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
     with ctx.wrap_socket(s, server_hostname="localhost") as t:
+        version = t.version()
         t.sendall(b"GET / HTTP/1.0\r\n\r\n")
         data = b""
         while True:
@@ -50,7 +51,7 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
             if not d:
                 break
             data += d
-print(t.version(), len(data) > 0)
+print(version, len(data) > 0)
 """
 srv, port, _ = s_server(server_args(["-tls1_2"]))
 try:

@@ -291,10 +291,12 @@ rm -f ready
 	>out 2>err </dev/null &
 lp=$!
 bg_pids+=("$lp")
+cp=$(child_of "$lp") && bg_pids+=("$cp")
 for ((i = 0; i < 100; i++)); do [ -e ready ] && break; sleep 0.05; done
 kill -USR1 "$lp"
 wait_gone "$lp" 10
 check "SIGUSR1 forwarded, launcher survives it, child's exit 7 returned" test "$rc" = 7
+[ -n "$cp" ] && kill -0 "$cp" 2>/dev/null && kill -KILL "$cp"
 bg_pids=()
 
 # A signal the child sends to the launcher is not sent back to it.

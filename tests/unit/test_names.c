@@ -1,0 +1,559 @@
+/* IANA name tables (decoder/names.c, decoder/tables/<registry>.def).
+ *
+ * The .def files are read here a second time through a local X-macro, so
+ * the checks on them (every value named, no value twice, each lookup
+ * function wired to its own table) do not trust names.c.  The cipher
+ * names are checked against OpenSSL's standard names, captured once into
+ * static arrays so the test needs no shell and no particular libssl.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+
+struct entry {
+	unsigned v;
+	const char *name;
+};
+
+#define X(value, name) { value, name },
+static const struct entry content_type_tab[] = {
+#include "tables/content_type.def"
+};
+static const struct entry handshake_tab[] = {
+#include "tables/handshake.def"
+};
+static const struct entry alert_tab[] = {
+#include "tables/alert.def"
+};
+static const struct entry alert_level_tab[] = {
+#include "tables/alert_level.def"
+};
+static const struct entry version_tab[] = {
+#include "tables/version.def"
+};
+static const struct entry extension_tab[] = {
+#include "tables/extension.def"
+};
+static const struct entry cipher_tab[] = {
+#include "tables/cipher.def"
+};
+static const struct entry group_tab[] = {
+#include "tables/group.def"
+};
+static const struct entry sigscheme_tab[] = {
+#include "tables/sigscheme.def"
+};
+static const struct entry cert_type_tab[] = {
+#include "tables/cert_type.def"
+};
+static const struct entry compression_tab[] = {
+#include "tables/compression.def"
+};
+static const struct entry ec_point_format_tab[] = {
+#include "tables/ec_point_format.def"
+};
+static const struct entry psk_mode_tab[] = {
+#include "tables/psk_mode.def"
+};
+#undef X
+
+/* One row per registry, with the lookup and label functions behind a
+ * common signature so a single loop can check them all. */
+struct registry {
+	const char *what;
+	const struct entry *tab;
+	size_t n;
+	unsigned max;	/* 0xff or 0xffff: the wire width */
+	const char *(*name)(unsigned v);
+	const char *(*label)(unsigned v, char buf[TT_NAMEBUF]);
+};
+
+#define REG8(r)                                                             \
+	static const char *name_##r(unsigned v)                             \
+	{                                                                   \
+		return tt_name_##r((uint8_t)v);                             \
+	}                                                                   \
+	static const char *label_##r(unsigned v, char buf[TT_NAMEBUF])      \
+	{                                                                   \
+		return tt_label_##r((uint8_t)v, buf);                       \
+	}
+#define REG16(r)                                                            \
+	static const char *name_##r(unsigned v)                             \
+	{                                                                   \
+		return tt_name_##r((uint16_t)v);                            \
+	}                                                                   \
+	static const char *label_##r(unsigned v, char buf[TT_NAMEBUF])      \
+	{                                                                   \
+		return tt_label_##r((uint16_t)v, buf);                      \
+	}
+REG8(content_type)
+REG8(handshake)
+REG8(alert)
+REG8(alert_level)
+REG16(version)
+REG16(extension)
+REG16(cipher)
+REG16(group)
+REG16(sigscheme)
+REG8(cert_type)
+REG8(compression)
+REG8(ec_point_format)
+REG8(psk_mode)
+
+#define ROW(r, width)                                                       \
+	{ #r, r##_tab, sizeof(r##_tab) / sizeof(r##_tab[0]), width,         \
+	  name_##r, label_##r }
+static const struct registry registries[] = {
+	ROW(content_type, 0xff),
+	ROW(handshake, 0xff),
+	ROW(alert, 0xff),
+	ROW(alert_level, 0xff),
+	ROW(version, 0xffff),
+	ROW(extension, 0xffff),
+	ROW(cipher, 0xffff),
+	ROW(group, 0xffff),
+	ROW(sigscheme, 0xffff),
+	ROW(cert_type, 0xff),
+	ROW(compression, 0xff),
+	ROW(ec_point_format, 0xff),
+	ROW(psk_mode, 0xff),
+};
+#define NREG (sizeof(registries) / sizeof(registries[0]))
+
+static void expect_name(const char *got, const char *want)
+{
+	assert_non_null(got);
+	assert_string_equal(got, want);
+}
+
+static void test_spellings(void **state)
+{
+	(void)state;
+	expect_name(tt_name_cipher(0x1301), "TLS_AES_128_GCM_SHA256");
+	expect_name(tt_name_cipher(0xc02f),
+		    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+	expect_name(tt_name_cipher(0x00ff), "TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
+	expect_name(tt_name_cipher(0x5600), "TLS_FALLBACK_SCSV");
+	expect_name(tt_name_cipher(0xcca8),
+		    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+	expect_name(tt_name_cipher(0x0017), "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5");
+	expect_name(tt_name_alert(100), "no_renegotiation");
+	expect_name(tt_name_alert(0), "close_notify");
+	expect_name(tt_name_alert(116), "certificate_required");
+	expect_name(tt_name_alert(121), "ech_required");
+	expect_name(tt_name_alert_level(1), "warning");
+	expect_name(tt_name_alert_level(2), "fatal");
+	expect_name(tt_name_group(0x001d), "x25519");
+	expect_name(tt_name_group(0x0017), "secp256r1");
+	expect_name(tt_name_group(0x11ec), "X25519MLKEM768");
+	expect_name(tt_name_group(0x0100), "ffdhe2048");
+	expect_name(tt_name_sigscheme(0x0804), "rsa_pss_rsae_sha256");
+	expect_name(tt_name_sigscheme(0x0201), "rsa_pkcs1_sha1");
+	expect_name(tt_name_sigscheme(0x0807), "ed25519");
+	expect_name(tt_name_extension(0xff01), "renegotiation_info");
+	expect_name(tt_name_extension(0x0000), "server_name");
+	expect_name(tt_name_extension(0x0010),
+		    "application_layer_protocol_negotiation");
+	expect_name(tt_name_extension(0x002f), "certificate_authorities");
+	expect_name(tt_name_extension(0xfe0d), "encrypted_client_hello");
+	expect_name(tt_name_version(0x0303), "TLS 1.2");
+	expect_name(tt_name_version(0x0304), "TLS 1.3");
+	expect_name(tt_name_version(0x0300), "SSL 3.0");
+	expect_name(tt_name_version(0xfefd), "DTLS 1.2");
+	expect_name(tt_name_handshake(0), "hello_request");
+	expect_name(tt_name_handshake(13), "certificate_request");
+	expect_name(tt_name_handshake(254), "message_hash");
+	expect_name(tt_name_content_type(22), "handshake");
+	expect_name(tt_name_content_type(25), "tls12_cid");
+	expect_name(tt_name_cert_type(64), "ecdsa_sign");
+	expect_name(tt_name_compression(1), "DEFLATE");
+	expect_name(tt_name_ec_point_format(0), "uncompressed");
+	expect_name(tt_name_psk_mode(1), "psk_dhe_ke");
+}
+
+static void test_labels(void **state)
+{
+	char buf[TT_NAMEBUF];
+
+	(void)state;
+	/* A known value gives the static name, never the caller's buffer. */
+	memset(buf, 'x', sizeof(buf));
+	assert_ptr_not_equal(tt_label_cipher(0x1301, buf), buf);
+	assert_string_equal(tt_label_cipher(0x1301, buf),
+			    "TLS_AES_128_GCM_SHA256");
+	assert_string_equal(tt_label_alert(100, buf), "no_renegotiation");
+
+	/* GREASE in every 16-bit registry. */
+	assert_ptr_equal(tt_label_cipher(0x0a0a, buf), buf);
+	assert_string_equal(buf, "grease(0x0a0a)");
+	assert_string_equal(tt_label_extension(0xfafa, buf), "grease(0xfafa)");
+	assert_string_equal(tt_label_group(0x2a2a, buf), "grease(0x2a2a)");
+	assert_string_equal(tt_label_sigscheme(0x5a5a, buf), "grease(0x5a5a)");
+	assert_string_equal(tt_label_version(0x7a7a, buf), "grease(0x7a7a)");
+	assert_null(tt_name_cipher(0x0a0a));
+	assert_null(tt_name_version(0xdada));
+
+	/* Looks like GREASE but the two bytes differ. */
+	assert_string_equal(tt_label_cipher(0x0a1a, buf), "unknown(0x0a1a)");
+	assert_string_equal(tt_label_extension(0x1a2a, buf), "unknown(0x1a2a)");
+
+	/* Unassigned and never-registered values. */
+	assert_string_equal(tt_label_cipher(0x1308, buf), "unknown(0x1308)");
+	assert_string_equal(tt_label_cipher(0xffff, buf), "unknown(0xffff)");
+	assert_string_equal(tt_label_extension(0x3374, buf), "unknown(0x3374)");
+	assert_string_equal(tt_label_extension(0x0028, buf), "unknown(0x0028)");
+	assert_string_equal(tt_label_group(0x0000, buf), "unknown(0x0000)");
+	assert_string_equal(tt_label_sigscheme(0x0101, buf), "unknown(0x0101)");
+	assert_string_equal(tt_label_version(0x0305, buf), "unknown(0x0305)");
+
+	/* 8-bit registries: two hex digits and no GREASE. */
+	assert_string_equal(tt_label_alert(255, buf), "unknown(0xff)");
+	assert_string_equal(tt_label_alert(1, buf), "unknown(0x01)");
+	assert_string_equal(tt_label_handshake(7, buf), "unknown(0x07)");
+	assert_string_equal(tt_label_content_type(0x0a, buf), "unknown(0x0a)");
+	assert_string_equal(tt_label_alert_level(0, buf), "unknown(0x00)");
+	assert_string_equal(tt_label_cert_type(0, buf), "unknown(0x00)");
+	assert_string_equal(tt_label_compression(2, buf), "unknown(0x02)");
+	assert_string_equal(tt_label_ec_point_format(3, buf), "unknown(0x03)");
+	assert_string_equal(tt_label_psk_mode(2, buf), "unknown(0x02)");
+}
+
+/* Names go into JSON strings and text lines unescaped: printable ASCII,
+ * no quote or backslash. */
+static int plain_ascii(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+static void test_def_entries(void **state)
+{
+	(void)state;
+	for (size_t r = 0; r < NREG; r++) {
+		const struct registry *g = &registries[r];
+
+		assert_true(g->n > 0);
+		for (size_t i = 0; i < g->n; i++) {
+			const struct entry *e = &g->tab[i];
+			const char *why = NULL;
+
+			if (!e->name || !e->name[0])
+				why = "empty name";
+			else if (!plain_ascii(e->name))
+				why = "name is not plain ASCII";
+			else if (e->v > g->max)
+				why = "value wider than the registry";
+			/* No registry names a GREASE value. */
+			else if (g->max == 0xffff &&
+				 tt_is_grease16((uint16_t)e->v))
+				why = "GREASE value named";
+			for (size_t j = i + 1; !why && j < g->n; j++) {
+				if (e->v == g->tab[j].v)
+					why = "value listed twice";
+				else if (!strcmp(e->name, g->tab[j].name))
+					why = "name listed twice";
+			}
+			if (why) {
+				print_error("%s.def 0x%04x \"%s\": %s\n", g->what,
+					    e->v, e->name ? e->name : "", why);
+				fail();
+			}
+			expect_name(g->name(e->v), e->name);
+		}
+	}
+}
+
+/* Every value of the wire width: a name exactly for the .def entries
+ * (catches a lookup wired to the wrong .def), and a label that is
+ * non-empty and fits TT_NAMEBUF whenever it is written there. */
+static void test_whole_domain(void **state)
+{
+	char buf[TT_NAMEBUF];
+	char want[TT_NAMEBUF];
+
+	(void)state;
+	for (size_t r = 0; r < NREG; r++) {
+		const struct registry *g = &registries[r];
+		size_t named = 0;
+
+		for (unsigned v = 0; v <= g->max; v++) {
+			const char *name = g->name(v);
+			const char *label;
+
+			memset(buf, 0, sizeof(buf));
+			label = g->label(v, buf);
+			assert_non_null(label);
+			if (name) {
+				named++;
+				assert_ptr_equal(label, name);
+				continue;
+			}
+			assert_ptr_equal(label, buf);
+			assert_true(strlen(buf) < TT_NAMEBUF - 1);
+			if (g->max == 0xff)
+				snprintf(want, sizeof(want), "unknown(0x%02x)", v);
+			else if (tt_is_grease16((uint16_t)v))
+				snprintf(want, sizeof(want), "grease(0x%04x)", v);
+			else
+				snprintf(want, sizeof(want), "unknown(0x%04x)", v);
+			assert_string_equal(buf, want);
+		}
+		if (named != g->n)
+			print_error("%s: %zu named values, %zu .def entries\n",
+				    g->what, named, g->n);
+		assert_int_equal(named, g->n);
+	}
+}
+
+/* `openssl ciphers -V -stdname 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'`,
+ * OpenSSL 3.0.19, every line. */
+static const struct entry openssl_ciphers[] = {
+	{ 0x0001, "TLS_RSA_WITH_NULL_MD5" },
+	{ 0x0002, "TLS_RSA_WITH_NULL_SHA" },
+	{ 0x002c, "TLS_PSK_WITH_NULL_SHA" },
+	{ 0x002d, "TLS_DHE_PSK_WITH_NULL_SHA" },
+	{ 0x002e, "TLS_RSA_PSK_WITH_NULL_SHA" },
+	{ 0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA" },
+	{ 0x0032, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA" },
+	{ 0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA" },
+	{ 0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA" },
+	{ 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA" },
+	{ 0x0038, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA" },
+	{ 0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA" },
+	{ 0x003a, "TLS_DH_anon_WITH_AES_256_CBC_SHA" },
+	{ 0x003b, "TLS_RSA_WITH_NULL_SHA256" },
+	{ 0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256" },
+	{ 0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256" },
+	{ 0x0040, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256" },
+	{ 0x0041, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA" },
+	{ 0x0044, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA" },
+	{ 0x0045, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA" },
+	{ 0x0046, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA" },
+	{ 0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256" },
+	{ 0x006a, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256" },
+	{ 0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256" },
+	{ 0x006c, "TLS_DH_anon_WITH_AES_128_CBC_SHA256" },
+	{ 0x006d, "TLS_DH_anon_WITH_AES_256_CBC_SHA256" },
+	{ 0x0084, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA" },
+	{ 0x0087, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA" },
+	{ 0x0088, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA" },
+	{ 0x0089, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA" },
+	{ 0x008c, "TLS_PSK_WITH_AES_128_CBC_SHA" },
+	{ 0x008d, "TLS_PSK_WITH_AES_256_CBC_SHA" },
+	{ 0x0090, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA" },
+	{ 0x0091, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA" },
+	{ 0x0094, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA" },
+	{ 0x0095, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA" },
+	{ 0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256" },
+	{ 0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384" },
+	{ 0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" },
+	{ 0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" },
+	{ 0x00a2, "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256" },
+	{ 0x00a3, "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384" },
+	{ 0x00a6, "TLS_DH_anon_WITH_AES_128_GCM_SHA256" },
+	{ 0x00a7, "TLS_DH_anon_WITH_AES_256_GCM_SHA384" },
+	{ 0x00a8, "TLS_PSK_WITH_AES_128_GCM_SHA256" },
+	{ 0x00a9, "TLS_PSK_WITH_AES_256_GCM_SHA384" },
+	{ 0x00aa, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256" },
+	{ 0x00ab, "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384" },
+	{ 0x00ac, "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256" },
+	{ 0x00ad, "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384" },
+	{ 0x00ae, "TLS_PSK_WITH_AES_128_CBC_SHA256" },
+	{ 0x00af, "TLS_PSK_WITH_AES_256_CBC_SHA384" },
+	{ 0x00b0, "TLS_PSK_WITH_NULL_SHA256" },
+	{ 0x00b1, "TLS_PSK_WITH_NULL_SHA384" },
+	{ 0x00b2, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256" },
+	{ 0x00b3, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384" },
+	{ 0x00b4, "TLS_DHE_PSK_WITH_NULL_SHA256" },
+	{ 0x00b5, "TLS_DHE_PSK_WITH_NULL_SHA384" },
+	{ 0x00b6, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256" },
+	{ 0x00b7, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384" },
+	{ 0x00b8, "TLS_RSA_PSK_WITH_NULL_SHA256" },
+	{ 0x00b9, "TLS_RSA_PSK_WITH_NULL_SHA384" },
+	{ 0x00ba, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0x00bd, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0x00be, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0x00bf, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0x00c0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256" },
+	{ 0x00c3, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256" },
+	{ 0x00c4, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256" },
+	{ 0x00c5, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256" },
+	{ 0x1301, "TLS_AES_128_GCM_SHA256" },
+	{ 0x1302, "TLS_AES_256_GCM_SHA384" },
+	{ 0x1303, "TLS_CHACHA20_POLY1305_SHA256" },
+	{ 0xc006, "TLS_ECDHE_ECDSA_WITH_NULL_SHA" },
+	{ 0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" },
+	{ 0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" },
+	{ 0xc010, "TLS_ECDHE_RSA_WITH_NULL_SHA" },
+	{ 0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" },
+	{ 0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" },
+	{ 0xc015, "TLS_ECDH_anon_WITH_NULL_SHA" },
+	{ 0xc018, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" },
+	{ 0xc019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA" },
+	{ 0xc01d, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA" },
+	{ 0xc01e, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA" },
+	{ 0xc01f, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA" },
+	{ 0xc020, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA" },
+	{ 0xc021, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA" },
+	{ 0xc022, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA" },
+	{ 0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" },
+	{ 0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" },
+	{ 0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" },
+	{ 0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" },
+	{ 0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
+	{ 0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
+	{ 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" },
+	{ 0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" },
+	{ 0xc035, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA" },
+	{ 0xc036, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA" },
+	{ 0xc037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256" },
+	{ 0xc038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384" },
+	{ 0xc039, "TLS_ECDHE_PSK_WITH_NULL_SHA" },
+	{ 0xc03a, "TLS_ECDHE_PSK_WITH_NULL_SHA256" },
+	{ 0xc03b, "TLS_ECDHE_PSK_WITH_NULL_SHA384" },
+	{ 0xc050, "TLS_RSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc051, "TLS_RSA_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc052, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc053, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc056, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc057, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc05c, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc05d, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc060, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc061, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc06a, "TLS_PSK_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc06b, "TLS_PSK_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc06c, "TLS_DHE_PSK_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc06d, "TLS_DHE_PSK_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc06e, "TLS_RSA_PSK_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc06f, "TLS_RSA_PSK_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc072, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0xc073, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384" },
+	{ 0xc076, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0xc077, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384" },
+	{ 0xc094, "TLS_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0xc095, "TLS_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
+	{ 0xc096, "TLS_DHE_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0xc097, "TLS_DHE_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
+	{ 0xc098, "TLS_RSA_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0xc099, "TLS_RSA_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
+	{ 0xc09a, "TLS_ECDHE_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
+	{ 0xc09b, "TLS_ECDHE_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
+	{ 0xc09c, "TLS_RSA_WITH_AES_128_CCM" },
+	{ 0xc09d, "TLS_RSA_WITH_AES_256_CCM" },
+	{ 0xc09e, "TLS_DHE_RSA_WITH_AES_128_CCM" },
+	{ 0xc09f, "TLS_DHE_RSA_WITH_AES_256_CCM" },
+	{ 0xc0a0, "TLS_RSA_WITH_AES_128_CCM_8" },
+	{ 0xc0a1, "TLS_RSA_WITH_AES_256_CCM_8" },
+	{ 0xc0a2, "TLS_DHE_RSA_WITH_AES_128_CCM_8" },
+	{ 0xc0a3, "TLS_DHE_RSA_WITH_AES_256_CCM_8" },
+	{ 0xc0a4, "TLS_PSK_WITH_AES_128_CCM" },
+	{ 0xc0a5, "TLS_PSK_WITH_AES_256_CCM" },
+	{ 0xc0a6, "TLS_DHE_PSK_WITH_AES_128_CCM" },
+	{ 0xc0a7, "TLS_DHE_PSK_WITH_AES_256_CCM" },
+	{ 0xc0a8, "TLS_PSK_WITH_AES_128_CCM_8" },
+	{ 0xc0a9, "TLS_PSK_WITH_AES_256_CCM_8" },
+	{ 0xc0aa, "TLS_PSK_DHE_WITH_AES_128_CCM_8" },
+	{ 0xc0ab, "TLS_PSK_DHE_WITH_AES_256_CCM_8" },
+	{ 0xc0ac, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM" },
+	{ 0xc0ad, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM" },
+	{ 0xc0ae, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8" },
+	{ 0xc0af, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8" },
+	{ 0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
+	{ 0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
+	{ 0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
+	{ 0xccab, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256" },
+	{ 0xccac, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256" },
+	{ 0xccad, "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256" },
+	{ 0xccae, "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256" },
+};
+
+/* The other TLS1_RFC_* / SSL3_RFC_* names of OpenSSL 3.0.19's tls1.h and
+ * ssl3.h, paired with their TLS1_CK_* / TLS1_3_CK_* codes: suites that
+ * build has no implementation of but still names. */
+static const struct entry openssl_header_names[] = {
+	{ 0x0004, "TLS_RSA_WITH_RC4_128_MD5" },
+	{ 0x0005, "TLS_RSA_WITH_RC4_128_SHA" },
+	{ 0x0007, "TLS_RSA_WITH_IDEA_CBC_SHA" },
+	{ 0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x0013, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x0018, "TLS_DH_anon_WITH_RC4_128_MD5" },
+	{ 0x001b, "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x008a, "TLS_PSK_WITH_RC4_128_SHA" },
+	{ 0x008b, "TLS_PSK_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x008e, "TLS_DHE_PSK_WITH_RC4_128_SHA" },
+	{ 0x008f, "TLS_DHE_PSK_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x0092, "TLS_RSA_PSK_WITH_RC4_128_SHA" },
+	{ 0x0093, "TLS_RSA_PSK_WITH_3DES_EDE_CBC_SHA" },
+	{ 0x0096, "TLS_RSA_WITH_SEED_CBC_SHA" },
+	{ 0x0099, "TLS_DHE_DSS_WITH_SEED_CBC_SHA" },
+	{ 0x009a, "TLS_DHE_RSA_WITH_SEED_CBC_SHA" },
+	{ 0x009b, "TLS_DH_anon_WITH_SEED_CBC_SHA" },
+	{ 0x1304, "TLS_AES_128_CCM_SHA256" },
+	{ 0x1305, "TLS_AES_128_CCM_8_SHA256" },
+	{ 0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA" },
+	{ 0xc008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA" },
+	{ 0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc016, "TLS_ECDH_anon_WITH_RC4_128_SHA" },
+	{ 0xc017, "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc01a, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc01b, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc01c, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc033, "TLS_ECDHE_PSK_WITH_RC4_128_SHA" },
+	{ 0xc034, "TLS_ECDHE_PSK_WITH_3DES_EDE_CBC_SHA" },
+	{ 0xc054, "TLS_DH_RSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc055, "TLS_DH_RSA_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc058, "TLS_DH_DSS_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc059, "TLS_DH_DSS_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc05a, "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc05b, "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc05e, "TLS_ECDH_ECDSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc05f, "TLS_ECDH_ECDSA_WITH_ARIA_256_GCM_SHA384" },
+	{ 0xc062, "TLS_ECDH_RSA_WITH_ARIA_128_GCM_SHA256" },
+	{ 0xc063, "TLS_ECDH_RSA_WITH_ARIA_256_GCM_SHA384" },
+};
+
+static void check_against(const struct entry *tab, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *got = tt_name_cipher((uint16_t)tab[i].v);
+
+		if (!got || strcmp(got, tab[i].name) != 0)
+			print_error("0x%04x: openssl %s, table %s\n", tab[i].v,
+				    tab[i].name, got ? got : "(none)");
+		expect_name(got, tab[i].name);
+	}
+}
+
+static void test_openssl_cipher_names(void **state)
+{
+	(void)state;
+	check_against(openssl_ciphers,
+		      sizeof(openssl_ciphers) / sizeof(openssl_ciphers[0]));
+	check_against(openssl_header_names, sizeof(openssl_header_names) /
+						    sizeof(openssl_header_names[0]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spellings),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_def_entries),
+		cmocka_unit_test(test_whole_domain),
+		cmocka_unit_test(test_openssl_cipher_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -44,7 +44,9 @@
  *
  * DER subset read: one-byte tags, definite lengths of up to 4 length
  * bytes (non-minimal ones accepted, as OpenSSL does), no indefinite
- * lengths, no constructed strings.  Every read goes through tt_cur.
+ * lengths, no constructed strings, SEQUENCE and SET in their constructed
+ * form only (OpenSSL's Name decoder also takes 0x10 and 0x11).  An empty
+ * RDN is skipped, as OpenSSL does.  Every read goes through tt_cur.
  */
 #include <string.h>
 
@@ -85,10 +87,10 @@ enum {
 
 struct der_tlv {
 	uint8_t tag;
-	uint8_t hdr_len;     /* tag and length octets as encoded */
-	struct tt_cur body;  /* contents octets */
-	const uint8_t *tlv;  /* first octet of the tag */
-	size_t tlv_len;      /* whole element as encoded */
+	uint8_t hdr_len;    /* tag and length octets as encoded */
+	struct tt_cur body; /* contents octets */
+	const uint8_t *tlv; /* first octet of the tag */
+	size_t tlv_len;	    /* whole element as encoded */
 };
 
 /* One element.  Multi-byte tags and lengths over 4 octets (or 2^32) are
@@ -256,7 +258,8 @@ static const struct {
 	{"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x14", 9, "friendlyName"},
 	{"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x15", 9, "localKeyID"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x01", 10, "UID"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x02", 10, "textEncodedORAddress"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x02", 10,
+	 "textEncodedORAddress"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x03", 10, "mail"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x04", 10, "info"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x05", 10, "favouriteDrink"},
@@ -277,7 +280,8 @@ static const struct {
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x18", 10, "lastModifiedBy"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x19", 10, "DC"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x1a", 10, "aRecord"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x1b", 10, "pilotAttributeType27"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x1b", 10,
+	 "pilotAttributeType27"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x1c", 10, "mXRecord"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x1d", 10, "nSRecord"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x1e", 10, "sOARecord"},
@@ -286,18 +290,24 @@ static const struct {
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x26", 10, "associatedName"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x27", 10, "homePostalAddress"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x28", 10, "personalTitle"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x29", 10, "mobileTelephoneNumber"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2a", 10, "pagerTelephoneNumber"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x29", 10,
+	 "mobileTelephoneNumber"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2a", 10,
+	 "pagerTelephoneNumber"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2b", 10, "friendlyCountryName"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2c", 10, "uid"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2d", 10, "organizationalStatus"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2d", 10,
+	 "organizationalStatus"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2e", 10, "janetMailbox"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2f", 10, "mailPreferenceOption"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x2f", 10,
+	 "mailPreferenceOption"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x30", 10, "buildingName"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x31", 10, "dSAQuality"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x32", 10, "singleLevelQuality"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x33", 10, "subtreeMinimumQuality"},
-	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x34", 10, "subtreeMaximumQuality"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x33", 10,
+	 "subtreeMinimumQuality"},
+	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x34", 10,
+	 "subtreeMaximumQuality"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x35", 10, "personalSignature"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x36", 10, "dITRedirect"},
 	{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x37", 10, "audio"},
@@ -322,7 +332,8 @@ static const struct {
 const char *tt_x509_attr_name(const uint8_t *oid, size_t n)
 {
 	for (size_t i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
-		if (attr_names[i].len == n && !memcmp(attr_names[i].oid, oid, n))
+		if (attr_names[i].len == n &&
+		    !memcmp(attr_names[i].oid, oid, n))
 			return attr_names[i].sn;
 	return NULL;
 }
@@ -330,9 +341,10 @@ const char *tt_x509_attr_name(const uint8_t *oid, size_t n)
 /* ---- bounded output ---- */
 
 /* The rendered text grows in atomic pieces (an escape, one UTF-8
- * character, a hex pair): once one does not fit, nothing more is
- * written, so a cut output is a prefix made of whole pieces and thus
- * valid UTF-8 with no half escape. */
+ * character, a hex pair, an attribute name): once one does not fit,
+ * nothing more is written, so a cut output is a prefix made of whole
+ * pieces and thus valid UTF-8 with no half escape.  The text is kept
+ * NUL-terminated all along. */
 struct out {
 	char *buf;
 	size_t room; /* bytes usable for text: cap - 1 for the NUL */
@@ -350,6 +362,7 @@ static void out_put(struct out *o, const char *s, size_t n)
 	}
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
+	o->buf[o->len] = '\0';
 }
 
 static const char hexdig[] = "0123456789ABCDEF";
@@ -514,27 +527,69 @@ static void out_hex(struct out *o, struct tt_cur c)
 	}
 }
 
+/* Minimal DER length octets (X.690 10.1) for len < 2^32. */
+static size_t der_len_octets(uint8_t *o, size_t len)
+{
+	size_t k = 0;
+
+	if (len < 0x80) {
+		o[0] = (uint8_t)len;
+		return 1;
+	}
+	for (size_t l = len; l; l >>= 8)
+		k++;
+	o[0] = (uint8_t)(0x80 | k);
+	for (size_t i = 0; i < k; i++)
+		o[1 + i] = (uint8_t)(len >> (8 * (k - 1 - i)));
+	return 1 + k;
+}
+
+/* A BIT STRING as i2c_ASN1_BIT_STRING re-encodes it: padding bits
+ * cleared, and 03 01 00 when it holds no bits at all.  Zero when it is
+ * one OpenSSL would not have decoded (no octets, over 7 unused bits). */
+static int out_bit_string(struct out *o, struct tt_cur body)
+{
+	uint8_t hdr[12], unused, last = 0;
+	size_t n = 0, len;
+	struct tt_cur bits;
+
+	if (tt_u8(&body, &unused) != TT_OK || unused > 7)
+		return 0;
+	len = tt_cur_left(&body);
+	if (len == 0)
+		unused = 0;
+	else if (tt_sub(&body, len - 1, &bits) != TT_OK ||
+		 tt_u8(&body, &last) != TT_OK)
+		return 0;
+	hdr[n++] = DER_BIT_STRING;
+	n += der_len_octets(hdr + n, len + 1);
+	hdr[n++] = unused;
+	out_hex(o, tt_cur_make(hdr, n));
+	if (len) {
+		last = (uint8_t)(last & (0xff << unused));
+		out_hex(o, bits);
+		out_hex(o, tt_cur_make(&last, 1));
+	}
+	return 1;
+}
+
 /* '#' + hex of the value's DER, as do_dump() with ASN1_STRFLGS_DUMP_DER.
  * OpenSSL re-encodes a primitive value (so a non-minimal length comes out
  * minimal) but keeps a SEQUENCE as it was received; so do we. */
 static void out_dump(struct out *o, const struct der_tlv *v)
 {
+	uint8_t hdr[12];
+	size_t n = 0;
+
 	out_put(o, "#", 1);
 	if (v->tag & DER_CONSTRUCTED) {
 		out_hex(o, tt_cur_make(v->tlv, v->tlv_len));
 		return;
 	}
-	uint8_t hdr[6];
-	size_t n = 0, len = tt_cur_left(&v->body);
+	if (v->tag == DER_BIT_STRING && out_bit_string(o, v->body))
+		return;
 	hdr[n++] = v->tag;
-	if (len < 0x80) {
-		hdr[n++] = (uint8_t)len;
-	} else {
-		size_t k = len > 0xffffff ? 4 : len > 0xffff ? 3 : len > 0xff ? 2 : 1;
-		hdr[n++] = (uint8_t)(0x80 | k);
-		for (size_t i = k; i > 0; i--)
-			hdr[n++] = (uint8_t)(len >> (8 * (i - 1)));
-	}
+	n += der_len_octets(hdr + n, tt_cur_left(&v->body));
 	out_hex(o, tt_cur_make(hdr, n));
 	out_hex(o, v->body);
 }
@@ -603,8 +658,8 @@ static void txt_u64(struct oid_txt *t, uint64_t v)
  * sub is 80 for a first subidentifier that stands for 2.(X-80). */
 static void txt_big(struct oid_txt *t, struct tt_cur arc, unsigned sub)
 {
-	uint8_t dec[ARC_DIGITS_MAX]; /* little-endian decimal digits */
-	size_t nd = 0;
+	uint8_t dec[ARC_DIGITS_MAX] = {0}; /* little-endian decimal digits */
+	size_t nd = 1;
 	uint8_t b;
 
 	while (tt_u8(&arc, &b) == TT_OK) {
@@ -691,7 +746,7 @@ struct dn_ref {
 struct dn_walk {
 	struct tt_cur rdns; /* RDNs not yet opened */
 	struct tt_cur set;  /* rest of the current RDN */
-	size_t rdn;         /* RDNs opened so far */
+	size_t rdn;	    /* RDNs opened so far */
 };
 
 struct dn_atv {
@@ -723,25 +778,20 @@ TT_MUST_USE static tt_rc dn_atv(struct tt_cur c, struct dn_atv *a)
 	TRY(der_tlv(&seq.body, &a->val));
 	TRY(tt_expect_empty(&seq.body));
 	a->oid = oid.body;
-	/* X.690 10.2: DER strings are primitive.  OpenSSL would splice a
-	 * BER constructed string together; we would only dump it. */
+	/* A universal constructed value other than a SEQUENCE or SET is a
+	 * BER constructed string (X.690 10.2 keeps them out of DER).  OpenSSL
+	 * would splice its pieces together; a dump would not match that. */
 	if ((a->val.tag & (DER_CLASS_MASK | DER_CONSTRUCTED)) ==
-	    DER_CONSTRUCTED) {
-		switch (a->val.tag & DER_TAGNUM_MASK) {
-		case DER_SEQUENCE & DER_TAGNUM_MASK:
-		case DER_SET & DER_TAGNUM_MASK:
-			break;
-		default:
-			return TT_DECODE;
-		}
-	}
+	    DER_CONSTRUCTED)
+		ENSURE(a->val.tag == DER_SEQUENCE || a->val.tag == DER_SET,
+		       TT_DECODE);
 	return TT_OK;
 }
 
-/* The next AttributeTypeAndValue, or *done.  An empty RDN is skipped, as
- * OpenSSL does, though X.501 wants at least one value in it. */
-TT_MUST_USE static tt_rc dn_next(struct dn_walk *w, struct dn_ref *r,
-				 int *done)
+/* The next AttributeTypeAndValue, or r->atv = NULL at the end of the Name.
+ * An empty RDN is skipped, as OpenSSL does, though X.501 wants at least
+ * one value in it. */
+TT_MUST_USE static tt_rc dn_next(struct dn_walk *w, struct dn_ref *r)
 {
 	struct der_tlv atv;
 	struct dn_atv a;
@@ -749,7 +799,8 @@ TT_MUST_USE static tt_rc dn_next(struct dn_walk *w, struct dn_ref *r,
 	while (tt_cur_left(&w->set) == 0) {
 		struct der_tlv set;
 		if (tt_cur_left(&w->rdns) == 0) {
-			*done = 1;
+			r->atv = NULL;
+			r->len = 0;
 			return TT_OK;
 		}
 		TRY(der_expect(&w->rdns, DER_SET, &set));
@@ -761,20 +812,23 @@ TT_MUST_USE static tt_rc dn_next(struct dn_walk *w, struct dn_ref *r,
 	r->atv = atv.tlv;
 	r->len = atv.tlv_len;
 	r->rdn = w->rdn;
-	*done = 0;
 	return TT_OK;
 }
 
-TT_MUST_USE static tt_rc dn_validate(const uint8_t *der, size_t n)
+/* Checks a whole Name and counts its values. */
+TT_MUST_USE static tt_rc dn_count(const uint8_t *der, size_t n, size_t *count)
 {
 	struct dn_walk w;
 	struct dn_ref r;
-	int done = 0;
 
+	*count = 0;
 	TRY(dn_open(&w, der, n));
-	while (!done)
-		TRY(dn_next(&w, &r, &done));
-	return TT_OK;
+	for (;;) {
+		TRY(dn_next(&w, &r));
+		if (!r.atv)
+			return TT_OK;
+		(*count)++;
+	}
 }
 
 static void out_atv(struct out *o, const struct dn_atv *a)
@@ -799,52 +853,44 @@ static void out_atv(struct out *o, const struct dn_atv *a)
 }
 
 /* The whole Name is checked before anything is written, so TT_DECODE
- * leaves an empty string.  The last TT_DN_MAX_RDNS values in DER order
- * are kept (a ring) because they are the first ones printed: with more
- * values than that, the output is a prefix of the full rendering and the
+ * leaves an empty string.  Values are printed last first, so with more
+ * than TT_DN_MAX_RDNS of them the last TT_DN_MAX_RDNS in DER order are the
+ * ones kept: the output is then a prefix of the full rendering and the
  * result TT_TOO_BIG, as when out is too small. */
 tt_rc tt_dn_render(const uint8_t *der, size_t n, char *out, size_t cap,
 		   size_t *len)
 {
-	struct dn_ref ring[TT_DN_MAX_RDNS];
+	struct dn_ref kept[TT_DN_MAX_RDNS];
 	struct dn_walk w;
+	struct dn_ref r;
 	struct out o = {out, cap ? cap - 1 : 0, 0, cap == 0};
-	size_t count = 0, shown;
-	int done = 0;
-	tt_rc rc;
+	size_t count, skip, shown = 0;
 
 	if (len)
 		*len = 0;
 	if (cap)
 		out[0] = '\0';
+	TRY(dn_count(der, n, &count));
+	skip = count > TT_DN_MAX_RDNS ? count - TT_DN_MAX_RDNS : 0;
 	TRY(dn_open(&w, der, n));
-	for (;;) {
-		struct dn_ref r;
-		TRY(dn_next(&w, &r, &done));
-		if (done)
-			break;
-		ring[count % TT_DN_MAX_RDNS] = r;
-		count++;
+	for (size_t i = 0; i < count; i++) {
+		TRY(dn_next(&w, &r));
+		if (i >= skip)
+			kept[shown++] = r;
 	}
-	shown = count < TT_DN_MAX_RDNS ? count : TT_DN_MAX_RDNS;
-	for (size_t i = 0; i < shown; i++) {
-		const struct dn_ref *r = &ring[(count - 1 - i) % TT_DN_MAX_RDNS];
+	for (size_t i = shown; i-- > 0;) {
 		struct dn_atv a;
 
-		if (i > 0) {
-			size_t prev = ring[(count - i) % TT_DN_MAX_RDNS].rdn;
-			out_put(&o, prev == r->rdn ? "+" : ",", 1);
-		}
-		rc = dn_atv(tt_cur_make(r->atv, r->len), &a);
-		if (rc != TT_OK)
-			return rc; /* cannot happen: dn_next checked it */
+		if (i + 1 < shown)
+			out_put(&o, kept[i + 1].rdn == kept[i].rdn ? "+" : ",",
+				1);
+		/* Cannot fail: dn_count has walked it. */
+		TRY(dn_atv(tt_cur_make(kept[i].atv, kept[i].len), &a));
 		out_atv(&o, &a);
 	}
-	if (cap)
-		out[o.len] = '\0';
 	if (len)
 		*len = o.len;
-	return o.full || count > TT_DN_MAX_RDNS ? TT_TOO_BIG : TT_OK;
+	return o.full || skip ? TT_TOO_BIG : TT_OK;
 }
 
 /* ---- certificate ---- */
@@ -917,9 +963,10 @@ TT_MUST_USE static tt_rc x509_name(struct tt_cur *c, const uint8_t **p,
 				   size_t *n)
 {
 	struct der_tlv t;
+	size_t values;
 
 	TRY(der_expect(c, DER_SEQUENCE, &t));
-	TRY(dn_validate(t.tlv, t.tlv_len));
+	TRY(dn_count(t.tlv, t.tlv_len, &values));
 	*p = t.tlv;
 	*n = t.tlv_len;
 	return TT_OK;

@@ -21,7 +21,8 @@ note_fail() {
 }
 
 run_cmocka() { # label binary
-	local label=$1 bin=$2 log="$LOGDIR/$label.log"
+	local label=$1 bin=$2
+	local log="$LOGDIR/${label//\//-}.log"
 	timeout 600 "$bin" >"$log" 2>&1
 	local rc=$?
 	local p f

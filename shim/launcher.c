@@ -17,7 +17,8 @@
  *   USR2 ALRM VTALRM PROF PWR and the real-time ones, with their sigqueue
  *   value), plus WINCH, CONT, TSTP, TTIN and TTOU.  Without this a
  *   `kill PID` or a `timeout` aimed at tlstrace would leave COMMAND running
- *   without its parent.
+ *   without its parent.  This includes a SIGALRM from a timer armed before
+ *   exec'ing tlstrace (timers survive execve, not fork).
  * - Not forwarded, because COMMAND already got its own copy: signals the
  *   terminal (or the kernel, for an orphaned process group) sends to the
  *   whole foreground process group (si_code SI_KERNEL: ^C, ^\, ^Z, window
@@ -43,6 +44,12 @@
  * It first makes itself non-dumpable: a second core file, of the
  * launcher, would overwrite COMMAND's own `core` (so a shell shows no
  * "(core dumped)" for tlstrace, the one difference).
+ *
+ * Fds: tlstrace keeps its copies of the fds it inherited until COMMAND
+ * exits, so a pipe end COMMAND closes early reads as closed only then.
+ * Closing them would be worse: it would drop the POSIX locks a
+ * chain-loader took before exec'ing tlstrace (fcntl locks belong to the
+ * pid, and fork does not pass them on).
  *
  * Exit statuses of tlstrace's own: 2 for a usage error, 125 when it fails
  * (no library, fork failed), 126 when COMMAND cannot be executed, 127 when
@@ -85,15 +92,22 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void say(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n;
 
-	/* One fprintf per part on an unbuffered stderr: good enough for a
-	 * launcher that speaks once before COMMAND starts. */
-	fputs("tlstrace: ", stderr);
+	/* One write(), so that the line is not split by COMMAND's output
+	 * (the exec failure is reported from the child). */
+	n = snprintf(line, sizeof(line), "tlstrace: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* Nowhere left to complain. */
+	}
 }
 
 #define USAGE_LINE                                                             \

@@ -1,0 +1,125 @@
+/* libFuzzer target for decoder/der.c: the input is tried as a DER Name
+ * (rendered into outputs of several sizes, tiny ones included) and as a
+ * DER certificate (whose issuer and subject are then rendered).  Every
+ * output must be NUL-terminated valid UTF-8 of the length reported, and a
+ * cut output a prefix of the whole one; anything else aborts.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "der.h"
+
+#define FULL 65536
+
+static int utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], need;
+		uint32_t cp, min;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			need = 1, min = 0x80, cp = c & 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			need = 2, min = 0x800, cp = c & 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			need = 3, min = 0x10000, cp = c & 0x07;
+		else
+			return 0;
+		if (i + need >= n)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+static void check_out(const char *out, size_t cap, size_t len)
+{
+	if (cap == 0) {
+		if (len != 0)
+			abort();
+		return;
+	}
+	if (len >= cap || out[len] != '\0' || strlen(out) != len ||
+	    !utf8_ok(out, len))
+		abort();
+}
+
+/* Renders one Name at every cap in caps[] and checks the results against
+ * the uncut rendering. */
+static void render_all(const uint8_t *der, size_t n)
+{
+	static char full[FULL];
+	static const size_t caps[] = {0, 1, 2,	3,  4,	 5,
+				      7, 8, 13, 32, 100, 4096};
+	size_t flen = 0;
+	tt_rc frc = tt_dn_render(der, n, full, sizeof(full), &flen);
+
+	check_out(full, sizeof(full), flen);
+	if (frc == TT_DECODE && flen != 0)
+		abort();
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		size_t cap = caps[i], len = (size_t)-1;
+		/* Exact-size buffers, so ASan sees a write past cap. */
+		char *out = malloc(cap ? cap : 1);
+		if (!out)
+			abort();
+		tt_rc rc = tt_dn_render(der, n, cap ? out : NULL, cap, &len);
+		check_out(out, cap, len);
+		if (frc == TT_DECODE) {
+			if (rc != TT_DECODE)
+				abort();
+		} else if (cap > flen) {
+			if (rc != frc || len != flen || memcmp(out, full, len))
+				abort();
+		} else {
+			if (rc != TT_TOO_BIG || (cap && memcmp(out, full, len)))
+				abort();
+		}
+		free(out);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tt_x509 x;
+
+	render_all(data, size);
+
+	tt_rc rc = tt_x509_parse(data, size, &x);
+	if (rc == TT_OK) {
+		if (strlen(x.not_before) != 20 || strlen(x.not_after) != 20)
+			abort();
+		/* A certificate's names were checked while it was parsed. */
+		char out[4096];
+		size_t len;
+		if (tt_dn_render(x.subject, x.subject_len, out, sizeof(out),
+				 &len) == TT_DECODE ||
+		    tt_dn_render(x.issuer, x.issuer_len, out, sizeof(out),
+				 &len) == TT_DECODE)
+			abort();
+		render_all(x.subject, x.subject_len);
+		render_all(x.issuer, x.issuer_len);
+	} else if (rc != TT_DECODE || x.subject || x.issuer || x.not_after[0] ||
+		   x.not_before[0]) {
+		abort();
+	}
+	return 0;
+}

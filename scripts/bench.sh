@@ -30,6 +30,9 @@ cd "$(dirname "$0")/.."
 ROUNDS=${BENCH_ROUNDS:-7}
 N=${BENCH_N:-200000}
 STAT=${BENCH_STAT:-min}
+# In an A/A run on a quiet machine the median sits within 1% of the
+# minimum; a busy neighbour moves it by 20-30%.
+SPREAD_WARN=0.05
 VERBOSE=${BENCH_VERBOSE:-0}
 LIB=${TLSTRACE_LIB:-$PWD/build/libtlstrace.so}
 # LD_PRELOAD resolves a relative path against the cwd of each process;
@@ -56,10 +59,12 @@ if command -v taskset >/dev/null 2>&1 && taskset -c 1 true 2>/dev/null; then
 	PIN=(taskset -c 1)
 fi
 
-# stat VALUE... : the BENCH_STAT of the values; the median of an even
-# count is the mean of the two middle ones.
+# stat min|median VALUE... : the median of an even count is the mean of
+# the two middle ones.
 stat() {
-	printf '%s\n' "$@" | sort -g | awk -v stat="$STAT" '
+	local kind=$1
+	shift
+	printf '%s\n' "$@" | sort -g | awk -v stat="$kind" '
 		{ v[NR] = $1 }
 		END {
 			if (stat == "min")
@@ -69,6 +74,13 @@ stat() {
 			else
 				printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
 		}'
+}
+
+# spread VALUE... : median / minimum - 1, how much of a side's rounds
+# were slowed by something else.
+spread() {
+	awk -v min="$(stat min "$@")" -v med="$(stat median "$@")" \
+		'BEGIN { printf "%.6f\n", med / min - 1 }'
 }
 
 # sample KEY CMD... : run CMD once (pinned) and print the value of the
@@ -88,11 +100,13 @@ sample() {
 # Runs the two commands for ROUNDS rounds each, alternating which goes
 # first so that a slow drift (thermal, another tenant) does not favour
 # one side, then prints the BENCH_STAT of KEY for each side and
-# stat(traced) / stat(untraced) against GOAL.
+# stat(traced) / stat(untraced) against GOAL. When the median of a side
+# is more than SPREAD_WARN above its minimum, the machine was busy for
+# most of the run and a warning line says the ratio is not to be trusted.
 ab_compare() {
 	local label=$1 key=$2 unit=$3 goal=$4
 	local -a a=() b=() va=() vb=()
-	local r x y ma mb ratio
+	local r x y ma mb ratio wa wb
 	shift 4
 	[[ ${1:-} == -- ]] || die "ab_compare: expected -- before the untraced command"
 	shift
@@ -120,11 +134,18 @@ ab_compare() {
 		fi
 	done
 
-	ma=$(stat "${va[@]}")
-	mb=$(stat "${vb[@]}")
+	ma=$(stat "$STAT" "${va[@]}")
+	mb=$(stat "$STAT" "${vb[@]}")
 	ratio=$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f", b / a }')
 	printf '%-5s untraced %.1f %s  traced %.1f %s  ratio %s (goal <= %s)\n' \
 		"$label" "$ma" "$unit" "$mb" "$unit" "$ratio" "$goal"
+
+	wa=$(spread "${va[@]}")
+	wb=$(spread "${vb[@]}")
+	if awk -v a="$wa" -v b="$wb" -v w="$SPREAD_WARN" 'BEGIN { exit !(a > w || b > w) }'; then
+		printf '%-5s warning: median above minimum by %.0f%% untraced, %.0f%% traced; the machine was busy, rerun for a ratio to trust\n' \
+			"$label" "$(awk -v x="$wa" 'BEGIN { print x * 100 }')" "$(awk -v x="$wb" 'BEGIN { print x * 100 }')"
+	fi
 }
 
 pin_desc="unpinned"

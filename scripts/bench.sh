@@ -30,8 +30,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${BENCH_ROUNDS:-7}
 N=${BENCH_N:-200000}
 STAT=${BENCH_STAT:-min}
-# In an A/A run on a quiet machine the median sits within 1% of the
-# minimum; a busy neighbour moves it by 20-30%.
+# On a quiet machine a side's median sits within 1-3% of its minimum; a
+# busy neighbour moves it by 20-30%.
 SPREAD_WARN=0.05
 VERBOSE=${BENCH_VERBOSE:-0}
 LIB=${TLSTRACE_LIB:-$PWD/build/libtlstrace.so}
@@ -90,7 +90,13 @@ sample() {
 	shift
 	out=$(${PIN[@]+"${PIN[@]}"} "$@") || die "failed: $*"
 	val=$(printf '%s\n' "$out" | awk -v k="$key=" '
-		{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }')
+		{
+			for (i = 1; i <= NF; i++)
+				if (index($i, k) == 1) {
+					print substr($i, length(k) + 1)
+					exit
+				}
+		}')
 	[[ -n $val ]] || die "no $key= in output of: $* (got: $out)"
 	printf '%s\n' "$val"
 }

@@ -1,0 +1,608 @@
+/* Shared by the decoder fuzz targets: an event sink that checks every
+ * event against the contract in event.h and DESIGN.md and renders it
+ * through the real formatter (shim/format.c), whose output must be one
+ * line of valid UTF-8; JSON lines must parse as one JSON object without
+ * duplicate keys.  Anything else aborts, naming what was wrong.
+ *
+ * The sink also folds each event into a hash, so a target can compare
+ * the events of two runs that must agree (the same bytes fed whole and in
+ * pieces).  The one field allowed to differ is the detail of "not a TLS
+ * record header": it lists the header bytes received so far, which
+ * depends on where the stream was cut.
+ *
+ * Header-only: the Makefile builds each fuzz_X.c as one unit.
+ */
+#ifndef TT_FUZZ_COMMON_H
+#define TT_FUZZ_COMMON_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "event.h"
+#include "format.h"
+
+#define FZ_UNUSED __attribute__((unused))
+
+__attribute__((noreturn, format(printf, 1, 2))) FZ_UNUSED static void
+fz_fail(const char *fmt, ...);
+
+static void fz_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fuzz invariant: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	abort();
+}
+
+/* ---- small deterministic PRNG for split patterns ---- */
+
+static inline uint32_t fz_rand(uint32_t *s)
+{
+	/* xorshift32; a zero seed would stay zero */
+	uint32_t x = *s ? *s : 0x9e3779b9u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+static inline uint32_t fz_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Next piece size, at most left (> 0): runs of tiny pieces cut headers
+ * and length prefixes, mid-size ones cut bodies, big ones and "all the
+ * rest" keep the zero-copy paths busy. */
+static inline size_t fz_piece(uint32_t *s, size_t left)
+{
+	uint32_t r = fz_rand(s);
+	size_t n;
+	switch (r & 3) {
+	case 0:
+		n = 1 + (r >> 2) % 5;
+		break;
+	case 1:
+		n = 1 + (r >> 2) % 64;
+		break;
+	case 2:
+		n = 1 + (r >> 2) % 2048;
+		break;
+	default:
+		n = left;
+		break;
+	}
+	return n < left ? n : left;
+}
+
+/* ---- UTF-8, JSON and text line checks ---- */
+
+/* Strict UTF-8 (no overlongs, surrogates or NULs). */
+static inline int fz_utf8_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], need;
+		uint32_t cp, min;
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			need = 1, min = 0x80, cp = c & 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			need = 2, min = 0x800, cp = c & 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			need = 3, min = 0x10000, cp = c & 0x07;
+		else
+			return 0;
+		if (i + need >= n)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+struct fz_json {
+	const char *p, *end;
+	int depth;
+	/* top-level keys, for the duplicate check */
+	const char *key[TT_EV_MAX_FIELDS + 24];
+	size_t klen[TT_EV_MAX_FIELDS + 24];
+	size_t nkeys;
+};
+
+static int fz_j_value(struct fz_json *j);
+
+static inline void fz_j_ws(struct fz_json *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+				 *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static inline int fz_j_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static int fz_j_string(struct fz_json *j)
+{
+	if (j->p >= j->end || *j->p != '"')
+		return 0;
+	j->p++;
+	while (j->p < j->end) {
+		unsigned char c = (unsigned char)*j->p;
+		if (c == '"') {
+			j->p++;
+			return 1;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c != '\\') {
+			j->p++;
+			continue;
+		}
+		if (++j->p >= j->end)
+			return 0;
+		switch (*j->p) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			j->p++;
+			break;
+		case 'u':
+			if (j->end - j->p < 5)
+				return 0;
+			for (int k = 1; k <= 4; k++)
+				if (!fz_j_hex(j->p[k]))
+					return 0;
+			j->p += 5;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int fz_j_digits(struct fz_json *j)
+{
+	const char *s = j->p;
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p > s;
+}
+
+static int fz_j_number(struct fz_json *j)
+{
+	if (j->p < j->end && *j->p == '-')
+		j->p++;
+	if (j->p < j->end && *j->p == '0')
+		j->p++;
+	else if (!fz_j_digits(j))
+		return 0;
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (!fz_j_digits(j))
+			return 0;
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!fz_j_digits(j))
+			return 0;
+	}
+	return 1;
+}
+
+static int fz_j_lit(struct fz_json *j, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return 0;
+	j->p += n;
+	return 1;
+}
+
+static int fz_j_container(struct fz_json *j, char open)
+{
+	char close = open == '{' ? '}' : ']';
+	int top = j->depth == 0;
+	if (++j->depth > 32)
+		return 0;
+	j->p++;
+	fz_j_ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return 1;
+	}
+	for (;;) {
+		fz_j_ws(j);
+		if (open == '{') {
+			const char *k = j->p;
+			if (!fz_j_string(j))
+				return 0;
+			if (top) {
+				size_t kl = (size_t)(j->p - k);
+				for (size_t i = 0; i < j->nkeys; i++)
+					if (j->klen[i] == kl &&
+					    memcmp(j->key[i], k, kl) == 0)
+						fz_fail("duplicate JSON key %.*s",
+							(int)kl, k);
+				if (j->nkeys < sizeof(j->key) / sizeof(j->key[0])) {
+					j->key[j->nkeys] = k;
+					j->klen[j->nkeys++] = kl;
+				}
+			}
+			fz_j_ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return 0;
+			j->p++;
+			fz_j_ws(j);
+		}
+		if (!fz_j_value(j))
+			return 0;
+		fz_j_ws(j);
+		if (j->p >= j->end)
+			return 0;
+		if (*j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (*j->p != close)
+			return 0;
+		j->p++;
+		j->depth--;
+		return 1;
+	}
+}
+
+static int fz_j_value(struct fz_json *j)
+{
+	if (j->p >= j->end)
+		return 0;
+	switch (*j->p) {
+	case '{':
+	case '[':
+		return fz_j_container(j, *j->p);
+	case '"':
+		return fz_j_string(j);
+	case 't':
+		return fz_j_lit(j, "true");
+	case 'f':
+		return fz_j_lit(j, "false");
+	case 'n':
+		return fz_j_lit(j, "null");
+	default:
+		return fz_j_number(j);
+	}
+}
+
+/* Common to both formats: one line, newline-terminated, valid UTF-8,
+ * shorter than the buffer. */
+static void fz_line_basic(const char *what, const char *buf, size_t len,
+			  size_t cap)
+{
+	if (len == 0 || len > cap)
+		fz_fail("%s: length %zu for a %zu-byte buffer", what, len, cap);
+	if (buf[len - 1] != '\n')
+		fz_fail("%s: line does not end with a newline", what);
+	if (memchr(buf, '\n', len - 1))
+		fz_fail("%s: newline inside the line", what);
+	if (!fz_utf8_ok(buf, len - 1))
+		fz_fail("%s: line is not valid UTF-8: %.*s", what,
+			(int)(len < 400 ? len : 400), buf);
+}
+
+static void fz_check_json(const char *buf, size_t len, size_t cap)
+{
+	fz_line_basic("json", buf, len, cap);
+	if (buf[0] != '{')
+		fz_fail("json: line does not start with '{'");
+	static struct fz_json j;
+	j.p = buf;
+	j.end = buf + len - 1;
+	j.depth = 0;
+	j.nkeys = 0;
+	if (!fz_j_value(&j) || j.p != j.end)
+		fz_fail("json: not one JSON object (bad at offset %zu): %.*s",
+			(size_t)(j.p - buf), (int)(len < 400 ? len : 400),
+			buf);
+}
+
+/* Text: no control characters; quoted values escape '"' and '\'. */
+static void fz_check_text(const char *buf, size_t len, size_t cap)
+{
+	fz_line_basic("text", buf, len, cap);
+	int inq = 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c < 0x20 || c == 0x7f)
+			fz_fail("text: control byte 0x%02x at %zu", c, i);
+		if (!inq) {
+			if (c == '"')
+				inq = 1;
+			continue;
+		}
+		if (c == '\\') {
+			if (i + 2 >= len)
+				fz_fail("text: dangling backslash");
+			i++;
+		} else if (c == '"') {
+			inq = 0;
+		}
+	}
+	if (inq)
+		fz_fail("text: unbalanced quotes: %.*s",
+			(int)(len < 400 ? len : 400), buf);
+}
+
+/* ---- event checks ---- */
+
+static int fz_hex_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* What event.h promises of any event. */
+static void fz_check_fields(const struct tt_event *ev)
+{
+	if (!ev->name || !fz_utf8_ok(ev->name, strlen(ev->name)))
+		fz_fail("event without a valid name");
+	if (ev->nf > TT_EV_MAX_FIELDS || ev->used > TT_EV_ARENA ||
+	    ev->list_open >= 0 || ev->level > TT_TRACE || ev->dir > TT_OUT)
+		fz_fail("%s: bad event header", ev->name);
+	for (size_t i = 0; i < ev->nf; i++) {
+		const struct tt_field *f = &ev->f[i];
+		if (!f->key || !*f->key || f->level > TT_TRACE)
+			fz_fail("%s: field %zu without key or level", ev->name,
+				i);
+		switch (f->type) {
+		case TT_FT_INT:
+		case TT_FT_BOOL:
+			break;
+		case TT_FT_STR:
+			if (!f->v.s || !fz_utf8_ok(f->v.s, strlen(f->v.s)))
+				fz_fail("%s.%s: not UTF-8", ev->name, f->key);
+			break;
+		case TT_FT_HEX:
+			if (!f->v.s || !fz_hex_ok(f->v.s))
+				fz_fail("%s.%s: not hex", ev->name, f->key);
+			break;
+		case TT_FT_LIST: {
+			const char *s = f->v.s;
+			for (uint32_t k = 0; k < f->n; k++) {
+				size_t n = strlen(s);
+				if (!fz_utf8_ok(s, n))
+					fz_fail("%s.%s[%u]: not UTF-8",
+						ev->name, f->key, k);
+				s += n + 1;
+			}
+			break;
+		}
+		default:
+			fz_fail("%s.%s: field type %u", ev->name, f->key,
+				f->type);
+		}
+	}
+}
+
+static const struct tt_field *fz_need(const struct tt_event *ev,
+				      const char *key, uint8_t type)
+{
+	const struct tt_field *f = tt_ev_find(ev, key);
+	if (!f || f->type != type)
+		fz_fail("%s: required field %s missing or of type %u",
+			ev->name, key, f ? f->type : 255);
+	return f;
+}
+
+/* Required fields (DESIGN.md, "Required event fields"), unless the event
+ * says it was cut. */
+static void fz_check_contract(const struct tt_event *ev)
+{
+	if (ev->flags & TT_EVF_TRUNCATED)
+		return;
+	if (strcmp(ev->name, "certificate_request") == 0) {
+		fz_need(ev, "version", TT_FT_STR);
+		fz_need(ev, "sig_algs", TT_FT_LIST);
+		const struct tt_field *cnt = fz_need(ev, "ca_count", TT_FT_INT);
+		const struct tt_field *names =
+			fz_need(ev, "ca_names", TT_FT_LIST);
+		if (cnt->v.i != (long long)names->n)
+			fz_fail("certificate_request: ca_count %lld, %u "
+				"ca_names",
+				cnt->v.i, names->n);
+	} else if (strcmp(ev->name, "alert") == 0) {
+		fz_need(ev, "alert_level", TT_FT_STR);
+		fz_need(ev, "alert", TT_FT_STR);
+		fz_need(ev, "alert_code", TT_FT_INT);
+	}
+}
+
+/* ---- the sink ---- */
+
+#define FZ_FULL (256 * 1024)
+
+struct fz_sink {
+	struct tt_emit em;
+	const struct tt_conn *conn; /* for the role on the line, or NULL */
+	int format;		    /* render through the formatter */
+	unsigned long events;
+	unsigned long decode_errors;
+	uint64_t hash;
+};
+
+static inline void fz_mix(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		*h ^= b[i];
+		*h *= 0x100000001b3ull;
+	}
+}
+
+static inline void fz_mix_str(uint64_t *h, const char *s)
+{
+	fz_mix(h, s, strlen(s) + 1);
+}
+
+static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
+{
+	int header_err = 0;
+	if (strcmp(ev->name, "decode_error") == 0) {
+		const struct tt_field *e = tt_ev_find(ev, "error");
+		header_err = e && e->type == TT_FT_STR &&
+			     strcmp(e->v.s, "not a TLS record header") == 0;
+	}
+	fz_mix_str(h, ev->name);
+	fz_mix(h, &ev->level, 1);
+	fz_mix(h, &ev->dir, 1);
+	fz_mix(h, &ev->flags, sizeof(ev->flags));
+	for (size_t i = 0; i < ev->nf; i++) {
+		const struct tt_field *f = &ev->f[i];
+		if (header_err && strcmp(f->key, "detail") == 0)
+			continue;
+		fz_mix_str(h, f->key);
+		fz_mix(h, &f->type, 1);
+		fz_mix(h, &f->level, 1);
+		switch (f->type) {
+		case TT_FT_INT:
+		case TT_FT_BOOL:
+			fz_mix(h, &f->v.i, sizeof(f->v.i));
+			break;
+		case TT_FT_LIST: {
+			const char *s = f->v.s;
+			fz_mix(h, &f->n, sizeof(f->n));
+			for (uint32_t k = 0; k < f->n; k++) {
+				fz_mix_str(h, s);
+				s += strlen(s) + 1;
+			}
+			break;
+		}
+		default:
+			fz_mix_str(h, f->v.s);
+		}
+	}
+}
+
+static void fz_render(const struct fz_sink *k, const struct tt_event *ev)
+{
+	/* Globals, so ASan's redzones catch a write past cap. */
+	static char full[FZ_FULL], small[TT_LINE_MIN], mid[4096];
+	static const struct timespec ts = {1795428000, 123456789};
+	struct tt_line_ctx ctx = {
+		.pid = 4242,
+		.tid = 4243,
+		.conn = 7,
+		.fd = 5,
+		.local = "127.0.0.1:443",
+		.peer = "[::1]:50000",
+		.role = k->conn ? tt_role_name((enum tt_role)tt_conn_role(
+					  k->conn))
+				: "unknown",
+		.show_addrs = (k->events & 1) != 0,
+	};
+	size_t n;
+
+	n = tt_format_line(TT_FMT_JSON, full, sizeof(full), ev, &ctx,
+			   TT_TRACE, &ts);
+	fz_check_json(full, n, sizeof(full));
+	n = tt_format_line(TT_FMT_TEXT, full, sizeof(full), ev, &ctx,
+			   TT_TRACE, &ts);
+	fz_check_text(full, n, sizeof(full));
+
+	/* Small buffers and coarser levels: fields are dropped whole. */
+	enum tt_level max = (enum tt_level)(TT_WARN + k->events % 4);
+	if (k->events & 2) {
+		n = tt_format_line(TT_FMT_JSON, small, sizeof(small), ev, &ctx,
+				   max, &ts);
+		fz_check_json(small, n, sizeof(small));
+		n = tt_format_line(TT_FMT_TEXT, mid, sizeof(mid), ev, &ctx,
+				   max, &ts);
+		fz_check_text(mid, n, sizeof(mid));
+	} else {
+		n = tt_format_line(TT_FMT_JSON, mid, sizeof(mid), ev, &ctx,
+				   max, &ts);
+		fz_check_json(mid, n, sizeof(mid));
+		n = tt_format_line(TT_FMT_TEXT, small, sizeof(small), ev, &ctx,
+				   max, &ts);
+		fz_check_text(small, n, sizeof(small));
+	}
+}
+
+static void fz_on_event(void *ctx, struct tt_event *ev)
+{
+	struct fz_sink *k = ctx;
+	fz_check_fields(ev);
+	fz_check_contract(ev);
+	if (strcmp(ev->name, "decode_error") == 0)
+		k->decode_errors++;
+	fz_hash_event(&k->hash, ev);
+	if (k->format)
+		fz_render(k, ev);
+	k->events++;
+}
+
+/* One scratch event for every sink: events are consumed in the callback. */
+FZ_UNUSED static void fz_sink_init(struct fz_sink *k,
+				   const struct tt_conn *conn, int format)
+{
+	static struct tt_event scratch;
+	memset(k, 0, sizeof(*k));
+	k->em.fn = fz_on_event;
+	k->em.ctx = k;
+	k->em.ev = &scratch;
+	k->em.level = TT_TRACE;
+	k->conn = conn;
+	k->format = format;
+	k->hash = 0xcbf29ce484222325ull;
+}
+
+/* Two runs that must have produced the same events. */
+FZ_UNUSED static void fz_same(const char *what, const struct fz_sink *a,
+			      const struct fz_sink *b)
+{
+	if (a->decode_errors != b->decode_errors)
+		fz_fail("%s: %lu decode_error events against %lu", what,
+			a->decode_errors, b->decode_errors);
+	if (a->events != b->events || a->hash != b->hash)
+		fz_fail("%s: %lu events (hash %016llx) against %lu (%016llx)",
+			what, a->events, (unsigned long long)a->hash,
+			b->events, (unsigned long long)b->hash);
+}
+
+#endif

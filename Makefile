@@ -20,7 +20,7 @@ SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 DEC_SRC  := $(wildcard decoder/*.c)
 SHIM_SRC := $(filter-out shim/launcher.c,$(wildcard shim/*.c))
 # Shim modules that are pure enough to unit-test outside a host process.
-UNIT_SHIM_SRC := shim/format.c
+UNIT_SHIM_SRC := shim/format.c shim/config.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -21,7 +21,7 @@
 #define TT_RECORD_MAX (16384 + 2048)
 /* Largest handshake message reassembled: a certificate chain of many
  * large certificates fits; a longer claimed length is a decode error. */
-#define TT_HS_MSG_MAX (256 * 1024)
+#define TT_HS_MSG_MAX (256u * 1024u)
 /* Certificates and CA names rendered per message (all are counted). */
 #define TT_CERTS_RENDERED 16
 #define TT_CA_NAMES_RENDERED 256

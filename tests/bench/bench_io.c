@@ -47,7 +47,7 @@
  * the two clock reads per chunk do not matter.
  */
 #define CHUNK_PAIRS 200
-#define PERCENTILE 10
+#define PERCENTILE  10
 
 /*
  * Plain HTTP, so the shim's first-bytes check classifies the fd as non-TLS
@@ -55,7 +55,7 @@
  * timed loop measures its pass-through path.
  */
 static const char payload[PAIR_LEN] =
-	"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_io\r\n\r\n";
+    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_io\r\n\r\n";
 
 __attribute__((noreturn)) static void die(const char *what)
 {

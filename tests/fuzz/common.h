@@ -605,4 +605,84 @@ FZ_UNUSED static void fz_same(const char *what, const struct fz_sink *a,
 			b->events, (unsigned long long)b->hash);
 }
 
+/* ---- message parser targets ---- */
+
+typedef void (*fz_conn_check)(const struct tt_conn *c);
+
+/* One parser call on a fresh connection with the given preset. */
+static tt_rc fz_parse_once(tt_hs_parser fn, uint16_t version,
+			   enum tt_role role, enum tt_dir dir,
+			   const uint8_t *body, size_t len, struct tt_conn *c,
+			   struct fz_sink *k, enum tt_level level)
+{
+	tt_conn_init(c);
+	c->version = version;
+	c->role = (uint8_t)role;
+	fz_sink_init(k, c, level == TT_TRACE);
+	k->em.level = (uint8_t)level;
+	tt_rc rc = fn(c, dir, body, len, &k->em);
+	tt_conn_release(c);
+	return rc;
+}
+
+/* Runs a message parser on the input (a body without its 4-byte header)
+ * for every version preset, direction and known-or-not role, and checks
+ * its promises (conn.h): TT_OK with exactly its one event, or TT_DECODE
+ * with none; and that the log level changes what is built, never the
+ * result or the connection state. */
+FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
+				const uint8_t *body, size_t len,
+				fz_conn_check check)
+{
+	static const uint16_t versions[] = {0, TT_V_TLS10, TT_V_TLS12,
+					    TT_V_TLS13};
+	static struct tt_conn c, quiet_c;
+	/* An exact-size copy: ASan then sees any read past the body. */
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		abort();
+	memcpy(copy, body, len);
+	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+		for (int d = 0; d < 2; d++) {
+			enum tt_role role = (enum tt_role)((v + (size_t)d) % 3);
+			struct fz_sink k, quiet;
+			tt_rc rc = fz_parse_once(fn, versions[v], role,
+						 (enum tt_dir)d, copy, len, &c,
+						 &k, TT_TRACE);
+			if (rc != TT_OK && rc != TT_DECODE)
+				fz_fail("%s: returned %d", evname, rc);
+			if (rc == TT_OK && k.events != 1)
+				fz_fail("%s: TT_OK with %lu events", evname,
+					k.events);
+			if (rc != TT_OK && k.events != 0)
+				fz_fail("%s: rc %d with %lu events", evname,
+					rc, k.events);
+			if (rc == TT_OK &&
+			    strcmp(k.em.ev->name, evname) != 0)
+				fz_fail("%s: emitted %s", evname,
+					k.em.ev->name);
+			tt_rc qrc = fz_parse_once(fn, versions[v], role,
+						  (enum tt_dir)d, copy, len,
+						  &quiet_c, &quiet, TT_WARN);
+			if (qrc != rc || quiet.events != 0)
+				fz_fail("%s: at level warn rc %d and %lu "
+					"events, at trace rc %d",
+					evname, qrc, quiet.events, rc);
+			if (c.version != quiet_c.version ||
+			    c.role != quiet_c.role || c.hrr != quiet_c.hrr ||
+			    c.cipher != quiet_c.cipher ||
+			    c.sni_len != quiet_c.sni_len ||
+			    memcmp(c.sni, quiet_c.sni, sizeof(c.sni)) != 0)
+				fz_fail("%s: connection state depends on the "
+					"log level",
+					evname);
+			if (check) {
+				check(&c);
+				check(&quiet_c);
+			}
+		}
+	}
+	free(copy);
+}
+
 #endif

@@ -1,0 +1,31 @@
+/* libFuzzer target for the ClientHello parser (decoder/hs_hello.c).
+ *
+ * Input: one ClientHello body, without its 4-byte handshake header.  It
+ * is parsed for every version preset (none, TLS 1.0, 1.2, 1.3), both
+ * directions and each role (tests/fuzz/common.h says what is checked);
+ * the SNI kept on the connection must be valid UTF-8 of its length.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static void check_sni(const struct tt_conn *c)
+{
+	size_t n = strnlen(c->sni, sizeof(c->sni));
+	if (n == sizeof(c->sni) || n != c->sni_len ||
+	    !fz_utf8_ok(c->sni, n))
+		fz_fail("client_hello: sni of %zu bytes, sni_len %u", n,
+			c->sni_len);
+	if (c->role == TT_ROLE_UNKNOWN && n)
+		fz_fail("client_hello: sni kept but no role learnt");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_parser(tt_hs_client_hello, "client_hello", data, size, check_sni);
+	return 0;
+}

@@ -33,6 +33,8 @@ static inline struct tt_fdent *watched(int fd)
 HOOK ssize_t read(int fd, void *buf, size_t n)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(read)(fd, buf, n);
 	ssize_t r = REAL(read)(fd, buf, n);
 	AFTER(fd, e, TT_IN, buf, r);
 	return r;
@@ -41,6 +43,8 @@ HOOK ssize_t read(int fd, void *buf, size_t n)
 HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(__read_chk)(fd, buf, n, buflen);
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
 	AFTER(fd, e, TT_IN, buf, r);
 	return r;
@@ -49,6 +53,8 @@ HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 HOOK ssize_t write(int fd, const void *buf, size_t n)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(write)(fd, buf, n);
 	ssize_t r = REAL(write)(fd, buf, n);
 	AFTER(fd, e, TT_OUT, buf, r);
 	return r;
@@ -58,6 +64,8 @@ HOOK ssize_t write(int fd, const void *buf, size_t n)
 HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
 	if (!(flags & MSG_PEEK))
 		AFTER(fd, e, TT_IN, buf, r);
@@ -67,6 +75,8 @@ HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 HOOK ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	if (!(flags & MSG_PEEK))
 		AFTER(fd, e, TT_IN, buf, r);
@@ -77,6 +87,8 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 		      struct sockaddr *addr, socklen_t *alen)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 	if (!(flags & MSG_PEEK))
 		AFTER(fd, e, TT_IN, buf, r);
@@ -87,6 +99,8 @@ HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 			    int flags, struct sockaddr *addr, socklen_t *alen)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	if (!(flags & MSG_PEEK))
 		AFTER(fd, e, TT_IN, buf, r);
@@ -96,6 +110,8 @@ HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(send)(fd, buf, n, flags);
 	ssize_t r = REAL(send)(fd, buf, n, flags);
 	AFTER(fd, e, TT_OUT, buf, r);
 	return r;
@@ -105,6 +121,8 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 		    const struct sockaddr *addr, socklen_t alen)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(sendto)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(sendto)(fd, buf, n, flags, addr, alen);
 	AFTER(fd, e, TT_OUT, buf, r);
 	return r;
@@ -113,6 +131,8 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(readv)(fd, iov, iovcnt);
 	ssize_t r = REAL(readv)(fd, iov, iovcnt);
 	if (e && r > 0)
 		tt_trace_iov(fd, e, TT_IN, iov, (size_t)iovcnt, (size_t)r);
@@ -122,6 +142,8 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(writev)(fd, iov, iovcnt);
 	ssize_t r = REAL(writev)(fd, iov, iovcnt);
 	if (e && r > 0)
 		tt_trace_iov(fd, e, TT_OUT, iov, (size_t)iovcnt, (size_t)r);
@@ -131,6 +153,8 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(recvmsg)(fd, msg, flags);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
 	if (e && r > 0 && !(flags & MSG_PEEK))
 		tt_trace_iov(fd, e, TT_IN, msg->msg_iov, msg->msg_iovlen,
@@ -141,6 +165,8 @@ HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(sendmsg)(fd, msg, flags);
 	ssize_t r = REAL(sendmsg)(fd, msg, flags);
 	if (e && r > 0)
 		tt_trace_iov(fd, e, TT_OUT, msg->msg_iov, msg->msg_iovlen,

@@ -541,6 +541,9 @@ static void fz_render(const struct fz_sink *k, const struct tt_event *ev)
 	n = tt_format_line(TT_FMT_JSON, full, sizeof(full), ev, &ctx,
 			   TT_TRACE, &ts);
 	fz_check_json(full, n, sizeof(full));
+#ifdef FZ_PRINT /* to see what a reproducer emits */
+	fwrite(full, 1, n, stderr);
+#endif
 	n = tt_format_line(TT_FMT_TEXT, full, sizeof(full), ev, &ctx,
 			   TT_TRACE, &ts);
 	fz_check_text(full, n, sizeof(full));

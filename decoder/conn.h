@@ -26,6 +26,10 @@
 #define TT_CERTS_RENDERED 16
 #define TT_CA_NAMES_RENDERED 256
 #define TT_SNI_MAX 255
+/* What a connection remembers for its summary and diagnoses. */
+#define TT_MSG_LOG 64	 /* handshake messages listed in the summary */
+#define TT_ALERT_LOG 8	 /* alerts listed in the summary */
+#define TT_CA_TEXT 1024	 /* CA names kept for a diagnosis */
 
 #define TT_V_SSL3 0x0300
 #define TT_V_TLS10 0x0301
@@ -54,6 +58,28 @@ struct tt_dirstate {
 	uint32_t enc_hs_after_ccs; /* encrypted handshake records since CCS */
 };
 
+/* Where the connection's handshakes stand. */
+enum tt_phase {
+	TT_PHASE_FIRST = 0, /* the first handshake is in progress */
+	TT_PHASE_DONE,	    /* a handshake completed, none in progress */
+	TT_PHASE_RENEG,	    /* a renegotiation handshake is in progress */
+};
+
+/* The last renegotiation's state. */
+enum tt_reneg {
+	TT_RENEG_NONE = 0,
+	TT_RENEG_REQUESTED, /* HelloRequest sent, no answer yet */
+	TT_RENEG_STARTED,
+	TT_RENEG_COMPLETED,
+	TT_RENEG_REFUSED,
+	TT_RENEG_FAILED,
+};
+
+struct tt_alert_note {
+	uint8_t dir, level, desc;
+	bool inferred;
+};
+
 struct tt_conn {
 	struct tt_dirstate d[2];
 	uint8_t role;	   /* enum tt_role */
@@ -61,7 +87,33 @@ struct tt_conn {
 	uint16_t cipher;
 	uint8_t sni_len;
 	char sni[TT_SNI_MAX + 1];
+	char alpn[32];	   /* the server's choice */
 	bool hrr;
+
+	/* handshakes and renegotiation (decoder/session.c) */
+	uint8_t phase;		/* enum tt_phase */
+	bool fin[2];		/* Finished seen per direction, this handshake */
+	uint8_t reneg;		/* enum tt_reneg */
+	uint8_t reneg_initiator; /* enum tt_role */
+	uint16_t reneg_attempts, reneg_completed;
+	bool ch_seen, ch_ri, ch_scsv; /* secure renegotiation (RFC 5746) */
+	bool sh_seen, sh_ri;
+	bool cr_seen;
+	int32_t cr_ca_count;
+	char *ca_text;		/* the CA names, for a diagnosis */
+	int8_t client_cert;	/* -1 not seen, 0 empty, 1 sent */
+	uint8_t nmsg;
+	uint16_t msgs[TT_MSG_LOG]; /* type | dir << 8 | inferred << 9 */
+	uint8_t nalerts;
+	struct tt_alert_note alerts[TT_ALERT_LOG];
+	bool fatal[2];		/* a fatal alert went in that direction */
+	bool close_notify[2];	/* seen in clear */
+	bool enc_alert[2];	/* an encrypted alert record was seen */
+	bool appdata[2];
+	bool ended;		/* connection_closed or _reset written */
+	bool peer_fin;
+	uint8_t end_how;	/* enum tt_end_how */
+	bool diag_done;		/* the end-of-connection diagnosis */
 };
 
 void tt_conn_init(struct tt_conn *c);
@@ -125,6 +177,51 @@ TT_MUST_USE tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
 TT_MUST_USE tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir,
 				uint8_t type, const uint8_t *body, size_t len,
 				const struct tt_emit *em);
+
+/* How a connection ended, as the shim saw it. */
+enum tt_end_how {
+	TT_END_NONE = 0,
+	TT_END_PEER_FIN,    /* a read returned 0 */
+	TT_END_ERROR,	    /* a call failed: err says why */
+	TT_END_LOCAL_CLOSE, /* this process closed the socket */
+	TT_END_LOCAL_ABORT, /* closed with SO_LINGER {1, 0}: a reset */
+	TT_END_EXIT,	    /* still open at process exit */
+};
+
+struct tt_end_info {
+	enum tt_end_how how;
+	enum tt_dir dir;     /* the call's direction, for errors */
+	const char *errname; /* ECONNRESET, ... for TT_END_ERROR */
+	const char *call;    /* read, write, close, ... */
+	long long since_last_us; /* since the connection's previous event */
+	long long duration_us;	 /* since the connection was first seen */
+	long long unread;	 /* bytes left unread at a local close */
+};
+
+/* The connection ended (or one step of its end: a FIN, then the close).
+ * Writes connection_closed / connection_reset once, the diagnosis that
+ * explains it, and at close or exit the summary. */
+void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
+		 const struct tt_emit *em);
+
+/* Session bookkeeping, called by the record and handshake layers. */
+void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		     bool inferred, const struct tt_emit *em);
+void tt_sess_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+		   uint8_t desc, bool inferred, const struct tt_emit *em);
+void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		       uint32_t len, const struct tt_emit *em);
+void tt_sess_server_hello(struct tt_conn *c, enum tt_dir dir, bool ri,
+			  const struct tt_emit *em);
+void tt_sess_client_hello(struct tt_conn *c, enum tt_dir dir, bool ri,
+			  bool scsv, const struct tt_emit *em);
+void tt_sess_cert_request(struct tt_conn *c, long long ca_count,
+			  const char *names, size_t names_len);
+void tt_sess_certificate(struct tt_conn *c, enum tt_dir dir, long long count,
+			 const struct tt_emit *em);
+/* A diagnosis event (level warn): code, a sentence, and the fix. */
+void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
+		       const char *code, const char *message, const char *fix);
 
 /* A decode_error event (level warn). */
 void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,

@@ -59,6 +59,7 @@ static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		tt_emit_decode_error(em, dir, "malformed handshake message",
 				     detail);
 	}
+	tt_sess_message(c, dir, type, false, em);
 	struct tt_event *ev = tt_ev_begin(em, "handshake_bytes", TT_TRACE, dir);
 	if (ev) {
 		char tb[TT_NAMEBUF];

@@ -21,6 +21,7 @@
  *            Extension extensions<2..2^16-1>; } CertificateRequest;
  *   certificate_authorities (4.2.4): DistinguishedName authorities<3..2^16-1>;
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "conn.h"
@@ -54,8 +55,35 @@ static void add_dn_item(struct tt_event *ev, const uint8_t *der, size_t n)
 	tt_ev_list_commit(ev, len);
 }
 
+/* The names as one line of text for a diagnosis: "A", "B", ... */
+static void ca_text(struct tt_conn *c, struct tt_cur list, long long count)
+{
+	char text[TT_CA_TEXT], dn[DN_TEXT_MAX];
+	size_t o = 0;
+	text[0] = 0;
+	while (tt_cur_left(&list)) {
+		struct tt_cur name;
+		if (tt_sub16(&list, &name) != TT_OK)
+			break;
+		size_t len = 0;
+		if (tt_dn_render(name.p, tt_cur_left(&name), dn, sizeof(dn),
+				 &len) == TT_DECODE)
+			continue;
+		if (o + len + 5 >= sizeof(text)) {
+			if (o + 5 < sizeof(text))
+				memcpy(text + o, ", ...", 6);
+			o = strlen(text);
+			break;
+		}
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"%s\"",
+				      o ? ", " : "", dn);
+	}
+	tt_sess_cert_request(c, count, text, o);
+}
+
 /* A DistinguishedName list: counts every name, renders the first ones. */
-TT_MUST_USE static tt_rc ca_list(struct tt_cur list, struct tt_event *ev)
+TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
+				 struct tt_event *ev)
 {
 	struct tt_cur scan = list;
 	long long count = 0;
@@ -65,6 +93,7 @@ TT_MUST_USE static tt_rc ca_list(struct tt_cur list, struct tt_event *ev)
 		ENSURE(tt_cur_left(&dn) > 0, TT_DECODE);
 		count++;
 	}
+	ca_text(c, list, count);
 	tt_ev_int(ev, "ca_count", TT_INFO, count);
 	tt_ev_list_begin(ev, "ca_names", TT_INFO);
 	long long i = 0;
@@ -105,7 +134,8 @@ static void version_field(struct tt_event *ev, uint16_t v)
 		tt_ev_strcpy(ev, "version", TT_INFO, s, strlen(s));
 }
 
-TT_MUST_USE static tt_rc cr_tls12(struct tt_cur m, bool with_sigalgs,
+TT_MUST_USE static tt_rc cr_tls12(struct tt_conn *c, struct tt_cur m,
+				  bool with_sigalgs,
 				  uint16_t version, struct tt_event *ev)
 {
 	struct tt_cur types, sigs = {NULL, NULL}, cas;
@@ -130,10 +160,11 @@ TT_MUST_USE static tt_rc cr_tls12(struct tt_cur m, bool with_sigalgs,
 		tt_ev_list_begin(ev, "sig_algs", TT_INFO);
 		tt_ev_list_end(ev);
 	}
-	return ca_list(cas, ev);
+	return ca_list(c, cas, ev);
 }
 
-TT_MUST_USE static tt_rc cr_tls13(struct tt_cur m, struct tt_event *ev)
+TT_MUST_USE static tt_rc cr_tls13(struct tt_conn *c, struct tt_cur m,
+				  struct tt_event *ev)
 {
 	struct tt_cur ctx, exts;
 	TRY(tt_sub8(&m, &ctx));
@@ -202,9 +233,10 @@ TT_MUST_USE static tt_rc cr_tls13(struct tt_cur m, struct tt_event *ev)
 		tt_ev_str(ev, "note", TT_INFO,
 			  "no certificate_authorities extension: the client "
 			  "may offer any certificate");
+		tt_sess_cert_request(c, 0, "", 0);
 		return TT_OK;
 	}
-	return ca_list(cas, ev);
+	return ca_list(c, cas, ev);
 }
 
 tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
@@ -218,19 +250,19 @@ tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
 					  dir);
 	tt_rc rc;
 	if (v >= TT_V_TLS13) {
-		rc = cr_tls13(m, ev);
+		rc = cr_tls13(c, m, ev);
 	} else if (v == TT_V_TLS12) {
-		rc = cr_tls12(m, true, v, ev);
+		rc = cr_tls12(c, m, true, v, ev);
 	} else if (v != 0) {
-		rc = cr_tls12(m, false, v, ev);
+		rc = cr_tls12(c, m, false, v, ev);
 	} else {
 		/* version not seen (tracing began mid-handshake): try 1.2,
 		 * then the older form */
-		rc = cr_tls12(m, true, v, ev);
+		rc = cr_tls12(c, m, true, v, ev);
 		if (rc != TT_OK) {
 			ev = tt_ev_begin(em, "certificate_request", TT_INFO,
 					 dir);
-			rc = cr_tls12(m, false, v, ev);
+			rc = cr_tls12(c, m, false, v, ev);
 		}
 	}
 	if (rc != TT_OK)
@@ -291,8 +323,10 @@ tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
 		count++;
 	}
 	struct tt_event *ev = tt_ev_begin(em, "certificate", TT_INFO, dir);
-	if (!ev)
+	if (!ev) {
+		tt_sess_certificate(c, dir, count, em);
 		return TT_OK;
+	}
 	enum tt_role sender = tt_sender(c, dir);
 	if (sender != TT_ROLE_UNKNOWN)
 		tt_ev_str(ev, "sender", TT_INFO, tt_role_name(sender));
@@ -339,5 +373,6 @@ tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
 	if (count == 0)
 		tt_ev_str(ev, "note", TT_INFO, "empty certificate list");
 	tt_ev_send(em, ev);
+	tt_sess_certificate(c, dir, count, em);
 	return TT_OK;
 }

@@ -307,6 +307,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 	if (fallback)
 		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
 	tt_ev_send(em, ev);
+	tt_sess_client_hello(c, dir, reneg_info, scsv, em);
 	return TT_OK;
 }
 
@@ -346,6 +347,14 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 			TRY(tt_sub8(&v, &l));
 			TRY(tt_expect_empty(&v));
 			reneg_info = true;
+		} else if (t == EXT_ALPN && !hrr) {
+			struct tt_cur list, name;
+			TRY(tt_sub16(&v, &list));
+			TRY(tt_sub8(&list, &name));
+			size_t aw = tt_utf8_sanitize(name.p, tt_cur_left(&name),
+						    c->alpn, sizeof(c->alpn));
+			if (aw == (size_t)-1)
+				c->alpn[0] = 0;
 		} else if (t == EXT_KEY_SHARE) {
 			/* HRR: selected_group; ServerHello: KeyShareEntry */
 			TRY(tt_u16(&v, &group));
@@ -370,8 +379,11 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	}
 	struct tt_event *ev = tt_ev_begin(
 		em, hrr ? "hello_retry_request" : "server_hello", TT_INFO, dir);
-	if (!ev)
+	if (!ev) {
+		if (!hrr)
+			tt_sess_server_hello(c, dir, reneg_info, em);
 		return TT_OK;
+	}
 	char b[TT_NAMEBUF];
 	version_fields(ev, "version", "version_code", TT_INFO, version);
 	label_field(ev, "cipher", TT_INFO, tt_label_cipher(cipher, b));
@@ -414,5 +426,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	if (!hrr)
 		tt_ev_bool(ev, "renegotiation_info", TT_INFO, reneg_info);
 	tt_ev_send(em, ev);
+	if (!hrr)
+		tt_sess_server_hello(c, dir, reneg_info, em);
 	return TT_OK;
 }

@@ -31,6 +31,7 @@ enum {
 void tt_conn_init(struct tt_conn *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->client_cert = -1;
 }
 
 void tt_conn_release(struct tt_conn *c)
@@ -43,6 +44,8 @@ void tt_conn_release(struct tt_conn *c)
 		d->hbuf = NULL;
 		d->hlen = d->hcap = 0;
 	}
+	free(c->ca_text);
+	c->ca_text = NULL;
 }
 
 void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
@@ -116,7 +119,6 @@ static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		      size_t n, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	(void)c;
 	for (size_t i = 0; i < n; i++) {
 		if (!d->alert_have) {
 			d->alert_part = p[i];
@@ -133,35 +135,8 @@ static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		tt_ev_str(ev, "alert", TT_INFO, tt_label_alert(desc, db));
 		tt_ev_int(ev, "alert_code", TT_INFO, desc);
 		tt_ev_send(em, ev);
+		tt_sess_alert(c, dir, level, desc, false, em);
 	}
-}
-
-static void encrypted_record(struct tt_conn *c, enum tt_dir dir,
-			     uint8_t type, uint32_t len,
-			     const struct tt_emit *em)
-{
-	struct tt_dirstate *d = &c->d[dir];
-	char tb[TT_NAMEBUF];
-	/* TLS <= 1.2: the first handshake record after ChangeCipherSpec is
-	 * Finished (RFC 5246 7.4.9). */
-	if (type == CT_HANDSHAKE && d->ccs && d->enc_hs_after_ccs++ == 0) {
-		struct tt_event *ev = tt_ev_begin(em, "finished", TT_INFO, dir);
-		tt_ev_int(ev, "record_length", TT_DEBUG, len);
-		tt_ev_str(ev, "evidence", TT_INFO,
-			  "first encrypted handshake record after "
-			  "change_cipher_spec");
-		if (ev)
-			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
-		tt_ev_send(em, ev);
-		return;
-	}
-	enum tt_level l = type == CT_APPDATA ? TT_TRACE : TT_INFO;
-	struct tt_event *ev = tt_ev_begin(em, "encrypted_record", l, dir);
-	tt_ev_str(ev, "record_type", l, tt_label_content_type(type, tb));
-	tt_ev_int(ev, "record_length", l, len);
-	if (ev)
-		ev->flags |= TT_EVF_ENCRYPTED;
-	tt_ev_send(em, ev);
 }
 
 static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
@@ -181,7 +156,7 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		tt_ev_send(em, tev);
 	}
 	if (record_encrypted(c, d, type)) {
-		encrypted_record(c, dir, type, n, em);
+		tt_sess_encrypted(c, dir, type, n, em);
 		return;
 	}
 	switch (type) {

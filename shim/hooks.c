@@ -5,6 +5,7 @@
  * one table lookup.  Return values and errno are the real call's: the
  * tracing side saves and restores errno itself.
  */
+#include <errno.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -24,10 +25,13 @@ static inline struct tt_fdent *watched(int fd)
 	return e;
 }
 
-#define AFTER(fd, e, dir, buf, r)                                              \
+#define AFTER(fd, e, dir, buf, r, want, call)                                  \
 	do {                                                                   \
-		if ((e) && (r) > 0)                                            \
+		if ((r) > 0)                                                   \
 			tt_trace_bytes((fd), (e), (dir), (buf), (size_t)(r));  \
+		else                                                           \
+			tt_trace_fail((fd), (e), (dir), (r), (want), errno,    \
+				      (call));                                 \
 	} while (0)
 
 HOOK ssize_t read(int fd, void *buf, size_t n)
@@ -36,7 +40,7 @@ HOOK ssize_t read(int fd, void *buf, size_t n)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(read)(fd, buf, n);
 	ssize_t r = REAL(read)(fd, buf, n);
-	AFTER(fd, e, TT_IN, buf, r);
+	AFTER(fd, e, TT_IN, buf, r, n, "read");
 	return r;
 }
 
@@ -46,7 +50,7 @@ HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(__read_chk)(fd, buf, n, buflen);
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
-	AFTER(fd, e, TT_IN, buf, r);
+	AFTER(fd, e, TT_IN, buf, r, n, "__read_chk");
 	return r;
 }
 
@@ -56,8 +60,16 @@ HOOK ssize_t write(int fd, const void *buf, size_t n)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(write)(fd, buf, n);
 	ssize_t r = REAL(write)(fd, buf, n);
-	AFTER(fd, e, TT_OUT, buf, r);
+	AFTER(fd, e, TT_OUT, buf, r, n, "write");
 	return r;
+}
+
+static size_t iov_bytes(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+	for (int i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
 }
 
 /* MSG_PEEK leaves the bytes in the socket: they are seen when read. */
@@ -68,7 +80,7 @@ HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
 	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r);
+		AFTER(fd, e, TT_IN, buf, r, n, "recv");
 	return r;
 }
 
@@ -79,7 +91,7 @@ HOOK ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r);
+		AFTER(fd, e, TT_IN, buf, r, n, "__recv_chk");
 	return r;
 }
 
@@ -91,7 +103,7 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 		return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r);
+		AFTER(fd, e, TT_IN, buf, r, n, "recvfrom");
 	return r;
 }
 
@@ -103,7 +115,7 @@ HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r);
+		AFTER(fd, e, TT_IN, buf, r, n, "__recvfrom_chk");
 	return r;
 }
 
@@ -113,7 +125,7 @@ HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(send)(fd, buf, n, flags);
 	ssize_t r = REAL(send)(fd, buf, n, flags);
-	AFTER(fd, e, TT_OUT, buf, r);
+	AFTER(fd, e, TT_OUT, buf, r, n, "send");
 	return r;
 }
 
@@ -124,7 +136,7 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(sendto)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(sendto)(fd, buf, n, flags, addr, alen);
-	AFTER(fd, e, TT_OUT, buf, r);
+	AFTER(fd, e, TT_OUT, buf, r, n, "sendto");
 	return r;
 }
 
@@ -134,8 +146,11 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(readv)(fd, iov, iovcnt);
 	ssize_t r = REAL(readv)(fd, iov, iovcnt);
-	if (e && r > 0)
+	if (r > 0)
 		tt_trace_iov(fd, e, TT_IN, iov, (size_t)iovcnt, (size_t)r);
+	else
+		tt_trace_fail(fd, e, TT_IN, r, iov_bytes(iov, iovcnt), errno,
+			      "readv");
 	return r;
 }
 
@@ -145,8 +160,10 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(writev)(fd, iov, iovcnt);
 	ssize_t r = REAL(writev)(fd, iov, iovcnt);
-	if (e && r > 0)
+	if (r > 0)
 		tt_trace_iov(fd, e, TT_OUT, iov, (size_t)iovcnt, (size_t)r);
+	else
+		tt_trace_fail(fd, e, TT_OUT, r, 1, errno, "writev");
 	return r;
 }
 
@@ -156,9 +173,13 @@ HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recvmsg)(fd, msg, flags);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
-	if (e && r > 0 && !(flags & MSG_PEEK))
+	if (r > 0 && !(flags & MSG_PEEK))
 		tt_trace_iov(fd, e, TT_IN, msg->msg_iov, msg->msg_iovlen,
 			     (size_t)r);
+	else if (r <= 0)
+		tt_trace_fail(fd, e, TT_IN, r,
+			      iov_bytes(msg->msg_iov, (int)msg->msg_iovlen),
+			      errno, "recvmsg");
 	return r;
 }
 
@@ -168,9 +189,11 @@ HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(sendmsg)(fd, msg, flags);
 	ssize_t r = REAL(sendmsg)(fd, msg, flags);
-	if (e && r > 0)
+	if (r > 0)
 		tt_trace_iov(fd, e, TT_OUT, msg->msg_iov, msg->msg_iovlen,
 			     (size_t)r);
+	else
+		tt_trace_fail(fd, e, TT_OUT, r, 1, errno, "sendmsg");
 	return r;
 }
 

@@ -62,9 +62,17 @@ static struct scratch *scratch(void)
 	return tls_scratch;
 }
 
+static long long mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void on_event(void *ctx, struct tt_event *ev)
 {
 	struct tt_tconn *c = ctx;
+	c->last_us = mono_us();
 	struct scratch *s = tls_scratch;
 	struct tt_line_ctx lc = {
 		.pid = cached_pid,
@@ -124,6 +132,7 @@ static struct tt_tconn *conn_new(int fd)
 	c->fd = fd;
 	c->unsynced[0] = c->unsynced[1] = false;
 	c->addrs_shown = false;
+	c->born_us = c->last_us = mono_us();
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -139,12 +148,68 @@ static struct tt_tconn *conn_new(int fd)
 	return c;
 }
 
-static void conn_free(struct tt_tconn *c)
+/* Reports the end of a connection through its decoder.  The caller holds
+ * the lock of dir (or both). */
+static void end_locked(struct tt_tconn *c, enum tt_end_how how,
+		       enum tt_dir dir, const char *errname, const char *call,
+		       long long unread)
+{
+	struct scratch *s = scratch();
+	if (!s)
+		return;
+	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level};
+	long long now = mono_us();
+	struct tt_end_info ei = {
+		.how = how,
+		.dir = dir,
+		.errname = errname,
+		.call = call,
+		.since_last_us = now - c->last_us,
+		.duration_us = now - c->born_us,
+		.unread = unread,
+	};
+	tt_conn_end(&c->dec, &ei, &em);
+}
+
+/* Bytes the host never read, looked at (not taken) when it closes: the
+ * last thing the peer said, such as an alert answering our own last
+ * message, is often there. */
+static long long peek_unread(struct tt_tconn *c, int fd)
+{
+	static __thread uint8_t buf[16384];
+	ssize_t n = REAL(recv)(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return 0;
+	struct scratch *s = scratch();
+	if (s && !c->dec.d[TT_IN].dead) {
+		struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level};
+		(void)tt_conn_feed(&c->dec, TT_IN, buf, (size_t)n, &em);
+	}
+	return n;
+}
+
+static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 {
 	/* Both locks: no thread is inside this connection's decoder.  The
 	 * wait is bounded by one decode step of a thread already in it. */
 	pthread_mutex_lock(&c->lock[0]);
 	pthread_mutex_lock(&c->lock[1]);
+	if (closing && tracing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE)) {
+		struct linger lg = {0, 0};
+		socklen_t ll = sizeof(lg);
+		bool abort_ = getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &ll) ==
+				      0 &&
+			      lg.l_onoff && lg.l_linger == 0;
+		long long unread = peek_unread(c, fd);
+		end_locked(c, abort_ ? TT_END_LOCAL_ABORT : TT_END_LOCAL_CLOSE,
+			   TT_OUT, NULL, "close", unread);
+	} else if (tracing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+		   c->id != 0) {
+		/* the number was handed out again: the socket was closed
+		 * somewhere the hooks do not see */
+		end_locked(c, TT_END_LOCAL_CLOSE, TT_OUT, NULL,
+			   "close (not hooked)", 0);
+	}
 	__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
 	tt_conn_release(&c->dec);
 	pthread_mutex_unlock(&c->lock[1]);
@@ -153,6 +218,12 @@ static void conn_free(struct tt_tconn *c)
 	c->next_free = pool_free;
 	pool_free = c;
 	pthread_mutex_unlock(&pool_lock);
+}
+
+static void conn_free(struct tt_tconn *c)
+{
+	__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
+	conn_free_how(c, -1, false);
 }
 
 static uint8_t classify(int fd)
@@ -278,16 +349,56 @@ void tt_trace_bytes(int fd, struct tt_fdent *e, enum tt_dir dir,
 	tt_trace_iov(fd, e, dir, &iov, 1, n);
 }
 
-static void detach(int fd, struct tt_fdent *e)
+static void detach(int fd, struct tt_fdent *e, bool closing)
 {
 	struct tt_tconn *c = __atomic_exchange_n(&e->conn, NULL,
 						 __ATOMIC_ACQ_REL);
 	__atomic_store_n(&e->kind, TT_FD_UNKNOWN, __ATOMIC_RELEASE);
-	(void)fd;
 	/* Inside tlstrace already (a signal handler that interrupted us):
 	 * the locks may be ours, so the connection is abandoned, not freed. */
-	if (c && !tt_busy)
-		conn_free(c);
+	if (c && !tt_busy) {
+		tt_busy = 1;
+		conn_free_how(c, fd, closing);
+		tt_busy = 0;
+	}
+}
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case ECONNRESET: return "ECONNRESET";
+	case EPIPE: return "EPIPE";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ECONNABORTED: return "ECONNABORTED";
+	case ENETRESET: return "ENETRESET";
+	case ENETUNREACH: return "ENETUNREACH";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ENOTCONN: return "ENOTCONN";
+	default: return NULL;
+	}
+}
+
+void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
+		   size_t want, int err, const char *call)
+{
+	if (!tracing || tt_busy || tt_fd_kind(e) != TT_FD_TLS)
+		return;
+	const char *name = r < 0 ? errno_name(err) : NULL;
+	bool fin = r == 0 && dir == TT_IN && want > 0;
+	if (!fin && !name)
+		return; /* EAGAIN, EINTR, a zero-length call... */
+	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+	if (!c)
+		return;
+	tt_busy = 1;
+	if (pthread_mutex_trylock(&c->lock[dir]) == 0) {
+		if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) && c->fd == fd)
+			end_locked(c, fin ? TT_END_PEER_FIN : TT_END_ERROR,
+				   dir, name, call, 0);
+		pthread_mutex_unlock(&c->lock[dir]);
+	}
+	tt_busy = 0;
+	errno = err;
 }
 
 void tt_trace_newfd(int fd, enum tt_role hint)
@@ -297,7 +408,7 @@ void tt_trace_newfd(int fd, enum tt_role hint)
 		return;
 	int saved = errno;
 	if (e->conn || tt_fd_kind(e) != TT_FD_UNKNOWN)
-		detach(fd, e);
+		detach(fd, e, false);
 	e->hint_role = (uint8_t)hint;
 	errno = saved;
 }
@@ -308,7 +419,7 @@ void tt_trace_close(int fd)
 	if (!e || tt_fd_kind(e) == TT_FD_UNKNOWN)
 		return;
 	int saved = errno;
-	detach(fd, e);
+	detach(fd, e, true);
 	errno = saved;
 }
 
@@ -350,4 +461,30 @@ void tt_trace_init(void)
 __attribute__((constructor)) static void tt_ctor(void)
 {
 	tt_trace_init();
+}
+
+/* Normal exit: a summary for every connection still open.  Threads may
+ * still run, so a connection busy in another thread is skipped. */
+__attribute__((destructor)) static void tt_dtor(void)
+{
+	if (!tracing || tt_busy)
+		return;
+	tt_busy = 1;
+	pthread_mutex_lock(&pool_lock);
+	struct tt_tconn *all = pool_all;
+	pthread_mutex_unlock(&pool_lock);
+	for (struct tt_tconn *c = all; c; c = c->next_all) {
+		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
+			continue;
+		if (pthread_mutex_trylock(&c->lock[0]) != 0)
+			continue;
+		if (pthread_mutex_trylock(&c->lock[1]) == 0) {
+			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
+				end_locked(c, TT_END_EXIT, TT_OUT, NULL, NULL,
+					   0);
+			pthread_mutex_unlock(&c->lock[1]);
+		}
+		pthread_mutex_unlock(&c->lock[0]);
+	}
+	tt_busy = 0;
 }

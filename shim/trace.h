@@ -18,6 +18,7 @@ struct tt_tconn {
 	bool live;
 	bool unsynced[2];
 	bool addrs_shown;
+	long long born_us, last_us; /* CLOCK_MONOTONIC: first seen, last event */
 	char local[64], peer[64];
 	struct tt_tconn *next_all, *next_free;
 };
@@ -33,6 +34,11 @@ void tt_trace_bytes(int fd, struct tt_fdent *e, enum tt_dir dir,
 		    const void *buf, size_t n);
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		  const struct iovec *iov, size_t iovcnt, size_t n);
+/* A call on a traced fd moved no bytes: r == 0 from a read of want > 0
+ * bytes is the peer's FIN; r < 0 with err a connection error is a reset.
+ * call names the libc function. */
+void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
+		   size_t want, int err, const char *call);
 /* A call handed out fd (socket, accept, connect, dup2): forget the old
  * state of that number.  role: what the call says of our side. */
 void tt_trace_newfd(int fd, enum tt_role hint);

@@ -1,0 +1,686 @@
+/* The connection as a whole: handshake completion, renegotiation
+ * (RFC 5246 7.4.1.1, RFC 5746), how it ended, the summary, and the
+ * diagnoses a person can act on.
+ *
+ * Without keys, TLS <= 1.2 hides everything after ChangeCipherSpec, but
+ * the order and kind of records still tell a lot:
+ *   - the first encrypted handshake record after a CCS is Finished;
+ *   - once both Finished went by, an encrypted handshake record from the
+ *     server to a client that has not started a new handshake can only be
+ *     a HelloRequest;
+ *   - an encrypted handshake record from the client then is a ClientHello:
+ *     a renegotiation has started (asked for or not by the server);
+ *   - an alert record from the client right after a HelloRequest, with no
+ *     new handshake, is the refusal: no_renegotiation, always a warning
+ *     (RFC 5246 7.2.2).
+ * Every such event carries "inferred": true and its evidence.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "names.h"
+
+enum {
+	HT_HELLO_REQUEST = 0,
+	HT_CLIENT_HELLO = 1,
+	HT_FINISHED = 20,
+	AL_CLOSE_NOTIFY = 0,
+	AL_HANDSHAKE_FAILURE = 40,
+	AL_NO_RENEGOTIATION = 100,
+};
+
+void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
+		       const char *code, const char *message, const char *fix)
+{
+	struct tt_event *ev = tt_ev_begin(em, "diagnosis", TT_WARN, dir);
+	tt_ev_str(ev, "code", TT_WARN, code);
+	tt_ev_str(ev, "message", TT_WARN, message);
+	if (fix)
+		tt_ev_str(ev, "fix", TT_WARN, fix);
+	tt_ev_send(em, ev);
+}
+
+static void remember_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+			 bool inferred)
+{
+	if (c->nmsg < TT_MSG_LOG)
+		c->msgs[c->nmsg++] =
+			(uint16_t)(type | dir << 8 | (inferred ? 1 << 9 : 0));
+}
+
+static void reneg_event(struct tt_conn *c, enum tt_dir dir, const char *phase,
+			bool inferred, const char *evidence,
+			const struct tt_emit *em)
+{
+	struct tt_event *ev = tt_ev_begin(em, "renegotiation", TT_INFO, dir);
+	tt_ev_str(ev, "initiator", TT_INFO,
+		  tt_role_name((enum tt_role)c->reneg_initiator));
+	tt_ev_str(ev, "phase", TT_INFO, phase);
+	tt_ev_int(ev, "attempt", TT_INFO, c->reneg_attempts);
+	if (evidence)
+		tt_ev_str(ev, "evidence", TT_INFO, evidence);
+	if (ev && inferred)
+		ev->flags |= TT_EVF_INFERRED | TT_EVF_ENCRYPTED;
+	tt_ev_send(em, ev);
+}
+
+static void handshake_started(struct tt_conn *c, enum tt_dir dir,
+			      enum tt_role sender, bool inferred,
+			      const struct tt_emit *em)
+{
+	if (c->phase != TT_PHASE_DONE)
+		return;
+	if (c->reneg != TT_RENEG_REQUESTED) {
+		c->reneg_initiator = (uint8_t)sender;
+		c->reneg_attempts++;
+	}
+	c->phase = TT_PHASE_RENEG;
+	c->reneg = TT_RENEG_STARTED;
+	c->fin[0] = c->fin[1] = false;
+	reneg_event(c, dir, "started", inferred,
+		    inferred ? "encrypted handshake record from the client "
+			       "after the handshake completed: its ClientHello"
+			     : NULL,
+		    em);
+}
+
+static void hello_request(struct tt_conn *c, enum tt_dir dir, bool inferred,
+			  const struct tt_emit *em)
+{
+	if (c->phase != TT_PHASE_DONE)
+		return; /* ignored during a handshake (RFC 5246 7.4.1.1) */
+	c->reneg = TT_RENEG_REQUESTED;
+	c->reneg_initiator = TT_ROLE_SERVER;
+	c->reneg_attempts++;
+	reneg_event(c, dir, "requested", inferred, NULL, em);
+}
+
+static void finished(struct tt_conn *c, enum tt_dir dir,
+		     const struct tt_emit *em)
+{
+	c->fin[dir] = true;
+	if (!c->fin[0] || !c->fin[1])
+		return;
+	if (c->phase == TT_PHASE_RENEG) {
+		c->reneg = TT_RENEG_COMPLETED;
+		c->reneg_completed++;
+		c->phase = TT_PHASE_DONE;
+		reneg_event(c, dir, "completed", false,
+			    NULL, em);
+	}
+	c->phase = TT_PHASE_DONE;
+}
+
+void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		     bool inferred, const struct tt_emit *em)
+{
+	remember_msg(c, dir, type, inferred);
+	enum tt_role sender = tt_sender(c, dir);
+	switch (type) {
+	case HT_HELLO_REQUEST:
+		hello_request(c, dir, inferred, em);
+		break;
+	case HT_CLIENT_HELLO:
+		handshake_started(c, dir, TT_ROLE_CLIENT, inferred, em);
+		break;
+	case HT_FINISHED:
+		finished(c, dir, em);
+		break;
+	default:
+		(void)sender;
+		break;
+	}
+}
+
+static void alert_note(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+		       uint8_t desc, bool inferred)
+{
+	if (c->nalerts < TT_ALERT_LOG)
+		c->alerts[c->nalerts++] = (struct tt_alert_note){
+			(uint8_t)dir, level, desc, inferred};
+	if (level == 2)
+		c->fatal[dir] = true;
+	if (desc == AL_CLOSE_NOTIFY)
+		c->close_notify[dir] = true;
+}
+
+/* What a fatal alert during the handshake usually means. */
+static const char *alert_cause(uint8_t desc)
+{
+	switch (desc) {
+	case 48: /* unknown_ca */
+		return "the certificate's issuer is not trusted: the chain does "
+		       "not lead to a CA in the receiver's trust store (missing "
+		       "intermediate, wrong CA file, or a client certificate "
+		       "from a CA the server does not accept)";
+	case 42: /* bad_certificate */
+		return "a certificate was rejected: corrupt, badly signed, "
+		       "wrong key usage, or a client certificate the server "
+		       "could not verify";
+	case 116: /* certificate_required */
+		return "the server requires a client certificate and none was "
+		       "sent";
+	case 40: /* handshake_failure */
+		return "no acceptable parameters: no common cipher suite, group "
+		       "or signature algorithm, a required client certificate "
+		       "missing, or a refused renegotiation";
+	case 70: /* protocol_version */
+		return "no common TLS version: one side requires a version the "
+		       "other does not offer";
+	case 51: /* decrypt_error */
+		return "a signature or Finished check failed: wrong key for the "
+		       "certificate, or the handshake was altered in transit";
+	case 45: /* certificate_expired */
+		return "a certificate has expired (or the clock is wrong)";
+	case 46: /* certificate_unknown */
+		return "a certificate was refused for an unspecified reason, "
+		       "often a name mismatch or an untrusted issuer";
+	case 112: /* unrecognized_name */
+		return "the server does not know the host name sent in SNI";
+	case 120: /* no_application_protocol */
+		return "no common ALPN protocol";
+	default:
+		return NULL;
+	}
+}
+
+static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
+			    const struct tt_emit *em)
+{
+	if (!tt_emit_on(em, TT_WARN))
+		return;
+	char nb[TT_NAMEBUF], msg[640];
+	const char *name = tt_label_alert(desc, nb);
+	const char *cause = alert_cause(desc);
+	snprintf(msg, sizeof(msg), "%s sent a fatal %s alert during the "
+		 "handshake%s%s",
+		 dir == TT_IN ? "the peer" : "this process", name,
+		 cause ? ": usually " : "", cause ? cause : "");
+	char fix[TT_CA_TEXT + 200];
+	const char *f = NULL;
+	if ((desc == 116 || desc == 40) && c->cr_seen && c->client_cert <= 0) {
+		snprintf(fix, sizeof(fix),
+			 "configure a client certificate issued by one of the "
+			 "CAs the server named (%s)",
+			 c->ca_text && *c->ca_text ? c->ca_text : "it named none");
+		f = fix;
+	}
+	tt_emit_diagnosis(em, dir, "fatal_alert_in_handshake", msg, f);
+}
+
+void tt_sess_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+		   uint8_t desc, bool inferred, const struct tt_emit *em)
+{
+	alert_note(c, dir, level, desc, inferred);
+	if (desc == AL_NO_RENEGOTIATION &&
+	    (c->reneg == TT_RENEG_REQUESTED || c->reneg == TT_RENEG_STARTED)) {
+		c->reneg = TT_RENEG_REFUSED;
+		c->phase = TT_PHASE_DONE;
+		reneg_event(c, dir, "refused", inferred, NULL, em);
+		return;
+	}
+	if (level != 2)
+		return;
+	if (c->phase == TT_PHASE_RENEG) {
+		c->reneg = TT_RENEG_FAILED;
+		reneg_event(c, dir, "failed", inferred, NULL, em);
+	}
+	if (c->phase == TT_PHASE_FIRST && !inferred)
+		alert_diagnosis(c, dir, desc, em);
+}
+
+/* An inferred alert event: what the record must be, and why. */
+static void inferred_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+			   uint8_t desc, uint32_t len, const char *evidence,
+			   const struct tt_emit *em)
+{
+	char lb[TT_NAMEBUF], db[TT_NAMEBUF];
+	struct tt_event *ev = tt_ev_begin(em, "alert",
+					  level == 2 ? TT_WARN : TT_INFO, dir);
+	tt_ev_str(ev, "alert_level", TT_INFO, tt_label_alert_level(level, lb));
+	tt_ev_str(ev, "alert", TT_INFO, tt_label_alert(desc, db));
+	tt_ev_int(ev, "alert_code", TT_INFO, desc);
+	tt_ev_int(ev, "record_length", TT_INFO, len);
+	tt_ev_str(ev, "evidence", TT_INFO, evidence);
+	if (ev)
+		ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
+	tt_ev_send(em, ev);
+	tt_sess_alert(c, dir, level, desc, true, em);
+}
+
+static void plain_encrypted_record(enum tt_dir dir, uint8_t type, uint32_t len,
+				   enum tt_level l, const struct tt_emit *em)
+{
+	char tb[TT_NAMEBUF];
+	struct tt_event *ev = tt_ev_begin(em, "encrypted_record", l, dir);
+	tt_ev_str(ev, "record_type", l, tt_label_content_type(type, tb));
+	tt_ev_int(ev, "record_length", l, len);
+	if (ev)
+		ev->flags |= TT_EVF_ENCRYPTED;
+	tt_ev_send(em, ev);
+}
+
+static void encrypted_hs(struct tt_conn *c, enum tt_dir dir, uint32_t len,
+			 const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	enum tt_role sender = tt_sender(c, dir);
+	char evidence[160];
+	/* the first encrypted handshake record after CCS is Finished */
+	if (d->ccs && d->enc_hs_after_ccs++ == 0) {
+		struct tt_event *ev = tt_ev_begin(em, "finished", TT_INFO, dir);
+		tt_ev_int(ev, "record_length", TT_DEBUG, len);
+		tt_ev_str(ev, "evidence", TT_INFO,
+			  "first encrypted handshake record after "
+			  "change_cipher_spec");
+		if (ev)
+			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
+		tt_ev_send(em, ev);
+		tt_sess_message(c, dir, HT_FINISHED, true, em);
+		return;
+	}
+	if (c->phase == TT_PHASE_DONE && sender == TT_ROLE_SERVER &&
+	    c->reneg != TT_RENEG_STARTED) {
+		snprintf(evidence, sizeof(evidence),
+			 "encrypted handshake record of %u bytes from the "
+			 "server after the handshake, the client not "
+			 "renegotiating",
+			 len);
+		struct tt_event *ev =
+			tt_ev_begin(em, "hello_request", TT_INFO, dir);
+		tt_ev_int(ev, "record_length", TT_INFO, len);
+		tt_ev_str(ev, "evidence", TT_INFO, evidence);
+		if (ev)
+			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
+		tt_ev_send(em, ev);
+		tt_sess_message(c, dir, HT_HELLO_REQUEST, true, em);
+		return;
+	}
+	if (c->phase == TT_PHASE_DONE && sender == TT_ROLE_CLIENT) {
+		remember_msg(c, dir, HT_CLIENT_HELLO, true);
+		handshake_started(c, dir, TT_ROLE_CLIENT, true, em);
+		return;
+	}
+	plain_encrypted_record(dir, 22, len, TT_DEBUG, em);
+}
+
+static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
+			    const struct tt_emit *em)
+{
+	enum tt_role sender = tt_sender(c, dir);
+	c->enc_alert[dir] = true;
+	char evidence[200];
+	/* the answer to a HelloRequest, or to a client's ClientHello */
+	bool after_request = c->reneg == TT_RENEG_REQUESTED &&
+			     sender == TT_ROLE_CLIENT;
+	bool refuses_client = c->reneg == TT_RENEG_STARTED &&
+			      c->reneg_initiator == TT_ROLE_CLIENT &&
+			      sender == TT_ROLE_SERVER && !c->fin[dir];
+	if (after_request || refuses_client) {
+		snprintf(evidence, sizeof(evidence),
+			 "encrypted alert record of %u bytes from the %s right "
+			 "after %s, with no new handshake: no_renegotiation "
+			 "(always a warning, RFC 5246 7.2.2)",
+			 len, tt_role_name(sender),
+			 after_request ? "a hello_request"
+				       : "the client's renegotiation");
+		inferred_alert(c, dir, 1, AL_NO_RENEGOTIATION, len, evidence,
+			       em);
+		return;
+	}
+	if (c->reneg == TT_RENEG_REFUSED && !c->fatal[dir] &&
+	    !c->enc_alert[dir ^ 1] && sender == TT_ROLE_SERVER) {
+		snprintf(evidence, sizeof(evidence),
+			 "encrypted alert record of %u bytes from the server "
+			 "after the client refused renegotiation: OpenSSL-style "
+			 "servers end such a connection with a fatal "
+			 "handshake_failure",
+			 len);
+		inferred_alert(c, dir, 2, AL_HANDSHAKE_FAILURE, len, evidence,
+			       em);
+		return;
+	}
+	plain_encrypted_record(dir, 21, len, TT_INFO, em);
+}
+
+void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		       uint32_t len, const struct tt_emit *em)
+{
+	switch (type) {
+	case 22:
+		encrypted_hs(c, dir, len, em);
+		break;
+	case 21:
+		encrypted_alert(c, dir, len, em);
+		break;
+	case 23:
+		c->appdata[dir] = true;
+		plain_encrypted_record(dir, type, len, TT_TRACE, em);
+		break;
+	default:
+		plain_encrypted_record(dir, type, len, TT_DEBUG, em);
+	}
+}
+
+void tt_sess_client_hello(struct tt_conn *c, enum tt_dir dir, bool ri,
+			  bool scsv, const struct tt_emit *em)
+{
+	(void)dir;
+	(void)em;
+	c->ch_seen = true;
+	c->ch_ri = ri;
+	c->ch_scsv = scsv;
+}
+
+void tt_sess_server_hello(struct tt_conn *c, enum tt_dir dir, bool ri,
+			  const struct tt_emit *em)
+{
+	c->sh_seen = true;
+	c->sh_ri = ri;
+	uint16_t v = tt_conn_version(c);
+	if (ri || v >= TT_V_TLS13 || !c->ch_seen || c->phase != TT_PHASE_FIRST)
+		return;
+	enum tt_role me = (enum tt_role)tt_conn_role(c);
+	const char *msg;
+	if (!c->ch_ri && !c->ch_scsv)
+		msg = me == TT_ROLE_CLIENT
+			      ? "secure renegotiation (RFC 5746) is off: this "
+				"client offered neither renegotiation_info nor "
+				"TLS_EMPTY_RENEGOTIATION_INFO_SCSV, so a "
+				"renegotiation on this connection could be "
+				"spliced by an attacker (CVE-2009-3555)"
+			      : "secure renegotiation (RFC 5746) is off: the "
+				"client offered neither renegotiation_info nor "
+				"TLS_EMPTY_RENEGOTIATION_INFO_SCSV, so a "
+				"renegotiation on this connection could be "
+				"spliced by an attacker (CVE-2009-3555)";
+	else
+		msg = "secure renegotiation (RFC 5746) is off: the server did "
+		      "not answer renegotiation_info, so it supports only "
+		      "insecure renegotiation (CVE-2009-3555)";
+	tt_emit_diagnosis(em, dir, "insecure_renegotiation", msg,
+			  "enable RFC 5746 secure renegotiation on both sides "
+			  "(every maintained TLS library has it on by "
+			  "default), or disable renegotiation");
+}
+
+void tt_sess_cert_request(struct tt_conn *c, long long ca_count,
+			  const char *names, size_t names_len)
+{
+	c->cr_seen = true;
+	c->cr_ca_count = (int32_t)ca_count;
+	if (!c->ca_text)
+		c->ca_text = malloc(TT_CA_TEXT);
+	if (!c->ca_text)
+		return;
+	if (names_len >= TT_CA_TEXT)
+		names_len = TT_CA_TEXT - 1;
+	memcpy(c->ca_text, names, names_len);
+	c->ca_text[names_len] = 0;
+}
+
+void tt_sess_certificate(struct tt_conn *c, enum tt_dir dir, long long count,
+			 const struct tt_emit *em)
+{
+	if (tt_sender(c, dir) != TT_ROLE_CLIENT)
+		return;
+	c->client_cert = count > 0 ? 1 : 0;
+	if (count > 0 || !c->cr_seen)
+		return;
+	char msg[TT_CA_TEXT + 200];
+	if (c->cr_ca_count > 0)
+		snprintf(msg, sizeof(msg),
+			 "the server asked for a client certificate issued by "
+			 "one of %d CAs (%s) and %s sent none",
+			 c->cr_ca_count, c->ca_text ? c->ca_text : "",
+			 dir == TT_OUT ? "this client" : "the client");
+	else
+		snprintf(msg, sizeof(msg),
+			 "the server asked for a client certificate (naming no "
+			 "CAs) and %s sent none",
+			 dir == TT_OUT ? "this client" : "the client");
+	tt_emit_diagnosis(em, dir, "client_certificate_not_sent", msg,
+			  "give the client a certificate (and key) issued by "
+			  "one of those CAs; a client that has one but sends "
+			  "none usually found no match among the CA names");
+}
+
+/* --- the end of a connection ------------------------------------------ */
+
+static const char *reneg_outcome(const struct tt_conn *c)
+{
+	switch (c->reneg) {
+	case TT_RENEG_REQUESTED:
+		return "requested, not answered";
+	case TT_RENEG_STARTED:
+		return "started, not completed";
+	case TT_RENEG_COMPLETED:
+		return "completed";
+	case TT_RENEG_REFUSED:
+		return "refused";
+	case TT_RENEG_FAILED:
+		return "failed";
+	default:
+		return "none";
+	}
+}
+
+static const char *close_notify_text(const struct tt_conn *c, enum tt_dir dir)
+{
+	if (c->close_notify[dir])
+		return "seen";
+	if (c->enc_alert[dir])
+		return "likely (encrypted alert)";
+	return "not seen";
+}
+
+static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
+			  const struct tt_emit *em)
+{
+	if (c->diag_done)
+		return;
+	enum tt_role me = (enum tt_role)tt_conn_role(c);
+	bool reset = ei->how == TT_END_ERROR || ei->how == TT_END_LOCAL_ABORT;
+	if (c->reneg == TT_RENEG_REFUSED && c->reneg_initiator == TT_ROLE_SERVER) {
+		c->diag_done = true;
+		if (reset && !c->fatal[me == TT_ROLE_CLIENT ? TT_IN : TT_OUT]) {
+			tt_emit_diagnosis(
+				em, ei->dir, "renegotiation_refused_then_reset",
+				me == TT_ROLE_SERVER
+					? "this server asked to renegotiate "
+					  "(HelloRequest), the client refused "
+					  "(no_renegotiation), and this server "
+					  "reset the connection: server-side "
+					  "conditional client-certificate "
+					  "authentication, as IIS does it"
+					: "the server asked to renegotiate "
+					  "(HelloRequest) after the request, "
+					  "this client refused "
+					  "(no_renegotiation), and the server "
+					  "reset the connection: the server "
+					  "wants a client certificate for this "
+					  "resource and asks for it by "
+					  "renegotiating (IIS-style "
+					  "conditional client-certificate "
+					  "authentication)",
+				"request the client certificate in the initial "
+				"handshake (IIS: require client certificates "
+				"for the whole site, or enable "
+				"clientcertnegotiation on the binding), or use "
+				"TLS 1.3, which has no renegotiation; or let "
+				"the client accept renegotiation");
+		} else {
+			tt_emit_diagnosis(
+				em, ei->dir, "renegotiation_refused_then_alert",
+				"the server asked to renegotiate (HelloRequest), "
+				"the client refused (no_renegotiation), and the "
+				"server ended the connection with a fatal alert "
+				"(OpenSSL-style): the server insists on a new "
+				"handshake, usually to ask for a client "
+				"certificate",
+				"let the client accept renegotiation, or have "
+				"the server ask for the client certificate in "
+				"the initial handshake (or use TLS 1.3)");
+		}
+		return;
+	}
+	if (ei->how == TT_END_PEER_FIN && c->phase != TT_PHASE_FIRST &&
+	    !c->close_notify[TT_IN] && !c->enc_alert[TT_IN] &&
+	    tt_conn_version(c) < TT_V_TLS13 && tt_conn_version(c) != 0) {
+		c->diag_done = true;
+		tt_emit_diagnosis(
+			em, TT_IN, "closed_without_close_notify",
+			"the peer closed the connection without close_notify: "
+			"data may have been cut short (truncation), and the "
+			"receiver cannot tell",
+			"make the peer shut TLS down properly (SSL_shutdown "
+			"or its equivalent) before closing the socket");
+	}
+}
+
+static void summary(struct tt_conn *c, const struct tt_end_info *ei,
+		    const struct tt_emit *em)
+{
+	struct tt_event *ev = tt_ev_begin(em, "summary", TT_INFO, TT_OUT);
+	if (!ev)
+		return;
+	char b[TT_NAMEBUF];
+	uint16_t v = tt_conn_version(c);
+	const char *vs = v ? tt_label_version(v, b) : "unknown";
+	tt_ev_strcpy(ev, "version", TT_INFO, vs, strlen(vs));
+	if (v) {
+		const char *cs = tt_label_cipher(c->cipher, b);
+		tt_ev_strcpy(ev, "cipher", TT_INFO, cs, strlen(cs));
+	}
+	if (c->sni[0])
+		tt_ev_strcpy(ev, "sni", TT_INFO, c->sni, strlen(c->sni));
+	if (c->alpn[0])
+		tt_ev_strcpy(ev, "alpn", TT_INFO, c->alpn, strlen(c->alpn));
+	tt_ev_int(ev, "duration_us", TT_INFO, ei->duration_us);
+	tt_ev_int(ev, "bytes_in", TT_INFO, (long long)c->d[TT_IN].bytes);
+	tt_ev_int(ev, "bytes_out", TT_INFO, (long long)c->d[TT_OUT].bytes);
+	tt_ev_int(ev, "handshake_messages", TT_INFO, c->nmsg);
+	tt_ev_list_begin(ev, "messages", TT_INFO);
+	for (uint8_t i = 0; i < c->nmsg; i++) {
+		char *out = tt_ev_list_reserve(ev, 48);
+		if (!out)
+			break;
+		uint16_t m = c->msgs[i];
+		int n = snprintf(out, 48, "%s %s%s",
+				 (m >> 8 & 1) ? "out" : "in",
+				 tt_label_handshake((uint8_t)m, b),
+				 (m >> 9 & 1) ? " (inferred)" : "");
+		tt_ev_list_commit(ev, (size_t)n);
+	}
+	tt_ev_list_end(ev);
+	tt_ev_bool(ev, "client_auth_requested", TT_INFO, c->cr_seen);
+	if (c->cr_seen)
+		tt_ev_int(ev, "ca_count", TT_INFO, c->cr_ca_count);
+	tt_ev_bool(ev, "client_cert_sent", TT_INFO, c->client_cert == 1);
+	tt_ev_list_begin(ev, "alerts", TT_INFO);
+	for (uint8_t i = 0; i < c->nalerts; i++) {
+		const struct tt_alert_note *a = &c->alerts[i];
+		char *out = tt_ev_list_reserve(ev, 80);
+		if (!out)
+			break;
+		char lb[TT_NAMEBUF];
+		int n = snprintf(out, 80, "%s %s %s%s",
+				 a->dir == TT_OUT ? "out" : "in",
+				 tt_label_alert_level(a->level, lb),
+				 tt_label_alert(a->desc, b),
+				 a->inferred ? " (inferred)" : "");
+		tt_ev_list_commit(ev, (size_t)n);
+	}
+	tt_ev_list_end(ev);
+	tt_ev_int(ev, "renegotiations", TT_INFO, c->reneg_attempts);
+	tt_ev_str(ev, "renegotiation", TT_INFO, reneg_outcome(c));
+	tt_ev_str(ev, "close_notify_received", TT_INFO,
+		  close_notify_text(c, TT_IN));
+	tt_ev_str(ev, "close_notify_sent", TT_INFO,
+		  close_notify_text(c, TT_OUT));
+	const char *ended;
+	char eb[96];
+	switch (c->end_how) {
+	case TT_END_ERROR:
+		snprintf(eb, sizeof(eb), "reset (%s on %s)",
+			 ei->errname ? ei->errname : "error",
+			 ei->call ? ei->call : "a call");
+		ended = eb;
+		break;
+	case TT_END_LOCAL_ABORT:
+		ended = "reset by this process (SO_LINGER 0)";
+		break;
+	case TT_END_PEER_FIN:
+		ended = "closed by the peer";
+		break;
+	case TT_END_EXIT:
+		ended = "open at process exit";
+		break;
+	default:
+		ended = "closed by this process";
+	}
+	tt_ev_strcpy(ev, "ended", TT_INFO, ended, strlen(ended));
+	tt_ev_send(em, ev);
+}
+
+void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
+		 const struct tt_emit *em)
+{
+	bool final = ei->how == TT_END_LOCAL_CLOSE ||
+		     ei->how == TT_END_LOCAL_ABORT || ei->how == TT_END_EXIT;
+	if (!c->ended && ei->how != TT_END_EXIT) {
+		c->ended = true;
+		c->end_how = (uint8_t)ei->how;
+		bool reset = ei->how == TT_END_ERROR ||
+			     ei->how == TT_END_LOCAL_ABORT;
+		struct tt_event *ev = tt_ev_begin(
+			em, reset ? "connection_reset" : "connection_closed",
+			reset ? TT_WARN : TT_INFO, ei->dir);
+		const char *how = "";
+		switch (ei->how) {
+		case TT_END_PEER_FIN:
+			how = "peer_closed";
+			break;
+		case TT_END_ERROR:
+			how = "reset_by_peer";
+			break;
+		case TT_END_LOCAL_ABORT:
+			how = "local_abort";
+			break;
+		default:
+			how = "local_close";
+		}
+		tt_ev_str(ev, "how", TT_INFO, how);
+		if (ei->errname)
+			tt_ev_str(ev, "errno", TT_INFO, ei->errname);
+		if (ei->call)
+			tt_ev_str(ev, "call", TT_INFO, ei->call);
+		if (!reset)
+			tt_ev_str(ev, "close_notify", TT_INFO,
+				  close_notify_text(c, ei->how == TT_END_PEER_FIN
+							       ? TT_IN
+							       : TT_OUT));
+		if (ei->how == TT_END_LOCAL_ABORT)
+			tt_ev_str(ev, "evidence", TT_INFO,
+				  "close() with SO_LINGER {on, 0 s}: the "
+				  "kernel sends a TCP reset");
+		if (ei->unread > 0)
+			tt_ev_int(ev, "unread_bytes", TT_INFO, ei->unread);
+		tt_ev_int(ev, "since_last_us", TT_INFO, ei->since_last_us);
+		tt_ev_send(em, ev);
+		if (ei->how == TT_END_PEER_FIN)
+			c->peer_fin = true;
+		end_diagnosis(c, ei, em);
+	} else if (c->ended && c->end_how == TT_END_PEER_FIN &&
+		   (ei->how == TT_END_ERROR || ei->how == TT_END_LOCAL_ABORT)) {
+		/* FIN first, then a reset: report the reset too */
+		c->end_how = (uint8_t)ei->how;
+	}
+	if (final) {
+		if (c->end_how == TT_END_NONE)
+			c->end_how = (uint8_t)ei->how;
+		summary(c, ei, em);
+	}
+}

@@ -113,6 +113,8 @@ struct tt_conn {
 	bool ended;		/* connection_closed or _reset written */
 	bool peer_fin;
 	uint8_t end_how;	/* enum tt_end_how */
+	const char *end_errname; /* static strings from the first end */
+	const char *end_call;
 	bool diag_done;		/* the end-of-connection diagnosis */
 };
 

@@ -331,7 +331,7 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 		return;
 	}
 	if (c->reneg == TT_RENEG_REFUSED && !c->fatal[dir] &&
-	    !c->enc_alert[dir ^ 1] && sender == TT_ROLE_SERVER) {
+	    c->reneg_initiator == TT_ROLE_SERVER && sender == TT_ROLE_SERVER) {
 		snprintf(evidence, sizeof(evidence),
 			 "encrypted alert record of %u bytes from the server "
 			 "after the client refused renegotiation: OpenSSL-style "
@@ -605,8 +605,8 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	switch (c->end_how) {
 	case TT_END_ERROR:
 		snprintf(eb, sizeof(eb), "reset (%s on %s)",
-			 ei->errname ? ei->errname : "error",
-			 ei->call ? ei->call : "a call");
+			 c->end_errname ? c->end_errname : "error",
+			 c->end_call ? c->end_call : "a call");
 		ended = eb;
 		break;
 	case TT_END_LOCAL_ABORT:
@@ -633,6 +633,8 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 	if (!c->ended && ei->how != TT_END_EXIT) {
 		c->ended = true;
 		c->end_how = (uint8_t)ei->how;
+		c->end_errname = ei->errname;
+		c->end_call = ei->call;
 		bool reset = ei->how == TT_END_ERROR ||
 			     ei->how == TT_END_LOCAL_ABORT;
 		struct tt_event *ev = tt_ev_begin(
@@ -675,8 +677,10 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 		end_diagnosis(c, ei, em);
 	} else if (c->ended && c->end_how == TT_END_PEER_FIN &&
 		   (ei->how == TT_END_ERROR || ei->how == TT_END_LOCAL_ABORT)) {
-		/* FIN first, then a reset: report the reset too */
+		/* FIN first, then a reset: the summary says reset */
 		c->end_how = (uint8_t)ei->how;
+		c->end_errname = ei->errname;
+		c->end_call = ei->call;
 	}
 	if (final) {
 		if (c->end_how == TT_END_NONE)

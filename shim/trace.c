@@ -423,9 +423,14 @@ void tt_trace_close(int fd)
 	errno = saved;
 }
 
+/* When this process was forked: connections it inherited and never used
+ * belong to its parent, which writes their summaries. */
+static long long forked_at_us;
+
 static void fork_child(void)
 {
 	cached_pid = (long)getpid();
+	forked_at_us = mono_us();
 	pthread_mutex_init(&pool_lock, NULL);
 	/* Only the forking thread survives: locks held by others at fork
 	 * time would never be released. */
@@ -474,7 +479,8 @@ __attribute__((destructor)) static void tt_dtor(void)
 	struct tt_tconn *all = pool_all;
 	pthread_mutex_unlock(&pool_lock);
 	for (struct tt_tconn *c = all; c; c = c->next_all) {
-		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
+		    c->last_us < forked_at_us)
 			continue;
 		if (pthread_mutex_trylock(&c->lock[0]) != 0)
 			continue;

@@ -56,6 +56,12 @@ def ok(name, cond, detail=""):
     return cond
 
 
+def track(p):
+    """Adds a process started by the test itself to those stopped at exit."""
+    _procs.append(p)
+    return p
+
+
 def finish():
     sys.exit(1 if _failed else 0)
 
@@ -249,3 +255,49 @@ def parse_json_log(text, name="json lines"):
 
 def events(objs, name, **match):
     return [o for o in objs if o["event"] == name and all(o.get(k) == v for k, v in match.items())]
+
+
+def interact(cmd, first_input=b"", timeout=20, env=None):
+    """Runs cmd with a stdin that stays open (s_client ends at EOF on its
+    stdin), writes first_input, and waits for it to exit on its own;
+    returns (returncode, output)."""
+    fd, out = tempfile.mkstemp(dir=_tmp, suffix=".out")
+    os.close(fd)
+    f = open(out, "wb")
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=f, stderr=subprocess.STDOUT,
+                         env=env, start_new_session=True)
+    f.close()
+    _procs.append(p)
+    if first_input:
+        p.stdin.write(first_input)
+        p.stdin.flush()
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        rc = None
+    try:
+        p.stdin.close()
+    except OSError:
+        pass
+    stop(p)
+    with open(out, "rb") as f:
+        return (rc if rc is not None else -9), f.read()
+
+
+def read_log(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def order(objs, names):
+    """The events among names, in log order, as 'dir event' strings."""
+    return ["%s %s" % (o["dir"], o["event"]) for o in objs if o["event"] in names]
+
+
+def subsequence(seq, want):
+    """Whether want appears in seq in order (not necessarily adjacent)."""
+    it = iter(seq)
+    return all(any(x == w for x in it) for w in want)

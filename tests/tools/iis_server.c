@@ -16,6 +16,8 @@
  * certificate's subject and closes properly.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -92,11 +94,30 @@ static void serve(SSL_CTX *ctx, int fd, int reset)
 		close(fd);
 		return;
 	}
-	if (SSL_do_handshake(ssl) != 1) {
-		printf("RENEGOTIATION failed\n");
-		fflush(stdout);
-		goto out;
+	/* The client's new handshake is processed inside SSL_read; no
+	 * application data follows it, so read without blocking until the
+	 * renegotiation is no longer pending. */
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	for (;;) {
+		char c;
+		int r = SSL_read(ssl, &c, 1);
+		int err = SSL_get_error(ssl, r);
+		if (r <= 0 && err == SSL_ERROR_WANT_READ) {
+			if (!SSL_renegotiate_pending(ssl))
+				break;
+			struct pollfd p = {fd, POLLIN, 0};
+			if (poll(&p, 1, 10000) <= 0)
+				break;
+			continue;
+		}
+		if (r <= 0) {
+			printf("RENEGOTIATION failed\n");
+			fflush(stdout);
+			goto out;
+		}
 	}
+	fcntl(fd, F_SETFL, fl);
 	X509 *peer = SSL_get1_peer_certificate(ssl);
 	char subject[512] = "(none)";
 	if (peer) {

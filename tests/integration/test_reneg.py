@@ -1,0 +1,205 @@
+"""Renegotiation without keys: HelloRequest, the answer (accepted or
+refused), resets and closes, the summary, and the diagnoses, against an
+IIS-style server (tests/tools/iis_server.c), openssl s_server's `R`
+command, curl, and gnutls-cli without secure renegotiation."""
+import os
+
+from tlslib import *
+
+IIS = os.path.join(BUILD, "tools", "iis_server")
+RENEG = ("hello_request", "renegotiation", "alert", "connection_reset",
+         "connection_closed", "diagnosis", "summary")
+
+
+def iis_server(traced_log=None, extra=()):
+    cmd = [IIS, "-cert", cert("server.pem"), "-key", cert("server.key"),
+           "-chain", cert("inter.pem"), "-CAfile", cert("cas.pem"), "-naccept", "1"] + list(extra)
+    if traced_log:
+        cmd = launcher_cmd({"log": traced_log, "format": "json"}) + cmd
+    p, out = spawn(cmd)
+    m = wait_for(out, r"ACCEPT 127\.0\.0\.1:(\d+)", proc=p)
+    if not m:
+        raise RuntimeError("iis_server did not start: %r" % open(out).read())
+    return p, int(m.group(1)), out
+
+
+def s_client(port, refuse, with_cert=True):
+    cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2",
+           "-CAfile", cert("root.pem"), "-servername", "localhost"]
+    if refuse:
+        cmd.append("-no_renegotiation")
+    if with_cert:
+        cmd += ["-cert", cert("client.pem"), "-key", cert("client.key")]
+    return cmd
+
+
+GET = b"GET / HTTP/1.0\r\n\r\n"
+
+
+def summary_of(objs):
+    s = events(objs, "summary")
+    return s[0] if len(s) == 1 else {}
+
+
+def diag(objs):
+    return [o.get("code") for o in events(objs, "diagnosis")]
+
+
+# --- 1. IIS-style server, client refuses: traced in the client
+srv, port, sout = iis_server()
+log = new_log()
+rc, out = interact(launcher_cmd({"log": log}) + s_client(port, refuse=True), GET)
+stop(srv)
+objs = parse_json_log(read_log(log), "iis refuse, client")
+seq = order(objs, RENEG)
+ok("iis refuse, client: hello_request, refusal alert, reset, IIS diagnosis in order",
+   subsequence(seq, ["in hello_request", "out alert", "in connection_reset", "in diagnosis"]), seq)
+al = events(objs, "alert", dir="out")
+ok("iis refuse, client: the alert is a warning no_renegotiation, inferred",
+   len(al) == 1 and al[0]["alert"] == "no_renegotiation" and al[0]["alert_level"] == "warning"
+   and al[0].get("inferred") and al[0].get("encrypted") and "evidence" in al[0], al)
+rs = events(objs, "connection_reset")
+ok("iis refuse, client: reset by peer with ECONNRESET",
+   len(rs) == 1 and rs[0]["how"] == "reset_by_peer" and rs[0]["errno"] == "ECONNRESET"
+   and isinstance(rs[0].get("since_last_us"), int), rs)
+ok("iis refuse, client: IIS-style diagnosis", diag(objs) == ["renegotiation_refused_then_reset"],
+   events(objs, "diagnosis"))
+sm = summary_of(objs)
+ok("iis refuse, client: summary says refused and reset",
+   sm.get("renegotiation") == "refused" and sm.get("renegotiations") == 1
+   and sm.get("ended", "").startswith("reset (ECONNRESET"), sm)
+
+# --- 2. the same, traced in the server
+slog = new_log()
+srv, port, sout = iis_server(traced_log=slog)
+rc, out = interact(s_client(port, refuse=True), GET)
+srv.wait(timeout=10) if srv.poll() is None else None
+stop(srv)
+objs = parse_json_log(read_log(slog), "iis refuse, server")
+seq = order(objs, RENEG)
+ok("iis refuse, server: hello_request out, refusal in, local abort, diagnosis, summary",
+   seq == ["out hello_request", "out renegotiation", "in alert", "in renegotiation",
+           "out connection_reset", "out diagnosis", "out summary"], seq)
+rs = events(objs, "connection_reset")
+ok("iis refuse, server: local abort (SO_LINGER 0), the unread alert noted",
+   len(rs) == 1 and rs[0]["how"] == "local_abort" and rs[0].get("unread_bytes", 0) > 0, rs)
+ok("iis refuse, server: IIS-style diagnosis", diag(objs) == ["renegotiation_refused_then_reset"])
+sm = summary_of(objs)
+ok("iis refuse, server: summary", sm.get("renegotiation") == "refused"
+   and sm.get("ended") == "reset by this process (SO_LINGER 0)", sm)
+
+# --- 3. IIS-style server, clients that accept: s_client and curl, both sides
+for name, mk in (
+        ("s_client", lambda port: s_client(port, refuse=False)),
+        ("curl", lambda port: ["curl", "-sS", "--max-time", "10", "--cacert", cert("root.pem"),
+                               "--cert", cert("client.pem"), "--key", cert("client.key"),
+                               "--resolve", "localhost:%d:127.0.0.1" % port,
+                               "https://localhost:%d/" % port])):
+    for side in ("client", "server"):
+        clog, slog = new_log(), new_log()
+        srv, port, sout = iis_server(traced_log=slog if side == "server" else None)
+        cmd = mk(port)
+        if side == "client":
+            cmd = launcher_cmd({"log": clog}) + cmd
+        rc, out = interact(cmd, GET if name == "s_client" else b"")
+        srv.wait(timeout=10) if srv.poll() is None else None
+        stop(srv)
+        objs = parse_json_log(read_log(clog if side == "client" else slog),
+                              "iis accept %s, %s" % (name, side))
+        ok("iis accept %s, %s: the server saw the client certificate" % (name, side),
+           b"RENEGOTIATED client /O=Example/CN=tlstrace client" in open(sout, "rb").read())
+        rn = [o["phase"] for o in events(objs, "renegotiation")]
+        hr = events(objs, "hello_request")
+        ok("iis accept %s, %s: hello_request, renegotiation requested, started, completed"
+           % (name, side), len(hr) == 1 and rn == ["requested", "started", "completed"],
+           order(objs, RENEG))
+        sm = summary_of(objs)
+        ok("iis accept %s, %s: summary says completed" % (name, side),
+           sm.get("renegotiation") == "completed" and sm.get("renegotiations") == 1, sm)
+        ok("iis accept %s, %s: no diagnosis" % (name, side), diag(objs) == [], diag(objs))
+
+# --- 4. openssl s_server's R command (FIFO-driven), traced client accepting / refusing
+for refuse in (False, True):
+    d = tmpdir()
+    fifo = os.path.join(d, "srv-in-%d" % refuse)
+    os.mkfifo(fifo)
+    fdin = os.open(fifo, os.O_RDWR)
+    srv, port, sout = s_server(["-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                                "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
+                                "-no_resumption_on_reneg", "-naccept", "1"], stdin=fdin)
+    log = new_log()
+    cmd = launcher_cmd({"log": log}) + s_client(port, refuse=refuse)
+    fd, cout = tempfile.mkstemp(dir=d)
+    cli = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=fd, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    track(cli)
+    os.close(fd)
+    up = wait_for(sout, r"CIPHER is", timeout=10)
+    os.write(fdin, b"R\n")
+    if not refuse:
+        wait_for(log, r'"phase":"completed"', timeout=10)
+        os.write(fdin, b"Q\n")
+    try:
+        cli.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    cli.stdin.close()
+    stop(cli)
+    stop(srv)
+    os.close(fdin)
+    name = "s_server R, client %s" % ("refuses" if refuse else "accepts")
+    objs = parse_json_log(read_log(log), name)
+    rn = [o["phase"] for o in events(objs, "renegotiation")]
+    sm = summary_of(objs)
+    if refuse:
+        ok("%s: requested then refused" % name, rn == ["requested", "refused"], order(objs, RENEG))
+        seq = order(objs, RENEG)
+        ok("%s: the server's fatal alert, the close, the OpenSSL-style diagnosis" % name,
+           subsequence(seq, ["in hello_request", "out alert", "in alert", "in connection_closed",
+                             "in diagnosis"]), seq)
+        ok("%s: diagnosis is OpenSSL-style, not IIS" % name,
+           diag(objs) == ["renegotiation_refused_then_alert"], diag(objs))
+        fa = [o for o in events(objs, "alert", dir="in")]
+        ok("%s: the server's alert inferred fatal" % name,
+           len(fa) == 1 and fa[0]["alert_level"] == "fatal" and fa[0].get("inferred"), fa)
+        ok("%s: summary says refused, closed by the peer" % name,
+           sm.get("renegotiation") == "refused" and sm.get("ended") == "closed by the peer", sm)
+    else:
+        ok("%s: requested, started, completed" % name,
+           rn == ["requested", "started", "completed"], order(objs, RENEG))
+        ok("%s: summary says completed" % name, sm.get("renegotiation") == "completed", sm)
+        # s_server's Q command closes the socket without close_notify
+        ok("%s: only the truncation diagnosis (s_server Q sends no close_notify)" % name,
+           diag(objs) == ["closed_without_close_notify"], diag(objs))
+
+# --- 5. client certificate requested but not sent
+srv, port, _ = s_server(["-tls1_2", "-verify", "1", "-cert", cert("server.pem"),
+                         "-key", cert("server.key"), "-cert_chain", cert("inter.pem"),
+                         "-CAfile", cert("cas.pem"), "-www", "-naccept", "1"])
+r, log = traced(s_client(port, refuse=False, with_cert=False), input=GET)
+stop(srv)
+objs = parse_json_log(log, "no client cert")
+dg = events(objs, "diagnosis")
+ok("no client cert: one diagnosis naming both CA names",
+   len(dg) == 1 and dg[0]["code"] == "client_certificate_not_sent"
+   and '"CN=K-Dot Certificate Authority", "CN=The Roots Authority"' in dg[0]["message"], dg)
+sm = summary_of(objs)
+ok("no client cert: summary says requested, not sent",
+   sm.get("client_auth_requested") is True and sm.get("ca_count") == 2
+   and sm.get("client_cert_sent") is False, sm)
+
+# --- 6. a peer without secure renegotiation (gnutls-cli)
+srv, port, _ = s_server(["-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                         "-cert_chain", cert("inter.pem"), "-www", "-naccept", "1"])
+r, log = traced(["gnutls-cli", "--priority", "NORMAL:%DISABLE_SAFE_RENEGOTIATION",
+                 "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
+                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20)
+stop(srv)
+objs = parse_json_log(log, "gnutls insecure")
+ch = events(objs, "client_hello", dir="out")
+ok("gnutls insecure: the client offered neither renegotiation_info nor the SCSV",
+   len(ch) == 1 and ch[0]["renegotiation_info"] is False and ch[0]["scsv"] is False, ch)
+dg = events(objs, "diagnosis")
+ok("gnutls insecure: the insecure-renegotiation warning",
+   len(dg) == 1 and dg[0]["code"] == "insecure_renegotiation" and dg[0]["level"] == "warn", dg)
+finish()

@@ -82,8 +82,10 @@ void tt_ev_strcpy(struct tt_event *ev, const char *key, enum tt_level l,
 	if (!f)
 		return;
 	char *p = arena_take(ev, n);
-	if (!p)
+	if (!p) {
+		ev->nf--; /* no value, no field */
 		return;
+	}
 	memcpy(p, s, n);
 	p[n] = 0;
 	f->v.s = p;
@@ -153,6 +155,7 @@ void tt_ev_untrusted(struct tt_event *ev, const char *key, enum tt_level l,
 	size_t w = tt_utf8_sanitize(b, n, ev->arena + ev->used, room);
 	if (w == (size_t)-1) {
 		mark_truncated(ev);
+		ev->nf--;
 		return;
 	}
 	f->v.s = ev->arena + ev->used;
@@ -183,8 +186,10 @@ void tt_ev_hex(struct tt_event *ev, const char *key, enum tt_level l,
 	if (!f)
 		return;
 	char *p = arena_take(ev, 2 * n);
-	if (!p)
+	if (!p) {
+		ev->nf--;
 		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		p[2 * i] = hex[b[i] >> 4];
 		p[2 * i + 1] = hex[b[i] & 15];
@@ -200,13 +205,19 @@ void tt_ev_printf(struct tt_event *ev, const char *key, enum tt_level l,
 	if (!f)
 		return;
 	size_t room = TT_EV_ARENA - ev->used;
+	if (room == 0) {
+		mark_truncated(ev);
+		ev->nf--;
+		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(ev->arena + ev->used, room, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= room) {
 		mark_truncated(ev);
-		ev->arena[ev->used] = 0;
+		if (n < 0)
+			ev->arena[ev->used] = 0;
 		n = n < 0 ? 0 : (int)room - 1;
 	}
 	f->v.s = ev->arena + ev->used;
@@ -226,7 +237,7 @@ char *tt_ev_list_reserve(struct tt_event *ev, size_t cap)
 {
 	if (!ev || ev->list_open < 0)
 		return NULL;
-	if (cap + 1 > TT_EV_ARENA - ev->used) {
+	if (cap >= TT_EV_ARENA || cap + 1 > TT_EV_ARENA - ev->used) {
 		mark_truncated(ev);
 		return NULL;
 	}

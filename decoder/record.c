@@ -110,8 +110,8 @@ static bool record_encrypted(const struct tt_conn *c,
 {
 	if (type == CT_APPDATA)
 		return true;
-	if (type == CT_CCS)
-		return false;
+	/* after the first CCS everything is encrypted in TLS <= 1.2, the
+	 * CCS of a renegotiation included */
 	return d->ccs && tt_conn_version(c) < TT_V_TLS13;
 }
 
@@ -256,6 +256,12 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		bool need = !record_encrypted(c, d, d->rtype);
 		uint32_t left = d->rlen - d->rgot;
 		if (!need) {
+			if (d->rbuf) {
+				/* the record became unreadable part-way (the
+				 * other direction changed the version) */
+				free(d->rbuf);
+				d->rbuf = NULL;
+			}
 			uint32_t take = n < left ? (uint32_t)n : left;
 			p += take;
 			n -= take;
@@ -271,7 +277,9 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->hdr_have = 0;
 			do_record(c, dir, d->rtype, rver, body, d->rlen, em);
 		} else {
-			if (!d->rbuf) {
+			if (d->rgot == 0 || !d->rbuf) {
+				/* a new record: its own buffer, of its size */
+				free(d->rbuf);
 				d->rbuf = malloc(d->rlen ? d->rlen : 1);
 				if (!d->rbuf) {
 					tt_emit_decode_error(

@@ -359,6 +359,18 @@ void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		c->appdata[dir] = true;
 		plain_encrypted_record(dir, type, len, TT_TRACE, em);
 		break;
+	case 20: {
+		/* a renegotiation's CCS: the next encrypted handshake record
+		 * in this direction is its Finished */
+		c->d[dir].enc_hs_after_ccs = 0;
+		struct tt_event *ev =
+			tt_ev_begin(em, "change_cipher_spec", TT_INFO, dir);
+		tt_ev_int(ev, "record_length", TT_DEBUG, len);
+		if (ev)
+			ev->flags |= TT_EVF_ENCRYPTED;
+		tt_ev_send(em, ev);
+		break;
+	}
 	default:
 		plain_encrypted_record(dir, type, len, TT_DEBUG, em);
 	}

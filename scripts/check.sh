@@ -55,7 +55,7 @@ for bin in $B/fuzz/fuzz_*; do
 	scratch=$(mktemp -d)
 	log="$LOGDIR/fuzz-$name.log"
 	if timeout $((FUZZ_SMOKE_SECONDS + 60)) "$bin" -max_total_time="$FUZZ_SMOKE_SECONDS" \
-		-rss_limit_mb=2048 -timeout=10 "$scratch" "$corpus" >"$log" 2>&1; then
+		-rss_limit_mb=2048 -timeout=10 -artifact_prefix="$LOGDIR/" "$scratch" "$corpus" >"$log" 2>&1; then
 		PASS=$((PASS + 1))
 		printf '%-40s %s\n' "fuzz/$name" "ok ($(grep -o 'Done [0-9]* runs' "$log" | tail -1))"
 	else

@@ -24,6 +24,8 @@ bool tt_parse_level(const char *s, enum tt_level *out)
 bool tt_expand_path(const char *tmpl, long pid, char *out, size_t cap)
 {
 	size_t o = 0;
+	if (cap == 0)
+		return false;
 	for (const char *p = tmpl; *p; p++) {
 		char num[24];
 		const char *add = NULL;
@@ -121,4 +123,7 @@ void tt_config_load(struct tt_config *cfg,
 		v = get("SSLKEYLOGFILE");
 	if (v && *v && strlen(v) < sizeof(cfg->keylog))
 		strcpy(cfg->keylog, v);
+	else if (v && *v)
+		bad_value(warn, "TLSTRACE_KEYLOG", v, "is too long a path",
+			  "no key log");
 }

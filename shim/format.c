@@ -173,8 +173,8 @@ size_t tt_format_line(enum tt_format fmt, char *buf, size_t cap,
 		      enum tt_level max, const struct timespec *ts)
 {
 	bool json = fmt == TT_FMT_JSON;
-	/* the tail: ,"truncated":true}\n */
-	struct w w = {buf, cap - 32, 0, false};
+	/* room kept for the tail: every flag, the closing brace, newline */
+	struct w w = {buf, cap - 96, 0, false};
 	char tsb[96];
 	timestamp(tsb, sizeof(tsb), ts);
 	const char *lvl = tt_level_name((enum tt_level)ev->level);
@@ -189,7 +189,9 @@ size_t tt_format_line(enum tt_format fmt, char *buf, size_t cap,
 		puts_(&w, ",\"tid\":");
 		put_int(&w, ctx->tid);
 		puts_(&w, ",\"conn\":");
-		put_int(&w, (long long)ctx->conn);
+		char cb[24];
+		int cn = snprintf(cb, sizeof(cb), "%llu", ctx->conn);
+		put(&w, cb, (size_t)cn);
 		puts_(&w, ",\"fd\":");
 		put_int(&w, ctx->fd);
 		puts_(&w, ",\"local\":");
@@ -205,11 +207,14 @@ size_t tt_format_line(enum tt_format fmt, char *buf, size_t cap,
 	} else {
 		char head[160];
 		int n = snprintf(head, sizeof(head),
-				 "%s %-5s pid=%ld tid=%ld conn=%llu fd=%d %s %-3s "
-				 "%s",
+				 "%s %-5s pid=%ld tid=%ld conn=%llu fd=%d %s %-3s ",
 				 tsb, lvl, ctx->pid, ctx->tid, ctx->conn,
-				 ctx->fd, ctx->role, dir, ev->name);
-		put(&w, head, (size_t)n);
+				 ctx->fd, ctx->role, dir);
+		if (n < 0)
+			n = 0;
+		put(&w, head, (size_t)n < sizeof(head) ? (size_t)n
+						       : sizeof(head) - 1);
+		puts_(&w, ev->name);
 		if (ctx->show_addrs) {
 			puts_(&w, " local=");
 			text_str(&w, ctx->local ? ctx->local : "");

@@ -1,0 +1,487 @@
+/* shim/config.c: TLSTRACE_* variables read through a fake getter, and
+ * the one-line warning a value that makes no sense must give (naming the
+ * variable, showing the value safely, and the default used). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* ---- fake environment and warning collector -------------------------- */
+
+static struct {
+	const char *name, *value;
+} g_env[8];
+static size_t g_nenv;
+
+static char g_warn[16][1024];
+static size_t g_warn_len[16];
+static size_t g_nwarn;
+
+static void env_clear(void)
+{
+	g_nenv = 0;
+	g_nwarn = 0;
+}
+
+static void env_set(const char *name, const char *value)
+{
+	assert_true(g_nenv < sizeof(g_env) / sizeof(g_env[0]));
+	g_env[g_nenv].name = name;
+	g_env[g_nenv].value = value;
+	g_nenv++;
+}
+
+static const char *fake_get(const char *name)
+{
+	for (size_t i = 0; i < g_nenv; i++)
+		if (strcmp(g_env[i].name, name) == 0)
+			return g_env[i].value;
+	return NULL;
+}
+
+static void fake_warn(const char *msg, size_t len)
+{
+	assert_true(g_nwarn < sizeof(g_warn) / sizeof(g_warn[0]));
+	assert_true(len < sizeof(g_warn[0]));
+	memcpy(g_warn[g_nwarn], msg, len);
+	g_warn[g_nwarn][len] = 0;
+	g_warn_len[g_nwarn] = len;
+	g_nwarn++;
+}
+
+static void load(struct tt_config *cfg)
+{
+	g_nwarn = 0;
+	memset(cfg, 0x5a, sizeof(*cfg)); /* load must set every field */
+	tt_config_load(cfg, fake_get, fake_warn);
+}
+
+/* A warning is one line: printable, one newline at its very end. */
+static void check_one_line(size_t i)
+{
+	const char *w = g_warn[i];
+	size_t n = g_warn_len[i];
+	assert_int_equal(strlen(w), n);
+	assert_true(n > 1);
+	assert_int_equal(w[n - 1], '\n');
+	for (size_t k = 0; k + 1 < n; k++) {
+		unsigned char c = (unsigned char)w[k];
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(stderr, "raw byte 0x%02x in warning: %s", c, w);
+			fail();
+		}
+	}
+}
+
+static void expect_defaults(const struct tt_config *cfg)
+{
+	assert_int_equal(cfg->sink, TT_SINK_STDERR);
+	assert_int_equal(cfg->level, TT_INFO);
+	assert_int_equal(cfg->format, TT_FMT_TEXT);
+	assert_string_equal(cfg->keylog, "");
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	env_clear();
+	load(&cfg);
+	expect_defaults(&cfg);
+	assert_string_equal(cfg.path, "");
+	assert_int_equal(g_nwarn, 0);
+
+	/* empty values count as unset */
+	env_set("TLSTRACE_LEVEL", "");
+	env_set("TLSTRACE_FORMAT", "");
+	env_set("TLSTRACE_LOG", "");
+	env_set("TLSTRACE_KEYLOG", "");
+	env_set("SSLKEYLOGFILE", "");
+	load(&cfg);
+	expect_defaults(&cfg);
+	assert_int_equal(g_nwarn, 0);
+}
+
+static void test_levels(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		enum tt_level l;
+	} cases[] = {
+	    {"error", TT_ERROR},  {"warn", TT_WARN},	{"info", TT_INFO},
+	    {"debug", TT_DEBUG},  {"trace", TT_TRACE},	{"ERROR", TT_ERROR},
+	    {"Warn", TT_WARN},	  {"INFO", TT_INFO},	{"DeBuG", TT_DEBUG},
+	    {"TRACE", TT_TRACE},  {"warning", TT_WARN}, {"WARNING", TT_WARN},
+	    {"Warning", TT_WARN},
+	};
+	struct tt_config cfg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env_clear();
+		env_set("TLSTRACE_LEVEL", cases[i].v);
+		load(&cfg);
+		assert_int_equal(cfg.level, cases[i].l);
+		assert_int_equal(g_nwarn, 0);
+		enum tt_level l = TT_TRACE;
+		assert_true(tt_parse_level(cases[i].v, &l));
+		assert_int_equal(l, cases[i].l);
+	}
+	static const char *const bad[] = {"",	     "inf",	 "infos",
+					  "verbose", " info",	 "info ",
+					  "5",	     "warnings", "err"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum tt_level l = TT_DEBUG;
+		assert_false(tt_parse_level(bad[i], &l));
+		assert_int_equal(l, TT_DEBUG); /* untouched */
+	}
+}
+
+static void test_bad_level(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	env_clear();
+	env_set("TLSTRACE_LEVEL", "verbose");
+	load(&cfg);
+	expect_defaults(&cfg);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_LEVEL"));
+	assert_non_null(strstr(g_warn[0], "verbose"));
+	assert_non_null(strstr(g_warn[0], "using info"));
+	assert_string_equal(g_warn[0],
+			    "tlstrace: TLSTRACE_LEVEL='verbose' is not one of "
+			    "error, warn, info, debug, trace; using info\n");
+
+	/* the other settings still apply */
+	env_set("TLSTRACE_FORMAT", "json");
+	load(&cfg);
+	assert_int_equal(cfg.level, TT_INFO);
+	assert_int_equal(cfg.format, TT_FMT_JSON);
+	assert_int_equal(g_nwarn, 1);
+}
+
+static void test_control_chars_shown_escaped(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	env_clear();
+	env_set("TLSTRACE_LEVEL", "de\nbug\x1b[2J\x7f\t");
+	load(&cfg);
+	assert_int_equal(cfg.level, TT_INFO);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_non_null(strstr(g_warn[0], "'de\\x0abug\\x1b[2J\\x7f\\x09'"));
+	assert_non_null(strstr(g_warn[0], "using info\n"));
+}
+
+static void test_long_value_clipped(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	char *v = malloc(1001);
+	for (int i = 0; i < 1000; i++)
+		v[i] = (char)('a' + i % 26);
+	v[1000] = 0;
+	env_clear();
+	env_set("TLSTRACE_LEVEL", v);
+	load(&cfg);
+	assert_int_equal(cfg.level, TT_INFO);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	/* clipped: shorter than the value, starts with it, and the end of
+	 * the line (variable, default) is still there */
+	assert_true(g_warn_len[0] < 400);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_LEVEL='abcdefghij"));
+	assert_null(strstr(g_warn[0], v + 500));
+	assert_non_null(strstr(g_warn[0], "using info\n"));
+
+	/* the same with a value made of control characters, which grow
+	 * four times when shown */
+	memset(v, 1, 1000);
+	load(&cfg);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_true(g_warn_len[0] < 400);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_LEVEL='\\x01\\x01"));
+	assert_non_null(strstr(g_warn[0], "using info\n"));
+
+	/* multi-byte UTF-8 is shown as bytes, never a raw control */
+	for (int i = 0; i + 1 < 1000; i += 2) {
+		v[i] = (char)0xc3;
+		v[i + 1] = (char)0xa9;
+	}
+	load(&cfg);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_true(g_warn_len[0] < 400);
+	free(v);
+}
+
+static void test_format(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		enum tt_format f;
+	} cases[] = {{"json", TT_FMT_JSON},
+		     {"JSON", TT_FMT_JSON},
+		     {"text", TT_FMT_TEXT},
+		     {"Text", TT_FMT_TEXT}};
+	struct tt_config cfg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env_clear();
+		env_set("TLSTRACE_FORMAT", cases[i].v);
+		load(&cfg);
+		assert_int_equal(cfg.format, cases[i].f);
+		assert_int_equal(g_nwarn, 0);
+	}
+	env_clear();
+	env_set("TLSTRACE_FORMAT", "yaml");
+	load(&cfg);
+	expect_defaults(&cfg);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_FORMAT"));
+	assert_non_null(strstr(g_warn[0], "'yaml'"));
+	assert_non_null(strstr(g_warn[0], "using text\n"));
+}
+
+static void test_log_sinks(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	char want[PATH_MAX];
+	long pid = (long)getpid();
+
+	env_clear();
+	env_set("TLSTRACE_LOG", "stderr");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_int_equal(g_nwarn, 0);
+
+	env_clear();
+	env_set("TLSTRACE_LOG", "syslog");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_SYSLOG);
+	assert_int_equal(g_nwarn, 0);
+
+	env_clear();
+	env_set("TLSTRACE_LOG", "/tmp/tls.jsonl");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_FILE);
+	assert_string_equal(cfg.path, "/tmp/tls.jsonl");
+	assert_int_equal(g_nwarn, 0);
+
+	env_clear();
+	env_set("TLSTRACE_LOG", "tls-%p.jsonl");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_FILE);
+	snprintf(want, sizeof(want), "tls-%ld.jsonl", pid);
+	assert_string_equal(cfg.path, want);
+
+	env_clear();
+	env_set("TLSTRACE_LOG", "/var/log/%p/100%%-%p");
+	load(&cfg);
+	snprintf(want, sizeof(want), "/var/log/%ld/100%%-%ld", pid, pid);
+	assert_string_equal(cfg.path, want);
+	assert_int_equal(g_nwarn, 0);
+}
+
+static void test_log_path_too_long(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	char *v = malloc(5001);
+	v[0] = '/';
+	memset(v + 1, 'd', 4999);
+	v[5000] = 0;
+	env_clear();
+	env_set("TLSTRACE_LOG", v);
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_LOG"));
+	assert_non_null(strstr(g_warn[0], "'/ddd"));
+	assert_non_null(strstr(g_warn[0], "using stderr\n"));
+
+	/* a path that only gets too long once %p is expanded */
+	char *t = malloc(PATH_MAX + 1);
+	t[0] = '/';
+	size_t n = 1;
+	while (n + 2 < PATH_MAX - 1) {
+		memcpy(t + n, "%p", 2);
+		n += 2;
+	}
+	t[n] = 0;
+	env_clear();
+	env_set("TLSTRACE_LOG", t);
+	load(&cfg);
+	char pidb[32];
+	size_t pl = (size_t)snprintf(pidb, sizeof(pidb), "%ld", (long)getpid());
+	if (1 + (n - 1) / 2 * pl >= PATH_MAX) {
+		assert_int_equal(cfg.sink, TT_SINK_STDERR);
+		assert_int_equal(g_nwarn, 1);
+		assert_non_null(strstr(g_warn[0], "using stderr\n"));
+	} else {
+		assert_int_equal(cfg.sink, TT_SINK_FILE);
+	}
+	free(t);
+
+	/* the longest path that fits: PATH_MAX - 1 bytes */
+	v[PATH_MAX - 1] = 0;
+	env_clear();
+	env_set("TLSTRACE_LOG", v);
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_FILE);
+	assert_int_equal(strlen(cfg.path), PATH_MAX - 1);
+	assert_int_equal(g_nwarn, 0);
+	v[PATH_MAX - 1] = 'd';
+	v[PATH_MAX] = 0;
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_int_equal(g_nwarn, 1);
+	free(v);
+}
+
+static void test_keylog(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	env_clear();
+	env_set("TLSTRACE_KEYLOG", "/tmp/keys-a");
+	load(&cfg);
+	assert_string_equal(cfg.keylog, "/tmp/keys-a");
+
+	env_clear();
+	env_set("SSLKEYLOGFILE", "/tmp/keys-b");
+	load(&cfg);
+	assert_string_equal(cfg.keylog, "/tmp/keys-b");
+
+	env_clear();
+	env_set("SSLKEYLOGFILE", "/tmp/keys-b");
+	env_set("TLSTRACE_KEYLOG", "/tmp/keys-a");
+	load(&cfg);
+	assert_string_equal(cfg.keylog, "/tmp/keys-a");
+
+	env_clear();
+	env_set("TLSTRACE_KEYLOG", "");
+	env_set("SSLKEYLOGFILE", "/tmp/keys-b");
+	load(&cfg);
+	assert_string_equal(cfg.keylog, "/tmp/keys-b");
+	assert_int_equal(g_nwarn, 0);
+
+	/* the rest of the configuration does not depend on it */
+	env_clear();
+	env_set("SSLKEYLOGFILE", "/tmp/keys-b");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_int_equal(cfg.level, TT_INFO);
+	assert_int_equal(cfg.format, TT_FMT_TEXT);
+}
+
+static void test_several_bad_values(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	char *v = malloc(8000);
+	memset(v, 'x', 7999);
+	v[7999] = 0;
+	env_clear();
+	env_set("TLSTRACE_LEVEL", "loud");
+	env_set("TLSTRACE_FORMAT", "xml");
+	env_set("TLSTRACE_LOG", v);
+	load(&cfg);
+	expect_defaults(&cfg);
+	assert_int_equal(g_nwarn, 3);
+	for (size_t i = 0; i < 3; i++)
+		check_one_line(i);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_LEVEL='loud'"));
+	assert_non_null(strstr(g_warn[1], "TLSTRACE_FORMAT='xml'"));
+	assert_non_null(strstr(g_warn[2], "TLSTRACE_LOG='xxx"));
+	free(v);
+}
+
+static void expand_ok(const char *tmpl, long pid, const char *want)
+{
+	char out[256];
+	assert_true(tt_expand_path(tmpl, pid, out, sizeof(out)));
+	assert_string_equal(out, want);
+}
+
+static void test_expand_path(void **state)
+{
+	(void)state;
+	expand_ok("", 42, "");
+	expand_ok("plain", 42, "plain");
+	expand_ok("%p", 42, "42");
+	expand_ok("a-%p-b", 4242, "a-4242-b");
+	expand_ok("%p%p", 7, "77");
+	expand_ok("%%", 42, "%");
+	expand_ok("%%p", 42, "%p");
+	expand_ok("%%%p", 42, "%42");
+	expand_ok("100%", 42, "100%");
+	expand_ok("%x%", 42, "%x%");
+	expand_ok("%P", 42, "%P");
+	expand_ok("/tmp/%p.log", 2147483647L, "/tmp/2147483647.log");
+	expand_ok("%p", 0, "0");
+
+	/* the exact room: text and NUL */
+	char buf[64];
+	memset(buf, 0x5a, sizeof(buf));
+	assert_true(tt_expand_path("ab%p", 42, buf, 5));
+	assert_string_equal(buf, "ab42");
+	for (size_t cap = 0; cap < 5; cap++) {
+		memset(buf, 0x5a, sizeof(buf));
+		assert_false(tt_expand_path("ab%p", 42, buf, cap));
+		for (size_t i = cap; i < sizeof(buf); i++)
+			assert_int_equal(buf[i], 0x5a);
+	}
+	assert_true(tt_expand_path("a%%", 1, buf, 3));
+	assert_string_equal(buf, "a%");
+	assert_false(tt_expand_path("a%%", 1, buf, 2));
+}
+
+/* No room at all: even an empty template must not write its NUL. */
+static void test_expand_path_cap_zero(void **state)
+{
+	(void)state;
+	char buf[4];
+	memset(buf, 0x5a, sizeof(buf));
+	assert_false(tt_expand_path("", 42, buf, 0));
+	assert_int_equal(buf[0], 0x5a);
+	assert_true(tt_expand_path("", 42, buf, 1));
+	assert_int_equal(buf[0], 0);
+	assert_int_equal(buf[1], 0x5a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_levels),
+	    cmocka_unit_test(test_bad_level),
+	    cmocka_unit_test(test_control_chars_shown_escaped),
+	    cmocka_unit_test(test_long_value_clipped),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_log_sinks),
+	    cmocka_unit_test(test_log_path_too_long),
+	    cmocka_unit_test(test_keylog),
+	    cmocka_unit_test(test_several_bad_values),
+	    cmocka_unit_test(test_expand_path),
+	    cmocka_unit_test(test_expand_path_cap_zero),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

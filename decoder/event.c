@@ -20,6 +20,7 @@ struct tt_event *tt_ev_begin(const struct tt_emit *em, const char *name,
 	ev->level = (uint8_t)level;
 	ev->dir = (uint8_t)dir;
 	ev->flags = 0;
+	ev->max = em->level;
 	ev->nf = 0;
 	ev->used = 0;
 	ev->list_open = -1;
@@ -42,6 +43,8 @@ static struct tt_field *add_field(struct tt_event *ev, const char *key,
 		return NULL;
 	if (ev->list_open >= 0)
 		tt_ev_list_end(ev);
+	if ((uint8_t)l > ev->max)
+		return NULL; /* not shown at this level: not built */
 	if (ev->nf >= TT_EV_MAX_FIELDS) {
 		mark_truncated(ev);
 		return NULL;

@@ -58,6 +58,7 @@ struct tt_event {
 	uint8_t level;
 	uint8_t dir;
 	uint16_t flags;
+	uint8_t max; /* most verbose field level kept (the emitter's) */
 	size_t nf;
 	struct tt_field f[TT_EV_MAX_FIELDS];
 	size_t used;

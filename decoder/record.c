@@ -206,6 +206,9 @@ static void sslv2_hello(struct tt_conn *c, enum tt_dir dir,
 	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
 	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
 	tt_ev_str(ev, "format", TT_INFO, "sslv2_compatible");
+	tt_ev_str(ev, "note", TT_INFO,
+		  "SSLv2-compatible ClientHello: not decoded; this direction "
+		  "is not traced further");
 	tt_ev_send(em, ev);
 }
 

@@ -234,7 +234,13 @@ HOOK int socket(int domain, int type, int protocol)
 HOOK int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
 	int r = REAL(connect)(fd, addr, alen);
-	tt_trace_newfd(fd, TT_ROLE_CLIENT);
+	/* a failed connect (EISCONN, EALREADY...) leaves the socket as it
+	 * was; only a new connection starts a new stream */
+	if (r == 0 || errno == EINPROGRESS) {
+		int saved = errno;
+		tt_trace_newfd(fd, TT_ROLE_CLIENT);
+		errno = saved;
+	}
 	return r;
 }
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# make demo: a real local mTLS exchange traced by tlstrace.
+# make demo: real local mTLS and renegotiation exchanges traced by
+# tlstrace.
 #
 # A test PKI (root "The Roots Authority", intermediate "K-Dot Certificate
 # Authority", server and client certificates from the intermediate), an
 # openssl s_server asking for a client certificate with both CAs as
 # acceptable issuers, and openssl s_client under tlstrace: once with the
-# CA names sent, once with -no_ca_names.  Every process started here is
-# stopped by pid; each step is bounded in time.
+# CA names sent, once with -no_ca_names.  Then the IIS incident: a server
+# (tests/tools/iis_server) that renegotiates after the request to ask for
+# a client certificate and resets the connection when the client refuses,
+# against `openssl s_client -no_renegotiation`.  Every process started
+# here is stopped by pid; each step is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
@@ -57,5 +61,30 @@ start_server
 trace_client "TLS 1.2 mTLS: the server asks for a client certificate and names the CAs it accepts"
 start_server -no_ca_names
 trace_client "The same server with -no_ca_names: the CertificateRequest carries no CA names"
+
+# The IIS incident.
+out=$work/iis.out
+: >"$out"
+$B/tools/iis_server -cert "$CERTS/server.pem" -key "$CERTS/server.key" \
+	-chain "$CERTS/inter.pem" -CAfile "$CERTS/cas.pem" -naccept 1 \
+	</dev/null >"$out" 2>&1 &
+pids+=($!)
+port=
+for _ in $(seq 100); do
+	port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out")
+	[ -n "$port" ] && break
+	sleep 0.05
+done
+[ -n "$port" ] || { echo "demo: iis_server did not start" >&2; exit 1; }
+log=$work/iis.log
+# s_client ends at EOF on stdin: keep it open while the exchange runs
+{ printf 'GET / HTTP/1.0\r\n\r\n'; sleep 3; } | timeout 20 $B/tlstrace -o "$log" -- \
+	openssl s_client -connect "127.0.0.1:$port" -tls1_2 -no_renegotiation \
+	-CAfile "$CERTS/root.pem" -servername localhost >/dev/null 2>&1 || true
+echo
+echo "== The IIS incident: renegotiation asked after the request, refused by the client, connection reset"
+echo "   \$ tlstrace -- openssl s_client -connect 127.0.0.1:$port -tls1_2 -no_renegotiation ..."
+echo
+cat "$log"
 echo
 echo "JSON Lines: tlstrace -f json -o trace.jsonl -- COMMAND"

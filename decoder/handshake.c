@@ -135,6 +135,8 @@ void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		size_t n, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
+	if (d->dead)
+		return;
 	if (d->hlen == 0) {
 		size_t used = parse_whole(c, dir, p, n, em);
 		p += used;

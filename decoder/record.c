@@ -228,8 +228,13 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->hdr_have += (uint8_t)take;
 			p += take;
 			n -= take;
+			/* an SSLv2-compatible ClientHello can only be told
+			 * from garbage once its third byte is in */
 			if (d->records == 0 && (d->hdr[0] & 0x80) &&
-			    d->hdr_have >= 3 && d->hdr[2] == 1) {
+			    d->hdr_have < 3)
+				return TT_OK;
+			if (d->records == 0 && (d->hdr[0] & 0x80) &&
+			    d->hdr[2] == 1) {
 				sslv2_hello(c, dir, em);
 				dead(d);
 				return TT_DECODE;

@@ -10,6 +10,8 @@
  * record header": it lists the header bytes received so far, which
  * depends on where the stream was cut.
  *
+ * Build with -DFZ_PRINT to see the events a reproducer produces.
+ *
  * Header-only: the Makefile builds each fuzz_X.c as one unit.
  */
 #ifndef TT_FUZZ_COMMON_H
@@ -27,11 +29,15 @@
 #include "format.h"
 
 #define FZ_UNUSED __attribute__((unused))
+/* The harness's own code is left out of coverage: libFuzzer should be
+ * rewarded for new paths in the decoder and formatter, not in the JSON
+ * checker (and the checks run faster uninstrumented). */
+#define FZ_NOCOV __attribute__((no_sanitize("coverage")))
 
 __attribute__((noreturn, format(printf, 1, 2))) FZ_UNUSED static void
 fz_fail(const char *fmt, ...);
 
-static void fz_fail(const char *fmt, ...)
+FZ_NOCOV static void fz_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -44,7 +50,7 @@ static void fz_fail(const char *fmt, ...)
 
 /* ---- small deterministic PRNG for split patterns ---- */
 
-static inline uint32_t fz_rand(uint32_t *s)
+FZ_NOCOV static inline uint32_t fz_rand(uint32_t *s)
 {
 	/* xorshift32; a zero seed would stay zero */
 	uint32_t x = *s ? *s : 0x9e3779b9u;
@@ -55,7 +61,7 @@ static inline uint32_t fz_rand(uint32_t *s)
 	return x;
 }
 
-static inline uint32_t fz_be32(const uint8_t *p)
+FZ_NOCOV static inline uint32_t fz_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
@@ -64,7 +70,7 @@ static inline uint32_t fz_be32(const uint8_t *p)
 /* Next piece size, at most left (> 0): runs of tiny pieces cut headers
  * and length prefixes, mid-size ones cut bodies, big ones and "all the
  * rest" keep the zero-copy paths busy. */
-static inline size_t fz_piece(uint32_t *s, size_t left)
+FZ_NOCOV static inline size_t fz_piece(uint32_t *s, size_t left)
 {
 	uint32_t r = fz_rand(s);
 	size_t n;
@@ -88,7 +94,7 @@ static inline size_t fz_piece(uint32_t *s, size_t left)
 /* ---- UTF-8, JSON and text line checks ---- */
 
 /* Strict UTF-8 (no overlongs, surrogates or NULs). */
-static inline int fz_utf8_ok(const char *s, size_t n)
+FZ_NOCOV static inline int fz_utf8_ok(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -135,20 +141,20 @@ struct fz_json {
 
 static int fz_j_value(struct fz_json *j);
 
-static inline void fz_j_ws(struct fz_json *j)
+FZ_NOCOV static inline void fz_j_ws(struct fz_json *j)
 {
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
 				 *j->p == '\n' || *j->p == '\r'))
 		j->p++;
 }
 
-static inline int fz_j_hex(char c)
+FZ_NOCOV static inline int fz_j_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
 	       (c >= 'A' && c <= 'F');
 }
 
-static int fz_j_string(struct fz_json *j)
+FZ_NOCOV static int fz_j_string(struct fz_json *j)
 {
 	if (j->p >= j->end || *j->p != '"')
 		return 0;
@@ -193,7 +199,7 @@ static int fz_j_string(struct fz_json *j)
 	return 0;
 }
 
-static int fz_j_digits(struct fz_json *j)
+FZ_NOCOV static int fz_j_digits(struct fz_json *j)
 {
 	const char *s = j->p;
 	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
@@ -201,7 +207,7 @@ static int fz_j_digits(struct fz_json *j)
 	return j->p > s;
 }
 
-static int fz_j_number(struct fz_json *j)
+FZ_NOCOV static int fz_j_number(struct fz_json *j)
 {
 	if (j->p < j->end && *j->p == '-')
 		j->p++;
@@ -224,7 +230,7 @@ static int fz_j_number(struct fz_json *j)
 	return 1;
 }
 
-static int fz_j_lit(struct fz_json *j, const char *lit)
+FZ_NOCOV static int fz_j_lit(struct fz_json *j, const char *lit)
 {
 	size_t n = strlen(lit);
 	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
@@ -233,7 +239,7 @@ static int fz_j_lit(struct fz_json *j, const char *lit)
 	return 1;
 }
 
-static int fz_j_container(struct fz_json *j, char open)
+FZ_NOCOV static int fz_j_container(struct fz_json *j, char open)
 {
 	char close = open == '{' ? '}' : ']';
 	int top = j->depth == 0;
@@ -257,9 +263,11 @@ static int fz_j_container(struct fz_json *j, char open)
 				for (size_t i = 0; i < j->nkeys; i++)
 					if (j->klen[i] == kl &&
 					    memcmp(j->key[i], k, kl) == 0)
-						fz_fail("duplicate JSON key %.*s",
-							(int)kl, k);
-				if (j->nkeys < sizeof(j->key) / sizeof(j->key[0])) {
+						fz_fail(
+						    "duplicate JSON key %.*s",
+						    (int)kl, k);
+				if (j->nkeys <
+				    sizeof(j->key) / sizeof(j->key[0])) {
 					j->key[j->nkeys] = k;
 					j->klen[j->nkeys++] = kl;
 				}
@@ -287,7 +295,7 @@ static int fz_j_container(struct fz_json *j, char open)
 	}
 }
 
-static int fz_j_value(struct fz_json *j)
+FZ_NOCOV static int fz_j_value(struct fz_json *j)
 {
 	if (j->p >= j->end)
 		return 0;
@@ -310,8 +318,8 @@ static int fz_j_value(struct fz_json *j)
 
 /* Common to both formats: one line, newline-terminated, valid UTF-8,
  * shorter than the buffer. */
-static void fz_line_basic(const char *what, const char *buf, size_t len,
-			  size_t cap)
+FZ_NOCOV static void fz_line_basic(const char *what, const char *buf,
+				   size_t len, size_t cap)
 {
 	if (len == 0 || len > cap)
 		fz_fail("%s: length %zu for a %zu-byte buffer", what, len, cap);
@@ -324,7 +332,7 @@ static void fz_line_basic(const char *what, const char *buf, size_t len,
 			(int)(len < 400 ? len : 400), buf);
 }
 
-static void fz_check_json(const char *buf, size_t len, size_t cap)
+FZ_NOCOV static void fz_check_json(const char *buf, size_t len, size_t cap)
 {
 	fz_line_basic("json", buf, len, cap);
 	if (buf[0] != '{')
@@ -336,12 +344,11 @@ static void fz_check_json(const char *buf, size_t len, size_t cap)
 	j.nkeys = 0;
 	if (!fz_j_value(&j) || j.p != j.end)
 		fz_fail("json: not one JSON object (bad at offset %zu): %.*s",
-			(size_t)(j.p - buf), (int)(len < 400 ? len : 400),
-			buf);
+			(size_t)(j.p - buf), (int)(len < 400 ? len : 400), buf);
 }
 
 /* Text: no control characters; quoted values escape '"' and '\'. */
-static void fz_check_text(const char *buf, size_t len, size_t cap)
+FZ_NOCOV static void fz_check_text(const char *buf, size_t len, size_t cap)
 {
 	fz_line_basic("text", buf, len, cap);
 	int inq = 0;
@@ -369,7 +376,7 @@ static void fz_check_text(const char *buf, size_t len, size_t cap)
 
 /* ---- event checks ---- */
 
-static int fz_hex_ok(const char *s)
+FZ_NOCOV static int fz_hex_ok(const char *s)
 {
 	for (; *s; s++)
 		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
@@ -378,7 +385,7 @@ static int fz_hex_ok(const char *s)
 }
 
 /* What event.h promises of any event. */
-static void fz_check_fields(const struct tt_event *ev)
+FZ_NOCOV static void fz_check_fields(const struct tt_event *ev)
 {
 	if (!ev->name || !fz_utf8_ok(ev->name, strlen(ev->name)))
 		fz_fail("event without a valid name");
@@ -420,19 +427,19 @@ static void fz_check_fields(const struct tt_event *ev)
 	}
 }
 
-static const struct tt_field *fz_need(const struct tt_event *ev,
-				      const char *key, uint8_t type)
+FZ_NOCOV static const struct tt_field *fz_need(const struct tt_event *ev,
+					       const char *key, uint8_t type)
 {
 	const struct tt_field *f = tt_ev_find(ev, key);
 	if (!f || f->type != type)
-		fz_fail("%s: required field %s missing or of type %u",
-			ev->name, key, f ? f->type : 255);
+		fz_fail("%s: required field %s missing or of type %u", ev->name,
+			key, f ? f->type : 255);
 	return f;
 }
 
 /* Required fields (DESIGN.md, "Required event fields"), unless the event
  * says it was cut. */
-static void fz_check_contract(const struct tt_event *ev)
+FZ_NOCOV static void fz_check_contract(const struct tt_event *ev)
 {
 	if (ev->flags & TT_EVF_TRUNCATED)
 		return;
@@ -441,7 +448,7 @@ static void fz_check_contract(const struct tt_event *ev)
 		fz_need(ev, "sig_algs", TT_FT_LIST);
 		const struct tt_field *cnt = fz_need(ev, "ca_count", TT_FT_INT);
 		const struct tt_field *names =
-			fz_need(ev, "ca_names", TT_FT_LIST);
+		    fz_need(ev, "ca_names", TT_FT_LIST);
 		if (cnt->v.i != (long long)names->n)
 			fz_fail("certificate_request: ca_count %lld, %u "
 				"ca_names",
@@ -466,7 +473,7 @@ struct fz_sink {
 	uint64_t hash;
 };
 
-static inline void fz_mix(uint64_t *h, const void *p, size_t n)
+FZ_NOCOV static inline void fz_mix(uint64_t *h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 	for (size_t i = 0; i < n; i++) {
@@ -475,12 +482,12 @@ static inline void fz_mix(uint64_t *h, const void *p, size_t n)
 	}
 }
 
-static inline void fz_mix_str(uint64_t *h, const char *s)
+FZ_NOCOV static inline void fz_mix_str(uint64_t *h, const char *s)
 {
 	fz_mix(h, s, strlen(s) + 1);
 }
 
-static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
+FZ_NOCOV static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
 {
 	int header_err = 0;
 	if (strcmp(ev->name, "decode_error") == 0) {
@@ -519,33 +526,30 @@ static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
 	}
 }
 
-static void fz_render(const struct fz_sink *k, const struct tt_event *ev)
+FZ_NOCOV static void fz_render(const struct fz_sink *k,
+			       const struct tt_event *ev)
 {
 	/* Globals, so ASan's redzones catch a write past cap. */
 	static char full[FZ_FULL], small[TT_LINE_MIN], mid[4096];
 	static const struct timespec ts = {1795428000, 123456789};
 	struct tt_line_ctx ctx = {
-		.pid = 4242,
-		.tid = 4243,
-		.conn = 7,
-		.fd = 5,
-		.local = "127.0.0.1:443",
-		.peer = "[::1]:50000",
-		.role = k->conn ? tt_role_name((enum tt_role)tt_conn_role(
-					  k->conn))
-				: "unknown",
-		.show_addrs = (k->events & 1) != 0,
+	    .pid = 4242,
+	    .tid = 4243,
+	    .conn = 7,
+	    .fd = 5,
+	    .local = "127.0.0.1:443",
+	    .peer = "[::1]:50000",
+	    .role = k->conn ? tt_role_name((enum tt_role)tt_conn_role(k->conn))
+			    : "unknown",
+	    .show_addrs = (k->events & 1) != 0,
 	};
 	size_t n;
 
-	n = tt_format_line(TT_FMT_JSON, full, sizeof(full), ev, &ctx,
-			   TT_TRACE, &ts);
+	n = tt_format_line(TT_FMT_JSON, full, sizeof(full), ev, &ctx, TT_TRACE,
+			   &ts);
 	fz_check_json(full, n, sizeof(full));
-#ifdef FZ_PRINT /* to see what a reproducer emits */
-	fwrite(full, 1, n, stderr);
-#endif
-	n = tt_format_line(TT_FMT_TEXT, full, sizeof(full), ev, &ctx,
-			   TT_TRACE, &ts);
+	n = tt_format_line(TT_FMT_TEXT, full, sizeof(full), ev, &ctx, TT_TRACE,
+			   &ts);
 	fz_check_text(full, n, sizeof(full));
 
 	/* Small buffers and coarser levels: fields are dropped whole. */
@@ -554,12 +558,12 @@ static void fz_render(const struct fz_sink *k, const struct tt_event *ev)
 		n = tt_format_line(TT_FMT_JSON, small, sizeof(small), ev, &ctx,
 				   max, &ts);
 		fz_check_json(small, n, sizeof(small));
-		n = tt_format_line(TT_FMT_TEXT, mid, sizeof(mid), ev, &ctx,
-				   max, &ts);
+		n = tt_format_line(TT_FMT_TEXT, mid, sizeof(mid), ev, &ctx, max,
+				   &ts);
 		fz_check_text(mid, n, sizeof(mid));
 	} else {
-		n = tt_format_line(TT_FMT_JSON, mid, sizeof(mid), ev, &ctx,
-				   max, &ts);
+		n = tt_format_line(TT_FMT_JSON, mid, sizeof(mid), ev, &ctx, max,
+				   &ts);
 		fz_check_json(mid, n, sizeof(mid));
 		n = tt_format_line(TT_FMT_TEXT, small, sizeof(small), ev, &ctx,
 				   max, &ts);
@@ -567,7 +571,7 @@ static void fz_render(const struct fz_sink *k, const struct tt_event *ev)
 	}
 }
 
-static void fz_on_event(void *ctx, struct tt_event *ev)
+FZ_NOCOV static void fz_on_event(void *ctx, struct tt_event *ev)
 {
 	struct fz_sink *k = ctx;
 	fz_check_fields(ev);
@@ -577,12 +581,23 @@ static void fz_on_event(void *ctx, struct tt_event *ev)
 	fz_hash_event(&k->hash, ev);
 	if (k->format)
 		fz_render(k, ev);
+#ifdef FZ_PRINT
+	/* cc -DFZ_PRINT ... to see what a reproducer emits, sink by sink */
+	{
+		static char line[FZ_FULL];
+		static const struct timespec ts0 = {0, 0};
+		struct tt_line_ctx lc = {.role = "-", .local = "", .peer = ""};
+		size_t n = tt_format_line(TT_FMT_TEXT, line, sizeof(line), ev,
+					  &lc, TT_INFO, &ts0);
+		fprintf(stderr, "[sink %p] %.*s", (void *)k, (int)n, line);
+	}
+#endif
 	k->events++;
 }
 
 /* One scratch event for every sink: events are consumed in the callback. */
-FZ_UNUSED static void fz_sink_init(struct fz_sink *k,
-				   const struct tt_conn *conn, int format)
+FZ_NOCOV FZ_UNUSED static void
+fz_sink_init(struct fz_sink *k, const struct tt_conn *conn, int format)
 {
 	static struct tt_event scratch;
 	memset(k, 0, sizeof(*k));
@@ -596,16 +611,16 @@ FZ_UNUSED static void fz_sink_init(struct fz_sink *k,
 }
 
 /* Two runs that must have produced the same events. */
-FZ_UNUSED static void fz_same(const char *what, const struct fz_sink *a,
-			      const struct fz_sink *b)
+FZ_NOCOV FZ_UNUSED static void
+fz_same(const char *what, const struct fz_sink *a, const struct fz_sink *b)
 {
 	if (a->decode_errors != b->decode_errors)
 		fz_fail("%s: %lu decode_error events against %lu", what,
 			a->decode_errors, b->decode_errors);
 	if (a->events != b->events || a->hash != b->hash)
 		fz_fail("%s: %lu events (hash %016llx) against %lu (%016llx)",
-			what, a->events, (unsigned long long)a->hash,
-			b->events, (unsigned long long)b->hash);
+			what, a->events, (unsigned long long)a->hash, b->events,
+			(unsigned long long)b->hash);
 }
 
 /* ---- message parser targets ---- */
@@ -613,10 +628,11 @@ FZ_UNUSED static void fz_same(const char *what, const struct fz_sink *a,
 typedef void (*fz_conn_check)(const struct tt_conn *c);
 
 /* One parser call on a fresh connection with the given preset. */
-static tt_rc fz_parse_once(tt_hs_parser fn, uint16_t version,
-			   enum tt_role role, enum tt_dir dir,
-			   const uint8_t *body, size_t len, struct tt_conn *c,
-			   struct fz_sink *k, enum tt_level level)
+FZ_NOCOV static tt_rc fz_parse_once(tt_hs_parser fn, uint16_t version,
+				    enum tt_role role, enum tt_dir dir,
+				    const uint8_t *body, size_t len,
+				    struct tt_conn *c, struct fz_sink *k,
+				    enum tt_level level)
 {
 	tt_conn_init(c);
 	c->version = version;
@@ -633,9 +649,9 @@ static tt_rc fz_parse_once(tt_hs_parser fn, uint16_t version,
  * its promises (conn.h): TT_OK with exactly its one event, or TT_DECODE
  * with none; and that the log level changes what is built, never the
  * result or the connection state. */
-FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
-				const uint8_t *body, size_t len,
-				fz_conn_check check)
+FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
+					 const uint8_t *body, size_t len,
+					 fz_conn_check check)
 {
 	static const uint16_t versions[] = {0, TT_V_TLS10, TT_V_TLS12,
 					    TT_V_TLS13};
@@ -649,24 +665,23 @@ FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 		for (int d = 0; d < 2; d++) {
 			enum tt_role role = (enum tt_role)((v + (size_t)d) % 3);
 			struct fz_sink k, quiet;
-			tt_rc rc = fz_parse_once(fn, versions[v], role,
-						 (enum tt_dir)d, copy, len, &c,
-						 &k, TT_TRACE);
+			tt_rc rc =
+			    fz_parse_once(fn, versions[v], role, (enum tt_dir)d,
+					  copy, len, &c, &k, TT_TRACE);
 			if (rc != TT_OK && rc != TT_DECODE)
 				fz_fail("%s: returned %d", evname, rc);
 			if (rc == TT_OK && k.events != 1)
 				fz_fail("%s: TT_OK with %lu events", evname,
 					k.events);
 			if (rc != TT_OK && k.events != 0)
-				fz_fail("%s: rc %d with %lu events", evname,
-					rc, k.events);
-			if (rc == TT_OK &&
-			    strcmp(k.em.ev->name, evname) != 0)
+				fz_fail("%s: rc %d with %lu events", evname, rc,
+					k.events);
+			if (rc == TT_OK && strcmp(k.em.ev->name, evname) != 0)
 				fz_fail("%s: emitted %s", evname,
 					k.em.ev->name);
-			tt_rc qrc = fz_parse_once(fn, versions[v], role,
-						  (enum tt_dir)d, copy, len,
-						  &quiet_c, &quiet, TT_WARN);
+			tt_rc qrc =
+			    fz_parse_once(fn, versions[v], role, (enum tt_dir)d,
+					  copy, len, &quiet_c, &quiet, TT_WARN);
 			if (qrc != rc || quiet.events != 0)
 				fz_fail("%s: at level warn rc %d and %lu "
 					"events, at trace rc %d",

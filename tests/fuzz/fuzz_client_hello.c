@@ -11,11 +11,10 @@
 
 #include "common.h"
 
-static void check_sni(const struct tt_conn *c)
+FZ_NOCOV static void check_sni(const struct tt_conn *c)
 {
 	size_t n = strnlen(c->sni, sizeof(c->sni));
-	if (n == sizeof(c->sni) || n != c->sni_len ||
-	    !fz_utf8_ok(c->sni, n))
+	if (n == sizeof(c->sni) || n != c->sni_len || !fz_utf8_ok(c->sni, n))
 		fz_fail("client_hello: sni of %zu bytes, sni_len %u", n,
 			c->sni_len);
 	if (c->role == TT_ROLE_UNKNOWN && n)

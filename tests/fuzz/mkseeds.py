@@ -1,26 +1,30 @@
 #!/usr/bin/env python3
 """Cuts the committed seed corpora of the fuzz targets from real exchanges.
 
-    make build/tools/mkcorpus && build/tools/mkcorpus /tmp/corp
-    python3 tests/fuzz/mkseeds.py /tmp/corp
+    python3 tests/fuzz/mkseeds.py
 
-writes tests/fuzz/corpus/fuzz_{record,handshake,client_hello,certificate,
-certificate_request}/ (replacing what is there; fuzz_dn is left alone).
-Each file is what the target reads (see the comment at the top of each
+builds build/tools/mksteps (tests/fuzz/mksteps.c: mkcorpus plus the order
+of every write), runs it into a temporary folder, and rewrites
+tests/fuzz/corpus/fuzz_{record,handshake,client_hello,certificate,
+certificate_request}/ from what it wrote (fuzz_dn is left alone).  Each
+file is what the target reads (see the comment at the top of each
 tests/fuzz/fuzz_*.c): control bytes where the target takes them, then
-bytes from mkcorpus's OpenSSL exchanges.  A few seeds are real messages
-recombined (a TLS 1.3 server flight, a CertificateRequest without its
-signature algorithms, one carrying the names of the fuzz_dn corpus) to
-reach paths OpenSSL's defaults do not take.  Randoms and signatures differ
-from run to run, so regenerating changes bytes, not coverage.
+bytes from OpenSSL exchanges.  A few seeds are real messages recombined
+(a TLS 1.3 server flight, a CertificateRequest without its signature
+algorithms, one carrying the names of the fuzz_dn corpus) to reach paths
+OpenSSL's defaults do not take.  Randoms and signatures differ from run
+to run, so regenerating changes bytes, not coverage.
 """
 import os
 import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
 CORPUS = os.path.join(HERE, "corpus")
 MAX_SEED = 8 * 1024
 
@@ -146,33 +150,57 @@ def msg(typ, body):
     return u8(typ) + vec24(body)
 
 
+def build_mksteps():
+    exe = os.path.join(TOP, "build", "tools", "mksteps")
+    os.makedirs(os.path.dirname(exe), exist_ok=True)
+    srcs = [os.path.join("tests", "fuzz", "mksteps.c")]
+    for d in ("decoder", os.path.join("tests", "unit", "helpers")):
+        srcs += sorted(os.path.join(d, f) for f in
+                       os.listdir(os.path.join(TOP, d)) if f.endswith(".c"))
+    srcs.append(os.path.join("shim", "format.c"))
+    subprocess.run([os.environ.get("CC", "cc"), "-std=gnu11",
+                    "-D_GNU_SOURCE", "-O2", "-Idecoder", "-Ishim",
+                    "-Itests/unit/helpers", "-o", exe] + srcs +
+                   ["-lssl", "-lcrypto", "-lpthread"], cwd=TOP, check=True)
+    return exe
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: mkseeds.py MKCORPUS_DIR")
-    src = sys.argv[1]
+    if len(sys.argv) != 1:
+        sys.exit("usage: mkseeds.py")
+    tmp = tempfile.mkdtemp(prefix="tlstrace-seeds.")
+    try:
+        subprocess.run([build_mksteps(), tmp], check=True)
+        make_seeds(tmp)
+    finally:
+        shutil.rmtree(tmp)
+
+
+def make_seeds(src):
     dn_dir = os.path.join(CORPUS, "fuzz_dn")
 
-    # fuzz_record: flags, seed, length of A, A = c2s, B = s2c.
+    # fuzz_record: flags, seed, then the writes as segments
     out = Out("fuzz_record")
     for i, scen in enumerate(SCENARIOS):
-        c2s = read(src, "records", scen + ".c2s")
-        s2c = read(src, "records", scen + ".s2c")
-        # alternate the point of view: client (c2s sent) or server
+        steps = read(src, "steps", scen)
+        # alternate the point of view: client (c2s goes out) or server
         view = "client" if i % 2 == 0 else "server"
         name = "%s.%s" % (scen, view)
         flags = 1 if view == "client" else 0
-        out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) +
-                u16(len(c2s)) + c2s + s2c)
-    # one direction alone (A empty): what a capture that began late sees
-    for scen, view in (("tls12_reneg_reset", "client"),
-                       ("tls13_hrr", "client"),
-                       ("tls12_mtls_ca", "server")):
-        d = "s2c" if view == "client" else "c2s"
-        data = read(src, "records", "%s.%s" % (scen, d))
-        name = "%s.%s_only" % (scen, d)
-        # A is empty; flags 1 makes B the received stream
-        out.put(name, u8(1) + struct.pack(">I", seed_of(name)) + u16(0) +
-                data)
+        out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) + steps)
+    # one direction alone: what a trace of a half-seen exchange gets
+    for scen, side in (("tls12_reneg_reset", 1), ("tls13_hrr", 1),
+                       ("tls12_mtls_ca", 0)):
+        steps = read(src, "steps", scen)
+        segs, off = [], 0
+        while off < len(steps):
+            n = struct.unpack(">H", steps[off + 1:off + 3])[0]
+            if steps[off] & 1 == side:
+                segs.append(steps[off:off + 3 + n])
+            off += 3 + n
+        name = "%s.%s_only" % (scen, "s2c" if side else "c2s")
+        out.put(name, u8(1) + struct.pack(">I", seed_of(name)) +
+                b"".join(segs))
     print("fuzz_record: %d seeds" % out.n)
 
     # fuzz_handshake: seed, then one direction's plaintext handshake bytes.

@@ -51,6 +51,7 @@ struct tt_dirstate {
 	bool alert_have;
 
 	bool ccs;	/* ChangeCipherSpec sent in this direction (<= 1.2) */
+	uint8_t null_mac; /* NULL cipher in force: MAC bytes per record */
 	bool dead;	/* stopped decoding; bytes pass through */
 	uint64_t records;
 	uint64_t bytes;

@@ -108,6 +108,8 @@ static void dead(struct tt_dirstate *d)
 static bool record_encrypted(const struct tt_conn *c,
 			     const struct tt_dirstate *d, uint8_t type)
 {
+	if (d->null_mac)
+		return false; /* a NULL cipher: plaintext and a MAC */
 	if (type == CT_APPDATA)
 		return true;
 	/* after the first CCS everything is encrypted in TLS <= 1.2, the
@@ -139,6 +141,25 @@ static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 	}
 }
 
+/* The MAC length of a NULL-cipher suite (records stay readable), or 0
+ * for a suite that encrypts. */
+static uint8_t null_mac_len(uint16_t cipher)
+{
+	const char *n = tt_name_cipher(cipher);
+	if (!n || !strstr(n, "_WITH_NULL_"))
+		return 0;
+	size_t l = strlen(n);
+	if (l > 4 && strcmp(n + l - 4, "_MD5") == 0)
+		return 16;
+	if (l > 4 && strcmp(n + l - 4, "_SHA") == 0)
+		return 20;
+	if (l > 7 && strcmp(n + l - 7, "_SHA256") == 0)
+		return 32;
+	if (l > 7 && strcmp(n + l - 7, "_SHA384") == 0)
+		return 48;
+	return 0;
+}
+
 static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		      uint16_t rver, const uint8_t *p, uint32_t n,
 		      const struct tt_emit *em)
@@ -159,6 +180,20 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		tt_sess_encrypted(c, dir, type, n, em);
 		return;
 	}
+	if (d->null_mac) {
+		/* GenericStreamCipher with a NULL cipher: content, then MAC
+		 * (RFC 5246 6.2.3.1) */
+		if (n < d->null_mac) {
+			tt_emit_decode_error(em, dir,
+					     "record shorter than its MAC", NULL);
+			return;
+		}
+		n -= d->null_mac;
+		if (type == CT_APPDATA) {
+			c->appdata[dir] = true;
+			return;
+		}
+	}
 	switch (type) {
 	case CT_CCS: {
 		/* Before ServerHello only TLS 1.3's middlebox-compatibility
@@ -168,6 +203,7 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		if (!tls13) {
 			d->ccs = true;
 			d->enc_hs_after_ccs = 0;
+			d->null_mac = null_mac_len(c->cipher);
 		}
 		/* TLS 1.3 sends it only for middlebox compatibility. */
 		struct tt_event *ev = tt_ev_begin(

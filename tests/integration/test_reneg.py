@@ -172,6 +172,35 @@ for refuse in (False, True):
         ok("%s: only the truncation diagnosis (s_server Q sends no close_notify)" % name,
            diag(objs) == ["closed_without_close_notify"], diag(objs))
 
+# --- 4b. a NULL cipher: the renegotiation is in the clear, decoded exactly
+NULL = ["-cipher", "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0"]
+for refuse in (True, False):
+    srv, port, sout = iis_server(extra=NULL)
+    log = new_log()
+    rc, out = interact(launcher_cmd({"log": log}) + s_client(port, refuse=refuse) + NULL, GET)
+    stop(srv)
+    name = "NULL cipher, client %s" % ("refuses" if refuse else "accepts")
+    objs = parse_json_log(read_log(log), name)
+    hr = events(objs, "hello_request", dir="in")
+    ok("%s: hello_request decoded, not inferred" % name,
+       len(hr) == 1 and "inferred" not in hr[0] and "encrypted" not in hr[0], hr)
+    if refuse:
+        al = events(objs, "alert", dir="out")
+        ok("%s: the refusal alert decoded exactly" % name,
+           len(al) == 1 and al[0]["alert"] == "no_renegotiation"
+           and al[0]["alert_level"] == "warning" and "inferred" not in al[0], al)
+        ok("%s: IIS-style diagnosis" % name, diag(objs) == ["renegotiation_refused_then_reset"])
+    else:
+        crs = events(objs, "certificate_request")
+        ok("%s: the renegotiation's CertificateRequest with its CA names" % name,
+           len(crs) == 1 and crs[0]["ca_names"] == [K_DOT, ROOTS], crs)
+        ch = events(objs, "client_hello", dir="out")
+        ok("%s: two client_hello, the second with renegotiation_info" % name,
+           len(ch) == 2 and ch[1]["renegotiation_info"] is True, ch)
+        rn = [o["phase"] for o in events(objs, "renegotiation")]
+        ok("%s: requested, started, completed" % name,
+           rn == ["requested", "started", "completed"], rn)
+
 # --- 5. client certificate requested but not sent
 srv, port, _ = s_server(["-tls1_2", "-verify", "1", "-cert", cert("server.pem"),
                          "-key", cert("server.key"), "-cert_chain", cert("inter.pem"),

@@ -209,6 +209,8 @@ HOOK int close(int fd)
 
 HOOK int dup2(int oldfd, int newfd)
 {
+	if (__builtin_expect(tt_log_owns_fd(newfd), 0) && oldfd != newfd)
+		tt_log_step_aside();
 	int r = REAL(dup2)(oldfd, newfd);
 	if (r >= 0 && oldfd != newfd)
 		tt_trace_newfd(r, TT_ROLE_UNKNOWN);
@@ -217,6 +219,8 @@ HOOK int dup2(int oldfd, int newfd)
 
 HOOK int dup3(int oldfd, int newfd, int flags)
 {
+	if (__builtin_expect(tt_log_owns_fd(newfd), 0) && oldfd != newfd)
+		tt_log_step_aside();
 	int r = REAL(dup3)(oldfd, newfd, flags);
 	if (r >= 0)
 		tt_trace_newfd(r, TT_ROLE_UNKNOWN);

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,6 +140,21 @@ bool tt_log_owns_fd(int fd)
 	return fd >= 0 && fd == log_fd;
 }
 
+void tt_log_step_aside(void)
+{
+	if (log_fd < 0)
+		return;
+	int saved = errno;
+	int fd = fcntl(log_fd, F_DUPFD_CLOEXEC, log_fd + 1);
+	if (fd < 0)
+		fd = fcntl(log_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0) {
+		REAL(close)(log_fd);
+		log_fd = fd;
+	}
+	errno = saved;
+}
+
 /* The host may have closed our descriptor behind our back (closefrom,
  * close_range) and reused the number: never write into its file. */
 static bool still_ours(void)
@@ -171,21 +187,22 @@ void tt_log_write(const char *line, size_t n, enum tt_level level)
 	if (log_fd < 0 || !still_ours())
 		return;
 	if (log_kind == TT_SINK_SYSLOG) {
-		char buf[8192];
+		/* one datagram: the RFC 3164 header, then the line as it is
+		 * (no copy, no cut: JSON lines stay whole) */
+		char head[96], when[32];
 		time_t now = time(NULL);
 		struct tm tm;
-		char when[32];
-		localtime_r(&now, &tm);
+		gmtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
-		int h = snprintf(buf, sizeof(buf), "<%d>%s tlstrace[%ld]: ",
+		int h = snprintf(head, sizeof(head), "<%d>%s tlstrace[%ld]: ",
 				 syslog_pri(level), when, (long)getpid());
-		if (h < 0)
+		if (h < 0 || (size_t)h >= sizeof(head))
 			return;
 		size_t body = n && line[n - 1] == '\n' ? n - 1 : n;
-		if (body > sizeof(buf) - (size_t)h)
-			body = sizeof(buf) - (size_t)h;
-		memcpy(buf + h, line, body);
-		REAL(send)(log_fd, buf, (size_t)h + body, MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct iovec iov[2] = {{head, (size_t)h},
+				       {(void *)line, body}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+		REAL(sendmsg)(log_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return;
 	}
 	/* one write per line; a short write on a pipe is finished off */

@@ -16,6 +16,9 @@ bool tt_log_enabled(void);
 void tt_log_write(const char *line, size_t n, enum tt_level level);
 /* Whether fd is the log's own descriptor (the host must not close it). */
 bool tt_log_owns_fd(int fd);
+/* Moves the log's descriptor to another number (the host is about to
+ * dup2() onto ours). */
+void tt_log_step_aside(void);
 /* Writes a message straight to fd 2 (configuration problems). */
 void tt_log_stderr(const char *msg, size_t n);
 

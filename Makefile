@@ -24,7 +24,7 @@ UNIT_SHIM_SRC := shim/format.c shim/config.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-HDRS     := $(wildcard decoder/*.h decoder/tables/*.def shim/*.h shim/*.def tests/unit/helpers/*.h)
+HDRS     := $(wildcard decoder/*.h decoder/tables/*.def shim/*.h shim/*.def tests/unit/helpers/*.h tests/fuzz/*.h)
 
 DEC_OBJ  := $(DEC_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/%.o)

@@ -44,6 +44,8 @@ struct tt_dirstate {
 	uint32_t rlen;	/* body length of the record in progress */
 	uint32_t rgot;	/* body bytes of it seen so far */
 	uint8_t *rbuf;	/* body copy, only while a needed record is split */
+	bool rskip;	/* the record in progress is skipped, not decoded:
+			 * decided once, when its header is complete */
 	/* handshake reassembly: only while a message is split */
 	uint8_t *hbuf;
 	uint32_t hlen, hcap;

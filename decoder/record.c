@@ -38,6 +38,8 @@ void tt_conn_release(struct tt_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
 		struct tt_dirstate *d = &c->d[i];
+		if (d->rbuf)
+			d->rskip = true; /* the copied part is gone */
 		free(d->rbuf);
 		free(d->hbuf);
 		d->rbuf = NULL;
@@ -176,7 +178,7 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		tt_ev_int(tev, "record_length", TT_TRACE, n);
 		tt_ev_send(em, tev);
 	}
-	if (record_encrypted(c, d, type)) {
+	if (!p || record_encrypted(c, d, type)) {
 		tt_sess_encrypted(c, dir, type, n, em);
 		return;
 	}
@@ -295,17 +297,14 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->rtype = d->hdr[0];
 			d->rlen = (uint32_t)(d->hdr[3] << 8 | d->hdr[4]);
 			d->rgot = 0;
+			/* decided once: the other direction may change the
+			 * version while this record's bytes arrive */
+			d->rskip = record_encrypted(c, d, d->rtype);
 		}
 		uint16_t rver = (uint16_t)(d->hdr[1] << 8 | d->hdr[2]);
-		bool need = !record_encrypted(c, d, d->rtype);
+		bool need = !d->rskip;
 		uint32_t left = d->rlen - d->rgot;
 		if (!need) {
-			if (d->rbuf) {
-				/* the record became unreadable part-way (the
-				 * other direction changed the version) */
-				free(d->rbuf);
-				d->rbuf = NULL;
-			}
 			uint32_t take = n < left ? (uint32_t)n : left;
 			p += take;
 			n -= take;

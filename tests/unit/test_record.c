@@ -275,6 +275,37 @@ static void test_truncation(void **state)
 	tlsgen_free(&r);
 }
 
+/* A record's fate is decided when its header is complete: the other
+ * direction changing the version part-way (its ServerHello) must not make
+ * a skipped record's tail be parsed from a half-filled buffer. */
+static void test_version_flip_mid_record(void **state)
+{
+	(void)state;
+	static const uint8_t rec[] = {22, 3, 3, 0, 8, 20, 0, 0, 4,
+				      1, 2, 3, 4};
+	struct evlog l;
+	evlog_init(&l, TT_TRACE);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.version = TT_V_TLS12;
+	c.d[TT_OUT].ccs = true; /* after CCS: encrypted in TLS 1.2 */
+	assert_int_equal(tt_conn_feed(&c, TT_OUT, rec, 9, &l.em), TT_OK);
+	c.version = TT_V_TLS13; /* now the same bytes would be plaintext */
+	assert_int_equal(tt_conn_feed(&c, TT_OUT, rec + 9, 4, &l.em), TT_OK);
+	assert_int_equal(evlog_count(&l, "decode_error", NULL), 0);
+	assert_int_equal(evlog_count(&l, "handshake_bytes", NULL), 0);
+	/* the release of a half-copied record skips its tail */
+	tt_conn_release(&c);
+	c.version = TT_V_TLS12;
+	c.d[TT_IN].ccs = false;
+	assert_int_equal(tt_conn_feed(&c, TT_IN, rec, 9, &l.em), TT_OK);
+	tt_conn_release(&c);
+	assert_int_equal(tt_conn_feed(&c, TT_IN, rec + 9, 4, &l.em), TT_OK);
+	assert_int_equal(evlog_count(&l, "handshake_bytes", NULL), 0);
+	tt_conn_release(&c);
+	evlog_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_lying_length),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_version_flip_mid_record),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tlsgen_cleanup();

@@ -94,7 +94,9 @@ static void hello_request(struct tt_conn *c, enum tt_dir dir, bool inferred,
 	c->reneg = TT_RENEG_REQUESTED;
 	c->reneg_initiator = TT_ROLE_SERVER;
 	c->reneg_attempts++;
-	reneg_event(c, dir, "requested", inferred, NULL, em);
+	reneg_event(c, dir, "requested", inferred,
+		    inferred ? "follows from the inferred hello_request" : NULL,
+		    em);
 }
 
 static void finished(struct tt_conn *c, enum tt_dir dir,
@@ -218,14 +220,21 @@ void tt_sess_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 	    (c->reneg == TT_RENEG_REQUESTED || c->reneg == TT_RENEG_STARTED)) {
 		c->reneg = TT_RENEG_REFUSED;
 		c->phase = TT_PHASE_DONE;
-		reneg_event(c, dir, "refused", inferred, NULL, em);
+		reneg_event(c, dir, "refused", inferred,
+			    inferred ? "follows from the inferred "
+				       "no_renegotiation alert"
+				     : NULL,
+			    em);
 		return;
 	}
 	if (level != 2)
 		return;
 	if (c->phase == TT_PHASE_RENEG) {
 		c->reneg = TT_RENEG_FAILED;
-		reneg_event(c, dir, "failed", inferred, NULL, em);
+		reneg_event(c, dir, "failed", inferred,
+			    inferred ? "follows from an inferred fatal alert"
+				     : NULL,
+			    em);
 	}
 	if (c->phase == TT_PHASE_FIRST && !inferred)
 		alert_diagnosis(c, dir, desc, em);
@@ -237,13 +246,13 @@ static void inferred_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 			   const struct tt_emit *em)
 {
 	char lb[TT_NAMEBUF], db[TT_NAMEBUF];
-	struct tt_event *ev = tt_ev_begin(em, "alert",
-					  level == 2 ? TT_WARN : TT_INFO, dir);
-	tt_ev_str(ev, "alert_level", TT_INFO, tt_label_alert_level(level, lb));
-	tt_ev_str(ev, "alert", TT_INFO, tt_label_alert(desc, db));
-	tt_ev_int(ev, "alert_code", TT_INFO, desc);
+	enum tt_level l = level == 2 ? TT_WARN : TT_INFO;
+	struct tt_event *ev = tt_ev_begin(em, "alert", l, dir);
+	tt_ev_str(ev, "alert_level", l, tt_label_alert_level(level, lb));
+	tt_ev_str(ev, "alert", l, tt_label_alert(desc, db));
+	tt_ev_int(ev, "alert_code", l, desc);
 	tt_ev_int(ev, "record_length", TT_INFO, len);
-	tt_ev_str(ev, "evidence", TT_INFO, evidence);
+	tt_ev_str(ev, "evidence", l, evidence);
 	if (ev)
 		ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
 	tt_ev_send(em, ev);
@@ -310,7 +319,6 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			    const struct tt_emit *em)
 {
 	enum tt_role sender = tt_sender(c, dir);
-	c->enc_alert[dir] = true;
 	char evidence[200];
 	/* the answer to a HelloRequest, or to a client's ClientHello */
 	bool after_request = c->reneg == TT_RENEG_REQUESTED &&
@@ -342,6 +350,8 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			       em);
 		return;
 	}
+	/* unexplained: most often close_notify */
+	c->enc_alert[dir] = true;
 	plain_encrypted_record(dir, 21, len, TT_INFO, em);
 }
 
@@ -524,14 +534,24 @@ static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
 				"TLS 1.3, which has no renegotiation; or let "
 				"the client accept renegotiation");
 		} else {
+			bool alerted =
+				c->fatal[me == TT_ROLE_CLIENT ? TT_IN : TT_OUT];
 			tt_emit_diagnosis(
 				em, ei->dir, "renegotiation_refused_then_alert",
-				"the server asked to renegotiate (HelloRequest), "
-				"the client refused (no_renegotiation), and the "
-				"server ended the connection with a fatal alert "
-				"(OpenSSL-style): the server insists on a new "
-				"handshake, usually to ask for a client "
-				"certificate",
+				alerted ? "the server asked to renegotiate "
+					  "(HelloRequest), the client refused "
+					  "(no_renegotiation), and the server "
+					  "ended the connection with a fatal "
+					  "alert (OpenSSL-style): the server "
+					  "insists on a new handshake, usually "
+					  "to ask for a client certificate"
+					: "the server asked to renegotiate "
+					  "(HelloRequest), the client refused "
+					  "(no_renegotiation), and the "
+					  "connection was then closed: the "
+					  "server insists on a new handshake, "
+					  "usually to ask for a client "
+					  "certificate",
 				"let the client accept renegotiation, or have "
 				"the server ask for the client certificate in "
 				"the initial handshake (or use TLS 1.3)");
@@ -652,13 +672,23 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 		struct tt_event *ev = tt_ev_begin(
 			em, reset ? "connection_reset" : "connection_closed",
 			reset ? TT_WARN : TT_INFO, ei->dir);
+		enum tt_level fl = reset ? TT_WARN : TT_INFO;
 		const char *how = "";
 		switch (ei->how) {
 		case TT_END_PEER_FIN:
 			how = "peer_closed";
 			break;
 		case TT_END_ERROR:
-			how = "reset_by_peer";
+			/* the peer's RST shows as ECONNRESET, or as EPIPE on
+			 * a write; other errors are the network's */
+			how = ei->errname &&
+					      (strcmp(ei->errname, "ECONNRESET") ==
+						       0 ||
+					       strcmp(ei->errname, "EPIPE") == 0 ||
+					       strcmp(ei->errname,
+						      "ECONNABORTED") == 0)
+				      ? "reset_by_peer"
+				      : "connection_error";
 			break;
 		case TT_END_LOCAL_ABORT:
 			how = "local_abort";
@@ -666,11 +696,11 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 		default:
 			how = "local_close";
 		}
-		tt_ev_str(ev, "how", TT_INFO, how);
+		tt_ev_str(ev, "how", fl, how);
 		if (ei->errname)
-			tt_ev_str(ev, "errno", TT_INFO, ei->errname);
+			tt_ev_str(ev, "errno", fl, ei->errname);
 		if (ei->call)
-			tt_ev_str(ev, "call", TT_INFO, ei->call);
+			tt_ev_str(ev, "call", fl, ei->call);
 		if (!reset)
 			tt_ev_str(ev, "close_notify", TT_INFO,
 				  close_notify_text(c, ei->how == TT_END_PEER_FIN
@@ -682,7 +712,7 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 				  "kernel sends a TCP reset");
 		if (ei->unread > 0)
 			tt_ev_int(ev, "unread_bytes", TT_INFO, ei->unread);
-		tt_ev_int(ev, "since_last_us", TT_INFO, ei->since_last_us);
+		tt_ev_int(ev, "since_last_us", fl, ei->since_last_us);
 		tt_ev_send(em, ev);
 		if (ei->how == TT_END_PEER_FIN)
 			c->peer_fin = true;

@@ -176,15 +176,21 @@ static void end_locked(struct tt_tconn *c, enum tt_end_how how,
  * message, is often there. */
 static long long peek_unread(struct tt_tconn *c, int fd)
 {
-	static __thread uint8_t buf[16384];
-	ssize_t n = REAL(recv)(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
-	if (n <= 0)
+	enum { PEEK = 16384 };
+	uint8_t *buf = malloc(PEEK);
+	if (!buf)
 		return 0;
+	ssize_t n = REAL(recv)(fd, buf, PEEK, MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0) {
+		free(buf);
+		return 0;
+	}
 	struct scratch *s = scratch();
 	if (s && !c->dec.d[TT_IN].dead) {
 		struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level};
 		(void)tt_conn_feed(&c->dec, TT_IN, buf, (size_t)n, &em);
 	}
+	free(buf);
 	return n;
 }
 

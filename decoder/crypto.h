@@ -1,0 +1,113 @@
+/* The crypto table: the only way decoder/ reaches libcrypto.
+ *
+ * decoder/ makes no syscalls and loads nothing (DESIGN.md, "libcrypto
+ * inside someone else's process"), so everything cryptographic it needs
+ * comes through these function pointers.  The shim fills the table from a
+ * dlopen'ed libcrypto (inside ERR_set_mark()/ERR_pop_to_mark(), with a
+ * private OSSL_LIB_CTX); a unit test fills it from libcrypto directly.
+ *
+ * Conventions, for every entry:
+ * - the first argument is the table's ctx, the implementation's state;
+ * - 0 on success, -1 on any failure (including an AEAD tag that does not
+ *   verify: the caller cannot and need not tell the two apart);
+ * - a length of 0 is valid for every input buffer, whose pointer may then
+ *   be NULL;
+ * - outputs have the fixed sizes named below; an implementation never
+ *   writes more.
+ * Nothing here keeps a pointer to its inputs after it returns.
+ */
+#ifndef TT_CRYPTO_H
+#define TT_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tt_hash {
+	TT_HASH_SHA256 = 0,
+	TT_HASH_SHA384 = 1,
+};
+
+#define TT_HASH_MAX 48 /* bytes of the largest digest (SHA-384) */
+
+static inline size_t tt_hash_len(enum tt_hash h)
+{
+	return h == TT_HASH_SHA384 ? 48 : 32;
+}
+
+enum tt_aead {
+	TT_AEAD_AES_128_GCM = 0,
+	TT_AEAD_AES_256_GCM,
+	TT_AEAD_CHACHA20_POLY1305,
+	TT_AEAD_AES_128_CCM, /* 16-byte tag (not CCM_8) */
+};
+
+#define TT_AEAD_NONCE_LEN 12 /* every AEAD here takes a 12-byte nonce */
+#define TT_AEAD_TAG_LEN	  16 /* and makes a 16-byte tag */
+#define TT_AEAD_KEY_MAX	  32
+
+static inline size_t tt_aead_key_len(enum tt_aead a)
+{
+	return a == TT_AEAD_AES_128_GCM || a == TT_AEAD_AES_128_CCM ? 16 : 32;
+}
+
+#define TT_AES_BLOCK	  16
+#define TT_CHACHA20_BLOCK 64
+
+struct tt_crypto {
+	void *ctx;
+
+	/* out (tt_hash_len(h) bytes) = H(in). */
+	int (*digest)(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
+		      uint8_t *out);
+
+	/* Incremental hashing, for handshake transcripts.  hash_new makes a
+	 * fresh state in *st; hash_final writes the digest of everything
+	 * fed so far without ending the state (it finishes a copy), so a
+	 * transcript can be read at every point and fed on; hash_free
+	 * accepts NULL. */
+	int (*hash_new)(void *ctx, enum tt_hash h, void **st);
+	int (*hash_update)(void *ctx, void *st, const uint8_t *in, size_t len);
+	int (*hash_final)(void *ctx, const void *st, uint8_t *out);
+	void (*hash_free)(void *ctx, void *st);
+
+	/* out (tt_hash_len(h) bytes) = HMAC-H(key, data). */
+	int (*hmac)(void *ctx, enum tt_hash h, const uint8_t *key,
+		    size_t key_len, const uint8_t *data, size_t len,
+		    uint8_t *out);
+
+	/* AEAD with a key of tt_aead_key_len(a) bytes and a
+	 * TT_AEAD_NONCE_LEN-byte nonce.  seal: out (len bytes) and tag
+	 * (TT_AEAD_TAG_LEN) from in; open: out (len bytes) from in, -1 when
+	 * the tag does not verify (out is then garbage; the caller wipes
+	 * it).  out may be in itself (exact overlap), never partly. */
+	int (*aead_seal)(void *ctx, enum tt_aead a, const uint8_t *key,
+			 const uint8_t *nonce, const uint8_t *aad,
+			 size_t aad_len, const uint8_t *in, size_t len,
+			 uint8_t *out, uint8_t *tag);
+	int (*aead_open)(void *ctx, enum tt_aead a, const uint8_t *key,
+			 const uint8_t *nonce, const uint8_t *aad,
+			 size_t aad_len, const uint8_t *in, size_t len,
+			 uint8_t *out, const uint8_t *tag);
+
+	/* Raw single blocks, to peek at a record's first bytes without
+	 * authenticating it.  aes_block: out = AES-Encrypt(key, in), one
+	 * TT_AES_BLOCK block, key_len 16 or 32 (no mode, no padding).
+	 * chacha20_block: out = the TT_CHACHA20_BLOCK-byte ChaCha20
+	 * keystream block (RFC 8439 2.3) for a 32-byte key, a 12-byte nonce
+	 * and the given block counter. */
+	int (*aes_block)(void *ctx, const uint8_t *key, size_t key_len,
+			 const uint8_t *in, uint8_t *out);
+	int (*chacha20_block)(void *ctx, const uint8_t *key, uint32_t counter,
+			      const uint8_t *nonce, uint8_t *out);
+};
+
+/* Clears a secret so the compiler cannot drop the stores as dead (a plain
+ * memset before free or return may be).  No libcrypto needed. */
+static inline void tt_wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+	while (n--)
+		*v++ = 0;
+}
+
+#endif

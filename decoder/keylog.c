@@ -1,0 +1,200 @@
+/* NSS key log line parser (see keylog.h).
+ *
+ * NSS Key Log Format (and Wireshark's reader):
+ *   line    = comment / blank / entry
+ *   comment = "#" *any
+ *   entry   = label SP client_random SP secret
+ *   client_random = 64 HEXDIG          ; ClientHello.random
+ *   secret  = 96 HEXDIG                 ; CLIENT_RANDOM: master secret
+ *           / 64 HEXDIG / 96 HEXDIG     ; TLS 1.3: Hash.length bytes
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "keylog.h"
+
+static const char *const label_names[TT_KL_COUNT] = {
+    [TT_KL_NONE] = "",
+#define TT_KL_NAME_(name) [TT_KL_##name] = #name,
+    TT_KEYLOG_LABELS(TT_KL_NAME_)
+#undef TT_KL_NAME_
+};
+
+const char *tt_keylog_label_name(enum tt_keylog_label l)
+{
+	if ((unsigned)l >= TT_KL_COUNT)
+		return "";
+	return label_names[l];
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The bytes up to the next space (or the end) as a child cursor; the
+ * space itself is left in c. */
+TT_MUST_USE static tt_rc field(struct tt_cur *c, struct tt_cur *f)
+{
+	struct tt_cur probe = *c;
+	size_t n = 0;
+	uint8_t b;
+
+	while (tt_u8(&probe, &b) == TT_OK && b != ' ')
+		n++;
+	return tt_sub(c, n, f);
+}
+
+TT_MUST_USE static tt_rc space(struct tt_cur *c)
+{
+	uint8_t b;
+	TRY(tt_u8(c, &b));
+	ENSURE(b == ' ', TT_DECODE);
+	return TT_OK;
+}
+
+/* Whether f is non-empty, even-length hex of at most max digits. */
+static bool hex_ok(struct tt_cur f, size_t max)
+{
+	size_t n = tt_cur_left(&f);
+	uint8_t b;
+
+	if (n == 0 || n % 2 || n > max)
+		return false;
+	while (tt_u8(&f, &b) == TT_OK)
+		if (hexval(b) < 0)
+			return false;
+	return true;
+}
+
+/* Decodes hex field f into out, which must be exactly n bytes. */
+TT_MUST_USE static tt_rc unhex(struct tt_cur f, uint8_t *out, size_t n)
+{
+	ENSURE(tt_cur_left(&f) == 2 * n, TT_DECODE);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t hi, lo;
+		TRY(tt_u8(&f, &hi));
+		TRY(tt_u8(&f, &lo));
+		ENSURE(hexval(hi) >= 0 && hexval(lo) >= 0, TT_DECODE);
+		out[i] = (uint8_t)(hexval(hi) << 4 | hexval(lo));
+	}
+	return TT_OK;
+}
+
+static enum tt_keylog_label find_label(struct tt_cur f)
+{
+	size_t n = tt_cur_left(&f);
+
+	for (int l = TT_KL_NONE + 1; l < TT_KL_COUNT; l++)
+		if (strlen(label_names[l]) == n &&
+		    memcmp(label_names[l], f.p, n) == 0)
+			return (enum tt_keylog_label)l;
+	return TT_KL_NONE;
+}
+
+static bool label_chars_ok(struct tt_cur f)
+{
+	size_t n = tt_cur_left(&f);
+	uint8_t b;
+
+	if (n == 0 || n > TT_KEYLOG_LABEL_MAX)
+		return false;
+	while (tt_u8(&f, &b) == TT_OK)
+		if (!((b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+		      b == '_'))
+			return false;
+	return true;
+}
+
+TT_MUST_USE static tt_rc parse(struct tt_cur c, struct tt_keylog_entry *e)
+{
+	struct tt_cur lab, rnd, sec;
+	enum tt_keylog_label l;
+	uint8_t first;
+
+	if (tt_cur_left(&c) == 0)
+		return TT_OK; /* blank */
+	ENSURE(memchr(c.p, '\n', tt_cur_left(&c)) == NULL, TT_DECODE);
+	{
+		struct tt_cur peek = c;
+		TRY(tt_u8(&peek, &first));
+		if (first == '#')
+			return TT_OK; /* comment */
+	}
+	TRY(field(&c, &lab));
+	TRY(space(&c));
+	TRY(field(&c, &rnd));
+	TRY(space(&c));
+	TRY(field(&c, &sec));
+	TRY(tt_expect_empty(&c));
+	ENSURE(label_chars_ok(lab), TT_DECODE);
+
+	l = find_label(lab);
+	if (l == TT_KL_NONE) {
+		ENSURE(hex_ok(rnd, TT_KEYLOG_HEX_MAX) &&
+			   hex_ok(sec, TT_KEYLOG_HEX_MAX),
+		       TT_DECODE);
+		return TT_UNSUPPORTED;
+	}
+	TRY(unhex(rnd, e->client_random, TT_KEYLOG_RANDOM_LEN));
+	switch (tt_cur_left(&sec)) {
+	case 2 * 32:
+		/* a TLS 1.2 master secret is always 48 bytes */
+		ENSURE(l != TT_KL_CLIENT_RANDOM, TT_DECODE);
+		e->secret_len = 32;
+		break;
+	case 2 * 48:
+		e->secret_len = 48;
+		break;
+	default:
+		return TT_DECODE;
+	}
+	TRY(unhex(sec, e->secret, e->secret_len));
+	e->label = l;
+	return TT_OK;
+}
+
+tt_rc tt_keylog_parse_line(const char *p, size_t n, struct tt_keylog_entry *e)
+{
+	const uint8_t *u = (const uint8_t *)p;
+	tt_rc rc;
+
+	memset(e, 0, sizeof(*e));
+	if (n > 0 && u[n - 1] == '\n')
+		n--;
+	while (n > 0 && is_space(u[n - 1]))
+		n--;
+	rc = parse(tt_cur_make(u, n), e);
+	if (rc != TT_OK) {
+		tt_wipe(e, sizeof(*e));
+		e->label = TT_KL_NONE;
+	}
+	return rc;
+}
+
+tt_rc tt_keylog_next(const char *p, size_t n, size_t *used,
+		     struct tt_keylog_entry *e)
+{
+	const char *nl;
+
+	*used = 0;
+	if (n == 0) {
+		memset(e, 0, sizeof(*e));
+		return TT_NEED_MORE;
+	}
+	nl = memchr(p, '\n', n);
+	*used = nl ? (size_t)(nl - p) + 1 : n;
+	return tt_keylog_parse_line(p, *used, e);
+}

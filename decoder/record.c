@@ -134,10 +134,10 @@ static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		char lb[TT_NAMEBUF], db[TT_NAMEBUF];
 		enum tt_level l = level == 2 ? TT_WARN : TT_INFO;
 		struct tt_event *ev = tt_ev_begin(em, "alert", l, dir);
-		tt_ev_str(ev, "alert_level", TT_INFO,
+		tt_ev_str(ev, "alert_level", l,
 			  tt_label_alert_level(level, lb));
-		tt_ev_str(ev, "alert", TT_INFO, tt_label_alert(desc, db));
-		tt_ev_int(ev, "alert_code", TT_INFO, desc);
+		tt_ev_str(ev, "alert", l, tt_label_alert(desc, db));
+		tt_ev_int(ev, "alert_code", l, desc);
 		tt_ev_send(em, ev);
 		tt_sess_alert(c, dir, level, desc, false, em);
 	}

@@ -24,16 +24,7 @@ static void replay(const struct tlsgen_result *r, struct evlog *l,
 {
 	struct tt_conn c;
 	tt_conn_init(&c);
-	for (size_t i = 0; i < r->nsteps; i++) {
-		const struct tlsgen_step *s = &r->steps[i];
-		const struct tlsgen_stream *st = tlsgen_stream_of(r, s->from_server);
-		enum tt_dir dir = s->from_server ? TT_IN : TT_OUT;
-		for (size_t o = 0; o < s->len; o += piece) {
-			size_t n = s->len - o < piece ? s->len - o : piece;
-			(void)tt_conn_feed(&c, dir, st->data + s->off + o, n,
-					   &l->em);
-		}
-	}
+	evlog_replay(r, 0, &c, l, piece);
 	tt_conn_release(&c);
 }
 
@@ -50,11 +41,7 @@ static void one_dir(const struct tlsgen_stream *st, enum tt_dir dir,
 
 static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
 {
-	memset(r, 0, sizeof(*r));
-	int rc = tlsgen_run(o, r);
-	if (rc != 0)
-		fprintf(stderr, "tlsgen: %s\n", r->error);
-	assert_int_equal(rc, 0);
+	assert_int_equal(evlog_tlsgen(o, r), 0);
 }
 
 static void test_tls12_mtls_ca_names(void **state)

@@ -15,22 +15,10 @@
 #include "evlog.h"
 #include "tlsgen.h"
 
-/* Replays the exchange as the client (c2s = out) or the server. */
 static void replay(const struct tlsgen_result *r, int as_server,
 		   struct tt_conn *c, struct evlog *l, size_t piece)
 {
-	for (size_t i = 0; i < r->nsteps; i++) {
-		const struct tlsgen_step *s = &r->steps[i];
-		const struct tlsgen_stream *st = tlsgen_stream_of(r, s->from_server);
-		enum tt_dir dir = (s->from_server != 0) == (as_server != 0)
-					  ? TT_OUT
-					  : TT_IN;
-		for (size_t o = 0; o < s->len; o += piece) {
-			size_t n = s->len - o < piece ? s->len - o : piece;
-			(void)tt_conn_feed(c, dir, st->data + s->off + o, n,
-					   &l->em);
-		}
-	}
+	evlog_replay(r, as_server, c, l, piece);
 }
 
 static void end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
@@ -79,11 +67,7 @@ static void session_names(const struct evlog *l, char *out, size_t cap)
 
 static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
 {
-	memset(r, 0, sizeof(*r));
-	int rc = tlsgen_run(o, r);
-	if (rc != 0)
-		fprintf(stderr, "tlsgen: %s\n", r->error);
-	assert_int_equal(rc, 0);
+	assert_int_equal(evlog_tlsgen(o, r), 0);
 }
 
 static void check(const struct tlsgen_opts *o, int as_server,

@@ -116,3 +116,30 @@ void evlog_names(const struct evlog *l, char *out, size_t cap)
 		out[o] = 0;
 	}
 }
+
+void evlog_replay(const struct tlsgen_result *r, int as_server,
+		  struct tt_conn *c, struct evlog *l, size_t piece)
+{
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct tlsgen_step *s = &r->steps[i];
+		const struct tlsgen_stream *st =
+			tlsgen_stream_of(r, s->from_server);
+		enum tt_dir dir = (s->from_server != 0) == (as_server != 0)
+					  ? TT_OUT
+					  : TT_IN;
+		for (size_t o = 0; o < s->len; o += piece) {
+			size_t n = s->len - o < piece ? s->len - o : piece;
+			(void)tt_conn_feed(c, dir, st->data + s->off + o, n,
+					   &l->em);
+		}
+	}
+}
+
+int evlog_tlsgen(const struct tlsgen_opts *o, struct tlsgen_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	int rc = tlsgen_run(o, r);
+	if (rc != 0)
+		fprintf(stderr, "tlsgen: %s\n", r->error);
+	return rc;
+}

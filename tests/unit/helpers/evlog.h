@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "event.h"
+#include "tlsgen.h"
 
 struct evlog {
 	char **lines;
@@ -30,5 +31,13 @@ const char *evlog_find(const struct evlog *l, const char *name,
 int evlog_same(const struct evlog *a, const struct evlog *b);
 /* The event names in order, space-separated, into out. */
 void evlog_names(const struct evlog *l, char *out, size_t cap);
+
+/* Replays a captured exchange into c in the real order, as the client
+ * (c2s = out) or as the server, each write cut into pieces of piece
+ * bytes ((size_t)-1: whole). */
+void evlog_replay(const struct tlsgen_result *r, int as_server,
+		  struct tt_conn *c, struct evlog *l, size_t piece);
+/* tlsgen_run(), printing its error; returns its result. */
+int evlog_tlsgen(const struct tlsgen_opts *o, struct tlsgen_result *r);
 
 #endif

@@ -20,17 +20,23 @@ static dev_t log_dev;
 static ino_t log_ino;
 static char log_path[PATH_MAX];
 
-void tt_log_stderr(const char *msg, size_t n)
+/* One write() per line; a short write on a pipe is finished off. */
+static void write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = REAL(write)(2, msg, n);
+		ssize_t w = REAL(write)(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			return;
-		msg += w;
+		p += w;
 		n -= (size_t)w;
 	}
+}
+
+void tt_log_stderr(const char *msg, size_t n)
+{
+	write_all(2, msg, n);
 }
 
 /* Moves fd to a high number so that it stays out of the way of programs
@@ -205,14 +211,5 @@ void tt_log_write(const char *line, size_t n, enum tt_level level)
 		REAL(sendmsg)(log_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return;
 	}
-	/* one write per line; a short write on a pipe is finished off */
-	while (n > 0) {
-		ssize_t w = REAL(write)(log_fd, line, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		line += w;
-		n -= (size_t)w;
-	}
+	write_all(log_fd, line, n);
 }

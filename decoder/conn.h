@@ -228,6 +228,22 @@ void tt_sess_certificate(struct tt_conn *c, enum tt_dir dir, long long count,
 void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
 		       const char *code, const char *message, const char *fix);
 
+/* Extension blocks (RFC 8446 4.2): walked one extension at a time, a
+ * type seen twice or more than max types being malformed. */
+#define TT_EXT_MAX 128
+struct tt_ext_walk {
+	struct tt_cur all;
+	size_t max;
+	size_t nseen;
+	uint16_t seen[TT_EXT_MAX];
+};
+TT_MUST_USE tt_rc tt_ext_next(struct tt_ext_walk *w, uint16_t *type,
+			      struct tt_cur *data);
+
+/* A list field of 16-bit registry values, each by its label. */
+void tt_ev_list_u16(struct tt_event *ev, const char *key, enum tt_level l,
+		    struct tt_cur v, const char *(*label)(uint16_t, char *));
+
 /* A decode_error event (level warn). */
 void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
 			  const char *what, const char *detail);

@@ -94,6 +94,13 @@ void tt_ev_strcpy(struct tt_event *ev, const char *key, enum tt_level l,
 	f->v.s = p;
 }
 
+void tt_ev_label(struct tt_event *ev, const char *key, enum tt_level l,
+		 const char *s)
+{
+	if (ev)
+		tt_ev_strcpy(ev, key, l, s, strlen(s));
+}
+
 size_t tt_utf8_sanitize(const uint8_t *b, size_t n, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -92,6 +92,10 @@ void tt_ev_str(struct tt_event *ev, const char *key, enum tt_level l,
 	       const char *s); /* s static or outliving the event */
 void tt_ev_strcpy(struct tt_event *ev, const char *key, enum tt_level l,
 		  const char *s, size_t n); /* copied; must be UTF-8 text */
+/* A NUL-terminated string copied in: for labels that may live in the
+ * caller's buffer (tt_label_* results). */
+void tt_ev_label(struct tt_event *ev, const char *key, enum tt_level l,
+		 const char *s);
 void tt_ev_untrusted(struct tt_event *ev, const char *key, enum tt_level l,
 		     const uint8_t *b, size_t n);
 void tt_ev_int(struct tt_event *ev, const char *key, enum tt_level l,

@@ -115,23 +115,10 @@ TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
 	return TT_OK;
 }
 
-static void u16_list(struct tt_event *ev, const char *key, enum tt_level l,
-		     struct tt_cur v, const char *(*label)(uint16_t, char *))
-{
-	tt_ev_list_begin(ev, key, l);
-	uint16_t x;
-	char b[TT_NAMEBUF];
-	while (tt_u16(&v, &x) == TT_OK)
-		tt_ev_list_add(ev, label(x, b));
-	tt_ev_list_end(ev);
-}
-
 static void version_field(struct tt_event *ev, uint16_t v)
 {
 	char b[TT_NAMEBUF];
-	const char *s = v ? tt_label_version(v, b) : "unknown";
-	if (ev)
-		tt_ev_strcpy(ev, "version", TT_INFO, s, strlen(s));
+	tt_ev_label(ev, "version", TT_INFO, v ? tt_label_version(v, b) : "unknown");
 }
 
 TT_MUST_USE static tt_rc cr_tls12(struct tt_conn *c, struct tt_cur m,
@@ -155,7 +142,7 @@ TT_MUST_USE static tt_rc cr_tls12(struct tt_conn *c, struct tt_cur m,
 	}
 	tt_ev_list_end(ev);
 	if (sigs.p)
-		u16_list(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
+		tt_ev_list_u16(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
 	else {
 		tt_ev_list_begin(ev, "sig_algs", TT_INFO);
 		tt_ev_list_end(ev);
@@ -175,17 +162,11 @@ TT_MUST_USE static tt_rc cr_tls13(struct tt_conn *c, struct tt_cur m,
 	struct tt_cur sigs = {NULL, NULL}, sigs_cert = {NULL, NULL};
 	struct tt_cur cas = {NULL, NULL};
 	long long oid_filters = -1;
-	uint16_t seen[64];
-	size_t nseen = 0;
-	while (tt_cur_left(&exts)) {
+	struct tt_ext_walk w = {.all = exts, .max = 64};
+	while (tt_cur_left(&w.all)) {
 		uint16_t t;
 		struct tt_cur v, l;
-		TRY(tt_u16(&exts, &t));
-		TRY(tt_sub16(&exts, &v));
-		for (size_t i = 0; i < nseen; i++)
-			ENSURE(seen[i] != t, TT_DECODE);
-		ENSURE(nseen < 64, TT_DECODE);
-		seen[nseen++] = t;
+		TRY(tt_ext_next(&w, &t, &v));
 		switch (t) {
 		case EXT_SIGNATURE_ALGORITHMS:
 		case EXT_SIGNATURE_ALGORITHMS_CERT:
@@ -219,9 +200,9 @@ TT_MUST_USE static tt_rc cr_tls13(struct tt_conn *c, struct tt_cur m,
 	}
 	/* signature_algorithms is mandatory here (RFC 8446 4.3.2) */
 	ENSURE(sigs.p != NULL, TT_DECODE);
-	u16_list(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
+	tt_ev_list_u16(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
 	if (sigs_cert.p)
-		u16_list(ev, "sig_algs_cert", TT_DEBUG, sigs_cert,
+		tt_ev_list_u16(ev, "sig_algs_cert", TT_DEBUG, sigs_cert,
 			 tt_label_sigscheme);
 	if (oid_filters >= 0)
 		tt_ev_int(ev, "oid_filters", TT_DEBUG, oid_filters);
@@ -272,20 +253,14 @@ tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
 }
 
 /* The leaf's subject, issuer and expiry, at info. */
-static void leaf_fields(struct tt_event *ev, const uint8_t *der, size_t n,
-			bool *bad)
+static void leaf_fields(struct tt_event *ev, const struct tt_x509 *x)
 {
-	struct tt_x509 x;
-	if (tt_x509_parse(der, n, &x) != TT_OK) {
-		*bad = true;
-		return;
-	}
 	const struct {
 		const char *key;
 		const uint8_t *p;
 		size_t n;
-	} f[] = {{"subject", x.subject, x.subject_len},
-		 {"issuer", x.issuer, x.issuer_len}};
+	} f[] = {{"subject", x->subject, x->subject_len},
+		 {"issuer", x->issuer, x->issuer_len}};
 	for (size_t i = 0; i < 2; i++) {
 		char buf[DN_TEXT_MAX];
 		size_t len = 0;
@@ -296,8 +271,7 @@ static void leaf_fields(struct tt_event *ev, const uint8_t *der, size_t n,
 			ev->flags |= TT_EVF_TRUNCATED;
 		tt_ev_strcpy(ev, f[i].key, TT_INFO, buf, len);
 	}
-	tt_ev_strcpy(ev, "not_after", TT_INFO, x.not_after,
-		     strlen(x.not_after));
+	tt_ev_label(ev, "not_after", TT_INFO, x->not_after);
 }
 
 tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
@@ -333,36 +307,39 @@ tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
 	if (ctx.p)
 		tt_ev_hex(ev, "context", TT_DEBUG, ctx.p, tt_cur_left(&ctx));
 	tt_ev_int(ev, "cert_count", TT_INFO, count);
-	bool bad = false;
-	struct tt_cur first = list;
-	if (count > 0) {
-		struct tt_cur cert;
-		TRY(tt_sub24(&first, &cert));
-		leaf_fields(ev, cert.p, tt_cur_left(&cert), &bad);
+	/* each certificate parsed once: the leaf for info, the first
+	 * TT_CERTS_RENDERED for the chain at debug */
+	struct tt_x509 xs[TT_CERTS_RENDERED];
+	bool parsed[TT_CERTS_RENDERED];
+	size_t want = ev->max >= TT_DEBUG ? TT_CERTS_RENDERED : 1, nx = 0;
+	struct tt_cur l = list;
+	while ((long long)nx < count && nx < want) {
+		struct tt_cur cert, exts;
+		TRY(tt_sub24(&l, &cert));
+		if (tls13)
+			TRY(tt_sub16(&l, &exts));
+		parsed[nx] = tt_x509_parse(cert.p, tt_cur_left(&cert),
+					   &xs[nx]) == TT_OK;
+		nx++;
 	}
+	bool bad = nx > 0 && !parsed[0];
+	if (nx > 0 && parsed[0])
+		leaf_fields(ev, &xs[0]);
 	/* the whole chain's subjects, issuers and expiries at debug */
 	static const char *const keys[] = {"chain_subjects", "chain_issuers",
 					   "chain_not_after"};
-	for (int k = 0; k < 3; k++) {
-		struct tt_cur l = list;
+	for (int k = 0; k < 3 && ev->max >= TT_DEBUG; k++) {
 		tt_ev_list_begin(ev, keys[k], TT_DEBUG);
-		for (long long i = 0; i < count && i < TT_CERTS_RENDERED; i++) {
-			struct tt_cur cert, exts;
-			TRY(tt_sub24(&l, &cert));
-			if (tls13)
-				TRY(tt_sub16(&l, &exts));
-			struct tt_x509 x;
-			if (tt_x509_parse(cert.p, tt_cur_left(&cert), &x) !=
-			    TT_OK) {
+		for (size_t i = 0; i < nx; i++) {
+			const struct tt_x509 *x = &xs[i];
+			if (!parsed[i])
 				tt_ev_list_add(ev, "(not X.509)");
-				continue;
-			}
-			if (k == 2) {
-				tt_ev_list_add(ev, x.not_after);
-				continue;
-			}
-			add_dn_item(ev, k == 0 ? x.subject : x.issuer,
-				    k == 0 ? x.subject_len : x.issuer_len);
+			else if (k == 2)
+				tt_ev_list_add(ev, x->not_after);
+			else
+				add_dn_item(ev, k == 0 ? x->subject : x->issuer,
+					    k == 0 ? x->subject_len
+						   : x->issuer_len);
 		}
 		tt_ev_list_end(ev);
 	}

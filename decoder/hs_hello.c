@@ -50,61 +50,13 @@ enum {
 	EXT_RENEGOTIATION_INFO = 0xff01,
 };
 
-#define MAX_EXTS 128
-
-/* Walks an extension block, rejecting duplicates (RFC 8446 4.2). */
-struct ext_walk {
-	struct tt_cur all;
-	uint16_t seen[MAX_EXTS];
-	size_t nseen;
-};
-
-TT_MUST_USE static tt_rc ext_next(struct ext_walk *w, uint16_t *type,
-				  struct tt_cur *data)
-{
-	TRY(tt_u16(&w->all, type));
-	TRY(tt_sub16(&w->all, data));
-	for (size_t i = 0; i < w->nseen; i++)
-		ENSURE(w->seen[i] != *type, TT_DECODE);
-	ENSURE(w->nseen < MAX_EXTS, TT_DECODE);
-	w->seen[w->nseen++] = *type;
-	return TT_OK;
-}
-
-static void list_u16(struct tt_event *ev, const char *key, enum tt_level l,
-		     struct tt_cur v,
-		     const char *(*label)(uint16_t, char *))
-{
-	if (!ev || l > TT_TRACE)
-		return;
-	tt_ev_list_begin(ev, key, l);
-	uint16_t x;
-	char b[TT_NAMEBUF];
-	while (tt_u16(&v, &x) == TT_OK)
-		tt_ev_list_add(ev, label(x, b));
-	tt_ev_list_end(ev);
-}
-
+/* The ClientHello/ServerHello version field and its numeric sibling. */
 static void version_fields(struct tt_event *ev, const char *key,
 			   const char *codekey, enum tt_level l, uint16_t v)
 {
 	char b[TT_NAMEBUF];
-	tt_ev_str(ev, key, l, tt_label_version(v, b));
-	/* the label may live in b: copy it into the event */
-	const struct tt_field *f = ev ? &ev->f[ev->nf - 1] : NULL;
-	if (f && f->v.s == b) {
-		ev->nf--;
-		tt_ev_strcpy(ev, key, l, b, strlen(b));
-	}
+	tt_ev_label(ev, key, l, tt_label_version(v, b));
 	tt_ev_int(ev, codekey, TT_DEBUG, v);
-}
-
-/* A label that may be in a caller's buffer, copied into the event. */
-static void label_field(struct tt_event *ev, const char *key, enum tt_level l,
-			const char *s)
-{
-	if (ev)
-		tt_ev_strcpy(ev, key, l, s, strlen(s));
 }
 
 TT_MUST_USE static tt_rc alpn_list(struct tt_cur v, struct tt_event *ev,
@@ -203,7 +155,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 	}
 	tt_ev_int(ev, "cipher_count", TT_INFO,
 		  (long long)tt_cur_left(&suites) / 2);
-	list_u16(ev, "cipher_suites", TT_DEBUG, suites, tt_label_cipher);
+	tt_ev_list_u16(ev, "cipher_suites", TT_DEBUG, suites, tt_label_cipher);
 	tt_ev_list_begin(ev, "compression", TT_DEBUG);
 	for (const uint8_t *q = comp.p; q < comp.end; q++) {
 		char b[TT_NAMEBUF];
@@ -213,7 +165,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 
 	bool reneg_info = false;
 	if (tt_cur_left(&m)) {
-		struct ext_walk w = {.nseen = 0};
+		struct tt_ext_walk w = {.max = TT_EXT_MAX};
 		TRY(tt_sub16(&m, &w.all));
 		TRY(tt_expect_empty(&m));
 		/* names first (one list), then each extension's fields */
@@ -231,7 +183,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 		while (tt_cur_left(&w.all)) {
 			uint16_t t;
 			struct tt_cur v, l;
-			TRY(ext_next(&w, &t, &v));
+			TRY(tt_ext_next(&w, &t, &v));
 			switch (t) {
 			case EXT_SERVER_NAME:
 				TRY(server_name(c, v, ev));
@@ -243,21 +195,21 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 				TRY(tt_sub8(&v, &l));
 				TRY(tt_expect_empty(&v));
 				ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-				list_u16(ev, "supported_versions", TT_INFO, l,
+				tt_ev_list_u16(ev, "supported_versions", TT_INFO, l,
 					 tt_label_version);
 				break;
 			case EXT_SUPPORTED_GROUPS:
 				TRY(tt_sub16(&v, &l));
 				TRY(tt_expect_empty(&v));
 				ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-				list_u16(ev, "supported_groups", TT_DEBUG, l,
+				tt_ev_list_u16(ev, "supported_groups", TT_DEBUG, l,
 					 tt_label_group);
 				break;
 			case EXT_SIGNATURE_ALGORITHMS:
 				TRY(tt_sub16(&v, &l));
 				TRY(tt_expect_empty(&v));
 				ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-				list_u16(ev, "signature_algorithms", TT_DEBUG,
+				tt_ev_list_u16(ev, "signature_algorithms", TT_DEBUG,
 					 l, tt_label_sigscheme);
 				break;
 			case EXT_KEY_SHARE:
@@ -335,11 +287,11 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	/* First pass: the chosen version, needed before any field. */
 	uint16_t version = legacy, group = 0;
 	bool reneg_info = false, have_group = false;
-	struct ext_walk w = {.all = exts, .nseen = 0};
+	struct tt_ext_walk w = {.all = exts, .max = TT_EXT_MAX};
 	while (tt_cur_left(&w.all)) {
 		uint16_t t;
 		struct tt_cur v, l;
-		TRY(ext_next(&w, &t, &v));
+		TRY(tt_ext_next(&w, &t, &v));
 		if (t == EXT_SUPPORTED_VERSIONS) {
 			TRY(tt_u16(&v, &version));
 			TRY(tt_expect_empty(&v));
@@ -386,10 +338,10 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	}
 	char b[TT_NAMEBUF];
 	version_fields(ev, "version", "version_code", TT_INFO, version);
-	label_field(ev, "cipher", TT_INFO, tt_label_cipher(cipher, b));
+	tt_ev_label(ev, "cipher", TT_INFO, tt_label_cipher(cipher, b));
 	tt_ev_int(ev, "cipher_code", TT_DEBUG, cipher);
 	if (have_group)
-		label_field(ev, hrr ? "selected_group" : "group",
+		tt_ev_label(ev, hrr ? "selected_group" : "group",
 			    hrr ? TT_INFO : TT_DEBUG, tt_label_group(group, b));
 	if (version != legacy)
 		version_fields(ev, "legacy_version", "legacy_version_code",
@@ -397,7 +349,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	if (!hrr)
 		tt_ev_hex(ev, "random", TT_DEBUG, random, 32);
 	tt_ev_hex(ev, "session_id", TT_DEBUG, sid.p, tt_cur_left(&sid));
-	label_field(ev, "compression", TT_DEBUG, tt_label_compression(comp, b));
+	tt_ev_label(ev, "compression", TT_DEBUG, tt_label_compression(comp, b));
 
 	struct tt_cur names = exts;
 	tt_ev_list_begin(ev, "extensions", TT_DEBUG);
@@ -410,11 +362,11 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	}
 	tt_ev_list_end(ev);
 	/* Second pass for the fields that go after the list. */
-	struct ext_walk w2 = {.all = exts, .nseen = 0};
+	struct tt_ext_walk w2 = {.all = exts, .max = TT_EXT_MAX};
 	while (w2.all.p && tt_cur_left(&w2.all)) {
 		uint16_t t;
 		struct tt_cur v;
-		TRY(ext_next(&w2, &t, &v));
+		TRY(tt_ext_next(&w2, &t, &v));
 		if (t == EXT_ALPN)
 			TRY(alpn_list(v, ev, "alpn", TT_INFO));
 		else if (t == EXT_EXTENDED_MASTER_SECRET)

@@ -20,13 +20,6 @@
 #include "conn.h"
 #include "names.h"
 
-static void label_field(struct tt_event *ev, const char *key, enum tt_level l,
-			const char *s)
-{
-	if (ev)
-		tt_ev_strcpy(ev, key, l, s, strlen(s));
-}
-
 tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
 				const uint8_t *body, size_t len,
 				const struct tt_emit *em)
@@ -47,7 +40,7 @@ tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
 		if (type == 3) {
 			TRY(tt_u16(&m, &group));
 			TRY(tt_sub8(&m, &point));
-			label_field(ev, "group", TT_INFO,
+			tt_ev_label(ev, "group", TT_INFO,
 				    tt_label_group(group, b));
 		}
 	} else if (suite && strstr(suite, "_DHE_")) {
@@ -111,7 +104,7 @@ tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
 		tt_ev_begin(em, "certificate_verify", TT_INFO, dir);
 	char b[TT_NAMEBUF];
 	if (has_scheme)
-		label_field(ev, "sig_alg", TT_INFO,
+		tt_ev_label(ev, "sig_alg", TT_INFO,
 			    tt_label_sigscheme(scheme, b));
 	tt_ev_int(ev, "signature_length", TT_DEBUG,
 		  (long long)tt_cur_left(&sig));
@@ -140,7 +133,7 @@ tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		tt_ev_begin(em, name ? name : "handshake", TT_INFO, dir);
 	if (!name) {
 		char b[TT_NAMEBUF];
-		label_field(ev, "handshake_type", TT_INFO,
+		tt_ev_label(ev, "handshake_type", TT_INFO,
 			    tt_label_handshake(type, b));
 	}
 	tt_ev_int(ev, "length", TT_DEBUG, (long long)len);

@@ -581,15 +581,15 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	char b[TT_NAMEBUF];
 	uint16_t v = tt_conn_version(c);
 	const char *vs = v ? tt_label_version(v, b) : "unknown";
-	tt_ev_strcpy(ev, "version", TT_INFO, vs, strlen(vs));
+	tt_ev_label(ev, "version", TT_INFO, vs);
 	if (v) {
 		const char *cs = tt_label_cipher(c->cipher, b);
-		tt_ev_strcpy(ev, "cipher", TT_INFO, cs, strlen(cs));
+		tt_ev_label(ev, "cipher", TT_INFO, cs);
 	}
 	if (c->sni[0])
-		tt_ev_strcpy(ev, "sni", TT_INFO, c->sni, strlen(c->sni));
+		tt_ev_label(ev, "sni", TT_INFO, c->sni);
 	if (c->alpn[0])
-		tt_ev_strcpy(ev, "alpn", TT_INFO, c->alpn, strlen(c->alpn));
+		tt_ev_label(ev, "alpn", TT_INFO, c->alpn);
 	tt_ev_int(ev, "duration_us", TT_INFO, ei->duration_us);
 	tt_ev_int(ev, "bytes_in", TT_INFO, (long long)c->d[TT_IN].bytes);
 	tt_ev_int(ev, "bytes_out", TT_INFO, (long long)c->d[TT_OUT].bytes);
@@ -653,7 +653,7 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	default:
 		ended = "closed by this process";
 	}
-	tt_ev_strcpy(ev, "ended", TT_INFO, ended, strlen(ended));
+	tt_ev_label(ev, "ended", TT_INFO, ended);
 	tt_ev_send(em, ev);
 }
 

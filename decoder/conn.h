@@ -212,8 +212,12 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 /* Session bookkeeping, called by the record and handshake layers. */
 void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		     bool inferred, const struct tt_emit *em);
-void tt_sess_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
-		   uint8_t desc, bool inferred, const struct tt_emit *em);
+/* An alert event, then what it means for the connection; evidence is
+ * NULL for an alert read in the clear, else why an encrypted record of
+ * len bytes is taken to be this alert. */
+void tt_sess_alert_event(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+			 uint8_t desc, uint32_t len, const char *evidence,
+			 const struct tt_emit *em);
 void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		       uint32_t len, const struct tt_emit *em);
 void tt_sess_server_hello(struct tt_conn *c, enum tt_dir dir, bool ri,

@@ -131,15 +131,7 @@ static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		}
 		uint8_t level = d->alert_part, desc = p[i];
 		d->alert_have = false;
-		char lb[TT_NAMEBUF], db[TT_NAMEBUF];
-		enum tt_level l = level == 2 ? TT_WARN : TT_INFO;
-		struct tt_event *ev = tt_ev_begin(em, "alert", l, dir);
-		tt_ev_str(ev, "alert_level", l,
-			  tt_label_alert_level(level, lb));
-		tt_ev_str(ev, "alert", l, tt_label_alert(desc, db));
-		tt_ev_int(ev, "alert_code", l, desc);
-		tt_ev_send(em, ev);
-		tt_sess_alert(c, dir, level, desc, false, em);
+		tt_sess_alert_event(c, dir, level, desc, 2, NULL, em);
 	}
 }
 

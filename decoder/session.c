@@ -212,8 +212,9 @@ static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
 	tt_emit_diagnosis(em, dir, "fatal_alert_in_handshake", msg, f);
 }
 
-void tt_sess_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
-		   uint8_t desc, bool inferred, const struct tt_emit *em)
+/* What an alert means for the connection (renegotiation, diagnoses). */
+static void alert_noted(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+			uint8_t desc, bool inferred, const struct tt_emit *em)
 {
 	alert_note(c, dir, level, desc, inferred);
 	if (desc == AL_NO_RENEGOTIATION &&
@@ -240,10 +241,9 @@ void tt_sess_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 		alert_diagnosis(c, dir, desc, em);
 }
 
-/* An inferred alert event: what the record must be, and why. */
-static void inferred_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
-			   uint8_t desc, uint32_t len, const char *evidence,
-			   const struct tt_emit *em)
+void tt_sess_alert_event(struct tt_conn *c, enum tt_dir dir, uint8_t level,
+			 uint8_t desc, uint32_t len, const char *evidence,
+			 const struct tt_emit *em)
 {
 	char lb[TT_NAMEBUF], db[TT_NAMEBUF];
 	enum tt_level l = level == 2 ? TT_WARN : TT_INFO;
@@ -251,12 +251,14 @@ static void inferred_alert(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 	tt_ev_str(ev, "alert_level", l, tt_label_alert_level(level, lb));
 	tt_ev_str(ev, "alert", l, tt_label_alert(desc, db));
 	tt_ev_int(ev, "alert_code", l, desc);
-	tt_ev_int(ev, "record_length", TT_INFO, len);
-	tt_ev_str(ev, "evidence", l, evidence);
-	if (ev)
-		ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
+	if (evidence) {
+		tt_ev_int(ev, "record_length", TT_INFO, len);
+		tt_ev_str(ev, "evidence", l, evidence);
+		if (ev)
+			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
+	}
 	tt_ev_send(em, ev);
-	tt_sess_alert(c, dir, level, desc, true, em);
+	alert_noted(c, dir, level, desc, evidence != NULL, em);
 }
 
 static void plain_encrypted_record(enum tt_dir dir, uint8_t type, uint32_t len,
@@ -334,7 +336,7 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			 len, tt_role_name(sender),
 			 after_request ? "a hello_request"
 				       : "the client's renegotiation");
-		inferred_alert(c, dir, 1, AL_NO_RENEGOTIATION, len, evidence,
+		tt_sess_alert_event(c, dir, 1, AL_NO_RENEGOTIATION, len, evidence,
 			       em);
 		return;
 	}
@@ -346,7 +348,7 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			 "servers end such a connection with a fatal "
 			 "handshake_failure",
 			 len);
-		inferred_alert(c, dir, 2, AL_HANDSHAKE_FAILURE, len, evidence,
+		tt_sess_alert_event(c, dir, 2, AL_HANDSHAKE_FAILURE, len, evidence,
 			       em);
 		return;
 	}

@@ -55,33 +55,25 @@ static void add_dn_item(struct tt_event *ev, const uint8_t *der, size_t n)
 	tt_ev_list_commit(ev, len);
 }
 
-/* The names as one line of text for a diagnosis: "A", "B", ... */
-static void ca_text(struct tt_conn *c, struct tt_cur list, long long count)
+/* Appends "dn" to the diagnosis text ("A", "B", ...), or ", ..." and
+ * false once it is full. */
+static bool text_add(char *text, size_t cap, size_t *o, const char *dn,
+		     size_t len)
 {
-	char text[TT_CA_TEXT], dn[DN_TEXT_MAX];
-	size_t o = 0;
-	text[0] = 0;
-	while (tt_cur_left(&list)) {
-		struct tt_cur name;
-		if (tt_sub16(&list, &name) != TT_OK)
-			break;
-		size_t len = 0;
-		if (tt_dn_render(name.p, tt_cur_left(&name), dn, sizeof(dn),
-				 &len) == TT_DECODE)
-			continue;
-		if (o + len + 5 >= sizeof(text)) {
-			if (o + 5 < sizeof(text))
-				memcpy(text + o, ", ...", 6);
-			o = strlen(text);
-			break;
-		}
-		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"%s\"",
-				      o ? ", " : "", dn);
+	if (*o + len + 5 >= cap) {
+		if (*o + 5 < cap)
+			memcpy(text + *o, ", ...", 6);
+		*o = strlen(text);
+		return false;
 	}
-	tt_sess_cert_request(c, count, text, o);
+	*o += (size_t)snprintf(text + *o, cap - *o, "%s\"%s\"", *o ? ", " : "",
+			       dn);
+	return true;
 }
 
-/* A DistinguishedName list: counts every name, renders the first ones. */
+/* A DistinguishedName list: counts every name, renders each once, for
+ * the event (the first TT_CA_NAMES_RENDERED) and for the diagnosis text
+ * kept on the connection (as many as fit). */
 TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
 				 struct tt_event *ev)
 {
@@ -93,21 +85,35 @@ TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
 		ENSURE(tt_cur_left(&dn) > 0, TT_DECODE);
 		count++;
 	}
-	ca_text(c, list, count);
 	tt_ev_int(ev, "ca_count", TT_INFO, count);
 	tt_ev_list_begin(ev, "ca_names", TT_INFO);
+	char text[TT_CA_TEXT], dn[DN_TEXT_MAX];
+	size_t o = 0;
+	bool text_open = true;
+	text[0] = 0;
 	long long i = 0;
 	while (tt_cur_left(&list)) {
-		struct tt_cur dn;
-		TRY(tt_sub16(&list, &dn));
-		if (i++ >= TT_CA_NAMES_RENDERED) {
-			if (ev)
-				ev->flags |= TT_EVF_TRUNCATED;
+		struct tt_cur name;
+		TRY(tt_sub16(&list, &name));
+		bool to_event = i++ < TT_CA_NAMES_RENDERED;
+		if (!to_event && ev)
+			ev->flags |= TT_EVF_TRUNCATED;
+		if (!to_event && !text_open)
 			break;
+		size_t len = 0;
+		tt_rc rc = tt_dn_render(name.p, tt_cur_left(&name), dn,
+					sizeof(dn), &len);
+		if (to_event) {
+			if (rc == TT_TOO_BIG && ev)
+				ev->flags |= TT_EVF_TRUNCATED;
+			tt_ev_list_add(ev, rc == TT_DECODE ? "(malformed name)"
+							   : dn);
 		}
-		add_dn_item(ev, dn.p, tt_cur_left(&dn));
+		if (text_open && rc != TT_DECODE)
+			text_open = text_add(text, sizeof(text), &o, dn, len);
 	}
 	tt_ev_list_end(ev);
+	tt_sess_cert_request(c, count, text, o);
 	if (count == 0)
 		tt_ev_str(ev, "note", TT_INFO,
 			  "the server sent no CA names: the client may offer "

@@ -98,7 +98,7 @@ struct tt_conn {
 	bool fin[2];		/* Finished seen per direction, this handshake */
 	uint8_t reneg;		/* enum tt_reneg */
 	uint8_t reneg_initiator; /* enum tt_role */
-	uint16_t reneg_attempts, reneg_completed;
+	uint16_t reneg_attempts;
 	bool ch_seen, ch_ri, ch_scsv; /* secure renegotiation (RFC 5746) */
 	bool sh_seen, sh_ri;
 	bool cr_seen;

@@ -107,10 +107,7 @@ static void finished(struct tt_conn *c, enum tt_dir dir,
 		return;
 	if (c->phase == TT_PHASE_RENEG) {
 		c->reneg = TT_RENEG_COMPLETED;
-		c->reneg_completed++;
-		c->phase = TT_PHASE_DONE;
-		reneg_event(c, dir, "completed", false,
-			    NULL, em);
+		reneg_event(c, dir, "completed", false, NULL, em);
 	}
 	c->phase = TT_PHASE_DONE;
 }
@@ -119,7 +116,6 @@ void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		     bool inferred, const struct tt_emit *em)
 {
 	remember_msg(c, dir, type, inferred);
-	enum tt_role sender = tt_sender(c, dir);
 	switch (type) {
 	case HT_HELLO_REQUEST:
 		hello_request(c, dir, inferred, em);
@@ -131,7 +127,6 @@ void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		finished(c, dir, em);
 		break;
 	default:
-		(void)sender;
 		break;
 	}
 }

@@ -21,7 +21,6 @@ struct tt_tconn;
 
 struct tt_fdent {
 	uint8_t kind;	   /* enum tt_fdkind, atomic */
-	uint8_t hint_role; /* from connect()/accept() */
 	struct tt_tconn *conn;
 };
 

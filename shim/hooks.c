@@ -213,7 +213,7 @@ HOOK int dup2(int oldfd, int newfd)
 		tt_log_step_aside();
 	int r = REAL(dup2)(oldfd, newfd);
 	if (r >= 0 && oldfd != newfd)
-		tt_trace_newfd(r, TT_ROLE_UNKNOWN);
+		tt_trace_newfd(r);
 	return r;
 }
 
@@ -223,7 +223,7 @@ HOOK int dup3(int oldfd, int newfd, int flags)
 		tt_log_step_aside();
 	int r = REAL(dup3)(oldfd, newfd, flags);
 	if (r >= 0)
-		tt_trace_newfd(r, TT_ROLE_UNKNOWN);
+		tt_trace_newfd(r);
 	return r;
 }
 
@@ -231,7 +231,7 @@ HOOK int socket(int domain, int type, int protocol)
 {
 	int r = REAL(socket)(domain, type, protocol);
 	if (r >= 0)
-		tt_trace_newfd(r, TT_ROLE_UNKNOWN);
+		tt_trace_newfd(r);
 	return r;
 }
 
@@ -242,7 +242,7 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 	 * was; only a new connection starts a new stream */
 	if (r == 0 || errno == EINPROGRESS) {
 		int saved = errno;
-		tt_trace_newfd(fd, TT_ROLE_CLIENT);
+		tt_trace_newfd(fd);
 		errno = saved;
 	}
 	return r;
@@ -252,7 +252,7 @@ HOOK int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	int r = REAL(accept)(fd, addr, alen);
 	if (r >= 0)
-		tt_trace_newfd(r, TT_ROLE_SERVER);
+		tt_trace_newfd(r);
 	return r;
 }
 
@@ -260,6 +260,6 @@ HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	int r = REAL(accept4)(fd, addr, alen, flags);
 	if (r >= 0)
-		tt_trace_newfd(r, TT_ROLE_SERVER);
+		tt_trace_newfd(r);
 	return r;
 }

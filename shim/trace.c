@@ -407,7 +407,7 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 	errno = err;
 }
 
-void tt_trace_newfd(int fd, enum tt_role hint)
+void tt_trace_newfd(int fd)
 {
 	struct tt_fdent *e = tt_fd_get(fd);
 	if (!e)
@@ -415,7 +415,6 @@ void tt_trace_newfd(int fd, enum tt_role hint)
 	int saved = errno;
 	if (e->conn || tt_fd_kind(e) != TT_FD_UNKNOWN)
 		detach(fd, e, false);
-	e->hint_role = (uint8_t)hint;
 	errno = saved;
 }
 

@@ -40,8 +40,8 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 		   size_t want, int err, const char *call);
 /* A call handed out fd (socket, accept, connect, dup2): forget the old
- * state of that number.  role: what the call says of our side. */
-void tt_trace_newfd(int fd, enum tt_role hint);
+ * state of that number. */
+void tt_trace_newfd(int fd);
 /* Before the real close(). */
 void tt_trace_close(int fd);
 

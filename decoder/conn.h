@@ -16,6 +16,7 @@
 
 #include "cursor.h"
 #include "event.h"
+#include "keylog.h"
 
 /* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
 #define TT_RECORD_MAX (16384 + 2048)
@@ -59,7 +60,52 @@ struct tt_dirstate {
 	uint64_t bytes;
 	uint32_t hs_msgs;
 	uint32_t enc_hs_after_ccs; /* encrypted handshake records since CCS */
+
+	/* decryption (decoder/decrypt.c) */
+	uint8_t kstate;	 /* enum tt_kstate */
+	uint8_t klabel;	 /* TLS 1.3: enum tt_keylog_label of this epoch */
+	bool ksw_app;	 /* 1.3 Finished decrypted: next records use the
+			  * application secret */
+	bool ksw_update; /* KeyUpdate decrypted: next secret after this record */
+	bool k_opened;	 /* a record opened with this epoch's keys */
+	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
+	/* Records waiting for their keys, whole and in order: entries of
+	 * type, version, length, whether the body follows, then the body. */
+	uint8_t *q;
+	uint32_t qoff, qlen, qcap;
+	bool draining, stall;
 };
+
+/* A direction's decryption state. */
+enum tt_kstate {
+	TT_K_NONE = 0, /* nothing to decrypt yet, or no key source */
+	TT_K_WAIT,     /* records are encrypted; their keys not here yet */
+	TT_K_ON,       /* keys installed */
+	TT_K_OFF,      /* not decrypting: suite, failure or keys missing */
+};
+
+/* Where secrets come from (the shim's store, or a test).  The decoder
+ * asks and never waits: a record whose keys are not here yet waits in the
+ * direction's queue (bounded) and is decoded when they come. */
+struct tt_keysrc {
+	void *ctx;
+	/* Copies the secret logged under label for this client random to
+	 * out (TT_KEYLOG_SECRET_MAX bytes) and returns its length, or 0
+	 * when it is not known (yet). */
+	size_t (*get)(void *ctx, const uint8_t *client_random,
+		      enum tt_keylog_label label, uint8_t *out);
+	/* The crypto table, loaded on first use; NULL when unavailable, with
+	 * *why saying why. */
+	const struct tt_crypto *(*crypto)(void *ctx, const char **why);
+	/* Whether keys can come at all in this process (a TLS library
+	 * hooked, a key log to read); when not, encrypted records are
+	 * reported as ciphertext at once. */
+	bool (*expect)(void *ctx);
+};
+
+/* Bytes of records a direction holds while waiting for keys; past it,
+ * the direction stops waiting and reports what it holds as ciphertext. */
+#define TT_KEYQ_MAX (128u * 1024u)
 
 /* Where the connection's handshakes stand. */
 enum tt_phase {
@@ -92,6 +138,14 @@ struct tt_conn {
 	char sni[TT_SNI_MAX + 1];
 	char alpn[32];	   /* the server's choice */
 	bool hrr;
+	uint8_t crandom[32], srandom[32]; /* of the latest hellos */
+
+	/* decryption: where keys come from (NULL: none) and what happened */
+	const struct tt_keysrc *ks;
+	uint32_t dec_records;		/* records decrypted */
+	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
+	bool keys_expected;		/* a record waited for keys */
+	uint16_t key_updates[2];	/* KeyUpdates per direction */
 
 	/* handshakes and renegotiation (decoder/session.c) */
 	uint8_t phase;		/* enum tt_phase */
@@ -182,6 +236,55 @@ TT_MUST_USE tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
 TT_MUST_USE tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir,
 				uint8_t type, const uint8_t *body, size_t len,
 				const struct tt_emit *em);
+
+TT_MUST_USE tt_rc tt_hs_encrypted_extensions(struct tt_conn *c,
+					     enum tt_dir dir,
+					     const uint8_t *body, size_t len,
+					     const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_key_update(struct tt_conn *c, enum tt_dir dir,
+				   const uint8_t *body, size_t len,
+				   const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_finished(struct tt_conn *c, enum tt_dir dir,
+				 const uint8_t *body, size_t len,
+				 const struct tt_emit *em);
+
+/* ---- decryption (decoder/decrypt.c) ---- */
+
+/* What became of an encrypted record offered for decryption. */
+enum tt_dec_result {
+	TT_DEC_NONE = 0, /* not decrypted: report it as ciphertext */
+	TT_DEC_DONE,	 /* decrypted and decoded, or counted */
+	TT_DEC_WAIT,	 /* its keys are not here yet: queue it */
+};
+
+/* Called when a record header is complete: whether the body of an
+ * encrypted record of this type is needed (to decrypt it, or to find its
+ * inner type), so that the record layer keeps it. */
+bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type);
+/* An encrypted record, whole (p NULL when its body was not kept). */
+enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
+				 const uint8_t *hdr, const uint8_t *p,
+				 uint32_t n, const struct tt_emit *em);
+/* ChangeCipherSpec in TLS <= 1.2: the direction's next records use the
+ * keys of the handshake in progress. */
+void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em);
+/* Stops waiting for keys in dir: what waits is reported as ciphertext. */
+void tt_dec_give_up(struct tt_conn *c, enum tt_dir dir,
+		    const struct tt_emit *em);
+/* Decodes what waits in dir's queue, as far as keys allow. */
+void tt_conn_drain(struct tt_conn *c, enum tt_dir dir,
+		   const struct tt_emit *em);
+static inline bool tt_conn_waiting(const struct tt_conn *c, enum tt_dir dir)
+{
+	return c->d[dir].qlen > c->d[dir].qoff;
+}
+/* Decodes a record's plaintext (read in the clear, or decrypted). */
+void tt_record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		     const uint8_t *p, uint32_t n, const struct tt_emit *em);
+/* Wipes and frees a direction's secrets and queue. */
+void tt_dec_release(struct tt_conn *c, enum tt_dir dir);
+/* The summary's word on decryption. */
+const char *tt_dec_outcome(const struct tt_conn *c);
 
 /* How a connection ended, as the shim saw it. */
 enum tt_end_how {

@@ -19,7 +19,7 @@ struct tt_event *tt_ev_begin(const struct tt_emit *em, const char *name,
 	ev->name = name;
 	ev->level = (uint8_t)level;
 	ev->dir = (uint8_t)dir;
-	ev->flags = 0;
+	ev->flags = em->flags;
 	ev->max = em->level;
 	ev->nf = 0;
 	ev->used = 0;

@@ -73,6 +73,7 @@ struct tt_emit {
 	void *ctx;
 	struct tt_event *ev;
 	uint8_t level; /* most verbose level wanted */
+	uint16_t flags; /* enum tt_evflag set on every event (decrypted) */
 };
 
 static inline bool tt_emit_on(const struct tt_emit *em, enum tt_level l)

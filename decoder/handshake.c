@@ -60,6 +60,9 @@ static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	case 4:
 		rc = tt_hs_new_session_ticket(c, dir, body, len, em);
 		break;
+	case 8:
+		rc = tt_hs_encrypted_extensions(c, dir, body, len, em);
+		break;
 	case 11:
 		rc = tt_hs_certificate(c, dir, body, len, em);
 		break;
@@ -71,6 +74,12 @@ static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		break;
 	case 15:
 		rc = tt_hs_certificate_verify(c, dir, body, len, em);
+		break;
+	case 20:
+		rc = tt_hs_finished(c, dir, body, len, em);
+		break;
+	case 24:
+		rc = tt_hs_key_update(c, dir, body, len, em);
 		break;
 	default:
 		rc = tt_hs_generic(c, dir, type, body, len, em);

@@ -35,10 +35,12 @@ static const uint8_t hrr_random[32] = {
 
 enum {
 	EXT_SERVER_NAME = 0,
+	EXT_MAX_FRAGMENT_LENGTH = 1,
 	EXT_SUPPORTED_GROUPS = 10,
 	EXT_EC_POINT_FORMATS = 11,
 	EXT_SIGNATURE_ALGORITHMS = 13,
 	EXT_ALPN = 16,
+	EXT_RECORD_SIZE_LIMIT = 28,
 	EXT_EXTENDED_MASTER_SECRET = 23,
 	EXT_SESSION_TICKET = 35,
 	EXT_PRE_SHARED_KEY = 41,
@@ -74,6 +76,19 @@ TT_MUST_USE static tt_rc alpn_list(struct tt_cur v, struct tt_event *ev,
 		tt_ev_list_add_untrusted(ev, name.p, tt_cur_left(&name));
 	}
 	tt_ev_list_end(ev);
+	return TT_OK;
+}
+
+/* The server's ALPN choice, for the summary. */
+TT_MUST_USE static tt_rc remember_alpn(struct tt_conn *c, struct tt_cur v)
+{
+	struct tt_cur list, name;
+	TRY(tt_sub16(&v, &list));
+	TRY(tt_sub8(&list, &name));
+	size_t aw = tt_utf8_sanitize(name.p, tt_cur_left(&name), c->alpn,
+				     sizeof(c->alpn));
+	if (aw == (size_t)-1)
+		c->alpn[0] = 0;
 	return TT_OK;
 }
 
@@ -141,6 +156,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 	ENSURE(tt_cur_left(&comp) >= 1, TT_DECODE);
 
 	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
+	memcpy(c->crandom, random, sizeof(c->crandom));
 	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
 	version_fields(ev, "version", "version_code", TT_INFO, legacy);
 	tt_ev_hex(ev, "random", TT_DEBUG, random, 32);
@@ -300,13 +316,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 			TRY(tt_expect_empty(&v));
 			reneg_info = true;
 		} else if (t == EXT_ALPN && !hrr) {
-			struct tt_cur list, name;
-			TRY(tt_sub16(&v, &list));
-			TRY(tt_sub8(&list, &name));
-			size_t aw = tt_utf8_sanitize(name.p, tt_cur_left(&name),
-						    c->alpn, sizeof(c->alpn));
-			if (aw == (size_t)-1)
-				c->alpn[0] = 0;
+			TRY(remember_alpn(c, v));
 		} else if (t == EXT_KEY_SHARE) {
 			/* HRR: selected_group; ServerHello: KeyShareEntry */
 			TRY(tt_u16(&v, &group));
@@ -322,6 +332,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 	if (!hrr) {
+		memcpy(c->srandom, random, sizeof(c->srandom));
 		__atomic_store_n(&c->version, version, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->cipher, cipher, __ATOMIC_RELAXED);
 	} else {
@@ -380,5 +391,79 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	tt_ev_send(em, ev);
 	if (!hrr)
 		tt_sess_server_hello(c, dir, reneg_info, em);
+	return TT_OK;
+}
+
+/* EncryptedExtensions (RFC 8446 4.3.1):
+ *   struct { Extension extensions<0..2^16-1>; } EncryptedExtensions;
+ */
+tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
+				 const uint8_t *body, size_t len,
+				 const struct tt_emit *em)
+{
+	struct tt_cur m = tt_cur_make(body, len), exts;
+	TRY(tt_sub16(&m, &exts));
+	TRY(tt_expect_empty(&m));
+	struct tt_ext_walk w = {.all = exts, .max = TT_EXT_MAX};
+	while (tt_cur_left(&w.all)) { /* validate before building */
+		uint16_t t;
+		struct tt_cur v;
+		TRY(tt_ext_next(&w, &t, &v));
+		if (t == EXT_ALPN)
+			TRY(remember_alpn(c, v));
+	}
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	struct tt_event *ev =
+		tt_ev_begin(em, "encrypted_extensions", TT_INFO, dir);
+	if (!ev)
+		return TT_OK;
+	char b[TT_NAMEBUF];
+	struct tt_cur names = exts;
+	tt_ev_list_begin(ev, "extensions", TT_INFO);
+	while (tt_cur_left(&names)) {
+		uint16_t t;
+		struct tt_cur d;
+		TRY(tt_u16(&names, &t));
+		TRY(tt_sub16(&names, &d));
+		tt_ev_list_add(ev, tt_label_extension(t, b));
+	}
+	tt_ev_list_end(ev);
+	struct tt_ext_walk w2 = {.all = exts, .max = TT_EXT_MAX};
+	while (tt_cur_left(&w2.all)) {
+		uint16_t t, x;
+		uint8_t u;
+		struct tt_cur v;
+		TRY(tt_ext_next(&w2, &t, &v));
+		switch (t) {
+		case EXT_ALPN:
+			TRY(alpn_list(v, ev, "alpn", TT_INFO));
+			break;
+		case EXT_SERVER_NAME:
+			tt_ev_bool(ev, "sni_acknowledged", TT_DEBUG, true);
+			break;
+		case EXT_EARLY_DATA:
+			tt_ev_bool(ev, "early_data_accepted", TT_INFO, true);
+			break;
+		case EXT_MAX_FRAGMENT_LENGTH:
+			if (tt_u8(&v, &u) == TT_OK)
+				tt_ev_int(ev, "max_fragment_length", TT_DEBUG,
+					  u >= 1 && u <= 4 ? 1 << (8 + u) : u);
+			break;
+		case EXT_RECORD_SIZE_LIMIT:
+			if (tt_u16(&v, &x) == TT_OK)
+				tt_ev_int(ev, "record_size_limit", TT_DEBUG, x);
+			break;
+		case EXT_SUPPORTED_GROUPS: {
+			struct tt_cur l;
+			if (tt_sub16(&v, &l) == TT_OK)
+				tt_ev_list_u16(ev, "supported_groups", TT_DEBUG,
+					       l, tt_label_group);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	tt_ev_send(em, ev);
 	return TT_OK;
 }

@@ -13,6 +13,9 @@
  *        Extension extensions<0..2^16-2>;
  * CertificateVerify, RFC 8446 4.4.3 / RFC 5246 7.4.8:
  *   SignatureScheme algorithm (TLS 1.2+); opaque signature<0..2^16-1>;
+ * Finished, RFC 8446 4.4.4 / RFC 5246 7.4.9: opaque verify_data[...];
+ * KeyUpdate, RFC 8446 4.6.3:
+ *   enum { update_not_requested(0), update_requested(1) } request_update;
  * HelloRequest, ServerHelloDone, EndOfEarlyData: empty bodies.
  */
 #include <string.h>
@@ -108,6 +111,37 @@ tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
 			    tt_label_sigscheme(scheme, b));
 	tt_ev_int(ev, "signature_length", TT_DEBUG,
 		  (long long)tt_cur_left(&sig));
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+tt_rc tt_hs_finished(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
+		     size_t len, const struct tt_emit *em)
+{
+	(void)body;
+	/* 12 bytes up to TLS 1.2 (all suites in use), the hash length in
+	 * TLS 1.3 */
+	ENSURE(len >= 12 && len <= 64, TT_DECODE);
+	struct tt_dirstate *d = &c->d[dir];
+	if (tt_conn_version(c) >= TT_V_TLS13 &&
+	    (d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET ||
+	     d->klabel == TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET))
+		d->ksw_app = true; /* the handshake epoch ends here */
+	struct tt_event *ev = tt_ev_begin(em, "finished", TT_INFO, dir);
+	tt_ev_int(ev, "verify_data_length", TT_DEBUG, (long long)len);
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+tt_rc tt_hs_key_update(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
+		       size_t len, const struct tt_emit *em)
+{
+	ENSURE(len == 1 && body[0] <= 1, TT_DECODE);
+	c->d[dir].ksw_update = true; /* the next record uses the next secret */
+	c->key_updates[dir]++;
+	struct tt_event *ev = tt_ev_begin(em, "key_update", TT_INFO, dir);
+	tt_ev_str(ev, "request_update", TT_INFO,
+		  body[0] ? "update_requested" : "update_not_requested");
 	tt_ev_send(em, ev);
 	return TT_OK;
 }

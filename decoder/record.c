@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "crypto.h"
 #include "names.h"
 
 enum {
@@ -45,6 +46,7 @@ void tt_conn_release(struct tt_conn *c)
 		d->rbuf = NULL;
 		d->hbuf = NULL;
 		d->hlen = d->hcap = 0;
+		tt_dec_release(c, (enum tt_dir)i);
 	}
 	free(c->ca_text);
 	c->ca_text = NULL;
@@ -154,40 +156,10 @@ static uint8_t null_mac_len(uint16_t cipher)
 	return 0;
 }
 
-static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
-		      uint16_t rver, const uint8_t *p, uint32_t n,
-		      const struct tt_emit *em)
+void tt_record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		     const uint8_t *p, uint32_t n, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	d->records++;
-	struct tt_event *tev = tt_ev_begin(em, "record", TT_TRACE, dir);
-	if (tev) {
-		char tb[TT_NAMEBUF], vb[TT_NAMEBUF];
-		tt_ev_str(tev, "record_type", TT_TRACE,
-			  tt_label_content_type(type, tb));
-		tt_ev_str(tev, "record_version", TT_TRACE,
-			  tt_label_version(rver, vb));
-		tt_ev_int(tev, "record_length", TT_TRACE, n);
-		tt_ev_send(em, tev);
-	}
-	if (!p || record_encrypted(c, d, type)) {
-		tt_sess_encrypted(c, dir, type, n, em);
-		return;
-	}
-	if (d->null_mac) {
-		/* GenericStreamCipher with a NULL cipher: content, then MAC
-		 * (RFC 5246 6.2.3.1) */
-		if (n < d->null_mac) {
-			tt_emit_decode_error(em, dir,
-					     "record shorter than its MAC", NULL);
-			return;
-		}
-		n -= d->null_mac;
-		if (type == CT_APPDATA) {
-			c->appdata[dir] = true;
-			return;
-		}
-	}
 	switch (type) {
 	case CT_CCS: {
 		/* Before ServerHello only TLS 1.3's middlebox-compatibility
@@ -206,6 +178,8 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		if (tls13)
 			tt_ev_bool(ev, "compatibility", TT_DEBUG, true);
 		tt_ev_send(em, ev);
+		if (!tls13)
+			tt_dec_ccs(c, dir, em);
 		break;
 	}
 	case CT_ALERT:
@@ -219,6 +193,9 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		}
 		tt_hs_feed(c, dir, p, n, em);
 		break;
+	case CT_APPDATA:
+		c->appdata[dir] = true;
+		break;
 	case CT_HEARTBEAT: {
 		struct tt_event *ev = tt_ev_begin(em, "heartbeat", TT_DEBUG, dir);
 		tt_ev_int(ev, "record_length", TT_DEBUG, n);
@@ -226,6 +203,137 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		break;
 	}
 	}
+}
+
+/* Appends a record to dir's queue; false when the queue is full. */
+static bool enqueue(struct tt_dirstate *d, const uint8_t *hdr,
+		    const uint8_t *p, uint32_t n)
+{
+	size_t need = (size_t)d->qlen + 6 + (p ? n : 0);
+	if (need > TT_KEYQ_MAX + 6 + TT_RECORD_MAX)
+		return false;
+	if (d->qlen - d->qoff > TT_KEYQ_MAX)
+		return false;
+	if (need > d->qcap) {
+		size_t cap = d->qcap ? d->qcap : 4096;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *nq = realloc(d->q, cap);
+		if (!nq)
+			return false;
+		d->q = nq;
+		d->qcap = (uint32_t)cap;
+	}
+	uint8_t *e = d->q + d->qlen;
+	memcpy(e, hdr, 5); /* type, version, length */
+	e[5] = p != NULL;
+	if (p)
+		memcpy(e + 6, p, n);
+	d->qlen = (uint32_t)need;
+	return true;
+}
+
+static void record_body(struct tt_conn *c, enum tt_dir dir,
+			const uint8_t *hdr, const uint8_t *p, uint32_t n,
+			const struct tt_emit *em);
+
+/* A record that must wait for its keys; when the queue is full the
+ * direction stops waiting and everything is reported as ciphertext. */
+static void wait_for_keys(struct tt_conn *c, enum tt_dir dir,
+			  const uint8_t *hdr, const uint8_t *p, uint32_t n,
+			  const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->draining) {
+		d->stall = true; /* stays at the head of the queue */
+		return;
+	}
+	c->keys_expected = true;
+	if (enqueue(d, hdr, p, n))
+		return;
+	tt_dec_give_up(c, dir, em);
+	record_body(c, dir, hdr, p, n, em);
+}
+
+void tt_conn_drain(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->draining || d->dead)
+		return;
+	while (d->qoff < d->qlen) {
+		uint8_t *e = d->q + d->qoff;
+		uint32_t n = (uint32_t)(e[3] << 8 | e[4]);
+		d->draining = true;
+		d->stall = false;
+		record_body(c, dir, e, e[5] ? e + 6 : NULL, n, em);
+		d->draining = false;
+		if (d->stall)
+			return;
+		d->qoff += 6 + (e[5] ? n : 0);
+		if (d->dead)
+			break;
+	}
+	d->qoff = d->qlen = 0;
+	if (d->qcap > 4096) { /* a long wait is over: give the memory back */
+		tt_wipe(d->q, d->qcap);
+		free(d->q);
+		d->q = NULL;
+		d->qcap = 0;
+	}
+}
+
+static void record_body(struct tt_conn *c, enum tt_dir dir,
+			const uint8_t *hdr, const uint8_t *p, uint32_t n,
+			const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	uint8_t type = hdr[0];
+	if (!p || record_encrypted(c, d, type)) {
+		switch (tt_dec_record(c, dir, hdr, p, n, em)) {
+		case TT_DEC_DONE:
+			return;
+		case TT_DEC_WAIT:
+			wait_for_keys(c, dir, hdr, p, n, em);
+			return;
+		case TT_DEC_NONE:
+			break;
+		}
+		tt_sess_encrypted(c, dir, type, n, em);
+		return;
+	}
+	if (d->null_mac) {
+		/* GenericStreamCipher with a NULL cipher: content, then MAC
+		 * (RFC 5246 6.2.3.1) */
+		if (n < d->null_mac) {
+			tt_emit_decode_error(em, dir,
+					     "record shorter than its MAC", NULL);
+			return;
+		}
+		n -= d->null_mac;
+	}
+	tt_record_plain(c, dir, type, p, n, em);
+}
+
+static void do_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
+		      const uint8_t *p, uint32_t n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	d->records++;
+	struct tt_event *tev = tt_ev_begin(em, "record", TT_TRACE, dir);
+	if (tev) {
+		char tb[TT_NAMEBUF], vb[TT_NAMEBUF];
+		tt_ev_str(tev, "record_type", TT_TRACE,
+			  tt_label_content_type(hdr[0], tb));
+		tt_ev_str(tev, "record_version", TT_TRACE,
+			  tt_label_version((uint16_t)(hdr[1] << 8 | hdr[2]),
+					   vb));
+		tt_ev_int(tev, "record_length", TT_TRACE, n);
+		tt_ev_send(em, tev);
+	}
+	if (tt_conn_waiting(c, dir)) /* after those already waiting */
+		wait_for_keys(c, dir, hdr, p, n, em);
+	else
+		record_body(c, dir, hdr, p, n, em);
 }
 
 /* An SSLv2-compatible ClientHello (RFC 5246 E.2) is reported and then the
@@ -291,9 +399,9 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->rgot = 0;
 			/* decided once: the other direction may change the
 			 * version while this record's bytes arrive */
-			d->rskip = record_encrypted(c, d, d->rtype);
+			d->rskip = record_encrypted(c, d, d->rtype) &&
+				   !tt_dec_need_body(c, dir, d->rtype);
 		}
-		uint16_t rver = (uint16_t)(d->hdr[1] << 8 | d->hdr[2]);
 		bool need = !d->rskip;
 		uint32_t left = d->rlen - d->rgot;
 		if (!need) {
@@ -304,13 +412,13 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			if (d->rgot < d->rlen)
 				return TT_OK;
 			d->hdr_have = 0;
-			do_record(c, dir, d->rtype, rver, NULL, d->rlen, em);
+			do_record(c, dir, d->hdr, NULL, d->rlen, em);
 		} else if (d->rgot == 0 && n >= d->rlen) {
 			const uint8_t *body = p;
 			p += d->rlen;
 			n -= d->rlen;
 			d->hdr_have = 0;
-			do_record(c, dir, d->rtype, rver, body, d->rlen, em);
+			do_record(c, dir, d->hdr, body, d->rlen, em);
 		} else {
 			if (d->rgot == 0 || !d->rbuf) {
 				/* a new record: its own buffer, of its size */
@@ -333,7 +441,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->hdr_have = 0;
 			uint8_t *body = d->rbuf;
 			d->rbuf = NULL;
-			do_record(c, dir, d->rtype, rver, body, d->rlen, em);
+			do_record(c, dir, d->hdr, body, d->rlen, em);
 			free(body);
 		}
 		if (d->dead)

@@ -623,6 +623,16 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		tt_ev_list_commit(ev, (size_t)n);
 	}
 	tt_ev_list_end(ev);
+	if (c->key_updates[TT_IN] || c->key_updates[TT_OUT]) {
+		tt_ev_int(ev, "key_updates_in", TT_INFO, c->key_updates[TT_IN]);
+		tt_ev_int(ev, "key_updates_out", TT_INFO,
+			  c->key_updates[TT_OUT]);
+	}
+	const char *keys = tt_dec_outcome(c);
+	if (keys)
+		tt_ev_str(ev, "keys", TT_INFO, keys);
+	if (c->dec_records)
+		tt_ev_int(ev, "decrypted_records", TT_DEBUG, c->dec_records);
 	tt_ev_int(ev, "renegotiations", TT_INFO, c->reneg_attempts);
 	tt_ev_str(ev, "renegotiation", TT_INFO, reneg_outcome(c));
 	tt_ev_str(ev, "close_notify_received", TT_INFO,
@@ -659,6 +669,11 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 {
 	bool final = ei->how == TT_END_LOCAL_CLOSE ||
 		     ei->how == TT_END_LOCAL_ABORT || ei->how == TT_END_EXIT;
+	/* Records still waiting for keys will not get them now. */
+	for (int i = 0; i < 2; i++)
+		if ((final || i == (int)ei->dir) &&
+		    tt_conn_waiting(c, (enum tt_dir)i))
+			tt_dec_give_up(c, (enum tt_dir)i, em);
 	if (!c->ended && ei->how != TT_END_EXIT) {
 		c->ended = true;
 		c->end_how = (uint8_t)ei->how;

@@ -50,6 +50,25 @@ bool tt_expand_path(const char *tmpl, long pid, char *out, size_t cap)
 	return true;
 }
 
+/* on/off and their spellings 1/0, yes/no, true/false, lower case only;
+ * false (and *out untouched) for anything else. */
+static bool parse_switch(const char *s, bool *out)
+{
+	static const char *const on[] = {"on", "1", "yes", "true"};
+	static const char *const off[] = {"off", "0", "no", "false"};
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		if (strcmp(s, on[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcmp(s, off[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* One line: the variable, its value (clipped), what was expected, and
  * the default used instead. */
 static void bad_value(void (*warn)(const char *, size_t), const char *var,
@@ -91,6 +110,7 @@ void tt_config_load(struct tt_config *cfg,
 	cfg->sink = TT_SINK_STDERR;
 	cfg->level = TT_INFO;
 	cfg->format = TT_FMT_TEXT;
+	cfg->decrypt = true;
 	const char *v = get("TLSTRACE_LEVEL");
 	if (v && *v && !tt_parse_level(v, &cfg->level)) {
 		bad_value(warn, "TLSTRACE_LEVEL", v,
@@ -126,4 +146,16 @@ void tt_config_load(struct tt_config *cfg,
 	else if (v && *v)
 		bad_value(warn, "TLSTRACE_KEYLOG", v, "is too long a path",
 			  "no key log");
+	v = get("TLSTRACE_KEYLOG_OUT");
+	if (v && *v &&
+	    !tt_expand_path(v, (long)getpid(), cfg->keylog_out,
+			    sizeof(cfg->keylog_out))) {
+		cfg->keylog_out[0] = 0;
+		bad_value(warn, "TLSTRACE_KEYLOG_OUT", v, "is too long a path",
+			  "no key export");
+	}
+	v = get("TLSTRACE_DECRYPT");
+	if (v && *v && !parse_switch(v, &cfg->decrypt))
+		bad_value(warn, "TLSTRACE_DECRYPT", v, "is not on or off",
+			  "on");
 }

@@ -18,6 +18,8 @@ struct tt_config {
 	enum tt_level level;
 	enum tt_format format;
 	char keylog[PATH_MAX];
+	char keylog_out[PATH_MAX]; /* %p expanded; "" = no export */
+	bool decrypt;
 };
 
 /* Fills cfg from the environment (getenv: called at load only).  Warning

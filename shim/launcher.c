@@ -45,6 +45,18 @@
  * launcher, would overwrite COMMAND's own `core` (so a shell shows no
  * "(core dumped)" for tlstrace, the one difference).
  *
+ * Key logs: -k and -w only name files for the library (TLSTRACE_KEYLOG,
+ * TLSTRACE_KEYLOG_OUT), made absolute.  -K makes the file: a directory
+ * of its own, made with mkdtemp in $TMPDIR (default /tmp), mode 0700, and
+ * in it an empty `keylog`, mode 0600, created exclusively and without
+ * following links; it is named in both SSLKEYLOGFILE (where TLS libraries
+ * write their secrets) and TLSTRACE_KEYLOG (where the library reads
+ * them), so -K with -k is a usage error.  Both are removed once COMMAND
+ * has ended, before tlstrace exits or re-raises the signal that killed
+ * COMMAND, and on any error exit after they were made.  Only these two
+ * names are removed: a directory COMMAND filled with other files is
+ * left, with one line saying so.
+ *
  * Fds: tlstrace keeps its copies of the fds it inherited until COMMAND
  * exits, so a pipe end COMMAND closes early reads as closed only then.
  * Closing them would be worse: it would drop the POSIX locks a
@@ -52,10 +64,11 @@
  * pid, and fork does not pass them on).
  *
  * Exit statuses of tlstrace's own: 2 for a usage error, 125 when it fails
- * (no library, fork failed), 126 when COMMAND cannot be executed, 127 when
- * it is not found (as env(1) and shells do).
+ * (no library, -K cannot make its key log, fork failed), 126 when COMMAND
+ * cannot be executed, 127 when it is not found (as env(1) and shells do).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -87,6 +100,10 @@ enum {
 /* Pid of COMMAND while it can be signalled; 0 once it is reaped, so a
  * late signal is never sent to a recycled pid. */
 static volatile sig_atomic_t child_pid;
+
+/* -K: the private directory and the key log in it; NULL when not made
+ * or already removed. */
+static char *keys_dir, *keys_file;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -126,8 +143,10 @@ static void usage(void)
 	      "  -f FORMAT  text, or json for JSON Lines (TLSTRACE_FORMAT; default text)\n"
 	      "  -k KEYLOG  read TLS secrets from this NSS key log file (TLSTRACE_KEYLOG;\n"
 	      "             default $SSLKEYLOGFILE)\n"
-	      "  -K, -w FILE\n"
-	      "             key capture and export: accepted, not implemented yet\n"
+	      "  -K         give COMMAND a private key log (SSLKEYLOGFILE) and read it;\n"
+	      "             removed when COMMAND ends\n"
+	      "  -w FILE    also write captured secrets to FILE in NSS key log format\n"
+	      "             (0600), for Wireshark (TLSTRACE_KEYLOG_OUT)\n"
 	      "  -h, --help print this help\n"
 	      "  --version  print the version\n"
 	      "\n"
@@ -316,6 +335,98 @@ static void set_preload(const char *lib)
 	free(val);
 }
 
+/* --- -K: a private key log ---------------------------------------------- */
+
+/* Removes the key log and its directory, once (later calls do nothing).
+ * Registered with atexit in the launcher; COMMAND's process ends by exec
+ * or _exit, which do not run it. */
+static void remove_keys(void)
+{
+	if (keys_file) {
+		if (unlink(keys_file) != 0 && errno != ENOENT)
+			say("-K: %s left behind: %s", keys_file,
+			    strerror(errno));
+		free(keys_file);
+		keys_file = NULL;
+	}
+	if (keys_dir) {
+		if (rmdir(keys_dir) != 0 && errno != ENOENT)
+			say("-K: %s left behind: %s", keys_dir,
+			    strerror(errno));
+		free(keys_dir);
+		keys_dir = NULL;
+	}
+}
+
+/* Makes $TMPDIR/tlstrace-keys.XXXXXX/keylog (0700, 0600, empty) and
+ * names it in SSLKEYLOGFILE and TLSTRACE_KEYLOG.  Exits with EXIT_FAIL,
+ * having removed whatever it made, when it cannot. */
+static void make_keys(void)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *base;
+	size_t len;
+	int fd, e;
+
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	/* Absolute: COMMAND may chdir before it opens the file. */
+	base = absolute("K", tmpdir);
+	if (!base)
+		goto oom;
+	len = strlen(base);
+	while (len > 1 && base[len - 1] == '/')
+		base[--len] = '\0';
+	if (asprintf(&keys_dir, "%s%stlstrace-keys.XXXXXX", base,
+		     len > 1 ? "/" : "") < 0) {
+		keys_dir = NULL;
+		free(base);
+		goto oom;
+	}
+	if (!mkdtemp(keys_dir)) {
+		e = errno;
+		free(keys_dir);
+		keys_dir = NULL;
+		say("-K: cannot create a directory in %s: %s", base,
+		    strerror(e));
+		free(base);
+		exit(EXIT_FAIL);
+	}
+	free(base);
+	atexit(remove_keys);
+	/* Exact modes, whatever the umask took away. */
+	if (chmod(keys_dir, 0700) != 0) {
+		say("-K: %s: %s", keys_dir, strerror(errno));
+		exit(EXIT_FAIL);
+	}
+	if (asprintf(&keys_file, "%s/keylog", keys_dir) < 0) {
+		keys_file = NULL;
+		goto oom;
+	}
+	fd = open(keys_file,
+		  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		say("-K: cannot create %s: %s", keys_file, strerror(e));
+		/* Not ours to unlink. */
+		free(keys_file);
+		keys_file = NULL;
+		exit(EXIT_FAIL);
+	}
+	if (fchmod(fd, 0600) != 0) {
+		say("-K: %s: %s", keys_file, strerror(errno));
+		close(fd);
+		exit(EXIT_FAIL);
+	}
+	close(fd);
+	set_env("SSLKEYLOGFILE", keys_file);
+	set_env("TLSTRACE_KEYLOG", keys_file);
+	return;
+oom:
+	say("-K: out of memory");
+	exit(EXIT_FAIL);
+}
+
 /* --- signals ------------------------------------------------------------ */
 
 static const int fwd_std[] = {
@@ -487,6 +598,8 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *fwd)
 			while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0 &&
 			       errno == EINTR)
 				;
+			/* Before die_like(), which leaves without atexit. */
+			remove_keys();
 			if (si.si_code == CLD_EXITED)
 				exit(si.si_status);
 			die_like(si.si_status);
@@ -505,7 +618,10 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *fwd)
 	}
 }
 
-static _Noreturn void run(char **cmd)
+/* @private_keys: -K, whose key log is made here, with the forwarded
+ * signals blocked, so that none can end tlstrace between its creation
+ * and the wait that removes it. */
+static _Noreturn void run(char **cmd, int private_keys)
 {
 	struct sigaction dfl, chld;
 	sigset_t fwd, orig;
@@ -515,6 +631,8 @@ static _Noreturn void run(char **cmd)
 	/* Signals that arrive before child_pid is known stay pending and
 	 * are forwarded once it is. */
 	sigprocmask(SIG_BLOCK, &fwd, &orig);
+	if (private_keys)
+		make_keys();
 	/* SIGCHLD ignored by our caller would make the kernel reap COMMAND
 	 * behind our back and lose its status.  COMMAND gets the caller's
 	 * setting back before exec. */
@@ -558,7 +676,8 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *log = NULL, *level = NULL, *format = NULL, *keylog = NULL;
-	int key_export = 0;
+	const char *keylog_out = NULL;
+	int private_keys = 0;
 	char *lib, *v;
 	int c;
 
@@ -581,8 +700,10 @@ int main(int argc, char **argv)
 			keylog = optarg;
 			break;
 		case 'K':
+			private_keys = 1;
+			break;
 		case 'w':
-			key_export = 1;
+			keylog_out = optarg;
 			break;
 		case 'h':
 			usage();
@@ -614,8 +735,11 @@ int main(int argc, char **argv)
 		say("-f %s: FORMAT is text or json", format);
 		usage_error();
 	}
-	if (key_export)
-		say("-K/-w: key export arrives with decryption; ignored");
+	if (private_keys && keylog) {
+		say("-K and -k cannot be used together: "
+		    "-K makes the key log to read");
+		usage_error();
+	}
 
 	lib = find_lib(argv[0]);
 	set_preload(lib);
@@ -639,5 +763,10 @@ int main(int argc, char **argv)
 		set_env("TLSTRACE_KEYLOG", v);
 		free(v);
 	}
-	run(argv + optind);
+	if (keylog_out) {
+		v = absolute("w", keylog_out);
+		set_env("TLSTRACE_KEYLOG_OUT", v);
+		free(v);
+	}
+	run(argv + optind, private_keys);
 }

@@ -157,7 +157,7 @@ static void end_locked(struct tt_tconn *c, enum tt_end_how how,
 	struct scratch *s = scratch();
 	if (!s)
 		return;
-	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level};
+	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
 	long long now = mono_us();
 	struct tt_end_info ei = {
 		.how = how,
@@ -187,7 +187,7 @@ static long long peek_unread(struct tt_tconn *c, int fd)
 	}
 	struct scratch *s = scratch();
 	if (s && !c->dec.d[TT_IN].dead) {
-		struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level};
+		struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
 		(void)tt_conn_feed(&c->dec, TT_IN, buf, (size_t)n, &em);
 	}
 	free(buf);
@@ -305,7 +305,7 @@ static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
 		pthread_mutex_unlock(&c->lock[dir]);
 		return;
 	}
-	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level};
+	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
 	if (__atomic_load_n(&c->unsynced[dir], __ATOMIC_RELAXED) &&
 	    !c->dec.d[dir].dead)
 		stop_note(c, dir, &em);

@@ -49,7 +49,7 @@ fi
 
 # Start from a known environment: nothing of the caller's tracing setup.
 unset LD_PRELOAD TLSTRACE_LOG TLSTRACE_LEVEL TLSTRACE_FORMAT TLSTRACE_KEYLOG
-unset SSLKEYLOGFILE
+unset TLSTRACE_KEYLOG_OUT TLSTRACE_DECRYPT SSLKEYLOGFILE
 export TLSTRACE_LIB=$lib
 cd "$tmp" || exit 1
 
@@ -189,11 +189,106 @@ check "--help: exit 0, usage on stdout" grep -q '^usage: tlstrace' out
 t "$bin" --version
 check "--version" grep -q '^tlstrace [0-9]' out
 
-t "$bin" -K -w keys.out -- sh -c 'exit 5'
-if [ "$rc" = 5 ] && [ "$(cat err)" = "tlstrace: -K/-w: key export arrives with decryption; ignored" ]; then
-	ok "-K -w: one notice, COMMAND still runs"
+# --- key logs: -w and -K ------------------------------------------------
+
+t "$bin" -w rel.txt -- sh -c 'cd / && echo $TLSTRACE_KEYLOG_OUT'
+check "-w sets TLSTRACE_KEYLOG_OUT, made absolute" \
+	test "$rc:$(cat out)" = "0:$tmp/rel.txt"
+
+t "$bin" -w 'keys-%p.txt' -- printenv TLSTRACE_KEYLOG_OUT
+check "-w keeps %p for the library" test "$(cat out)" = "$tmp/keys-%p.txt"
+
+t "$bin" -w /var/tmp/k.txt -- printenv TLSTRACE_KEYLOG_OUT
+check "-w keeps an absolute path as is" test "$(cat out)" = /var/tmp/k.txt
+
+t "$bin" -w '' -- true
+check "-w with an empty FILE: exit 2" test "$rc" = 2
+
+# What COMMAND sees under -K: both variables, the file, the modes; the
+# paths go to ./kpaths for the checks made once COMMAND is gone.  A secret
+# is appended, as a TLS library would.
+cat >kprobe.sh <<'PROBE'
+f=$SSLKEYLOGFILE
+d=${f%/*}
+printf '%s\n' "$f" "$d" >kpaths
+[ -n "$f" ] && [ "$f" = "$TLSTRACE_KEYLOG" ] && echo same
+[ -f "$f" ] && [ ! -L "$f" ] && [ ! -s "$f" ] && echo "empty file"
+echo "file $(stat -c %a "$f") dir $(stat -c %a "$d")"
+echo "name ${d##*/}"
+echo 'CLIENT_RANDOM 00 11' >>"$f"
+PROBE
+# keys_gone: the file and the directory named in ./kpaths no longer exist.
+keys_gone() {
+	local f d
+	{ read -r f && read -r d; } <kpaths || return 1
+	[ -n "$f" ] && [ -n "$d" ] && [ ! -e "$f" ] && [ ! -e "$d" ]
+}
+mkdir ktmp
+
+rm -f kpaths
+t env TMPDIR="$tmp/ktmp" "$bin" -K -- sh -c '. ./kprobe.sh; exit 3'
+check "-K: COMMAND's status comes back (exit 3)" test "$rc" = 3
+check "-K: SSLKEYLOGFILE and TLSTRACE_KEYLOG name the same file" \
+	grep -qx same out
+check "-K: the key log exists, empty, a regular file" \
+	grep -qx "empty file" out
+check "-K: key log mode 600, its directory mode 700" \
+	grep -qx "file 600 dir 700" out
+check "-K: directory \$TMPDIR/tlstrace-keys.XXXXXX" \
+	eval '[ "$(sed -n 2p kpaths)" = "$tmp/ktmp/$(sed -n "s/^name //p" out)" ] &&
+	      grep -qE "^name tlstrace-keys\.[A-Za-z0-9]{6}$" out'
+check "-K: key log and directory removed after exit 3" keys_gone
+check "-K: nothing else left in \$TMPDIR, no -K message" \
+	eval '[ -z "$(ls -A ktmp)" ] && ! grep -q "^tlstrace: -K" err'
+
+rm -f kpaths
+t env TMPDIR="$tmp/ktmp" "$bin" -K -- sh -c '. ./kprobe.sh; kill -TERM $$'
+check "-K: COMMAND killed by SIGTERM: status 143" test "$rc" = 143
+check "-K: key log and directory removed after COMMAND's SIGTERM" \
+	eval 'grep -qx "file 600 dir 700" out && keys_gone'
+
+# SIGTERM to the launcher: forwarded, and the key log still removed.
+rm -f kpaths ready
+TMPDIR="$tmp/ktmp" "$bin" -K -- sh -c \
+	'. ./kprobe.sh; : >ready; while :; do sleep 0.05; done' \
+	>out 2>err </dev/null &
+lp=$!
+bg_pids+=("$lp")
+cp=$(child_of "$lp") && bg_pids+=("$cp")
+for ((i = 0; i < 100; i++)); do [ -e ready ] && break; sleep 0.05; done
+kill -TERM "$lp"
+wait_gone "$lp" 10
+if [ "$rc" = 143 ] && [ -e ready ] && keys_gone; then
+	ok "-K: SIGTERM to the launcher: status 143, key log removed"
 else
-	not_ok "-K -w: one notice, COMMAND still runs" "rc=$rc"
+	not_ok "-K: SIGTERM to the launcher: status 143, key log removed" "rc=$rc"
+fi
+[ -n "$cp" ] && kill -0 "$cp" 2>/dev/null && kill -KILL "$cp"
+bg_pids=()
+
+rm -f kpaths
+t env -u TMPDIR "$bin" -K -- sh -c '. ./kprobe.sh'
+if [ "$rc" = 0 ] && grep -qx same out &&
+	[[ $(head -1 kpaths) == /tmp/tlstrace-keys.??????/keylog ]] && keys_gone; then
+	ok "-K without TMPDIR: in /tmp, removed after exit 0"
+else
+	not_ok "-K without TMPDIR: in /tmp, removed after exit 0" "rc=$rc" "paths: $(tr '\n' ' ' <kpaths)"
+fi
+
+t env TMPDIR="$tmp/ktmp" "$bin" -K -k keys.txt -- sh -c 'echo ran'
+if [ "$rc" = 2 ] && [ ! -s out ] && grep -q -- '^tlstrace: -K and -k' err &&
+	[ -z "$(ls -A ktmp)" ]; then
+	ok "-K with -k: exit 2, COMMAND not run"
+else
+	not_ok "-K with -k: exit 2, COMMAND not run" "rc=$rc"
+fi
+
+t env TMPDIR="$tmp/no-such-dir" "$bin" -K -- sh -c 'echo ran'
+if [ "$rc" = 125 ] && [ ! -s out ] && [ "$(wc -l <err)" = 1 ] &&
+	grep -q '^tlstrace: -K: .*no-such-dir' err; then
+	ok "-K cannot make its directory: one line, exit 125, COMMAND not run"
+else
+	not_ok "-K cannot make its directory: one line, exit 125, COMMAND not run" "rc=$rc"
 fi
 
 # --- library discovery --------------------------------------------------

@@ -88,6 +88,8 @@ static void expect_defaults(const struct tt_config *cfg)
 	assert_int_equal(cfg->level, TT_INFO);
 	assert_int_equal(cfg->format, TT_FMT_TEXT);
 	assert_string_equal(cfg->keylog, "");
+	assert_string_equal(cfg->keylog_out, "");
+	assert_true(cfg->decrypt);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -108,6 +110,8 @@ static void test_defaults(void **state)
 	env_set("TLSTRACE_LOG", "");
 	env_set("TLSTRACE_KEYLOG", "");
 	env_set("SSLKEYLOGFILE", "");
+	env_set("TLSTRACE_KEYLOG_OUT", "");
+	env_set("TLSTRACE_DECRYPT", "");
 	load(&cfg);
 	expect_defaults(&cfg);
 	assert_int_equal(g_nwarn, 0);
@@ -392,6 +396,177 @@ static void test_keylog(void **state)
 	assert_int_equal(cfg.format, TT_FMT_TEXT);
 }
 
+static void test_keylog_out(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	char want[PATH_MAX];
+	long pid = (long)getpid();
+
+	env_clear();
+	env_set("TLSTRACE_KEYLOG_OUT", "/tmp/secrets.keys");
+	load(&cfg);
+	assert_string_equal(cfg.keylog_out, "/tmp/secrets.keys");
+	assert_int_equal(g_nwarn, 0);
+	/* an export file is not a key log to read, and the reverse */
+	assert_string_equal(cfg.keylog, "");
+
+	env_clear();
+	env_set("TLSTRACE_KEYLOG", "/tmp/in.keys");
+	load(&cfg);
+	assert_string_equal(cfg.keylog, "/tmp/in.keys");
+	assert_string_equal(cfg.keylog_out, "");
+
+	env_clear();
+	env_set("TLSTRACE_KEYLOG", "/tmp/in.keys");
+	env_set("TLSTRACE_KEYLOG_OUT", "/tmp/out.keys");
+	load(&cfg);
+	assert_string_equal(cfg.keylog, "/tmp/in.keys");
+	assert_string_equal(cfg.keylog_out, "/tmp/out.keys");
+	assert_int_equal(g_nwarn, 0);
+
+	/* %p and %% as in TLSTRACE_LOG */
+	env_clear();
+	env_set("TLSTRACE_KEYLOG_OUT", "keys-%p.txt");
+	load(&cfg);
+	snprintf(want, sizeof(want), "keys-%ld.txt", pid);
+	assert_string_equal(cfg.keylog_out, want);
+
+	env_clear();
+	env_set("TLSTRACE_KEYLOG_OUT", "/var/tmp/%p/100%%-%p%x");
+	load(&cfg);
+	snprintf(want, sizeof(want), "/var/tmp/%ld/100%%-%ld%%x", pid, pid);
+	assert_string_equal(cfg.keylog_out, want);
+	assert_int_equal(g_nwarn, 0);
+
+	/* the rest of the configuration does not depend on it */
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_int_equal(cfg.level, TT_INFO);
+	assert_int_equal(cfg.format, TT_FMT_TEXT);
+	assert_true(cfg.decrypt);
+}
+
+static void test_keylog_out_too_long(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+	char *v = malloc(PATH_MAX + 2);
+
+	/* the longest path that fits: PATH_MAX - 1 bytes */
+	v[0] = '/';
+	memset(v + 1, 'k', PATH_MAX);
+	v[PATH_MAX - 1] = 0;
+	env_clear();
+	env_set("TLSTRACE_KEYLOG_OUT", v);
+	load(&cfg);
+	assert_int_equal(strlen(cfg.keylog_out), PATH_MAX - 1);
+	assert_int_equal(g_nwarn, 0);
+
+	/* one byte more: no export, one line naming the variable, the
+	 * value and the default */
+	v[PATH_MAX - 1] = 'k';
+	v[PATH_MAX] = 0;
+	load(&cfg);
+	assert_string_equal(cfg.keylog_out, "");
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_non_null(
+	    strstr(g_warn[0], "tlstrace: TLSTRACE_KEYLOG_OUT='/kkk"));
+	assert_true(g_warn_len[0] < 400);
+	const char *tail = "' is too long a path; using no key export\n";
+	assert_true(g_warn_len[0] > strlen(tail));
+	assert_string_equal(g_warn[0] + g_warn_len[0] - strlen(tail), tail);
+	/* nothing else is touched */
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_string_equal(cfg.keylog, "");
+	assert_true(cfg.decrypt);
+
+	/* too long only once %p is expanded, by one byte; and just fitting */
+	char pidb[32];
+	size_t pl = (size_t)snprintf(pidb, sizeof(pidb), "%ld", (long)getpid());
+	memset(v, 'k', PATH_MAX + 1);
+	v[0] = '/';
+	memcpy(v + PATH_MAX - pl, "%p", 3);
+	env_clear();
+	env_set("TLSTRACE_KEYLOG_OUT", v);
+	load(&cfg);
+	assert_string_equal(cfg.keylog_out, "");
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_KEYLOG_OUT"));
+	assert_non_null(strstr(g_warn[0], "using no key export\n"));
+
+	v[0] = '/';
+	memset(v + 1, 'k', PATH_MAX);
+	memcpy(v + PATH_MAX - 1 - pl, "%p", 3);
+	load(&cfg);
+	assert_int_equal(g_nwarn, 0);
+	assert_int_equal(strlen(cfg.keylog_out), PATH_MAX - 1);
+	assert_string_equal(cfg.keylog_out + PATH_MAX - 1 - pl, pidb);
+	free(v);
+}
+
+static void test_decrypt(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *v;
+		bool on;
+	} cases[] = {
+	    {"on", true},  {"off", false}, {"1", true},	   {"0", false},
+	    {"yes", true}, {"no", false},  {"true", true}, {"false", false},
+	};
+	struct tt_config cfg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env_clear();
+		env_set("TLSTRACE_DECRYPT", cases[i].v);
+		load(&cfg);
+		assert_int_equal(cfg.decrypt, cases[i].on);
+		assert_int_equal(g_nwarn, 0);
+		assert_int_equal(cfg.level, TT_INFO);
+		assert_string_equal(cfg.keylog_out, "");
+	}
+
+	/* lower case only; nothing around the word */
+	static const char *const bad[] = {
+	    "ON", "Off", "OFF", "Yes",	  "NO",	      "True", "FALSE", "2",
+	    "00", "-1",	 "o",	"of",	  "onn",      " on",  "off ",  "y",
+	    "n",  "t",	 "f",	"enable", "disabled", "on\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env_clear();
+		env_set("TLSTRACE_DECRYPT", bad[i]);
+		load(&cfg);
+		assert_true(cfg.decrypt);
+		assert_int_equal(g_nwarn, 1);
+		check_one_line(0);
+		assert_non_null(strstr(g_warn[0], "TLSTRACE_DECRYPT='"));
+		assert_non_null(strstr(g_warn[0], "using on\n"));
+	}
+
+	env_clear();
+	env_set("TLSTRACE_DECRYPT", "OFF");
+	load(&cfg);
+	assert_string_equal(g_warn[0], "tlstrace: TLSTRACE_DECRYPT='OFF' is "
+				       "not on or off; using on\n");
+	env_clear();
+	env_set("TLSTRACE_DECRYPT", "on\n");
+	load(&cfg);
+	assert_string_equal(g_warn[0], "tlstrace: TLSTRACE_DECRYPT='on\\x0a' "
+				       "is not on or off; using on\n");
+
+	/* the other settings still apply */
+	env_clear();
+	env_set("TLSTRACE_DECRYPT", "maybe");
+	env_set("TLSTRACE_FORMAT", "json");
+	env_set("TLSTRACE_KEYLOG_OUT", "/tmp/k");
+	load(&cfg);
+	assert_true(cfg.decrypt);
+	assert_int_equal(cfg.format, TT_FMT_JSON);
+	assert_string_equal(cfg.keylog_out, "/tmp/k");
+	assert_int_equal(g_nwarn, 1);
+}
+
 static void test_several_bad_values(void **state)
 {
 	(void)state;
@@ -403,14 +578,18 @@ static void test_several_bad_values(void **state)
 	env_set("TLSTRACE_LEVEL", "loud");
 	env_set("TLSTRACE_FORMAT", "xml");
 	env_set("TLSTRACE_LOG", v);
+	env_set("TLSTRACE_KEYLOG_OUT", v);
+	env_set("TLSTRACE_DECRYPT", "sometimes");
 	load(&cfg);
 	expect_defaults(&cfg);
-	assert_int_equal(g_nwarn, 3);
-	for (size_t i = 0; i < 3; i++)
+	assert_int_equal(g_nwarn, 5);
+	for (size_t i = 0; i < 5; i++)
 		check_one_line(i);
 	assert_non_null(strstr(g_warn[0], "TLSTRACE_LEVEL='loud'"));
 	assert_non_null(strstr(g_warn[1], "TLSTRACE_FORMAT='xml'"));
 	assert_non_null(strstr(g_warn[2], "TLSTRACE_LOG='xxx"));
+	assert_non_null(strstr(g_warn[3], "TLSTRACE_KEYLOG_OUT='xxx"));
+	assert_non_null(strstr(g_warn[4], "TLSTRACE_DECRYPT='sometimes'"));
 	free(v);
 }
 
@@ -479,6 +658,9 @@ int main(void)
 	    cmocka_unit_test(test_log_sinks),
 	    cmocka_unit_test(test_log_path_too_long),
 	    cmocka_unit_test(test_keylog),
+	    cmocka_unit_test(test_keylog_out),
+	    cmocka_unit_test(test_keylog_out_too_long),
+	    cmocka_unit_test(test_decrypt),
 	    cmocka_unit_test(test_several_bad_values),
 	    cmocka_unit_test(test_expand_path),
 	    cmocka_unit_test(test_expand_path_cap_zero),

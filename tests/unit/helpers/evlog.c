@@ -129,6 +129,12 @@ void evlog_replay(const struct tlsgen_result *r, int as_server,
 					  : TT_IN;
 		for (size_t o = 0; o < s->len; o += piece) {
 			size_t n = s->len - o < piece ? s->len - o : piece;
+			/* as the shim does before each call: records that
+			 * waited for keys first */
+			for (int d = 0; d < 2; d++)
+				if (tt_conn_waiting(c, (enum tt_dir)d))
+					tt_conn_drain(c, (enum tt_dir)d,
+						      &l->em);
 			(void)tt_conn_feed(c, dir, st->data + s->off + o, n,
 					   &l->em);
 		}

@@ -1,0 +1,447 @@
+/* Record decryption with secrets from a key source (struct tt_keysrc).
+ *
+ * TLS 1.3 (RFC 8446 7.1-7.3, 5.2): each direction starts, after the
+ * ServerHello, with its handshake traffic secret; its Finished moves it to
+ * the first application traffic secret, each of its KeyUpdates to the
+ * next one (derived here: libraries log only the first).  A record of
+ * outer type application_data is peeked at, not decrypted: the keystream
+ * of its last block gives the last plaintext bytes, and scanning back over
+ * the zero padding finds the inner content type.  Only handshake and alert
+ * records are decrypted (and authenticated) in full.
+ *
+ * TLS 1.2 AEAD suites (RFC 5246 6.3, 6.2.3.3): a ChangeCipherSpec puts the
+ * direction on the keys of the handshake in progress, made from its
+ * master secret (CLIENT_RANDOM) and both randoms; handshake, alert and
+ * CCS records after it are decrypted, application data only counted.
+ *
+ * A record whose keys are not here yet is queued by the record layer
+ * (TT_DEC_WAIT) and offered again when the shim drains the queue.  Secrets
+ * live in a direction's struct tt_kdir only while it decrypts, and are
+ * wiped when they are replaced or the connection ends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "crypto.h"
+#include "keysched.h"
+#include "names.h"
+
+enum {
+	CT_CCS = 20,
+	CT_ALERT = 21,
+	CT_HANDSHAKE = 22,
+	CT_APPDATA = 23,
+};
+
+/* How many blocks back from a record's end the inner type is looked for
+ * before the record is decrypted in full (heavy padding is rare). */
+#define PEEK_BLOCKS 4
+
+struct tt_kdir {
+	const struct tt_suite *suite;
+	const struct tt_crypto *cr;
+	struct tt_rkeys k;
+	uint8_t secret[TT_HASH_MAX]; /* TLS 1.3: this epoch's traffic secret */
+	uint8_t crandom[TT_RANDOM_LEN], srandom[TT_RANDOM_LEN]; /* TLS 1.2 */
+};
+
+static void kd_free(struct tt_dirstate *d)
+{
+	if (!d->kd)
+		return;
+	tt_wipe(d->kd, sizeof(*d->kd));
+	free(d->kd);
+	d->kd = NULL;
+}
+
+void tt_dec_release(struct tt_conn *c, enum tt_dir dir)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	kd_free(d);
+	if (d->q) {
+		tt_wipe(d->q, d->qcap);
+		free(d->q);
+	}
+	d->q = NULL;
+	d->qoff = d->qlen = d->qcap = 0;
+}
+
+static bool keys_possible(const struct tt_conn *c)
+{
+	return c->ks && c->ks->get && c->ks->crypto &&
+	       (!c->ks->expect || c->ks->expect(c->ks->ctx));
+}
+
+static void stop(struct tt_conn *c, enum tt_dir dir)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	d->kstate = TT_K_OFF;
+	kd_free(d);
+}
+
+/* Starts waiting for keys in dir, with a fresh struct tt_kdir. */
+static bool start_wait(struct tt_conn *c, enum tt_dir dir,
+		       const struct tt_suite *suite)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	kd_free(d);
+	d->kd = calloc(1, sizeof(*d->kd));
+	if (!d->kd) {
+		d->kstate = TT_K_OFF;
+		return false;
+	}
+	d->kd->suite = suite;
+	d->kstate = TT_K_WAIT;
+	d->k_opened = false;
+	return true;
+}
+
+/* TLS 1.3: the first encrypted record after the ServerHello decides, once
+ * per direction, whether that direction is decrypted. */
+static void enter13(struct tt_conn *c, enum tt_dir dir)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->kstate != TT_K_NONE || tt_conn_version(c) < TT_V_TLS13 ||
+	    !c->sh_seen)
+		return;
+	enum tt_role sender = tt_sender(c, dir);
+	if (sender == TT_ROLE_UNKNOWN)
+		return;
+	if (!keys_possible(c)) {
+		d->kstate = TT_K_OFF;
+		return;
+	}
+	const struct tt_suite *suite = tt_suite_find(c->cipher);
+	if (!suite || !suite->tls13) {
+		c->dec_unsupported = true;
+		d->kstate = TT_K_OFF;
+		return;
+	}
+	if (start_wait(c, dir, suite))
+		d->klabel = sender == TT_ROLE_CLIENT
+				    ? TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET
+				    : TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET;
+}
+
+bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	enter13(c, dir);
+	if (d->kstate != TT_K_WAIT && d->kstate != TT_K_ON)
+		return false;
+	if (tt_conn_version(c) >= TT_V_TLS13)
+		return type == CT_APPDATA;
+	return type != CT_APPDATA;
+}
+
+static void say_once(struct tt_conn *c, enum tt_dir dir, const char *what,
+		     const char *detail, const struct tt_emit *em)
+{
+	(void)c;
+	tt_emit_decode_error(em, dir, what, detail);
+}
+
+/* Installs the keys dir waits for, if its secret is known.  false: still
+ * waiting (kstate TT_K_WAIT) or given up (TT_K_OFF). */
+static bool install(struct tt_conn *c, enum tt_dir dir,
+		    const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	struct tt_kdir *kd = d->kd;
+	bool tls13 = kd->suite->tls13;
+	enum tt_keylog_label label =
+		tls13 ? (enum tt_keylog_label)d->klabel : TT_KL_CLIENT_RANDOM;
+	const uint8_t *cr_random = tls13 ? c->crandom : kd->crandom;
+	uint8_t secret[TT_KEYLOG_SECRET_MAX];
+	size_t want = tls13 ? tt_hash_len(kd->suite->hash) : TT_MASTER_SECRET_LEN;
+	size_t got = c->ks->get(c->ks->ctx, cr_random, label, secret);
+	if (got == 0)
+		return false;
+	bool ok = false;
+	const char *why = "libcrypto could not be loaded";
+	if (got != want) {
+		char detail[96];
+		snprintf(detail, sizeof(detail),
+			 "%s secret of %zu bytes, the suite needs %zu",
+			 tt_keylog_label_name(label), got, want);
+		say_once(c, dir, "logged secret does not fit the cipher suite",
+			 detail, em);
+		c->dec_failed = true;
+		goto out;
+	}
+	kd->cr = c->ks->crypto(c->ks->ctx, &why);
+	if (!kd->cr) {
+		say_once(c, dir, "cannot decrypt", why, em);
+		c->dec_nocrypto = true;
+		goto out;
+	}
+	if (tls13) {
+		ok = tt_tls13_traffic_keys(kd->cr, kd->suite, secret, &kd->k) ==
+		     TT_OK;
+		memcpy(kd->secret, secret, want);
+	} else {
+		struct tt_rkeys ck, sk;
+		ok = tt_tls12_keys(kd->cr, kd->suite, secret, kd->crandom,
+				   kd->srandom, &ck, &sk) == TT_OK;
+		kd->k = tt_sender(c, dir) == TT_ROLE_CLIENT ? ck : sk;
+		tt_rkeys_wipe(&ck);
+		tt_rkeys_wipe(&sk);
+	}
+	if (!ok) {
+		say_once(c, dir, "cannot decrypt", "key derivation failed", em);
+		c->dec_failed = true;
+	}
+out:
+	tt_wipe(secret, sizeof(secret));
+	if (!ok) {
+		stop(c, dir);
+		return false;
+	}
+	d->kstate = TT_K_ON;
+	d->k_opened = false;
+	return true;
+}
+
+void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	(void)em;
+	if (!keys_possible(c)) {
+		stop(c, dir);
+		return;
+	}
+	const struct tt_suite *suite = tt_suite_find(c->cipher);
+	if (!suite || suite->tls13) {
+		if (!d->null_mac)
+			c->dec_unsupported = true;
+		stop(c, dir);
+		return;
+	}
+	if (!start_wait(c, dir, suite))
+		return;
+	memcpy(d->kd->crandom, c->crandom, TT_RANDOM_LEN);
+	memcpy(d->kd->srandom, c->srandom, TT_RANDOM_LEN);
+}
+
+void tt_dec_give_up(struct tt_conn *c, enum tt_dir dir,
+		    const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->kstate == TT_K_WAIT) {
+		c->keys_missing = true;
+		stop(c, dir);
+	}
+	tt_conn_drain(c, dir, em);
+}
+
+/* One keystream block of the record's AEAD: block b (0-based) of the
+ * plaintext, whose size is *bs. */
+static int keystream(const struct tt_kdir *kd, const uint8_t *nonce,
+		     size_t b, uint8_t *out, size_t *bs)
+{
+	const struct tt_crypto *cr = kd->cr;
+	uint8_t ctr[TT_AES_BLOCK];
+	switch (kd->suite->aead) {
+	case TT_AEAD_CHACHA20_POLY1305:
+		/* RFC 8439 2.8: block counter 1 onwards for the plaintext */
+		*bs = TT_CHACHA20_BLOCK;
+		return cr->chacha20_block(cr->ctx, kd->k.key, (uint32_t)(b + 1),
+					  nonce, out);
+	case TT_AEAD_AES_128_GCM:
+	case TT_AEAD_AES_256_GCM:
+		/* SP 800-38D 7.1: J0 = nonce || 1; plaintext from inc32(J0) */
+		memcpy(ctr, nonce, TT_AEAD_NONCE_LEN);
+		ctr[12] = (uint8_t)((b + 2) >> 24);
+		ctr[13] = (uint8_t)((b + 2) >> 16);
+		ctr[14] = (uint8_t)((b + 2) >> 8);
+		ctr[15] = (uint8_t)(b + 2);
+		break;
+	case TT_AEAD_AES_128_CCM:
+		/* RFC 3610 2.3 with a 12-byte nonce (L = 3): A_i = (L-1) ||
+		 * nonce || i, plaintext from A_1 */
+		ctr[0] = 2;
+		memcpy(ctr + 1, nonce, TT_AEAD_NONCE_LEN);
+		ctr[13] = (uint8_t)((b + 1) >> 16);
+		ctr[14] = (uint8_t)((b + 1) >> 8);
+		ctr[15] = (uint8_t)(b + 1);
+		break;
+	default:
+		return -1;
+	}
+	*bs = TT_AES_BLOCK;
+	return cr->aes_block(cr->ctx, kd->k.key, kd->suite->key_len, ctr, out);
+}
+
+/* The inner content type of a TLS 1.3 record, from the keystream of its
+ * last blocks, without authenticating it.  -1 when it cannot be told
+ * cheaply (then the record is decrypted in full). */
+static int peek_type(const struct tt_kdir *kd, const uint8_t *p, uint32_t n)
+{
+	if (n <= TT_AEAD_TAG_LEN)
+		return -1;
+	size_t end = n - TT_AEAD_TAG_LEN; /* TLSInnerPlaintext length */
+	uint8_t nonce[TT_AEAD_NONCE_LEN], ks[TT_CHACHA20_BLOCK];
+	int type = -1;
+	tt_record_nonce(kd->k.iv, kd->k.seq, nonce);
+	for (int i = 0; i < PEEK_BLOCKS && end > 0 && type < 0; i++) {
+		size_t bs = TT_AES_BLOCK;
+		size_t b = (end - 1) / (kd->suite->aead ==
+						TT_AEAD_CHACHA20_POLY1305
+					? TT_CHACHA20_BLOCK
+					: TT_AES_BLOCK);
+		if (keystream(kd, nonce, b, ks, &bs) != 0)
+			break;
+		size_t start = b * bs;
+		for (size_t j = end; j > start; j--) {
+			uint8_t x = p[j - 1] ^ ks[j - 1 - start];
+			if (x) {
+				type = x;
+				break;
+			}
+		}
+		end = start;
+	}
+	tt_wipe(ks, sizeof(ks));
+	return type;
+}
+
+/* A record's header and body in one buffer, as the open functions want
+ * them; decrypted in place after the header. */
+static uint8_t *whole(const uint8_t *hdr, const uint8_t *p, uint32_t n)
+{
+	uint8_t *rec = malloc((size_t)n + 5);
+	if (rec) {
+		memcpy(rec, hdr, 5);
+		memcpy(rec + 5, p, n);
+	}
+	return rec;
+}
+
+/* After a TLS 1.3 record: a Finished or KeyUpdate in it changes keys. */
+static void switch13(struct tt_conn *c, enum tt_dir dir,
+		     const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->ksw_app) {
+		d->ksw_app = false;
+		d->ksw_update = false;
+		enum tt_role sender = tt_sender(c, dir);
+		const struct tt_suite *suite = d->kd->suite;
+		if (!start_wait(c, dir, suite))
+			return;
+		d->klabel = sender == TT_ROLE_CLIENT
+				    ? TT_KL_CLIENT_TRAFFIC_SECRET_0
+				    : TT_KL_SERVER_TRAFFIC_SECRET_0;
+		install(c, dir, em);
+		return;
+	}
+	if (d->ksw_update) {
+		d->ksw_update = false;
+		struct tt_kdir *kd = d->kd;
+		if (tt_tls13_next_secret(kd->cr, kd->suite->hash, kd->secret,
+					 kd->secret) != TT_OK ||
+		    tt_tls13_traffic_keys(kd->cr, kd->suite, kd->secret,
+					  &kd->k) != TT_OK) {
+			say_once(c, dir, "cannot decrypt",
+				 "KeyUpdate: next secret not derived", em);
+			c->dec_failed = true;
+			stop(c, dir);
+		}
+	}
+}
+
+static enum tt_dec_result open_failed(struct tt_conn *c, enum tt_dir dir,
+				      const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	/* Early data (0-RTT) comes before the client's handshake records
+	 * under keys we do not follow: the first records of the client's
+	 * handshake epoch that do not open are passed over. */
+	if (d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET &&
+	    !d->k_opened && d->kd->suite->tls13)
+		return TT_DEC_NONE;
+	say_once(c, dir, "record did not decrypt with the logged secret",
+		 "wrong or stale keys: this direction is no longer decrypted",
+		 em);
+	c->dec_failed = true;
+	stop(c, dir);
+	return TT_DEC_NONE;
+}
+
+enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
+				 const uint8_t *hdr, const uint8_t *p,
+				 uint32_t n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	enter13(c, dir);
+	if (d->kstate == TT_K_WAIT && !install(c, dir, em))
+		return d->kstate == TT_K_WAIT ? TT_DEC_WAIT : TT_DEC_NONE;
+	if (d->kstate != TT_K_ON)
+		return TT_DEC_NONE;
+	struct tt_kdir *kd = d->kd;
+	bool tls13 = kd->suite->tls13;
+	uint8_t type = hdr[0];
+	if (!p || (tls13 ? type != CT_APPDATA : type == CT_APPDATA)) {
+		/* application data (TLS 1.2), or a body not kept: counted */
+		kd->k.seq++;
+		return TT_DEC_NONE;
+	}
+	if (tls13 && peek_type(kd, p, n) == CT_APPDATA) {
+		kd->k.seq++;
+		d->k_opened = true;
+		return TT_DEC_NONE;
+	}
+	uint8_t *rec = whole(hdr, p, n);
+	if (!rec) {
+		kd->k.seq++;
+		return TT_DEC_NONE;
+	}
+	size_t len = 0;
+	tt_rc rc;
+	if (tls13)
+		rc = tt_tls13_open(kd->cr, &kd->k, rec, (size_t)n + 5, rec + 5, n,
+				   &len, &type);
+	else
+		rc = tt_tls12_open(kd->cr, &kd->k, rec, (size_t)n + 5,
+				   rec + 5 + kd->suite->explicit_nonce, n,
+				   &len);
+	enum tt_dec_result res = TT_DEC_DONE;
+	if (rc != TT_OK) {
+		tt_wipe(rec, (size_t)n + 5);
+		free(rec);
+		return open_failed(c, dir, em);
+	}
+	d->k_opened = true;
+	c->dec_records++;
+	const uint8_t *plain = rec + 5 + (tls13 ? 0 : kd->suite->explicit_nonce);
+	struct tt_emit dem = *em;
+	dem.flags |= TT_EVF_DECRYPTED;
+	if (type == CT_APPDATA) {
+		c->appdata[dir] = true;
+		res = TT_DEC_DONE;
+	} else {
+		tt_record_plain(c, dir, type, plain, (uint32_t)len, &dem);
+	}
+	tt_wipe(rec, (size_t)n + 5);
+	free(rec);
+	if (tls13 && d->kstate == TT_K_ON)
+		switch13(c, dir, &dem);
+	return res;
+}
+
+const char *tt_dec_outcome(const struct tt_conn *c)
+{
+	if (c->dec_failed)
+		return "failed";
+	if (c->dec_nocrypto)
+		return "no_libcrypto";
+	if (c->keys_missing)
+		return "missing";
+	if (c->dec_unsupported)
+		return "unsupported_suite";
+	if (c->dec_records)
+		return "used";
+	return NULL;
+}

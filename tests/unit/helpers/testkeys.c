@@ -1,0 +1,59 @@
+#include <string.h>
+
+#include "ossl_crypto.h"
+#include "testkeys.h"
+
+static size_t tk_get(void *ctx, const uint8_t *client_random,
+		     enum tt_keylog_label label, uint8_t *out)
+{
+	struct testkeys *k = ctx;
+	if (k->hidden)
+		return 0;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct tt_keylog_entry *e = &k->e[i];
+		if (e->label == label &&
+		    memcmp(e->client_random, client_random,
+			   TT_KEYLOG_RANDOM_LEN) == 0) {
+			memcpy(out, e->secret, e->secret_len);
+			return e->secret_len;
+		}
+	}
+	return 0;
+}
+
+static const struct tt_crypto *tk_crypto(void *ctx, const char **why)
+{
+	struct testkeys *k = ctx;
+	k->crypto_calls++;
+	if (k->no_crypto) {
+		*why = "test: no libcrypto";
+		return NULL;
+	}
+	return ossl_crypto();
+}
+
+void testkeys_init(struct testkeys *k, const char *text, size_t len)
+{
+	memset(k, 0, sizeof(*k));
+	k->src.ctx = k;
+	k->src.get = tk_get;
+	k->src.crypto = tk_crypto;
+	size_t off = 0;
+	while (off < len && k->n < TESTKEYS_MAX) {
+		size_t used = 0;
+		struct tt_keylog_entry e;
+		tt_rc rc = tt_keylog_next(text + off, len - off, &used, &e);
+		if (rc == TT_OK && e.label != TT_KL_NONE)
+			k->e[k->n++] = e;
+		if (used == 0)
+			break;
+		off += used;
+	}
+}
+
+void testkeys_corrupt(struct testkeys *k, enum tt_keylog_label label)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (k->e[i].label == label)
+			k->e[i].secret[0] ^= 1;
+}

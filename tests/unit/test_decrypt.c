@@ -1,0 +1,399 @@
+/* Decryption end to end in the decoder: real OpenSSL exchanges (TLS 1.3
+ * every suite, TLS 1.2 AES-GCM and ChaCha20-Poly1305 with renegotiation)
+ * replayed from the client and the server side with the client's key
+ * log as the key source; whole and one byte at a time; keys present from
+ * the start, arriving late, never arriving, or wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conn.h"
+#include "evlog.h"
+#include "testkeys.h"
+#include "tlsgen.h"
+
+#define K_DOT "CN=K-Dot Certificate Authority"
+#define ROOTS "CN=The Roots Authority"
+#define CA_LIST "\"ca_count\":2,\"ca_names\":[\"" K_DOT "\",\"" ROOTS "\"]"
+
+static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
+{
+	assert_int_equal(evlog_tlsgen(o, r), 0);
+}
+
+static void close_conn(struct tt_conn *c, struct evlog *l)
+{
+	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE, .dir = TT_OUT,
+				 .call = "close", .since_last_us = 5,
+				 .duration_us = 100};
+	tt_conn_end(c, &ei, &l->em);
+}
+
+/* Replays r with keys from its key log into l, then closes. */
+static void replay_keys(const struct tlsgen_result *r, int as_server,
+			struct testkeys *k, struct evlog *l, size_t piece)
+{
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = &k->src;
+	evlog_replay(r, as_server, &c, l, piece);
+	close_conn(&c, l);
+	tt_conn_release(&c);
+}
+
+/* The line of the n-th (0-based) event of that name and direction. */
+static const char *nth(const struct evlog *l, const char *name,
+		       const char *dir, size_t n)
+{
+	char pat[96];
+	snprintf(pat, sizeof(pat), "\"event\":\"%s\"", name);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!strstr(l->lines[i], pat))
+			continue;
+		if (dir) {
+			char dp[24];
+			snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir);
+			if (!strstr(l->lines[i], dp))
+				continue;
+		}
+		if (n-- == 0)
+			return l->lines[i];
+	}
+	return NULL;
+}
+
+static void has(const char *line, const char *what)
+{
+	if (!line || !strstr(line, what)) {
+		fprintf(stderr, "want %s\n in  %s\n", what,
+			line ? line : "(no line)");
+		fail();
+	}
+}
+
+/* The names of the events in one direction, in order. */
+static void names_dir(const struct evlog *l, const char *dir, char *out,
+		      size_t cap)
+{
+	char dp[24];
+	size_t o = 0;
+	snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir);
+	out[0] = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *ev = strstr(l->lines[i], "\"event\":\"");
+		if (!ev || !strstr(l->lines[i], dp))
+			continue;
+		ev += 9;
+		o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? " " : "",
+				      (int)strcspn(ev, "\""), ev);
+	}
+}
+
+static void dump(const struct evlog *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(stderr, "  %s\n", l->lines[i]);
+}
+
+/* Both sides' view of a TLS 1.3 mTLS exchange, every message decrypted.
+ * me = the traced side's direction word for what it sends. */
+static void check13(const struct tlsgen_result *r, int as_server, size_t piece,
+		    int ca_names)
+{
+	struct testkeys k;
+	testkeys_init(&k, r->keylog, r->keylog_len);
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	replay_keys(r, as_server, &k, &l, piece);
+	const char *s2c = as_server ? "out" : "in";
+	const char *c2s = as_server ? "in" : "out";
+	char names[4096];
+	evlog_names(&l, names, sizeof(names));
+	const char *want =
+		"client_hello server_hello change_cipher_spec "
+		"encrypted_extensions certificate_request certificate "
+		"certificate_verify finished change_cipher_spec certificate "
+		"certificate_verify finished new_session_ticket "
+		"new_session_ticket alert alert connection_closed summary";
+	if (strncmp(names, want, strlen(want)) != 0) {
+		dump(&l);
+		assert_string_equal(names, want);
+	}
+	const char *cr = nth(&l, "certificate_request", s2c, 0);
+	has(cr, "\"decrypted\":true");
+	has(cr, "\"version\":\"TLS 1.3\"");
+	has(cr, ca_names ? CA_LIST : "\"ca_count\":0,\"ca_names\":[]");
+	has(cr, "\"sig_algs\":[");
+	has(nth(&l, "encrypted_extensions", s2c, 0), "\"decrypted\":true");
+	has(nth(&l, "certificate", s2c, 0), "\"subject\":\"CN=localhost\"");
+	has(nth(&l, "certificate", s2c, 0), "\"decrypted\":true");
+	has(nth(&l, "certificate", c2s, 0),
+	    "\"subject\":\"CN=tlstrace client,O=Example\"");
+	has(nth(&l, "certificate", c2s, 0), "\"decrypted\":true");
+	has(nth(&l, "certificate_verify", s2c, 0),
+	    "\"sig_alg\":\"ecdsa_secp256r1_sha256\"");
+	has(nth(&l, "certificate_verify", c2s, 0), "\"decrypted\":true");
+	has(nth(&l, "finished", s2c, 0), "\"verify_data_length\":");
+	has(nth(&l, "finished", c2s, 0), "\"decrypted\":true");
+	has(nth(&l, "new_session_ticket", s2c, 0), "\"decrypted\":true");
+	/* close_notify, decrypted: no truncation diagnosis */
+	has(nth(&l, "alert", c2s, 0), "\"alert\":\"close_notify\"");
+	has(nth(&l, "alert", s2c, 0), "\"alert\":\"close_notify\"");
+	assert_null(nth(&l, "decode_error", NULL, 0));
+	assert_null(nth(&l, "diagnosis", NULL, 0));
+	const char *sum = nth(&l, "summary", NULL, 0);
+	has(sum, "\"keys\":\"used\"");
+	has(sum, "\"client_auth_requested\":true");
+	has(sum, "\"client_cert_sent\":true");
+	evlog_free(&l);
+}
+
+static void tls13_suite(const char *suite, int ca_names)
+{
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+				.client_sends_cert = 1, .ca_names = ca_names,
+				.ciphersuites = suite, .app_bytes = 100,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	assert_string_equal(r.cipher, suite);
+	for (int side = 0; side < 2; side++) {
+		check13(&r, side, (size_t)-1, ca_names == TLSGEN_CA_LIST);
+		check13(&r, side, 1, ca_names == TLSGEN_CA_LIST);
+	}
+	tlsgen_free(&r);
+}
+
+static void test_tls13_aes128gcm(void **state)
+{
+	(void)state;
+	tls13_suite("TLS_AES_128_GCM_SHA256", TLSGEN_CA_LIST);
+}
+
+static void test_tls13_aes256gcm(void **state)
+{
+	(void)state;
+	tls13_suite("TLS_AES_256_GCM_SHA384", TLSGEN_CA_LIST);
+}
+
+static void test_tls13_chacha(void **state)
+{
+	(void)state;
+	tls13_suite("TLS_CHACHA20_POLY1305_SHA256", TLSGEN_CA_LIST);
+}
+
+static void test_tls13_ccm(void **state)
+{
+	(void)state;
+	tls13_suite("TLS_AES_128_CCM_SHA256", TLSGEN_CA_LIST);
+}
+
+static void test_tls13_no_ca_names(void **state)
+{
+	(void)state;
+	tls13_suite("TLS_AES_128_GCM_SHA256", TLSGEN_CA_DISABLED);
+}
+
+/* Keys held back until the exchange is over, then given: the same
+ * events, in the same order, once the queue drains; never given: the
+ * inferred events of old and a summary saying so. */
+static void test_keys_late_and_missing(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	struct evlog early, late, never;
+	evlog_init(&early, TT_DEBUG);
+	evlog_init(&late, TT_DEBUG);
+	evlog_init(&never, TT_DEBUG);
+	replay_keys(&r, 0, &k, &early, (size_t)-1);
+
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = &k.src;
+	k.hidden = true;
+	k.crypto_calls = 0;
+	evlog_replay(&r, 0, &c, &late, (size_t)-1);
+	assert_true(tt_conn_waiting(&c, TT_IN));
+	assert_null(nth(&late, "certificate_request", NULL, 0));
+	assert_int_equal(k.crypto_calls, 0); /* no secret: no libcrypto */
+	k.hidden = false;
+	tt_conn_drain(&c, TT_IN, &late.em);
+	tt_conn_drain(&c, TT_OUT, &late.em);
+	close_conn(&c, &late);
+	tt_conn_release(&c);
+	/* each direction's events in its own order (the two directions
+	 * drain one after the other) */
+	for (int d = 0; d < 2; d++) {
+		char a[4096], b[4096];
+		names_dir(&early, d ? "out" : "in", a, sizeof(a));
+		names_dir(&late, d ? "out" : "in", b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+	has(nth(&late, "certificate_request", "in", 0), CA_LIST);
+
+	k.hidden = true;
+	tt_conn_init(&c);
+	c.ks = &k.src;
+	evlog_replay(&r, 0, &c, &never, (size_t)-1);
+	close_conn(&c, &never);
+	tt_conn_release(&c);
+	assert_null(nth(&never, "certificate_request", NULL, 0));
+	assert_null(nth(&never, "encrypted_extensions", NULL, 0));
+	has(nth(&never, "summary", NULL, 0),
+	    "\"messages\":[\"out client_hello\",\"in server_hello\"]");
+	has(nth(&never, "summary", NULL, 0), "\"keys\":\"missing\"");
+	evlog_free(&early);
+	evlog_free(&late);
+	evlog_free(&never);
+	tlsgen_free(&r);
+}
+
+/* A wrong secret: one decode_error, then ciphertext as without keys. */
+static void test_wrong_keys(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	testkeys_corrupt(&k, TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET);
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	replay_keys(&r, 0, &k, &l, (size_t)-1);
+	assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
+	has(nth(&l, "decode_error", "in", 0),
+	    "record did not decrypt with the logged secret");
+	assert_null(nth(&l, "certificate_request", NULL, 0));
+	/* the client's own direction still decrypts */
+	has(nth(&l, "certificate", "out", 0), "\"decrypted\":true");
+	has(nth(&l, "summary", NULL, 0), "\"keys\":\"failed\"");
+	evlog_free(&l);
+	tlsgen_free(&r);
+}
+
+/* TLS 1.2 renegotiation with keys: the HelloRequest, the second
+ * handshake's CertificateRequest and the refusal alert decoded exactly. */
+static void reneg12(const char *cipher)
+{
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST, .cipher = cipher,
+				.renegotiate = 1, .app_bytes = 100,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	for (int side = 0; side < 2; side++) {
+		for (int p = 0; p < 2; p++) {
+			struct testkeys k;
+			testkeys_init(&k, r.keylog, r.keylog_len);
+			struct evlog l;
+			evlog_init(&l, TT_DEBUG);
+			replay_keys(&r, side, &k, &l, p ? 1 : (size_t)-1);
+			const char *s2c = side ? "out" : "in";
+			const char *hr = nth(&l, "hello_request", s2c, 0);
+			has(hr, "\"decrypted\":true");
+			assert_null(strstr(hr, "inferred"));
+			has(nth(&l, "finished", s2c, 0), "\"decrypted\":true");
+			has(nth(&l, "certificate_request", s2c, 0), CA_LIST);
+			const char *cr2 = nth(&l, "certificate_request", s2c, 1);
+			has(cr2, CA_LIST);
+			has(cr2, "\"decrypted\":true");
+			has(nth(&l, "client_hello", NULL, 1),
+			    "\"renegotiation_info\":true");
+			has(nth(&l, "renegotiation", NULL, 2),
+			    "\"phase\":\"completed\"");
+			assert_null(nth(&l, "decode_error", NULL, 0));
+			has(nth(&l, "alert", NULL, 0), "\"alert\":\"close_notify\"");
+			has(nth(&l, "summary", NULL, 0), "\"keys\":\"used\"");
+			evlog_free(&l);
+		}
+	}
+	tlsgen_free(&r);
+
+	o.client_refuses_reneg = 1;
+	o.server_resets_on_refusal = 1;
+	o.close_notify = 0;
+	run_ok(&o, &r);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	replay_keys(&r, 0, &k, &l, (size_t)-1);
+	has(nth(&l, "hello_request", "in", 0), "\"decrypted\":true");
+	const char *al = nth(&l, "alert", "out", 0);
+	has(al, "\"alert_level\":\"warning\",\"alert\":\"no_renegotiation\"");
+	has(al, "\"decrypted\":true");
+	assert_null(strstr(al, "inferred"));
+	has(nth(&l, "renegotiation", "out", 0), "\"phase\":\"refused\"");
+	evlog_free(&l);
+	tlsgen_free(&r);
+}
+
+static void test_tls12_gcm_reneg(void **state)
+{
+	(void)state;
+	reneg12("ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+static void test_tls12_chacha_reneg(void **state)
+{
+	(void)state;
+	reneg12("ECDHE-ECDSA-CHACHA20-POLY1305");
+}
+
+/* A CBC suite is not decrypted: said once in the summary, the inferred
+ * events as without keys. */
+static void test_tls12_cbc_unsupported(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST,
+				.cipher = "ECDHE-ECDSA-AES128-SHA256",
+				.app_bytes = 100};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	replay_keys(&r, 0, &k, &l, (size_t)-1);
+	has(nth(&l, "finished", "in", 0), "\"inferred\":true");
+	has(nth(&l, "summary", NULL, 0), "\"keys\":\"unsupported_suite\"");
+	assert_int_equal(k.crypto_calls, 0);
+	evlog_free(&l);
+	tlsgen_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tls13_aes128gcm),
+		cmocka_unit_test(test_tls13_aes256gcm),
+		cmocka_unit_test(test_tls13_chacha),
+		cmocka_unit_test(test_tls13_ccm),
+		cmocka_unit_test(test_tls13_no_ca_names),
+		cmocka_unit_test(test_keys_late_and_missing),
+		cmocka_unit_test(test_wrong_keys),
+		cmocka_unit_test(test_tls12_gcm_reneg),
+		cmocka_unit_test(test_tls12_chacha_reneg),
+		cmocka_unit_test(test_tls12_cbc_unsupported),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

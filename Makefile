@@ -20,7 +20,7 @@ SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 DEC_SRC  := $(wildcard decoder/*.c)
 SHIM_SRC := $(filter-out shim/launcher.c,$(wildcard shim/*.c))
 # Shim modules that are pure enough to unit-test outside a host process.
-UNIT_SHIM_SRC := shim/format.c shim/config.c
+UNIT_SHIM_SRC := shim/format.c shim/config.c shim/libcrypto.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -33,9 +33,9 @@ ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
-BENCH_BIN := $(B)/bench/bench_io
+BENCH_BIN := $(B)/bench/bench_io $(B)/bench/bench_tls
 
-UNIT_LIBS := -lcmocka -lssl -lcrypto -lpthread
+UNIT_LIBS := -lcmocka -lssl -lcrypto -ldl -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all check demo bench fuzz install clean deps unit asan fuzz-build tools
@@ -62,15 +62,16 @@ $(B)/asan/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ALLCFLAGS) -Itests/unit/helpers -Wno-unused-command-line-argument -fsanitize=fuzzer,address,undefined -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC)
+	$(CLANG) $(ALLCFLAGS) -Itests/unit/helpers -Wno-unused-command-line-argument -fsanitize=fuzzer,address,undefined -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) -ldl -lpthread
 
 $(B)/tools/%: tests/tools/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) -lssl -lcrypto -lpthread
+	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) -lssl -lcrypto -ldl -lpthread
 
+# bench_tls uses OpenSSL; --as-needed keeps it out of bench_io's process.
 $(B)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -O2 -o $@ $< -lpthread
+	$(CC) $(ALLCFLAGS) -O2 -o $@ $< -Wl,--as-needed -lssl -lcrypto -lpthread
 
 unit: $(UNIT_BIN)
 asan: $(ASAN_BIN)

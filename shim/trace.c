@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "format.h"
+#include "keys.h"
 #include "log.h"
 #include "real.h"
 
@@ -128,6 +129,7 @@ static struct tt_tconn *conn_new(int fd)
 	if (!c)
 		return NULL;
 	tt_conn_init(&c->dec);
+	c->dec.ks = tt_keys_source();
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	c->fd = fd;
 	c->unsynced[0] = c->unsynced[1] = false;
@@ -217,6 +219,8 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 			   "close (not hooked)", 0);
 	}
 	__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
+	if (c->dec.ks)
+		tt_keys_forget(c->dec.crandom);
 	tt_conn_release(&c->dec);
 	pthread_mutex_unlock(&c->lock[1]);
 	pthread_mutex_unlock(&c->lock[0]);
@@ -292,6 +296,19 @@ static void stop_note(struct tt_tconn *c, enum tt_dir dir,
 	c->dec.d[dir].dead = true;
 }
 
+/* Decodes what waits for keys in dir, if no thread is in that direction
+ * now. */
+static void drain_locked(struct tt_tconn *c, int fd, enum tt_dir dir,
+			 const struct tt_emit *em)
+{
+	if (!tt_conn_waiting(&c->dec, dir) ||
+	    pthread_mutex_trylock(&c->lock[dir]) != 0)
+		return;
+	if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) && c->fd == fd)
+		tt_conn_drain(&c->dec, dir, em);
+	pthread_mutex_unlock(&c->lock[dir]);
+}
+
 static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
 		 const struct iovec *iov, size_t iovcnt, size_t n)
 {
@@ -309,6 +326,9 @@ static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
 	if (__atomic_load_n(&c->unsynced[dir], __ATOMIC_RELAXED) &&
 	    !c->dec.d[dir].dead)
 		stop_note(c, dir, &em);
+	/* records that waited for keys go first */
+	if (tt_conn_waiting(&c->dec, dir))
+		tt_conn_drain(&c->dec, dir, &em);
 	for (size_t i = 0; i < iovcnt && n > 0; i++) {
 		size_t take = iov[i].iov_len < n ? iov[i].iov_len : n;
 		if (take == 0)
@@ -319,6 +339,29 @@ static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
 		n -= take;
 	}
 	pthread_mutex_unlock(&c->lock[dir]);
+	/* the other direction's waiting records, if its keys came meanwhile
+	 * (a client's answer is often the first moment after they did) */
+	drain_locked(c, fd, (enum tt_dir)!dir, &em);
+}
+
+void tt_trace_keys(int fd)
+{
+	if (!tracing || tt_busy || fd < 0)
+		return;
+	struct tt_fdent *e = tt_fd_get(fd);
+	if (!e || tt_fd_kind(e) != TT_FD_TLS)
+		return;
+	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+	struct scratch *s = scratch();
+	if (!c || !s)
+		return;
+	int saved = errno;
+	tt_busy = 1;
+	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
+	drain_locked(c, fd, TT_IN, &em);
+	drain_locked(c, fd, TT_OUT, &em);
+	tt_busy = 0;
+	errno = saved;
 }
 
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
@@ -437,6 +480,7 @@ static void fork_child(void)
 	cached_pid = (long)getpid();
 	forked_at_us = mono_us();
 	pthread_mutex_init(&pool_lock, NULL);
+	tt_keys_fork_child();
 	/* Only the forking thread survives: locks held by others at fork
 	 * time would never be released. */
 	for (struct tt_tconn *c = pool_all; c; c = c->next_all) {
@@ -462,6 +506,7 @@ void tt_trace_init(void)
 	tt_real_bind();
 	cached_pid = (long)getpid();
 	tt_config_load(&cfg, get_env, tt_log_stderr);
+	tt_keys_init(&cfg);
 	pthread_key_create(&scratch_key, scratch_free);
 	pthread_atfork(NULL, NULL, fork_child);
 	tracing = tt_log_open(&cfg);

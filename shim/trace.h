@@ -42,6 +42,9 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 /* A call handed out fd (socket, accept, connect, dup2): forget the old
  * state of that number. */
 void tt_trace_newfd(int fd);
+/* Secrets for the connection on fd arrived: decode what waited for
+ * them, if no other thread is in it. */
+void tt_trace_keys(int fd);
 /* Before the real close(). */
 void tt_trace_close(int fd);
 

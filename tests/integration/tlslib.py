@@ -153,6 +153,10 @@ def launcher_cmd(opts):
     cmd = [BIN]
     if "log" in opts:
         cmd += ["-o", opts["log"]]
+    if opts.get("K"):
+        cmd.append("-K")
+    if "w" in opts:
+        cmd += ["-w", opts["w"]]
     cmd += ["-l", opts.get("level", "info"), "-f", opts.get("format", "json"), "--"]
     return cmd
 
@@ -179,11 +183,14 @@ def run(cmd, timeout=30, env=None, input=None):
     return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
-def traced(cmd, fmt="json", level="info", timeout=30, input=None, env=None, log=None):
-    """Runs cmd under the launcher; returns (CompletedProcess, log text)."""
+def traced(cmd, fmt="json", level="info", timeout=30, input=None, env=None, log=None,
+           opts=None):
+    """Runs cmd under the launcher; returns (CompletedProcess, log text).
+    opts: more launcher options (K, w)."""
     log = log or new_log()
-    r = run(launcher_cmd({"log": log, "format": fmt, "level": level}) + cmd,
-            timeout=timeout, env=env, input=input)
+    o = {"log": log, "format": fmt, "level": level}
+    o.update(opts or {})
+    r = run(launcher_cmd(o) + cmd, timeout=timeout, env=env, input=input)
     try:
         with open(log, "rb") as f:
             text = f.read().decode("utf-8")

@@ -1,0 +1,601 @@
+/* The crypto table bound to a libcrypto loaded with dlopen.
+ *
+ * libcrypto.so.3 is tried first, then libcrypto.so.1.1, RTLD_LOCAL so that
+ * none of its symbols become visible to the host.  Every function is
+ * reached through a pointer from dlsym; no OpenSSL header is included, the
+ * few constants used are ABI values identical in 1.1.1 and 3.x.
+ *
+ * On OpenSSL 3 the algorithms are fetched once from a private
+ * OSSL_LIB_CTX (no configuration file, default provider), so the host's
+ * configuration and providers neither affect nor see us.  On 1.1.1 the
+ * built-in EVP_sha256() etc. are used.
+ *
+ * Every entry point, and the loading, runs between ERR_set_mark() and
+ * ERR_pop_to_mark(): errors raised inside are dropped, the host's own
+ * errors and marks are left as they were.  Before that, OPENSSL_init_crypto
+ * tells whether libcrypto has been cleaned up (OPENSSL_cleanup from the
+ * host's atexit); after that every entry fails without touching it.
+ *
+ * When the libcrypto is one we brought into the process, it is
+ * initialised with OPENSSL_INIT_NO_ATEXIT: nothing is registered with
+ * atexit and nothing is freed at exit.
+ *
+ * aes_block and chacha20_block run once per record: each thread keeps one
+ * EVP_CIPHER_CTX per cipher (in __thread storage), made on first use and
+ * re-keyed on each call.  A thread-specific key frees them when the thread
+ * exits.  Digests, HMAC and AEADs use a context per call.
+ */
+#include "libcrypto.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ABI constants (openssl/evp.h, openssl/crypto.h; same in 1.1.1 and 3). */
+#define LC_CTRL_AEAD_SET_IVLEN 0x9
+#define LC_CTRL_AEAD_GET_TAG   0x10
+#define LC_CTRL_AEAD_SET_TAG   0x11
+#define LC_INIT_NO_ATEXIT      0x00080000ULL
+
+/* Opaque OpenSSL types. */
+typedef struct lc_libctx lc_libctx;
+typedef struct lc_md lc_md;
+typedef struct lc_md_ctx lc_md_ctx;
+typedef struct lc_cipher lc_cipher;
+typedef struct lc_cipher_ctx lc_cipher_ctx;
+typedef struct lc_engine lc_engine;
+
+/* Symbols every supported version has: X(name, ret, params, field). */
+#define LC_COMMON(X)                                                           \
+	X(OPENSSL_init_crypto, int, (uint64_t, const void *), init_crypto)     \
+	X(ERR_set_mark, int, (void), err_set_mark)                             \
+	X(ERR_pop_to_mark, int, (void), err_pop_to_mark)                       \
+	X(EVP_MD_CTX_new, lc_md_ctx *, (void), md_ctx_new)                     \
+	X(EVP_MD_CTX_free, void, (lc_md_ctx *), md_ctx_free)                   \
+	X(EVP_MD_CTX_copy_ex, int, (lc_md_ctx *, const lc_md_ctx *),           \
+	  md_ctx_copy_ex)                                                      \
+	X(EVP_DigestInit_ex, int, (lc_md_ctx *, const lc_md *, lc_engine *),   \
+	  digest_init_ex)                                                      \
+	X(EVP_DigestUpdate, int, (lc_md_ctx *, const void *, size_t),          \
+	  digest_update)                                                       \
+	X(EVP_DigestFinal_ex, int,                                             \
+	  (lc_md_ctx *, unsigned char *, unsigned int *), digest_final_ex)     \
+	X(EVP_CIPHER_CTX_new, lc_cipher_ctx *, (void), cipher_ctx_new)         \
+	X(EVP_CIPHER_CTX_free, void, (lc_cipher_ctx *), cipher_ctx_free)       \
+	X(EVP_CIPHER_CTX_ctrl, int, (lc_cipher_ctx *, int, int, void *),       \
+	  cipher_ctx_ctrl)                                                     \
+	X(EVP_CIPHER_CTX_set_padding, int, (lc_cipher_ctx *, int),             \
+	  cipher_ctx_set_padding)                                              \
+	X(EVP_CipherInit_ex, int,                                              \
+	  (lc_cipher_ctx *, const lc_cipher *, lc_engine *,                    \
+	   const unsigned char *, const unsigned char *, int),                 \
+	  cipher_init_ex)                                                      \
+	X(EVP_CipherUpdate, int,                                               \
+	  (lc_cipher_ctx *, unsigned char *, int *, const unsigned char *,     \
+	   int),                                                               \
+	  cipher_update)                                                       \
+	X(EVP_CipherFinal_ex, int, (lc_cipher_ctx *, unsigned char *, int *),  \
+	  cipher_final_ex)                                                     \
+	X(EVP_EncryptInit_ex, int,                                             \
+	  (lc_cipher_ctx *, const lc_cipher *, lc_engine *,                    \
+	   const unsigned char *, const unsigned char *),                      \
+	  encrypt_init_ex)                                                     \
+	X(EVP_EncryptUpdate, int,                                              \
+	  (lc_cipher_ctx *, unsigned char *, int *, const unsigned char *,     \
+	   int),                                                               \
+	  encrypt_update)
+
+/* OpenSSL 3 only. */
+#define LC_V3(X)                                                               \
+	X(OSSL_LIB_CTX_new, lc_libctx *, (void), libctx_new)                   \
+	X(EVP_MD_fetch, lc_md *, (lc_libctx *, const char *, const char *),    \
+	  md_fetch)                                                            \
+	X(EVP_CIPHER_fetch, lc_cipher *,                                       \
+	  (lc_libctx *, const char *, const char *), cipher_fetch)
+
+/* OpenSSL 1.1.1 (and 3, unused there). */
+#define LC_V1(X)                                                               \
+	X(EVP_sha256, const lc_md *, (void), sha256)                           \
+	X(EVP_sha384, const lc_md *, (void), sha384)                           \
+	X(EVP_aes_128_gcm, const lc_cipher *, (void), aes_128_gcm)             \
+	X(EVP_aes_256_gcm, const lc_cipher *, (void), aes_256_gcm)             \
+	X(EVP_chacha20_poly1305, const lc_cipher *, (void), chacha20_poly1305) \
+	X(EVP_aes_128_ccm, const lc_cipher *, (void), aes_128_ccm)             \
+	X(EVP_aes_128_ecb, const lc_cipher *, (void), aes_128_ecb)             \
+	X(EVP_aes_256_ecb, const lc_cipher *, (void), aes_256_ecb)             \
+	X(EVP_chacha20, const lc_cipher *, (void), chacha20)
+
+enum { AL_AES_128_ECB = 4, AL_AES_256_ECB, AL_CHACHA20, AL_CIPHERS };
+
+static struct {
+#define X(name, ret, params, field) ret(*field) params;
+	LC_COMMON(X)
+	LC_V3(X)
+	LC_V1(X)
+#undef X
+	lc_libctx *libctx;
+	const lc_md *md[2];		     /* by enum tt_hash */
+	const lc_cipher *cipher[AL_CIPHERS]; /* enum tt_aead, then AL_* */
+} L;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static const struct tt_crypto *loaded_table;
+static const char *load_why = "libcrypto not loaded";
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+
+/* This thread's cached single-block contexts, indexed by AL_* - 4. */
+struct tls_ctxs {
+	lc_cipher_ctx *c[AL_CIPHERS - AL_AES_128_ECB];
+	bool registered;
+};
+static __thread struct tls_ctxs tls;
+
+/* ------------------------------------------------------------------ */
+/* Entering and leaving libcrypto                                      */
+
+/* False once libcrypto has been cleaned up; otherwise sets an error mark
+ * that leave() pops. */
+static bool enter(void)
+{
+	if (L.init_crypto(0, NULL) != 1)
+		return false;
+	L.err_set_mark();
+	return true;
+}
+
+static void leave(void)
+{
+	L.err_pop_to_mark();
+}
+
+/* ------------------------------------------------------------------ */
+/* Digests                                                             */
+
+static bool hash_ok(enum tt_hash h)
+{
+	return h == TT_HASH_SHA256 || h == TT_HASH_SHA384;
+}
+
+static size_t hash_block(enum tt_hash h)
+{
+	return h == TT_HASH_SHA384 ? 128 : 64;
+}
+
+/* Hashes up to two pieces with c, which is initialised here. */
+static bool md_run(lc_md_ctx *c, enum tt_hash h, const uint8_t *a, size_t alen,
+		   const uint8_t *b, size_t blen, uint8_t *out)
+{
+	unsigned int n = 0;
+	return L.digest_init_ex(c, L.md[h], NULL) == 1 &&
+	       (alen == 0 || L.digest_update(c, a, alen) == 1) &&
+	       (blen == 0 || L.digest_update(c, b, blen) == 1) &&
+	       L.digest_final_ex(c, out, &n) == 1 && n == tt_hash_len(h);
+}
+
+static int sc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
+		     uint8_t *out)
+{
+	lc_md_ctx *c;
+	bool ok;
+	(void)ctx;
+	if (!hash_ok(h) || !enter())
+		return -1;
+	c = L.md_ctx_new();
+	ok = c && md_run(c, h, in, len, NULL, 0, out);
+	L.md_ctx_free(c);
+	leave();
+	return ok ? 0 : -1;
+}
+
+static int sc_hash_new(void *ctx, enum tt_hash h, void **st)
+{
+	lc_md_ctx *c;
+	bool ok;
+	(void)ctx;
+	if (!hash_ok(h) || !enter())
+		return -1;
+	c = L.md_ctx_new();
+	ok = c && L.digest_init_ex(c, L.md[h], NULL) == 1;
+	if (ok) {
+		*st = c;
+	} else {
+		L.md_ctx_free(c);
+	}
+	leave();
+	return ok ? 0 : -1;
+}
+
+static int sc_hash_update(void *ctx, void *st, const uint8_t *in, size_t len)
+{
+	bool ok;
+	(void)ctx;
+	if (len == 0)
+		return 0;
+	if (!enter())
+		return -1;
+	ok = L.digest_update(st, in, len) == 1;
+	leave();
+	return ok ? 0 : -1;
+}
+
+static int sc_hash_final(void *ctx, const void *st, uint8_t *out)
+{
+	lc_md_ctx *copy;
+	unsigned int n = 0;
+	bool ok;
+	(void)ctx;
+	if (!enter())
+		return -1;
+	copy = L.md_ctx_new();
+	ok = copy && L.md_ctx_copy_ex(copy, st) == 1 &&
+	     L.digest_final_ex(copy, out, &n) == 1;
+	L.md_ctx_free(copy);
+	leave();
+	return ok ? 0 : -1;
+}
+
+static void sc_hash_free(void *ctx, void *st)
+{
+	(void)ctx;
+	if (st == NULL || !enter())
+		return;
+	L.md_ctx_free(st);
+	leave();
+}
+
+/* RFC 2104: H(K0 ^ opad || H(K0 ^ ipad || data)), K0 the key padded with
+ * zeros to the block size, or its digest padded when it is longer. */
+static int sc_hmac(void *ctx, enum tt_hash h, const uint8_t *key,
+		   size_t key_len, const uint8_t *data, size_t len,
+		   uint8_t *out)
+{
+	uint8_t k0[128], pad[128], inner[TT_HASH_MAX];
+	size_t bl, hl;
+	lc_md_ctx *c;
+	bool ok;
+	(void)ctx;
+	if (!hash_ok(h) || !enter())
+		return -1;
+	bl = hash_block(h);
+	hl = tt_hash_len(h);
+	memset(k0, 0, sizeof(k0));
+	c = L.md_ctx_new();
+	ok = c != NULL;
+	if (ok && key_len > bl)
+		ok = md_run(c, h, key, key_len, NULL, 0, k0);
+	else if (key_len)
+		memcpy(k0, key, key_len);
+	if (ok) {
+		for (size_t i = 0; i < bl; i++)
+			pad[i] = k0[i] ^ 0x36;
+		ok = md_run(c, h, pad, bl, data, len, inner);
+	}
+	if (ok) {
+		for (size_t i = 0; i < bl; i++)
+			pad[i] = k0[i] ^ 0x5c;
+		ok = md_run(c, h, pad, bl, inner, hl, out);
+	}
+	L.md_ctx_free(c);
+	leave();
+	tt_wipe(k0, sizeof(k0));
+	tt_wipe(pad, sizeof(pad));
+	tt_wipe(inner, sizeof(inner));
+	return ok ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* AEAD                                                                */
+
+/* One seal (enc) or open with a fresh context.  CCM needs the tag length
+ * (and, to open, the tag) before the key, and the total length before the
+ * AAD; GCM and ChaCha20-Poly1305 take the expected tag before the final
+ * call that checks it. */
+static int aead(int enc, enum tt_aead a, const uint8_t *key,
+		const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
+{
+	static uint8_t dummy[1];
+	uint8_t fin[16];
+	lc_cipher_ctx *c;
+	int ccm = a == TT_AEAD_AES_128_CCM, outl = 0;
+	bool ok;
+
+	if ((unsigned)a > TT_AEAD_AES_128_CCM || len > INT_MAX ||
+	    aad_len > INT_MAX || !enter())
+		return -1;
+	if (len == 0) {
+		in = dummy;
+		out = dummy;
+	}
+	c = L.cipher_ctx_new();
+	ok =
+	    c && L.cipher_init_ex(c, L.cipher[a], NULL, NULL, NULL, enc) == 1 &&
+	    L.cipher_ctx_ctrl(c, LC_CTRL_AEAD_SET_IVLEN, TT_AEAD_NONCE_LEN,
+			      NULL) == 1 &&
+	    (!ccm || L.cipher_ctx_ctrl(c, LC_CTRL_AEAD_SET_TAG, TT_AEAD_TAG_LEN,
+				       enc ? NULL : tag) == 1) &&
+	    L.cipher_init_ex(c, NULL, NULL, key, nonce, enc) == 1 &&
+	    (!ccm || L.cipher_update(c, NULL, &outl, NULL, (int)len) == 1) &&
+	    (aad_len == 0 ||
+	     L.cipher_update(c, NULL, &outl, aad, (int)aad_len) == 1) &&
+	    L.cipher_update(c, out, &outl, in, (int)len) == 1;
+	if (ok && !enc && !ccm)
+		ok = L.cipher_ctx_ctrl(c, LC_CTRL_AEAD_SET_TAG, TT_AEAD_TAG_LEN,
+				       tag) == 1 &&
+		     L.cipher_final_ex(c, fin, &outl) == 1;
+	if (ok && enc)
+		ok = L.cipher_final_ex(c, fin, &outl) == 1 &&
+		     L.cipher_ctx_ctrl(c, LC_CTRL_AEAD_GET_TAG, TT_AEAD_TAG_LEN,
+				       tag) == 1;
+	L.cipher_ctx_free(c);
+	leave();
+	return ok ? 0 : -1;
+}
+
+static int sc_seal(void *ctx, enum tt_aead a, const uint8_t *key,
+		   const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		   const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
+{
+	(void)ctx;
+	return aead(1, a, key, nonce, aad, aad_len, in, len, out, tag);
+}
+
+static int sc_open(void *ctx, enum tt_aead a, const uint8_t *key,
+		   const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		   const uint8_t *in, size_t len, uint8_t *out,
+		   const uint8_t *tag)
+{
+	uint8_t t[TT_AEAD_TAG_LEN];
+	(void)ctx;
+	memcpy(t, tag, sizeof(t));
+	return aead(0, a, key, nonce, aad, aad_len, in, len, out, t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Single blocks, with per-thread contexts                             */
+
+static void tls_free(void *p)
+{
+	struct tls_ctxs *t = p;
+	/* Thread exit: after OPENSSL_cleanup the contexts are left alone. */
+	if (L.init_crypto(0, NULL) != 1)
+		return;
+	for (size_t i = 0; i < sizeof(t->c) / sizeof(t->c[0]); i++) {
+		L.cipher_ctx_free(t->c[i]);
+		t->c[i] = NULL;
+	}
+	/* A context made later in this thread's exit (another destructor
+	 * tracing I/O) registers again and is freed on the next round. */
+	t->registered = false;
+}
+
+/* This thread's context for cipher al (AL_*), keyed by the caller; NULL
+ * when it cannot be made.  Called between enter() and leave(). */
+static lc_cipher_ctx *block_ctx(int al)
+{
+	lc_cipher_ctx **slot = &tls.c[al - AL_AES_128_ECB];
+	lc_cipher_ctx *c = *slot;
+
+	if (c)
+		return c;
+	c = L.cipher_ctx_new();
+	if (!c)
+		return NULL;
+	if (L.encrypt_init_ex(c, L.cipher[al], NULL, NULL, NULL) != 1 ||
+	    L.cipher_ctx_set_padding(c, 0) != 1) {
+		L.cipher_ctx_free(c);
+		return NULL;
+	}
+	if (!tls.registered && tls_key_ok)
+		tls.registered = pthread_setspecific(tls_key, &tls) == 0;
+	*slot = c;
+	return c;
+}
+
+/* Drops a context whose state a failure may have left unknown. */
+static void block_ctx_drop(int al)
+{
+	lc_cipher_ctx **slot = &tls.c[al - AL_AES_128_ECB];
+	L.cipher_ctx_free(*slot);
+	*slot = NULL;
+}
+
+static int sc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
+			const uint8_t *in, uint8_t *out)
+{
+	int al = key_len == 16 ? AL_AES_128_ECB : AL_AES_256_ECB, outl = 0;
+	lc_cipher_ctx *c;
+	bool ok;
+	(void)ctx;
+	if ((key_len != 16 && key_len != 32) || !enter())
+		return -1;
+	c = block_ctx(al);
+	ok = c && L.encrypt_init_ex(c, NULL, NULL, key, NULL) == 1 &&
+	     L.encrypt_update(c, out, &outl, in, TT_AES_BLOCK) == 1 &&
+	     outl == TT_AES_BLOCK;
+	if (c && !ok)
+		block_ctx_drop(al);
+	leave();
+	return ok ? 0 : -1;
+}
+
+static int sc_chacha20_block(void *ctx, const uint8_t *key, uint32_t counter,
+			     const uint8_t *nonce, uint8_t *out)
+{
+	static const uint8_t zeros[TT_CHACHA20_BLOCK];
+	uint8_t iv[16];
+	lc_cipher_ctx *c;
+	int outl = 0;
+	bool ok;
+	(void)ctx;
+	/* OpenSSL's 16-byte ChaCha20 IV: the counter, little-endian, then
+	 * the nonce. */
+	for (int i = 0; i < 4; i++)
+		iv[i] = (uint8_t)(counter >> (8 * i));
+	memcpy(iv + 4, nonce, TT_AEAD_NONCE_LEN);
+	if (!enter())
+		return -1;
+	c = block_ctx(AL_CHACHA20);
+	ok = c && L.encrypt_init_ex(c, NULL, NULL, key, iv) == 1 &&
+	     L.encrypt_update(c, out, &outl, zeros, TT_CHACHA20_BLOCK) == 1 &&
+	     outl == TT_CHACHA20_BLOCK;
+	if (c && !ok)
+		block_ctx_drop(AL_CHACHA20);
+	leave();
+	return ok ? 0 : -1;
+}
+
+static const struct tt_crypto table = {
+    .ctx = NULL,
+    .digest = sc_digest,
+    .hash_new = sc_hash_new,
+    .hash_update = sc_hash_update,
+    .hash_final = sc_hash_final,
+    .hash_free = sc_hash_free,
+    .hmac = sc_hmac,
+    .aead_seal = sc_seal,
+    .aead_open = sc_open,
+    .aes_block = sc_aes_block,
+    .chacha20_block = sc_chacha20_block,
+};
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                             */
+
+/* Resolves every symbol of h into L; NULL, or what is missing. */
+static const char *bind_syms(void *h, bool *v3)
+{
+	memset(&L, 0, sizeof(L));
+#define X(name, ret, params, field)                                            \
+	if (!(*(void **)&L.field = dlsym(h, #name)))                           \
+		return "libcrypto lacks " #name;
+	LC_COMMON(X)
+#undef X
+	*v3 = dlsym(h, "OSSL_LIB_CTX_new") != NULL;
+	if (*v3) {
+#define X(name, ret, params, field)                                            \
+	if (!(*(void **)&L.field = dlsym(h, #name)))                           \
+		return "libcrypto lacks " #name;
+		LC_V3(X)
+#undef X
+	} else {
+#define X(name, ret, params, field)                                            \
+	if (!(*(void **)&L.field = dlsym(h, #name)))                           \
+		return "libcrypto lacks " #name;
+		LC_V1(X)
+#undef X
+	}
+	return NULL;
+}
+
+/* Fetches (3) or looks up (1.1.1) every algorithm; NULL, or what
+ * failed.  Called between ERR_set_mark() and ERR_pop_to_mark(). */
+static const char *fetch_all(bool v3)
+{
+	static const char *const mds[2] = {"SHA256", "SHA384"};
+	static const char *const ciphers[AL_CIPHERS] = {
+	    "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CCM",
+	    "AES-128-ECB", "AES-256-ECB", "ChaCha20"};
+
+	if (!v3) {
+		L.md[TT_HASH_SHA256] = L.sha256();
+		L.md[TT_HASH_SHA384] = L.sha384();
+		L.cipher[TT_AEAD_AES_128_GCM] = L.aes_128_gcm();
+		L.cipher[TT_AEAD_AES_256_GCM] = L.aes_256_gcm();
+		L.cipher[TT_AEAD_CHACHA20_POLY1305] = L.chacha20_poly1305();
+		L.cipher[TT_AEAD_AES_128_CCM] = L.aes_128_ccm();
+		L.cipher[AL_AES_128_ECB] = L.aes_128_ecb();
+		L.cipher[AL_AES_256_ECB] = L.aes_256_ecb();
+		L.cipher[AL_CHACHA20] = L.chacha20();
+	} else {
+		L.libctx = L.libctx_new();
+		if (!L.libctx)
+			return "OSSL_LIB_CTX_new failed";
+		for (int i = 0; i < 2; i++)
+			L.md[i] = L.md_fetch(L.libctx, mds[i], NULL);
+		for (int i = 0; i < AL_CIPHERS; i++)
+			L.cipher[i] =
+			    L.cipher_fetch(L.libctx, ciphers[i], NULL);
+	}
+	if (!L.md[TT_HASH_SHA256] || !L.md[TT_HASH_SHA384])
+		return "libcrypto has no SHA-256 or SHA-384";
+	for (int i = 0; i < AL_CIPHERS; i++)
+		if (!L.cipher[i])
+			return "libcrypto lacks a cipher (AES-GCM, AES-CCM, "
+			       "AES-ECB, ChaCha20 or ChaCha20-Poly1305)";
+	return NULL;
+}
+
+static void do_load(void)
+{
+	static const char *const names[] = {"libcrypto.so.3",
+					    "libcrypto.so.1.1"};
+	const char *why = "neither libcrypto.so.3 nor libcrypto.so.1.1 "
+			  "could be loaded";
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		bool v3, ours;
+		const char *miss;
+		void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+
+		ours = h == NULL;
+		if (ours)
+			h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			dlerror(); /* leave no dlopen failure to the host */
+			continue;
+		}
+		miss = bind_syms(h, &v3);
+		if (miss) {
+			/* Nothing of it has run yet: it can go. */
+			why = miss;
+			memset(&L, 0, sizeof(L));
+			dlclose(h);
+			continue;
+		}
+		/* From here on the library stays loaded, whatever happens.
+		 * A copy we brought in is initialised before anything else
+		 * can register its atexit handler; its error queue is ours
+		 * alone, so popping with no mark (clearing it) is right. */
+		if (ours && L.init_crypto(LC_INIT_NO_ATEXIT, NULL) != 1) {
+			L.err_pop_to_mark();
+			load_why = "OPENSSL_init_crypto failed";
+			return;
+		}
+		L.err_set_mark();
+		miss = fetch_all(v3);
+		L.err_pop_to_mark();
+		if (miss) {
+			load_why = miss;
+			return;
+		}
+		tls_key_ok = pthread_key_create(&tls_key, tls_free) == 0;
+		__atomic_store_n(&loaded_table, &table, __ATOMIC_RELEASE);
+		return;
+	}
+	load_why = why;
+}
+
+const struct tt_crypto *tt_crypto_load(const char **why)
+{
+	const struct tt_crypto *t =
+	    __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
+
+	if (!t) {
+		pthread_once(&load_once, do_load);
+		t = __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
+	}
+	if (!t && why)
+		*why = load_why;
+	return t;
+}
+
+bool tt_crypto_loaded(void)
+{
+	return __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE) != NULL;
+}

@@ -1,0 +1,357 @@
+"""Decryption with secrets captured inside the traced process: TLS 1.3 mTLS
+(client and server side), curl through the SSL_new hook, gnutls-cli and
+python through their own key logs (tlstrace -K), the IIS-style
+renegotiation with AES-GCM and ChaCha20-Poly1305, s_server's R, TLS 1.3
+KeyUpdate, NewSessionTicket and post-handshake authentication, a key log
+exported with -w that tshark uses, SSL_get_error() of a non-blocking
+client unchanged, and no libcrypto in a process that never speaks TLS."""
+import os
+import shutil
+
+from tlslib import *
+
+IIS = os.path.join(BUILD, "tools", "iis_server")
+NBCLIENT = os.path.join(BUILD, "tools", "nbclient")
+GET = b"GET / HTTP/1.0\r\n\r\n"
+HS13 = ("encrypted_extensions", "certificate_request", "certificate",
+        "certificate_verify", "finished")
+
+
+def s_client13(port, extra=()):
+    return ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
+            "-CAfile", cert("root.pem"), "-servername", "localhost",
+            "-cert", cert("client.pem"), "-key", cert("client.key")] + list(extra)
+
+
+def all_decrypted(objs, names):
+    evs = [o for o in objs if o["event"] in names]
+    return bool(evs) and all(o.get("decrypted") is True for o in evs), evs
+
+
+def check_tls13(objs, name, s2c, c2s, ca_names=True):
+    crs = events(objs, "certificate_request", dir=s2c)
+    want = [K_DOT, ROOTS] if ca_names else []
+    ok("%s: certificate_request decrypted, ca_count %d, the DN strings" % (name, len(want)),
+       len(crs) == 1 and crs[0]["ca_count"] == len(want) and crs[0]["ca_names"] == want
+       and crs[0].get("decrypted") is True and crs[0]["version"] == "TLS 1.3", crs)
+    ok("%s: encrypted_extensions" % name, len(events(objs, "encrypted_extensions", dir=s2c)) == 1,
+       order(objs, HS13))
+    sc = events(objs, "certificate", dir=s2c)
+    cc = events(objs, "certificate", dir=c2s)
+    ok("%s: server and client certificate subjects" % name,
+       len(sc) == 1 and sc[0].get("subject") == "CN=localhost"
+       and len(cc) == 1 and cc[0].get("subject") == CLIENT_SUBJECT, sc + cc)
+    seq = order(objs, HS13)
+    ok("%s: the encrypted handshake in order" % name, seq == [
+        s2c + " encrypted_extensions", s2c + " certificate_request", s2c + " certificate",
+        s2c + " certificate_verify", s2c + " finished", c2s + " certificate",
+        c2s + " certificate_verify", c2s + " finished"], seq)
+    good, evs = all_decrypted(objs, HS13)
+    ok("%s: every one of them \"decrypted\": true" % name, good, evs)
+    ok("%s: no decode_error" % name, events(objs, "decode_error") == [], events(objs, "decode_error"))
+    sm = events(objs, "summary")
+    ok("%s: summary keys used" % name, len(sm) == 1 and sm[0].get("keys") == "used", sm)
+
+
+# --- 1. TLS 1.3 mTLS, s_server -Verify 1 and s_client, no key file given
+for ca_names in (True, False):
+    tag = "ca names" if ca_names else "-no_ca_names"
+    srv, port, _ = s_server(mtls_server_args(ca_names=ca_names, version="-tls1_3")
+                            + ["-naccept", "1"])
+    r, log = traced(s_client13(port), input=GET)
+    stop(srv)
+    check_tls13(parse_json_log(log, "1.3 client " + tag), "1.3 mTLS client, " + tag,
+                "in", "out", ca_names)
+
+slog = new_log()
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"],
+                        traced={"log": slog})
+rc, out = interact(s_client13(port), GET)
+srv.wait(timeout=10) if srv.poll() is None else None
+stop(srv)
+check_tls13(parse_json_log(read_log(slog), "1.3 server"), "1.3 mTLS server", "out", "in")
+
+# --- 2. curl through the SSL_new hook; its own SSLKEYLOGFILE still written
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+own = os.path.join(tmpdir(), "curl-own.keys")
+env = dict(os.environ, SSLKEYLOGFILE=own)
+r, log = traced(["curl", "-sS", "--max-time", "10", "--cacert", cert("root.pem"),
+                 "--cert", cert("client.pem"), "--key", cert("client.key"),
+                 "--resolve", "localhost:%d:127.0.0.1" % port, "https://localhost:%d/" % port],
+                env=env)
+stop(srv)
+objs = parse_json_log(log, "curl")
+check_tls13(objs, "curl (SSL_new hook)", "in", "out")
+try:
+    own_text = open(own).read()
+except FileNotFoundError:
+    own_text = ""
+ok("curl: its own key log still written (callback chained)",
+   "CLIENT_HANDSHAKE_TRAFFIC_SECRET" in own_text and "SERVER_TRAFFIC_SECRET_0" in own_text,
+   own_text[:300])
+
+# --- 2b. gnutls-cli and python3 through their own key logs (-K)
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
+                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
+                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, opts={"K": True})
+stop(srv)
+check_tls13(parse_json_log(log, "gnutls"), "gnutls-cli -K", "in", "out")
+
+PY = r'''
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as s:
+    with ctx.wrap_socket(s, server_hostname="localhost") as t:
+        t.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        while t.recv(4096):
+            pass
+'''
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+r, log = traced(["python3", "-c", PY, str(port), cert("root.pem"), cert("client.pem"),
+                 cert("client.key")], timeout=20, opts={"K": True})
+stop(srv)
+check_tls13(parse_json_log(log, "python"), "python3 ssl -K", "in", "out")
+
+
+# --- 3. IIS-style server: refusal and acceptance decoded exactly, GCM and ChaCha20
+def iis_server(extra=()):
+    cmd = [IIS, "-cert", cert("server.pem"), "-key", cert("server.key"),
+           "-chain", cert("inter.pem"), "-CAfile", cert("cas.pem"), "-naccept", "1"] + list(extra)
+    p, out = spawn(cmd)
+    m = wait_for(out, r"ACCEPT 127\.0\.0\.1:(\d+)", proc=p)
+    if not m:
+        raise RuntimeError("iis_server did not start")
+    return p, int(m.group(1)), out
+
+
+for cipher in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"):
+    short = "GCM" if "GCM" in cipher else "ChaCha20"
+    srv, port, sout = iis_server()
+    log = new_log()
+    rc, out = interact(launcher_cmd({"log": log}) + [
+        "openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2", "-cipher", cipher,
+        "-CAfile", cert("root.pem"), "-servername", "localhost", "-no_renegotiation",
+        "-cert", cert("client.pem"), "-key", cert("client.key")], GET)
+    stop(srv)
+    objs = parse_json_log(read_log(log), "iis refuse " + short)
+    hr = events(objs, "hello_request", dir="in")
+    ok("iis refuse %s: hello_request decrypted, not inferred" % short,
+       len(hr) == 1 and hr[0].get("decrypted") is True and "inferred" not in hr[0], hr)
+    al = events(objs, "alert", dir="out")
+    ok("iis refuse %s: the warning no_renegotiation decrypted, not inferred" % short,
+       len(al) == 1 and al[0]["alert"] == "no_renegotiation" and al[0]["alert_level"] == "warning"
+       and al[0].get("decrypted") is True and "inferred" not in al[0], al)
+    dg = [o["code"] for o in events(objs, "diagnosis")]
+    ok("iis refuse %s: the IIS diagnosis" % short, dg == ["renegotiation_refused_then_reset"], dg)
+    sm = events(objs, "summary")
+    ok("iis refuse %s: summary cipher and keys used" % short,
+       len(sm) == 1 and sm[0]["keys"] == "used" and sm[0]["alerts"] == [
+           "out warning no_renegotiation"], sm)
+
+    for client in ("s_client", "curl"):
+        srv, port, sout = iis_server()
+        log = new_log()
+        if client == "s_client":
+            cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2",
+                   "-cipher", cipher, "-CAfile", cert("root.pem"), "-servername", "localhost",
+                   "-cert", cert("client.pem"), "-key", cert("client.key")]
+            inp = GET
+        else:
+            cmd = ["curl", "-sS", "--max-time", "10", "--tlsv1.2", "--tls-max", "1.2",
+                   "--ciphers", cipher, "--cacert", cert("root.pem"),
+                   "--cert", cert("client.pem"), "--key", cert("client.key"),
+                   "--resolve", "localhost:%d:127.0.0.1" % port, "https://localhost:%d/" % port]
+            inp = b""
+        rc, out = interact(launcher_cmd({"log": log}) + cmd, inp)
+        srv.wait(timeout=10) if srv.poll() is None else None
+        stop(srv)
+        name = "iis accept %s %s" % (client, short)
+        objs = parse_json_log(read_log(log), name)
+        crs = events(objs, "certificate_request", dir="in")
+        # like IIS, the server asks for a certificate only in the renegotiation
+        ok("%s: the renegotiation's certificate_request, decrypted, with both CA names" % name,
+           len(crs) == 1 and crs[0]["ca_names"] == [K_DOT, ROOTS] and crs[0].get("decrypted") is True,
+           crs)
+        hr = events(objs, "hello_request", dir="in")
+        ok("%s: hello_request decrypted" % name, len(hr) == 1 and hr[0].get("decrypted") is True, hr)
+        rn = [o["phase"] for o in events(objs, "renegotiation")]
+        ok("%s: requested, started, completed" % name, rn == ["requested", "started", "completed"], rn)
+        ok("%s: no decode_error" % name, events(objs, "decode_error") == [], events(objs, "decode_error"))
+
+# --- 3b. s_server's R (FIFO-driven), client accepting: second CertificateRequest
+d = tmpdir()
+fifo = os.path.join(d, "srv-R")
+os.mkfifo(fifo)
+fdin = os.open(fifo, os.O_RDWR)
+srv, port, sout = s_server(["-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                            "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
+                            "-no_resumption_on_reneg", "-naccept", "1"], stdin=fdin)
+log = new_log()
+cli, cout = spawn(launcher_cmd({"log": log}) + [
+    "openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2",
+    "-CAfile", cert("root.pem"), "-servername", "localhost",
+    "-cert", cert("client.pem"), "-key", cert("client.key")], stdin=subprocess.PIPE)
+wait_for(sout, r"CIPHER is", timeout=10)
+os.write(fdin, b"R\n")
+wait_for(log, r'"phase":"completed"', timeout=10)
+os.write(fdin, b"Q\n")
+try:
+    cli.wait(timeout=15)
+except subprocess.TimeoutExpired:
+    pass
+stop(cli)
+stop(srv)
+os.close(fdin)
+objs = parse_json_log(read_log(log), "s_server R")
+crs = events(objs, "certificate_request", dir="in")
+ok("s_server R: the renegotiation's certificate_request, decrypted, with its CA names",
+   len(crs) == 1 and crs[0]["ca_names"] == [K_DOT, ROOTS] and crs[0].get("decrypted") is True, crs)
+ok("s_server R: hello_request decrypted",
+   [o.get("decrypted") for o in events(objs, "hello_request")] == [True], events(objs, "hello_request"))
+
+# --- 4. TLS 1.3 after the handshake: KeyUpdate k and K, NewSessionTicket, PHA
+fifo = os.path.join(d, "srv-13")
+os.mkfifo(fifo)
+fdin = os.open(fifo, os.O_RDWR)
+srv, port, sout = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                            "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
+                            "-naccept", "1"], stdin=fdin)
+log = new_log()
+cli, cout = spawn(launcher_cmd({"log": log}) + s_client13(port, ["-enable_pha"]),
+                  stdin=subprocess.PIPE)
+wait_for(sout, r"CIPHER is", timeout=10)
+wait_for(log, r'"event":"new_session_ticket"', timeout=10)
+cli.stdin.write(b"k\n")
+cli.stdin.flush()
+wait_for(log, r'"update_not_requested"', timeout=5)
+cli.stdin.write(b"K\n")
+cli.stdin.flush()
+wait_for(log, r'"update_requested"', timeout=5)
+os.write(fdin, b"hello after K\n")
+wait_for(log, r'"dir":"in","event":"key_update"', timeout=5)
+os.write(fdin, b"c\n")
+wait_for(log, r'"certificate_request"', timeout=10)
+time.sleep(0.5)
+cli.stdin.write(b"after pha\n")
+cli.stdin.flush()
+time.sleep(0.5)
+os.write(fdin, b"Q\n")
+try:
+    cli.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    pass
+stop(cli)
+stop(srv)
+os.close(fdin)
+objs = parse_json_log(read_log(log), "1.3 post-handshake")
+ku = [(o["dir"], o["request_update"]) for o in events(objs, "key_update")]
+ok("1.3 post: KeyUpdate k (not requested) and K (requested), and the server's answer",
+   ("out", "update_not_requested") in ku and ("out", "update_requested") in ku
+   and ("in", "update_not_requested") in ku, ku)
+nst = events(objs, "new_session_ticket", dir="in")
+ok("1.3 post: NewSessionTickets decrypted",
+   len(nst) >= 1 and all(o.get("decrypted") is True for o in nst), nst)
+crs = events(objs, "certificate_request", dir="in")
+ok("1.3 post: post-handshake certificate_request with both CA names",
+   len(crs) == 1 and crs[0]["ca_names"] == [K_DOT, ROOTS] and crs[0].get("decrypted") is True, crs)
+cc = events(objs, "certificate", dir="out")
+ok("1.3 post: the client's certificate after the handshake",
+   len(cc) == 1 and cc[0].get("subject") == CLIENT_SUBJECT and cc[0].get("decrypted") is True, cc)
+ok("1.3 post: no decode_error (keys followed across the updates)",
+   events(objs, "decode_error") == [], events(objs, "decode_error"))
+sm = events(objs, "summary")
+ok("1.3 post: summary counts the key updates",
+   len(sm) == 1 and sm[0].get("key_updates_out") == 2 and sm[0].get("key_updates_in", 0) >= 1, sm)
+
+# --- 5. -w: tshark decrypts a capture of the same run with the exported key log
+if os.geteuid() == 0 and shutil.which("tshark"):
+    srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+    pcap = os.path.join(d, "cap.pcapng")
+    keys = os.path.join(d, "exported.keys")
+    ts, tout = spawn(["tshark", "-i", "lo", "-f", "tcp port %d" % port, "-w", pcap])
+    up = wait_for(tout, r"Capturing on", timeout=15, proc=ts)
+    time.sleep(0.5)
+    r, log = traced(s_client13(port), input=GET, opts={"w": keys})
+    time.sleep(1.0)
+    stop(ts)
+    stop(srv)
+    st = os.stat(keys) if os.path.exists(keys) else None
+    ok("-w: key log written 0600", st is not None and (st.st_mode & 0o777) == 0o600,
+       st and oct(st.st_mode))
+    kt = open(keys).read() if st else ""
+    ok("-w: NSS key log lines", all(l.split()[0] in (
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET")
+        for l in kt.splitlines()) and len(kt.splitlines()) == 5, kt)
+    dec = run(["tshark", "-r", pcap, "-o", "tls.keylog_file:" + keys,
+               "-Y", "tls.handshake.type == 13", "-V"], timeout=60)
+    nodec = run(["tshark", "-r", pcap, "-Y", "tls.handshake.type == 13"], timeout=60)
+    out = dec.stdout.decode("utf-8", "replace")
+    ok("-w: tshark decrypts the CertificateRequest with the exported keys (CA names shown)",
+       dec.returncode == 0 and "Certificate Request" in out
+       and "K-Dot Certificate Authority" in out and "The Roots Authority" in out
+       and nodec.stdout.strip() == b"",
+       (out[-1500:], dec.stderr[-500:], nodec.stdout[:300]))
+else:
+    ok("-w: tshark capture needs root and tshark (skipped)", False, "not root or no tshark")
+
+# --- 7. the host's view of libcrypto: SSL_get_error() unchanged, no libcrypto without TLS
+results = []
+for traced_run in (False, True):
+    srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+    cmd = [NBCLIENT, str(port), cert("root.pem"), cert("client.pem"), cert("client.key")]
+    if traced_run:
+        r, log = traced(cmd)
+    else:
+        r = run(cmd)
+        log = ""
+    stop(srv)
+    results.append((r.returncode, r.stdout.decode()))
+    if traced_run:
+        objs = parse_json_log(log, "nbclient")
+        ok("nbclient traced: decrypted the certificate_request",
+           [o.get("decrypted") for o in events(objs, "certificate_request")] == [True], log[-500:])
+
+
+def nb_phases(text):
+    """Per phase: the SSL_get_error() values other than WANT_READ/WANT_WRITE
+    (how often a non-blocking call has to wait depends on timing), the
+    last value, and whether the error queue stayed clean."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"(\w+): seen=([\d,]+) last=(\d+) queue_clean=(\d)", line)
+        if m:
+            seen = [int(x) for x in m.group(2).split(",") if int(x) not in (2, 3)]
+            out[m.group(1)] = (seen, int(m.group(3)), m.group(4) == "1")
+    return out
+
+
+a, b = nb_phases(results[0][1]), nb_phases(results[1][1])
+ok("nbclient: same SSL_get_error() results traced and untraced (besides how often to wait)",
+   results[0][0] == results[1][0] == 0 and a == b and set(a) == {"connect", "write", "read"},
+   results)
+ok("nbclient: never SSL_ERROR_SSL, error queue clean after every call, traced",
+   bool(b) and all(1 not in v[0] and v[2] for v in b.values()), results[1])
+
+MAPS = r'''
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+while s.recv(4096):
+    pass
+print("libcrypto" in open("/proc/self/maps").read())
+'''
+http = subprocess.Popen(["python3", "-m", "http.server", "--bind", "127.0.0.1", "0"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+track(http)
+line = http.stdout.readline().decode()
+hport = int(re.search(r"port (\d+)", line).group(1))
+plain = run(["python3", "-c", MAPS, str(hport)]).stdout.strip()
+r, log = traced(["python3", "-c", MAPS, str(hport)])
+stop(http)
+ok("no TLS: untraced python has no libcrypto mapped (baseline)", plain == b"False", plain)
+ok("no TLS: traced python has no libcrypto mapped either", r.stdout.strip() == b"False", r.stdout)
+
+finish()

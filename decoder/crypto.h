@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum tt_hash {
 	TT_HASH_SHA256 = 0,
@@ -105,9 +106,7 @@ struct tt_crypto {
  * memset before free or return may be).  No libcrypto needed. */
 static inline void tt_wipe(void *p, size_t n)
 {
-	volatile uint8_t *v = p;
-	while (n--)
-		*v++ = 0;
+	explicit_bzero(p, n);
 }
 
 #endif

@@ -129,8 +129,18 @@ static pthread_key_t tls_key;
 static bool tls_key_ok;
 
 /* This thread's cached single-block contexts, indexed by AL_* - 4. */
+#define AES_SLOTS 4
+struct aes_slot {
+	lc_cipher_ctx *c;
+	uint8_t key[32];
+	uint8_t klen;
+	uint64_t used;
+};
 struct tls_ctxs {
-	lc_cipher_ctx *c[AL_CIPHERS - AL_AES_128_ECB];
+	struct aes_slot aes[AES_SLOTS];
+	lc_md_ctx *md;		 /* digests and HMAC */
+	lc_cipher_ctx *aead[4]; /* per enum tt_aead, re-initialised per call */
+	uint64_t clock;
 	bool registered;
 };
 static __thread struct tls_ctxs tls;
@@ -151,6 +161,29 @@ static bool enter(void)
 static void leave(void)
 {
 	L.err_pop_to_mark();
+}
+
+static void tls_register(void)
+{
+	if (!tls.registered && tls_key_ok)
+		tls.registered = pthread_setspecific(tls_key, &tls) == 0;
+}
+
+/* This thread's digest context (each use initialises it). */
+static lc_md_ctx *tls_md(void)
+{
+	if (!tls.md) {
+		tls.md = L.md_ctx_new();
+		tls_register();
+	}
+	return tls.md;
+}
+
+/* After a failure a context's state is unknown: made anew next time. */
+static void tls_md_drop(void)
+{
+	L.md_ctx_free(tls.md);
+	tls.md = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -185,9 +218,10 @@ static int sc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
 	(void)ctx;
 	if (!hash_ok(h) || !enter())
 		return -1;
-	c = L.md_ctx_new();
+	c = tls_md();
 	ok = c && md_run(c, h, in, len, NULL, 0, out);
-	L.md_ctx_free(c);
+	if (!ok)
+		tls_md_drop();
 	leave();
 	return ok ? 0 : -1;
 }
@@ -264,7 +298,7 @@ static int sc_hmac(void *ctx, enum tt_hash h, const uint8_t *key,
 	bl = hash_block(h);
 	hl = tt_hash_len(h);
 	memset(k0, 0, sizeof(k0));
-	c = L.md_ctx_new();
+	c = tls_md();
 	ok = c != NULL;
 	if (ok && key_len > bl)
 		ok = md_run(c, h, key, key_len, NULL, 0, k0);
@@ -280,7 +314,8 @@ static int sc_hmac(void *ctx, enum tt_hash h, const uint8_t *key,
 			pad[i] = k0[i] ^ 0x5c;
 		ok = md_run(c, h, pad, bl, inner, hl, out);
 	}
-	L.md_ctx_free(c);
+	if (!ok)
+		tls_md_drop();
 	leave();
 	tt_wipe(k0, sizeof(k0));
 	tt_wipe(pad, sizeof(pad));
@@ -312,7 +347,11 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 		in = dummy;
 		out = dummy;
 	}
-	c = L.cipher_ctx_new();
+	c = tls.aead[a];
+	if (!c) {
+		c = tls.aead[a] = L.cipher_ctx_new();
+		tls_register();
+	}
 	ok =
 	    c && L.cipher_init_ex(c, L.cipher[a], NULL, NULL, NULL, enc) == 1 &&
 	    L.cipher_ctx_ctrl(c, LC_CTRL_AEAD_SET_IVLEN, TT_AEAD_NONCE_LEN,
@@ -332,7 +371,12 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 		ok = L.cipher_final_ex(c, fin, &outl) == 1 &&
 		     L.cipher_ctx_ctrl(c, LC_CTRL_AEAD_GET_TAG, TT_AEAD_TAG_LEN,
 				       tag) == 1;
-	L.cipher_ctx_free(c);
+	if (!ok || ccm) {
+		/* a failed open leaves state behind; CCM's message length
+		 * is set once per key, so its context is not reused */
+		L.cipher_ctx_free(c);
+		tls.aead[a] = NULL;
+	}
 	leave();
 	return ok ? 0 : -1;
 }
@@ -363,91 +407,150 @@ static void tls_free(void *p)
 {
 	struct tls_ctxs *t = p;
 	/* Thread exit: after OPENSSL_cleanup the contexts are left alone. */
-	if (L.init_crypto(0, NULL) != 1)
-		return;
-	for (size_t i = 0; i < sizeof(t->c) / sizeof(t->c[0]); i++) {
-		L.cipher_ctx_free(t->c[i]);
-		t->c[i] = NULL;
+	bool live = L.init_crypto(0, NULL) == 1;
+	for (size_t i = 0; i < AES_SLOTS; i++) {
+		if (live)
+			L.cipher_ctx_free(t->aes[i].c);
+		t->aes[i].c = NULL;
+		tt_wipe(t->aes[i].key, sizeof(t->aes[i].key));
 	}
+	if (live) {
+		L.md_ctx_free(t->md);
+		for (size_t i = 0; i < 4; i++)
+			L.cipher_ctx_free(t->aead[i]);
+	}
+	t->md = NULL;
+	memset(t->aead, 0, sizeof(t->aead));
 	/* A context made later in this thread's exit (another destructor
 	 * tracing I/O) registers again and is freed on the next round. */
 	t->registered = false;
 }
 
-/* This thread's context for cipher al (AL_*), keyed by the caller; NULL
- * when it cannot be made.  Called between enter() and leave(). */
-static lc_cipher_ctx *block_ctx(int al)
-{
-	lc_cipher_ctx **slot = &tls.c[al - AL_AES_128_ECB];
-	lc_cipher_ctx *c = *slot;
-
-	if (c)
-		return c;
-	c = L.cipher_ctx_new();
-	if (!c)
-		return NULL;
-	if (L.encrypt_init_ex(c, L.cipher[al], NULL, NULL, NULL) != 1 ||
-	    L.cipher_ctx_set_padding(c, 0) != 1) {
-		L.cipher_ctx_free(c);
-		return NULL;
-	}
-	if (!tls.registered && tls_key_ok)
-		tls.registered = pthread_setspecific(tls_key, &tls) == 0;
-	*slot = c;
-	return c;
-}
-
-/* Drops a context whose state a failure may have left unknown. */
-static void block_ctx_drop(int al)
-{
-	lc_cipher_ctx **slot = &tls.c[al - AL_AES_128_ECB];
-	L.cipher_ctx_free(*slot);
-	*slot = NULL;
-}
-
+/* The AES single-block contexts of this thread, keyed: a record's peek
+ * uses its direction's key, so a context is re-keyed only when the key
+ * changes (a connection's two directions, or several connections, take
+ * turns in AES_SLOTS slots, least recently used first). */
 static int sc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 			const uint8_t *in, uint8_t *out)
 {
-	int al = key_len == 16 ? AL_AES_128_ECB : AL_AES_256_ECB, outl = 0;
-	lc_cipher_ctx *c;
+	int outl = 0;
 	bool ok;
 	(void)ctx;
 	if ((key_len != 16 && key_len != 32) || !enter())
 		return -1;
-	c = block_ctx(al);
-	ok = c && L.encrypt_init_ex(c, NULL, NULL, key, NULL) == 1 &&
-	     L.encrypt_update(c, out, &outl, in, TT_AES_BLOCK) == 1 &&
+	struct aes_slot *hit = NULL, *lru = &tls.aes[0];
+	for (size_t i = 0; i < AES_SLOTS; i++) {
+		struct aes_slot *a = &tls.aes[i];
+		if (a->c && a->klen == key_len &&
+		    memcmp(a->key, key, key_len) == 0) {
+			hit = a;
+			break;
+		}
+		if (a->used < lru->used)
+			lru = a;
+	}
+	if (!hit) {
+		hit = lru;
+		if (hit->c && hit->klen != key_len) {
+			L.cipher_ctx_free(hit->c);
+			hit->c = NULL;
+		}
+		if (!hit->c) {
+			hit->c = L.cipher_ctx_new();
+			ok = hit->c &&
+			     L.encrypt_init_ex(hit->c,
+					       L.cipher[key_len == 16
+								? AL_AES_128_ECB
+								: AL_AES_256_ECB],
+					       NULL, NULL, NULL) == 1 &&
+			     L.cipher_ctx_set_padding(hit->c, 0) == 1;
+			if (!ok)
+				goto fail;
+			tls_register();
+		}
+		hit->klen = (uint8_t)key_len;
+		memcpy(hit->key, key, key_len);
+		if (L.encrypt_init_ex(hit->c, NULL, NULL, key, NULL) != 1)
+			goto fail;
+	}
+	hit->used = ++tls.clock;
+	ok = L.encrypt_update(hit->c, out, &outl, in, TT_AES_BLOCK) == 1 &&
 	     outl == TT_AES_BLOCK;
-	if (c && !ok)
-		block_ctx_drop(al);
+	if (!ok)
+		goto fail;
 	leave();
-	return ok ? 0 : -1;
+	return 0;
+fail:
+	if (hit && hit->c) {
+		L.cipher_ctx_free(hit->c);
+		hit->c = NULL;
+	}
+	if (hit)
+		tt_wipe(hit->key, sizeof(hit->key));
+	leave();
+	return -1;
+}
+
+/* ChaCha20 block function (RFC 8439 2.3), computed here: one block is
+ * cheaper than a cipher context's setup, and needs no libcrypto. */
+#define ROTL32(v, n) ((uint32_t)((v) << (n)) | ((v) >> (32 - (n))))
+#define QR(a, b, c, d)                                                         \
+	do {                                                                   \
+		a += b;                                                        \
+		d ^= a;                                                        \
+		d = ROTL32(d, 16);                                             \
+		c += d;                                                        \
+		b ^= c;                                                        \
+		b = ROTL32(b, 12);                                             \
+		a += b;                                                        \
+		d ^= a;                                                        \
+		d = ROTL32(d, 8);                                              \
+		c += d;                                                        \
+		b ^= c;                                                        \
+		b = ROTL32(b, 7);                                              \
+	} while (0)
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
 }
 
 static int sc_chacha20_block(void *ctx, const uint8_t *key, uint32_t counter,
 			     const uint8_t *nonce, uint8_t *out)
 {
-	static const uint8_t zeros[TT_CHACHA20_BLOCK];
-	uint8_t iv[16];
-	lc_cipher_ctx *c;
-	int outl = 0;
-	bool ok;
+	uint32_t st[16], x[16];
 	(void)ctx;
-	/* OpenSSL's 16-byte ChaCha20 IV: the counter, little-endian, then
-	 * the nonce. */
-	for (int i = 0; i < 4; i++)
-		iv[i] = (uint8_t)(counter >> (8 * i));
-	memcpy(iv + 4, nonce, TT_AEAD_NONCE_LEN);
-	if (!enter())
-		return -1;
-	c = block_ctx(AL_CHACHA20);
-	ok = c && L.encrypt_init_ex(c, NULL, NULL, key, iv) == 1 &&
-	     L.encrypt_update(c, out, &outl, zeros, TT_CHACHA20_BLOCK) == 1 &&
-	     outl == TT_CHACHA20_BLOCK;
-	if (c && !ok)
-		block_ctx_drop(AL_CHACHA20);
-	leave();
-	return ok ? 0 : -1;
+	st[0] = 0x61707865;
+	st[1] = 0x3320646e;
+	st[2] = 0x79622d32;
+	st[3] = 0x6b206574;
+	for (int i = 0; i < 8; i++)
+		st[4 + i] = le32(key + 4 * i);
+	st[12] = counter;
+	for (int i = 0; i < 3; i++)
+		st[13 + i] = le32(nonce + 4 * i);
+	memcpy(x, st, sizeof(x));
+	for (int i = 0; i < 10; i++) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+	for (int i = 0; i < 16; i++) {
+		uint32_t v = x[i] + st[i];
+		out[4 * i] = (uint8_t)v;
+		out[4 * i + 1] = (uint8_t)(v >> 8);
+		out[4 * i + 2] = (uint8_t)(v >> 16);
+		out[4 * i + 3] = (uint8_t)(v >> 24);
+	}
+	tt_wipe(st, sizeof(st));
+	tt_wipe(x, sizeof(x));
+	return 0;
 }
 
 static const struct tt_crypto table = {

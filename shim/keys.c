@@ -43,6 +43,10 @@ typedef void (*keylog_cb)(const SSL *ssl, const char *line);
 
 #define SLOTS 256
 #define FILE_CHUNK (64 * 1024)
+/* A key log read for the first time is read from at most this far before
+ * its end (the secrets of live connections are the last lines), and no
+ * call reads more than this much of it. */
+#define FILE_WINDOW (1024 * 1024)
 
 struct slot {
 	uint8_t cr[TT_KEYLOG_RANDOM_LEN];
@@ -64,6 +68,7 @@ static off_t file_off;
 static dev_t file_dev;
 static ino_t file_ino;
 static bool ssl_seen; /* our callback is on some context: keys will come */
+static bool export_warned;
 
 /* The callback the program set on each context we put ours on. */
 #define CTXS 256
@@ -105,8 +110,20 @@ static void export_entry(const struct tt_keylog_entry *e)
 	line[n++] = '\n';
 	int fd = open(export_path,
 		      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			      O_NOCTTY,
+			      O_NOCTTY | O_NONBLOCK,
 		      0600);
+	if (fd < 0 && !__atomic_exchange_n(&export_warned, true,
+					   __ATOMIC_RELAXED)) {
+		char msg[PATH_MAX + 128];
+		int m = snprintf(msg, sizeof(msg),
+				 "tlstrace: TLSTRACE_KEYLOG_OUT='%s': %s; "
+				 "secrets are not exported\n",
+				 export_path, strerror(errno));
+		if (m > 0)
+			tt_log_stderr(msg, (size_t)m < sizeof(msg)
+						   ? (size_t)m
+						   : sizeof(msg) - 1);
+	}
 	if (fd >= 0) {
 		/* O_APPEND: one line per write, whole, between processes */
 		ssize_t w = REAL(write)(fd, line, n);
@@ -184,7 +201,9 @@ static void poll_file(void)
 	if (!keylog_path[0] || pthread_mutex_trylock(&file_lock) != 0)
 		return;
 	struct stat st;
-	int fd = open(keylog_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named by mistake must not block the host */
+	int fd = open(keylog_path,
+		      O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			REAL(close)(fd);
@@ -195,10 +214,14 @@ static void poll_file(void)
 	    st.st_size < file_off) {
 		file_dev = st.st_dev;
 		file_ino = st.st_ino;
-		file_off = 0;
+		/* a long-lived key log: only its tail can matter (the first
+		 * line read may be cut; it does not parse and is skipped) */
+		file_off = st.st_size > FILE_WINDOW ? st.st_size - FILE_WINDOW
+						     : 0;
 	}
 	static char buf[FILE_CHUNK];
-	while (st.st_size > file_off) {
+	off_t stop_at = file_off + FILE_WINDOW;
+	while (st.st_size > file_off && file_off < stop_at) {
 		ssize_t got = pread(fd, buf, sizeof(buf), file_off);
 		if (got <= 0)
 			break;

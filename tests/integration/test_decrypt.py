@@ -354,4 +354,76 @@ stop(http)
 ok("no TLS: untraced python has no libcrypto mapped (baseline)", plain == b"False", plain)
 ok("no TLS: traced python has no libcrypto mapped either", r.stdout.strip() == b"False", r.stdout)
 
+# --- 8. key sources that misbehave: the host is undisturbed, tlstrace says so
+# a big key log (2 MiB of comments first) written by gnutls-cli itself
+big = os.path.join(d, "big.keys")
+with open(big, "w") as f:
+    f.write(("# " + "x" * 1000 + "\n") * 2048)
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+env = dict(os.environ, SSLKEYLOGFILE=big, TLSTRACE_KEYLOG=big)
+r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
+                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
+                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, env=env)
+stop(srv)
+objs = parse_json_log(log, "gnutls big key log")
+crs = events(objs, "certificate_request")
+ok("big key log: read from its tail, the CertificateRequest decrypted",
+   len(crs) == 1 and crs[0].get("decrypted") is True and crs[0]["ca_count"] == 2, crs)
+
+# a FIFO as the key log, garbage in it: no hang, the connection traced without keys
+fifo_kl = os.path.join(d, "kl-fifo")
+os.mkfifo(fifo_kl)
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+env = dict(os.environ, TLSTRACE_KEYLOG=fifo_kl, TLSTRACE_DECRYPT="on")
+t0 = time.time()
+r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
+                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
+                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, env=env)
+stop(srv)
+objs = parse_json_log(log, "fifo key log")
+sm = events(objs, "summary")
+ok("FIFO key log: gnutls-cli finished as usual, no decryption, keys missing in the summary",
+   r.returncode == 0 and time.time() - t0 < 15 and events(objs, "certificate_request") == []
+   and len(sm) == 1 and sm[0].get("keys") == "missing", (r.returncode, sm))
+
+garbage = os.path.join(d, "garbage.keys")
+with open(garbage, "wb") as f:
+    f.write(b"CLIENT_RANDOM zz 00\n\xff\xfe\x00garbage\nSERVER_HANDSHAKE_TRAFFIC_SECRET "
+            + b"00" * 32 + b" " + b"11" * 7 + b"\n" + b"A" * 100000 + b"\n")
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+env = dict(os.environ, TLSTRACE_KEYLOG=garbage)
+r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
+                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
+                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, env=env)
+stop(srv)
+objs = parse_json_log(log, "garbage key log")
+sm = events(objs, "summary")
+ok("garbage key log: gnutls-cli unaffected, traced without keys",
+   r.returncode == 0 and len(sm) == 1 and sm[0].get("keys") == "missing"
+   and events(objs, "decode_error") == [], (r.returncode, sm, events(objs, "decode_error")))
+
+# an export path that cannot be created: one line on stderr, s_client unaffected
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+bad = os.path.join(d, "no-such-dir", "k.log")
+env = dict(os.environ, TLSTRACE_KEYLOG_OUT=bad)
+r, log = traced(s_client13(port), input=GET, env=env)
+stop(srv)
+err = r.stderr.decode("utf-8", "replace")
+ok("bad TLSTRACE_KEYLOG_OUT: one stderr line naming it, the trace still decrypted",
+   err.count("tlstrace: TLSTRACE_KEYLOG_OUT=") == 1 and "secrets are not exported" in err
+   and b"Verify return code: 0" in r.stdout
+   and [o.get("decrypted") for o in events(parse_json_log(log, "bad out"), "certificate_request")] == [True],
+   err[-600:])
+
+# decryption off: what the earlier issues showed, nothing decrypted
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+env = dict(os.environ, TLSTRACE_DECRYPT="off")
+r, log = traced(s_client13(port), input=GET, env=env)
+stop(srv)
+objs = parse_json_log(log, "decrypt off")
+ok("TLSTRACE_DECRYPT=off: no decrypted event, no keys field",
+   [o for o in objs if o.get("decrypted")] == [] and events(objs, "certificate_request") == []
+   and "keys" not in events(objs, "summary")[0], events(objs, "summary"))
+
+
 finish()

@@ -261,6 +261,8 @@ static void plain_encrypted_record(enum tt_dir dir, uint8_t type, uint32_t len,
 {
 	char tb[TT_NAMEBUF];
 	struct tt_event *ev = tt_ev_begin(em, "encrypted_record", l, dir);
+	if (!ev)
+		return; /* every application-data record: keep it cheap */
 	tt_ev_str(ev, "record_type", l, tt_label_content_type(type, tb));
 	tt_ev_int(ev, "record_length", l, len);
 	if (ev)

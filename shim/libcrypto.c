@@ -33,7 +33,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_AESNI_CODE 1
+#endif
 
 /* ABI constants (openssl/evp.h, openssl/crypto.h; same in 1.1.1 and 3). */
 #define LC_CTRL_AEAD_SET_IVLEN 0x9
@@ -136,8 +141,20 @@ struct aes_slot {
 	uint8_t klen;
 	uint64_t used;
 };
+#ifdef HAVE_AESNI_CODE
+/* An expanded AES key for the AES-NI single-block path. */
+struct aesni_slot {
+	__m128i rk[15];
+	uint8_t key[32];
+	uint8_t klen; /* 0: empty */
+	uint64_t used;
+};
+#endif
 struct tls_ctxs {
 	struct aes_slot aes[AES_SLOTS];
+#ifdef HAVE_AESNI_CODE
+	struct aesni_slot ni[AES_SLOTS];
+#endif
 	lc_md_ctx *md;		 /* digests and HMAC */
 	lc_cipher_ctx *aead[4]; /* per enum tt_aead, re-initialised per call */
 	uint64_t clock;
@@ -413,6 +430,9 @@ static void tls_free(void *p)
 			L.cipher_ctx_free(t->aes[i].c);
 		t->aes[i].c = NULL;
 		tt_wipe(t->aes[i].key, sizeof(t->aes[i].key));
+#ifdef HAVE_AESNI_CODE
+		tt_wipe(&t->ni[i], sizeof(t->ni[i]));
+#endif
 	}
 	if (live) {
 		L.md_ctx_free(t->md);
@@ -426,6 +446,109 @@ static void tls_free(void *p)
 	t->registered = false;
 }
 
+#ifdef HAVE_AESNI_CODE
+/* AES single blocks with the AES-NI instructions (FIPS-197 with the key
+ * expansion of Intel's AES-NI white paper), where the CPU has them: a
+ * record's peek then costs a few nanoseconds and no call into libcrypto.
+ * Expanded keys are cached per thread like the contexts below. */
+static bool aesni_ok;
+
+#define AESNI __attribute__((target("aes,sse4.1")))
+
+AESNI static __m128i expand128(__m128i k, __m128i kg)
+{
+	kg = _mm_shuffle_epi32(kg, 0xff);
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	return _mm_xor_si128(k, kg);
+}
+
+AESNI static void keys128(const uint8_t *key, __m128i *rk)
+{
+	rk[0] = _mm_loadu_si128((const __m128i *)key);
+#define K128(i, rcon)                                                          \
+	rk[i] = expand128(rk[i - 1], _mm_aeskeygenassist_si128(rk[i - 1], rcon))
+	K128(1, 0x01);
+	K128(2, 0x02);
+	K128(3, 0x04);
+	K128(4, 0x08);
+	K128(5, 0x10);
+	K128(6, 0x20);
+	K128(7, 0x40);
+	K128(8, 0x80);
+	K128(9, 0x1b);
+	K128(10, 0x36);
+#undef K128
+}
+
+/* AES-256: even round keys from the previous even one and RotWord/SubWord
+ * of the odd one, odd round keys with SubWord only. */
+AESNI static void keys256(const uint8_t *key, __m128i *rk)
+{
+	rk[0] = _mm_loadu_si128((const __m128i *)key);
+	rk[1] = _mm_loadu_si128((const __m128i *)(key + 16));
+#define K256(i, rcon)                                                          \
+	do {                                                                   \
+		rk[i] = expand128(rk[i - 2],                                   \
+				  _mm_aeskeygenassist_si128(rk[i - 1], rcon)); \
+		if (i + 1 < 15)                                                \
+			rk[i + 1] = expand128(                                 \
+				rk[i - 1],                                     \
+				_mm_shuffle_epi32(                             \
+					_mm_aeskeygenassist_si128(rk[i], 0),   \
+					0xaa));                                \
+	} while (0)
+	K256(2, 0x01);
+	K256(4, 0x02);
+	K256(6, 0x04);
+	K256(8, 0x08);
+	K256(10, 0x10);
+	K256(12, 0x20);
+	K256(14, 0x40);
+#undef K256
+}
+
+AESNI static void aesni_encrypt(const __m128i *rk, int rounds,
+				const uint8_t *in, uint8_t *out)
+{
+	__m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)in), rk[0]);
+	for (int r = 1; r < rounds; r++)
+		x = _mm_aesenc_si128(x, rk[r]);
+	x = _mm_aesenclast_si128(x, rk[rounds]);
+	_mm_storeu_si128((__m128i *)out, x);
+}
+
+static int aesni_block(const uint8_t *key, size_t key_len, const uint8_t *in,
+		       uint8_t *out)
+{
+	struct aesni_slot *hit = NULL, *lru = &tls.ni[0];
+	for (size_t i = 0; i < AES_SLOTS; i++) {
+		struct aesni_slot *a = &tls.ni[i];
+		if (a->klen == key_len && memcmp(a->key, key, key_len) == 0) {
+			hit = a;
+			break;
+		}
+		if (a->used < lru->used)
+			lru = a;
+	}
+	if (!hit) {
+		hit = lru;
+		if (key_len == 16)
+			keys128(key, hit->rk);
+		else
+			keys256(key, hit->rk);
+		memcpy(hit->key, key, key_len);
+		hit->klen = (uint8_t)key_len;
+		if (!tls.registered && tls_key_ok)
+			tls.registered = pthread_setspecific(tls_key, &tls) == 0;
+	}
+	hit->used = ++tls.clock;
+	aesni_encrypt(hit->rk, key_len == 16 ? 10 : 14, in, out);
+	return 0;
+}
+#endif
+
 /* The AES single-block contexts of this thread, keyed: a record's peek
  * uses its direction's key, so a context is re-keyed only when the key
  * changes (a connection's two directions, or several connections, take
@@ -436,7 +559,13 @@ static int sc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 	int outl = 0;
 	bool ok;
 	(void)ctx;
-	if ((key_len != 16 && key_len != 32) || !enter())
+	if (key_len != 16 && key_len != 32)
+		return -1;
+#ifdef HAVE_AESNI_CODE
+	if (aesni_ok)
+		return aesni_block(key, key_len, in, out);
+#endif
+	if (!enter())
 		return -1;
 	struct aes_slot *hit = NULL, *lru = &tls.aes[0];
 	for (size_t i = 0; i < AES_SLOTS; i++) {
@@ -678,6 +807,12 @@ static void do_load(void)
 			return;
 		}
 		tls_key_ok = pthread_key_create(&tls_key, tls_free) == 0;
+#ifdef HAVE_AESNI_CODE
+		__builtin_cpu_init();
+		aesni_ok = __builtin_cpu_supports("aes") &&
+			   __builtin_cpu_supports("sse4.1") &&
+			   !getenv("TLSTRACE_NO_AESNI");
+#endif
 		__atomic_store_n(&loaded_table, &table, __ATOMIC_RELEASE);
 		return;
 	}

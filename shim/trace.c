@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,14 @@ static void addr_text(const struct sockaddr_storage *ss, char *out,
 	}
 }
 
+/* Waits for a direction's decode step in another thread to finish (it
+ * is bounded: one call's bytes). */
+static void dirlock_wait(tt_dirlock *l)
+{
+	while (!tt_dirlock_try(l))
+		sched_yield();
+}
+
 static struct tt_tconn *conn_new(int fd)
 {
 	pthread_mutex_lock(&pool_lock);
@@ -119,8 +128,8 @@ static struct tt_tconn *conn_new(int fd)
 	} else {
 		c = calloc(1, sizeof(*c));
 		if (c) {
-			pthread_mutex_init(&c->lock[0], NULL);
-			pthread_mutex_init(&c->lock[1], NULL);
+			tt_dirlock_reset(&c->lock[0]);
+			tt_dirlock_reset(&c->lock[1]);
 			c->next_all = pool_all;
 			pool_all = c;
 		}
@@ -200,8 +209,8 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 {
 	/* Both locks: no thread is inside this connection's decoder.  The
 	 * wait is bounded by one decode step of a thread already in it. */
-	pthread_mutex_lock(&c->lock[0]);
-	pthread_mutex_lock(&c->lock[1]);
+	dirlock_wait(&c->lock[0]);
+	dirlock_wait(&c->lock[1]);
 	if (closing && tracing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE)) {
 		struct linger lg = {0, 0};
 		socklen_t ll = sizeof(lg);
@@ -222,8 +231,8 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 	if (c->dec.ks)
 		tt_keys_forget(c->dec.crandom);
 	tt_conn_release(&c->dec);
-	pthread_mutex_unlock(&c->lock[1]);
-	pthread_mutex_unlock(&c->lock[0]);
+	tt_dirlock_release(&c->lock[1]);
+	tt_dirlock_release(&c->lock[0]);
 	pthread_mutex_lock(&pool_lock);
 	c->next_free = pool_free;
 	pool_free = c;
@@ -302,24 +311,24 @@ static void drain_locked(struct tt_tconn *c, int fd, enum tt_dir dir,
 			 const struct tt_emit *em)
 {
 	if (!tt_conn_waiting(&c->dec, dir) ||
-	    pthread_mutex_trylock(&c->lock[dir]) != 0)
+	    !tt_dirlock_try(&c->lock[dir]))
 		return;
 	if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) && c->fd == fd)
 		tt_conn_drain(&c->dec, dir, em);
-	pthread_mutex_unlock(&c->lock[dir]);
+	tt_dirlock_release(&c->lock[dir]);
 }
 
 static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
 		 const struct iovec *iov, size_t iovcnt, size_t n)
 {
-	if (pthread_mutex_trylock(&c->lock[dir]) != 0) {
+	if (!tt_dirlock_try(&c->lock[dir])) {
 		__atomic_store_n(&c->unsynced[dir], true, __ATOMIC_RELAXED);
 		return;
 	}
 	struct scratch *s = scratch();
 	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) || c->fd != fd ||
 	    !s) {
-		pthread_mutex_unlock(&c->lock[dir]);
+		tt_dirlock_release(&c->lock[dir]);
 		return;
 	}
 	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
@@ -338,7 +347,7 @@ static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
 			break;
 		n -= take;
 	}
-	pthread_mutex_unlock(&c->lock[dir]);
+	tt_dirlock_release(&c->lock[dir]);
 	/* the other direction's waiting records, if its keys came meanwhile
 	 * (a client's answer is often the first moment after they did) */
 	drain_locked(c, fd, (enum tt_dir)!dir, &em);
@@ -371,20 +380,24 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		return;
 	int saved = errno;
 	tt_busy = 1;
-	uint8_t head[5];
-	size_t h = 0;
-	for (size_t i = 0; i < iovcnt && h < 5 && h < n; i++) {
-		size_t take = iov[i].iov_len;
-		if (take > 5 - h)
-			take = 5 - h;
-		if (take > n - h)
-			take = n - h;
-		memcpy(head + h, iov[i].iov_base, take);
-		h += take;
+	struct tt_tconn *c;
+	if (tt_fd_kind(e) == TT_FD_TLS) {
+		c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+	} else {
+		/* the first bytes decide */
+		uint8_t head[5];
+		size_t h = 0;
+		for (size_t i = 0; i < iovcnt && h < 5 && h < n; i++) {
+			size_t take = iov[i].iov_len;
+			if (take > 5 - h)
+				take = 5 - h;
+			if (take > n - h)
+				take = n - h;
+			memcpy(head + h, iov[i].iov_base, take);
+			h += take;
+		}
+		c = settle(fd, e, head, h);
 	}
-	struct tt_tconn *c = tt_fd_kind(e) == TT_FD_TLS
-				     ? __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE)
-				     : settle(fd, e, head, h);
 	if (c)
 		feed(c, fd, dir, iov, iovcnt, n);
 	tt_busy = 0;
@@ -440,11 +453,11 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 	if (!c)
 		return;
 	tt_busy = 1;
-	if (pthread_mutex_trylock(&c->lock[dir]) == 0) {
+	if (tt_dirlock_try(&c->lock[dir])) {
 		if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) && c->fd == fd)
 			end_locked(c, fin ? TT_END_PEER_FIN : TT_END_ERROR,
 				   dir, name, call, 0);
-		pthread_mutex_unlock(&c->lock[dir]);
+		tt_dirlock_release(&c->lock[dir]);
 	}
 	tt_busy = 0;
 	errno = err;
@@ -484,8 +497,8 @@ static void fork_child(void)
 	/* Only the forking thread survives: locks held by others at fork
 	 * time would never be released. */
 	for (struct tt_tconn *c = pool_all; c; c = c->next_all) {
-		pthread_mutex_init(&c->lock[0], NULL);
-		pthread_mutex_init(&c->lock[1], NULL);
+		tt_dirlock_reset(&c->lock[0]);
+		tt_dirlock_reset(&c->lock[1]);
 	}
 	if (tls_scratch)
 		tls_scratch->tid = (long)syscall(SYS_gettid);
@@ -532,15 +545,15 @@ __attribute__((destructor)) static void tt_dtor(void)
 		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
 		    c->last_us < forked_at_us)
 			continue;
-		if (pthread_mutex_trylock(&c->lock[0]) != 0)
+		if (!tt_dirlock_try(&c->lock[0]))
 			continue;
-		if (pthread_mutex_trylock(&c->lock[1]) == 0) {
+		if (tt_dirlock_try(&c->lock[1])) {
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
 				end_locked(c, TT_END_EXIT, TT_OUT, NULL, NULL,
 					   0);
-			pthread_mutex_unlock(&c->lock[1]);
+			tt_dirlock_release(&c->lock[1]);
 		}
-		pthread_mutex_unlock(&c->lock[0]);
+		tt_dirlock_release(&c->lock[0]);
 	}
 	tt_busy = 0;
 }

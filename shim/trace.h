@@ -10,9 +10,34 @@
 #include "conn.h"
 #include "fdtable.h"
 
+/* A one-word try-lock per direction.  Hooks only ever try it (and skip
+ * on contention); the close and exit paths wait for it, yielding, while a
+ * decode step in another thread finishes.  Cheaper than a mutex on the
+ * path every traced read and write takes, and reset by a store after
+ * fork. */
+typedef struct {
+	int v;
+} tt_dirlock;
+
+static inline bool tt_dirlock_try(tt_dirlock *l)
+{
+	return !__atomic_load_n(&l->v, __ATOMIC_RELAXED) &&
+	       !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void tt_dirlock_release(tt_dirlock *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
+static inline void tt_dirlock_reset(tt_dirlock *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
+}
+
 struct tt_tconn {
 	struct tt_conn dec;
-	pthread_mutex_t lock[2]; /* per direction: readers and writers apart */
+	tt_dirlock lock[2]; /* per direction: readers and writers apart */
 	uint64_t id;
 	int fd;
 	bool live;

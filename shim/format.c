@@ -38,11 +38,44 @@ static void putc_(struct w *w, char c)
 	put(w, &c, 1);
 }
 
+/* Decimal digits of v into out (at least 20 bytes); returns how many.
+ * Every line has several numbers: cheaper than snprintf. */
+static size_t u64_text(char *out, unsigned long long v)
+{
+	char t[20];
+	size_t n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	return n;
+}
+
+static void put_uint(struct w *w, unsigned long long v)
+{
+	char b[20];
+	put(w, b, u64_text(b, v));
+}
+
 static void put_int(struct w *w, long long v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%lld", v);
-	put(w, b, (size_t)n);
+	if (v < 0) {
+		putc_(w, '-');
+		put_uint(w, 0ULL - (unsigned long long)v);
+	} else {
+		put_uint(w, (unsigned long long)v);
+	}
+}
+
+/* v as exactly width digits, zero-padded (v < 10^width). */
+static void digits(char *out, unsigned long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
 }
 
 static void json_str(struct w *w, const char *s)
@@ -113,13 +146,38 @@ static void text_str(struct w *w, const char *s)
 	putc_(w, '"');
 }
 
+/* RFC 3339 UTC with microseconds, 27 bytes and a NUL.  The date and
+ * time of day are converted once per second and thread. */
 static void timestamp(char *out, size_t cap, const struct timespec *ts)
 {
-	struct tm tm;
-	gmtime_r(&ts->tv_sec, &tm);
-	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (long)((unsigned long)ts->tv_nsec % 1000000000UL / 1000));
+	static __thread time_t last_sec = -1;
+	static __thread char last[20]; /* YYYY-MM-DDTHH:MM:SS */
+	if (cap < 28)
+		return;
+	if (ts->tv_sec != last_sec) {
+		struct tm tm;
+		gmtime_r(&ts->tv_sec, &tm);
+		unsigned long y = (unsigned long)(tm.tm_year + 1900) % 10000;
+		digits(last, y, 4);
+		last[4] = '-';
+		digits(last + 5, (unsigned long)tm.tm_mon + 1, 2);
+		last[7] = '-';
+		digits(last + 8, (unsigned long)tm.tm_mday, 2);
+		last[10] = 'T';
+		digits(last + 11, (unsigned long)tm.tm_hour, 2);
+		last[13] = ':';
+		digits(last + 14, (unsigned long)tm.tm_min, 2);
+		last[16] = ':';
+		digits(last + 17, (unsigned long)tm.tm_sec, 2);
+		last[19] = 0;
+		last_sec = ts->tv_sec;
+	}
+	memcpy(out, last, 19);
+	out[19] = '.';
+	digits(out + 20,
+	       (unsigned long)ts->tv_nsec % 1000000000UL / 1000, 6);
+	out[26] = 'Z';
+	out[27] = 0;
 }
 
 static void value(struct w *w, const struct tt_field *f, bool json)
@@ -189,9 +247,7 @@ size_t tt_format_line(enum tt_format fmt, char *buf, size_t cap,
 		puts_(&w, ",\"tid\":");
 		put_int(&w, ctx->tid);
 		puts_(&w, ",\"conn\":");
-		char cb[24];
-		int cn = snprintf(cb, sizeof(cb), "%llu", ctx->conn);
-		put(&w, cb, (size_t)cn);
+		put_uint(&w, ctx->conn);
 		puts_(&w, ",\"fd\":");
 		put_int(&w, ctx->fd);
 		puts_(&w, ",\"local\":");
@@ -205,15 +261,27 @@ size_t tt_format_line(enum tt_format fmt, char *buf, size_t cap,
 		puts_(&w, "\",\"event\":");
 		json_str(&w, ev->name);
 	} else {
-		char head[160];
-		int n = snprintf(head, sizeof(head),
-				 "%s %-5s pid=%ld tid=%ld conn=%llu fd=%d %s %-3s ",
-				 tsb, lvl, ctx->pid, ctx->tid, ctx->conn,
-				 ctx->fd, ctx->role, dir);
-		if (n < 0)
-			n = 0;
-		put(&w, head, (size_t)n < sizeof(head) ? (size_t)n
-						       : sizeof(head) - 1);
+		/* "%s %-5s pid=%ld tid=%ld conn=%llu fd=%d %s %-3s " */
+		puts_(&w, tsb);
+		putc_(&w, ' ');
+		puts_(&w, lvl);
+		for (size_t k = strlen(lvl); k < 5; k++)
+			putc_(&w, ' ');
+		puts_(&w, " pid=");
+		put_int(&w, ctx->pid);
+		puts_(&w, " tid=");
+		put_int(&w, ctx->tid);
+		puts_(&w, " conn=");
+		put_uint(&w, ctx->conn);
+		puts_(&w, " fd=");
+		put_int(&w, ctx->fd);
+		putc_(&w, ' ');
+		puts_(&w, ctx->role);
+		putc_(&w, ' ');
+		puts_(&w, dir);
+		for (size_t k = strlen(dir); k < 3; k++)
+			putc_(&w, ' ');
+		putc_(&w, ' ');
 		puts_(&w, ev->name);
 		if (ctx->show_addrs) {
 			puts_(&w, " local=");

@@ -519,10 +519,13 @@ void tt_trace_init(void)
 	tt_real_bind();
 	cached_pid = (long)getpid();
 	tt_config_load(&cfg, get_env, tt_log_stderr);
-	tt_keys_init(&cfg);
 	pthread_key_create(&scratch_key, scratch_free);
 	pthread_atfork(NULL, NULL, fork_child);
 	tracing = tt_log_open(&cfg);
+	/* no sink, no tracing: no key capture either (it costs the host) */
+	if (!tracing)
+		cfg.decrypt = false;
+	tt_keys_init(&cfg);
 	tt_busy = 0;
 }
 

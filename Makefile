@@ -62,7 +62,12 @@ $(B)/asan/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(ALLCFLAGS) -Itests/unit/helpers -Wno-unused-command-line-argument -fsanitize=fuzzer,address,undefined -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) -ldl -lpthread
+	$(CLANG) $(ALLCFLAGS) -Itests/unit/helpers -Wno-unused-command-line-argument -fsanitize=fuzzer,address,undefined -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(FUZZ_EXTRA) -ldl -lpthread
+
+# fuzz_decrypt takes its keys from a key log, with libcrypto linked directly.
+FUZZ_DECRYPT_SRC := tests/unit/helpers/testkeys.c tests/unit/helpers/ossl_crypto.c
+$(B)/fuzz/fuzz_decrypt: $(FUZZ_DECRYPT_SRC)
+$(B)/fuzz/fuzz_decrypt: FUZZ_EXTRA := $(FUZZ_DECRYPT_SRC) -lcrypto
 
 $(B)/tools/%: tests/tools/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
 	@mkdir -p $(dir $@)

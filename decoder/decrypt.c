@@ -44,7 +44,10 @@ struct tt_kdir {
 	const struct tt_crypto *cr;
 	struct tt_rkeys k;
 	uint8_t secret[TT_HASH_MAX]; /* TLS 1.3: this epoch's traffic secret */
-	uint8_t crandom[TT_RANDOM_LEN], srandom[TT_RANDOM_LEN]; /* TLS 1.2 */
+	/* The randoms of the handshake these keys belong to, taken when the
+	 * epoch starts: the client's names the secret in the key log, the
+	 * server's (TLS 1.2) goes into the key block. */
+	uint8_t crandom[TT_RANDOM_LEN], srandom[TT_RANDOM_LEN];
 };
 
 static void kd_free(struct tt_dirstate *d)
@@ -119,10 +122,12 @@ static void enter13(struct tt_conn *c, enum tt_dir dir)
 		d->kstate = TT_K_OFF;
 		return;
 	}
-	if (start_wait(c, dir, suite))
-		d->klabel = sender == TT_ROLE_CLIENT
-				    ? TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET
-				    : TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET;
+	if (!start_wait(c, dir, suite))
+		return;
+	d->klabel = sender == TT_ROLE_CLIENT
+			    ? TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET
+			    : TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET;
+	memcpy(d->kd->crandom, c->crandom, TT_RANDOM_LEN);
 }
 
 bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
@@ -153,10 +158,9 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 	bool tls13 = kd->suite->tls13;
 	enum tt_keylog_label label =
 		tls13 ? (enum tt_keylog_label)d->klabel : TT_KL_CLIENT_RANDOM;
-	const uint8_t *cr_random = tls13 ? c->crandom : kd->crandom;
 	uint8_t secret[TT_KEYLOG_SECRET_MAX];
 	size_t want = tls13 ? tt_hash_len(kd->suite->hash) : TT_MASTER_SECRET_LEN;
-	size_t got = c->ks->get(c->ks->ctx, cr_random, label, secret);
+	size_t got = c->ks->get(c->ks->ctx, kd->crandom, label, secret);
 	if (got == 0)
 		return false;
 	bool ok = false;
@@ -229,11 +233,19 @@ void tt_dec_give_up(struct tt_conn *c, enum tt_dir dir,
 		    const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	if (d->kstate == TT_K_WAIT) {
-		c->keys_missing = true;
-		stop(c, dir);
-	}
-	tt_conn_drain(c, dir, em);
+	/* A record decoded from the queue can start a new wait (a
+	 * ChangeCipherSpec read in the clear after a ServerHello in the
+	 * queue changed the version), where the drain stops again: given
+	 * up in turn, until nothing waits.  Each round decodes at least the
+	 * record it stopped at. */
+	do {
+		if (d->kstate == TT_K_WAIT) {
+			c->keys_missing = true;
+			stop(c, dir);
+		}
+		tt_conn_drain(c, dir, em);
+	} while (tt_conn_waiting(c, dir) && d->kstate == TT_K_WAIT &&
+		 !d->draining && !d->dead);
 }
 
 /* One keystream block of the record's AEAD: block b (0-based) of the
@@ -329,11 +341,14 @@ static void switch13(struct tt_conn *c, enum tt_dir dir,
 		d->ksw_update = false;
 		enum tt_role sender = tt_sender(c, dir);
 		const struct tt_suite *suite = d->kd->suite;
+		uint8_t crandom[TT_RANDOM_LEN]; /* the same handshake's */
+		memcpy(crandom, d->kd->crandom, TT_RANDOM_LEN);
 		if (!start_wait(c, dir, suite))
 			return;
 		d->klabel = sender == TT_ROLE_CLIENT
 				    ? TT_KL_CLIENT_TRAFFIC_SECRET_0
 				    : TT_KL_SERVER_TRAFFIC_SECRET_0;
+		memcpy(d->kd->crandom, crandom, TT_RANDOM_LEN);
 		install(c, dir, em);
 		return;
 	}

@@ -108,6 +108,18 @@ static void dead(struct tt_dirstate *d)
 	d->hlen = d->hcap = 0;
 }
 
+/* Called before dir stops decoding.  Records waiting for keys in dir
+ * came before the bytes that stop it, and nothing in dir is decoded
+ * after, so they are given up now: reported as ciphertext, ahead of the
+ * reason for the stop.  false when that stopped dir already. */
+static bool give_up_waiting(struct tt_conn *c, enum tt_dir dir,
+			    const struct tt_emit *em)
+{
+	if (tt_conn_waiting(c, dir))
+		tt_dec_give_up(c, dir, em);
+	return !c->d[dir].dead;
+}
+
 /* Whether the current record's body is ciphertext we cannot read. */
 static bool record_encrypted(const struct tt_conn *c,
 			     const struct tt_dirstate *d, uint8_t type)
@@ -378,6 +390,10 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 				return TT_DECODE;
 			}
 			if (!header_ok(d->hdr, d->hdr_have)) {
+				if (!give_up_waiting(c, dir, em)) {
+					dead(d);
+					return TT_DECODE;
+				}
 				char hex[3 * 5 + 1];
 				static const char hx[] = "0123456789abcdef";
 				size_t k = 0;
@@ -425,6 +441,10 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 				free(d->rbuf);
 				d->rbuf = malloc(d->rlen ? d->rlen : 1);
 				if (!d->rbuf) {
+					if (!give_up_waiting(c, dir, em)) {
+						dead(d);
+						return TT_DECODE;
+					}
 					tt_emit_decode_error(
 						em, dir, "out of memory", NULL);
 					dead(d);

@@ -299,6 +299,9 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 static void stop_note(struct tt_tconn *c, enum tt_dir dir,
 		      const struct tt_emit *em)
 {
+	/* what waited for keys came before the bytes that went by */
+	if (tt_conn_waiting(&c->dec, dir))
+		tt_dec_give_up(&c->dec, dir, em);
 	tt_emit_decode_error(em, dir,
 			     "lock contention: bytes went by undecoded",
 			     "this direction is no longer decoded");

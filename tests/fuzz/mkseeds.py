@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Cuts the committed seed corpora of the fuzz targets from real exchanges.
 
-    python3 tests/fuzz/mkseeds.py
+    python3 tests/fuzz/mkseeds.py [TARGET...]
 
 builds build/tools/mksteps (tests/fuzz/mksteps.c: mkcorpus plus the order
-of every write), runs it into a temporary folder, and rewrites
-tests/fuzz/corpus/fuzz_{record,handshake,client_hello,certificate,
-certificate_request}/ from what it wrote (fuzz_dn is left alone).  Each
-file is what the target reads (see the comment at the top of each
+of every write and the key logs), runs it into a temporary folder, and
+rewrites tests/fuzz/corpus/fuzz_{record,handshake,client_hello,
+certificate,certificate_request,decrypt}/ from what it wrote (fuzz_dn
+and fuzz_keylog are left alone), or only the corpora of the targets named.
+Each file is what the target reads (see the comment at the top of each
 tests/fuzz/fuzz_*.c): control bytes where the target takes them, then
 bytes from OpenSSL exchanges.  A few seeds are real messages recombined
 (a TLS 1.3 server flight, a CertificateRequest without its signature
-algorithms, one carrying the names of the fuzz_dn corpus) to reach paths
-OpenSSL's defaults do not take.  Randoms and signatures differ from run
-to run, so regenerating changes bytes, not coverage.
+algorithms, one carrying the names of the fuzz_dn corpus) or records
+altered (a flipped ciphertext byte, a key log without some secrets) to
+reach paths OpenSSL's defaults do not take.  Randoms and signatures
+differ from run to run, so regenerating changes bytes, not coverage.
 """
 import os
 import shutil
@@ -27,6 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 CORPUS = os.path.join(HERE, "corpus")
 MAX_SEED = 8 * 1024
+# fuzz_decrypt's seeds are whole exchanges with their key log
+MAX_DECRYPT_SEED = 32 * 1024
 
 SCENARIOS = [
     "tls12_mtls_ca", "tls12_mtls_noca", "tls12_mtls_nocert", "tls12_cbc",
@@ -71,19 +75,22 @@ def vec24(b):
 
 
 class Out:
-    def __init__(self, target):
+    def __init__(self, target, max_seed=MAX_SEED):
         self.dir = os.path.join(CORPUS, target)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.n = 0
+        self.size = 0
+        self.max_seed = max_seed
 
     def put(self, name, data):
-        if len(data) > MAX_SEED:
+        if len(data) > self.max_seed:
             sys.exit("mkseeds: %s/%s is %d bytes" % (self.dir, name,
                                                      len(data)))
         with open(os.path.join(self.dir, name), "wb") as f:
             f.write(data)
         self.n += 1
+        self.size += len(data)
 
 
 # ---- message surgery (bodies, no 4-byte header) ----
@@ -165,20 +172,25 @@ def build_mksteps():
     return exe
 
 
+TARGETS = ["fuzz_record", "fuzz_handshake", "fuzz_client_hello",
+           "fuzz_certificate", "fuzz_certificate_request", "fuzz_decrypt"]
+
+
 def main():
-    if len(sys.argv) != 1:
-        sys.exit("usage: mkseeds.py")
+    targets = sys.argv[1:] or TARGETS
+    for t in targets:
+        if t not in TARGETS:
+            sys.exit("usage: mkseeds.py [TARGET...] (of %s)" %
+                     " ".join(TARGETS))
     tmp = tempfile.mkdtemp(prefix="tlstrace-seeds.")
     try:
         subprocess.run([build_mksteps(), tmp], check=True)
-        make_seeds(tmp)
+        make_seeds(tmp, targets)
     finally:
         shutil.rmtree(tmp)
 
 
-def make_seeds(src):
-    dn_dir = os.path.join(CORPUS, "fuzz_dn")
-
+def seeds_record(src):
     # fuzz_record: flags, seed, then the writes as segments
     out = Out("fuzz_record")
     for i, scen in enumerate(SCENARIOS):
@@ -203,6 +215,8 @@ def make_seeds(src):
                 b"".join(segs))
     print("fuzz_record: %d seeds" % out.n)
 
+
+def seeds_handshake(src):
     # fuzz_handshake: seed, then one direction's plaintext handshake bytes.
     out = Out("fuzz_handshake")
     hs = sorted(os.listdir(os.path.join(src, "handshake")))
@@ -242,26 +256,33 @@ def make_seeds(src):
         out.put(name, struct.pack(">I", seed_of(name)) + data)
     print("fuzz_handshake: %d seeds" % out.n)
 
-    # Parsers: bodies without the 4-byte header.
-    def body(d, f):
-        return read(src, d, f)[4:]
 
+# Parsers: bodies without the 4-byte header.
+def body(src, d, f):
+    return read(src, d, f)[4:]
+
+
+def seeds_client_hello(src):
     out = Out("fuzz_client_hello")
     for f in ("tls12_cbc.00", "tls12_mtls_ca.00", "tls12_mtls_noca.00",
               "tls12_reneg.01", "tls13_chacha.00", "tls13_hrr.00",
               "tls13_hrr.01", "tls13_mtls_ca.00", "tls13_mtls_noca.00",
               "tls13_mtls_nocert.00"):
-        out.put(f, body("client_hello", f))
+        out.put(f, body(src, "client_hello", f))
     out.put("tls12_cbc.no_extensions",
-            ch_without_extensions(body("client_hello", "tls12_cbc.00")))
+            ch_without_extensions(body(src, "client_hello",
+                                       "tls12_cbc.00")))
     print("fuzz_client_hello: %d seeds" % out.n)
 
+
+def seeds_certificate(src):
+    dn_dir = os.path.join(CORPUS, "fuzz_dn")
     out = Out("fuzz_certificate")
     for f in ("tls12_mtls_ca.s2c.00", "tls12_mtls_ca.c2s.01",
               "tls12_mtls_nocert.c2s.01", "tls12_reneg.s2c.01",
               "tls13_mtls_ca.s2c.00", "tls13_mtls_ca.c2s.01",
               "tls13_mtls_nocert.c2s.01"):
-        out.put(f, body("certificate", f))
+        out.put(f, body(src, "certificate", f))
     # other real leaves (fuzz_dn corpus), and a chain of three
     ders = {f: read(dn_dir, f) for f in sorted(os.listdir(dn_dir))
             if f.startswith("cert_")}
@@ -271,7 +292,7 @@ def make_seeds(src):
         out.put(stem + ".tls13", cert13([der]))
 
     def cert_der(f, tls13):
-        b = body("certificate", f)
+        b = body(src, "certificate", f)
         b = b[1 + b[0]:] if tls13 else b
         return b[6:6 + struct.unpack(">I", b"\0" + b[3:6])[0]]
     chain = [cert_der("tls12_mtls_ca.s2c.00", False),
@@ -280,12 +301,15 @@ def make_seeds(src):
     out.put("chain.tls13", cert13(chain))
     print("fuzz_certificate: %d seeds" % out.n)
 
+
+def seeds_certificate_request(src):
+    dn_dir = os.path.join(CORPUS, "fuzz_dn")
     out = Out("fuzz_certificate_request")
     for f in ("tls12_mtls_ca.00", "tls12_mtls_noca.00", "tls12_reneg.00",
               "tls13_mtls_ca.00", "tls13_mtls_noca.00"):
-        out.put(f, body("certificate_request", f))
-    cr12 = body("certificate_request", "tls12_mtls_ca.00")
-    cr13 = body("certificate_request", "tls13_mtls_ca.00")
+        out.put(f, body(src, "certificate_request", f))
+    cr12 = body(src, "certificate_request", "tls12_mtls_ca.00")
+    cr13 = body(src, "certificate_request", "tls13_mtls_ca.00")
     names = [read(dn_dir, f) for f in sorted(os.listdir(dn_dir))
              if f.startswith("name_")]
     out.put("tls10_form", cr12_without_sigalgs(cr12))
@@ -294,6 +318,205 @@ def make_seeds(src):
     out.put("tls13_many_names", cr13_with_names(cr13, names))
     print("fuzz_certificate_request: %d seeds" % out.n)
 
+
+
+
+# ---- fuzz_decrypt ----
+
+def segments(steps):
+    """The (from_server, bytes) writes of a steps file."""
+    segs, off = [], 0
+    while off < len(steps):
+        n = struct.unpack(">H", steps[off + 1:off + 3])[0]
+        segs.append((steps[off] & 1, steps[off + 3:off + 3 + n]))
+        off += 3 + n
+    return segs
+
+
+def join(segs):
+    return b"".join(u8(fs) + vec16(b) for fs, b in segs)
+
+
+def records(steps, from_server):
+    """One direction's records: (type, offset of the header in the steps
+    file, body length), a record split across writes included."""
+    pos, off = [], 0
+    while off < len(steps):
+        n = struct.unpack(">H", steps[off + 1:off + 3])[0]
+        if steps[off] & 1 == from_server:
+            pos.extend(range(off + 3, off + 3 + n))
+        off += 3 + n
+    out, i = [], 0
+    while i + 5 <= len(pos):
+        n = steps[pos[i + 3]] << 8 | steps[pos[i + 4]]
+        out.append((steps[pos[i]], pos, i, n))
+        i += 5 + n
+    return [(t, p[i], n, p[i + 5:i + 5 + n]) for t, p, i, n in out]
+
+
+def flip(steps, from_server, pick):
+    """steps with one byte flipped in the middle of the body of the record
+    pick chooses from the direction's (type, header offset, length)."""
+    recs = records(steps, from_server)
+    t, hdr, n, body_pos = recs[pick([(r[0], r[1], r[2]) for r in recs])]
+    b = bytearray(steps)
+    b[body_pos[n // 2]] ^= 0x20
+    return bytes(b)
+
+
+def fz_pieces(seed, lengths):
+    """The piece sizes tests/fuzz/common.h's fz_piece cuts writes of these
+    lengths into, one list a write, from a split-pattern seed."""
+    s, out = seed, []
+    for left in lengths:
+        pieces = []
+        while True:
+            x = s or 0x9e3779b9
+            x ^= (x << 13) & 0xffffffff
+            x ^= x >> 17
+            x ^= (x << 5) & 0xffffffff
+            s = x
+            n = (1 + (x >> 2) % 5, 1 + (x >> 2) % 64, 1 + (x >> 2) % 2048,
+                 left)[x & 3]
+            pieces.append(min(n, left))
+            left -= pieces[-1]
+            if left == 0:
+                break
+        out.append(pieces)
+    return out
+
+
+def seed_cutting(name, segs, i, lo):
+    """The first split-pattern seed from seed_of(name) on that cuts write i
+    somewhere at or after byte lo."""
+    seed = seed_of(name)
+    while True:
+        cuts, off = [], 0
+        for n in fz_pieces(seed, [len(b) for _, b in segs])[i][:-1]:
+            off += n
+            cuts.append(off)
+        if any(c >= lo for c in cuts):
+            return seed
+        seed += 1
+
+
+def decrypt_seed(flags, name, keylog, steps, seed=None):
+    seed = seed or seed_of(name)
+    head = u8(flags) + struct.pack(">I", seed) + vec16(keylog)
+    segs = segments(steps)
+    # the last writes go when the whole exchange does not fit
+    while segs and len(head) + len(join(segs)) > MAX_DECRYPT_SEED:
+        segs.pop()
+    return head + join(segs) if segs else None
+
+
+def seeds_decrypt(src):
+    # fuzz_decrypt: flags, seed, the key log, then the writes as segments,
+    # from both sides, with keys from the start or from halfway
+    out = Out("fuzz_decrypt", MAX_DECRYPT_SEED)
+    scens = sorted(f for f in os.listdir(os.path.join(src, "keylog"))
+                   if os.path.getsize(os.path.join(src, "keylog", f)))
+    for scen in scens:
+        keylog = read(src, "keylog", scen)
+        steps = read(src, "steps", scen)
+        for view, side in (("client", 1), ("server", 0)):
+            for half in (0, 2):
+                name = "%s.%s%s" % (scen, view, ".halfway" if half else "")
+                data = decrypt_seed(side | half, name, keylog, steps)
+                if data is None:
+                    print("fuzz_decrypt: %s does not fit" % name)
+                    continue
+                out.put(name, data)
+
+    def first(want):
+        return lambda recs: next(i for i, r in enumerate(recs) if want(r))
+
+    def after_ccs(recs):
+        ccs = next(i for i, r in enumerate(recs) if r[0] == 20)
+        return ccs + 1
+
+    # A ciphertext byte flipped: the server's EncryptedExtensions does not
+    # open (its direction stops decrypting); the client's first handshake
+    # record does not either (taken for early data and passed over); the
+    # first TLS 1.2 record under the server's new keys (its Finished).
+    alters = [
+        ("tls13_mtls_ca.flip_s2c", "tls13_mtls_ca", 1,
+         lambda s: flip(s, 1, first(lambda r: r[0] == 23))),
+        ("tls13_mtls_ca.flip_c2s", "tls13_mtls_ca", 0,
+         lambda s: flip(s, 0, first(lambda r: r[0] == 23))),
+        ("tls12_reneg.flip_s2c", "tls12_reneg", 1,
+         lambda s: flip(s, 1, after_ccs)),
+    ]
+    for name, scen, side, alter in alters:
+        keylog = read(src, "keylog", scen)
+        out.put(name, decrypt_seed(side, name, keylog,
+                                   alter(read(src, "steps", scen))))
+    # Handshake secrets only: the application records wait for keys that
+    # never come, and are given up at the close.
+    keylog = b"".join(line for line in
+                      read(src, "keylog", "tls13_mtls_ca").splitlines(True)
+                      if b"TRAFFIC_SECRET_0" not in line)
+    name = "tls13_mtls_ca.no_app_secrets"
+    out.put(name, decrypt_seed(1, name, keylog,
+                               read(src, "steps", "tls13_mtls_ca")))
+
+    # A first ClientHello whose random has no secrets in the key log: the
+    # server's handshake records wait for them, and the real ClientHello
+    # comes in the same write as the client's next records, which the
+    # split pattern cuts after that ClientHello.
+    segs = segments(read(src, "steps", "tls13_mtls_ca"))
+    ch = bytearray(segs[0][1])
+    ch[5 + 4 + 2] ^= 1  # the first byte of the random
+    name = "tls13_mtls_ca.second_client_hello"
+    alt = [(0, bytes(ch)), segs[1], (0, segs[0][1] + segs[2][1])] + segs[3:]
+    out.put(name, decrypt_seed(1, name, read(src, "keylog", "tls13_mtls_ca"),
+                               join(alt),
+                               seed_cutting(name, alt, 2, len(ch))))
+
+    # Without the server's handshake secret its records wait; behind them
+    # in its first flight a TLS 1.2 ServerHello, a ChangeCipherSpec and an
+    # encrypted handshake record, which start another wait (for a
+    # CLIENT_RANDOM the key log lacks) while the first is given up.
+    keylog = b"".join(line for line in
+                      read(src, "keylog", "tls13_mtls_ca").splitlines(True)
+                      if not line.startswith(b"SERVER_HANDSHAKE"))
+    sh12 = segments(read(src, "steps", "tls12_mtls_ca"))[1][1]
+    sh12 = sh12[:5 + struct.unpack(">H", sh12[3:5])[0]]
+    fake = bytes([22, 3, 3, 0, 40]) + bytes(range(40))
+    name = "tls13_mtls_ca.tls12_behind_wait"
+    out.put(name, decrypt_seed(1, name, keylog,
+                               join([segs[0], (1, segs[1][1] + sh12 +
+                                               bytes([20, 3, 3, 0, 1, 1]) +
+                                               fake)] + segs[2:])))
+
+    # Bytes that are no TLS record behind the server's first flight: in
+    # the run with keys held back its records wait when its direction
+    # stops decoding.
+    name = "tls13_mtls_ca.garbage_behind_wait"
+    out.put(name, decrypt_seed(1, name, read(src, "keylog", "tls13_mtls_ca"),
+                               join([segs[0], (1, segs[1][1] + b"garbage")] +
+                                    segs[2:])))
+
+    # Secrets of 48 bytes for a suite whose hash makes 32.
+    keylog = b"".join(line.rstrip(b"\n") + b"00" * 16 + b"\n" for line in
+                      read(src, "keylog", "tls13_chacha").splitlines(True))
+    name = "tls13_chacha.long_secrets"
+    out.put(name, decrypt_seed(1, name, keylog,
+                               read(src, "steps", "tls13_chacha")))
+    print("fuzz_decrypt: %d seeds, %d bytes" % (out.n, out.size))
+
+
+def make_seeds(src, targets):
+    make = {
+        "fuzz_record": seeds_record,
+        "fuzz_handshake": seeds_handshake,
+        "fuzz_client_hello": seeds_client_hello,
+        "fuzz_certificate": seeds_certificate,
+        "fuzz_certificate_request": seeds_certificate_request,
+        "fuzz_decrypt": seeds_decrypt,
+    }
+    for t in targets:
+        make[t](src)
 
 if __name__ == "__main__":
     main()

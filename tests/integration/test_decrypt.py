@@ -114,6 +114,17 @@ r, log = traced(["python3", "-c", PY, str(port), cert("root.pem"), cert("client.
 stop(srv)
 check_tls13(parse_json_log(log, "python"), "python3 ssl -K", "in", "out")
 
+# python3 without a key log (a plain SSLContext writes none): the SSL_new
+# hook reaches its libssl, loaded RTLD_LOCAL, through dlopen(RTLD_NOLOAD)
+PY_PLAIN = PY.replace("ssl.create_default_context(cafile=sys.argv[2])",
+                      "ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.load_verify_locations(sys.argv[2])")
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+env = {k: v for k, v in os.environ.items() if k not in ("SSLKEYLOGFILE", "TLSTRACE_KEYLOG")}
+r, log = traced(["python3", "-c", PY_PLAIN, str(port), cert("root.pem"), cert("client.pem"),
+                 cert("client.key")], timeout=20, env=env)
+stop(srv)
+check_tls13(parse_json_log(log, "python hook"), "python3 ssl, SSL_new hook", "in", "out")
+
 
 # --- 3. IIS-style server: refusal and acceptance decoded exactly, GCM and ChaCha20
 def iis_server(extra=()):

@@ -133,28 +133,20 @@ static const char *load_why = "libcrypto not loaded";
 static pthread_key_t tls_key;
 static bool tls_key_ok;
 
-/* This thread's cached single-block contexts, indexed by AL_* - 4. */
+/* This thread's keyed AES single-block states: an expanded key for the
+ * AES-NI path, or a libcrypto context (one path per process). */
 #define AES_SLOTS 4
 struct aes_slot {
+#ifdef HAVE_AESNI_CODE
+	__m128i rk[15];
+#endif
 	lc_cipher_ctx *c;
 	uint8_t key[32];
-	uint8_t klen;
+	uint8_t klen; /* 0: holds no key */
 	uint64_t used;
 };
-#ifdef HAVE_AESNI_CODE
-/* An expanded AES key for the AES-NI single-block path. */
-struct aesni_slot {
-	__m128i rk[15];
-	uint8_t key[32];
-	uint8_t klen; /* 0: empty */
-	uint64_t used;
-};
-#endif
 struct tls_ctxs {
 	struct aes_slot aes[AES_SLOTS];
-#ifdef HAVE_AESNI_CODE
-	struct aesni_slot ni[AES_SLOTS];
-#endif
 	lc_md_ctx *md;		 /* digests and HMAC */
 	lc_cipher_ctx *aead[4]; /* per enum tt_aead, re-initialised per call */
 	uint64_t clock;
@@ -428,11 +420,7 @@ static void tls_free(void *p)
 	for (size_t i = 0; i < AES_SLOTS; i++) {
 		if (live)
 			L.cipher_ctx_free(t->aes[i].c);
-		t->aes[i].c = NULL;
-		tt_wipe(t->aes[i].key, sizeof(t->aes[i].key));
-#ifdef HAVE_AESNI_CODE
-		tt_wipe(&t->ni[i], sizeof(t->ni[i]));
-#endif
+		tt_wipe(&t->aes[i], sizeof(t->aes[i]));
 	}
 	if (live) {
 		L.md_ctx_free(t->md);
@@ -444,6 +432,40 @@ static void tls_free(void *p)
 	/* A context made later in this thread's exit (another destructor
 	 * tracing I/O) registers again and is freed on the next round. */
 	t->registered = false;
+}
+
+/* This thread's slot for an AES key: the one that holds it (*fresh
+ * false), else the least recently used one, to be keyed by the caller
+ * (*fresh true).  A record's peek uses its direction's key, so a slot is
+ * re-keyed only when the key changes (a connection's two directions, or
+ * several connections, take turns). */
+static struct aes_slot *aes_slot(const uint8_t *key, size_t key_len,
+				 bool *fresh)
+{
+	struct aes_slot *lru = &tls.aes[0];
+	*fresh = false;
+	for (size_t i = 0; i < AES_SLOTS; i++) {
+		struct aes_slot *a = &tls.aes[i];
+		if (a->klen == key_len && memcmp(a->key, key, key_len) == 0) {
+			a->used = ++tls.clock;
+			return a;
+		}
+		if (a->used < lru->used)
+			lru = a;
+	}
+	*fresh = true;
+	lru->klen = 0;
+	lru->used = ++tls.clock;
+	return lru;
+}
+
+/* The slot now holds key. */
+static void aes_slot_keyed(struct aes_slot *a, const uint8_t *key,
+			   size_t key_len)
+{
+	memcpy(a->key, key, key_len);
+	a->klen = (uint8_t)key_len;
+	tls_register();
 }
 
 #ifdef HAVE_AESNI_CODE
@@ -519,103 +541,62 @@ AESNI static void aesni_encrypt(const __m128i *rk, int rounds,
 	_mm_storeu_si128((__m128i *)out, x);
 }
 
-static int aesni_block(const uint8_t *key, size_t key_len, const uint8_t *in,
-		       uint8_t *out)
+static int aesni_block(struct aes_slot *a, bool fresh, const uint8_t *key,
+		       size_t key_len, const uint8_t *in, uint8_t *out)
 {
-	struct aesni_slot *hit = NULL, *lru = &tls.ni[0];
-	for (size_t i = 0; i < AES_SLOTS; i++) {
-		struct aesni_slot *a = &tls.ni[i];
-		if (a->klen == key_len && memcmp(a->key, key, key_len) == 0) {
-			hit = a;
-			break;
-		}
-		if (a->used < lru->used)
-			lru = a;
-	}
-	if (!hit) {
-		hit = lru;
+	if (fresh) {
 		if (key_len == 16)
-			keys128(key, hit->rk);
+			keys128(key, a->rk);
 		else
-			keys256(key, hit->rk);
-		memcpy(hit->key, key, key_len);
-		hit->klen = (uint8_t)key_len;
-		if (!tls.registered && tls_key_ok)
-			tls.registered = pthread_setspecific(tls_key, &tls) == 0;
+			keys256(key, a->rk);
+		aes_slot_keyed(a, key, key_len);
 	}
-	hit->used = ++tls.clock;
-	aesni_encrypt(hit->rk, key_len == 16 ? 10 : 14, in, out);
+	aesni_encrypt(a->rk, key_len == 16 ? 10 : 14, in, out);
 	return 0;
 }
 #endif
 
-/* The AES single-block contexts of this thread, keyed: a record's peek
- * uses its direction's key, so a context is re-keyed only when the key
- * changes (a connection's two directions, or several connections, take
- * turns in AES_SLOTS slots, least recently used first). */
+/* AES single blocks: AES-NI where the CPU has it, else this thread's
+ * libcrypto ECB contexts, keyed once per key. */
 static int sc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 			const uint8_t *in, uint8_t *out)
 {
 	int outl = 0;
-	bool ok;
+	bool fresh;
 	(void)ctx;
 	if (key_len != 16 && key_len != 32)
 		return -1;
 #ifdef HAVE_AESNI_CODE
-	if (aesni_ok)
-		return aesni_block(key, key_len, in, out);
+	if (aesni_ok) {
+		struct aes_slot *n = aes_slot(key, key_len, &fresh);
+		return aesni_block(n, fresh, key, key_len, in, out);
+	}
 #endif
 	if (!enter())
 		return -1;
-	struct aes_slot *hit = NULL, *lru = &tls.aes[0];
-	for (size_t i = 0; i < AES_SLOTS; i++) {
-		struct aes_slot *a = &tls.aes[i];
-		if (a->c && a->klen == key_len &&
-		    memcmp(a->key, key, key_len) == 0) {
-			hit = a;
-			break;
-		}
-		if (a->used < lru->used)
-			lru = a;
-	}
-	if (!hit) {
-		hit = lru;
-		if (hit->c && hit->klen != key_len) {
-			L.cipher_ctx_free(hit->c);
-			hit->c = NULL;
-		}
-		if (!hit->c) {
-			hit->c = L.cipher_ctx_new();
-			ok = hit->c &&
-			     L.encrypt_init_ex(hit->c,
-					       L.cipher[key_len == 16
-								? AL_AES_128_ECB
-								: AL_AES_256_ECB],
-					       NULL, NULL, NULL) == 1 &&
-			     L.cipher_ctx_set_padding(hit->c, 0) == 1;
-			if (!ok)
-				goto fail;
-			tls_register();
-		}
-		hit->klen = (uint8_t)key_len;
-		memcpy(hit->key, key, key_len);
-		if (L.encrypt_init_ex(hit->c, NULL, NULL, key, NULL) != 1)
+	struct aes_slot *a = aes_slot(key, key_len, &fresh);
+	if (fresh) {
+		/* a context for the other key length is made anew */
+		L.cipher_ctx_free(a->c);
+		a->c = L.cipher_ctx_new();
+		if (!a->c ||
+		    L.encrypt_init_ex(a->c,
+				      L.cipher[key_len == 16 ? AL_AES_128_ECB
+							     : AL_AES_256_ECB],
+				      NULL, key, NULL) != 1 ||
+		    L.cipher_ctx_set_padding(a->c, 0) != 1)
 			goto fail;
+		aes_slot_keyed(a, key, key_len);
 	}
-	hit->used = ++tls.clock;
-	ok = L.encrypt_update(hit->c, out, &outl, in, TT_AES_BLOCK) == 1 &&
-	     outl == TT_AES_BLOCK;
-	if (!ok)
+	if (L.encrypt_update(a->c, out, &outl, in, TT_AES_BLOCK) != 1 ||
+	    outl != TT_AES_BLOCK)
 		goto fail;
 	leave();
 	return 0;
 fail:
-	if (hit && hit->c) {
-		L.cipher_ctx_free(hit->c);
-		hit->c = NULL;
-	}
-	if (hit)
-		tt_wipe(hit->key, sizeof(hit->key));
+	/* its state unknown: the slot is emptied */
+	L.cipher_ctx_free(a->c);
+	tt_wipe(a, sizeof(*a));
 	leave();
 	return -1;
 }

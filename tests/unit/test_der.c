@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "bytes.h"
 #include "der.h"
 #include "utf8check.h"
 
@@ -36,15 +37,6 @@
 /* ---- helpers ---- */
 
 static unsigned oracle_checks, caps_checked, truncations_checked;
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-	assert_non_null(d);
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
 
 static int utf8_valid(const char *s, size_t n)
 {

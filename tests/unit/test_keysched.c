@@ -35,6 +35,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "keylog.h"
 #include "keysched.h"
@@ -59,39 +60,6 @@ static unsigned records_opened, tamper_checks;
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	assert_true(strlen(s) % 2 == 0 && n <= cap);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(s + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void assert_hex(const uint8_t *got, const char *want)
-{
-	uint8_t w[512];
-	size_t n = unhex(want, w, sizeof(w));
-	if (memcmp(got, w, n) != 0) {
-		char g[1025];
-		for (size_t i = 0; i < n; i++)
-			snprintf(g + 2 * i, 3, "%02x", got[i]);
-		fail_msg("got  %s\nwant %s", g, want);
-	}
-}
-
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *d = malloc(n ? n : 1);
-	assert_non_null(d);
-	if (n)
-		memcpy(d, p, n);
-	return d;
-}
 
 /* ------------------------------------------------------------------ */
 /* The table itself, against published vectors                          */

@@ -144,7 +144,6 @@ struct tt_conn {
 	const struct tt_keysrc *ks;
 	uint32_t dec_records;		/* records decrypted */
 	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
-	bool keys_expected;		/* a record waited for keys */
 	uint16_t key_updates[2];	/* KeyUpdates per direction */
 
 	/* handshakes and renegotiation (decoder/session.c) */

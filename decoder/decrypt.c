@@ -141,13 +141,6 @@ bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
 	return type != CT_APPDATA;
 }
 
-static void say_once(struct tt_conn *c, enum tt_dir dir, const char *what,
-		     const char *detail, const struct tt_emit *em)
-{
-	(void)c;
-	tt_emit_decode_error(em, dir, what, detail);
-}
-
 /* Installs the keys dir waits for, if its secret is known.  false: still
  * waiting (kstate TT_K_WAIT) or given up (TT_K_OFF). */
 static bool install(struct tt_conn *c, enum tt_dir dir,
@@ -170,14 +163,15 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		snprintf(detail, sizeof(detail),
 			 "%s secret of %zu bytes, the suite needs %zu",
 			 tt_keylog_label_name(label), got, want);
-		say_once(c, dir, "logged secret does not fit the cipher suite",
-			 detail, em);
+		tt_emit_decode_error(
+			em, dir, "logged secret does not fit the cipher suite",
+			detail);
 		c->dec_failed = true;
 		goto out;
 	}
 	kd->cr = c->ks->crypto(c->ks->ctx, &why);
 	if (!kd->cr) {
-		say_once(c, dir, "cannot decrypt", why, em);
+		tt_emit_decode_error(em, dir, "cannot decrypt", why);
 		c->dec_nocrypto = true;
 		goto out;
 	}
@@ -194,7 +188,8 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		tt_rkeys_wipe(&sk);
 	}
 	if (!ok) {
-		say_once(c, dir, "cannot decrypt", "key derivation failed", em);
+		tt_emit_decode_error(em, dir, "cannot decrypt",
+				     "key derivation failed");
 		c->dec_failed = true;
 	}
 out:
@@ -359,8 +354,8 @@ static void switch13(struct tt_conn *c, enum tt_dir dir,
 					 kd->secret) != TT_OK ||
 		    tt_tls13_traffic_keys(kd->cr, kd->suite, kd->secret,
 					  &kd->k) != TT_OK) {
-			say_once(c, dir, "cannot decrypt",
-				 "KeyUpdate: next secret not derived", em);
+			tt_emit_decode_error(em, dir, "cannot decrypt",
+					     "KeyUpdate: next secret not derived");
 			c->dec_failed = true;
 			stop(c, dir);
 		}
@@ -377,9 +372,9 @@ static enum tt_dec_result open_failed(struct tt_conn *c, enum tt_dir dir,
 	if (d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET &&
 	    !d->k_opened && d->kd->suite->tls13)
 		return TT_DEC_NONE;
-	say_once(c, dir, "record did not decrypt with the logged secret",
-		 "wrong or stale keys: this direction is no longer decrypted",
-		 em);
+	tt_emit_decode_error(
+		em, dir, "record did not decrypt with the logged secret",
+		"wrong or stale keys: this direction is no longer decrypted");
 	c->dec_failed = true;
 	stop(c, dir);
 	return TT_DEC_NONE;
@@ -422,7 +417,6 @@ enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
 		rc = tt_tls12_open(kd->cr, &kd->k, rec, (size_t)n + 5,
 				   rec + 5 + kd->suite->explicit_nonce, n,
 				   &len);
-	enum tt_dec_result res = TT_DEC_DONE;
 	if (rc != TT_OK) {
 		tt_wipe(rec, (size_t)n + 5);
 		free(rec);
@@ -435,7 +429,6 @@ enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
 	dem.flags |= TT_EVF_DECRYPTED;
 	if (type == CT_APPDATA) {
 		c->appdata[dir] = true;
-		res = TT_DEC_DONE;
 	} else {
 		tt_record_plain(c, dir, type, plain, (uint32_t)len, &dem);
 	}
@@ -443,7 +436,7 @@ enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
 	free(rec);
 	if (tls13 && d->kstate == TT_K_ON)
 		switch13(c, dir, &dem);
-	return res;
+	return TT_DEC_DONE;
 }
 
 const char *tt_dec_outcome(const struct tt_conn *c)

@@ -79,6 +79,24 @@ TT_MUST_USE static tt_rc alpn_list(struct tt_cur v, struct tt_event *ev,
 	return TT_OK;
 }
 
+/* The names of the extensions in a block, in the order sent, as one list
+ * field. */
+TT_MUST_USE static tt_rc ext_names(struct tt_event *ev, enum tt_level l,
+				   struct tt_cur exts)
+{
+	char b[TT_NAMEBUF];
+	tt_ev_list_begin(ev, "extensions", l);
+	while (exts.p && tt_cur_left(&exts)) {
+		uint16_t t;
+		struct tt_cur d;
+		TRY(tt_u16(&exts, &t));
+		TRY(tt_sub16(&exts, &d));
+		tt_ev_list_add(ev, tt_label_extension(t, b));
+	}
+	tt_ev_list_end(ev);
+	return TT_OK;
+}
+
 /* The server's ALPN choice, for the summary. */
 TT_MUST_USE static tt_rc remember_alpn(struct tt_conn *c, struct tt_cur v)
 {
@@ -185,17 +203,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 		TRY(tt_sub16(&m, &w.all));
 		TRY(tt_expect_empty(&m));
 		/* names first (one list), then each extension's fields */
-		struct tt_cur names = w.all;
-		tt_ev_list_begin(ev, "extensions", TT_DEBUG);
-		while (tt_cur_left(&names)) {
-			uint16_t t;
-			struct tt_cur d;
-			char b[TT_NAMEBUF];
-			TRY(tt_u16(&names, &t));
-			TRY(tt_sub16(&names, &d));
-			tt_ev_list_add(ev, tt_label_extension(t, b));
-		}
-		tt_ev_list_end(ev);
+		TRY(ext_names(ev, TT_DEBUG, w.all));
 		while (tt_cur_left(&w.all)) {
 			uint16_t t;
 			struct tt_cur v, l;
@@ -362,16 +370,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	tt_ev_hex(ev, "session_id", TT_DEBUG, sid.p, tt_cur_left(&sid));
 	tt_ev_label(ev, "compression", TT_DEBUG, tt_label_compression(comp, b));
 
-	struct tt_cur names = exts;
-	tt_ev_list_begin(ev, "extensions", TT_DEBUG);
-	while (names.p && tt_cur_left(&names)) {
-		uint16_t t;
-		struct tt_cur d;
-		TRY(tt_u16(&names, &t));
-		TRY(tt_sub16(&names, &d));
-		tt_ev_list_add(ev, tt_label_extension(t, b));
-	}
-	tt_ev_list_end(ev);
+	TRY(ext_names(ev, TT_DEBUG, exts));
 	/* Second pass for the fields that go after the list. */
 	struct tt_ext_walk w2 = {.all = exts, .max = TT_EXT_MAX};
 	while (w2.all.p && tt_cur_left(&w2.all)) {
@@ -417,17 +416,7 @@ tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
 		tt_ev_begin(em, "encrypted_extensions", TT_INFO, dir);
 	if (!ev)
 		return TT_OK;
-	char b[TT_NAMEBUF];
-	struct tt_cur names = exts;
-	tt_ev_list_begin(ev, "extensions", TT_INFO);
-	while (tt_cur_left(&names)) {
-		uint16_t t;
-		struct tt_cur d;
-		TRY(tt_u16(&names, &t));
-		TRY(tt_sub16(&names, &d));
-		tt_ev_list_add(ev, tt_label_extension(t, b));
-	}
-	tt_ev_list_end(ev);
+	TRY(ext_names(ev, TT_INFO, exts));
 	struct tt_ext_walk w2 = {.all = exts, .max = TT_EXT_MAX};
 	while (tt_cur_left(&w2.all)) {
 		uint16_t t, x;

@@ -260,7 +260,6 @@ static void wait_for_keys(struct tt_conn *c, enum tt_dir dir,
 		d->stall = true; /* stays at the head of the queue */
 		return;
 	}
-	c->keys_expected = true;
 	if (enqueue(d, hdr, p, n))
 		return;
 	tt_dec_give_up(c, dir, em);

@@ -673,4 +673,38 @@ FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 	free(copy);
 }
 
+/* ---- segments: the writes of a whole exchange, in order ---- */
+
+/* Each write one side made: u8 tag (bit 0: sent by the server), u16
+ * length (big-endian), that many bytes (the last one may be cut). */
+#define FZ_MAX_SEGS 4096
+
+struct fz_seg {
+	const uint8_t *p;
+	size_t n;
+	int from_server;
+};
+
+/* Reads the segments of data[off..size) into seg (at most FZ_MAX_SEGS;
+ * empty ones are skipped) and returns how many. */
+FZ_NOCOV static inline size_t fz_segments(const uint8_t *data, size_t size,
+					  size_t off, struct fz_seg *seg)
+{
+	size_t nseg = 0;
+	while (off + 3 <= size && nseg < FZ_MAX_SEGS) {
+		size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
+		struct fz_seg *s = &seg[nseg];
+		s->from_server = data[off] & 1;
+		off += 3;
+		if (n > size - off)
+			n = size - off;
+		s->p = data + off;
+		s->n = n;
+		off += n;
+		if (n)
+			nseg++;
+	}
+	return nseg;
+}
+
 #endif

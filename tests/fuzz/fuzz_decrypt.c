@@ -52,16 +52,9 @@
 #include "testkeys.h"
 
 #define HDR	 7
-#define MAX_SEGS 4096
-
-struct seg {
-	const uint8_t *p;
-	size_t n;
-	int from_server;
-};
 
 struct input {
-	struct seg seg[MAX_SEGS];
+	struct fz_seg seg[FZ_MAX_SEGS];
 	size_t nseg;
 	enum tt_dir dir_of[2]; /* [from_server] */
 };
@@ -121,7 +114,7 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 
 /* Feeds a segment in pieces (or whole when seed is NULL). */
 FZ_NOCOV static void feed_segment(struct tt_conn *c, const struct input *in,
-				  const struct seg *s, uint32_t *seed,
+				  const struct fz_seg *s, uint32_t *seed,
 				  struct fz_sink *k)
 {
 	enum tt_dir d = in->dir_of[s->from_server];
@@ -222,7 +215,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		klen = size - HDR;
 	in.dir_of[0] = client ? TT_OUT : TT_IN;
 	in.dir_of[1] = client ? TT_IN : TT_OUT;
-	in.nseg = 0;
 
 	/* An exact-size copy of the key log text, for the same reason. */
 	char *text = malloc(klen ? klen : 1);
@@ -232,20 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	testkeys_init(&tk, text, klen);
 	free(text);
 
-	size_t off = HDR + klen;
-	while (off + 3 <= size && in.nseg < MAX_SEGS) {
-		size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
-		struct seg *s = &in.seg[in.nseg];
-		s->from_server = data[off] & 1;
-		off += 3;
-		if (n > size - off)
-			n = size - off;
-		s->p = data + off;
-		s->n = n;
-		off += n;
-		if (n)
-			in.nseg++;
-	}
+	in.nseg = fz_segments(data, size, HDR + klen, in.seg);
 
 	struct fz_sink k1, k2, k3, k4;
 	fz_sink_init(&k1, NULL, 1);

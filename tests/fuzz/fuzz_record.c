@@ -34,13 +34,6 @@
 #include "common.h"
 
 #define HDR	 5
-#define MAX_SEGS 4096
-
-struct seg {
-	const uint8_t *p;
-	size_t n;
-	int from_server;
-};
 
 struct deadwatch {
 	int dead[2];
@@ -87,7 +80,7 @@ FZ_NOCOV static void feed_pieces(struct tt_conn *c, enum tt_dir d,
 }
 
 struct input {
-	struct seg seg[MAX_SEGS];
+	struct fz_seg seg[FZ_MAX_SEGS];
 	size_t nseg;
 	enum tt_dir dir_of[2]; /* [from_server] */
 	/* per-direction concatenations, [from_server] */
@@ -108,7 +101,7 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int mode,
 	uint32_t *sp = mode == 1 || mode == 4 ? &seed : NULL;
 	if (mode <= 2) {
 		for (size_t i = 0; i < in->nseg; i++) {
-			const struct seg *s = &in->seg[i];
+			const struct fz_seg *s = &in->seg[i];
 			feed_pieces(&c, in->dir_of[s->from_server], s->p, s->n,
 				    sp, k);
 		}
@@ -136,26 +129,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t seed = fz_be32(data + 1);
 	in.dir_of[0] = client ? TT_OUT : TT_IN;
 	in.dir_of[1] = client ? TT_IN : TT_OUT;
-	in.nseg = 0;
 	in.catn[0] = in.catn[1] = 0;
 
 	/* Exact-size copies: ASan then sees any read past a direction's
 	 * bytes. */
-	size_t off = HDR;
-	while (off + 3 <= size && in.nseg < MAX_SEGS) {
-		size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
-		struct seg *s = &in.seg[in.nseg];
-		s->from_server = data[off] & 1;
-		off += 3;
-		if (n > size - off)
-			n = size - off;
-		s->p = data + off;
-		s->n = n;
-		off += n;
-		in.catn[s->from_server] += n;
-		if (n)
-			in.nseg++;
-	}
+	in.nseg = fz_segments(data, size, HDR, in.seg);
+	for (size_t i = 0; i < in.nseg; i++)
+		in.catn[in.seg[i].from_server] += in.seg[i].n;
 	for (int i = 0; i < 2; i++) {
 		in.cat[i] = malloc(in.catn[i] ? in.catn[i] : 1);
 		if (!in.cat[i])
@@ -163,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.catn[i] = 0;
 	}
 	for (size_t i = 0; i < in.nseg; i++) {
-		const struct seg *s = &in.seg[i];
+		const struct fz_seg *s = &in.seg[i];
 		memcpy(in.cat[s->from_server] + in.catn[s->from_server], s->p,
 		       s->n);
 		in.catn[s->from_server] += s->n;

@@ -23,6 +23,23 @@ def s_client13(port, extra=()):
             "-cert", cert("client.pem"), "-key", cert("client.key")] + list(extra)
 
 
+def gnutls13(port):
+    return ["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
+            "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
+            "-p", str(port), "127.0.0.1"]
+
+
+def traced_vs_mtls13(client, **kw):
+    """Runs client(port) traced against an s_server asking for a client
+    certificate in TLS 1.3 (one connection), which is stopped after;
+    returns what traced() does."""
+    srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+    try:
+        return traced(client(port), **kw)
+    finally:
+        stop(srv)
+
+
 def all_decrypted(objs, names):
     evs = [o for o in objs if o["event"] in names]
     return bool(evs) and all(o.get("decrypted") is True for o in evs), evs
@@ -72,14 +89,13 @@ stop(srv)
 check_tls13(parse_json_log(read_log(slog), "1.3 server"), "1.3 mTLS server", "out", "in")
 
 # --- 2. curl through the SSL_new hook; its own SSLKEYLOGFILE still written
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 own = os.path.join(tmpdir(), "curl-own.keys")
 env = dict(os.environ, SSLKEYLOGFILE=own)
-r, log = traced(["curl", "-sS", "--max-time", "10", "--cacert", cert("root.pem"),
-                 "--cert", cert("client.pem"), "--key", cert("client.key"),
-                 "--resolve", "localhost:%d:127.0.0.1" % port, "https://localhost:%d/" % port],
-                env=env)
-stop(srv)
+r, log = traced_vs_mtls13(
+    lambda port: ["curl", "-sS", "--max-time", "10", "--cacert", cert("root.pem"),
+                  "--cert", cert("client.pem"), "--key", cert("client.key"),
+                  "--resolve", "localhost:%d:127.0.0.1" % port, "https://localhost:%d/" % port],
+    env=env)
 objs = parse_json_log(log, "curl")
 check_tls13(objs, "curl (SSL_new hook)", "in", "out")
 try:
@@ -91,11 +107,7 @@ ok("curl: its own key log still written (callback chained)",
    own_text[:300])
 
 # --- 2b. gnutls-cli and python3 through their own key logs (-K)
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
-r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
-                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
-                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, opts={"K": True})
-stop(srv)
+r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, opts={"K": True})
 check_tls13(parse_json_log(log, "gnutls"), "gnutls-cli -K", "in", "out")
 
 PY = r'''
@@ -108,21 +120,19 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as s:
         while t.recv(4096):
             pass
 '''
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
-r, log = traced(["python3", "-c", PY, str(port), cert("root.pem"), cert("client.pem"),
-                 cert("client.key")], timeout=20, opts={"K": True})
-stop(srv)
+r, log = traced_vs_mtls13(lambda port: ["python3", "-c", PY, str(port), cert("root.pem"),
+                                         cert("client.pem"), cert("client.key")],
+                         timeout=20, opts={"K": True})
 check_tls13(parse_json_log(log, "python"), "python3 ssl -K", "in", "out")
 
 # python3 without a key log (a plain SSLContext writes none): the SSL_new
 # hook reaches its libssl, loaded RTLD_LOCAL, through dlopen(RTLD_NOLOAD)
 PY_PLAIN = PY.replace("ssl.create_default_context(cafile=sys.argv[2])",
                       "ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.load_verify_locations(sys.argv[2])")
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 env = {k: v for k, v in os.environ.items() if k not in ("SSLKEYLOGFILE", "TLSTRACE_KEYLOG")}
-r, log = traced(["python3", "-c", PY_PLAIN, str(port), cert("root.pem"), cert("client.pem"),
-                 cert("client.key")], timeout=20, env=env)
-stop(srv)
+r, log = traced_vs_mtls13(lambda port: ["python3", "-c", PY_PLAIN, str(port), cert("root.pem"),
+                                         cert("client.pem"), cert("client.key")],
+                         timeout=20, env=env)
 check_tls13(parse_json_log(log, "python hook"), "python3 ssl, SSL_new hook", "in", "out")
 
 
@@ -374,12 +384,8 @@ ok("no TLS: traced python has no libcrypto mapped either", r.stdout.strip() == b
 big = os.path.join(d, "big.keys")
 with open(big, "w") as f:
     f.write(("# " + "x" * 1000 + "\n") * 2048)
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 env = dict(os.environ, SSLKEYLOGFILE=big, TLSTRACE_KEYLOG=big)
-r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
-                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
-                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, env=env)
-stop(srv)
+r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, env=env)
 objs = parse_json_log(log, "gnutls big key log")
 crs = events(objs, "certificate_request")
 ok("big key log: read from its tail, the CertificateRequest decrypted",
@@ -388,13 +394,9 @@ ok("big key log: read from its tail, the CertificateRequest decrypted",
 # a FIFO as the key log, garbage in it: no hang, the connection traced without keys
 fifo_kl = os.path.join(d, "kl-fifo")
 os.mkfifo(fifo_kl)
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 env = dict(os.environ, TLSTRACE_KEYLOG=fifo_kl, TLSTRACE_DECRYPT="on")
 t0 = time.time()
-r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
-                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
-                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, env=env)
-stop(srv)
+r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, env=env)
 objs = parse_json_log(log, "fifo key log")
 sm = events(objs, "summary")
 ok("FIFO key log: gnutls-cli finished as usual, no decryption, keys missing in the summary",
@@ -405,12 +407,8 @@ garbage = os.path.join(d, "garbage.keys")
 with open(garbage, "wb") as f:
     f.write(b"CLIENT_RANDOM zz 00\n\xff\xfe\x00garbage\nSERVER_HANDSHAKE_TRAFFIC_SECRET "
             + b"00" * 32 + b" " + b"11" * 7 + b"\n" + b"A" * 100000 + b"\n")
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 env = dict(os.environ, TLSTRACE_KEYLOG=garbage)
-r, log = traced(["gnutls-cli", "--x509cafile", cert("root.pem"), "--verify-hostname", "localhost",
-                 "--x509certfile", cert("client.pem"), "--x509keyfile", cert("client.key"),
-                 "-p", str(port), "127.0.0.1"], input=GET, timeout=20, env=env)
-stop(srv)
+r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, env=env)
 objs = parse_json_log(log, "garbage key log")
 sm = events(objs, "summary")
 ok("garbage key log: gnutls-cli unaffected, traced without keys",
@@ -418,11 +416,9 @@ ok("garbage key log: gnutls-cli unaffected, traced without keys",
    and events(objs, "decode_error") == [], (r.returncode, sm, events(objs, "decode_error")))
 
 # an export path that cannot be created: one line on stderr, s_client unaffected
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 bad = os.path.join(d, "no-such-dir", "k.log")
 env = dict(os.environ, TLSTRACE_KEYLOG_OUT=bad)
-r, log = traced(s_client13(port), input=GET, env=env)
-stop(srv)
+r, log = traced_vs_mtls13(s_client13, input=GET, env=env)
 err = r.stderr.decode("utf-8", "replace")
 ok("bad TLSTRACE_KEYLOG_OUT: one stderr line naming it, the trace still decrypted",
    err.count("tlstrace: TLSTRACE_KEYLOG_OUT=") == 1 and "secrets are not exported" in err
@@ -431,10 +427,8 @@ ok("bad TLSTRACE_KEYLOG_OUT: one stderr line naming it, the trace still decrypte
    err[-600:])
 
 # decryption off: what the earlier issues showed, nothing decrypted
-srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
 env = dict(os.environ, TLSTRACE_DECRYPT="off")
-r, log = traced(s_client13(port), input=GET, env=env)
-stop(srv)
+r, log = traced_vs_mtls13(s_client13, input=GET, env=env)
 objs = parse_json_log(log, "decrypt off")
 ok("TLSTRACE_DECRYPT=off: no decrypted event, no keys field",
    [o for o in objs if o.get("decrypted")] == [] and events(objs, "certificate_request") == []

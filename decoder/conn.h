@@ -350,6 +350,11 @@ TT_MUST_USE tt_rc tt_ext_next(struct tt_ext_walk *w, uint16_t *type,
 void tt_ev_list_u16(struct tt_event *ev, const char *key, enum tt_level l,
 		    struct tt_cur v, const char *(*label)(uint16_t, char *));
 
+/* Stops decoding dir for good: what waits for keys there is reported
+ * first, then a decode_error saying what and why. */
+void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
+		  const char *detail, const struct tt_emit *em);
+
 /* A decode_error event (level warn). */
 void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
 			  const char *what, const char *detail);

@@ -108,16 +108,18 @@ static void dead(struct tt_dirstate *d)
 	d->hlen = d->hcap = 0;
 }
 
-/* Called before dir stops decoding.  Records waiting for keys in dir
- * came before the bytes that stop it, and nothing in dir is decoded
- * after, so they are given up now: reported as ciphertext, ahead of the
- * reason for the stop.  false when that stopped dir already. */
-static bool give_up_waiting(struct tt_conn *c, enum tt_dir dir,
-			    const struct tt_emit *em)
+void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
+		  const char *detail, const struct tt_emit *em)
 {
+	/* Records waiting for keys came before the bytes that stop the
+	 * direction, and nothing is decoded after: they are given up now,
+	 * reported as ciphertext ahead of the reason (unless that already
+	 * stopped the direction, which then said why). */
 	if (tt_conn_waiting(c, dir))
 		tt_dec_give_up(c, dir, em);
-	return !c->d[dir].dead;
+	if (!c->d[dir].dead)
+		tt_emit_decode_error(em, dir, what, detail);
+	dead(&c->d[dir]);
 }
 
 /* Whether the current record's body is ciphertext we cannot read. */
@@ -389,10 +391,6 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 				return TT_DECODE;
 			}
 			if (!header_ok(d->hdr, d->hdr_have)) {
-				if (!give_up_waiting(c, dir, em)) {
-					dead(d);
-					return TT_DECODE;
-				}
 				char hex[3 * 5 + 1];
 				static const char hx[] = "0123456789abcdef";
 				size_t k = 0;
@@ -402,9 +400,8 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 					hex[k++] = ' ';
 				}
 				hex[k ? k - 1 : 0] = 0;
-				tt_emit_decode_error(
-					em, dir, "not a TLS record header", hex);
-				dead(d);
+				tt_conn_stop(c, dir, "not a TLS record header", hex,
+					     em);
 				return TT_DECODE;
 			}
 			if (d->hdr_have < 5)
@@ -440,13 +437,8 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 				free(d->rbuf);
 				d->rbuf = malloc(d->rlen ? d->rlen : 1);
 				if (!d->rbuf) {
-					if (!give_up_waiting(c, dir, em)) {
-						dead(d);
-						return TT_DECODE;
-					}
-					tt_emit_decode_error(
-						em, dir, "out of memory", NULL);
-					dead(d);
+					tt_conn_stop(c, dir, "out of memory", NULL,
+						     em);
 					return TT_DECODE;
 				}
 			}

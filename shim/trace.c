@@ -299,13 +299,8 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 static void stop_note(struct tt_tconn *c, enum tt_dir dir,
 		      const struct tt_emit *em)
 {
-	/* what waited for keys came before the bytes that went by */
-	if (tt_conn_waiting(&c->dec, dir))
-		tt_dec_give_up(&c->dec, dir, em);
-	tt_emit_decode_error(em, dir,
-			     "lock contention: bytes went by undecoded",
-			     "this direction is no longer decoded");
-	c->dec.d[dir].dead = true;
+	tt_conn_stop(&c->dec, dir, "lock contention: bytes went by undecoded",
+		     "this direction is no longer decoded", em);
 }
 
 /* Decodes what waits for keys in dir, if no thread is in that direction

@@ -203,12 +203,10 @@ for cipher in ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305")
 
 # --- 3b. s_server's R (FIFO-driven), client accepting: second CertificateRequest
 d = tmpdir()
-fifo = os.path.join(d, "srv-R")
-os.mkfifo(fifo)
-fdin = os.open(fifo, os.O_RDWR)
-srv, port, sout = s_server(["-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
-                            "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
-                            "-no_resumption_on_reneg", "-naccept", "1"], stdin=fdin)
+srv, port, sout, fdin = fifo_s_server([
+    "-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
+    "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
+    "-no_resumption_on_reneg", "-naccept", "1"])
 log = new_log()
 cli, cout = spawn(launcher_cmd({"log": log}) + [
     "openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_2",
@@ -217,14 +215,7 @@ cli, cout = spawn(launcher_cmd({"log": log}) + [
 wait_for(sout, r"CIPHER is", timeout=10)
 os.write(fdin, b"R\n")
 wait_for(log, r'"phase":"completed"', timeout=10)
-os.write(fdin, b"Q\n")
-try:
-    cli.wait(timeout=15)
-except subprocess.TimeoutExpired:
-    pass
-stop(cli)
-stop(srv)
-os.close(fdin)
+end_with_q(cli, srv, fdin, timeout=15)
 objs = parse_json_log(read_log(log), "s_server R")
 crs = events(objs, "certificate_request", dir="in")
 ok("s_server R: the renegotiation's certificate_request, decrypted, with its CA names",
@@ -233,12 +224,9 @@ ok("s_server R: hello_request decrypted",
    [o.get("decrypted") for o in events(objs, "hello_request")] == [True], events(objs, "hello_request"))
 
 # --- 4. TLS 1.3 after the handshake: KeyUpdate k and K, NewSessionTicket, PHA
-fifo = os.path.join(d, "srv-13")
-os.mkfifo(fifo)
-fdin = os.open(fifo, os.O_RDWR)
-srv, port, sout = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
-                            "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
-                            "-naccept", "1"], stdin=fdin)
+srv, port, sout, fdin = fifo_s_server([
+    "-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+    "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"), "-naccept", "1"])
 log = new_log()
 cli, cout = spawn(launcher_cmd({"log": log}) + s_client13(port, ["-enable_pha"]),
                   stdin=subprocess.PIPE)
@@ -262,14 +250,7 @@ wait_for(sout, r"ping after K", timeout=5)
 os.write(fdin, b"hello after K\n")
 wait_for(log, r'"dir":"in","event":"key_update"', timeout=5)
 time.sleep(0.2)
-os.write(fdin, b"Q\n")
-try:
-    cli.wait(timeout=10)
-except subprocess.TimeoutExpired:
-    pass
-stop(cli)
-stop(srv)
-os.close(fdin)
+end_with_q(cli, srv, fdin)
 objs = parse_json_log(read_log(log), "1.3 post-handshake")
 ku = [(o["dir"], o["request_update"]) for o in events(objs, "key_update")]
 ok("1.3 post: KeyUpdate k (not requested) and K (requested), and the server's answer",

@@ -126,12 +126,10 @@ for name, mk in (
 # --- 4. openssl s_server's R command (FIFO-driven), traced client accepting / refusing
 for refuse in (False, True):
     d = tmpdir()
-    fifo = os.path.join(d, "srv-in-%d" % refuse)
-    os.mkfifo(fifo)
-    fdin = os.open(fifo, os.O_RDWR)
-    srv, port, sout = s_server(["-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
-                                "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
-                                "-no_resumption_on_reneg", "-naccept", "1"], stdin=fdin)
+    srv, port, sout, fdin = fifo_s_server([
+        "-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
+        "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"),
+        "-no_resumption_on_reneg", "-naccept", "1"])
     log = new_log()
     cmd = launcher_cmd({"log": log}) + s_client(port, refuse=refuse)
     fd, cout = tempfile.mkstemp(dir=d)

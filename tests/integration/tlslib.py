@@ -141,6 +141,31 @@ def s_server(args, env=None, stdin=subprocess.DEVNULL, traced=None):
     return p, int(m.group(1)), out
 
 
+def fifo_s_server(args):
+    """s_server (as s_server()) reading its commands (R, c, Q, data) from
+    a FIFO the test writes to; returns (proc, port, outfile, fifo_fd)."""
+    fd, path = tempfile.mkstemp(dir=_tmp, suffix=".fifo")
+    os.close(fd)
+    os.unlink(path)
+    os.mkfifo(path)
+    fdin = os.open(path, os.O_RDWR)
+    p, port, out = s_server(args, stdin=fdin)
+    return p, port, out, fdin
+
+
+def end_with_q(cli, srv, fdin, timeout=10):
+    """Ends a FIFO-driven s_server session: Q, the client given time to
+    finish on its own, then both stopped by pid and the FIFO closed."""
+    os.write(fdin, b"Q\n")
+    try:
+        cli.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    stop(cli)
+    stop(srv)
+    os.close(fdin)
+
+
 def mtls_server_args(ca_names=True, version="-tls1_2", extra=()):
     a = [version, "-Verify", "1", "-cert", cert("server.pem"), "-key", cert("server.key"),
          "-cert_chain", cert("inter.pem"), "-CAfile", cert("cas.pem"), "-www"]

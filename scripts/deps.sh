@@ -19,6 +19,10 @@ packages=(
 	iproute2
 	procps
 	psmisc
+	nginx		# real servers under load (integration)
+	apache2
+	apache2-utils	# ab
+	golang-go	# a Go binary for the launcher's warning
 )
 
 missing=()

@@ -45,8 +45,8 @@ $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(SOFLAGS) -c $< -o $@
 
-$(B)/libtlstrace.so: $(DEC_OBJ) $(SHIM_OBJ)
-	$(CC) -shared -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
+$(B)/libtlstrace.so: $(DEC_OBJ) $(SHIM_OBJ) shim/exports.map
+	$(CC) -shared -o $@ $(filter %.o,$^) -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
 
 $(B)/tlstrace: shim/launcher.c $(HDRS)
 	@mkdir -p $(B)

@@ -172,6 +172,9 @@ struct tt_conn {
 	const char *end_errname; /* static strings from the first end */
 	const char *end_call;
 	bool diag_done;		/* the end-of-connection diagnosis */
+	/* per direction: the call that moved bytes past the hooks (static
+	 * string), NULL while every byte was seen */
+	const char *bypass[2];
 };
 
 void tt_conn_init(struct tt_conn *c);
@@ -180,7 +183,9 @@ void tt_conn_release(struct tt_conn *c);
 
 /* Feeds bytes that crossed the socket in direction dir.  Events go to
  * em.  Returns TT_OK, or TT_DECODE once the direction stopped decoding
- * (it then ignores further bytes; a decode_error event said why). */
+ * (it then ignores further bytes; a decode_error event said why), or
+ * TT_GONE when em->same_stream said the bytes were not this stream's
+ * (nothing said, not counted). */
 tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		   size_t n, const struct tt_emit *em);
 
@@ -354,6 +359,14 @@ void tt_ev_list_u16(struct tt_event *ev, const char *key, enum tt_level l,
  * first, then a decode_error saying what and why. */
 void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 		  const char *detail, const struct tt_emit *em);
+
+/* Bytes of dir moved where the caller could not see them (splice,
+ * sendfile, kernel TLS...): one io_bypass event naming call and saying
+ * message (static strings), with the count when known (bytes > 0); the
+ * direction is not decoded any more.  Once per direction. */
+void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
+		    long long bytes, const char *message,
+		    const struct tt_emit *em);
 
 /* A decode_error event (level warn). */
 void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,

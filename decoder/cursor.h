@@ -19,6 +19,8 @@ typedef enum {
 	TT_DECODE,	/* malformed input */
 	TT_TOO_BIG,	/* a length over one of our caps */
 	TT_UNSUPPORTED, /* well-formed but not something we decode */
+	TT_GONE,	/* the bytes are not this stream's: the descriptor now
+			 * names something else (see tt_emit.same_stream) */
 } tt_rc;
 
 #define TT_MUST_USE __attribute__((warn_unused_result))

@@ -74,6 +74,11 @@ struct tt_emit {
 	struct tt_event *ev;
 	uint8_t level; /* most verbose level wanted */
 	uint16_t flags; /* enum tt_evflag set on every event (decrypted) */
+	/* Optional: asked before bytes that do not parse stop a direction.
+	 * False means they were not this connection's at all (its descriptor
+	 * was closed and reused where the caller could not see it): they are
+	 * then dropped silently and the feed returns TT_GONE. */
+	bool (*same_stream)(void *ctx);
 };
 
 static inline bool tt_emit_on(const struct tt_emit *em, enum tt_level l)

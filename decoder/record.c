@@ -122,6 +122,25 @@ void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 	dead(&c->d[dir]);
 }
 
+void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
+		    long long bytes, const char *message,
+		    const struct tt_emit *em)
+{
+	if (c->bypass[dir])
+		return;
+	c->bypass[dir] = call;
+	/* what waits for keys came before the bytes that went by */
+	if (tt_conn_waiting(c, dir))
+		tt_dec_give_up(c, dir, em);
+	struct tt_event *ev = tt_ev_begin(em, "io_bypass", TT_WARN, dir);
+	tt_ev_str(ev, "call", TT_WARN, call);
+	if (bytes > 0)
+		tt_ev_int(ev, "bytes", TT_WARN, bytes);
+	tt_ev_str(ev, "message", TT_WARN, message);
+	tt_ev_send(em, ev);
+	dead(&c->d[dir]);
+}
+
 /* Whether the current record's body is ciphertext we cannot read. */
 static bool record_encrypted(const struct tt_conn *c,
 			     const struct tt_dirstate *d, uint8_t type)
@@ -370,6 +389,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 	if (d->dead)
 		return TT_DECODE;
 	d->bytes += n;
+	const size_t fed = n;
 	while (n > 0) {
 		if (d->hdr_have < 5) {
 			size_t take = 5 - d->hdr_have;
@@ -391,6 +411,12 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 				return TT_DECODE;
 			}
 			if (!header_ok(d->hdr, d->hdr_have)) {
+				if (em && em->same_stream &&
+				    !em->same_stream(em->ctx)) {
+					d->bytes -= fed;
+					d->hdr_have = 0;
+					return TT_GONE;
+				}
 				char hex[3 * 5 + 1];
 				static const char hx[] = "0123456789abcdef";
 				size_t k = 0;

@@ -663,6 +663,10 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		ended = "closed by this process";
 	}
 	tt_ev_label(ev, "ended", TT_INFO, ended);
+	if (c->bypass[TT_IN])
+		tt_ev_str(ev, "bypass_in", TT_INFO, c->bypass[TT_IN]);
+	if (c->bypass[TT_OUT])
+		tt_ev_str(ev, "bypass_out", TT_INFO, c->bypass[TT_OUT]);
 	tt_ev_send(em, ev);
 }
 

@@ -21,6 +21,12 @@ struct tt_tconn;
 
 struct tt_fdent {
 	uint8_t kind;	   /* enum tt_fdkind, atomic */
+	/* Per direction: bytes moved past the hooks (splice, sendfile...)
+	 * before the descriptor was known to be TLS: the call's code
+	 * (tt_bypass_call, 0 = none) and how many bytes, reported when the
+	 * connection is recognised. */
+	uint8_t pend_call[2];
+	uint32_t pend_bytes[2];
 	struct tt_tconn *conn;
 };
 
@@ -37,6 +43,11 @@ static inline struct tt_fdent *tt_fd_get(int fd)
 		return &tt_fd_static[fd];
 	return tt_fd_slow(fd);
 }
+
+/* Calls fn for every entry in [first, last] that is not blank (classified
+ * or holding a connection); never maps a chunk. */
+void tt_fd_foreach(unsigned first, unsigned last,
+		   void (*fn)(int fd, struct tt_fdent *e));
 
 static inline uint8_t tt_fd_kind(const struct tt_fdent *e)
 {

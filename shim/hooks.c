@@ -4,8 +4,17 @@
  * hand-off of the bytes it moved.  A descriptor known not to be TLS costs
  * one table lookup.  Return values and errno are the real call's: the
  * tracing side saves and restores errno itself.
+ *
+ * A hook reads caller memory only after the real call succeeded, and
+ * only what the kernel filled or read: the return value says how many
+ * bytes, the buffers are the ones the kernel just validated.  A failed
+ * call's arguments are never looked at (they may be NULL or wild).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -16,6 +25,17 @@
 #include "trace.h"
 
 #define HOOK __attribute__((visibility("default")))
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+#ifndef TLS_TX
+#define TLS_TX 1
+#define TLS_RX 2
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 static inline struct tt_fdent *watched(int fd)
 {
@@ -32,6 +52,18 @@ static inline struct tt_fdent *watched(int fd)
 		else                                                           \
 			tt_trace_fail((fd), (e), (dir), (r), (want), errno,    \
 				      (call));                                 \
+	} while (0)
+
+/* A receive with flags: bytes only peeked are seen when they are read;
+ * MSG_TRUNC on a stream socket discards what it counts, unseen. */
+#define AFTER_RECV(fd, e, buf, r, want, flags, call, code)                     \
+	do {                                                                   \
+		if ((flags) & MSG_PEEK)                                        \
+			break;                                                 \
+		if ((r) > 0 && ((flags) & MSG_TRUNC))                          \
+			tt_trace_bypass((fd), (e), TT_IN, (code), (r));        \
+		else                                                           \
+			AFTER(fd, e, TT_IN, buf, r, want, call);               \
 	} while (0)
 
 HOOK ssize_t read(int fd, void *buf, size_t n)
@@ -64,23 +96,23 @@ HOOK ssize_t write(int fd, const void *buf, size_t n)
 	return r;
 }
 
-static size_t iov_bytes(const struct iovec *iov, int n)
+/* Bytes an iovec array asked for; only called on an array the kernel
+ * has just accepted (cnt within IOV_MAX). */
+static size_t iov_bytes(const struct iovec *iov, size_t cnt)
 {
 	size_t t = 0;
-	for (int i = 0; i < n; i++)
+	for (size_t i = 0; i < cnt && i < IOV_MAX; i++)
 		t += iov[i].iov_len;
 	return t;
 }
 
-/* MSG_PEEK leaves the bytes in the socket: they are seen when read. */
 HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	struct tt_fdent *e = watched(fd);
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
-	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r, n, "recv");
+	AFTER_RECV(fd, e, buf, r, n, flags, "recv", TT_BY_RECV);
 	return r;
 }
 
@@ -90,8 +122,7 @@ HOOK ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r, n, "__recv_chk");
+	AFTER_RECV(fd, e, buf, r, n, flags, "__recv_chk", TT_BY_RECV);
 	return r;
 }
 
@@ -102,8 +133,7 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, addr, alen);
-	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r, n, "recvfrom");
+	AFTER_RECV(fd, e, buf, r, n, flags, "recvfrom", TT_BY_RECVFROM);
 	return r;
 }
 
@@ -114,8 +144,7 @@ HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
-	if (!(flags & MSG_PEEK))
-		AFTER(fd, e, TT_IN, buf, r, n, "__recvfrom_chk");
+	AFTER_RECV(fd, e, buf, r, n, flags, "__recvfrom_chk", TT_BY_RECVFROM);
 	return r;
 }
 
@@ -146,11 +175,14 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(readv)(fd, iov, iovcnt);
 	ssize_t r = REAL(readv)(fd, iov, iovcnt);
+	int err = errno;
 	if (r > 0)
 		tt_trace_iov(fd, e, TT_IN, iov, (size_t)iovcnt, (size_t)r);
 	else
-		tt_trace_fail(fd, e, TT_IN, r, iov_bytes(iov, iovcnt), errno,
+		tt_trace_fail(fd, e, TT_IN, r,
+			      r == 0 ? iov_bytes(iov, (size_t)iovcnt) : 0, err,
 			      "readv");
+	errno = err;
 	return r;
 }
 
@@ -167,19 +199,37 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	return r;
 }
 
+/* What a successful recvmsg put in msg (r >= 0: msg was read by the
+ * kernel, its iov array accepted). */
+static void after_recvmsg(int fd, struct tt_fdent *e, const struct msghdr *msg,
+			  ssize_t r, int flags, const char *call,
+			  enum tt_bypass_call code)
+{
+	if (flags & MSG_PEEK)
+		return;
+	if (r > 0 && (flags & MSG_TRUNC))
+		tt_trace_bypass(fd, e, TT_IN, code, r);
+	else if (r > 0)
+		tt_trace_iov(fd, e, TT_IN, msg->msg_iov, msg->msg_iovlen,
+			     (size_t)r);
+	else
+		tt_trace_fail(fd, e, TT_IN, r,
+			      iov_bytes(msg->msg_iov, msg->msg_iovlen), 0,
+			      call);
+}
+
 HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct tt_fdent *e = watched(fd);
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recvmsg)(fd, msg, flags);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
-	if (r > 0 && !(flags & MSG_PEEK))
-		tt_trace_iov(fd, e, TT_IN, msg->msg_iov, msg->msg_iovlen,
-			     (size_t)r);
-	else if (r <= 0)
-		tt_trace_fail(fd, e, TT_IN, r,
-			      iov_bytes(msg->msg_iov, (int)msg->msg_iovlen),
-			      errno, "recvmsg");
+	int err = errno;
+	if (r >= 0)
+		after_recvmsg(fd, e, msg, r, flags, "recvmsg", TT_BY_RECVMSG);
+	else if (!(flags & MSG_PEEK))
+		tt_trace_fail(fd, e, TT_IN, r, 0, err, "recvmsg");
+	errno = err;
 	return r;
 }
 
@@ -197,6 +247,148 @@ HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return r;
 }
 
+/* recvmmsg/sendmmsg: the first r messages were transferred, each of
+ * msg_len bytes. */
+HOOK int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+		  struct timespec *timeout)
+{
+	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+	int r = REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+	int err = errno;
+	if (r > 0) {
+		for (int i = 0; i < r; i++)
+			after_recvmsg(fd, e, &vec[i].msg_hdr, vec[i].msg_len,
+				      flags, "recvmmsg", TT_BY_RECVMMSG);
+	} else if (r < 0 && !(flags & MSG_PEEK)) {
+		tt_trace_fail(fd, e, TT_IN, r, 0, err, "recvmmsg");
+	}
+	errno = err;
+	return r;
+}
+
+HOOK int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(sendmmsg)(fd, vec, vlen, flags);
+	int r = REAL(sendmmsg)(fd, vec, vlen, flags);
+	int err = errno;
+	if (r > 0) {
+		for (int i = 0; i < r; i++)
+			if (vec[i].msg_len > 0)
+				tt_trace_iov(fd, e, TT_OUT,
+					     vec[i].msg_hdr.msg_iov,
+					     vec[i].msg_hdr.msg_iovlen,
+					     vec[i].msg_len);
+	} else if (r < 0) {
+		tt_trace_fail(fd, e, TT_OUT, r, 1, err, "sendmmsg");
+	}
+	errno = err;
+	return r;
+}
+
+/* ---- bytes moved where no hook sees them ---- */
+
+static void moved(int fd, enum tt_dir dir, enum tt_bypass_call code,
+		  ssize_t r)
+{
+	struct tt_fdent *e = watched(fd);
+	if (e != NULL)
+		tt_trace_bypass(fd, e, dir, code, r);
+}
+
+HOOK ssize_t splice(int fd_in, off64_t *off_in, int fd_out, off64_t *off_out,
+		    size_t len, unsigned int flags)
+{
+	ssize_t r = REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
+	if (r > 0) {
+		int err = errno;
+		moved(fd_in, TT_IN, TT_BY_SPLICE, r);
+		moved(fd_out, TT_OUT, TT_BY_SPLICE, r);
+		errno = err;
+	}
+	return r;
+}
+
+HOOK ssize_t tee(int fd_in, int fd_out, size_t len, unsigned int flags)
+{
+	ssize_t r = REAL(tee)(fd_in, fd_out, len, flags);
+	if (r > 0) {
+		int err = errno;
+		moved(fd_out, TT_OUT, TT_BY_TEE, r);
+		errno = err;
+	}
+	return r;
+}
+
+HOOK ssize_t vmsplice(int fd, const struct iovec *iov, size_t nr_segs,
+		      unsigned int flags)
+{
+	ssize_t r = REAL(vmsplice)(fd, iov, nr_segs, flags);
+	if (r > 0) {
+		int err = errno;
+		moved(fd, TT_OUT, TT_BY_VMSPLICE, r);
+		errno = err;
+	}
+	return r;
+}
+
+HOOK ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	ssize_t r = REAL(sendfile)(out_fd, in_fd, offset, count);
+	if (r > 0) {
+		int err = errno;
+		moved(in_fd, TT_IN, TT_BY_SENDFILE, r);
+		moved(out_fd, TT_OUT, TT_BY_SENDFILE, r);
+		errno = err;
+	}
+	return r;
+}
+
+HOOK ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
+{
+	ssize_t r = REAL(sendfile64)(out_fd, in_fd, offset, count);
+	if (r > 0) {
+		int err = errno;
+		moved(in_fd, TT_IN, TT_BY_SENDFILE, r);
+		moved(out_fd, TT_OUT, TT_BY_SENDFILE, r);
+		errno = err;
+	}
+	return r;
+}
+
+HOOK ssize_t copy_file_range(int fd_in, off64_t *off_in, int fd_out,
+			     off64_t *off_out, size_t len, unsigned int flags)
+{
+	ssize_t r = REAL(copy_file_range)(fd_in, off_in, fd_out, off_out, len,
+					  flags);
+	if (r > 0) {
+		int err = errno;
+		moved(fd_in, TT_IN, TT_BY_COPY_FILE_RANGE, r);
+		moved(fd_out, TT_OUT, TT_BY_COPY_FILE_RANGE, r);
+		errno = err;
+	}
+	return r;
+}
+
+/* Kernel TLS: once a direction's keys are in the kernel, the program
+ * reads and writes plaintext there and the records never reach libc. */
+HOOK int setsockopt(int fd, int level, int optname, const void *optval,
+		    socklen_t optlen)
+{
+	int r = REAL(setsockopt)(fd, level, optname, optval, optlen);
+	if (r == 0 && level == SOL_TLS && (optname == TLS_TX || optname == TLS_RX)) {
+		int err = errno;
+		moved(fd, optname == TLS_TX ? TT_OUT : TT_IN, TT_BY_KTLS, 0);
+		errno = err;
+	}
+	return r;
+}
+
+/* ---- descriptors ---- */
+
 HOOK int close(int fd)
 {
 	/* The log's own descriptor stays open (closefrom-style loops in
@@ -207,24 +399,106 @@ HOOK int close(int fd)
 	return REAL(close)(fd);
 }
 
+/* Closes [first, last] around tlstrace's own descriptors, which stay
+ * open as with close(). */
+static int close_span(unsigned first, unsigned last, int flags)
+{
+	int own[2];
+	size_t n = tt_log_fds(own);
+	for (size_t i = 0; i < n; i++) {
+		unsigned o = (unsigned)own[i];
+		if (o < first || o > last)
+			continue;
+		int r = 0;
+		if (o > first)
+			r = close_span(first, o - 1, flags);
+		if (r == 0 && o < last)
+			r = close_span(o + 1, last, flags);
+		return r;
+	}
+	return REAL(close_range)(first, last, flags);
+}
+
+HOOK int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (!REAL(close_range)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (first > last || (flags & CLOSE_RANGE_CLOEXEC))
+		return REAL(close_range)(first, last, flags);
+	tt_trace_close_range(first, last);
+	return close_span(first, last, flags);
+}
+
+HOOK void closefrom(int lowfd)
+{
+	if (lowfd < 0)
+		lowfd = 0;
+	tt_trace_close_range((unsigned)lowfd, ~0U);
+	if (REAL(close_range) && close_span((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	if (REAL(closefrom))
+		REAL(closefrom)(lowfd);
+}
+
+HOOK int dup(int oldfd)
+{
+	int r = REAL(dup)(oldfd);
+	if (r >= 0)
+		tt_trace_dup(oldfd, r);
+	return r;
+}
+
 HOOK int dup2(int oldfd, int newfd)
 {
-	if (__builtin_expect(tt_log_owns_fd(newfd), 0) && oldfd != newfd)
-		tt_log_step_aside();
+	if (oldfd != newfd)
+		tt_trace_replace(oldfd, newfd);
 	int r = REAL(dup2)(oldfd, newfd);
 	if (r >= 0 && oldfd != newfd)
-		tt_trace_newfd(r);
+		tt_trace_dup(oldfd, r);
 	return r;
 }
 
 HOOK int dup3(int oldfd, int newfd, int flags)
 {
-	if (__builtin_expect(tt_log_owns_fd(newfd), 0) && oldfd != newfd)
-		tt_log_step_aside();
+	if (oldfd != newfd)
+		tt_trace_replace(oldfd, newfd);
 	int r = REAL(dup3)(oldfd, newfd, flags);
 	if (r >= 0)
-		tt_trace_newfd(r);
+		tt_trace_dup(oldfd, r);
 	return r;
+}
+
+/* fcntl's third argument is passed on as glibc itself reads it. */
+static int fcntl_common(tt_real_fcntl_fn real, int fd, int cmd, void *arg)
+{
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int r = real(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		tt_trace_dup(fd, r);
+	return r;
+}
+
+HOOK int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(REAL(fcntl), fd, cmd, arg);
+}
+
+HOOK int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common((tt_real_fcntl_fn)REAL(fcntl64), fd, cmd, arg);
 }
 
 HOOK int socket(int domain, int type, int protocol)
@@ -232,6 +506,36 @@ HOOK int socket(int domain, int type, int protocol)
 	int r = REAL(socket)(domain, type, protocol);
 	if (r >= 0)
 		tt_trace_newfd(r);
+	return r;
+}
+
+HOOK int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	int r = REAL(socketpair)(domain, type, protocol, sv);
+	if (r == 0) {
+		tt_trace_newfd(sv[0]);
+		tt_trace_newfd(sv[1]);
+	}
+	return r;
+}
+
+HOOK int pipe(int fds[2])
+{
+	int r = REAL(pipe)(fds);
+	if (r == 0) {
+		tt_trace_newfd(fds[0]);
+		tt_trace_newfd(fds[1]);
+	}
+	return r;
+}
+
+HOOK int pipe2(int fds[2], int flags)
+{
+	int r = REAL(pipe2)(fds, flags);
+	if (r == 0) {
+		tt_trace_newfd(fds[0]);
+		tt_trace_newfd(fds[1]);
+	}
 	return r;
 }
 

@@ -69,14 +69,8 @@ static dev_t file_dev;
 static ino_t file_ino;
 static bool ssl_seen; /* our callback is on some context: keys will come */
 static bool export_warned;
-
-/* The callback the program set on each context we put ours on. */
-#define CTXS 256
-static struct {
-	const SSL_CTX *ctx;
-	keylog_cb prev;
-} ctxs[CTXS];
-static size_t ctx_next;
+/* OpenSSL's ex_data of one object is not safe to set from two threads
+ * at once (servers share a context between threads). */
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 
 
@@ -108,17 +102,20 @@ static void export_entry(const struct tt_keylog_entry *e)
 		line[n++] = hx[e->secret[i] & 15];
 	}
 	line[n++] = '\n';
-	int fd = open(export_path,
-		      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			      O_NOCTTY | O_NONBLOCK,
-		      0600);
+	char why[256];
+	int fd = tt_open_private(export_path, false, why, sizeof(why));
 	if (fd < 0 && !__atomic_exchange_n(&export_warned, true,
 					   __ATOMIC_RELAXED)) {
-		char msg[PATH_MAX + 128];
-		int m = snprintf(msg, sizeof(msg),
-				 "tlstrace: TLSTRACE_KEYLOG_OUT='%s': %s; "
-				 "secrets are not exported\n",
-				 export_path, strerror(errno));
+		char msg[PATH_MAX + 400];
+		int m = why[0] ? snprintf(msg, sizeof(msg),
+					  "tlstrace: TLSTRACE_KEYLOG_OUT: "
+					  "refusing '%s': %s; secrets are not "
+					  "exported\n",
+					  export_path, why)
+			       : snprintf(msg, sizeof(msg),
+					  "tlstrace: TLSTRACE_KEYLOG_OUT='%s': "
+					  "%s; secrets are not exported\n",
+					  export_path, strerror(errno));
 		if (m > 0)
 			tt_log_stderr(msg, (size_t)m < sizeof(msg)
 						   ? (size_t)m
@@ -310,15 +307,20 @@ static struct {
 	keylog_cb (*get_cb)(const SSL_CTX *);
 	SSL_CTX *(*get_ctx)(const SSL *);
 	int (*get_fd)(const SSL *);
+	int (*set_ex)(SSL_CTX *, int, void *);
+	void *(*get_ex)(const SSL_CTX *, int);
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
-static void *ssl_sym(const char *name)
+/* A symbol of the program's OpenSSL: the global one, or that of a libssl
+ * (libcrypto) loaded RTLD_LOCAL. */
+static void *ossl_sym(const char *name)
 {
 	void *f = dlsym(RTLD_NEXT, name);
 	if (f)
 		return f;
-	static const char *const libs[] = {"libssl.so.3", "libssl.so.1.1"};
+	static const char *const libs[] = {"libssl.so.3", "libssl.so.1.1",
+					   "libcrypto.so.3", "libcrypto.so.1.1"};
 	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
 		void *h = dlopen(libs[i], RTLD_NOLOAD | RTLD_LAZY);
 		if (!h)
@@ -331,45 +333,57 @@ static void *ssl_sym(const char *name)
 	return NULL;
 }
 
+/* The callback the program set is kept with its context, in an ex_data
+ * slot of our own: it lives and dies with the context, however many
+ * there are. */
+#define CRYPTO_EX_INDEX_SSL_CTX 1
+static int ctx_slot = -1;
+
+
 static void ossl_bind(void)
 {
-	ossl.new_ = (SSL * (*)(SSL_CTX *)) ssl_sym("SSL_new");
+	ossl.new_ = (SSL * (*)(SSL_CTX *)) ossl_sym("SSL_new");
 	ossl.set_ctx = (SSL_CTX * (*)(SSL *, SSL_CTX *))
-		ssl_sym("SSL_set_SSL_CTX");
-	ossl.set_cb = (void (*)(SSL_CTX *, keylog_cb))ssl_sym(
+		ossl_sym("SSL_set_SSL_CTX");
+	ossl.set_cb = (void (*)(SSL_CTX *, keylog_cb))ossl_sym(
 		"SSL_CTX_set_keylog_callback");
-	ossl.get_cb = (keylog_cb(*)(const SSL_CTX *))ssl_sym(
+	ossl.get_cb = (keylog_cb(*)(const SSL_CTX *))ossl_sym(
 		"SSL_CTX_get_keylog_callback");
-	ossl.get_ctx = (SSL_CTX * (*)(const SSL *)) ssl_sym("SSL_get_SSL_CTX");
-	ossl.get_fd = (int (*)(const SSL *))ssl_sym("SSL_get_fd");
+	ossl.get_ctx = (SSL_CTX * (*)(const SSL *)) ossl_sym("SSL_get_SSL_CTX");
+	ossl.get_fd = (int (*)(const SSL *))ossl_sym("SSL_get_fd");
+	ossl.set_ex = (int (*)(SSL_CTX *, int, void *))ossl_sym(
+		"SSL_CTX_set_ex_data");
+	ossl.get_ex = (void *(*)(const SSL_CTX *, int))ossl_sym(
+		"SSL_CTX_get_ex_data");
+	int (*new_index)(int, long, void *, void *, void *, void *) =
+		(int (*)(int, long, void *, void *, void *, void *))ossl_sym(
+			"CRYPTO_get_ex_new_index");
+	int (*set_mark)(void) = (int (*)(void))ossl_sym("ERR_set_mark");
+	int (*pop_mark)(void) = (int (*)(void))ossl_sym("ERR_pop_to_mark");
+	if (!ossl.set_ex || !ossl.get_ex || !new_index || !set_mark ||
+	    !pop_mark)
+		return;
+	set_mark();
+	ctx_slot = new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
+			     NULL);
+	pop_mark();
 }
 
-static void prev_set(const SSL_CTX *ctx, keylog_cb cb)
+/* Keeps the program's callback with ctx; false when it cannot be kept
+ * (ours must then not replace it). */
+static bool prev_set(SSL_CTX *ctx, keylog_cb cb)
 {
-	pthread_mutex_lock(&ctx_lock);
-	size_t i;
-	for (i = 0; i < CTXS; i++)
-		if (ctxs[i].ctx == ctx)
-			break;
-	if (i == CTXS) {
-		i = ctx_next++ % CTXS;
-		ctxs[i].ctx = ctx;
-	}
-	ctxs[i].prev = cb;
-	pthread_mutex_unlock(&ctx_lock);
+	if (ctx_slot < 0)
+		return cb == NULL;
+	return ossl.set_ex(ctx, ctx_slot, (void *)(uintptr_t)cb) == 1 ||
+	       cb == NULL;
 }
 
 static keylog_cb prev_get(const SSL_CTX *ctx)
 {
-	keylog_cb cb = NULL;
-	pthread_mutex_lock(&ctx_lock);
-	for (size_t i = 0; i < CTXS; i++)
-		if (ctxs[i].ctx == ctx) {
-			cb = ctxs[i].prev;
-			break;
-		}
-	pthread_mutex_unlock(&ctx_lock);
-	return cb;
+	if (ctx_slot < 0 || !ctx)
+		return NULL;
+	return (keylog_cb)(uintptr_t)ossl.get_ex(ctx, ctx_slot);
 }
 
 static void our_keylog(const SSL *ssl, const char *line)
@@ -397,10 +411,15 @@ static void hook_ctx(SSL_CTX *ctx)
 {
 	if (!decrypt_on || !ctx || !ossl.set_cb || !ossl.get_cb)
 		return;
-	keylog_cb cur = ossl.get_cb(ctx);
-	if (cur != our_keylog) {
-		prev_set(ctx, cur);
-		ossl.set_cb(ctx, our_keylog);
+	if (ossl.get_cb(ctx) != our_keylog) {
+		pthread_mutex_lock(&ctx_lock);
+		keylog_cb cur = ossl.get_cb(ctx);
+		bool kept = cur == our_keylog || prev_set(ctx, cur);
+		if (kept && cur != our_keylog)
+			ossl.set_cb(ctx, our_keylog);
+		pthread_mutex_unlock(&ctx_lock);
+		if (!kept)
+			return; /* the program's stays, and ours is not put */
 	}
 	__atomic_store_n(&ssl_seen, true, __ATOMIC_RELAXED);
 }
@@ -428,9 +447,12 @@ HOOK void SSL_CTX_set_keylog_callback(SSL_CTX *ctx, keylog_cb cb)
 	pthread_once(&ossl_once, ossl_bind);
 	if (!ossl.set_cb)
 		return;
-	if (decrypt_on && ctx && cb != our_keylog) {
-		prev_set(ctx, cb);
+	pthread_mutex_lock(&ctx_lock);
+	bool kept = decrypt_on && ctx && cb != our_keylog && prev_set(ctx, cb);
+	if (kept)
 		ossl.set_cb(ctx, our_keylog);
+	pthread_mutex_unlock(&ctx_lock);
+	if (kept) {
 		__atomic_store_n(&ssl_seen, true, __ATOMIC_RELAXED);
 		return;
 	}

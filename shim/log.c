@@ -1,9 +1,27 @@
+/* Log sinks and tlstrace's own stderr messages.
+ *
+ * Nothing written here can block, kill or reach the program:
+ * - every descriptor is tlstrace's own, moved high and close-on-exec,
+ *   identity-checked before each write; messages go to the copy of fd 2
+ *   taken when the library loaded, never to whatever fd 2 is later;
+ * - pipes, FIFOs and terminals are written through an open file
+ *   description of our own, opened non-blocking (reopening the object
+ *   through /proc, so the program's own descriptor keeps its flags);
+ *   sockets with MSG_DONTWAIT; regular files do not block;
+ * - a write that would block or fails drops the line and counts it;
+ * - SIGPIPE raised by our own write is blocked and taken back, so the
+ *   program never sees it (one it raised itself is left pending).
+ */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,30 +32,157 @@
 
 #include "real.h"
 
-static int log_fd = -1;
-static enum tt_sink_kind log_kind;
-static dev_t log_dev;
-static ino_t log_ino;
-static char log_path[PATH_MAX];
+enum wmode {
+	W_FILE,	 /* regular file: plain write() */
+	W_NB,	 /* pipe, FIFO or terminal through our own non-blocking
+		  * description */
+	W_POLL,	 /* a shared blocking pipe or terminal: written only when
+		  * poll() says it will not block */
+	W_SOCK,	 /* a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL) */
+	W_DGRAM, /* syslog's /dev/log */
+};
 
-/* One write() per line; a short write on a pipe is finished off. */
-static void write_all(int fd, const char *p, size_t n)
+struct sink {
+	int fd; /* -1: none */
+	uint8_t mode;
+	bool fifo; /* a pipe or FIFO: lines over PIPE_BUF need room first */
+	bool broken; /* a pipe whose reader went away for good */
+	bool named;  /* opened by name (a FIFO may get a reader again) */
+	dev_t dev;
+	ino_t ino;
+};
+
+static struct sink err = {.fd = -1};  /* fd 2 as it was at load */
+static struct sink file = {.fd = -1}; /* a log file, FIFO or syslog */
+static struct sink *out;	      /* the log: &err or &file */
+static enum tt_sink_kind log_kind;
+static char log_path[PATH_MAX];
+static uint64_t dropped_since, dropped_total;
+
+/* ---- writing ---- */
+
+/* write() with SIGPIPE held back: if this write raises it, it is taken
+ * back before the mask is restored, unless one was already pending (the
+ * program's own, which it still gets). */
+static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = REAL(write)(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
+	sigset_t pipe_set, old, pend;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	bool was_pending = sigismember(&old, SIGPIPE) && sigpending(&pend) == 0 &&
+			   sigismember(&pend, SIGPIPE);
+	ssize_t w = REAL(write)(fd, p, n);
+	int e = errno;
+	if (w < 0 && e == EPIPE && !was_pending) {
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return w;
+}
+
+static ssize_t sink_write1(const struct sink *k, const char *p, size_t n)
+{
+	switch (k->mode) {
+	case W_SOCK:
+	case W_DGRAM:
+		return REAL(send)(k->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	case W_FILE:
+		return REAL(write)(k->fd, p, n);
+	default:
+		return write_nosigpipe(k->fd, p, n);
 	}
 }
 
+static bool writable_now(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLOUT};
+	return poll(&pf, 1, 0) == 1 && (pf.revents & POLLOUT);
+}
+
+/* Free room in a pipe: lines longer than PIPE_BUF are not written
+ * atomically, so they go only where they fit whole. */
+static bool pipe_room(int fd, size_t n)
+{
+	int size = REAL(fcntl)(fd, F_GETPIPE_SZ);
+	int queued = 0;
+	if (size <= 0 || ioctl(fd, FIONREAD, &queued) != 0)
+		return false;
+	return (size_t)size >= (size_t)queued + n;
+}
+
+/* One line, whole or not at all where that can be known in advance; a
+ * line a terminal or socket took only part of is finished within a few
+ * milliseconds, else cut. */
+static bool sink_write(struct sink *k, const char *p, size_t n)
+{
+	if (k->broken)
+		return false;
+	if (k->fifo && n > PIPE_BUF && !pipe_room(k->fd, n))
+		return false;
+	if (k->mode == W_POLL && !writable_now(k->fd))
+		return false;
+	bool first = true;
+	int waits = 0;
+	while (n > 0) {
+		ssize_t w = sink_write1(k, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			first = false;
+			continue;
+		}
+		if (w < 0 && errno == EPIPE && k->fifo && !k->named)
+			k->broken = true; /* a pipe's reader never comes back */
+		if (first)
+			return false;
+		if (w < 0 && errno == EAGAIN && waits++ < 5) {
+			struct pollfd pf = {.fd = k->fd, .events = POLLOUT};
+			poll(&pf, 1, 2);
+			continue;
+		}
+		return true; /* cut short, but started: not counted */
+	}
+	return true;
+}
+
+/* Control characters (and DEL) as \xHH, but a final newline. */
+static size_t escape_controls(const char *in, size_t n, char *outb, size_t cap)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < cap; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if ((ch < 0x20 || ch == 0x7f) && !(ch == '\n' && i == n - 1)) {
+			outb[o++] = '\\';
+			outb[o++] = 'x';
+			outb[o++] = hx[ch >> 4];
+			outb[o++] = hx[ch & 15];
+		} else {
+			outb[o++] = (char)ch;
+		}
+	}
+	if (n && in[n - 1] == '\n' && (o == 0 || outb[o - 1] != '\n'))
+		outb[o++] = '\n';
+	return o;
+}
+
+static bool still_ours(struct sink *k);
+
 void tt_log_stderr(const char *msg, size_t n)
 {
-	write_all(2, msg, n);
+	char line[PATH_MAX * 4 + 512];
+	size_t m = escape_controls(msg, n, line, sizeof(line));
+	if (err.fd >= 0 && still_ours(&err))
+		sink_write(&err, line, m);
 }
+
+/* ---- opening ---- */
 
 /* Moves fd to a high number so that it stays out of the way of programs
  * that assume small descriptors are theirs. */
@@ -49,43 +194,143 @@ static int move_high(int fd)
 		base = (long)rl.rlim_cur > 128 ? (long)rl.rlim_cur - 64 : 3;
 	if (base > 4096)
 		base = 4096;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)base);
+	int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)base);
 	if (hi < 0)
-		hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3);
 	if (hi < 0)
 		return fd;
 	REAL(close)(fd);
 	return hi;
 }
 
-static void remember(int fd)
+/* Takes fd (ours) as the sink, choosing how to write it. */
+static void sink_set(struct sink *k, int fd)
 {
 	struct stat st;
-	if (fstat(fd, &st) == 0) {
-		log_dev = st.st_dev;
-		log_ino = st.st_ino;
+	k->fd = move_high(fd);
+	k->broken = false;
+	k->named = k == &file;
+	k->fifo = false;
+	k->mode = W_FILE;
+	if (fstat(k->fd, &st) != 0)
+		return;
+	k->dev = st.st_dev;
+	k->ino = st.st_ino;
+	k->fifo = S_ISFIFO(st.st_mode);
+	int fl = REAL(fcntl)(k->fd, F_GETFL);
+	if (S_ISSOCK(st.st_mode))
+		k->mode = W_SOCK;
+	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		k->mode = W_FILE;
+	else if (fl >= 0 && (fl & O_NONBLOCK))
+		k->mode = W_NB;
+	else
+		k->mode = W_POLL;
+}
+
+/* fd 2 as it is now, as a sink of our own: for a pipe, FIFO or terminal
+ * a new non-blocking open file description of the same object (the
+ * program's keeps its flags); otherwise a duplicate. */
+static void take_stderr(void)
+{
+	struct stat st, st2;
+	if (fstat(2, &st) != 0)
+		return; /* no stderr: nowhere to say anything */
+	int fd = -1;
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		fd = open("/proc/self/fd/2",
+			  O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0 && (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
+				st2.st_ino != st.st_ino)) {
+			REAL(close)(fd);
+			fd = -1;
+		}
 	}
+	if (fd < 0)
+		fd = REAL(fcntl)(2, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		sink_set(&err, fd);
 }
 
-static void fail(const char *what, const char *path, int err)
+void tt_log_init(void)
 {
-	char line[PATH_MAX + 200];
-	int n = snprintf(line, sizeof(line),
-			 "tlstrace: TLSTRACE_LOG: cannot %s '%s': %s; tracing "
-			 "disabled\n",
-			 what, path, strerror(err));
+	if (err.fd < 0)
+		take_stderr();
+}
+
+int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap)
+{
+	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+		       O_NOCTTY | O_NONBLOCK;
+	why[0] = 0;
+	int fd = open(path, fl | O_CREAT | O_EXCL, 0600);
+	if (fd >= 0 || errno != EEXIST)
+		return fd;
+	/* It exists: looked at before it is opened (a device is never
+	 * opened), and again through the descriptor. */
+	struct stat st, st2;
+	if (lstat(path, &st) != 0)
+		return -1;
+	for (int pass = 0; pass < 2; pass++) {
+		if (S_ISLNK(st.st_mode)) {
+			snprintf(why, cap, "it is a symbolic link");
+		} else if (!S_ISREG(st.st_mode) &&
+			   !(fifo_ok && S_ISFIFO(st.st_mode))) {
+			snprintf(why, cap, "it is not a regular file%s",
+				 fifo_ok ? " or a FIFO" : "");
+		} else if (st.st_uid != geteuid()) {
+			snprintf(why, cap,
+				 "it is owned by uid %u, not by this user "
+				 "(uid %u)",
+				 (unsigned)st.st_uid, (unsigned)geteuid());
+		} else if (st.st_mode & 077) {
+			snprintf(why, cap,
+				 "its mode %04o lets group or others in "
+				 "(chmod 600 it, or remove it)",
+				 (unsigned)(st.st_mode & 07777));
+		}
+		if (why[0]) {
+			if (fd >= 0)
+				REAL(close)(fd);
+			errno = EPERM;
+			return -1;
+		}
+		if (pass == 1)
+			break;
+		fd = open(path, fl);
+		if (fd < 0) {
+			if (errno == ENXIO && S_ISFIFO(st.st_mode))
+				snprintf(why, cap,
+					 "no process has this FIFO open for "
+					 "reading");
+			return -1;
+		}
+		if (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
+		    st2.st_ino != st.st_ino) {
+			snprintf(why, cap, "it changed while being opened");
+			REAL(close)(fd);
+			return -1;
+		}
+		st = st2;
+	}
+	return fd;
+}
+
+static void fail(const char *what, const char *path, int e, const char *why)
+{
+	char line[PATH_MAX + 400];
+	int n = why && why[0]
+			? snprintf(line, sizeof(line),
+				   "tlstrace: TLSTRACE_LOG: refusing '%s': %s; "
+				   "tracing disabled\n",
+				   path, why)
+			: snprintf(line, sizeof(line),
+				   "tlstrace: TLSTRACE_LOG: cannot %s '%s': %s; "
+				   "tracing disabled\n",
+				   what, path, strerror(e));
 	if (n > 0)
-		tt_log_stderr(line, (size_t)n < sizeof(line)
-					    ? (size_t)n
-					    : sizeof(line) - 1);
-}
-
-static int open_file(const char *path)
-{
-	return open(path,
-		    O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			    O_NOCTTY,
-		    0600);
+		tt_log_stderr(line, (size_t)n < sizeof(line) ? (size_t)n
+							      : sizeof(line) - 1);
 }
 
 static int open_syslog(void)
@@ -106,78 +351,98 @@ static int open_syslog(void)
 
 bool tt_log_open(const struct tt_config *cfg)
 {
-	int fd = -1;
+	char why[256];
+	int fd;
+	tt_log_init();
 	log_kind = cfg->sink;
 	switch (cfg->sink) {
 	case TT_SINK_STDERR:
-		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0)
+		if (err.fd < 0)
 			return false; /* no stderr: nowhere to say so */
-		break;
+		out = &err;
+		return true;
 	case TT_SINK_FILE:
 		strcpy(log_path, cfg->path);
-		fd = open_file(cfg->path);
+		fd = tt_open_private(cfg->path, true, why, sizeof(why));
 		if (fd < 0) {
-			fail("open", cfg->path, errno);
+			fail("open", cfg->path, errno, why);
 			return false;
 		}
-		break;
+		sink_set(&file, fd);
+		out = &file;
+		return true;
 	case TT_SINK_SYSLOG:
 		fd = open_syslog();
 		if (fd < 0) {
-			fail("connect to", "/dev/log", errno);
+			fail("connect to", "/dev/log", errno, NULL);
 			return false;
 		}
-		break;
+		sink_set(&file, fd);
+		file.mode = W_DGRAM;
+		out = &file;
+		return true;
 	}
-	fd = move_high(fd);
-	remember(fd);
-	log_fd = fd;
-	return true;
+	return false;
 }
 
 bool tt_log_enabled(void)
 {
-	return log_fd >= 0;
+	return out && out->fd >= 0;
 }
 
 bool tt_log_owns_fd(int fd)
 {
-	return fd >= 0 && fd == log_fd;
+	return fd >= 0 && (fd == file.fd || fd == err.fd);
 }
 
-void tt_log_step_aside(void)
+size_t tt_log_fds(int fds[2])
 {
-	if (log_fd < 0)
+	size_t n = 0;
+	if (err.fd >= 0)
+		fds[n++] = err.fd;
+	if (file.fd >= 0)
+		fds[n++] = file.fd;
+	return n;
+}
+
+void tt_log_step_aside(int fd)
+{
+	struct sink *k = fd < 0 ? NULL : fd == err.fd ? &err
+				       : fd == file.fd ? &file
+						       : NULL;
+	if (!k)
 		return;
 	int saved = errno;
-	int fd = fcntl(log_fd, F_DUPFD_CLOEXEC, log_fd + 1);
-	if (fd < 0)
-		fd = fcntl(log_fd, F_DUPFD_CLOEXEC, 3);
-	if (fd >= 0) {
-		REAL(close)(log_fd);
-		log_fd = fd;
+	int nfd = REAL(fcntl)(k->fd, F_DUPFD_CLOEXEC, k->fd + 1);
+	if (nfd < 0)
+		nfd = REAL(fcntl)(k->fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd >= 0) {
+		REAL(close)(k->fd);
+		k->fd = nfd;
 	}
 	errno = saved;
 }
 
 /* The host may have closed our descriptor behind our back (closefrom,
- * close_range) and reused the number: never write into its file. */
-static bool still_ours(void)
+ * close_range by raw syscall) and reused the number: never write into
+ * its file.  A log file is opened again. */
+static bool still_ours(struct sink *k)
 {
 	struct stat st;
-	if (fstat(log_fd, &st) == 0 && st.st_dev == log_dev &&
-	    st.st_ino == log_ino)
+	if (k->fd < 0)
+		return false;
+	if (fstat(k->fd, &st) == 0 && st.st_dev == k->dev &&
+	    st.st_ino == k->ino)
 		return true;
-	if (log_kind == TT_SINK_FILE) {
-		int fd = open_file(log_path);
+	if (k == &file && log_kind == TT_SINK_FILE) {
+		char why[256];
+		int fd = tt_open_private(log_path, true, why, sizeof(why));
 		if (fd >= 0) {
-			log_fd = move_high(fd);
-			remember(log_fd);
+			sink_set(&file, fd);
 			return true;
 		}
 	}
-	log_fd = -1;
+	k->fd = -1;
 	return false;
 }
 
@@ -188,28 +453,51 @@ static int syslog_pri(enum tt_level l)
 	return 8 + sev[(unsigned)l < 5 ? l : 2];
 }
 
-void tt_log_write(const char *line, size_t n, enum tt_level level)
+static bool write_syslog(const char *line, size_t n, enum tt_level level)
 {
-	if (log_fd < 0 || !still_ours())
-		return;
-	if (log_kind == TT_SINK_SYSLOG) {
-		/* one datagram: the RFC 3164 header, then the line as it is
-		 * (no copy, no cut: JSON lines stay whole) */
-		char head[96], when[32];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
-		int h = snprintf(head, sizeof(head), "<%d>%s tlstrace[%ld]: ",
-				 syslog_pri(level), when, (long)getpid());
-		if (h < 0 || (size_t)h >= sizeof(head))
-			return;
-		size_t body = n && line[n - 1] == '\n' ? n - 1 : n;
-		struct iovec iov[2] = {{head, (size_t)h},
-				       {(void *)line, body}};
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-		REAL(sendmsg)(log_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		return;
+	/* one datagram: the RFC 3164 header, then the line as it is (no
+	 * copy, no cut: JSON lines stay whole) */
+	char head[96], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
+	int h = snprintf(head, sizeof(head), "<%d>%s tlstrace[%ld]: ",
+			 syslog_pri(level), when, (long)getpid());
+	if (h < 0 || (size_t)h >= sizeof(head))
+		return false;
+	size_t body = n && line[n - 1] == '\n' ? n - 1 : n;
+	struct iovec iov[2] = {{head, (size_t)h}, {(void *)line, body}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	return REAL(sendmsg)(file.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) > 0;
+}
+
+bool tt_log_write(const char *line, size_t n, enum tt_level level)
+{
+	bool ok = out && out->fd >= 0 && still_ours(out) &&
+		  (out->mode == W_DGRAM ? write_syslog(line, n, level)
+					: sink_write(out, line, n));
+	if (!ok) {
+		__atomic_add_fetch(&dropped_since, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&dropped_total, 1, __ATOMIC_RELAXED);
 	}
-	write_all(log_fd, line, n);
+	return ok;
+}
+
+uint64_t tt_log_dropped_take(void)
+{
+	if (!__atomic_load_n(&dropped_since, __ATOMIC_RELAXED))
+		return 0;
+	return __atomic_exchange_n(&dropped_since, 0, __ATOMIC_ACQ_REL);
+}
+
+void tt_log_dropped_untake(uint64_t n)
+{
+	if (n)
+		__atomic_add_fetch(&dropped_since, n, __ATOMIC_RELAXED);
+}
+
+uint64_t tt_log_dropped_total(void)
+{
+	return __atomic_load_n(&dropped_total, __ATOMIC_RELAXED);
 }

@@ -1,25 +1,48 @@
-/* Log sinks: stderr, a file, or syslog's /dev/log, written with one
- * write() per line through a descriptor opened when the library loads,
- * moved high and close-on-exec. */
+/* Log sinks and tlstrace's own stderr messages: stderr, a file (or
+ * FIFO), or syslog's /dev/log, written with one write() per line through
+ * descriptors of tlstrace's own, taken when the library loads, moved high
+ * and close-on-exec.  No write can block, raise SIGPIPE in the program
+ * or land in one of its files; a line that cannot be written is dropped
+ * and counted. */
 #ifndef TT_LOG_H
 #define TT_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
+/* Takes the copy of fd 2 that every message of tlstrace goes to (called
+ * first when the library loads; idempotent). */
+void tt_log_init(void);
 /* Opens the sink.  On failure writes one line on stderr and returns false:
  * tracing is then off for this process. */
 bool tt_log_open(const struct tt_config *cfg);
 bool tt_log_enabled(void);
-void tt_log_write(const char *line, size_t n, enum tt_level level);
-/* Whether fd is the log's own descriptor (the host must not close it). */
+/* Writes one line; false when it was dropped (and counted). */
+bool tt_log_write(const char *line, size_t n, enum tt_level level);
+/* Lines dropped since the last call (the next line written says so), and
+ * giving them back when that line was dropped too. */
+uint64_t tt_log_dropped_take(void);
+void tt_log_dropped_untake(uint64_t n);
+/* Lines dropped in this process so far. */
+uint64_t tt_log_dropped_total(void);
+/* Whether fd is one of tlstrace's own descriptors (the host must not
+ * close it), and which they are (at most 2). */
 bool tt_log_owns_fd(int fd);
-/* Moves the log's descriptor to another number (the host is about to
- * dup2() onto ours). */
-void tt_log_step_aside(void);
-/* Writes a message straight to fd 2 (configuration problems). */
+size_t tt_log_fds(int fds[2]);
+/* Moves our descriptor fd to another number (the host is about to dup2()
+ * onto it). */
+void tt_log_step_aside(int fd);
+/* Writes a message to the copy of fd 2 taken at load, control characters
+ * escaped as \xHH. */
 void tt_log_stderr(const char *msg, size_t n);
+/* Opens path for appending data only this user may read: created 0600
+ * (never through a symbolic link); an existing one only if it is a regular
+ * file (or, with fifo_ok, a FIFO that has a reader) owned by the effective
+ * user with no group or other permission bits.  Non-blocking.  -1 on
+ * failure, with why saying why when it was refused (else errno). */
+int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap);
 
 #endif

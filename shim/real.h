@@ -2,7 +2,9 @@
 #ifndef TT_REAL_H
 #define TT_REAL_H
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 

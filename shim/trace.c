@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ static struct tt_tconn *pool_all, *pool_free;
 
 struct scratch {
 	long tid;
+	int fd; /* the descriptor of the call being traced */
 	struct tt_event ev;
 	char line[LINE_CAP];
 };
@@ -80,18 +82,27 @@ static void on_event(void *ctx, struct tt_event *ev)
 		.pid = cached_pid,
 		.tid = s->tid,
 		.conn = c->id,
-		.fd = c->fd,
+		.fd = s->fd,
 		.local = c->local,
 		.peer = c->peer,
 		.role = tt_role_name((enum tt_role)tt_conn_role(&c->dec)),
 		.show_addrs = !c->addrs_shown,
 	};
 	c->addrs_shown = true;
+	/* lines the log could not take are counted in the next one */
+	uint64_t dropped = tt_log_dropped_take();
+	if (dropped)
+		tt_ev_int(ev, "lines_dropped", (enum tt_level)ev->level,
+			  (long long)dropped);
+	uint64_t total = tt_log_dropped_total();
+	if (total && strcmp(ev->name, "summary") == 0)
+		tt_ev_int(ev, "log_lines_dropped", TT_INFO, (long long)total);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	size_t n = tt_format_line(cfg.format, s->line, sizeof(s->line), ev,
 				  &lc, cfg.level, &ts);
-	tt_log_write(s->line, n, (enum tt_level)ev->level);
+	if (!tt_log_write(s->line, n, (enum tt_level)ev->level))
+		tt_log_dropped_untake(dropped);
 }
 
 static void addr_text(const struct sockaddr_storage *ss, char *out,
@@ -119,6 +130,29 @@ static void dirlock_wait(tt_dirlock *l)
 		sched_yield();
 }
 
+/* Whether the descriptor of the current call still names c's socket
+ * (asked only when its bytes stop parsing). */
+static bool same_stream(void *ctx)
+{
+	struct tt_tconn *c = ctx;
+	struct stat st;
+	if (!c->have_id)
+		return true;
+	int fd = tls_scratch ? tls_scratch->fd : c->fd;
+	return fstat(fd, &st) == 0 && st.st_dev == c->dev &&
+	       st.st_ino == c->ino;
+}
+
+static void emit_init(struct tt_emit *em, struct tt_tconn *c,
+		      struct scratch *s)
+{
+	*em = (struct tt_emit){.fn = on_event,
+			       .ctx = c,
+			       .ev = &s->ev,
+			       .level = (uint8_t)cfg.level,
+			       .same_stream = same_stream};
+}
+
 static struct tt_tconn *conn_new(int fd)
 {
 	pthread_mutex_lock(&pool_lock);
@@ -130,6 +164,7 @@ static struct tt_tconn *conn_new(int fd)
 		if (c) {
 			tt_dirlock_reset(&c->lock[0]);
 			tt_dirlock_reset(&c->lock[1]);
+			pthread_mutex_init(&c->mu, NULL);
 			c->next_all = pool_all;
 			pool_all = c;
 		}
@@ -141,9 +176,14 @@ static struct tt_tconn *conn_new(int fd)
 	c->dec.ks = tt_keys_source();
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	c->fd = fd;
+	c->refs = 1;
 	c->unsynced[0] = c->unsynced[1] = false;
 	c->addrs_shown = false;
 	c->born_us = c->last_us = mono_us();
+	struct stat st;
+	c->have_id = fstat(fd, &st) == 0;
+	c->dev = c->have_id ? st.st_dev : 0;
+	c->ino = c->have_id ? st.st_ino : 0;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -160,15 +200,18 @@ static struct tt_tconn *conn_new(int fd)
 }
 
 /* Reports the end of a connection through its decoder.  The caller holds
- * the lock of dir (or both). */
-static void end_locked(struct tt_tconn *c, enum tt_end_how how,
+ * mu. */
+static void end_locked(struct tt_tconn *c, int fd, enum tt_end_how how,
 		       enum tt_dir dir, const char *errname, const char *call,
 		       long long unread)
 {
 	struct scratch *s = scratch();
 	if (!s)
 		return;
-	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
+	s->fd = fd;
+	struct tt_emit em;
+	emit_init(&em, c, s);
+	em.same_stream = NULL;
 	long long now = mono_us();
 	struct tt_end_info ei = {
 		.how = how,
@@ -184,7 +227,7 @@ static void end_locked(struct tt_tconn *c, enum tt_end_how how,
 
 /* Bytes the host never read, looked at (not taken) when it closes: the
  * last thing the peer said, such as an alert answering our own last
- * message, is often there. */
+ * message, is often there.  The caller holds mu. */
 static long long peek_unread(struct tt_tconn *c, int fd)
 {
 	enum { PEEK = 16384 };
@@ -198,19 +241,25 @@ static long long peek_unread(struct tt_tconn *c, int fd)
 	}
 	struct scratch *s = scratch();
 	if (s && !c->dec.d[TT_IN].dead) {
-		struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
+		s->fd = fd;
+		struct tt_emit em;
+		emit_init(&em, c, s);
+		em.same_stream = NULL;
 		(void)tt_conn_feed(&c->dec, TT_IN, buf, (size_t)n, &em);
 	}
 	free(buf);
 	return n;
 }
 
+/* The connection's last descriptor is gone: closing by the host (fd is
+ * still open), or its number found reused. */
 static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 {
 	/* Both locks: no thread is inside this connection's decoder.  The
 	 * wait is bounded by one decode step of a thread already in it. */
 	dirlock_wait(&c->lock[0]);
 	dirlock_wait(&c->lock[1]);
+	pthread_mutex_lock(&c->mu);
 	if (closing && tracing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE)) {
 		struct linger lg = {0, 0};
 		socklen_t ll = sizeof(lg);
@@ -218,19 +267,21 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 				      0 &&
 			      lg.l_onoff && lg.l_linger == 0;
 		long long unread = peek_unread(c, fd);
-		end_locked(c, abort_ ? TT_END_LOCAL_ABORT : TT_END_LOCAL_CLOSE,
+		end_locked(c, fd,
+			   abort_ ? TT_END_LOCAL_ABORT : TT_END_LOCAL_CLOSE,
 			   TT_OUT, NULL, "close", unread);
 	} else if (tracing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
 		   c->id != 0) {
 		/* the number was handed out again: the socket was closed
 		 * somewhere the hooks do not see */
-		end_locked(c, TT_END_LOCAL_CLOSE, TT_OUT, NULL,
+		end_locked(c, fd, TT_END_LOCAL_CLOSE, TT_OUT, NULL,
 			   "close (not hooked)", 0);
 	}
 	__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
 	if (c->dec.ks)
 		tt_keys_forget(c->dec.crandom);
 	tt_conn_release(&c->dec);
+	pthread_mutex_unlock(&c->mu);
 	tt_dirlock_release(&c->lock[1]);
 	tt_dirlock_release(&c->lock[0]);
 	pthread_mutex_lock(&pool_lock);
@@ -243,6 +294,16 @@ static void conn_free(struct tt_tconn *c)
 {
 	__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
 	conn_free_how(c, -1, false);
+}
+
+/* One descriptor of c went away; the last one ends it. */
+static void conn_unref(struct tt_tconn *c, int fd, bool closing)
+{
+	pthread_mutex_lock(&c->mu);
+	bool last = --c->refs <= 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last)
+		conn_free_how(c, fd, closing);
 }
 
 static uint8_t classify(int fd)
@@ -260,16 +321,27 @@ static uint8_t classify(int fd)
 	return TT_FD_CANDIDATE;
 }
 
+/* The entry's kind, classifying an UNKNOWN descriptor now. */
+static uint8_t kind_now(int fd, struct tt_fdent *e)
+{
+	uint8_t kind = tt_fd_kind(e);
+	if (kind == TT_FD_UNKNOWN) {
+		kind = classify(fd);
+		uint8_t expect = TT_FD_UNKNOWN;
+		if (!__atomic_compare_exchange_n(&e->kind, &expect, kind, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			kind = expect;
+	}
+	return kind;
+}
+
 /* Settles an UNKNOWN or CANDIDATE fd given its first bytes; returns the
  * connection when the fd is (now) traced. */
 static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 			       const uint8_t *first, size_t n)
 {
-	uint8_t kind = tt_fd_kind(e);
-	if (kind == TT_FD_UNKNOWN) {
-		kind = classify(fd);
-		__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
-	}
+	uint8_t kind = kind_now(fd, e);
 	if (kind == TT_FD_TLS)
 		return __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 	if (kind != TT_FD_CANDIDATE)
@@ -296,6 +368,85 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 	return c;
 }
 
+/* Takes c for a call on fd in dir: the direction's try-lock, then mu.
+ * False, holding nothing, when another thread is feeding this direction
+ * (the direction is marked unsynced) or fd no longer names c. */
+static bool enter(struct tt_tconn *c, struct tt_fdent *e, int fd,
+		  enum tt_dir dir, struct scratch *s)
+{
+	if (!tt_dirlock_try(&c->lock[dir])) {
+		__atomic_store_n(&c->unsynced[dir], true, __ATOMIC_RELAXED);
+		return false;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) != c) {
+		pthread_mutex_unlock(&c->mu);
+		tt_dirlock_release(&c->lock[dir]);
+		return false;
+	}
+	c->fd = fd;
+	s->fd = fd;
+	return true;
+}
+
+static void leave(struct tt_tconn *c, enum tt_dir dir)
+{
+	pthread_mutex_unlock(&c->mu);
+	tt_dirlock_release(&c->lock[dir]);
+}
+
+static const char *const bypass_name[TT_BY_COUNT] = {
+	[TT_BY_SPLICE] = "splice",
+	[TT_BY_TEE] = "tee",
+	[TT_BY_VMSPLICE] = "vmsplice",
+	[TT_BY_SENDFILE] = "sendfile",
+	[TT_BY_COPY_FILE_RANGE] = "copy_file_range",
+	[TT_BY_RECV] = "recv",
+	[TT_BY_RECVFROM] = "recvfrom",
+	[TT_BY_RECVMSG] = "recvmsg",
+	[TT_BY_RECVMMSG] = "recvmmsg",
+	[TT_BY_KTLS] = "ktls",
+};
+
+static const char *bypass_message(enum tt_bypass_call call)
+{
+	switch (call) {
+	case TT_BY_RECV:
+	case TT_BY_RECVFROM:
+	case TT_BY_RECVMSG:
+	case TT_BY_RECVMMSG:
+		return "MSG_TRUNC made the kernel discard bytes no call "
+		       "returned: this direction is no longer decoded";
+	case TT_BY_KTLS:
+		return "kernel TLS took this direction over: its records are "
+		       "made and read in the kernel, no longer decoded here";
+	default:
+		return "bytes were moved inside the kernel, past every traced "
+		       "call: this direction is no longer decoded";
+	}
+}
+
+/* Reports the bypasses recorded on e (before the connection was known,
+ * or while it was busy).  The caller holds mu. */
+static void flush_bypass(struct tt_tconn *c, struct tt_fdent *e,
+			 const struct tt_emit *em)
+{
+	for (int d = 0; d < 2; d++) {
+		if (!__atomic_load_n(&e->pend_call[d], __ATOMIC_RELAXED))
+			continue;
+		uint8_t code = __atomic_exchange_n(&e->pend_call[d], 0,
+						   __ATOMIC_ACQ_REL);
+		uint32_t n = __atomic_exchange_n(&e->pend_bytes[d], 0,
+						 __ATOMIC_ACQ_REL);
+		if (code && code < TT_BY_COUNT)
+			tt_conn_bypass(&c->dec, (enum tt_dir)d,
+				       bypass_name[code], n,
+				       bypass_message((enum tt_bypass_call)code),
+				       em);
+	}
+}
+
 static void stop_note(struct tt_tconn *c, enum tt_dir dir,
 		      const struct tt_emit *em)
 {
@@ -305,50 +456,68 @@ static void stop_note(struct tt_tconn *c, enum tt_dir dir,
 
 /* Decodes what waits for keys in dir, if no thread is in that direction
  * now. */
-static void drain_locked(struct tt_tconn *c, int fd, enum tt_dir dir,
-			 const struct tt_emit *em)
+static void drain_dir(struct tt_tconn *c, struct tt_fdent *e, int fd,
+		      enum tt_dir dir, struct scratch *s)
 {
-	if (!tt_conn_waiting(&c->dec, dir) ||
-	    !tt_dirlock_try(&c->lock[dir]))
+	if (!__atomic_load_n(&c->dec.d[dir].qlen, __ATOMIC_RELAXED) ||
+	    !enter(c, e, fd, dir, s))
 		return;
-	if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) && c->fd == fd)
-		tt_conn_drain(&c->dec, dir, em);
-	tt_dirlock_release(&c->lock[dir]);
+	struct tt_emit em;
+	emit_init(&em, c, s);
+	if (tt_conn_waiting(&c->dec, dir))
+		tt_conn_drain(&c->dec, dir, &em);
+	leave(c, dir);
 }
 
-static void feed(struct tt_tconn *c, int fd, enum tt_dir dir,
-		 const struct iovec *iov, size_t iovcnt, size_t n)
+/* fd's number was found naming something else than c's socket: it
+ * leaves c (whose last descriptor ends it) and is classified afresh. */
+static void detach_if(int fd, struct tt_fdent *e, struct tt_tconn *c)
 {
-	if (!tt_dirlock_try(&c->lock[dir])) {
-		__atomic_store_n(&c->unsynced[dir], true, __ATOMIC_RELAXED);
+	struct tt_tconn *expect = c;
+	if (!__atomic_compare_exchange_n(&e->conn, &expect, NULL, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
-	}
+	__atomic_store_n(&e->kind, TT_FD_UNKNOWN, __ATOMIC_RELEASE);
+	conn_unref(c, fd, false);
+}
+
+static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
+		 enum tt_dir dir, const struct iovec *iov, size_t iovcnt,
+		 size_t n)
+{
 	struct scratch *s = scratch();
-	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) || c->fd != fd ||
-	    !s) {
-		tt_dirlock_release(&c->lock[dir]);
+	if (!s || !enter(c, e, fd, dir, s))
 		return;
-	}
-	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
+	struct tt_emit em;
+	emit_init(&em, c, s);
+	flush_bypass(c, e, &em);
 	if (__atomic_load_n(&c->unsynced[dir], __ATOMIC_RELAXED) &&
 	    !c->dec.d[dir].dead)
 		stop_note(c, dir, &em);
 	/* records that waited for keys go first */
 	if (tt_conn_waiting(&c->dec, dir))
 		tt_conn_drain(&c->dec, dir, &em);
+	bool gone = false;
 	for (size_t i = 0; i < iovcnt && n > 0; i++) {
 		size_t take = iov[i].iov_len < n ? iov[i].iov_len : n;
 		if (take == 0)
 			continue;
-		if (tt_conn_feed(&c->dec, dir, iov[i].iov_base, take, &em) !=
-		    TT_OK)
+		tt_rc rc = tt_conn_feed(&c->dec, dir, iov[i].iov_base, take,
+					&em);
+		if (rc == TT_GONE)
+			gone = true;
+		if (rc != TT_OK)
 			break;
 		n -= take;
 	}
-	tt_dirlock_release(&c->lock[dir]);
+	leave(c, dir);
+	if (gone) {
+		detach_if(fd, e, c);
+		return;
+	}
 	/* the other direction's waiting records, if its keys came meanwhile
 	 * (a client's answer is often the first moment after they did) */
-	drain_locked(c, fd, (enum tt_dir)!dir, &em);
+	drain_dir(c, e, fd, (enum tt_dir)!dir, s);
 }
 
 void tt_trace_keys(int fd)
@@ -364,9 +533,8 @@ void tt_trace_keys(int fd)
 		return;
 	int saved = errno;
 	tt_busy = 1;
-	struct tt_emit em = {on_event, c, &s->ev, (uint8_t)cfg.level, 0};
-	drain_locked(c, fd, TT_IN, &em);
-	drain_locked(c, fd, TT_OUT, &em);
+	drain_dir(c, e, fd, TT_IN, s);
+	drain_dir(c, e, fd, TT_OUT, s);
 	tt_busy = 0;
 	errno = saved;
 }
@@ -374,8 +542,17 @@ void tt_trace_keys(int fd)
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		  const struct iovec *iov, size_t iovcnt, size_t n)
 {
-	if (!tracing || tt_busy || !e || n == 0)
+	if (!tracing || !e || n == 0)
 		return;
+	if (tt_busy) {
+		/* a signal handler doing I/O while this thread was inside
+		 * tlstrace: its bytes cannot be fed now */
+		struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+		if (c && tt_fd_kind(e) == TT_FD_TLS)
+			__atomic_store_n(&c->unsynced[dir], true,
+					 __ATOMIC_RELAXED);
+		return;
+	}
 	int saved = errno;
 	tt_busy = 1;
 	struct tt_tconn *c;
@@ -397,7 +574,7 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		c = settle(fd, e, head, h);
 	}
 	if (c)
-		feed(c, fd, dir, iov, iovcnt, n);
+		feed(c, e, fd, dir, iov, iovcnt, n);
 	tt_busy = 0;
 	errno = saved;
 }
@@ -409,16 +586,58 @@ void tt_trace_bytes(int fd, struct tt_fdent *e, enum tt_dir dir,
 	tt_trace_iov(fd, e, dir, &iov, 1, n);
 }
 
+void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
+		     enum tt_bypass_call call, ssize_t n)
+{
+	if (!tracing)
+		return;
+	int saved = errno;
+	bool busy = tt_busy;
+	tt_busy = 1;
+	uint8_t kind = busy ? tt_fd_kind(e) : kind_now(fd, e);
+	if (kind != TT_FD_PASS) {
+		/* recorded on the descriptor; reported now if it is traced,
+		 * else when it turns out to be TLS */
+		uint8_t none = 0;
+		__atomic_compare_exchange_n(&e->pend_call[dir], &none,
+					    (uint8_t)call, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		uint32_t add = n > 0 && (uint64_t)n < UINT32_MAX ? (uint32_t)n
+								  : 0;
+		__atomic_add_fetch(&e->pend_bytes[dir], add, __ATOMIC_RELAXED);
+	}
+	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+	struct scratch *s = scratch();
+	if (!busy && kind == TT_FD_TLS && c && s) {
+		pthread_mutex_lock(&c->mu);
+		if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) == c) {
+			c->fd = fd;
+			s->fd = fd;
+			struct tt_emit em;
+			emit_init(&em, c, s);
+			flush_bypass(c, e, &em);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	tt_busy = busy;
+	errno = saved;
+}
+
 static void detach(int fd, struct tt_fdent *e, bool closing)
 {
 	struct tt_tconn *c = __atomic_exchange_n(&e->conn, NULL,
 						 __ATOMIC_ACQ_REL);
 	__atomic_store_n(&e->kind, TT_FD_UNKNOWN, __ATOMIC_RELEASE);
+	for (int d = 0; d < 2; d++) {
+		__atomic_store_n(&e->pend_call[d], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->pend_bytes[d], 0, __ATOMIC_RELAXED);
+	}
 	/* Inside tlstrace already (a signal handler that interrupted us):
 	 * the locks may be ours, so the connection is abandoned, not freed. */
 	if (c && !tt_busy) {
 		tt_busy = 1;
-		conn_free_how(c, fd, closing);
+		conn_unref(c, fd, closing);
 		tt_busy = 0;
 	}
 }
@@ -448,38 +667,101 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 	if (!fin && !name)
 		return; /* EAGAIN, EINTR, a zero-length call... */
 	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
-	if (!c)
+	struct scratch *s = scratch();
+	if (!c || !s)
 		return;
 	tt_busy = 1;
-	if (tt_dirlock_try(&c->lock[dir])) {
-		if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) && c->fd == fd)
-			end_locked(c, fin ? TT_END_PEER_FIN : TT_END_ERROR,
-				   dir, name, call, 0);
-		tt_dirlock_release(&c->lock[dir]);
+	if (enter(c, e, fd, dir, s)) {
+		end_locked(c, fd, fin ? TT_END_PEER_FIN : TT_END_ERROR, dir,
+			   name, call, 0);
+		leave(c, dir);
 	}
 	tt_busy = 0;
 	errno = err;
 }
 
+static bool blank(const struct tt_fdent *e)
+{
+	return !__atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) &&
+	       tt_fd_kind(e) == TT_FD_UNKNOWN &&
+	       !__atomic_load_n(&e->pend_call[0], __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&e->pend_call[1], __ATOMIC_RELAXED);
+}
+
 void tt_trace_newfd(int fd)
 {
 	struct tt_fdent *e = tt_fd_get(fd);
-	if (!e)
+	if (!e || blank(e))
 		return;
 	int saved = errno;
-	if (e->conn || tt_fd_kind(e) != TT_FD_UNKNOWN)
-		detach(fd, e, false);
+	detach(fd, e, false);
 	errno = saved;
 }
 
 void tt_trace_close(int fd)
 {
 	struct tt_fdent *e = tt_fd_get(fd);
-	if (!e || tt_fd_kind(e) == TT_FD_UNKNOWN)
+	if (!e || blank(e))
 		return;
 	int saved = errno;
 	detach(fd, e, true);
 	errno = saved;
+}
+
+void tt_trace_dup(int oldfd, int newfd)
+{
+	struct tt_fdent *en = tt_fd_get(newfd);
+	if (!en)
+		return;
+	int saved = errno;
+	if (!blank(en))
+		detach(newfd, en, false);
+	struct tt_fdent *eo = tt_fd_get(oldfd);
+	uint8_t kind = eo ? tt_fd_kind(eo) : TT_FD_UNKNOWN;
+	if (kind == TT_FD_PASS) {
+		__atomic_store_n(&en->kind, TT_FD_PASS, __ATOMIC_RELEASE);
+	} else if (kind == TT_FD_TLS && !tt_busy) {
+		/* Inside tlstrace already (a signal handler), mu may be this
+		 * thread's: the new number is then classified afresh. */
+		struct tt_tconn *c = __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE);
+		if (c) {
+			pthread_mutex_lock(&c->mu);
+			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+			    __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE) == c) {
+				c->refs++;
+				__atomic_store_n(&en->conn, c, __ATOMIC_RELEASE);
+				__atomic_store_n(&en->kind, TT_FD_TLS,
+						 __ATOMIC_RELEASE);
+			}
+			pthread_mutex_unlock(&c->mu);
+		}
+	}
+	errno = saved;
+}
+
+void tt_trace_replace(int oldfd, int newfd)
+{
+	if (tt_log_owns_fd(newfd))
+		tt_log_step_aside(newfd);
+	struct tt_fdent *en = tt_fd_get(newfd);
+	if (!en || blank(en))
+		return;
+	int saved = errno;
+	/* a call that will fail (oldfd not open) closes nothing */
+	if (REAL(fcntl)(oldfd, F_GETFD) >= 0)
+		detach(newfd, en, true);
+	errno = saved;
+}
+
+static void close_one(int fd, struct tt_fdent *e)
+{
+	(void)e;
+	tt_trace_close(fd);
+}
+
+void tt_trace_close_range(unsigned first, unsigned last)
+{
+	tt_fd_foreach(first, last, close_one);
 }
 
 /* When this process was forked: connections it inherited and never used
@@ -497,6 +779,7 @@ static void fork_child(void)
 	for (struct tt_tconn *c = pool_all; c; c = c->next_all) {
 		tt_dirlock_reset(&c->lock[0]);
 		tt_dirlock_reset(&c->lock[1]);
+		pthread_mutex_init(&c->mu, NULL);
 	}
 	if (tls_scratch)
 		tls_scratch->tid = (long)syscall(SYS_gettid);
@@ -515,6 +798,7 @@ void tt_trace_init(void)
 	done = true;
 	tt_busy = 1;
 	tt_real_bind();
+	tt_log_init();
 	cached_pid = (long)getpid();
 	tt_config_load(&cfg, get_env, tt_log_stderr);
 	pthread_key_create(&scratch_key, scratch_free);
@@ -549,9 +833,11 @@ __attribute__((destructor)) static void tt_dtor(void)
 		if (!tt_dirlock_try(&c->lock[0]))
 			continue;
 		if (tt_dirlock_try(&c->lock[1])) {
+			pthread_mutex_lock(&c->mu);
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
-				end_locked(c, TT_END_EXIT, TT_OUT, NULL, NULL,
-					   0);
+				end_locked(c, c->fd, TT_END_EXIT, TT_OUT, NULL,
+					   NULL, 0);
+			pthread_mutex_unlock(&c->mu);
 			tt_dirlock_release(&c->lock[1]);
 		}
 		tt_dirlock_release(&c->lock[0]);

@@ -298,7 +298,7 @@ static void check_fields(const struct tt_event *ev)
 
 static struct tt_event *begin(struct tt_event *scratch, enum tt_level lvl)
 {
-	struct tt_emit em = {count_sink, &g_sent, scratch, TT_TRACE, 0};
+	struct tt_emit em = {count_sink, &g_sent, scratch, TT_TRACE, 0, NULL};
 	struct tt_event *ev = tt_ev_begin(&em, "client_hello", lvl, TT_OUT);
 	assert_ptr_equal(ev, scratch);
 	return ev;
@@ -448,7 +448,7 @@ static void test_lists(void **state)
 	assert_int_equal(tt_ev_find(ev, "big")->n, 0);
 
 	/* send closes an open list and calls the sink once */
-	struct tt_emit em = {count_sink, &g_sent, s, TT_TRACE, 0};
+	struct tt_emit em = {count_sink, &g_sent, s, TT_TRACE, 0, NULL};
 	g_sent = 0;
 	ev = tt_ev_begin(&em, "certificate_request", TT_INFO, TT_IN);
 	tt_ev_list_begin(ev, "ca_names", TT_INFO);
@@ -631,14 +631,14 @@ static void test_null_event(void **state)
 	unsigned char *before = malloc(sizeof(*s));
 	memcpy(before, s, sizeof(*s));
 	int sent = 0;
-	struct tt_emit em = {count_sink, &sent, s, TT_INFO, 0};
+	struct tt_emit em = {count_sink, &sent, s, TT_INFO, 0, NULL};
 	assert_null(tt_ev_begin(&em, "x", TT_DEBUG, TT_IN));
 	assert_null(tt_ev_begin(&em, "x", TT_TRACE, TT_IN));
 	assert_non_null(tt_ev_begin(&em, "x", TT_INFO, TT_IN));
 	memcpy(s, before, sizeof(*s));
-	struct tt_emit no_fn = {NULL, &sent, s, TT_TRACE, 0};
-	struct tt_emit no_ev = {count_sink, &sent, NULL, TT_TRACE, 0};
-	struct tt_emit quiet = {count_sink, &sent, s, TT_ERROR, 0};
+	struct tt_emit no_fn = {NULL, &sent, s, TT_TRACE, 0, NULL};
+	struct tt_emit no_ev = {count_sink, &sent, NULL, TT_TRACE, 0, NULL};
+	struct tt_emit quiet = {count_sink, &sent, s, TT_ERROR, 0, NULL};
 	assert_null(tt_ev_begin(&no_fn, "x", TT_ERROR, TT_IN));
 	assert_null(tt_ev_begin(&no_ev, "x", TT_ERROR, TT_IN));
 	assert_null(tt_ev_begin(NULL, "x", TT_ERROR, TT_IN));

@@ -369,13 +369,16 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 }
 
 /* Takes c for a call on fd in dir: the direction's try-lock, then mu.
- * False, holding nothing, when another thread is feeding this direction
- * (the direction is marked unsynced) or fd no longer names c. */
+ * False, holding nothing, when another thread is in this direction (with
+ * bytes: the direction is marked unsynced, since two calls' bytes cannot
+ * be put in order) or fd no longer names c. */
 static bool enter(struct tt_tconn *c, struct tt_fdent *e, int fd,
-		  enum tt_dir dir, struct scratch *s)
+		  enum tt_dir dir, struct scratch *s, bool bytes)
 {
 	if (!tt_dirlock_try(&c->lock[dir])) {
-		__atomic_store_n(&c->unsynced[dir], true, __ATOMIC_RELAXED);
+		if (bytes)
+			__atomic_store_n(&c->unsynced[dir], true,
+					 __ATOMIC_RELAXED);
 		return false;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -454,19 +457,15 @@ static void stop_note(struct tt_tconn *c, enum tt_dir dir,
 		     "this direction is no longer decoded", em);
 }
 
-/* Decodes what waits for keys in dir, if no thread is in that direction
- * now. */
-static void drain_dir(struct tt_tconn *c, struct tt_fdent *e, int fd,
-		      enum tt_dir dir, struct scratch *s)
+/* Decodes what waits for keys in either direction.  The caller holds
+ * mu, which is all the decoder needs: a thread about to feed a direction
+ * waits for mu and then finds that direction's queue decoded, in order,
+ * before its own bytes. */
+static void drain_all(struct tt_tconn *c, const struct tt_emit *em)
 {
-	if (!__atomic_load_n(&c->dec.d[dir].qlen, __ATOMIC_RELAXED) ||
-	    !enter(c, e, fd, dir, s))
-		return;
-	struct tt_emit em;
-	emit_init(&em, c, s);
-	if (tt_conn_waiting(&c->dec, dir))
-		tt_conn_drain(&c->dec, dir, &em);
-	leave(c, dir);
+	for (int d = 0; d < 2; d++)
+		if (tt_conn_waiting(&c->dec, (enum tt_dir)d))
+			tt_conn_drain(&c->dec, (enum tt_dir)d, em);
 }
 
 /* fd's number was found naming something else than c's socket: it
@@ -486,7 +485,7 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 		 size_t n)
 {
 	struct scratch *s = scratch();
-	if (!s || !enter(c, e, fd, dir, s))
+	if (!s || !enter(c, e, fd, dir, s, true))
 		return;
 	struct tt_emit em;
 	emit_init(&em, c, s);
@@ -510,14 +509,13 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 			break;
 		n -= take;
 	}
-	leave(c, dir);
-	if (gone) {
-		detach_if(fd, e, c);
-		return;
-	}
 	/* the other direction's waiting records, if its keys came meanwhile
 	 * (a client's answer is often the first moment after they did) */
-	drain_dir(c, e, fd, (enum tt_dir)!dir, s);
+	if (!gone && tt_conn_waiting(&c->dec, (enum tt_dir)!dir))
+		tt_conn_drain(&c->dec, (enum tt_dir)!dir, &em);
+	leave(c, dir);
+	if (gone)
+		detach_if(fd, e, c);
 }
 
 void tt_trace_keys(int fd)
@@ -533,8 +531,16 @@ void tt_trace_keys(int fd)
 		return;
 	int saved = errno;
 	tt_busy = 1;
-	drain_dir(c, e, fd, TT_IN, s);
-	drain_dir(c, e, fd, TT_OUT, s);
+	pthread_mutex_lock(&c->mu);
+	if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) == c) {
+		c->fd = fd;
+		s->fd = fd;
+		struct tt_emit em;
+		emit_init(&em, c, s);
+		drain_all(c, &em);
+	}
+	pthread_mutex_unlock(&c->mu);
 	tt_busy = 0;
 	errno = saved;
 }
@@ -671,7 +677,7 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 	if (!c || !s)
 		return;
 	tt_busy = 1;
-	if (enter(c, e, fd, dir, s)) {
+	if (enter(c, e, fd, dir, s, false)) {
 		end_locked(c, fd, fin ? TT_END_PEER_FIN : TT_END_ERROR, dir,
 			   name, call, 0);
 		leave(c, dir);
@@ -827,14 +833,14 @@ __attribute__((destructor)) static void tt_dtor(void)
 	struct tt_tconn *all = pool_all;
 	pthread_mutex_unlock(&pool_lock);
 	for (struct tt_tconn *c = all; c; c = c->next_all) {
-		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
-		    c->last_us < forked_at_us)
+		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
 			continue;
 		if (!tt_dirlock_try(&c->lock[0]))
 			continue;
 		if (tt_dirlock_try(&c->lock[1])) {
 			pthread_mutex_lock(&c->mu);
-			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE))
+			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+			    c->last_us >= forked_at_us)
 				end_locked(c, c->fd, TT_END_EXIT, TT_OUT, NULL,
 					   NULL, 0);
 			pthread_mutex_unlock(&c->mu);

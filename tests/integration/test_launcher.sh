@@ -436,6 +436,276 @@ check "stopped and continued job still ends by SIGTERM (143)" test "$rc" = 143
 kill -0 "$cp" 2>/dev/null && kill -KILL "$cp"
 bg_pids=()
 
+# --- programs whose TLS cannot be seen ----------------------------------
+
+# A statically linked COMMAND (no dynamic loader, so no LD_PRELOAD) or a
+# Go one (crypto/tls over raw system calls, cgo or not) gets one warning
+# on stderr, then runs as usual.  Every program here prints "<x> ran"
+# and exits 3.
+why_static="statically linked: tlstrace cannot be loaded into it, its TLS will not be seen"
+why_go="a Go program: its TLS (Go's crypto/tls, raw syscalls) will not be seen"
+
+# unseen NAME WARNING OUTPUT CMD...: CMD (the launcher and its arguments)
+# writes exactly the line "tlstrace: WARNING" on stderr, or no tlstrace
+# line at all when WARNING is empty, and nothing of tlstrace on stdout;
+# the program ran (stdout OUTPUT) and its exit status 3 came back.
+unseen() {
+	local name=$1 want=$2 ran=$3 got lines label="no warning"
+	shift 3
+	[ -n "$want" ] && label="one warning, on stderr"
+	t "$@"
+	got=$(grep '^tlstrace: ' err)
+	lines=$(grep -c '^tlstrace: ' err)
+	if grep -q 'tlstrace' out; then
+		not_ok "$name: $label" "tlstrace wrote on stdout"
+	elif [ -z "$want" ] && [ "$lines" = 0 ]; then
+		ok "$name: $label"
+	elif [ -n "$want" ] && [ "$lines" = 1 ] && [ "$got" = "tlstrace: $want" ]; then
+		ok "$name: $label"
+	else
+		not_ok "$name: $label" "$lines tlstrace lines on stderr" "want: ${want:-none}"
+	fi
+	check "$name: runs, its output and exit 3 come back" \
+		test "$rc:$(cat out)" = "3:$ran"
+}
+
+printf '#include <stdio.h>\nint main(void) { puts("c ran"); return 3; }\n' >prog.c
+mkdir -p cbin
+if cc -o cbin/cdyn prog.c && cc -static -o cstatic prog.c; then
+	unseen "static C program" "warning: ./cstatic is $why_static" "c ran" \
+		"$bin" -- ./cstatic
+	unseen "dynamic C program" "" "c ran" "$bin" -- ./cbin/cdyn
+	unseen "dynamic C program found in PATH" "" "c ran" \
+		env PATH="$tmp/cbin:$PATH" "$bin" -- cdyn
+	cp cstatic "$tmp/cbin/cstatic2"
+	unseen "static C program found in PATH: its path is named" \
+		"warning: $tmp/cbin/cstatic2 is $why_static" "c ran" \
+		env PATH="/nonexistent:$tmp/cbin:$PATH" "$bin" -- cstatic2
+	# The dynamic loader run as COMMAND honours LD_PRELOAD itself.
+	ldso=$(readelf -lW cbin/cdyn | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
+	unseen "dynamic loader as COMMAND ($ldso)" "" "c ran" \
+		"$bin" -- "$ldso" ./cbin/cdyn
+	# A name that would break the line is escaped.
+	cp cstatic "$tmp/st"$'\n'"atic"
+	unseen "static C program named with a newline" \
+		"warning: ./st\\x0aatic is $why_static" "c ran" \
+		"$bin" -- ./st$'\n'atic
+	if cc -static-pie -o cstaticpie prog.c 2>/dev/null; then
+		unseen "static-pie C program" \
+			"warning: ./cstaticpie is $why_static" "c ran" \
+			"$bin" -- ./cstaticpie
+	fi
+	printf '#!/bin/sh\necho sh ran\nexit 3\n' >script.sh
+	chmod +x script.sh
+	unseen "shell script (#!/bin/sh)" "" "sh ran" "$bin" -- ./script.sh
+	printf '#!%s\n' "$tmp/cstatic" >static-script
+	chmod +x static-script
+	unseen "script run by a static interpreter" \
+		"warning: ./static-script is run by $tmp/cstatic, which is $why_static" \
+		"c ran" "$bin" -- ./static-script
+else
+	not_ok "static C program: cc -static builds it (libc6-dev)"
+fi
+
+# Executable garbage: not ELF, or ELF with nonsense headers.  The kernel
+# refuses it (ENOEXEC), execvp hands it to /bin/sh, whose line 1 fails and
+# line 2 runs.
+python3 - <<'PY'
+import struct
+def elf64(etype, phoff, phnum, shoff, shnum, shstrndx):
+    return (b'\x7fELF\x02\x01\x01' + bytes(9) +
+            struct.pack('<HHIQQQIHHHHHH', etype, 62, 1, 0x401000, phoff,
+                        shoff, 0, 64, 56, phnum, 64, shnum, shstrndx))
+tail = b'\necho garbage ran; exit 3\n'
+files = {
+    'garbage-text': b'\x7fELF\x02\x01\x01' + b'A' * 120,
+    'garbage-phnum': elf64(2, 2**64 - 2**16, 0xffff, 2**64 - 16, 0xffff, 0xfffe),
+    'garbage-offsets': elf64(3, 0x7fffffff00, 1, 0x7fffffff00, 3, 2),
+    'garbage-short': b'\x7fELF\x02\x01\x01\x00\x00',
+}
+for name, head in files.items():
+    with open(name, 'wb') as f:
+        f.write(head + tail)
+PY
+chmod +x garbage-*
+for g in garbage-text garbage-phnum garbage-offsets garbage-short; do
+	unseen "executable garbage ($g)" "" "garbage ran" "$bin" -- ./$g
+done
+
+# Go: one program using net/http and crypto/tls, built static
+# (CGO_ENABLED=0) and with cgo (dynamically linked: it has PT_INTERP).
+go_cases=("Go program, CGO_ENABLED=0" "Go program, cgo (dynamically linked)"
+	"Go program found in PATH" "Go program without section headers or notes")
+go_missing() {
+	local c
+	for c in "${go_cases[@]}"; do
+		not_ok "$c: $1"
+	done
+}
+# go_build CGO OUT: build ./gosrc offline, in a scratch Go environment.
+go_build() {
+	local s e
+	s=$(date +%s.%N)
+	(cd gosrc && env -u GOFLAGS -u GOROOT CGO_ENABLED="$1" GOPROXY=off \
+		GOTOOLCHAIN=local GOCACHE="$tmp/go/cache" GOPATH="$tmp/go/path" \
+		HOME="$tmp/go/home" timeout 600 go build -o "$2" . ) >gobuild.log 2>&1 || {
+		sed 's/^/#   go build: /' gobuild.log | head -20
+		return 1
+	}
+	e=$(date +%s.%N)
+	echo "# go build CGO_ENABLED=$1: $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }') s"
+}
+if ! command -v go >/dev/null; then
+	go_missing "golang-go is not installed (scripts/deps.sh installs it)"
+else
+	mkdir -p gosrc go/home gobin
+	printf 'module tlstracetest\n\ngo 1.19\n' >gosrc/go.mod
+	cat >gosrc/main.go <<'GO'
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+)
+
+func main() {
+	t := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	_ = &http.Client{Transport: t}
+	fmt.Println("go ran")
+	os.Exit(3)
+}
+GO
+	if ! go_build 0 "$tmp/gostatic" || ! go_build 1 "$tmp/gocgo"; then
+		go_missing "go build failed (see above)"
+	else
+		unseen "${go_cases[0]}" "warning: ./gostatic is $why_go" "go ran" \
+			"$bin" -- ./gostatic
+		if readelf -lW gocgo | grep -q 'INTERP'; then
+			unseen "${go_cases[1]}" "warning: ./gocgo is $why_go" \
+				"go ran" "$bin" -- ./gocgo
+		else
+			not_ok "${go_cases[1]}: the cgo build has no PT_INTERP (no C toolchain for cgo?)"
+		fi
+		cp gocgo gobin/gocgo2
+		unseen "${go_cases[2]}" "warning: $tmp/gobin/gocgo2 is $why_go" \
+			"go ran" env PATH="$tmp/gobin:$PATH" "$bin" -- gocgo2
+		# No section headers and the Go note made PT_NULL: only the
+		# build information at the start of the data segment is left.
+		python3 - gostatic gobare <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+phoff, = struct.unpack_from('<Q', b, 32)
+phentsize, phnum = struct.unpack_from('<HH', b, 54)
+for i in range(phnum):
+    if struct.unpack_from('<I', b, phoff + i * phentsize)[0] == 4:
+        struct.pack_into('<I', b, phoff + i * phentsize, 0)
+struct.pack_into('<Q', b, 40, 0)
+struct.pack_into('<HHH', b, 58, 0, 0, 0)
+open(sys.argv[2], 'wb').write(b)
+PY
+		chmod +x gobare
+		if readelf -SW gobare 2>&1 | grep -q 'no sections' &&
+			! readelf -nW gobare 2>&1 | grep -q 'Go'; then
+			unseen "${go_cases[3]}" "warning: ./gobare is $why_go" \
+				"go ran" "$bin" -- ./gobare
+		else
+			not_ok "${go_cases[3]}: could not strip gostatic"
+		fi
+	fi
+fi
+
+# Corrupted headers never crash the launcher nor make it read out of
+# bounds: a launcher built with ASan and UBSan inspects mutants of the
+# binaries above (headers, program and section headers, notes, section
+# names, build information; truncations).  The mutants are mode 0644:
+# inspected, never executed (exit 126).
+: >out && : >err # not_ok shows them: nothing stale
+fuzz_bin=$tmp/tlstrace-asan
+if ! cc -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -o "$fuzz_bin" "$root/shim/launcher.c" 2>/dev/null; then
+	echo "# no ASan here: the fuzzing below uses $bin"
+	fuzz_bin=$bin
+fi
+seeds=()
+for s in cstatic cbin/cdyn cstaticpie gostatic gocgo gobare; do
+	[ -f "$s" ] && seeds+=("$s")
+done
+if timeout -k 5 600 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	python3 - "$fuzz_bin" "${seeds[@]}" >fuzz.log 2>&1 <<'PY'
+import os, random, struct, subprocess, sys
+
+launcher, seeds = sys.argv[1], sys.argv[2:]
+rnd = random.Random(13)
+known = ('tlstrace: warning: ./m is ' + w for w in (
+    "statically linked: tlstrace cannot be loaded into it, its TLS will not be seen",
+    "a Go program: its TLS (Go's crypto/tls, raw syscalls) will not be seen"))
+known = set(known) | {'tlstrace: ./m: Permission denied'}
+
+def regions(b):
+    """(offset, length) of the parts the launcher reads."""
+    r = [(0, 64)]
+    phoff, shoff = struct.unpack_from('<QQ', b, 32)
+    phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from('<HHHHH', b, 54)
+    r.append((phoff, phentsize * phnum))
+    for i in range(phnum):
+        t, _, off, _, _, filesz = struct.unpack_from('<IIQQQQ', b, phoff + i * phentsize)
+        if t in (2, 4, 1):
+            r.append((off, min(filesz, 256)))
+    if shoff and shnum:
+        r.append((shoff, shentsize * shnum))
+        if shstrndx < shnum:
+            o, s = struct.unpack_from('<QQ', b, shoff + shstrndx * shentsize + 24)
+            r.append((o, min(s, 512)))
+    return [(o, l) for o, l in r if l > 0 and o + l <= len(b)]
+
+def value(width, size):
+    top = 2 ** (8 * width) - 1
+    return rnd.choice([0, 1, 2, 3, 4, 8, 12, 14, 16, 56, 64, 0xffff, top,
+                       top // 2, size - 1, size, size + 1,
+                       rnd.randrange(size), rnd.randrange(top + 1)]) & top
+
+failures, runs = 0, 0
+for seed in seeds:
+    data = open(seed, 'rb').read()
+    reg = regions(data)
+    for it in range(60):
+        b = bytearray(data)
+        for _ in range(rnd.randint(1, 6)):
+            o, l = rnd.choice(reg)
+            w = rnd.choice([1, 2, 4, 8])
+            p = o + (rnd.randrange(l) & ~(w - 1))
+            if p + w <= len(b):
+                b[p:p + w] = value(w, len(b)).to_bytes(w, 'little')
+        if it % 10 == 9:
+            o, l = rnd.choice(reg)
+            b = b[:max(4, o + rnd.randrange(l))]
+        with open('m', 'wb') as f:
+            f.write(b)
+        os.chmod('m', 0o644)
+        r = subprocess.run([launcher, '--', './m'], capture_output=True,
+                           timeout=20, stdin=subprocess.DEVNULL)
+        runs += 1
+        err = r.stderr.decode('utf-8', 'replace').splitlines()
+        bad = [l for l in err if l not in known] or \
+            (len([l for l in err if 'warning' in l]) > 1 and ['two warnings'])
+        if r.returncode != 126 or r.stdout or bad:
+            failures += 1
+            if failures <= 3:
+                print('# %s mutant %d: exit %d, stderr: %s' %
+                      (seed, it, r.returncode, err[:12]))
+                open('fuzz-fail-%d' % failures, 'wb').write(b)
+print('# %d mutants, %d failures' % (runs, failures))
+sys.exit(failures != 0)
+PY
+then
+	ok "corrupted ELF headers: no crash, no sanitizer report, exit 126 ($(tail -1 fuzz.log | sed 's/^# //'))"
+else
+	not_ok "corrupted ELF headers: no crash, no sanitizer report, exit 126" "$(head -30 fuzz.log)"
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ] || echo "# $failed of $n failed"
 exit $((failed != 0))

@@ -291,35 +291,33 @@ HOOK int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 
 /* ---- bytes moved where no hook sees them ---- */
 
-static void moved(int fd, enum tt_dir dir, enum tt_bypass_call code,
-		  ssize_t r)
+/* A call that moved r bytes from fd_in to fd_out inside the kernel
+ * (either may be -1: not a descriptor of the call). */
+static void moved(int fd_in, int fd_out, enum tt_bypass_call code, ssize_t r)
 {
-	struct tt_fdent *e = watched(fd);
-	if (e != NULL)
-		tt_trace_bypass(fd, e, dir, code, r);
+	if (r <= 0)
+		return;
+	int err = errno;
+	struct tt_fdent *e;
+	if (fd_in >= 0 && (e = watched(fd_in)) != NULL)
+		tt_trace_bypass(fd_in, e, TT_IN, code, r);
+	if (fd_out >= 0 && (e = watched(fd_out)) != NULL)
+		tt_trace_bypass(fd_out, e, TT_OUT, code, r);
+	errno = err;
 }
 
 HOOK ssize_t splice(int fd_in, off64_t *off_in, int fd_out, off64_t *off_out,
 		    size_t len, unsigned int flags)
 {
 	ssize_t r = REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
-	if (r > 0) {
-		int err = errno;
-		moved(fd_in, TT_IN, TT_BY_SPLICE, r);
-		moved(fd_out, TT_OUT, TT_BY_SPLICE, r);
-		errno = err;
-	}
+	moved(fd_in, fd_out, TT_BY_SPLICE, r);
 	return r;
 }
 
 HOOK ssize_t tee(int fd_in, int fd_out, size_t len, unsigned int flags)
 {
 	ssize_t r = REAL(tee)(fd_in, fd_out, len, flags);
-	if (r > 0) {
-		int err = errno;
-		moved(fd_out, TT_OUT, TT_BY_TEE, r);
-		errno = err;
-	}
+	moved(-1, fd_out, TT_BY_TEE, r); /* tee takes nothing from fd_in */
 	return r;
 }
 
@@ -327,35 +325,21 @@ HOOK ssize_t vmsplice(int fd, const struct iovec *iov, size_t nr_segs,
 		      unsigned int flags)
 {
 	ssize_t r = REAL(vmsplice)(fd, iov, nr_segs, flags);
-	if (r > 0) {
-		int err = errno;
-		moved(fd, TT_OUT, TT_BY_VMSPLICE, r);
-		errno = err;
-	}
+	moved(-1, fd, TT_BY_VMSPLICE, r);
 	return r;
 }
 
 HOOK ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
 	ssize_t r = REAL(sendfile)(out_fd, in_fd, offset, count);
-	if (r > 0) {
-		int err = errno;
-		moved(in_fd, TT_IN, TT_BY_SENDFILE, r);
-		moved(out_fd, TT_OUT, TT_BY_SENDFILE, r);
-		errno = err;
-	}
+	moved(in_fd, out_fd, TT_BY_SENDFILE, r);
 	return r;
 }
 
 HOOK ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
 {
 	ssize_t r = REAL(sendfile64)(out_fd, in_fd, offset, count);
-	if (r > 0) {
-		int err = errno;
-		moved(in_fd, TT_IN, TT_BY_SENDFILE, r);
-		moved(out_fd, TT_OUT, TT_BY_SENDFILE, r);
-		errno = err;
-	}
+	moved(in_fd, out_fd, TT_BY_SENDFILE, r);
 	return r;
 }
 
@@ -364,12 +348,7 @@ HOOK ssize_t copy_file_range(int fd_in, off64_t *off_in, int fd_out,
 {
 	ssize_t r = REAL(copy_file_range)(fd_in, off_in, fd_out, off_out, len,
 					  flags);
-	if (r > 0) {
-		int err = errno;
-		moved(fd_in, TT_IN, TT_BY_COPY_FILE_RANGE, r);
-		moved(fd_out, TT_OUT, TT_BY_COPY_FILE_RANGE, r);
-		errno = err;
-	}
+	moved(fd_in, fd_out, TT_BY_COPY_FILE_RANGE, r);
 	return r;
 }
 
@@ -379,11 +358,10 @@ HOOK int setsockopt(int fd, int level, int optname, const void *optval,
 		    socklen_t optlen)
 {
 	int r = REAL(setsockopt)(fd, level, optname, optval, optlen);
-	if (r == 0 && level == SOL_TLS && (optname == TLS_TX || optname == TLS_RX)) {
-		int err = errno;
-		moved(fd, optname == TLS_TX ? TT_OUT : TT_IN, TT_BY_KTLS, 0);
-		errno = err;
-	}
+	if (r == 0 && level == SOL_TLS && optname == TLS_TX)
+		moved(-1, fd, TT_BY_KTLS, 1);
+	else if (r == 0 && level == SOL_TLS && optname == TLS_RX)
+		moved(fd, -1, TT_BY_KTLS, 1);
 	return r;
 }
 

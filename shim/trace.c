@@ -368,6 +368,21 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 	return c;
 }
 
+/* Takes mu, if fd still names c (false, unlocked, if not). */
+static bool lock_conn(struct tt_tconn *c, struct tt_fdent *e, int fd,
+		      struct scratch *s)
+{
+	pthread_mutex_lock(&c->mu);
+	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) != c) {
+		pthread_mutex_unlock(&c->mu);
+		return false;
+	}
+	c->fd = fd;
+	s->fd = fd;
+	return true;
+}
+
 /* Takes c for a call on fd in dir: the direction's try-lock, then mu.
  * False, holding nothing, when another thread is in this direction (with
  * bytes: the direction is marked unsynced, since two calls' bytes cannot
@@ -381,15 +396,10 @@ static bool enter(struct tt_tconn *c, struct tt_fdent *e, int fd,
 					 __ATOMIC_RELAXED);
 		return false;
 	}
-	pthread_mutex_lock(&c->mu);
-	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) != c) {
-		pthread_mutex_unlock(&c->mu);
+	if (!lock_conn(c, e, fd, s)) {
 		tt_dirlock_release(&c->lock[dir]);
 		return false;
 	}
-	c->fd = fd;
-	s->fd = fd;
 	return true;
 }
 
@@ -531,16 +541,12 @@ void tt_trace_keys(int fd)
 		return;
 	int saved = errno;
 	tt_busy = 1;
-	pthread_mutex_lock(&c->mu);
-	if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) == c) {
-		c->fd = fd;
-		s->fd = fd;
+	if (lock_conn(c, e, fd, s)) {
 		struct tt_emit em;
 		emit_init(&em, c, s);
 		drain_all(c, &em);
+		pthread_mutex_unlock(&c->mu);
 	}
-	pthread_mutex_unlock(&c->mu);
 	tt_busy = 0;
 	errno = saved;
 }
@@ -608,22 +614,19 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		__atomic_compare_exchange_n(&e->pend_call[dir], &none,
 					    (uint8_t)call, false,
 					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-		uint32_t add = n > 0 && (uint64_t)n < UINT32_MAX ? (uint32_t)n
-								  : 0;
+		/* kernel TLS moves no bytes when it is switched on */
+		uint32_t add = call != TT_BY_KTLS && n > 0 &&
+					       (uint64_t)n < UINT32_MAX
+				       ? (uint32_t)n
+				       : 0;
 		__atomic_add_fetch(&e->pend_bytes[dir], add, __ATOMIC_RELAXED);
 	}
 	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 	struct scratch *s = scratch();
-	if (!busy && kind == TT_FD_TLS && c && s) {
-		pthread_mutex_lock(&c->mu);
-		if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
-		    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) == c) {
-			c->fd = fd;
-			s->fd = fd;
-			struct tt_emit em;
-			emit_init(&em, c, s);
-			flush_bypass(c, e, &em);
-		}
+	if (!busy && kind == TT_FD_TLS && c && s && lock_conn(c, e, fd, s)) {
+		struct tt_emit em;
+		emit_init(&em, c, s);
+		flush_bypass(c, e, &em);
 		pthread_mutex_unlock(&c->mu);
 	}
 	tt_busy = busy;

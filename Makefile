@@ -1,7 +1,8 @@
 # tlstrace build.  build/ is the only output folder.
 #
 #   make            build/libtlstrace.so and build/tlstrace
-#   make check      unit (plain and ASan+UBSan), fuzz smoke, integration
+#   make check      unit (plain and ASan+UBSan), fuzz smoke, integration,
+#                   the stress tool traced under ThreadSanitizer
 #   make demo       trace a local mTLS and renegotiation exchange
 #   make bench      hook overhead, as ratios against the same run untraced
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60)
@@ -37,8 +38,13 @@ BENCH_BIN := $(B)/bench/bench_io $(B)/bench/bench_tls
 
 UNIT_LIBS := -lcmocka -lssl -lcrypto -ldl -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ThreadSanitizer: the library and the stress tool built with it
+# (scripts/check.sh runs the one preloaded into the other).
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJ := $(DEC_SRC:%.c=$(B)/tsan/obj/%.o) $(SHIM_SRC:%.c=$(B)/tsan/obj/%.o)
+TSAN_BIN := $(B)/tsan/libtlstrace.so $(B)/tsan/stress
 
-.PHONY: all check demo bench fuzz install clean deps unit asan fuzz-build tools
+.PHONY: all check demo bench fuzz install clean deps unit asan fuzz-build tools tsan
 all: $(B)/libtlstrace.so $(B)/tlstrace
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -47,6 +53,13 @@ $(B)/obj/%.o: %.c $(HDRS)
 
 $(B)/libtlstrace.so: $(DEC_OBJ) $(SHIM_OBJ) shim/exports.map
 	$(CC) -shared -o $@ $(filter %.o,$^) -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
+
+$(B)/tsan/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(SOFLAGS) $(TSAN) -c $< -o $@
+
+$(B)/tsan/libtlstrace.so: $(TSAN_OBJ)
+	$(CC) -shared $(TSAN) -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
 
 $(B)/tlstrace: shim/launcher.c $(HDRS)
 	@mkdir -p $(B)
@@ -73,6 +86,11 @@ $(B)/tools/%: tests/tools/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDR
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) -lssl -lcrypto -ldl -lpthread
 
+# The stress tool alone (it needs none of the decoder), instrumented.
+$(B)/tsan/stress: tests/tools/stress.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(TSAN) -o $@ $< -lssl -lcrypto -lpthread
+
 # bench_tls uses OpenSSL; --as-needed keeps it out of bench_io's process.
 $(B)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
@@ -82,12 +100,13 @@ unit: $(UNIT_BIN)
 asan: $(ASAN_BIN)
 fuzz-build: $(FUZZ_BIN)
 tools: $(TOOL_BIN)
+tsan: $(TSAN_BIN)
 
 deps:
 	@bash scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all unit asan fuzz-build tools
+	@$(MAKE) --no-print-directory all unit asan fuzz-build tools tsan
 	@bash scripts/check.sh
 
 demo: deps

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test that `make check` built and prints one closing line:
 # "N passed, M failed".  Unit tests (cmocka) count their test cases, plain
-# and under ASan+UBSan; each fuzz target's smoke run counts one; the
+# and under ASan+UBSan; the traced stress run under ThreadSanitizer counts
+# one; each fuzz target's smoke run counts one; the
 # integration scripts print TAP lines ("ok - name" / "not ok - name") and
 # count one per line.  Exits non-zero when anything failed.
 set -u
@@ -51,6 +52,52 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for bin in $B/asan/test_*; do
 	[ -x "$bin" ] && run_cmocka "asan/$(basename "$bin")" "$bin"
 done
+
+# The stress tool (tests/tools/stress.c: TLS client and server processes,
+# duplex I/O through every read/write call, a signal every millisecond)
+# built with ThreadSanitizer and traced by the library built with it.
+# One item: it passes when every connection is verified on both sides and
+# neither process got a ThreadSanitizer report (halt_on_error: the first
+# one ends that process).  tests/tsan.supp may only hold reports that lie
+# entirely inside OpenSSL.
+TSAN_STRESS_ARGS=${TSAN_STRESS_ARGS:--t 4 -n 25 -b 65536}
+if [ -x $B/tsan/stress ] && [ -f $B/tsan/libtlstrace.so ]; then
+	log="$LOGDIR/tsan-stress.log"
+	scratch=$(mktemp -d)
+	start=$SECONDS
+	# env after timeout: the TSan library is preloaded into the TSan
+	# program only, not into timeout(1).  Output through a pipe: cat ends
+	# when both processes have (the server may outlive a client that
+	# ThreadSanitizer stopped).
+	# shellcheck disable=SC2086
+	timeout 600 env LD_PRELOAD="$PWD/$B/tsan/libtlstrace.so" \
+		TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/tests/tsan.supp:log_path=$scratch/tsan" \
+		TLSTRACE_FORMAT=json TLSTRACE_LOG="$scratch/trace-%p.jsonl" \
+		$B/tsan/stress $TSAN_STRESS_ARGS 2>&1 | cat >"$log"
+	rc=${PIPESTATUS[0]}
+	secs=$((SECONDS - start))
+	reports=$(cat "$scratch"/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer')
+	for f in "$scratch"/tsan.*; do
+		[ -f "$f" ] && { echo "== ThreadSanitizer log of pid ${f##*.}"; cat "$f"; } >>"$log"
+	done
+	final=$(grep -E '^stress: [0-9]+ connections' "$log" | tail -1)
+	conns=$(sed -n 's/^stress: \([0-9]*\) connections, \([0-9]*\) verified.*errors=\([0-9]*\)$/\1 \2 \3/p' <<<"$final")
+	read -r n v e <<<"${conns:-0 -1 -1}"
+	if [ "$rc" -eq 0 ] && [ "$reports" -eq 0 ] && [ "$n" -gt 0 ] && [ "$n" -eq "$v" ] && [ "$e" -eq 0 ]; then
+		PASS=$((PASS + 1))
+		printf '%-40s %s\n' "tsan/stress" "ok ($n connections verified, no report, ${secs} s)"
+	else
+		note_fail 1 "tsan/stress"
+		printf '%-40s %s\n' "tsan/stress" "FAILED (exit $rc, $reports ThreadSanitizer reports, ${final:-no summary line})"
+		grep -E '^stress: ' "$log" | head -20
+		# the first report of each process, top frames
+		for f in "$scratch"/tsan.*; do
+			[ -f "$f" ] && sed -n '/^WARNING: ThreadSanitizer/,/^SUMMARY/p' "$f" |
+				grep -E '^(WARNING|SUMMARY)|^  [A-Z]|^    #[0-3] ' | head -24
+		done
+	fi
+	rm -rf "$scratch"
+fi
 
 for bin in $B/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue

@@ -74,6 +74,9 @@ struct tt_dirstate {
 	uint8_t *q;
 	uint32_t qoff, qlen, qcap;
 	bool draining, stall;
+	/* records no longer wait for the other direction (see
+	 * ahead_of_other in record.c): set when waiting is given up */
+	bool order_free;
 };
 
 /* A direction's decryption state. */

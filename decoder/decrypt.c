@@ -153,6 +153,12 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		tls13 ? (enum tt_keylog_label)d->klabel : TT_KL_CLIENT_RANDOM;
 	uint8_t secret[TT_KEYLOG_SECRET_MAX];
 	size_t want = tls13 ? tt_hash_len(kd->suite->hash) : TT_MASTER_SECRET_LEN;
+	/* The peer's answer can be fed before this process's own ClientHello
+	 * when two threads read and write the socket: the wait started
+	 * without a client random, taken now that it is known. */
+	static const uint8_t zero[TT_RANDOM_LEN];
+	if (memcmp(kd->crandom, zero, TT_RANDOM_LEN) == 0 && c->ch_seen)
+		memcpy(kd->crandom, c->crandom, TT_RANDOM_LEN);
 	size_t got = c->ks->get(c->ks->ctx, kd->crandom, label, secret);
 	if (got == 0)
 		return false;
@@ -228,6 +234,7 @@ void tt_dec_give_up(struct tt_conn *c, enum tt_dir dir,
 		    const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
+	d->order_free = true;
 	/* A record decoded from the queue can start a new wait (a
 	 * ChangeCipherSpec read in the clear after a ServerHello in the
 	 * queue changed the version), where the drain stops again: given

@@ -314,12 +314,37 @@ void tt_conn_drain(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 	}
 }
 
+/* A reader thread and a writer thread of one socket may hand their bytes
+ * over in another order than they crossed it.  A record that can only
+ * have followed what the other direction has not shown yet waits for it,
+ * in the queue of records waiting for keys (drained when the other
+ * direction is fed): a ServerHello before this process's own ClientHello,
+ * and, at a server, the client's records after its ClientHello before
+ * this process's ServerHello. */
+static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
+			   uint8_t type, const uint8_t *p, uint32_t n)
+{
+	const struct tt_dirstate *d = &c->d[dir], *o = &c->d[!dir];
+	if (d->order_free || o->dead || c->phase != TT_PHASE_FIRST)
+		return false;
+	if (!c->ch_seen)
+		return o->bytes == 0 && type == CT_HANDSHAKE && p && n > 0 &&
+		       p[0] == 2 /* server_hello */;
+	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
+}
+
 static void record_body(struct tt_conn *c, enum tt_dir dir,
 			const uint8_t *hdr, const uint8_t *p, uint32_t n,
 			const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	uint8_t type = hdr[0];
+	/* behind records that wait, a record waits too: order is kept */
+	if ((!d->draining && tt_conn_waiting(c, dir)) ||
+	    ahead_of_other(c, dir, type, p, n)) {
+		wait_for_keys(c, dir, hdr, p, n, em);
+		return;
+	}
 	if (!p || record_encrypted(c, d, type)) {
 		switch (tt_dec_record(c, dir, hdr, p, n, em)) {
 		case TT_DEC_DONE:
@@ -436,8 +461,10 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->rlen = (uint32_t)(d->hdr[3] << 8 | d->hdr[4]);
 			d->rgot = 0;
 			/* decided once: the other direction may change the
-			 * version while this record's bytes arrive */
-			d->rskip = record_encrypted(c, d, d->rtype) &&
+			 * version while this record's bytes arrive; a record
+			 * that will wait behind others keeps its body */
+			d->rskip = !tt_conn_waiting(c, dir) &&
+				   record_encrypted(c, d, d->rtype) &&
 				   !tt_dec_need_body(c, dir, d->rtype);
 		}
 		bool need = !d->rskip;

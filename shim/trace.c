@@ -355,15 +355,26 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 		__atomic_store_n(&e->kind, TT_FD_PASS, __ATOMIC_RELEASE);
 		return NULL;
 	}
+	/* Two threads' first calls on a new socket (a reader and a writer)
+	 * may both get here: the first to publish its connection wins, and
+	 * the other one uses it. */
+	struct tt_tconn *won = NULL;
+	if (!__atomic_compare_exchange_n(&e->conn, &won, c, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		conn_free(c);
+		return won;
+	}
 	uint8_t expect = TT_FD_CANDIDATE;
-	__atomic_store_n(&e->conn, c, __ATOMIC_RELEASE);
 	if (!__atomic_compare_exchange_n(&e->kind, &expect, TT_FD_TLS, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		/* another thread settled it first */
-		conn_free(c);
-		return expect == TT_FD_TLS
-			       ? __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE)
-			       : NULL;
+		/* closed meanwhile: c is freed by the close if it took it,
+		 * else here */
+		struct tt_tconn *mine = c;
+		if (__atomic_compare_exchange_n(&e->conn, &mine, NULL, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			conn_free(c);
+		return NULL;
 	}
 	return c;
 }

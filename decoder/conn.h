@@ -106,9 +106,13 @@ struct tt_keysrc {
 	bool (*expect)(void *ctx);
 };
 
-/* Bytes of records a direction holds while waiting for keys; past it,
- * the direction stops waiting and reports what it holds as ciphertext. */
+/* Bytes of records a direction holds while waiting for keys.  Past it,
+ * later records are kept by their headers only (counted in order, so
+ * that the records after them still decrypt, but not themselves
+ * decrypted), up to TT_KEYQ_HDRS more bytes of headers; past that, the
+ * direction stops waiting and reports what it holds as ciphertext. */
 #define TT_KEYQ_MAX (128u * 1024u)
+#define TT_KEYQ_HDRS (64u * 1024u)
 
 /* Where the connection's handshakes stand. */
 enum tt_phase {

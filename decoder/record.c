@@ -238,14 +238,17 @@ void tt_record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	}
 }
 
-/* Appends a record to dir's queue; false when the queue is full. */
+/* Appends a record to dir's queue (by its header alone once the bodies
+ * waiting reach TT_KEYQ_MAX); false when the queue is full. */
 static bool enqueue(struct tt_dirstate *d, const uint8_t *hdr,
 		    const uint8_t *p, uint32_t n)
 {
-	size_t need = (size_t)d->qlen + 6 + (p ? n : 0);
-	if (need > TT_KEYQ_MAX + 6 + TT_RECORD_MAX)
+	if (d->qlen - d->qoff > TT_KEYQ_MAX + TT_KEYQ_HDRS)
 		return false;
 	if (d->qlen - d->qoff > TT_KEYQ_MAX)
+		p = NULL;
+	size_t need = (size_t)d->qlen + 6 + (p ? n : 0);
+	if (need > TT_KEYQ_MAX + TT_KEYQ_HDRS + 6 + TT_RECORD_MAX)
 		return false;
 	if (need > d->qcap) {
 		size_t cap = d->qcap ? d->qcap : 4096;

@@ -77,6 +77,7 @@ struct tt_dirstate {
 	/* records no longer wait for the other direction (see
 	 * ahead_of_other in record.c): set when waiting is given up */
 	bool order_free;
+	bool order_wait; /* a record waits for the other direction */
 };
 
 /* A direction's decryption state. */

@@ -320,10 +320,11 @@ void tt_conn_drain(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 /* A reader thread and a writer thread of one socket may hand their bytes
  * over in another order than they crossed it.  A record that can only
  * have followed what the other direction has not shown yet waits for it,
- * in the queue of records waiting for keys (drained when the other
- * direction is fed): a ServerHello before this process's own ClientHello,
- * and, at a server, the client's records after its ClientHello before
- * this process's ServerHello. */
+ * in the queue of records waiting for keys, drained after each record of
+ * the other direction (record boundaries, not call boundaries, decide, so
+ * the events do not depend on how the bytes were cut): a ServerHello
+ * before any record of this process's, and, at a server, the client's
+ * records after its ClientHello before this process's ServerHello. */
 static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
 			   uint8_t type, const uint8_t *p, uint32_t n)
 {
@@ -331,7 +332,7 @@ static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
 	if (d->order_free || o->dead || c->phase != TT_PHASE_FIRST)
 		return false;
 	if (!c->ch_seen)
-		return o->bytes == 0 && type == CT_HANDSHAKE && p && n > 0 &&
+		return o->records == 0 && type == CT_HANDSHAKE && p && n > 0 &&
 		       p[0] == 2 /* server_hello */;
 	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
 }
@@ -342,9 +343,8 @@ static void record_body(struct tt_conn *c, enum tt_dir dir,
 {
 	struct tt_dirstate *d = &c->d[dir];
 	uint8_t type = hdr[0];
-	/* behind records that wait, a record waits too: order is kept */
-	if ((!d->draining && tt_conn_waiting(c, dir)) ||
-	    ahead_of_other(c, dir, type, p, n)) {
+	if (ahead_of_other(c, dir, type, p, n)) {
+		d->order_wait = true;
 		wait_for_keys(c, dir, hdr, p, n, em);
 		return;
 	}
@@ -394,6 +394,12 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		wait_for_keys(c, dir, hdr, p, n, em);
 	else
 		record_body(c, dir, hdr, p, n, em);
+	/* the other direction's records that waited for this one */
+	struct tt_dirstate *o = &c->d[!dir];
+	if (o->order_wait && tt_conn_waiting(c, (enum tt_dir)!dir)) {
+		o->order_wait = false;
+		tt_conn_drain(c, (enum tt_dir)!dir, em);
+	}
 }
 
 /* An SSLv2-compatible ClientHello (RFC 5246 E.2) is reported and then the

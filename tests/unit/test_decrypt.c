@@ -261,6 +261,131 @@ static void test_keys_late_and_missing(void **state)
 	tlsgen_free(&r);
 }
 
+/* Feeds r's steps as a process with a reader thread ahead of its writer
+ * would: whenever this side sends and then receives, the received bytes
+ * are fed first.  Keys are hidden until reveal_at bytes were fed (0:
+ * known from the start). */
+static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
+				struct testkeys *k, struct evlog *l,
+				size_t reveal_at)
+{
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = &k->src;
+	k->hidden = reveal_at > 0;
+	size_t fed = 0;
+	for (size_t i = 0; i < r->nsteps; i++) {
+		size_t order[2] = {i, i};
+		const struct tlsgen_step *s = &r->steps[i];
+		int mine = (s->from_server != 0) == (as_server != 0);
+		if (mine && i + 1 < r->nsteps &&
+		    (r->steps[i + 1].from_server != 0) != (as_server != 0)) {
+			order[0] = i + 1; /* the answer first */
+			order[1] = i;
+			i++;
+		}
+		for (int j = 0; j < (order[0] == order[1] ? 1 : 2); j++) {
+			const struct tlsgen_step *t = &r->steps[order[j]];
+			enum tt_dir dir = (t->from_server != 0) ==
+						  (as_server != 0)
+						  ? TT_OUT
+						  : TT_IN;
+			for (int d = 0; d < 2; d++)
+				if (tt_conn_waiting(&c, (enum tt_dir)d))
+					tt_conn_drain(&c, (enum tt_dir)d,
+						      &l->em);
+			(void)tt_conn_feed(&c, dir,
+					   tlsgen_stream_of(r, t->from_server)
+							   ->data +
+						   t->off,
+					   t->len, &l->em);
+			fed += t->len;
+			if (k->hidden && fed >= reveal_at)
+				k->hidden = false;
+		}
+	}
+	k->hidden = false;
+	for (int d = 0; d < 2; d++)
+		tt_conn_drain(&c, (enum tt_dir)d, &l->em);
+	close_conn(&c, l);
+	tt_conn_release(&c);
+}
+
+/* A reader thread ahead of the writer: the peer's answer is fed before
+ * what this process sent first (a ServerHello before the ClientHello; at
+ * the server, the client's Finished before the ServerHello).  Each
+ * direction's events are those of the exchange fed in order. */
+static void test_reader_ahead(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	for (int side = 0; side < 2; side++) {
+		struct testkeys k;
+		testkeys_init(&k, r.keylog, r.keylog_len);
+		struct evlog in_order, ahead;
+		evlog_init(&in_order, TT_DEBUG);
+		evlog_init(&ahead, TT_DEBUG);
+		replay_keys(&r, side, &k, &in_order, (size_t)-1);
+		replay_reader_ahead(&r, side, &k, &ahead, 0);
+		for (int d = 0; d < 2; d++) {
+			char a[4096], b[4096];
+			names_dir(&in_order, d ? "out" : "in", a, sizeof(a));
+			names_dir(&ahead, d ? "out" : "in", b, sizeof(b));
+			if (strcmp(a, b) != 0)
+				dump(&ahead);
+			assert_string_equal(a, b);
+		}
+		const char *s2c = side ? "out" : "in";
+		has(nth(&ahead, "certificate_request", s2c, 0), CA_LIST);
+		has(nth(&ahead, "certificate_request", s2c, 0),
+		    "\"decrypted\":true");
+		assert_null(nth(&ahead, "decode_error", NULL, 0));
+		has(nth(&ahead, "summary", NULL, 0), "\"keys\":\"used\"");
+		evlog_free(&in_order);
+		evlog_free(&ahead);
+	}
+	tlsgen_free(&r);
+}
+
+/* Keys far behind the bytes (a reader 400 KB ahead of its TLS library):
+ * past the queue's cap, records wait by their headers only, so that when
+ * the keys come what follows still decrypts: the CertificateRequest,
+ * and at the end both close_notify alerts. */
+static void test_keys_far_behind(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST,
+				.app_bytes = 400 * 1024, .close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	for (int side = 0; side < 2; side++) {
+		struct testkeys k;
+		testkeys_init(&k, r.keylog, r.keylog_len);
+		struct evlog l;
+		evlog_init(&l, TT_DEBUG);
+		/* keys once 600 KB of the 800 KB of application data went by */
+		replay_reader_ahead(&r, side, &k, &l, 600 * 1024);
+		const char *s2c = side ? "out" : "in";
+		has(nth(&l, "certificate_request", s2c, 0), CA_LIST);
+		assert_null(nth(&l, "decode_error", NULL, 0));
+		has(nth(&l, "alert", "in", 0), "\"alert\":\"close_notify\"");
+		has(nth(&l, "alert", "out", 0), "\"alert\":\"close_notify\"");
+		const char *sum = nth(&l, "summary", NULL, 0);
+		has(sum, "\"keys\":\"used\"");
+		has(sum, "\"close_notify_received\":\"seen\"");
+		has(sum, "\"close_notify_sent\":\"seen\"");
+		evlog_free(&l);
+	}
+	tlsgen_free(&r);
+}
+
 /* A wrong secret: one decode_error, then ciphertext as without keys. */
 static void test_wrong_keys(void **state)
 {
@@ -390,6 +515,8 @@ int main(void)
 		cmocka_unit_test(test_tls13_ccm),
 		cmocka_unit_test(test_tls13_no_ca_names),
 		cmocka_unit_test(test_keys_late_and_missing),
+		cmocka_unit_test(test_reader_ahead),
+		cmocka_unit_test(test_keys_far_behind),
 		cmocka_unit_test(test_wrong_keys),
 		cmocka_unit_test(test_tls12_gcm_reneg),
 		cmocka_unit_test(test_tls12_chacha_reneg),

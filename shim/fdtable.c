@@ -1,5 +1,6 @@
 #include "fdtable.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
@@ -15,10 +16,13 @@ struct tt_fdent *tt_fd_slow(int fd)
 		return NULL;
 	struct tt_fdent *c = __atomic_load_n(&chunks[i], __ATOMIC_ACQUIRE);
 	if (!c) {
-		/* mmap, not malloc: hooks may run where malloc is unsafe */
+		/* mmap, not malloc: hooks may run where malloc is unsafe;
+		 * errno is the program's (this runs before its call) */
+		int saved = errno;
 		void *m = mmap(NULL, TT_FD_CHUNK * sizeof(struct tt_fdent),
 			       PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		errno = saved;
 		if (m == MAP_FAILED)
 			return NULL;
 		struct tt_fdent *expect = NULL;

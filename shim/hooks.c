@@ -33,9 +33,6 @@
 #define TLS_TX 1
 #define TLS_RX 2
 #endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 static inline struct tt_fdent *watched(int fd)
 {
@@ -54,11 +51,16 @@ static inline struct tt_fdent *watched(int fd)
 				      (call));                                 \
 	} while (0)
 
-/* A receive with flags: bytes only peeked are seen when they are read;
- * MSG_TRUNC on a stream socket discards what it counts, unseen. */
+/* Receives that take nothing from the stream: bytes only peeked (they
+ * are seen when read), the error queue (timestamps, ICMP), the urgent
+ * byte. */
+#define NOT_STREAM (MSG_PEEK | MSG_ERRQUEUE | MSG_OOB)
+
+/* A receive with flags: MSG_TRUNC on a stream socket discards what it
+ * counts, unseen. */
 #define AFTER_RECV(fd, e, buf, r, want, flags, call, code)                     \
 	do {                                                                   \
-		if ((flags) & MSG_PEEK)                                        \
+		if ((flags) & NOT_STREAM)                                      \
 			break;                                                 \
 		if ((r) > 0 && ((flags) & MSG_TRUNC))                          \
 			tt_trace_bypass((fd), (e), TT_IN, (code), (r));        \
@@ -205,7 +207,7 @@ static void after_recvmsg(int fd, struct tt_fdent *e, const struct msghdr *msg,
 			  ssize_t r, int flags, const char *call,
 			  enum tt_bypass_call code)
 {
-	if (flags & MSG_PEEK)
+	if (flags & NOT_STREAM)
 		return;
 	if (r > 0 && (flags & MSG_TRUNC))
 		tt_trace_bypass(fd, e, TT_IN, code, r);
@@ -227,7 +229,7 @@ HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	int err = errno;
 	if (r >= 0)
 		after_recvmsg(fd, e, msg, r, flags, "recvmsg", TT_BY_RECVMSG);
-	else if (!(flags & MSG_PEEK))
+	else if (!(flags & NOT_STREAM))
 		tt_trace_fail(fd, e, TT_IN, r, 0, err, "recvmsg");
 	errno = err;
 	return r;
@@ -261,7 +263,7 @@ HOOK int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 		for (int i = 0; i < r; i++)
 			after_recvmsg(fd, e, &vec[i].msg_hdr, vec[i].msg_len,
 				      flags, "recvmmsg", TT_BY_RECVMMSG);
-	} else if (r < 0 && !(flags & MSG_PEEK)) {
+	} else if (r < 0 && !(flags & NOT_STREAM)) {
 		tt_trace_fail(fd, e, TT_IN, r, 0, err, "recvmmsg");
 	}
 	errno = err;
@@ -403,7 +405,10 @@ HOOK int close_range(unsigned int first, unsigned int last, int flags)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (first > last || (flags & CLOSE_RANGE_CLOEXEC))
+	/* Nothing is closed for this process: an invalid call, close-on-exec
+	 * marks (CLOSE_RANGE_CLOEXEC), or a close in a private copy of the
+	 * table (CLOSE_RANGE_UNSHARE: other threads keep the descriptors) */
+	if (first > last || flags != 0)
 		return REAL(close_range)(first, last, flags);
 	tt_trace_close_range(first, last);
 	return close_span(first, last, flags);
@@ -440,7 +445,8 @@ HOOK int dup2(int oldfd, int newfd)
 
 HOOK int dup3(int oldfd, int newfd, int flags)
 {
-	if (oldfd != newfd)
+	/* a call that will fail (EINVAL) closes nothing */
+	if (oldfd != newfd && !(flags & ~O_CLOEXEC))
 		tt_trace_replace(oldfd, newfd);
 	int r = REAL(dup3)(oldfd, newfd, flags);
 	if (r >= 0)

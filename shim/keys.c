@@ -309,6 +309,8 @@ static struct {
 	int (*get_fd)(const SSL *);
 	int (*set_ex)(SSL_CTX *, int, void *);
 	void *(*get_ex)(const SSL_CTX *, int);
+	int (*set_mark)(void);
+	int (*pop_mark)(void);
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
@@ -358,15 +360,16 @@ static void ossl_bind(void)
 	int (*new_index)(int, long, void *, void *, void *, void *) =
 		(int (*)(int, long, void *, void *, void *, void *))ossl_sym(
 			"CRYPTO_get_ex_new_index");
-	int (*set_mark)(void) = (int (*)(void))ossl_sym("ERR_set_mark");
-	int (*pop_mark)(void) = (int (*)(void))ossl_sym("ERR_pop_to_mark");
-	if (!ossl.set_ex || !ossl.get_ex || !new_index || !set_mark ||
-	    !pop_mark)
+	ossl.set_mark = (int (*)(void))ossl_sym("ERR_set_mark");
+	ossl.pop_mark = (int (*)(void))ossl_sym("ERR_pop_to_mark");
+	if (!ossl.set_ex || !ossl.get_ex || !new_index || !ossl.set_mark ||
+	    !ossl.pop_mark)
 		return;
-	set_mark();
+	/* no error of ours is left in the program's queue */
+	ossl.set_mark();
 	ctx_slot = new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
 			     NULL);
-	pop_mark();
+	ossl.pop_mark();
 }
 
 /* Keeps the program's callback with ctx; false when it cannot be kept
@@ -375,8 +378,10 @@ static bool prev_set(SSL_CTX *ctx, keylog_cb cb)
 {
 	if (ctx_slot < 0)
 		return cb == NULL;
-	return ossl.set_ex(ctx, ctx_slot, (void *)(uintptr_t)cb) == 1 ||
-	       cb == NULL;
+	ossl.set_mark();
+	bool kept = ossl.set_ex(ctx, ctx_slot, (void *)(uintptr_t)cb) == 1;
+	ossl.pop_mark();
+	return kept || cb == NULL;
 }
 
 static keylog_cb prev_get(const SSL_CTX *ctx)

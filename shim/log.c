@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -121,13 +122,16 @@ static bool sink_write(struct sink *k, const char *p, size_t n)
 {
 	if (k->broken)
 		return false;
-	if (k->fifo && n > PIPE_BUF && !pipe_room(k->fd, n))
-		return false;
-	if (k->mode == W_POLL && !writable_now(k->fd))
+	/* a shared blocking pipe takes a line without blocking only when it
+	 * has a free slot and the line is atomic */
+	if (k->fifo && n > PIPE_BUF &&
+	    (k->mode == W_POLL || !pipe_room(k->fd, n)))
 		return false;
 	bool first = true;
 	int waits = 0;
 	while (n > 0) {
+		if (k->mode == W_POLL && !writable_now(k->fd))
+			return !first; /* dropped, or cut short */
 		ssize_t w = sink_write1(k, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -272,7 +276,9 @@ int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap)
 	if (lstat(path, &st) != 0)
 		return -1;
 	for (int pass = 0; pass < 2; pass++) {
-		if (S_ISLNK(st.st_mode)) {
+		/* the null device keeps nothing: nothing to protect */
+		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+		} else if (S_ISLNK(st.st_mode)) {
 			snprintf(why, cap, "it is a symbolic link");
 		} else if (!S_ISREG(st.st_mode) &&
 			   !(fifo_ok && S_ISFIFO(st.st_mode))) {

@@ -41,7 +41,7 @@ void tt_log_stderr(const char *msg, size_t n);
 /* Opens path for appending data only this user may read: created 0600
  * (never through a symbolic link); an existing one only if it is a regular
  * file (or, with fifo_ok, a FIFO that has a reader) owned by the effective
- * user with no group or other permission bits.  Non-blocking.  -1 on
+ * user with no group or other permission bits, or the null device.  Non-blocking.  -1 on
  * failure, with why saying why when it was refused (else errno). */
 int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap);
 

@@ -39,6 +39,9 @@ static uint64_t next_conn_id;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tt_tconn *pool_all, *pool_free;
+/* When this process was forked: connections it inherited and never used
+ * since belong to its parent, which writes their end and summary. */
+static long long forked_at_us;
 
 struct scratch {
 	long tid;
@@ -164,7 +167,6 @@ static struct tt_tconn *conn_new(int fd)
 		if (c) {
 			tt_dirlock_reset(&c->lock[0]);
 			tt_dirlock_reset(&c->lock[1]);
-			pthread_mutex_init(&c->mu, NULL);
 			c->next_all = pool_all;
 			pool_all = c;
 		}
@@ -259,7 +261,12 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 	 * wait is bounded by one decode step of a thread already in it. */
 	dirlock_wait(&c->lock[0]);
 	dirlock_wait(&c->lock[1]);
-	pthread_mutex_lock(&c->mu);
+	tt_fair_lock(&c->mu);
+	/* A forked child closing what it inherited and never used (tidying
+	 * its descriptors): its copy of the decoder stopped at the fork,
+	 * while the parent read on, so it says nothing; the parent does. */
+	if (c->last_us < forked_at_us)
+		__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
 	if (closing && tracing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE)) {
 		struct linger lg = {0, 0};
 		socklen_t ll = sizeof(lg);
@@ -281,7 +288,7 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 	if (c->dec.ks)
 		tt_keys_forget(c->dec.crandom);
 	tt_conn_release(&c->dec);
-	pthread_mutex_unlock(&c->mu);
+	tt_fair_unlock(&c->mu);
 	tt_dirlock_release(&c->lock[1]);
 	tt_dirlock_release(&c->lock[0]);
 	pthread_mutex_lock(&pool_lock);
@@ -299,9 +306,9 @@ static void conn_free(struct tt_tconn *c)
 /* One descriptor of c went away; the last one ends it. */
 static void conn_unref(struct tt_tconn *c, int fd, bool closing)
 {
-	pthread_mutex_lock(&c->mu);
+	tt_fair_lock(&c->mu);
 	bool last = --c->refs <= 0;
-	pthread_mutex_unlock(&c->mu);
+	tt_fair_unlock(&c->mu);
 	if (last)
 		conn_free_how(c, fd, closing);
 }
@@ -383,10 +390,10 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e,
 static bool lock_conn(struct tt_tconn *c, struct tt_fdent *e, int fd,
 		      struct scratch *s)
 {
-	pthread_mutex_lock(&c->mu);
+	tt_fair_lock(&c->mu);
 	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) != c) {
-		pthread_mutex_unlock(&c->mu);
+		tt_fair_unlock(&c->mu);
 		return false;
 	}
 	c->fd = fd;
@@ -416,7 +423,7 @@ static bool enter(struct tt_tconn *c, struct tt_fdent *e, int fd,
 
 static void leave(struct tt_tconn *c, enum tt_dir dir)
 {
-	pthread_mutex_unlock(&c->mu);
+	tt_fair_unlock(&c->mu);
 	tt_dirlock_release(&c->lock[dir]);
 }
 
@@ -556,7 +563,7 @@ void tt_trace_keys(int fd)
 		struct tt_emit em;
 		emit_init(&em, c, s);
 		drain_all(c, &em);
-		pthread_mutex_unlock(&c->mu);
+		tt_fair_unlock(&c->mu);
 	}
 	tt_busy = 0;
 	errno = saved;
@@ -638,7 +645,7 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		struct tt_emit em;
 		emit_init(&em, c, s);
 		flush_bypass(c, e, &em);
-		pthread_mutex_unlock(&c->mu);
+		tt_fair_unlock(&c->mu);
 	}
 	tt_busy = busy;
 	errno = saved;
@@ -688,8 +695,10 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 		return; /* EAGAIN, EINTR, a zero-length call... */
 	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 	struct scratch *s = scratch();
-	if (!c || !s)
+	if (!c || !s) {
+		errno = err;
 		return;
+	}
 	tt_busy = 1;
 	if (enter(c, e, fd, dir, s, false)) {
 		end_locked(c, fd, fin ? TT_END_PEER_FIN : TT_END_ERROR, dir,
@@ -745,7 +754,8 @@ void tt_trace_dup(int oldfd, int newfd)
 		 * thread's: the new number is then classified afresh. */
 		struct tt_tconn *c = __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE);
 		if (c) {
-			pthread_mutex_lock(&c->mu);
+			tt_busy = 1; /* a signal handler now passes through */
+			tt_fair_lock(&c->mu);
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
 			    __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE) == c) {
 				c->refs++;
@@ -753,7 +763,8 @@ void tt_trace_dup(int oldfd, int newfd)
 				__atomic_store_n(&en->kind, TT_FD_TLS,
 						 __ATOMIC_RELEASE);
 			}
-			pthread_mutex_unlock(&c->mu);
+			tt_fair_unlock(&c->mu);
+			tt_busy = 0;
 		}
 	}
 	errno = saved;
@@ -784,9 +795,6 @@ void tt_trace_close_range(unsigned first, unsigned last)
 	tt_fd_foreach(first, last, close_one);
 }
 
-/* When this process was forked: connections it inherited and never used
- * belong to its parent, which writes their summaries. */
-static long long forked_at_us;
 
 static void fork_child(void)
 {
@@ -799,7 +807,7 @@ static void fork_child(void)
 	for (struct tt_tconn *c = pool_all; c; c = c->next_all) {
 		tt_dirlock_reset(&c->lock[0]);
 		tt_dirlock_reset(&c->lock[1]);
-		pthread_mutex_init(&c->mu, NULL);
+		tt_fair_reset(&c->mu);
 	}
 	if (tls_scratch)
 		tls_scratch->tid = (long)syscall(SYS_gettid);
@@ -852,12 +860,17 @@ __attribute__((destructor)) static void tt_dtor(void)
 		if (!tt_dirlock_try(&c->lock[0]))
 			continue;
 		if (tt_dirlock_try(&c->lock[1])) {
-			pthread_mutex_lock(&c->mu);
+			tt_fair_lock(&c->mu);
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
-			    c->last_us >= forked_at_us)
+			    c->last_us >= forked_at_us) {
 				end_locked(c, c->fd, TT_END_EXIT, TT_OUT, NULL,
 					   NULL, 0);
-			pthread_mutex_unlock(&c->mu);
+				/* summarised: a close after this (another
+				 * library's destructor) writes nothing more */
+				__atomic_store_n(&c->live, false,
+						 __ATOMIC_RELEASE);
+			}
+			tt_fair_unlock(&c->mu);
 			tt_dirlock_release(&c->lock[1]);
 		}
 		tt_dirlock_release(&c->lock[0]);

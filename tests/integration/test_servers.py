@@ -378,17 +378,23 @@ class Nginx:
         return self.proc.returncode
 
 
-def nginx_tests(big):
-    # The reference: the file as an untraced nginx serves it.
-    ref = Nginx("nginx-untraced", big, False)
+def untraced_reference(server_class, name, big):
+    """The reference: the 1 MiB file as the same server serves it
+    untraced, over TLS 1.2 and 1.3."""
+    ref = server_class(name + "-untraced", big, False)
     try:
         untraced = {v: curl_get(ref.p12 if v == "1.2" else ref.p13, "/big.bin", v)
                     for v in ("1.2", "1.3")}
     finally:
         ref.stop()
     for v, (rc, body, err) in untraced.items():
-        ok("nginx untraced TLS %s: 1 MiB file fetched intact" % v, rc == 0 and body == big,
-           "rc %s, %d bytes, %s" % (rc, len(body), err[-300:]))
+        ok("%s untraced TLS %s: 1 MiB file fetched intact" % (name, v),
+           rc == 0 and body == big, "rc %s, %d bytes, %s" % (rc, len(body), err[-300:]))
+    return untraced
+
+
+def nginx_tests(big):
+    untraced = untraced_reference(Nginx, "nginx", big)
 
     ng = Nginx("nginx", big, True)
     try:
@@ -702,15 +708,7 @@ class Apache:
 
 
 def apache_tests(big):
-    ref = Apache("apache-untraced", big, False)
-    try:
-        untraced = {v: curl_get(ref.p12 if v == "1.2" else ref.p13, "/big.bin", v)
-                    for v in ("1.2", "1.3")}
-    finally:
-        ref.stop()
-    for v, (rc, body, err) in untraced.items():
-        ok("apache untraced TLS %s: 1 MiB file fetched intact" % v, rc == 0 and body == big,
-           "rc %s, %d bytes, %s" % (rc, len(body), err[-300:]))
+    untraced = untraced_reference(Apache, "apache", big)
 
     ap = Apache("apache", big, True)
     try:

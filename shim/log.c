@@ -91,10 +91,11 @@ static ssize_t sink_write1(const struct sink *k, const char *p, size_t n)
 	case W_SOCK:
 	case W_DGRAM:
 		return REAL(send)(k->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	case W_FILE:
-		return REAL(write)(k->fd, p, n);
 	default:
-		return write_nosigpipe(k->fd, p, n);
+		/* only a pipe or FIFO raises SIGPIPE: a terminal, the null
+		 * device or a file is written as it is */
+		return k->fifo ? write_nosigpipe(k->fd, p, n)
+			       : REAL(write)(k->fd, p, n);
 	}
 }
 

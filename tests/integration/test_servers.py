@@ -312,7 +312,23 @@ http {{
 """
 
 
-class Nginx:
+class ServerDir:
+    """What nginx and Apache share: their logs in their own folder d, and
+    the worker processes under the parent pid."""
+
+    @property
+    def error_log(self):
+        return os.path.join(self.d, "error.log")
+
+    @property
+    def access_log(self):
+        return os.path.join(self.d, "access.log")
+
+    def workers(self):
+        return children(self.pid)
+
+
+class Nginx(ServerDir):
     def __init__(self, name, big, traced_):
         self.d = site_dir(name)
         write_site(self.d, big)
@@ -334,17 +350,6 @@ class Nginx:
                                                                read_log(self.error_log)[-1500:]))
         self.pid = self.proc.pid
         wait_until(lambda: len(self.workers()) == 2, 10)
-
-    @property
-    def error_log(self):
-        return os.path.join(self.d, "error.log")
-
-    @property
-    def access_log(self):
-        return os.path.join(self.d, "access.log")
-
-    def workers(self):
-        return children(self.pid)
 
     def get_plain(self, path):
         self.plain += 1
@@ -620,7 +625,7 @@ DocumentRoot {d}/www
 """
 
 
-class Apache:
+class Apache(ServerDir):
     def __init__(self, name, big, traced_):
         self.d = site_dir(name)
         write_site(self.d, big)
@@ -649,17 +654,6 @@ class Apache:
             raise RuntimeError("apache did not start: %s %s" % (read_log(self.out)[-1500:],
                                                                 read_log(self.error_log)[-1500:]))
         wait_until(lambda: len(self.workers()) == 2, 10)
-
-    @property
-    def error_log(self):
-        return os.path.join(self.d, "error.log")
-
-    @property
-    def access_log(self):
-        return os.path.join(self.d, "access.log")
-
-    def workers(self):
-        return children(self.pid)
 
     def reload(self):
         os.kill(self.pid, signal.SIGUSR1)  # graceful restart

@@ -7,6 +7,10 @@ THREADS, PER_THREAD, CHILD_CONNS = 8, 20, 5
 
 PY = r"""
 import os, socket, ssl, sys, threading
+# Imported before the threads start: getaddrinfo imports the idna codec
+# on first use, and a fork while a thread holds that module's import lock
+# leaves the child waiting for it forever (a CPython hazard).
+import encodings.idna
 port, root, ccert, ckey = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 threads, per, child_conns = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

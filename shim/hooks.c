@@ -42,61 +42,10 @@ static inline struct tt_fdent *watched(int fd)
 	return e;
 }
 
-#define AFTER(fd, e, dir, buf, r, want, call)                                  \
-	do {                                                                   \
-		if ((r) > 0)                                                   \
-			tt_trace_bytes((fd), (e), (dir), (buf), (size_t)(r));  \
-		else                                                           \
-			tt_trace_fail((fd), (e), (dir), (r), (want), errno,    \
-				      (call));                                 \
-	} while (0)
-
 /* Receives that take nothing from the stream: bytes only peeked (they
  * are seen when read), the error queue (timestamps, ICMP), the urgent
  * byte. */
 #define NOT_STREAM (MSG_PEEK | MSG_ERRQUEUE | MSG_OOB)
-
-/* A receive with flags: MSG_TRUNC on a stream socket discards what it
- * counts, unseen. */
-#define AFTER_RECV(fd, e, buf, r, want, flags, call, code)                     \
-	do {                                                                   \
-		if ((flags) & NOT_STREAM)                                      \
-			break;                                                 \
-		if ((r) > 0 && ((flags) & MSG_TRUNC))                          \
-			tt_trace_bypass((fd), (e), TT_IN, (code), (r));        \
-		else                                                           \
-			AFTER(fd, e, TT_IN, buf, r, want, call);               \
-	} while (0)
-
-HOOK ssize_t read(int fd, void *buf, size_t n)
-{
-	struct tt_fdent *e = watched(fd);
-	if (__builtin_expect(e == NULL, 1))
-		return REAL(read)(fd, buf, n);
-	ssize_t r = REAL(read)(fd, buf, n);
-	AFTER(fd, e, TT_IN, buf, r, n, "read");
-	return r;
-}
-
-HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-	struct tt_fdent *e = watched(fd);
-	if (__builtin_expect(e == NULL, 1))
-		return REAL(__read_chk)(fd, buf, n, buflen);
-	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
-	AFTER(fd, e, TT_IN, buf, r, n, "__read_chk");
-	return r;
-}
-
-HOOK ssize_t write(int fd, const void *buf, size_t n)
-{
-	struct tt_fdent *e = watched(fd);
-	if (__builtin_expect(e == NULL, 1))
-		return REAL(write)(fd, buf, n);
-	ssize_t r = REAL(write)(fd, buf, n);
-	AFTER(fd, e, TT_OUT, buf, r, n, "write");
-	return r;
-}
 
 /* Bytes an iovec array asked for; only called on an array the kernel
  * has just accepted (cnt within IOV_MAX). */
@@ -108,13 +57,79 @@ static size_t iov_bytes(const struct iovec *iov, size_t cnt)
 	return t;
 }
 
+/* Every receive ends here: r bytes now in the iov array the kernel
+ * accepted (r >= 0), or the call failed with err (r < 0: iov may be
+ * anything and is not read).  MSG_TRUNC on a stream socket discards the
+ * bytes it counts, unseen.  errno is left as err. */
+static void after_recv(int fd, struct tt_fdent *e, const struct iovec *iov,
+		       size_t iovcnt, ssize_t r, int flags, int err,
+		       const char *call, enum tt_bypass_call code)
+{
+	if (flags & NOT_STREAM)
+		;
+	else if (r > 0 && (flags & MSG_TRUNC))
+		tt_trace_bypass(fd, e, TT_IN, code, r);
+	else if (r > 0)
+		tt_trace_iov(fd, e, TT_IN, iov, iovcnt, (size_t)r);
+	else
+		tt_trace_fail(fd, e, TT_IN, r,
+			      r == 0 ? iov_bytes(iov, iovcnt) : 0, err, call);
+	errno = err;
+}
+
+/* Every send ends here: r bytes taken from iov (r > 0), or a failure. */
+static void after_send(int fd, struct tt_fdent *e, const struct iovec *iov,
+		       size_t iovcnt, ssize_t r, int err, const char *call)
+{
+	if (r > 0)
+		tt_trace_iov(fd, e, TT_OUT, iov, iovcnt, (size_t)r);
+	else
+		tt_trace_fail(fd, e, TT_OUT, r, 1, err, call);
+	errno = err;
+}
+
+/* One buffer as the (iovec array, count) arguments of after_recv and
+ * after_send. */
+#define ONE(buf, n) (&(struct iovec){(void *)(buf), (n)}), 1
+
+HOOK ssize_t read(int fd, void *buf, size_t n)
+{
+	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(read)(fd, buf, n);
+	ssize_t r = REAL(read)(fd, buf, n);
+	after_recv(fd, e, ONE(buf, n), r, 0, errno, "read", TT_BY_NONE);
+	return r;
+}
+
+HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(__read_chk)(fd, buf, n, buflen);
+	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
+	after_recv(fd, e, ONE(buf, n), r, 0, errno, "__read_chk",
+		   TT_BY_NONE);
+	return r;
+}
+
+HOOK ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct tt_fdent *e = watched(fd);
+	if (__builtin_expect(e == NULL, 1))
+		return REAL(write)(fd, buf, n);
+	ssize_t r = REAL(write)(fd, buf, n);
+	after_send(fd, e, ONE(buf, n), r, errno, "write");
+	return r;
+}
+
 HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	struct tt_fdent *e = watched(fd);
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recv)(fd, buf, n, flags);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
-	AFTER_RECV(fd, e, buf, r, n, flags, "recv", TT_BY_RECV);
+	after_recv(fd, e, ONE(buf, n), r, flags, errno, "recv", TT_BY_RECV);
 	return r;
 }
 
@@ -124,7 +139,8 @@ HOOK ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	AFTER_RECV(fd, e, buf, r, n, flags, "__recv_chk", TT_BY_RECV);
+	after_recv(fd, e, ONE(buf, n), r, flags, errno, "__recv_chk",
+		   TT_BY_RECV);
 	return r;
 }
 
@@ -135,7 +151,8 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recvfrom)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, addr, alen);
-	AFTER_RECV(fd, e, buf, r, n, flags, "recvfrom", TT_BY_RECVFROM);
+	after_recv(fd, e, ONE(buf, n), r, flags, errno, "recvfrom",
+		   TT_BY_RECVFROM);
 	return r;
 }
 
@@ -146,7 +163,8 @@ HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
-	AFTER_RECV(fd, e, buf, r, n, flags, "__recvfrom_chk", TT_BY_RECVFROM);
+	after_recv(fd, e, ONE(buf, n), r, flags, errno, "__recvfrom_chk",
+		   TT_BY_RECVFROM);
 	return r;
 }
 
@@ -156,7 +174,7 @@ HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(send)(fd, buf, n, flags);
 	ssize_t r = REAL(send)(fd, buf, n, flags);
-	AFTER(fd, e, TT_OUT, buf, r, n, "send");
+	after_send(fd, e, ONE(buf, n), r, errno, "send");
 	return r;
 }
 
@@ -167,7 +185,7 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(sendto)(fd, buf, n, flags, addr, alen);
 	ssize_t r = REAL(sendto)(fd, buf, n, flags, addr, alen);
-	AFTER(fd, e, TT_OUT, buf, r, n, "sendto");
+	after_send(fd, e, ONE(buf, n), r, errno, "sendto");
 	return r;
 }
 
@@ -177,14 +195,8 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(readv)(fd, iov, iovcnt);
 	ssize_t r = REAL(readv)(fd, iov, iovcnt);
-	int err = errno;
-	if (r > 0)
-		tt_trace_iov(fd, e, TT_IN, iov, (size_t)iovcnt, (size_t)r);
-	else
-		tt_trace_fail(fd, e, TT_IN, r,
-			      r == 0 ? iov_bytes(iov, (size_t)iovcnt) : 0, err,
-			      "readv");
-	errno = err;
+	after_recv(fd, e, iov, (size_t)iovcnt, r, 0, errno, "readv",
+		   TT_BY_NONE);
 	return r;
 }
 
@@ -194,30 +206,8 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(writev)(fd, iov, iovcnt);
 	ssize_t r = REAL(writev)(fd, iov, iovcnt);
-	if (r > 0)
-		tt_trace_iov(fd, e, TT_OUT, iov, (size_t)iovcnt, (size_t)r);
-	else
-		tt_trace_fail(fd, e, TT_OUT, r, 1, errno, "writev");
+	after_send(fd, e, iov, (size_t)iovcnt, r, errno, "writev");
 	return r;
-}
-
-/* What a successful recvmsg put in msg (r >= 0: msg was read by the
- * kernel, its iov array accepted). */
-static void after_recvmsg(int fd, struct tt_fdent *e, const struct msghdr *msg,
-			  ssize_t r, int flags, const char *call,
-			  enum tt_bypass_call code)
-{
-	if (flags & NOT_STREAM)
-		return;
-	if (r > 0 && (flags & MSG_TRUNC))
-		tt_trace_bypass(fd, e, TT_IN, code, r);
-	else if (r > 0)
-		tt_trace_iov(fd, e, TT_IN, msg->msg_iov, msg->msg_iovlen,
-			     (size_t)r);
-	else
-		tt_trace_fail(fd, e, TT_IN, r,
-			      iov_bytes(msg->msg_iov, msg->msg_iovlen), 0,
-			      call);
 }
 
 HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -226,12 +216,10 @@ HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(recvmsg)(fd, msg, flags);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
-	int err = errno;
-	if (r >= 0)
-		after_recvmsg(fd, e, msg, r, flags, "recvmsg", TT_BY_RECVMSG);
-	else if (!(flags & NOT_STREAM))
-		tt_trace_fail(fd, e, TT_IN, r, 0, err, "recvmsg");
-	errno = err;
+	/* msg is read only when the kernel accepted it */
+	after_recv(fd, e, r >= 0 ? msg->msg_iov : NULL,
+		   r >= 0 ? msg->msg_iovlen : 0, r, flags, errno, "recvmsg",
+		   TT_BY_RECVMSG);
 	return r;
 }
 
@@ -241,11 +229,8 @@ HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(sendmsg)(fd, msg, flags);
 	ssize_t r = REAL(sendmsg)(fd, msg, flags);
-	if (r > 0)
-		tt_trace_iov(fd, e, TT_OUT, msg->msg_iov, msg->msg_iovlen,
-			     (size_t)r);
-	else
-		tt_trace_fail(fd, e, TT_OUT, r, 1, errno, "sendmsg");
+	after_send(fd, e, r > 0 ? msg->msg_iov : NULL,
+		   r > 0 ? msg->msg_iovlen : 0, r, errno, "sendmsg");
 	return r;
 }
 
@@ -259,14 +244,13 @@ HOOK int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	int r = REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	int err = errno;
-	if (r > 0) {
-		for (int i = 0; i < r; i++)
-			after_recvmsg(fd, e, &vec[i].msg_hdr, vec[i].msg_len,
-				      flags, "recvmmsg", TT_BY_RECVMMSG);
-	} else if (r < 0 && !(flags & NOT_STREAM)) {
-		tt_trace_fail(fd, e, TT_IN, r, 0, err, "recvmmsg");
-	}
-	errno = err;
+	for (int i = 0; i < r; i++)
+		after_recv(fd, e, vec[i].msg_hdr.msg_iov,
+			   vec[i].msg_hdr.msg_iovlen, vec[i].msg_len, flags, err,
+			   "recvmmsg", TT_BY_RECVMMSG);
+	if (r < 0)
+		after_recv(fd, e, NULL, 0, r, flags, err, "recvmmsg",
+			   TT_BY_RECVMMSG);
 	return r;
 }
 
@@ -277,17 +261,12 @@ HOOK int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		return REAL(sendmmsg)(fd, vec, vlen, flags);
 	int r = REAL(sendmmsg)(fd, vec, vlen, flags);
 	int err = errno;
-	if (r > 0) {
-		for (int i = 0; i < r; i++)
-			if (vec[i].msg_len > 0)
-				tt_trace_iov(fd, e, TT_OUT,
-					     vec[i].msg_hdr.msg_iov,
-					     vec[i].msg_hdr.msg_iovlen,
-					     vec[i].msg_len);
-	} else if (r < 0) {
-		tt_trace_fail(fd, e, TT_OUT, r, 1, err, "sendmmsg");
-	}
-	errno = err;
+	for (int i = 0; i < r; i++)
+		after_send(fd, e, vec[i].msg_hdr.msg_iov,
+			   vec[i].msg_hdr.msg_iovlen, vec[i].msg_len, err,
+			   "sendmmsg");
+	if (r < 0)
+		after_send(fd, e, NULL, 0, r, err, "sendmmsg");
 	return r;
 }
 

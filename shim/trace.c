@@ -609,13 +609,6 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 	errno = saved;
 }
 
-void tt_trace_bytes(int fd, struct tt_fdent *e, enum tt_dir dir,
-		    const void *buf, size_t n)
-{
-	struct iovec iov = {(void *)buf, n};
-	tt_trace_iov(fd, e, dir, &iov, 1, n);
-}
-
 void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		     enum tt_bypass_call call, ssize_t n)
 {

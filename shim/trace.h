@@ -106,8 +106,6 @@ extern __thread int tt_busy;
 void tt_trace_init(void);
 
 /* Bytes moved by a successful call (n > 0). */
-void tt_trace_bytes(int fd, struct tt_fdent *e, enum tt_dir dir,
-		    const void *buf, size_t n);
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		  const struct iovec *iov, size_t iovcnt, size_t n);
 /* Where bytes went past the hooks (the io_bypass event's call). */

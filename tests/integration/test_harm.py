@@ -337,20 +337,14 @@ for how in ("log", "keys"):
            st["mode"] == oct(0o100600) and st["uid"] == os.geteuid(), (st["mode"], st["uid"]))
 
 # ------------------------------------------------------- d. late message
+# The plain client, after putting its own data file on fd 2.
 PYLATE = r"""
-import os, socket, ssl, sys
+import os, sys
 fd = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.dup2(fd, 2)
 os.close(fd)
 os.write(2, b"data\n")
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
-    with ctx.wrap_socket(s, server_hostname="localhost") as t:
-        t.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        while t.recv(65536):
-            pass
-print("done")
-"""
+""" + PYCLIENT
 data = os.path.join(D, "late.data")
 missing = os.path.join(D, "no-such-dir", "keys")
 log = new_log()

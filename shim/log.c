@@ -263,6 +263,32 @@ void tt_log_init(void)
 		take_stderr();
 }
 
+/* Why an existing file must not be written, in why; false when it may:
+ * a regular file (or, with fifo_ok, a FIFO) of this user with no group
+ * or other permission bits, or the null device, which keeps nothing. */
+static bool refused(const struct stat *st, bool fifo_ok, char *why, size_t cap)
+{
+	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3))
+		return false;
+	if (S_ISLNK(st->st_mode))
+		snprintf(why, cap, "it is a symbolic link");
+	else if (!S_ISREG(st->st_mode) && !(fifo_ok && S_ISFIFO(st->st_mode)))
+		snprintf(why, cap, "it is not a regular file%s",
+			 fifo_ok ? " or a FIFO" : "");
+	else if (st->st_uid != geteuid())
+		snprintf(why, cap, "it is owned by uid %u, not by this user (uid %u)",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+	else if (st->st_mode & 077)
+		snprintf(why, cap,
+			 "its mode %04o lets group or others in (chmod 600 it, "
+			 "or remove it)",
+			 (unsigned)(st->st_mode & 07777));
+	else
+		return false;
+	errno = EPERM;
+	return true;
+}
+
 int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap)
 {
 	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
@@ -272,53 +298,28 @@ int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap)
 	if (fd >= 0 || errno != EEXIST)
 		return fd;
 	/* It exists: looked at before it is opened (a device is never
-	 * opened), and again through the descriptor. */
+	 * opened), and again through the descriptor (it may have changed
+	 * in between). */
 	struct stat st, st2;
-	if (lstat(path, &st) != 0)
+	if (lstat(path, &st) != 0 || refused(&st, fifo_ok, why, cap))
 		return -1;
-	for (int pass = 0; pass < 2; pass++) {
-		/* the null device keeps nothing: nothing to protect */
-		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
-		} else if (S_ISLNK(st.st_mode)) {
-			snprintf(why, cap, "it is a symbolic link");
-		} else if (!S_ISREG(st.st_mode) &&
-			   !(fifo_ok && S_ISFIFO(st.st_mode))) {
-			snprintf(why, cap, "it is not a regular file%s",
-				 fifo_ok ? " or a FIFO" : "");
-		} else if (st.st_uid != geteuid()) {
+	fd = open(path, fl);
+	if (fd < 0) {
+		if (errno == ENXIO && S_ISFIFO(st.st_mode))
 			snprintf(why, cap,
-				 "it is owned by uid %u, not by this user "
-				 "(uid %u)",
-				 (unsigned)st.st_uid, (unsigned)geteuid());
-		} else if (st.st_mode & 077) {
-			snprintf(why, cap,
-				 "its mode %04o lets group or others in "
-				 "(chmod 600 it, or remove it)",
-				 (unsigned)(st.st_mode & 07777));
-		}
-		if (why[0]) {
-			if (fd >= 0)
-				REAL(close)(fd);
-			errno = EPERM;
-			return -1;
-		}
-		if (pass == 1)
-			break;
-		fd = open(path, fl);
-		if (fd < 0) {
-			if (errno == ENXIO && S_ISFIFO(st.st_mode))
-				snprintf(why, cap,
-					 "no process has this FIFO open for "
-					 "reading");
-			return -1;
-		}
-		if (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
-		    st2.st_ino != st.st_ino) {
-			snprintf(why, cap, "it changed while being opened");
-			REAL(close)(fd);
-			return -1;
-		}
-		st = st2;
+				 "no process has this FIFO open for reading");
+		return -1;
+	}
+	if (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
+	    st2.st_ino != st.st_ino) {
+		snprintf(why, cap, "it changed while being opened");
+		REAL(close)(fd);
+		return -1;
+	}
+	if (refused(&st2, fifo_ok, why, cap)) {
+		REAL(close)(fd);
+		errno = EPERM;
+		return -1;
 	}
 	return fd;
 }

@@ -633,8 +633,9 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		__atomic_add_fetch(&e->pend_bytes[dir], add, __ATOMIC_RELAXED);
 	}
 	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
-	struct scratch *s = scratch();
-	if (!busy && kind == TT_FD_TLS && c && s && lock_conn(c, e, fd, s)) {
+	struct scratch *s;
+	if (!busy && kind == TT_FD_TLS && c && (s = scratch()) != NULL &&
+	    lock_conn(c, e, fd, s)) {
 		struct tt_emit em;
 		emit_init(&em, c, s);
 		flush_bypass(c, e, &em);

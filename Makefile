@@ -15,17 +15,20 @@ B       := build
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
-ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Idecoder -Ishim
+# The decoder's layers, lowest first (docs/architecture.md): each uses
+# only those before it (scripts/layers.py checks).
+DEC_LAYERS := base conn decrypt session msg handshake record
+ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEC_LAYERS:%=-Idecoder/%) -Ishim
 SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 
-DEC_SRC  := $(wildcard decoder/*.c)
+DEC_SRC  := $(foreach l,$(DEC_LAYERS),$(wildcard decoder/$(l)/*.c))
 SHIM_SRC := $(filter-out shim/launcher.c,$(wildcard shim/*.c))
 # Shim modules that are pure enough to unit-test outside a host process.
 UNIT_SHIM_SRC := shim/format.c shim/config.c shim/libcrypto.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-HDRS     := $(wildcard decoder/*.h decoder/tables/*.def shim/*.h shim/*.def tests/unit/helpers/*.h tests/fuzz/*.h)
+HDRS     := $(wildcard decoder/*/*.h decoder/base/tables/*.def shim/*.h shim/*.def tests/unit/helpers/*.h tests/fuzz/*.h)
 
 DEC_OBJ  := $(DEC_SRC:%.c=$(B)/obj/%.o)
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/%.o)

@@ -1,4 +1,4 @@
-/* The crypto table (decoder/crypto.h) bound to a libcrypto that is
+/* The crypto table (decoder/base/crypto.h) bound to a libcrypto that is
  * dlopen'ed on first need, never at library load.  libtlstrace.so does not
  * link libcrypto. */
 #ifndef TT_SHIM_CRYPTO_H

@@ -491,9 +491,8 @@ static void stop_note(struct tt_tconn *c, enum tt_dir dir,
  * before its own bytes. */
 static void drain_all(struct tt_tconn *c, const struct tt_emit *em)
 {
-	for (int d = 0; d < 2; d++)
-		if (tt_conn_waiting(&c->dec, (enum tt_dir)d))
-			tt_conn_drain(&c->dec, (enum tt_dir)d, em);
+	if (tt_conn_waiting(&c->dec))
+		tt_conn_drain(&c->dec, em);
 }
 
 /* fd's number was found naming something else than c's socket: it
@@ -522,8 +521,8 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	    !c->dec.d[dir].dead)
 		stop_note(c, dir, &em);
 	/* records that waited for keys go first */
-	if (tt_conn_waiting(&c->dec, dir))
-		tt_conn_drain(&c->dec, dir, &em);
+	if (tt_conn_waiting(&c->dec))
+		tt_conn_drain(&c->dec, &em);
 	bool gone = false;
 	for (size_t i = 0; i < iovcnt && n > 0; i++) {
 		size_t take = iov[i].iov_len < n ? iov[i].iov_len : n;
@@ -539,8 +538,8 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	}
 	/* the other direction's waiting records, if its keys came meanwhile
 	 * (a client's answer is often the first moment after they did) */
-	if (!gone && tt_conn_waiting(&c->dec, (enum tt_dir)!dir))
-		tt_conn_drain(&c->dec, (enum tt_dir)!dir, &em);
+	if (!gone && tt_conn_waiting(&c->dec))
+		tt_conn_drain(&c->dec, &em);
 	leave(c, dir);
 	if (gone)
 		detach_if(fd, e, c);

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "conn.h"
+#include "record.h"
 #include "fdtable.h"
 
 /* A one-word try-lock per direction.  Hooks only ever try it (and skip

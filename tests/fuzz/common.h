@@ -24,7 +24,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "conn.h"
+#include "handshake.h"
+#include "msg.h"
+#include "record.h"
 #include "utf8check.h"
 #include "event.h"
 #include "format.h"

@@ -1,4 +1,4 @@
-/* libFuzzer target for the Certificate parser (decoder/hs_cert.c).
+/* libFuzzer target for the Certificate parser (decoder/msg/cert.c).
  *
  * Input: one Certificate body, without its 4-byte handshake header.  It
  * is parsed for every version preset (none, TLS 1.0, 1.2, 1.3: the last

@@ -1,4 +1,4 @@
-/* libFuzzer target for the CertificateRequest parser (decoder/hs_cert.c).
+/* libFuzzer target for the CertificateRequest parser (decoder/msg/cert.c).
  *
  * Input: one CertificateRequest body, without its 4-byte handshake
  * header.  It is parsed for every version preset (none: TLS 1.2 form,

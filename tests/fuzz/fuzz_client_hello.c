@@ -1,4 +1,4 @@
-/* libFuzzer target for the ClientHello parser (decoder/hs_hello.c).
+/* libFuzzer target for the ClientHello parser (decoder/msg/hello.c).
  *
  * Input: one ClientHello body, without its 4-byte handshake header.  It
  * is parsed for every version preset (none, TLS 1.0, 1.2, 1.3), both

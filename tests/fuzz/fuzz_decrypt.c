@@ -1,5 +1,5 @@
-/* libFuzzer target for the decryption path (decoder/decrypt.c) and the
- * record layer around it (decoder/record.c): TLS 1.3 epochs, the inner
+/* libFuzzer target for the decryption path (decoder/decrypt/decrypt.c) and the
+ * record layer around it (decoder/record/record.c): TLS 1.3 epochs, the inner
  * content type peeked from a record's last block, KeyUpdate, TLS 1.2 AEAD
  * records after each ChangeCipherSpec, and the queue of records waiting
  * for their keys.  Keys come from an NSS key log in the input, through
@@ -90,10 +90,10 @@ FZ_NOCOV static void on_event(void *ctx, struct tt_event *ev)
 			ev->f[i].v.i = saved[i];
 }
 
-FZ_NOCOV static void drain(struct tt_conn *c, enum tt_dir d, struct fz_sink *k)
+FZ_NOCOV static void drain(struct tt_conn *c, struct fz_sink *k)
 {
-	if (tt_conn_waiting(c, d))
-		tt_conn_drain(c, d, &k->em);
+	if (tt_conn_waiting(c))
+		tt_conn_drain(c, &k->em);
 }
 
 FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
@@ -104,8 +104,7 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 	if (!copy)
 		abort();
 	memcpy(copy, p, n);
-	drain(c, TT_IN, k);
-	drain(c, TT_OUT, k);
+	drain(c, k);
 	tt_rc rc = tt_conn_feed(c, d, copy, n, &k->em);
 	if (rc != TT_OK && rc != TT_DECODE)
 		fz_fail("tt_conn_feed returned %d", rc);
@@ -135,11 +134,10 @@ FZ_NOCOV static void end_and_release(struct tt_conn *c, struct fz_sink *k,
 				 .since_last_us = 5,
 				 .duration_us = 100};
 	tt_conn_end(c, &ei, &k->em);
-	for (int d = 0; d < 2; d++)
-		if (tt_conn_waiting(c, (enum tt_dir)d))
-			fz_fail("%s: direction %d still waits for keys after "
-				"the connection closed",
-				what, d);
+	if (tt_conn_waiting(c))
+		fz_fail("%s: records still wait for keys after the "
+			"connection closed",
+			what);
 	tt_conn_release(c);
 }
 
@@ -194,8 +192,7 @@ FZ_NOCOV static void run_late(const struct input *in, struct testkeys *tk,
 		feed_segment(&c, in, &in->seg[i], &seed, k);
 	no_crypto_yet(tk, "keys after the replay");
 	tk->hidden = false;
-	drain(&c, TT_IN, k);
-	drain(&c, TT_OUT, k);
+	drain(&c, k);
 	end_and_release(&c, k, "keys after the replay");
 }
 

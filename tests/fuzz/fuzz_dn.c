@@ -1,4 +1,4 @@
-/* libFuzzer target for decoder/der.c: the input is tried as a DER Name
+/* libFuzzer target for decoder/base/der.c: the input is tried as a DER Name
  * (rendered into outputs of several sizes, tiny ones included) and as a
  * DER certificate (whose issuer and subject are then rendered).  Every
  * output must be NUL-terminated valid UTF-8 of the length reported, and a

@@ -1,5 +1,5 @@
 /* libFuzzer target for handshake reassembly and dispatch
- * (decoder/handshake.c) and the message parsers behind it.
+ * (decoder/handshake/handshake.c) and the message parsers behind it.
  *
  * Input:
  *   bytes 0-3   seed of the split pattern (big-endian)

@@ -1,4 +1,4 @@
-/* libFuzzer target for decoder/keylog.c: the input is a key log file.
+/* libFuzzer target for decoder/base/keylog.c: the input is a key log file.
  * It is walked line by line with tt_keylog_next (from an exact-size copy,
  * so ASan sees any read past the end), and each line is checked:
  * - the line is one line: at least one byte, ending at its first newline

@@ -1,4 +1,4 @@
-/* libFuzzer target for the record layer (decoder/record.c) and, through
+/* libFuzzer target for the record layer (decoder/record/record.c) and, through
  * it, handshake reassembly and every message parser: whole connections.
  *
  * Input:

@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "conn.h"
 #include "evlog.h"
 #include "testkeys.h"
 #include "tlsgen.h"
@@ -226,12 +225,11 @@ static void test_keys_late_and_missing(void **state)
 	k.hidden = true;
 	k.crypto_calls = 0;
 	evlog_replay(&r, 0, &c, &late, (size_t)-1);
-	assert_true(tt_conn_waiting(&c, TT_IN));
+	assert_true(tt_conn_waiting(&c));
 	assert_null(nth(&late, "certificate_request", NULL, 0));
 	assert_int_equal(k.crypto_calls, 0); /* no secret: no libcrypto */
 	k.hidden = false;
-	tt_conn_drain(&c, TT_IN, &late.em);
-	tt_conn_drain(&c, TT_OUT, &late.em);
+	tt_conn_drain(&c, &late.em);
 	close_conn(&c, &late);
 	tt_conn_release(&c);
 	/* each direction's events in its own order (the two directions
@@ -302,10 +300,8 @@ static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
 						  (as_server != 0)
 						  ? TT_OUT
 						  : TT_IN;
-			for (int d = 0; d < 2; d++)
-				if (tt_conn_waiting(&c, (enum tt_dir)d))
-					tt_conn_drain(&c, (enum tt_dir)d,
-						      &l->em);
+			if (tt_conn_waiting(&c))
+				tt_conn_drain(&c, &l->em);
 			(void)tt_conn_feed(&c, dir,
 					   tlsgen_stream_of(r, t->from_server)
 							   ->data +
@@ -317,8 +313,7 @@ static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
 		}
 	}
 	k->hidden = false;
-	for (int d = 0; d < 2; d++)
-		tt_conn_drain(&c, (enum tt_dir)d, &l->em);
+	tt_conn_drain(&c, &l->em);
 	close_conn(&c, l);
 	tt_conn_release(&c);
 }

@@ -1,4 +1,4 @@
-/* decoder/der.c: Name rendering and certificate fields.
+/* decoder/base/der.c: Name rendering and certificate fields.
  *
  * libcrypto is the oracle: every Name below is built with it, encoded with
  * i2d_X509_NAME, decoded again with d2i_X509_NAME (the DER of a

@@ -1,4 +1,4 @@
-/* decoder/event.c: UTF-8 sanitising of peer bytes, and the event
+/* decoder/base/event.c: UTF-8 sanitising of peer bytes, and the event
  * builders' bounds (arena and field exhaustion never overflow, always
  * mark the event truncated; a disabled event makes every builder a
  * no-op). */

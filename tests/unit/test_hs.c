@@ -10,7 +10,6 @@
 
 #include <cmocka.h>
 
-#include "conn.h"
 #include "evlog.h"
 #include "tlsgen.h"
 

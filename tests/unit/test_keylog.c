@@ -1,4 +1,4 @@
-/* decoder/keylog.c: NSS key log lines.
+/* decoder/base/keylog.c: NSS key log lines.
  *
  * Every line is parsed from an exact-size heap copy, so ASan sees any
  * read past the length given.  Real key logs come from tlsgen (OpenSSL's

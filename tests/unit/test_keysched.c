@@ -1,4 +1,4 @@
-/* decoder/keysched.c: key schedules and record decryption.
+/* decoder/base/keysched.c: key schedules and record decryption.
  *
  * The crypto table is filled from libcrypto directly (the shim's dlopen
  * binding is separate).  Oracles, in order of independence:

@@ -1,4 +1,4 @@
-/* IANA name tables (decoder/names.c, decoder/tables/<registry>.def).
+/* IANA name tables (decoder/base/names.c, decoder/tables/<registry>.def).
  *
  * The .def files are read here a second time through a local X-macro, so
  * the checks on them (every value named, no value twice, each lookup

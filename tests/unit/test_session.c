@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "conn.h"
 #include "evlog.h"
 #include "tlsgen.h"
 

@@ -131,10 +131,8 @@ void evlog_replay(const struct tlsgen_result *r, int as_server,
 			size_t n = s->len - o < piece ? s->len - o : piece;
 			/* as the shim does before each call: records that
 			 * waited for keys first */
-			for (int d = 0; d < 2; d++)
-				if (tt_conn_waiting(c, (enum tt_dir)d))
-					tt_conn_drain(c, (enum tt_dir)d,
-						      &l->em);
+			if (tt_conn_waiting(c))
+				tt_conn_drain(c, &l->em);
 			(void)tt_conn_feed(c, dir, st->data + s->off + o, n,
 					   &l->em);
 		}

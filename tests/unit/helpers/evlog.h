@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
-#include "conn.h"
+#include "handshake.h"
+#include "msg.h"
+#include "record.h"
 #include "event.h"
 #include "tlsgen.h"
 

@@ -1,4 +1,4 @@
-/* The crypto table (decoder/crypto.h) filled from libcrypto linked
+/* The crypto table (decoder/base/crypto.h) filled from libcrypto linked
  * directly: the oracle the shim's dlopen'ed binding and the decoder's
  * key schedule are tested against. */
 #include <limits.h>

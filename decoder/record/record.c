@@ -13,13 +13,23 @@
  * needed body that sits whole in the caller's buffer is decoded in place;
  * only a split one is copied, into a buffer that lives until that record
  * is complete.
+ *
+ * Records wait, whole and in order, when they cannot be decoded yet:
+ * encrypted ones whose keys have not come, and records a thread handed
+ * over before the other direction's bytes they followed (see
+ * ahead_of_other).  While anything waits, every later record of either
+ * direction waits behind it, and the queues are drained in the order the
+ * records were completed: events come out in wire order.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "crypto.h"
+#include "decrypt.h"
+#include "handshake.h"
 #include "names.h"
+#include "record.h"
+#include "session.h"
 
 enum {
 	CT_CCS = 20,
@@ -35,6 +45,8 @@ void tt_conn_init(struct tt_conn *c)
 	c->client_cert = -1;
 }
 
+static void qfree(struct tt_dirstate *d);
+
 void tt_conn_release(struct tt_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
@@ -47,30 +59,10 @@ void tt_conn_release(struct tt_conn *c)
 		d->hbuf = NULL;
 		d->hlen = d->hcap = 0;
 		tt_dec_release(c, (enum tt_dir)i);
+		qfree(d);
 	}
 	free(c->ca_text);
 	c->ca_text = NULL;
-}
-
-void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
-			enum tt_role sender)
-{
-	if (tt_conn_role(c) != TT_ROLE_UNKNOWN)
-		return;
-	enum tt_role other =
-		sender == TT_ROLE_CLIENT ? TT_ROLE_SERVER : TT_ROLE_CLIENT;
-	uint8_t r = (uint8_t)(dir == TT_OUT ? sender : other);
-	__atomic_store_n(&c->role, r, __ATOMIC_RELAXED);
-}
-
-void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
-			  const char *what, const char *detail)
-{
-	struct tt_event *ev = tt_ev_begin(em, "decode_error", TT_WARN, dir);
-	tt_ev_str(ev, "error", TT_WARN, what);
-	if (detail)
-		tt_ev_str(ev, "detail", TT_WARN, detail);
-	tt_ev_send(em, ev);
 }
 
 static bool header_ok(const uint8_t *h, size_t n)
@@ -97,48 +89,6 @@ bool tt_looks_like_tls(const uint8_t *p, size_t n)
 	if (p[0] != CT_HANDSHAKE && p[0] != CT_ALERT)
 		return false;
 	return header_ok(p, n < 5 ? n : 5);
-}
-
-static void dead(struct tt_dirstate *d)
-{
-	d->dead = true;
-	free(d->rbuf);
-	free(d->hbuf);
-	d->rbuf = d->hbuf = NULL;
-	d->hlen = d->hcap = 0;
-}
-
-void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
-		  const char *detail, const struct tt_emit *em)
-{
-	/* Records waiting for keys came before the bytes that stop the
-	 * direction, and nothing is decoded after: they are given up now,
-	 * reported as ciphertext ahead of the reason (unless that already
-	 * stopped the direction, which then said why). */
-	if (tt_conn_waiting(c, dir))
-		tt_dec_give_up(c, dir, em);
-	if (!c->d[dir].dead)
-		tt_emit_decode_error(em, dir, what, detail);
-	dead(&c->d[dir]);
-}
-
-void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
-		    long long bytes, const char *message,
-		    const struct tt_emit *em)
-{
-	if (c->bypass[dir])
-		return;
-	c->bypass[dir] = call;
-	/* what waits for keys came before the bytes that went by */
-	if (tt_conn_waiting(c, dir))
-		tt_dec_give_up(c, dir, em);
-	struct tt_event *ev = tt_ev_begin(em, "io_bypass", TT_WARN, dir);
-	tt_ev_str(ev, "call", TT_WARN, call);
-	if (bytes > 0)
-		tt_ev_int(ev, "bytes", TT_WARN, bytes);
-	tt_ev_str(ev, "message", TT_WARN, message);
-	tt_ev_send(em, ev);
-	dead(&c->d[dir]);
 }
 
 /* Whether the current record's body is ciphertext we cannot read. */
@@ -189,7 +139,7 @@ static uint8_t null_mac_len(uint16_t cipher)
 	return 0;
 }
 
-void tt_record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		     const uint8_t *p, uint32_t n, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
@@ -212,7 +162,7 @@ void tt_record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 			tt_ev_bool(ev, "compatibility", TT_DEBUG, true);
 		tt_ev_send(em, ev);
 		if (!tls13)
-			tt_dec_ccs(c, dir, em);
+			tt_dec_ccs(c, dir);
 		break;
 	}
 	case CT_ALERT:
@@ -238,17 +188,90 @@ void tt_record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	}
 }
 
+/* A reader thread and a writer thread of one socket may hand their bytes
+ * over in another order than they crossed it.  A record that can only
+ * have followed what the other direction has not shown yet waits for it,
+ * in the queue, and is tried again after each record of the other
+ * direction (record boundaries, not call boundaries, decide, so the
+ * events do not depend on how the bytes were cut): a ServerHello
+ * before any record of this process's, and, at a server, the client's
+ * records after its ClientHello before this process's ServerHello. */
+static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
+			   uint8_t type, const uint8_t *p, uint32_t n)
+{
+	const struct tt_dirstate *d = &c->d[dir], *o = &c->d[!dir];
+	if (d->order_free || o->dead || c->phase != TT_PHASE_FIRST)
+		return false;
+	if (!c->ch_seen)
+		return o->decoded == 0 && type == CT_HANDSHAKE && p && n > 0 &&
+		       p[0] == 2 /* server_hello */;
+	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
+}
+
+/* One queued record: its place in wire order, its header, and whether
+ * its body follows (bodies past TT_KEYQ_MAX are not kept). */
+struct tt_qent {
+	uint32_t seq;
+	uint8_t hdr[5];
+	uint8_t has_body;
+};
+#define QENT_SIZE 12 /* sizeof(struct tt_qent), packed in the queue */
+
+static struct tt_qent qhead(const struct tt_dirstate *d, const uint8_t **body)
+{
+	struct tt_qent e;
+	memcpy(&e, d->q + d->qoff, sizeof(e));
+	*body = e.has_body ? d->q + d->qoff + QENT_SIZE : NULL;
+	return e;
+}
+
+static uint32_t qent_len(const struct tt_qent *e)
+{
+	return (uint32_t)(e->hdr[3] << 8 | e->hdr[4]);
+}
+
+static bool qempty(const struct tt_dirstate *d)
+{
+	return d->qoff >= d->qlen;
+}
+
+static void qpop(struct tt_dirstate *d)
+{
+	const uint8_t *body;
+	struct tt_qent e = qhead(d, &body);
+	d->qoff += QENT_SIZE + (body ? qent_len(&e) : 0);
+	if (d->qoff < d->qlen)
+		return;
+	d->qoff = d->qlen = 0;
+	if (d->qcap > 4096) { /* a long wait is over: give the memory back */
+		tt_wipe(d->q, d->qcap);
+		free(d->q);
+		d->q = NULL;
+		d->qcap = 0;
+	}
+}
+
+static void qfree(struct tt_dirstate *d)
+{
+	if (d->q) {
+		tt_wipe(d->q, d->qcap);
+		free(d->q);
+	}
+	d->q = NULL;
+	d->qoff = d->qlen = d->qcap = 0;
+}
+
 /* Appends a record to dir's queue (by its header alone once the bodies
  * waiting reach TT_KEYQ_MAX); false when the queue is full. */
-static bool enqueue(struct tt_dirstate *d, const uint8_t *hdr,
+static bool enqueue(struct tt_dirstate *d, uint32_t seq, const uint8_t *hdr,
 		    const uint8_t *p, uint32_t n)
 {
 	if (d->qlen - d->qoff > TT_KEYQ_MAX + TT_KEYQ_HDRS)
 		return false;
 	if (d->qlen - d->qoff > TT_KEYQ_MAX)
 		p = NULL;
-	size_t need = (size_t)d->qlen + 6 + (p ? n : 0);
-	if (need > TT_KEYQ_MAX + TT_KEYQ_HDRS + 6 + TT_RECORD_MAX)
+	size_t need = (size_t)d->qlen + QENT_SIZE + (p ? n : 0);
+	if (need > TT_KEYQ_MAX + TT_KEYQ_HDRS + QENT_SIZE + TT_RECORD_MAX)
 		return false;
 	if (need > d->qcap) {
 		size_t cap = d->qcap ? d->qcap : 4096;
@@ -260,125 +283,152 @@ static bool enqueue(struct tt_dirstate *d, const uint8_t *hdr,
 		d->q = nq;
 		d->qcap = (uint32_t)cap;
 	}
-	uint8_t *e = d->q + d->qlen;
-	memcpy(e, hdr, 5); /* type, version, length */
-	e[5] = p != NULL;
+	struct tt_qent e = {.seq = seq, .has_body = p != NULL};
+	memcpy(e.hdr, hdr, 5);
+	memcpy(d->q + d->qlen, &e, sizeof(e));
 	if (p)
-		memcpy(e + 6, p, n);
+		memcpy(d->q + d->qlen + QENT_SIZE, p, n);
 	d->qlen = (uint32_t)need;
 	return true;
 }
 
-static void record_body(struct tt_conn *c, enum tt_dir dir,
-			const uint8_t *hdr, const uint8_t *p, uint32_t n,
-			const struct tt_emit *em);
+/* What became of a record offered for decoding. */
+enum step {
+	STEP_DONE,	 /* decoded, or reported as ciphertext */
+	STEP_WAIT_KEYS,	 /* encrypted, its keys not here yet */
+	STEP_WAIT_ORDER, /* follows bytes of the other direction not seen yet */
+};
 
-/* A record that must wait for its keys; when the queue is full the
- * direction stops waiting and everything is reported as ciphertext. */
-static void wait_for_keys(struct tt_conn *c, enum tt_dir dir,
-			  const uint8_t *hdr, const uint8_t *p, uint32_t n,
-			  const struct tt_emit *em)
-{
-	struct tt_dirstate *d = &c->d[dir];
-	if (d->draining) {
-		d->stall = true; /* stays at the head of the queue */
-		return;
-	}
-	if (enqueue(d, hdr, p, n))
-		return;
-	tt_dec_give_up(c, dir, em);
-	record_body(c, dir, hdr, p, n, em);
-}
-
-void tt_conn_drain(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
-{
-	struct tt_dirstate *d = &c->d[dir];
-	if (d->draining || d->dead)
-		return;
-	while (d->qoff < d->qlen) {
-		uint8_t *e = d->q + d->qoff;
-		uint32_t n = (uint32_t)(e[3] << 8 | e[4]);
-		d->draining = true;
-		d->stall = false;
-		record_body(c, dir, e, e[5] ? e + 6 : NULL, n, em);
-		d->draining = false;
-		if (d->stall)
-			return;
-		d->qoff += 6 + (e[5] ? n : 0);
-		if (d->dead)
-			break;
-	}
-	d->qoff = d->qlen = 0;
-	if (d->qcap > 4096) { /* a long wait is over: give the memory back */
-		tt_wipe(d->q, d->qcap);
-		free(d->q);
-		d->q = NULL;
-		d->qcap = 0;
-	}
-}
-
-/* A reader thread and a writer thread of one socket may hand their bytes
- * over in another order than they crossed it.  A record that can only
- * have followed what the other direction has not shown yet waits for it,
- * in the queue of records waiting for keys, drained after each record of
- * the other direction (record boundaries, not call boundaries, decide, so
- * the events do not depend on how the bytes were cut): a ServerHello
- * before any record of this process's, and, at a server, the client's
- * records after its ClientHello before this process's ServerHello. */
-static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
-			   uint8_t type, const uint8_t *p, uint32_t n)
-{
-	const struct tt_dirstate *d = &c->d[dir], *o = &c->d[!dir];
-	if (d->order_free || o->dead || c->phase != TT_PHASE_FIRST)
-		return false;
-	if (!c->ch_seen)
-		return o->records == 0 && type == CT_HANDSHAKE && p && n > 0 &&
-		       p[0] == 2 /* server_hello */;
-	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
-}
-
-static void record_body(struct tt_conn *c, enum tt_dir dir,
-			const uint8_t *hdr, const uint8_t *p, uint32_t n,
-			const struct tt_emit *em)
+/* Decodes one whole record, unless it must wait.  Nothing here queues or
+ * drains: the callers do, so no record is decoded from inside another.
+ * give_up: dir no longer waits for keys (what it waited for is counted
+ * missing and reported as ciphertext) nor for the other direction. */
+static enum step record_body(struct tt_conn *c, enum tt_dir dir,
+			     const uint8_t *hdr, const uint8_t *p, uint32_t n,
+			     bool give_up, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	uint8_t type = hdr[0];
-	if (ahead_of_other(c, dir, type, p, n)) {
-		d->order_wait = true;
-		wait_for_keys(c, dir, hdr, p, n, em);
-		return;
-	}
+	if (give_up)
+		d->order_free = true;
+	if (ahead_of_other(c, dir, type, p, n))
+		return STEP_WAIT_ORDER;
 	if (!p || record_encrypted(c, d, type)) {
-		switch (tt_dec_record(c, dir, hdr, p, n, em)) {
-		case TT_DEC_DONE:
-			return;
+		struct tt_opened o;
+		enum tt_dec_result r = tt_dec_open(c, dir, hdr, p, n, em, &o);
+		if (r == TT_DEC_WAIT && give_up) {
+			tt_dec_abandon(c, dir);
+			r = tt_dec_open(c, dir, hdr, p, n, em, &o);
+		}
+		switch (r) {
+		case TT_DEC_OPENED: {
+			struct tt_emit dem = *em;
+			dem.flags |= TT_EVF_DECRYPTED;
+			if (o.type == CT_APPDATA)
+				c->appdata[dir] = true;
+			else
+				record_plain(c, dir, o.type, o.p, o.n, &dem);
+			tt_dec_opened_free(&o);
+			if (!d->dead)
+				tt_dec_switch(c, dir, &dem);
+			d->decoded++;
+			return STEP_DONE;
+		}
 		case TT_DEC_WAIT:
-			wait_for_keys(c, dir, hdr, p, n, em);
-			return;
+			return STEP_WAIT_KEYS;
 		case TT_DEC_NONE:
 			break;
 		}
 		tt_sess_encrypted(c, dir, type, n, em);
-		return;
+		d->decoded++;
+		return STEP_DONE;
 	}
+	d->decoded++;
 	if (d->null_mac) {
 		/* GenericStreamCipher with a NULL cipher: content, then MAC
 		 * (RFC 5246 6.2.3.1) */
 		if (n < d->null_mac) {
 			tt_emit_decode_error(em, dir,
 					     "record shorter than its MAC", NULL);
-			return;
+			return STEP_DONE;
 		}
 		n -= d->null_mac;
 	}
-	tt_record_plain(c, dir, type, p, n, em);
+	record_plain(c, dir, type, p, n, em);
+	return STEP_DONE;
 }
 
-static void do_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
-		      const uint8_t *p, uint32_t n, const struct tt_emit *em)
+/* Tries dir's first waiting record; pops it when it was decoded.  A
+ * direction that stopped drops what still waits: it came after. */
+static enum step run_head(struct tt_conn *c, enum tt_dir dir, bool give_up,
+			  const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	const uint8_t *body;
+	struct tt_qent e = qhead(d, &body);
+	enum step s = record_body(c, dir, e.hdr, body, qent_len(&e), give_up,
+				  em);
+	if (s != STEP_DONE)
+		return s;
+	qpop(d);
+	if (d->dead)
+		qfree(d);
+	return STEP_DONE;
+}
+
+/* Decodes what waits, the earliest record first, as far as keys and
+ * order allow.  A record waiting for keys holds back every later record
+ * of both directions (unless the other direction is given up: its records
+ * are then reported anyway); one waiting for the other direction lets the
+ * other direction's records go first.  give_up: a mask of directions
+ * that stop waiting (1 << dir). */
+static void drain(struct tt_conn *c, unsigned give_up, const struct tt_emit *em)
+{
+	for (;;) {
+		struct tt_dirstate *d0 = &c->d[0], *d1 = &c->d[1];
+		bool has0 = !qempty(d0), has1 = !qempty(d1);
+		if (!has0 && !has1)
+			return;
+		const uint8_t *b;
+		enum tt_dir first = TT_IN;
+		if (!has0 || (has1 && qhead(d1, &b).seq < qhead(d0, &b).seq))
+			first = TT_OUT;
+		enum tt_dir order[2] = {first, (enum tt_dir)!first};
+		bool progressed = false;
+		for (int k = 0; k < 2 && !progressed; k++) {
+			enum tt_dir dir = order[k];
+			if (qempty(&c->d[dir]))
+				continue;
+			enum step s = run_head(c, dir, give_up >> dir & 1, em);
+			if (s == STEP_DONE)
+				progressed = true;
+			else if (s == STEP_WAIT_KEYS && !(give_up >> !dir & 1))
+				break; /* the later records wait behind it */
+		}
+		if (!progressed)
+			return;
+	}
+}
+
+void tt_conn_drain(struct tt_conn *c, const struct tt_emit *em)
+{
+	drain(c, 0, em);
+}
+
+/* Reports what waits in the directions of mask, in order. */
+static void give_up(struct tt_conn *c, unsigned mask, const struct tt_emit *em)
+{
+	if (tt_conn_waiting(c))
+		drain(c, mask, em);
+}
+
+/* A record whose bytes are complete. */
+static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
+			const uint8_t *p, uint32_t n, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	d->records++;
+	uint32_t seq = c->rec_seq++;
 	struct tt_event *tev = tt_ev_begin(em, "record", TT_TRACE, dir);
 	if (tev) {
 		char tb[TT_NAMEBUF], vb[TT_NAMEBUF];
@@ -390,16 +440,52 @@ static void do_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		tt_ev_int(tev, "record_length", TT_TRACE, n);
 		tt_ev_send(em, tev);
 	}
-	if (tt_conn_waiting(c, dir)) /* after those already waiting */
-		wait_for_keys(c, dir, hdr, p, n, em);
-	else
-		record_body(c, dir, hdr, p, n, em);
-	/* the other direction's records that waited for this one */
-	struct tt_dirstate *o = &c->d[!dir];
-	if (o->order_wait && tt_conn_waiting(c, (enum tt_dir)!dir)) {
-		o->order_wait = false;
-		tt_conn_drain(c, (enum tt_dir)!dir, em);
+	if (!tt_conn_waiting(c) &&
+	    record_body(c, dir, hdr, p, n, false, em) == STEP_DONE)
+		return; /* the common case: nothing waits */
+	if (!enqueue(d, seq, hdr, p, n)) {
+		/* the queue is full: nothing waits any more */
+		give_up(c, 3, em);
+		if (!d->dead)
+			(void)record_body(c, dir, hdr, p, n, true, em);
+		return;
 	}
+	drain(c, 0, em);
+}
+
+void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
+		  const char *detail, const struct tt_emit *em)
+{
+	/* Records waiting for keys came before the bytes that stop the
+	 * direction: they are reported first, as ciphertext. */
+	give_up(c, 1u << dir, em);
+	tt_dir_stop(c, dir, what, detail, em);
+}
+
+void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
+		    long long bytes, const char *message,
+		    const struct tt_emit *em)
+{
+	if (c->bypass[dir])
+		return;
+	c->bypass[dir] = call;
+	/* what waits for keys came before the bytes that went by */
+	give_up(c, 1u << dir, em);
+	struct tt_event *ev = tt_ev_begin(em, "io_bypass", TT_WARN, dir);
+	tt_ev_str(ev, "call", TT_WARN, call);
+	if (bytes > 0)
+		tt_ev_int(ev, "bytes", TT_WARN, bytes);
+	tt_ev_str(ev, "message", TT_WARN, message);
+	tt_ev_send(em, ev);
+	tt_dir_stop(c, dir, NULL, NULL, em);
+}
+
+void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
+		 const struct tt_emit *em)
+{
+	/* Records still waiting for keys will not get them now. */
+	give_up(c, tt_end_final(ei) ? 3u : 1u << ei->dir, em);
+	tt_sess_end(c, ei, em);
 }
 
 /* An SSLv2-compatible ClientHello (RFC 5246 E.2) is reported and then the
@@ -441,7 +527,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			if (d->records == 0 && (d->hdr[0] & 0x80) &&
 			    d->hdr[2] == 1) {
 				sslv2_hello(c, dir, em);
-				dead(d);
+				tt_dir_stop(c, dir, NULL, NULL, em);
 				return TT_DECODE;
 			}
 			if (!header_ok(d->hdr, d->hdr_have)) {
@@ -472,7 +558,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			/* decided once: the other direction may change the
 			 * version while this record's bytes arrive; a record
 			 * that will wait behind others keeps its body */
-			d->rskip = !tt_conn_waiting(c, dir) &&
+			d->rskip = !tt_conn_waiting(c) &&
 				   record_encrypted(c, d, d->rtype) &&
 				   !tt_dec_need_body(c, dir, d->rtype);
 		}
@@ -486,13 +572,13 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			if (d->rgot < d->rlen)
 				return TT_OK;
 			d->hdr_have = 0;
-			do_record(c, dir, d->hdr, NULL, d->rlen, em);
+			take_record(c, dir, d->hdr, NULL, d->rlen, em);
 		} else if (d->rgot == 0 && n >= d->rlen) {
 			const uint8_t *body = p;
 			p += d->rlen;
 			n -= d->rlen;
 			d->hdr_have = 0;
-			do_record(c, dir, d->hdr, body, d->rlen, em);
+			take_record(c, dir, d->hdr, body, d->rlen, em);
 		} else {
 			if (d->rgot == 0 || !d->rbuf) {
 				/* a new record: its own buffer, of its size */
@@ -514,7 +600,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->hdr_have = 0;
 			uint8_t *body = d->rbuf;
 			d->rbuf = NULL;
-			do_record(c, dir, d->hdr, body, d->rlen, em);
+			take_record(c, dir, d->hdr, body, d->rlen, em);
 			free(body);
 		}
 		if (d->dead)

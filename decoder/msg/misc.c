@@ -20,7 +20,7 @@
  */
 #include <string.h>
 
-#include "conn.h"
+#include "msg.h"
 #include "names.h"
 
 tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,

@@ -24,8 +24,9 @@
  */
 #include <string.h>
 
-#include "conn.h"
+#include "msg.h"
 #include "names.h"
+#include "session.h"
 
 static const uint8_t hrr_random[32] = {
 	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,

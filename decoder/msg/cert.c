@@ -24,9 +24,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
+#include "msg.h"
 #include "der.h"
 #include "names.h"
+#include "session.h"
 
 enum {
 	EXT_SIGNATURE_ALGORITHMS = 13,

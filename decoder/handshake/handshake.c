@@ -18,73 +18,32 @@
 #include <string.h>
 
 #include "conn.h"
+#include "handshake.h"
+#include "msg.h"
 #include "names.h"
+#include "session.h"
 
-tt_rc tt_ext_next(struct tt_ext_walk *w, uint16_t *type, struct tt_cur *data)
-{
-	TRY(tt_u16(&w->all, type));
-	TRY(tt_sub16(&w->all, data));
-	for (size_t i = 0; i < w->nseen; i++)
-		ENSURE(w->seen[i] != *type, TT_DECODE);
-	ENSURE(w->nseen < w->max && w->nseen < TT_EXT_MAX, TT_DECODE);
-	w->seen[w->nseen++] = *type;
-	return TT_OK;
-}
-
-void tt_ev_list_u16(struct tt_event *ev, const char *key, enum tt_level l,
-		    struct tt_cur v, const char *(*label)(uint16_t, char *))
-{
-	if (!ev || (uint8_t)l > ev->max)
-		return; /* not shown: not walked */
-	tt_ev_list_begin(ev, key, l);
-	uint16_t x;
-	char b[TT_NAMEBUF];
-	while (tt_u16(&v, &x) == TT_OK)
-		tt_ev_list_add(ev, label(x, b));
-	tt_ev_list_end(ev);
-}
+/* The parser of each message type; the others get tt_hs_generic. */
+static const tt_hs_parser parsers[256] = {
+	[1] = tt_hs_client_hello,
+	[2] = tt_hs_server_hello,
+	[4] = tt_hs_new_session_ticket,
+	[8] = tt_hs_encrypted_extensions,
+	[11] = tt_hs_certificate,
+	[12] = tt_hs_server_key_exchange,
+	[13] = tt_hs_certificate_request,
+	[15] = tt_hs_certificate_verify,
+	[20] = tt_hs_finished,
+	[24] = tt_hs_key_update,
+};
 
 static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		      const uint8_t *body, size_t len,
 		      const struct tt_emit *em)
 {
-	tt_rc rc;
 	c->d[dir].hs_msgs++;
-	switch (type) {
-	case 1:
-		rc = tt_hs_client_hello(c, dir, body, len, em);
-		break;
-	case 2:
-		rc = tt_hs_server_hello(c, dir, body, len, em);
-		break;
-	case 4:
-		rc = tt_hs_new_session_ticket(c, dir, body, len, em);
-		break;
-	case 8:
-		rc = tt_hs_encrypted_extensions(c, dir, body, len, em);
-		break;
-	case 11:
-		rc = tt_hs_certificate(c, dir, body, len, em);
-		break;
-	case 12:
-		rc = tt_hs_server_key_exchange(c, dir, body, len, em);
-		break;
-	case 13:
-		rc = tt_hs_certificate_request(c, dir, body, len, em);
-		break;
-	case 15:
-		rc = tt_hs_certificate_verify(c, dir, body, len, em);
-		break;
-	case 20:
-		rc = tt_hs_finished(c, dir, body, len, em);
-		break;
-	case 24:
-		rc = tt_hs_key_update(c, dir, body, len, em);
-		break;
-	default:
-		rc = tt_hs_generic(c, dir, type, body, len, em);
-		break;
-	}
+	tt_rc rc = parsers[type] ? parsers[type](c, dir, body, len, em)
+				 : tt_hs_generic(c, dir, type, body, len, em);
 	if (rc != TT_OK) {
 		char tb[TT_NAMEBUF], detail[64];
 		snprintf(detail, sizeof(detail), "%s of %zu bytes",
@@ -113,12 +72,7 @@ static bool too_big(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 	snprintf(detail, sizeof(detail),
 		 "claimed length %u exceeds the %u-byte cap", len,
 		 TT_HS_MSG_MAX);
-	tt_emit_decode_error(em, dir, "handshake message too long", detail);
-	struct tt_dirstate *d = &c->d[dir];
-	d->dead = true;
-	free(d->hbuf);
-	d->hbuf = NULL;
-	d->hlen = d->hcap = 0;
+	tt_dir_stop(c, dir, "handshake message too long", detail, em);
 	return true;
 }
 
@@ -191,8 +145,7 @@ void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		if (want > n)
 			want = n;
 		if (!hbuf_append(d, p, want)) {
-			tt_emit_decode_error(em, dir, "out of memory", NULL);
-			d->dead = true;
+			tt_dir_stop(c, dir, "out of memory", NULL, em);
 			break;
 		}
 		p += want;

@@ -14,8 +14,8 @@
  * master secret (CLIENT_RANDOM) and both randoms; handshake, alert and
  * CCS records after it are decrypted, application data only counted.
  *
- * A record whose keys are not here yet is queued by the record layer
- * (TT_DEC_WAIT) and offered again when the shim drains the queue.  Secrets
+ * A record whose keys are not here yet waits in the record layer's queue
+ * (TT_DEC_WAIT) and is offered again when it drains.  Secrets
  * live in a direction's struct tt_kdir only while it decrypts, and are
  * wiped when they are replaced or the connection ends.
  */
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "crypto.h"
+#include "decrypt.h"
 #include "keysched.h"
 #include "names.h"
 
@@ -61,14 +61,7 @@ static void kd_free(struct tt_dirstate *d)
 
 void tt_dec_release(struct tt_conn *c, enum tt_dir dir)
 {
-	struct tt_dirstate *d = &c->d[dir];
-	kd_free(d);
-	if (d->q) {
-		tt_wipe(d->q, d->qcap);
-		free(d->q);
-	}
-	d->q = NULL;
-	d->qoff = d->qlen = d->qcap = 0;
+	kd_free(&c->d[dir]);
 }
 
 static bool keys_possible(const struct tt_conn *c)
@@ -209,10 +202,9 @@ out:
 	return true;
 }
 
-void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
+void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	(void)em;
 	if (!keys_possible(c)) {
 		stop(c, dir);
 		return;
@@ -230,24 +222,12 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 	memcpy(d->kd->srandom, c->srandom, TT_RANDOM_LEN);
 }
 
-void tt_dec_give_up(struct tt_conn *c, enum tt_dir dir,
-		    const struct tt_emit *em)
+void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir)
 {
-	struct tt_dirstate *d = &c->d[dir];
-	d->order_free = true;
-	/* A record decoded from the queue can start a new wait (a
-	 * ChangeCipherSpec read in the clear after a ServerHello in the
-	 * queue changed the version), where the drain stops again: given
-	 * up in turn, until nothing waits.  Each round decodes at least the
-	 * record it stopped at. */
-	do {
-		if (d->kstate == TT_K_WAIT) {
-			c->keys_missing = true;
-			stop(c, dir);
-		}
-		tt_conn_drain(c, dir, em);
-	} while (tt_conn_waiting(c, dir) && d->kstate == TT_K_WAIT &&
-		 !d->draining && !d->dead);
+	if (c->d[dir].kstate != TT_K_WAIT)
+		return;
+	c->keys_missing = true;
+	stop(c, dir);
 }
 
 /* One keystream block of the record's AEAD: block b (0-based) of the
@@ -333,11 +313,14 @@ static uint8_t *whole(const uint8_t *hdr, const uint8_t *p, uint32_t n)
 	return rec;
 }
 
-/* After a TLS 1.3 record: a Finished or KeyUpdate in it changes keys. */
-static void switch13(struct tt_conn *c, enum tt_dir dir,
-		     const struct tt_emit *em)
+void tt_dec_switch(struct tt_conn *c, enum tt_dir dir,
+		   const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
+	if (d->kstate != TT_K_ON || !d->kd->suite->tls13) {
+		d->ksw_app = d->ksw_update = false;
+		return;
+	}
 	if (d->ksw_app) {
 		d->ksw_app = false;
 		d->ksw_update = false;
@@ -387,9 +370,10 @@ static enum tt_dec_result open_failed(struct tt_conn *c, enum tt_dir dir,
 	return TT_DEC_NONE;
 }
 
-enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
-				 const uint8_t *hdr, const uint8_t *p,
-				 uint32_t n, const struct tt_emit *em)
+enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
+			       const uint8_t *hdr, const uint8_t *p,
+			       uint32_t n, const struct tt_emit *em,
+			       struct tt_opened *out)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	enter13(c, dir);
@@ -431,32 +415,21 @@ enum tt_dec_result tt_dec_record(struct tt_conn *c, enum tt_dir dir,
 	}
 	d->k_opened = true;
 	c->dec_records++;
-	const uint8_t *plain = rec + 5 + (tls13 ? 0 : kd->suite->explicit_nonce);
-	struct tt_emit dem = *em;
-	dem.flags |= TT_EVF_DECRYPTED;
-	if (type == CT_APPDATA) {
-		c->appdata[dir] = true;
-	} else {
-		tt_record_plain(c, dir, type, plain, (uint32_t)len, &dem);
-	}
-	tt_wipe(rec, (size_t)n + 5);
-	free(rec);
-	if (tls13 && d->kstate == TT_K_ON)
-		switch13(c, dir, &dem);
-	return TT_DEC_DONE;
+	*out = (struct tt_opened){
+		.type = type,
+		.p = rec + 5 + (tls13 ? 0 : kd->suite->explicit_nonce),
+		.n = (uint32_t)len,
+		.buf = rec,
+		.cap = n + 5,
+	};
+	return TT_DEC_OPENED;
 }
 
-const char *tt_dec_outcome(const struct tt_conn *c)
+void tt_dec_opened_free(struct tt_opened *o)
 {
-	if (c->dec_failed)
-		return "failed";
-	if (c->dec_nocrypto)
-		return "no_libcrypto";
-	if (c->keys_missing)
-		return "missing";
-	if (c->dec_unsupported)
-		return "unsupported_suite";
-	if (c->dec_records)
-		return "used";
-	return NULL;
+	if (!o->buf)
+		return;
+	tt_wipe(o->buf, o->cap);
+	free(o->buf);
+	o->buf = NULL;
 }

@@ -1,0 +1,56 @@
+/* Connection state: the role, the senders, decode errors and the one way
+ * a direction stops.  Everything above reads and writes struct tt_conn;
+ * only these functions act on it as a whole.
+ */
+#include <stdlib.h>
+
+#include "conn.h"
+
+void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
+			enum tt_role sender)
+{
+	if (tt_conn_role(c) != TT_ROLE_UNKNOWN)
+		return;
+	enum tt_role other =
+		sender == TT_ROLE_CLIENT ? TT_ROLE_SERVER : TT_ROLE_CLIENT;
+	uint8_t r = (uint8_t)(dir == TT_OUT ? sender : other);
+	__atomic_store_n(&c->role, r, __ATOMIC_RELAXED);
+}
+
+void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
+			  const char *what, const char *detail)
+{
+	struct tt_event *ev = tt_ev_begin(em, "decode_error", TT_WARN, dir);
+	tt_ev_str(ev, "error", TT_WARN, what);
+	if (detail)
+		tt_ev_str(ev, "detail", TT_WARN, detail);
+	tt_ev_send(em, ev);
+}
+
+void tt_dir_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
+		 const char *detail, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (!d->dead && what)
+		tt_emit_decode_error(em, dir, what, detail);
+	d->dead = true;
+	free(d->rbuf);
+	free(d->hbuf);
+	d->rbuf = d->hbuf = NULL;
+	d->hlen = d->hcap = 0;
+}
+
+const char *tt_conn_keys_outcome(const struct tt_conn *c)
+{
+	if (c->dec_failed)
+		return "failed";
+	if (c->dec_nocrypto)
+		return "no_libcrypto";
+	if (c->keys_missing)
+		return "missing";
+	if (c->dec_unsupported)
+		return "unsupported_suite";
+	if (c->dec_records)
+		return "used";
+	return NULL;
+}

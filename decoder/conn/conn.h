@@ -1,0 +1,228 @@
+/* One TLS connection as seen from one process: two directions, each with
+ * its own record and handshake reassembly, and what was negotiated.
+ *
+ * Threading: a direction's state is touched only by the thread feeding
+ * that direction (the shim holds a per-direction lock).  Connection-wide
+ * facts (role, version, cipher) are written by whichever direction
+ * decodes them and read by the other with relaxed atomics: TLS orders
+ * them (ServerHello before anything that depends on its version).
+ */
+#ifndef TT_CONN_H
+#define TT_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cursor.h"
+#include "event.h"
+#include "keylog.h"
+
+/* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
+#define TT_RECORD_MAX (16384 + 2048)
+/* Largest handshake message reassembled: a certificate chain of many
+ * large certificates fits; a longer claimed length is a decode error. */
+#define TT_HS_MSG_MAX (256u * 1024u)
+/* Certificates and CA names rendered per message (all are counted). */
+#define TT_CERTS_RENDERED 16
+#define TT_CA_NAMES_RENDERED 256
+#define TT_SNI_MAX 255
+/* What a connection remembers for its summary and diagnoses. */
+#define TT_MSG_LOG 64	 /* handshake messages listed in the summary */
+#define TT_ALERT_LOG 8	 /* alerts listed in the summary */
+#define TT_CA_TEXT 1024	 /* CA names kept for a diagnosis */
+
+#define TT_V_SSL3 0x0300
+#define TT_V_TLS10 0x0301
+#define TT_V_TLS12 0x0303
+#define TT_V_TLS13 0x0304
+
+struct tt_dirstate {
+	/* record layer */
+	uint8_t hdr[5];
+	uint8_t hdr_have;
+	uint8_t rtype;
+	uint32_t rlen;	/* body length of the record in progress */
+	uint32_t rgot;	/* body bytes of it seen so far */
+	uint8_t *rbuf;	/* body copy, only while a needed record is split */
+	bool rskip;	/* the record in progress is skipped, not decoded:
+			 * decided once, when its header is complete */
+	/* handshake reassembly: only while a message is split */
+	uint8_t *hbuf;
+	uint32_t hlen, hcap;
+	uint8_t alert_part; /* first byte of an alert split across records */
+	bool alert_have;
+
+	bool ccs;	/* ChangeCipherSpec sent in this direction (<= 1.2) */
+	uint8_t null_mac; /* NULL cipher in force: MAC bytes per record */
+	bool dead;	/* stopped decoding; bytes pass through */
+	uint64_t records; /* completed */
+	uint64_t decoded; /* decoded, or reported as ciphertext */
+	uint64_t bytes;
+	uint32_t hs_msgs;
+	uint32_t enc_hs_after_ccs; /* encrypted handshake records since CCS */
+
+	/* decryption (decoder/decrypt.c) */
+	uint8_t kstate;	 /* enum tt_kstate */
+	uint8_t klabel;	 /* TLS 1.3: enum tt_keylog_label of this epoch */
+	bool ksw_app;	 /* 1.3 Finished decrypted: next records use the
+			  * application secret */
+	bool ksw_update; /* KeyUpdate decrypted: next secret after this record */
+	bool k_opened;	 /* a record opened with this epoch's keys */
+	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
+	/* Records waiting (for keys, or for the other direction), whole
+	 * and in order: see struct tt_qent in record/record.c. */
+	uint8_t *q;
+	uint32_t qoff, qlen, qcap;
+	/* records no longer wait for the other direction (see
+	 * ahead_of_other in record.c): set when waiting is given up */
+	bool order_free;
+};
+
+/* A direction's decryption state. */
+enum tt_kstate {
+	TT_K_NONE = 0, /* nothing to decrypt yet, or no key source */
+	TT_K_WAIT,     /* records are encrypted; their keys not here yet */
+	TT_K_ON,       /* keys installed */
+	TT_K_OFF,      /* not decrypting: suite, failure or keys missing */
+};
+
+/* Where secrets come from (the shim's store, or a test).  The decoder
+ * asks and never waits: a record whose keys are not here yet waits in the
+ * direction's queue (bounded) and is decoded when they come. */
+struct tt_keysrc {
+	void *ctx;
+	/* Copies the secret logged under label for this client random to
+	 * out (TT_KEYLOG_SECRET_MAX bytes) and returns its length, or 0
+	 * when it is not known (yet). */
+	size_t (*get)(void *ctx, const uint8_t *client_random,
+		      enum tt_keylog_label label, uint8_t *out);
+	/* The crypto table, loaded on first use; NULL when unavailable, with
+	 * *why saying why. */
+	const struct tt_crypto *(*crypto)(void *ctx, const char **why);
+	/* Whether keys can come at all in this process (a TLS library
+	 * hooked, a key log to read); when not, encrypted records are
+	 * reported as ciphertext at once. */
+	bool (*expect)(void *ctx);
+};
+
+/* Bytes of records a direction holds while waiting for keys.  Past it,
+ * later records are kept by their headers only (counted in order, so
+ * that the records after them still decrypt, but not themselves
+ * decrypted), up to TT_KEYQ_HDRS more bytes of headers; past that, the
+ * direction stops waiting and reports what it holds as ciphertext. */
+#define TT_KEYQ_MAX (128u * 1024u)
+#define TT_KEYQ_HDRS (64u * 1024u)
+
+/* Where the connection's handshakes stand. */
+enum tt_phase {
+	TT_PHASE_FIRST = 0, /* the first handshake is in progress */
+	TT_PHASE_DONE,	    /* a handshake completed, none in progress */
+	TT_PHASE_RENEG,	    /* a renegotiation handshake is in progress */
+};
+
+/* The last renegotiation's state. */
+enum tt_reneg {
+	TT_RENEG_NONE = 0,
+	TT_RENEG_REQUESTED, /* HelloRequest sent, no answer yet */
+	TT_RENEG_STARTED,
+	TT_RENEG_COMPLETED,
+	TT_RENEG_REFUSED,
+	TT_RENEG_FAILED,
+};
+
+struct tt_alert_note {
+	uint8_t dir, level, desc;
+	bool inferred;
+};
+
+struct tt_conn {
+	struct tt_dirstate d[2];
+	uint32_t rec_seq;  /* records completed, both directions: wire order */
+	uint8_t role;	   /* enum tt_role */
+	uint16_t version;  /* negotiated, 0 until ServerHello */
+	uint16_t cipher;
+	uint8_t sni_len;
+	char sni[TT_SNI_MAX + 1];
+	char alpn[32];	   /* the server's choice */
+	bool hrr;
+	uint8_t crandom[32], srandom[32]; /* of the latest hellos */
+
+	/* decryption: where keys come from (NULL: none) and what happened */
+	const struct tt_keysrc *ks;
+	uint32_t dec_records;		/* records decrypted */
+	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
+	uint16_t key_updates[2];	/* KeyUpdates per direction */
+
+	/* handshakes and renegotiation (decoder/session.c) */
+	uint8_t phase;		/* enum tt_phase */
+	bool fin[2];		/* Finished seen per direction, this handshake */
+	uint8_t reneg;		/* enum tt_reneg */
+	uint8_t reneg_initiator; /* enum tt_role */
+	uint16_t reneg_attempts;
+	bool ch_seen, ch_ri, ch_scsv; /* secure renegotiation (RFC 5746) */
+	bool sh_seen, sh_ri;
+	bool cr_seen;
+	int32_t cr_ca_count;
+	char *ca_text;		/* the CA names, for a diagnosis */
+	int8_t client_cert;	/* -1 not seen, 0 empty, 1 sent */
+	uint8_t nmsg;
+	uint16_t msgs[TT_MSG_LOG]; /* type | dir << 8 | inferred << 9 */
+	uint8_t nalerts;
+	struct tt_alert_note alerts[TT_ALERT_LOG];
+	bool fatal[2];		/* a fatal alert went in that direction */
+	bool close_notify[2];	/* seen in clear */
+	bool enc_alert[2];	/* an encrypted alert record was seen */
+	bool appdata[2];
+	bool ended;		/* connection_closed or _reset written */
+	bool peer_fin;
+	uint8_t end_how;	/* enum tt_end_how */
+	const char *end_errname; /* static strings from the first end */
+	const char *end_call;
+	bool diag_done;		/* the end-of-connection diagnosis */
+	/* per direction: the call that moved bytes past the hooks (static
+	 * string), NULL while every byte was seen */
+	const char *bypass[2];
+};
+
+static inline uint16_t tt_conn_version(const struct tt_conn *c)
+{
+	return __atomic_load_n(&c->version, __ATOMIC_RELAXED);
+}
+static inline uint8_t tt_conn_role(const struct tt_conn *c)
+{
+	return __atomic_load_n(&c->role, __ATOMIC_RELAXED);
+}
+
+/* The role of the side that sent in direction dir. */
+static inline enum tt_role tt_sender(const struct tt_conn *c, enum tt_dir dir)
+{
+	enum tt_role r = (enum tt_role)tt_conn_role(c);
+	if (r == TT_ROLE_UNKNOWN)
+		return r;
+	if (dir == TT_OUT)
+		return r;
+	return r == TT_ROLE_CLIENT ? TT_ROLE_SERVER : TT_ROLE_CLIENT;
+}
+
+/* Sets the role from a message only the given side sends. */
+void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
+			enum tt_role sender);
+
+/* A decode_error event (level warn). */
+void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
+			  const char *what, const char *detail);
+
+/* The one way a direction stops decoding for good: a decode_error
+ * saying what and why (unless the direction had already stopped), then
+ * its reassembly buffers are freed and later bytes pass through.  What
+ * waits for keys there is the record layer's to report first
+ * (tt_conn_stop in record.h). */
+void tt_dir_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
+		 const char *detail, const struct tt_emit *em);
+
+/* The summary's word on decryption, or NULL when nothing was to be
+ * decrypted. */
+const char *tt_conn_keys_outcome(const struct tt_conn *c);
+
+#endif

@@ -1,0 +1,60 @@
+/* The decoder's entry points, the record layer: framing of both
+ * directions, the records waiting (for keys, or for the other
+ * direction's bytes) and their draining in wire order, decryption as a
+ * service, and the end of a connection.  The shim uses this header (and
+ * conn.h's state) only.
+ */
+#ifndef TT_RECORD_H
+#define TT_RECORD_H
+
+#include "conn.h"
+#include "session.h"
+
+void tt_conn_init(struct tt_conn *c);
+/* Frees buffers and wipes secrets; the connection may be fed again
+ * after. */
+void tt_conn_release(struct tt_conn *c);
+
+/* Feeds bytes that crossed the socket in direction dir.  Events go to
+ * em.  Returns TT_OK, or TT_DECODE once the direction stopped decoding
+ * (it then ignores further bytes; a decode_error event said why), or
+ * TT_GONE when em->same_stream said the bytes were not this stream's
+ * (nothing said, not counted). */
+tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		   size_t n, const struct tt_emit *em);
+
+/* Whether records wait, in either direction. */
+static inline bool tt_conn_waiting(const struct tt_conn *c)
+{
+	return c->d[0].qlen > c->d[0].qoff || c->d[1].qlen > c->d[1].qoff;
+}
+/* Decodes what waits, in wire order, as far as keys allow: called when
+ * keys may have come. */
+void tt_conn_drain(struct tt_conn *c, const struct tt_emit *em);
+
+/* Whether the first bytes of a stream can start a TLS record (a prefix
+ * of a handshake or alert record header, or an SSLv2-compatible
+ * ClientHello).  n may be less than 5. */
+bool tt_looks_like_tls(const uint8_t *p, size_t n);
+
+/* Stops decoding dir for good: what waits for keys is reported first
+ * (as ciphertext), then the decode_error saying what and why. */
+void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
+		  const char *detail, const struct tt_emit *em);
+
+/* Bytes of dir moved where the caller could not see them (splice,
+ * sendfile, kernel TLS...): one io_bypass event naming call and saying
+ * message (static strings), with the count when known (bytes > 0); the
+ * direction is not decoded any more.  Once per direction. */
+void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
+		    long long bytes, const char *message,
+		    const struct tt_emit *em);
+
+/* The connection ended (or one step of its end: a FIN, then the close).
+ * Records still waiting are reported, then connection_closed /
+ * connection_reset once, the diagnosis that explains it, and at close
+ * or exit the summary. */
+void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
+		 const struct tt_emit *em);
+
+#endif

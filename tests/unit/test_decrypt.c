@@ -505,9 +505,141 @@ static void test_tls12_cbc_unsupported(void **state)
 	tlsgen_free(&r);
 }
 
+/* Every event as "dir name", in the order written. */
+static void names_all(const struct evlog *l, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < l->n && o < cap; i++) {
+		const char *ev = strstr(l->lines[i], "\"event\":\"");
+		const char *d = strstr(l->lines[i], "\"dir\":\"");
+		if (!ev || !d)
+			continue;
+		ev += 9;
+		d += 7;
+		o += (size_t)snprintf(out + o, cap - o, "%s%.*s %.*s",
+				      o ? ", " : "", (int)strcspn(d, "\""), d,
+				      (int)strcspn(ev, "\""), ev);
+	}
+}
+
+/* Replays r step by step with no drain between steps, as two threads
+ * might hand their bytes over: the keys are hidden until the step
+ * numbered reveal (or the end), then every step is fed as it comes. */
+static void replay_reveal(const struct tlsgen_result *r, int as_server,
+			  struct testkeys *k, size_t reveal, struct evlog *l)
+{
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = &k->src;
+	k->hidden = true;
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const struct tlsgen_step *t = &r->steps[i];
+		if (i == reveal)
+			k->hidden = false;
+		enum tt_dir dir = (t->from_server != 0) == (as_server != 0)
+					  ? TT_OUT
+					  : TT_IN;
+		(void)tt_conn_feed(&c, dir,
+				   tlsgen_stream_of(r, t->from_server)->data +
+					   t->off,
+				   t->len, &l->em);
+	}
+	k->hidden = false;
+	tt_conn_drain(&c, &l->em);
+	close_conn(&c, l);
+	tt_conn_release(&c);
+}
+
+/* The events of a replay whose keys came late equal, in their order
+ * across both directions, those of one with the keys from the start. */
+static void same_order(const struct tlsgen_result *r, int as_server,
+		       size_t reveal, const char *must)
+{
+	struct testkeys k;
+	testkeys_init(&k, r->keylog, r->keylog_len);
+	struct evlog early, late;
+	evlog_init(&early, TT_DEBUG);
+	evlog_init(&late, TT_DEBUG);
+	replay_keys(r, as_server, &k, &early, (size_t)-1);
+	replay_reveal(r, as_server, &k, reveal, &late);
+	static char a[16384], b[16384];
+	names_all(&early, a, sizeof(a));
+	names_all(&late, b, sizeof(b));
+	if (strcmp(a, b) != 0 || !strstr(b, must)) {
+		fprintf(stderr, "as %s, keys at step %zu of %zu\nwant %s\n"
+				"keys at once: %s\nkeys late:    %s\n",
+			as_server ? "server" : "client", reveal, r->nsteps,
+			must, a, b);
+		fail();
+	}
+	evlog_free(&early);
+	evlog_free(&late);
+}
+
+/* A resumed TLS 1.2 handshake: the server's ChangeCipherSpec and
+ * Finished come before the client's, whether the keys come while the
+ * server's Finished waits (the client's flight then waits behind it) or
+ * only after everything was fed. */
+static void test_wire_order_resumed12(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .resume = 1,
+				.cipher = "ECDHE-ECDSA-AES128-GCM-SHA256",
+				.app_bytes = 100, .close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	assert_true(r.resumed);
+	/* the steps: ClientHello, the server's flight, the client's */
+	assert_true(r.nsteps >= 3);
+	for (size_t reveal = 2; reveal <= r.nsteps; reveal++) {
+		same_order(&r, 0, reveal,
+			   "out client_hello, in server_hello, "
+			   "in change_cipher_spec, in finished, "
+			   "out change_cipher_spec, out finished");
+		same_order(&r, 1, reveal,
+			   "in client_hello, out server_hello, "
+			   "out change_cipher_spec, out finished, "
+			   "in change_cipher_spec, in finished");
+	}
+	tlsgen_free(&r);
+}
+
+/* TLS 1.3 with the keys arriving after both directions' records (and at
+ * every step in between): the events in wire order across directions. */
+static void test_wire_order_late13(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	for (size_t reveal = 1; reveal <= r.nsteps; reveal++) {
+		same_order(&r, 0, reveal,
+			   "in server_hello, in change_cipher_spec, "
+			   "in encrypted_extensions, in certificate_request, "
+			   "in certificate, in certificate_verify, "
+			   "in finished, out change_cipher_spec, "
+			   "out certificate, out certificate_verify, "
+			   "out finished, in new_session_ticket");
+		same_order(&r, 1, reveal,
+			   "out server_hello, out change_cipher_spec, "
+			   "out encrypted_extensions, out certificate_request, "
+			   "out certificate, out certificate_verify, "
+			   "out finished, in change_cipher_spec, "
+			   "in certificate, in certificate_verify, "
+			   "in finished, out new_session_ticket");
+	}
+	tlsgen_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wire_order_resumed12),
+		cmocka_unit_test(test_wire_order_late13),
 		cmocka_unit_test(test_tls13_aes128gcm),
 		cmocka_unit_test(test_tls13_aes256gcm),
 		cmocka_unit_test(test_tls13_chacha),

@@ -407,6 +407,8 @@ static void msg_cb(int write_p, int version, int content_type,
 static void keylog_cb(const SSL *ssl, const char *line)
 {
 	struct side *sd = SSL_get_app_data(ssl);
+	if (sd == NULL)
+		return; /* the uncaptured handshake of a resumption */
 	struct run *run = sd->run;
 	struct tlsgen_result *r = run->r;
 	size_t n = strlen(line);
@@ -824,6 +826,42 @@ fail:
 	return NULL;
 }
 
+/* A full handshake between the two contexts, uncaptured, for a session
+ * the captured one resumes.  NULL on failure. */
+static SSL_SESSION *prime_session(SSL_CTX *const *ctx)
+{
+	SSL *ssl[2] = {SSL_new(ctx[0]), SSL_new(ctx[1])};
+	BIO *b0 = NULL, *b1 = NULL;
+	SSL_SESSION *sess = NULL;
+	int done[2] = {0, 0};
+
+	if (ssl[0] == NULL || ssl[1] == NULL ||
+	    !BIO_new_bio_pair(&b0, 1 << 16, &b1, 1 << 16))
+		goto out;
+	SSL_set_bio(ssl[0], b0, b0);
+	SSL_set_bio(ssl[1], b1, b1);
+	SSL_set_connect_state(ssl[0]);
+	SSL_set_accept_state(ssl[1]);
+	for (int round = 0; round < 100 && !(done[0] && done[1]); round++)
+		for (int i = 0; i < 2; i++)
+			if (!done[i])
+				done[i] = SSL_do_handshake(ssl[i]) == 1;
+	if (!(done[0] && done[1]))
+		goto out;
+	/* TLS 1.3 tickets come after the handshake: the client reads them */
+	unsigned char buf[64];
+	(void)SSL_read(ssl[0], buf, sizeof(buf));
+	sess = SSL_get1_session(ssl[0]);
+	/* a session freed without a shutdown would leave the cache */
+	for (int i = 0; i < 2; i++)
+		SSL_set_shutdown(ssl[i], SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+out:
+	SSL_free(ssl[0]);
+	SSL_free(ssl[1]);
+	ERR_clear_error();
+	return sess;
+}
+
 static void fill_outcome(struct run *run)
 {
 	struct tlsgen_result *r = run->r;
@@ -837,6 +875,7 @@ static void fill_outcome(struct run *run)
 	/* Known once the client has read a ServerHello, even if the
 	 * handshake then failed; before that it is TLS_ANY_VERSION. */
 	r->version = SSL_version(c);
+	r->resumed = SSL_session_reused(c);
 	if (r->version < SSL3_VERSION || r->version > TLS1_3_VERSION)
 		r->version = 0;
 	if (ci != NULL && SSL_CIPHER_standard_name(ci) != NULL)
@@ -906,6 +945,16 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 		SSL_set_app_data(side[i].ssl, &side[i]);
 		SSL_set_msg_callback(side[i].ssl, msg_cb);
 		SSL_set_msg_callback_arg(side[i].ssl, &side[i]);
+	}
+	if (o->resume) {
+		SSL_SESSION *sess = prime_session(ctx);
+		int ok = sess != NULL && SSL_set_session(side[0].ssl, sess);
+
+		SSL_SESSION_free(sess);
+		if (!ok) {
+			set_error(run, "%s", "no session to resume");
+			goto out;
+		}
 	}
 	SSL_set_connect_state(side[0].ssl);
 	SSL_set_accept_state(side[1].ssl);

@@ -78,6 +78,9 @@ struct tlsgen_opts {
 	int close_notify;	/* both sides SSL_shutdown at the end, client
 				 * first (not after a refusal: a side that
 				 * failed sends none) */
+	int resume;		/* the captured handshake resumes a session
+				 * of an earlier, uncaptured one between the
+				 * same two contexts (abbreviated handshake) */
 };
 
 /* Everything one side wrote towards the other, in order. */
@@ -129,6 +132,7 @@ struct tlsgen_result {
 				 * finished the first handshake */
 
 	int version;		/* negotiated, e.g. TLSGEN_TLS12; 0 if none */
+	int resumed;		/* the client resumed a session */
 	char cipher[64];	/* IANA name of the negotiated suite */
 	char alpn[32];		/* selected protocol, "" if none */
 	int peer_ca_count;	/* CA names the client received in a

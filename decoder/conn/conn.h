@@ -74,6 +74,7 @@ struct tt_dirstate {
 	 * and in order: see struct tt_qent in record/record.c. */
 	uint8_t *q;
 	uint32_t qoff, qlen, qcap;
+	uint8_t qwhy; /* why the first waits: enum step in record.c */
 	/* records no longer wait for the other direction (see
 	 * ahead_of_other in record.c): set when waiting is given up */
 	bool order_free;

@@ -259,6 +259,7 @@ static void qfree(struct tt_dirstate *d)
 	}
 	d->q = NULL;
 	d->qoff = d->qlen = d->qcap = 0;
+	d->qwhy = 0;
 }
 
 /* Appends a record to dir's queue (by its header alone once the bodies
@@ -364,10 +365,15 @@ static enum step run_head(struct tt_conn *c, enum tt_dir dir, bool give_up,
 			  const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
+	if (d->dead) { /* stopped: what waits came after its last bytes */
+		qfree(d);
+		return STEP_DONE;
+	}
 	const uint8_t *body;
 	struct tt_qent e = qhead(d, &body);
 	enum step s = record_body(c, dir, e.hdr, body, qent_len(&e), give_up,
 				  em);
+	d->qwhy = (uint8_t)s;
 	if (s != STEP_DONE)
 		return s;
 	qpop(d);
@@ -440,9 +446,13 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		tt_ev_int(tev, "record_length", TT_TRACE, n);
 		tt_ev_send(em, tev);
 	}
-	if (!tt_conn_waiting(c) &&
-	    record_body(c, dir, hdr, p, n, false, em) == STEP_DONE)
-		return; /* the common case: nothing waits */
+	bool behind = tt_conn_waiting(c);
+	enum step s = STEP_WAIT_KEYS;
+	if (!behind) {
+		s = record_body(c, dir, hdr, p, n, false, em);
+		if (s == STEP_DONE)
+			return; /* the common case: nothing waits */
+	}
 	if (!enqueue(d, seq, hdr, p, n)) {
 		/* the queue is full: nothing waits any more */
 		give_up(c, 3, em);
@@ -450,7 +460,14 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 			(void)record_body(c, dir, hdr, p, n, true, em);
 		return;
 	}
-	drain(c, 0, em);
+	if (!behind) {
+		d->qwhy = (uint8_t)s; /* nothing else can go before it */
+		return;
+	}
+	/* Records waiting for keys stay until keys come (tt_conn_drain);
+	 * one waiting for the other direction may be freed by this one. */
+	if (c->d[0].qwhy == STEP_WAIT_ORDER || c->d[1].qwhy == STEP_WAIT_ORDER)
+		drain(c, 0, em);
 }
 
 void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,

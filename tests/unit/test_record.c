@@ -207,6 +207,32 @@ static void test_lying_length(void **state)
 	evlog_free(&l);
 }
 
+/* The same once part of the message header is buffered: the direction
+ * stops the one way (tt_dir_stop), its buffers freed. */
+static void test_lying_length_split(void **state)
+{
+	(void)state;
+	static const uint8_t r1[] = {22, 3, 3, 0, 2, 1, 0xff};
+	static const uint8_t r2[] = {22, 3, 3, 0, 2, 0xff, 0xff};
+	struct evlog l;
+	evlog_init(&l, TT_TRACE);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	assert_int_equal(tt_conn_feed(&c, TT_IN, r1, sizeof(r1), &l.em), TT_OK);
+	assert_non_null(c.d[TT_IN].hbuf);
+	assert_int_equal(tt_conn_feed(&c, TT_IN, r2, sizeof(r2), &l.em),
+			 TT_DECODE);
+	assert_true(c.d[TT_IN].dead);
+	assert_null(c.d[TT_IN].hbuf);
+	assert_null(c.d[TT_IN].rbuf);
+	assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
+	assert_non_null(strstr(evlog_find(&l, "decode_error", NULL),
+			       "claimed length 16777215 exceeds the 262144-byte cap"));
+	assert_false(c.d[TT_OUT].dead);
+	tt_conn_release(&c);
+	evlog_free(&l);
+}
+
 static void test_bad_headers(void **state)
 {
 	(void)state;
@@ -301,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_no_ca_names),
 		cmocka_unit_test(test_tls13_hrr),
 		cmocka_unit_test(test_lying_length),
+		cmocka_unit_test(test_lying_length_split),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_version_flip_mid_record),

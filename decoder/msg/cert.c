@@ -25,7 +25,8 @@
 #include <string.h>
 
 #include "msg.h"
-#include "der.h"
+#include "dn.h"
+#include "x509.h"
 #include "names.h"
 #include "session.h"
 

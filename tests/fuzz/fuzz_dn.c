@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "der.h"
+#include "dn.h"
+#include "x509.h"
 #include "utf8check.h"
 
 #define FULL 65536

@@ -28,7 +28,8 @@
 #include <openssl/x509v3.h>
 
 #include "bytes.h"
-#include "der.h"
+#include "dn.h"
+#include "x509.h"
 #include "utf8check.h"
 
 #define PRINT_FLAGS (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)

@@ -117,7 +117,11 @@ for bin in $B/fuzz/fuzz_*; do
 	rm -rf "$scratch"
 done
 
-for t in tests/integration/test_*; do
+# Every JSON log line the tests read is collected for test_docs.py, which
+# runs last and checks that docs/log-format.md names nothing they did not
+# produce.
+export TLSTRACE_DOCCHECK_DIR=$PWD/$LOGDIR/doccheck
+for t in $(printf '%s\n' tests/integration/test_* | grep -v '/test_docs\.py$') tests/integration/test_docs.py; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t")
 	log="$LOGDIR/integration-$name.log"

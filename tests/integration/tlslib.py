@@ -30,6 +30,24 @@ _failed = 0
 _tmp = tempfile.mkdtemp(prefix="tlstrace-it-")
 
 
+# TLSTRACE_DOCCHECK_DIR: every JSON log line a test reads is appended to
+# a file there, one per test process, for test_docs.py (which checks that
+# the events and fields docs/log-format.md names are produced).
+_DOCCHECK = os.environ.get("TLSTRACE_DOCCHECK_DIR")
+_doc_seen = set()
+
+
+def _doccheck(text):
+    if not _DOCCHECK or not text:
+        return
+    new = [l for l in text.splitlines() if l.startswith("{") and l not in _doc_seen]
+    if new:
+        _doc_seen.update(new)
+        os.makedirs(_DOCCHECK, exist_ok=True)
+        with open(os.path.join(_DOCCHECK, "%d.jsonl" % os.getpid()), "a") as f:
+            f.write("\n".join(new) + "\n")
+
+
 def tmpdir():
     return _tmp
 
@@ -221,6 +239,7 @@ def traced(cmd, fmt="json", level="info", timeout=30, input=None, env=None, log=
             text = f.read().decode("utf-8")
     except FileNotFoundError:
         text = ""
+    _doccheck(text)
     return r, text
 
 
@@ -267,6 +286,7 @@ def check_json_line(line):
     for k in ("encrypted", "inferred", "decrypted", "truncated"):
         if k in o and o[k] is not True:
             return "%s present but not true" % k
+    _doccheck(line)
     return None
 
 
@@ -319,9 +339,11 @@ def interact(cmd, first_input=b"", timeout=20, env=None):
 def read_log(path):
     try:
         with open(path, "rb") as f:
-            return f.read().decode("utf-8")
+            text = f.read().decode("utf-8")
     except FileNotFoundError:
         return ""
+    _doccheck(text)
+    return text
 
 
 def order(objs, names):

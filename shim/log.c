@@ -465,13 +465,23 @@ static bool write_syslog(const char *line, size_t n, enum tt_level level)
 {
 	/* one datagram: the RFC 3164 header, then the line as it is (no
 	 * copy, no cut: JSON lines stay whole) */
-	char head[96], when[32];
-	time_t now = time(NULL);
+	static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr",
+					"May", "Jun", "Jul", "Aug",
+					"Sep", "Oct", "Nov", "Dec"};
+	char head[96];
+	/* the clock of the line's "ts": time() reads a coarser one, which
+	 * can still show the previous second */
+	struct timespec now;
 	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%b %e %H:%M:%S", &tm);
-	int h = snprintf(head, sizeof(head), "<%d>%s tlstrace[%ld]: ",
-			 syslog_pri(level), when, (long)getpid());
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	/* the month by hand: strftime's %b follows the program's LC_TIME,
+	 * and RFC 3164 wants the English abbreviation */
+	int h = snprintf(head, sizeof(head),
+			 "<%d>%s %2d %02d:%02d:%02d tlstrace[%ld]: ",
+			 syslog_pri(level), mon[(unsigned)tm.tm_mon % 12],
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (long)getpid());
 	if (h < 0 || (size_t)h >= sizeof(head))
 		return false;
 	size_t body = n && line[n - 1] == '\n' ? n - 1 : n;

@@ -102,6 +102,34 @@ static void bad_value(void (*warn)(const char *, size_t), const char *var,
 	warn(line, (size_t)n);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* syslog:PATH, the datagram socket to write to instead of /dev/log: an
+ * absolute path (taken as it is, no %p: each process connects once, at
+ * load) that fits in a struct sockaddr_un.  Anything else leaves the
+ * sink on stderr, as a file path that is too long does. */
+static void parse_syslog_path(struct tt_config *cfg, const char *v,
+			      void (*warn)(const char *, size_t))
+{
+	const char *p = v + 7;
+	size_t n = strlen(p);
+	const char *why = NULL;
+	if (n == 0)
+		why = "names no socket (syslog:PATH wants an absolute path)";
+	else if (p[0] != '/')
+		why = "is not an absolute socket path (syslog:/PATH)";
+	else if (n > TT_SYSLOG_PATH_MAX)
+		why = "has a socket path longer than "
+		      STR(TT_SYSLOG_PATH_MAX) " bytes";
+	if (why) {
+		bad_value(warn, "TLSTRACE_LOG", v, why, "stderr");
+		return;
+	}
+	memcpy(cfg->path, p, n + 1);
+	cfg->sink = TT_SINK_SYSLOG;
+}
+
 void tt_config_load(struct tt_config *cfg,
 		    const char *(*get)(const char *name),
 		    void (*warn)(const char *msg, size_t len))
@@ -130,6 +158,9 @@ void tt_config_load(struct tt_config *cfg,
 	if (v && *v && strcmp(v, "stderr") != 0) {
 		if (strcmp(v, "syslog") == 0) {
 			cfg->sink = TT_SINK_SYSLOG;
+			strcpy(cfg->path, TT_SYSLOG_PATH);
+		} else if (strncmp(v, "syslog:", 7) == 0) {
+			parse_syslog_path(cfg, v, warn);
 		} else if (!tt_expand_path(v, (long)getpid(), cfg->path,
 					   sizeof(cfg->path))) {
 			bad_value(warn, "TLSTRACE_LOG", v,

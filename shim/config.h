@@ -12,9 +12,14 @@
 enum tt_sink_kind { TT_SINK_STDERR, TT_SINK_FILE, TT_SINK_SYSLOG };
 enum tt_format { TT_FMT_TEXT, TT_FMT_JSON };
 
+/* The syslog sink's socket: /dev/log, or PATH of TLSTRACE_LOG=syslog:PATH,
+ * which must fit in sun_path of a struct sockaddr_un with its NUL. */
+#define TT_SYSLOG_PATH "/dev/log"
+#define TT_SYSLOG_PATH_MAX 107
+
 struct tt_config {
 	enum tt_sink_kind sink;
-	char path[PATH_MAX]; /* file sink, %p expanded */
+	char path[PATH_MAX]; /* file sink, %p expanded; syslog: the socket */
 	enum tt_level level;
 	enum tt_format format;
 	char keylog[PATH_MAX];

@@ -40,7 +40,7 @@ enum wmode {
 	W_POLL,	 /* a shared blocking pipe or terminal: written only when
 		  * poll() says it will not block */
 	W_SOCK,	 /* a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL) */
-	W_DGRAM, /* syslog's /dev/log */
+	W_DGRAM, /* syslog's /dev/log, or the socket of syslog:PATH */
 };
 
 struct sink {
@@ -341,13 +341,23 @@ static void fail(const char *what, const char *path, int e, const char *why)
 							      : sizeof(line) - 1);
 }
 
-static int open_syslog(void)
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) > TT_SYSLOG_PATH_MAX,
+	       "a syslog:PATH that config.c accepts fits in sun_path");
+
+/* A datagram socket connected to path (/dev/log, or PATH of syslog:PATH):
+ * connecting a datagram socket does not wait for the reader, and every
+ * line is sent with MSG_DONTWAIT. */
+static int open_syslog(const char *path)
 {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	int fd = REAL(socket)(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	strcpy(sa.sun_path, "/dev/log");
+	strcpy(sa.sun_path, path);
 	if (REAL(connect)(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		REAL(close)(fd);
@@ -380,9 +390,9 @@ bool tt_log_open(const struct tt_config *cfg)
 		out = &file;
 		return true;
 	case TT_SINK_SYSLOG:
-		fd = open_syslog();
+		fd = open_syslog(cfg->path);
 		if (fd < 0) {
-			fail("connect to", "/dev/log", errno, NULL);
+			fail("connect to", cfg->path, errno, NULL);
 			return false;
 		}
 		sink_set(&file, fd);

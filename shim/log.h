@@ -1,5 +1,5 @@
 /* Log sinks and tlstrace's own stderr messages: stderr, a file (or
- * FIFO), or syslog's /dev/log, written with one write() per line through
+ * FIFO), or syslog's /dev/log (or another datagram socket), written with one write() per line through
  * descriptors of tlstrace's own, taken when the library loads, moved high
  * and close-on-exec.  No write can block, raise SIGPIPE in the program
  * or land in one of its files; a line that cannot be written is dropped

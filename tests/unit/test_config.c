@@ -279,6 +279,7 @@ static void test_log_sinks(void **state)
 	env_set("TLSTRACE_LOG", "syslog");
 	load(&cfg);
 	assert_int_equal(cfg.sink, TT_SINK_SYSLOG);
+	assert_string_equal(cfg.path, "/dev/log");
 	assert_int_equal(g_nwarn, 0);
 
 	env_clear();
@@ -358,6 +359,91 @@ static void test_log_path_too_long(void **state)
 	assert_int_equal(cfg.sink, TT_SINK_STDERR);
 	assert_int_equal(g_nwarn, 1);
 	free(v);
+}
+
+/* TLSTRACE_LOG=syslog:PATH: an absolute socket path that fits in
+ * sun_path, taken as it is; anything else is one warning and stderr. */
+static void expect_bad_syslog(const char *v, const char *line)
+{
+	struct tt_config cfg;
+	env_clear();
+	env_set("TLSTRACE_LOG", v);
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_STDERR);
+	assert_string_equal(cfg.path, "");
+	assert_int_equal(g_nwarn, 1);
+	check_one_line(0);
+	assert_string_equal(g_warn[0], line);
+}
+
+static void test_log_syslog_path(void **state)
+{
+	(void)state;
+	struct tt_config cfg;
+
+	env_clear();
+	env_set("TLSTRACE_LOG", "syslog:/run/tlstrace/log.sock");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_SYSLOG);
+	assert_string_equal(cfg.path, "/run/tlstrace/log.sock");
+	assert_int_equal(g_nwarn, 0);
+
+	/* no %p expansion: the path is a socket someone else bound */
+	env_clear();
+	env_set("TLSTRACE_LOG", "syslog:/tmp/100%-%p");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_SYSLOG);
+	assert_string_equal(cfg.path, "/tmp/100%-%p");
+	assert_int_equal(g_nwarn, 0);
+
+	/* the longest that fits: 107 bytes, sun_path less its NUL */
+	char v[7 + 109];
+	memcpy(v, "syslog:/", 8);
+	memset(v + 8, 's', 106);
+	v[8 + 106] = 0;
+	assert_int_equal(strlen(v + 7), TT_SYSLOG_PATH_MAX);
+	env_clear();
+	env_set("TLSTRACE_LOG", v);
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_SYSLOG);
+	assert_string_equal(cfg.path, v + 7);
+	assert_int_equal(g_nwarn, 0);
+
+	/* one byte more: refused (the value is shown clipped) */
+	v[8 + 106] = 's';
+	v[8 + 107] = 0;
+	char line[512];
+	snprintf(line, sizeof(line),
+		 "tlstrace: TLSTRACE_LOG='%.122s' has a socket path longer "
+		 "than 107 bytes; using stderr\n",
+		 v);
+	expect_bad_syslog(v, line);
+
+	expect_bad_syslog("syslog:",
+			  "tlstrace: TLSTRACE_LOG='syslog:' names no socket "
+			  "(syslog:PATH wants an absolute path); using stderr\n");
+	expect_bad_syslog("syslog:dev/log",
+			  "tlstrace: TLSTRACE_LOG='syslog:dev/log' is not an "
+			  "absolute socket path (syslog:/PATH); using stderr\n");
+	expect_bad_syslog("syslog:\x1b[31m/x",
+			  "tlstrace: TLSTRACE_LOG='syslog:\\x1b[31m/x' is not an "
+			  "absolute socket path (syslog:/PATH); using stderr\n");
+	expect_bad_syslog("syslog: /dev/log",
+			  "tlstrace: TLSTRACE_LOG='syslog: /dev/log' is not an "
+			  "absolute socket path (syslog:/PATH); using stderr\n");
+
+	/* only the exact prefix names the sink: the rest are file paths */
+	env_clear();
+	env_set("TLSTRACE_LOG", "syslog.log");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_FILE);
+	assert_string_equal(cfg.path, "syslog.log");
+	env_clear();
+	env_set("TLSTRACE_LOG", "SYSLOG:/dev/log");
+	load(&cfg);
+	assert_int_equal(cfg.sink, TT_SINK_FILE);
+	assert_string_equal(cfg.path, "SYSLOG:/dev/log");
+	assert_int_equal(g_nwarn, 0);
 }
 
 static void test_keylog(void **state)
@@ -657,6 +743,7 @@ int main(void)
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_log_sinks),
 	    cmocka_unit_test(test_log_path_too_long),
+	    cmocka_unit_test(test_log_syslog_path),
 	    cmocka_unit_test(test_keylog),
 	    cmocka_unit_test(test_keylog_out),
 	    cmocka_unit_test(test_keylog_out_too_long),

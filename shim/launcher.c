@@ -149,7 +149,7 @@ static void usage(void)
 	      "Run COMMAND with libtlstrace.so preloaded and log its TLS handshakes.\n"
 	      "\n"
 	      "  -o FILE    log to FILE (%p becomes the pid), or to \"stderr\" or \"syslog\"\n"
-	      "             (TLSTRACE_LOG; default stderr)\n"
+	      "             or \"syslog:SOCKET\" (TLSTRACE_LOG; default stderr)\n"
 	      "  -l LEVEL   error, warn, info, debug or trace (TLSTRACE_LEVEL; default info)\n"
 	      "  -f FORMAT  text, or json for JSON Lines (TLSTRACE_FORMAT; default text)\n"
 	      "  -k KEYLOG  read TLS secrets from this NSS key log file (TLSTRACE_KEYLOG;\n"
@@ -1199,7 +1199,8 @@ int main(int argc, char **argv)
 	free(lib);
 	if (log) {
 		/* The sink names of the contract are not file names. */
-		if (strcmp(log, "stderr") == 0 || strcmp(log, "syslog") == 0) {
+		if (strcmp(log, "stderr") == 0 || strcmp(log, "syslog") == 0 ||
+		    strncmp(log, "syslog:", 7) == 0) {
 			set_env("TLSTRACE_LOG", log);
 		} else {
 			v = absolute("o", log);

@@ -3,12 +3,15 @@
 Every test starts real peers on 127.0.0.1 with ephemeral ports, bounds each
 in time, and stops every process it started, by pid.  Results are printed
 as TAP-like lines ("ok - name", "not ok - name") that scripts/check.sh
-counts.
+counts; a check that cannot be made on this machine (an optional tool
+missing) is printed as a TAP skip, "ok - name # SKIP why", which
+check.sh counts as skipped, never as passed.
 """
 import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +75,20 @@ def ok(name, cond, detail=""):
             for line in str(detail).splitlines()[:40]:
                 print("#   " + line, flush=True)
     return cond
+
+
+def skip(name, why):
+    """Reports the check name as not made here, and why (a TAP skip)."""
+    print("ok - %s # SKIP %s" % (name, why), flush=True)
+
+
+def missing(*tools):
+    """The first of tools (commands or paths) that this machine lacks,
+    as a reason for skip(), or None when all are there."""
+    for t in tools:
+        if not (os.access(t, os.X_OK) if os.sep in t else shutil.which(t)):
+            return "%s not found (scripts/deps.sh installs it)" % t
+    return None
 
 
 def track(p):

@@ -17,6 +17,7 @@
 #include "cursor.h"
 #include "event.h"
 #include "keylog.h"
+#include "names.h" /* TT_V_TLS12 ... */
 
 /* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
 #define TT_RECORD_MAX (16384 + 2048)
@@ -31,11 +32,6 @@
 #define TT_MSG_LOG 64	 /* handshake messages listed in the summary */
 #define TT_ALERT_LOG 8	 /* alerts listed in the summary */
 #define TT_CA_TEXT 1024	 /* CA names kept for a diagnosis */
-
-#define TT_V_SSL3 0x0300
-#define TT_V_TLS10 0x0301
-#define TT_V_TLS12 0x0303
-#define TT_V_TLS13 0x0304
 
 struct tt_dirstate {
 	/* record layer */

@@ -1,6 +1,6 @@
-/* IANA name tables (decoder/base/names.c, decoder/tables/<registry>.def).
+/* IANA name tables (decoder/base/names.c, decoder/base/tables/<registry>.def).
  *
- * The .def files are read here a second time through a local X-macro, so
+ * The .def lists are read here a second time through local X-macros, so
  * the checks on them (every value named, no value twice, each lookup
  * function wired to its own table) do not trust names.c.  The cipher
  * names are checked against OpenSSL's standard names, captured once into
@@ -22,47 +22,27 @@ struct entry {
 	const char *name;
 };
 
-#define X(value, name) { value, name },
-static const struct entry content_type_tab[] = {
-#include "tables/content_type.def"
-};
-static const struct entry handshake_tab[] = {
-#include "tables/handshake.def"
-};
-static const struct entry alert_tab[] = {
-#include "tables/alert.def"
-};
-static const struct entry alert_level_tab[] = {
-#include "tables/alert_level.def"
-};
-static const struct entry version_tab[] = {
-#include "tables/version.def"
-};
-static const struct entry extension_tab[] = {
-#include "tables/extension.def"
-};
-static const struct entry cipher_tab[] = {
-#include "tables/cipher.def"
-};
-static const struct entry group_tab[] = {
-#include "tables/group.def"
-};
-static const struct entry sigscheme_tab[] = {
-#include "tables/sigscheme.def"
-};
-static const struct entry cert_type_tab[] = {
-#include "tables/cert_type.def"
-};
+#define ENTRY(value, id, name) { value, name },
+#define SUITE_ENTRY(value, id) { value, "TLS_" #id },
+static const struct entry content_type_tab[] = { TT_CONTENT_TYPES(ENTRY) };
+static const struct entry handshake_tab[] = { TT_HANDSHAKE_TYPES(ENTRY) };
+static const struct entry alert_tab[] = { TT_ALERTS(ENTRY) };
+static const struct entry alert_level_tab[] = { TT_ALERT_LEVELS(ENTRY) };
+static const struct entry version_tab[] = { TT_VERSIONS(ENTRY) };
+static const struct entry extension_tab[] = { TT_EXTENSIONS(ENTRY) };
+static const struct entry cipher_tab[] = { TT_CIPHER_SUITES(SUITE_ENTRY) };
+static const struct entry group_tab[] = { TT_GROUPS(ENTRY) };
+static const struct entry sigscheme_tab[] = { TT_SIGSCHEMES(ENTRY) };
+static const struct entry cert_type_tab[] = { TT_CERT_TYPES(ENTRY) };
 static const struct entry compression_tab[] = {
-#include "tables/compression.def"
+	TT_COMPRESSION_METHODS(ENTRY)
 };
 static const struct entry ec_point_format_tab[] = {
-#include "tables/ec_point_format.def"
+	TT_EC_POINT_FORMATS(ENTRY)
 };
-static const struct entry psk_mode_tab[] = {
-#include "tables/psk_mode.def"
-};
-#undef X
+static const struct entry psk_mode_tab[] = { TT_PSK_MODES(ENTRY) };
+#undef ENTRY
+#undef SUITE_ENTRY
 
 /* One row per registry, with the lookup and label functions behind a
  * common signature so a single loop can check them all. */

@@ -44,47 +44,13 @@
 
 #include "keysched.h"
 
-#define CT_APPLICATION_DATA 23
-#define AAD12_LEN	    13
-
-static const struct tt_suite suites[] = {
-    /* TLS 1.3 (RFC 8446 B.4) */
-    {0x1301, true, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 12, 0},
-    {0x1302, true, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 12, 0},
-    {0x1303, true, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-    {0x1304, true, TT_HASH_SHA256, TT_AEAD_AES_128_CCM, 16, 12, 0},
-    /* TLS 1.2 AES-GCM (RFC 5288, 5289, 5487) */
-    {0x009c, false, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 4, 8},
-    {0x009d, false, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 4, 8},
-    {0x009e, false, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 4, 8},
-    {0x009f, false, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 4, 8},
-    {0x00a8, false, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 4, 8},
-    {0x00a9, false, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 4, 8},
-    {0x00aa, false, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 4, 8},
-    {0x00ab, false, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 4, 8},
-    {0xc02b, false, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 4, 8},
-    {0xc02c, false, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 4, 8},
-    {0xc02f, false, TT_HASH_SHA256, TT_AEAD_AES_128_GCM, 16, 4, 8},
-    {0xc030, false, TT_HASH_SHA384, TT_AEAD_AES_256_GCM, 32, 4, 8},
-    /* TLS 1.2 AES-128-CCM with a 16-byte tag (RFC 6655, 7251) */
-    {0xc09c, false, TT_HASH_SHA256, TT_AEAD_AES_128_CCM, 16, 4, 8},
-    {0xc09e, false, TT_HASH_SHA256, TT_AEAD_AES_128_CCM, 16, 4, 8},
-    {0xc0ac, false, TT_HASH_SHA256, TT_AEAD_AES_128_CCM, 16, 4, 8},
-    /* TLS 1.2 ChaCha20-Poly1305 (RFC 7905) */
-    {0xcca8, false, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-    {0xcca9, false, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-    {0xccaa, false, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-    {0xccab, false, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-    {0xccac, false, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-    {0xccad, false, TT_HASH_SHA256, TT_AEAD_CHACHA20_POLY1305, 32, 12, 0},
-};
+#define AAD12_LEN 13
 
 const struct tt_suite *tt_suite_find(uint16_t code)
 {
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
-		if (suites[i].code == code)
-			return &suites[i];
-	return NULL;
+	const struct tt_suite *s = tt_suite_info(code);
+
+	return s && s->decrypt ? s : NULL;
 }
 
 void tt_rkeys_wipe(struct tt_rkeys *k)
@@ -266,7 +232,7 @@ tt_rc tt_tls13_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 	TRY(tt_sub16(&c, &body));
 	TRY(tt_expect_empty(&c));
 	(void)version; /* authenticated as part of the AAD */
-	ENSURE(rtype == CT_APPLICATION_DATA, TT_DECODE);
+	ENSURE(rtype == TT_CT_APPLICATION_DATA, TT_DECODE);
 	ENSURE(tt_cur_left(&body) <= TT_TLS13_CIPHERTEXT_MAX, TT_TOO_BIG);
 	/* at least the inner content type, then the tag */
 	ENSURE(tt_cur_left(&body) > TT_AEAD_TAG_LEN, TT_DECODE);

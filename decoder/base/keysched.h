@@ -23,6 +23,7 @@
 
 #include "crypto.h"
 #include "cursor.h"
+#include "names.h"
 
 /* HkdfLabel (RFC 8446 7.1): uint16 length, opaque label<7..255> holding
  * "tls13 " + Label, opaque context<0..255>. */
@@ -43,22 +44,9 @@
 #define TT_TLS12_EXPLICIT_NONCE 8
 #define TT_RECORD_HDR		5
 
-/* Record protection of a cipher suite we can decrypt. */
-struct tt_suite {
-	uint16_t code; /* IANA value */
-	bool tls13;
-	enum tt_hash hash; /* HKDF hash (1.3) or PRF hash (1.2) */
-	enum tt_aead aead;
-	uint8_t key_len;
-	/* Write IV bytes the key schedule makes: 12 in TLS 1.3 and for
-	 * TLS 1.2 ChaCha20; 4 (the salt) for TLS 1.2 GCM and CCM, whose
-	 * records carry the other 8 nonce bytes explicitly. */
-	uint8_t iv_len;
-	uint8_t explicit_nonce; /* bytes at the start of each 1.2 record */
-};
-
-/* The suite's record protection, or NULL when we cannot decrypt it
- * (CBC, CCM_8, ARIA, ... and anything unknown). */
+/* The suite (struct tt_suite, names.h) when we can decrypt its records:
+ * tt_suite_info(code) if its decrypt flag is set, else NULL (CBC, CCM_8,
+ * ARIA, ... and anything unknown). */
 const struct tt_suite *tt_suite_find(uint16_t code);
 
 /* One direction's record keys and its next sequence number. */

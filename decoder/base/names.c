@@ -1,4 +1,4 @@
-/* IANA name tables (see names.h).
+/* IANA name tables and cipher-suite attributes (see names.h).
  *
  * Every lookup is a switch generated from a tables/<registry>.def list,
  * so the compiler rejects a value listed twice and picks the search
@@ -48,7 +48,7 @@ static const char *label(const char *name, uint16_t v, bool wide,
 #define NAME(v, id, name)                                                      \
 	case v:                                                                \
 		return name;
-#define SUITE_NAME(v, id)                                                      \
+#define SUITE_NAME(v, id, kx, auth, bulk, mode, mac, prf, ver)                 \
 	case v:                                                                \
 		return "TLS_" #id;
 
@@ -65,3 +65,152 @@ REGISTRY(cert_type, TT_CERT_TYPES, NAME, uint8_t)
 REGISTRY(compression, TT_COMPRESSION_METHODS, NAME, uint8_t)
 REGISTRY(ec_point_format, TT_EC_POINT_FORMATS, NAME, uint8_t)
 REGISTRY(psk_mode, TT_PSK_MODES, NAME, uint8_t)
+
+/* ---- Cipher-suite attributes ----
+ *
+ * The lengths follow from the columns of cipher.def.  Each macro below
+ * is pasted together with a column's token, so a combination nobody
+ * defined (a TLS 1.3 CBC suite, say) fails to compile instead of getting
+ * a made-up length.  Sources: RFC 5246 6.2.3 and 6.3 and appendix C,
+ * RFC 5288 3, RFC 6655 3, RFC 7905 2, RFC 8446 5.3, RFC 8998, RFC 9189
+ * (GOST TLS 1.2), RFC 9367 (GOST TLS 1.3), the AEGIS draft's TLS 1.3
+ * section.
+ */
+
+/* Key-block key bytes of a bulk cipher. */
+#define KEY_NULL	 0
+#define KEY_RC4_40	 5
+#define KEY_RC4_128	 16
+#define KEY_RC2_40	 5
+#define KEY_DES40	 5
+#define KEY_DES		 8
+#define KEY_3DES_EDE	 24
+#define KEY_IDEA	 16
+#define KEY_AES_128	 16
+#define KEY_AES_256	 32
+#define KEY_CAMELLIA_128 16
+#define KEY_CAMELLIA_256 32
+#define KEY_SEED	 16
+#define KEY_ARIA_128	 16
+#define KEY_ARIA_256	 32
+#define KEY_CHACHA20	 32
+#define KEY_SM4		 16
+#define KEY_AEGIS_128L	 16
+#define KEY_AEGIS_256	 32
+#define KEY_KUZNYECHIK	 32
+#define KEY_MAGMA	 32
+#define KEY_GOST28147	 32
+
+/* Block bytes of the block ciphers. */
+#define BLOCK_RC2_40	   8
+#define BLOCK_DES40	   8
+#define BLOCK_DES	   8
+#define BLOCK_3DES_EDE	   8
+#define BLOCK_IDEA	   8
+#define BLOCK_AES_128	   16
+#define BLOCK_AES_256	   16
+#define BLOCK_CAMELLIA_128 16
+#define BLOCK_CAMELLIA_256 16
+#define BLOCK_SEED	   16
+#define BLOCK_ARIA_128	   16
+#define BLOCK_ARIA_256	   16
+#define BLOCK_KUZNYECHIK   16
+#define BLOCK_MAGMA	   8
+#define BLOCK_GOST28147	   8
+
+/* Write IV bytes from the key schedule, by version and mode, given the
+ * cipher's block and key bytes. */
+#define IV_12_NULL(block, key)		    0
+#define IV_12_STREAM(block, key)	    0
+#define IV_12_CBC(block, key)		    block
+#define IV_12_GCM(block, key)		    4
+#define IV_12_CCM(block, key)		    4
+#define IV_12_CCM_8(block, key)		    4
+#define IV_12_CHACHA20_POLY1305(block, key) 12
+#define IV_12_CTR(block, key)		    (block / 2)
+#define IV_13_NULL(block, key)		    0
+#define IV_13_GCM(block, key)		    12
+#define IV_13_CCM(block, key)		    12
+#define IV_13_CCM_8(block, key)		    12
+#define IV_13_CHACHA20_POLY1305(block, key) 12
+#define IV_13_AEGIS(block, key)		    key /* the nonce is as long as the key */
+#define IV_13_MGM(block, key)		    block
+
+/* Nonce or IV bytes carried by each record, by version and mode. */
+#define EXPLICIT_12_NULL(block)		     0
+#define EXPLICIT_12_STREAM(block)	     0
+#define EXPLICIT_12_CBC(block)		     block
+#define EXPLICIT_12_GCM(block)		     8
+#define EXPLICIT_12_CCM(block)		     8
+#define EXPLICIT_12_CCM_8(block)	     8
+#define EXPLICIT_12_CHACHA20_POLY1305(block) 0
+#define EXPLICIT_12_CTR(block)		     0
+#define EXPLICIT_13_NULL(block)		     0
+#define EXPLICIT_13_GCM(block)		     0
+#define EXPLICIT_13_CCM(block)		     0
+#define EXPLICIT_13_CCM_8(block)	     0
+#define EXPLICIT_13_CHACHA20_POLY1305(block) 0
+#define EXPLICIT_13_AEGIS(block)	     0
+#define EXPLICIT_13_MGM(block)		     0
+
+/* MAC bytes per record, by MAC (OMAC is as long as the block). */
+#define MAC_NONE(block)	  0
+#define MAC_MD5(block)	  16
+#define MAC_SHA1(block)	  20
+#define MAC_SHA256(block) 32
+#define MAC_SHA384(block) 48
+#define MAC_OMAC(block)	  block
+#define MAC_IMIT(block)	  4
+
+/* What the crypto table (crypto.h) has: AES-GCM, AES-128-CCM with a
+ * 16-byte tag and ChaCha20-Poly1305, under a SHA-256 or SHA-384 key
+ * schedule.  The arguments are TT_BULK_, TT_MODE_ and TT_DIGEST_
+ * constants. */
+#define AEAD_OF(bulk, mode)                                                    \
+	((mode) == TT_MODE_CHACHA20_POLY1305 ? TT_AEAD_CHACHA20_POLY1305       \
+	 : (mode) == TT_MODE_CCM	     ? TT_AEAD_AES_128_CCM             \
+	 : (bulk) == TT_BULK_AES_256	     ? TT_AEAD_AES_256_GCM             \
+					     : TT_AEAD_AES_128_GCM)
+#define DECRYPT(bulk, mode, prf)                                               \
+	(((prf) == TT_DIGEST_SHA256 || (prf) == TT_DIGEST_SHA384) &&           \
+	 (((mode) == TT_MODE_GCM &&                                            \
+	   ((bulk) == TT_BULK_AES_128 || (bulk) == TT_BULK_AES_256)) ||        \
+	  ((mode) == TT_MODE_CCM && (bulk) == TT_BULK_AES_128) ||              \
+	  (mode) == TT_MODE_CHACHA20_POLY1305))
+
+/* One case of tt_suite_info(): a constant object per suite.  Column
+ * tokens are only ever pasted: passed on whole, a NULL would expand.
+ * (The parameters end in _ so that they do not replace field names.) */
+#define SUITE(v_, id_, kx_, auth_, bulk_, mode_, mac_, prf_, ver_)             \
+	case v_: {                                                             \
+		static const struct tt_suite s = {                             \
+		    .code = v_,                                                \
+		    .tls13 = ver_ == 13,                                       \
+		    .kx = TT_KX_##kx_,                                         \
+		    .auth = TT_AUTH_##auth_,                                   \
+		    .bulk = TT_BULK_##bulk_,                                   \
+		    .mode = TT_MODE_##mode_,                                   \
+		    .key_len = KEY_##bulk_,                                    \
+		    .iv_len = IV_##ver_##_##mode_(BLOCK_##bulk_, KEY_##bulk_), \
+		    .explicit_nonce =                                          \
+			EXPLICIT_##ver_##_##mode_(BLOCK_##bulk_),              \
+		    .mac = TT_DIGEST_##mac_,                                   \
+		    .mac_len = MAC_##mac_(BLOCK_##bulk_),                      \
+		    .prf = TT_DIGEST_##prf_,                                   \
+		    .decrypt = DECRYPT(TT_BULK_##bulk_, TT_MODE_##mode_,       \
+				       TT_DIGEST_##prf_),                      \
+		    .hash = TT_DIGEST_##prf_ == TT_DIGEST_SHA384               \
+				? TT_HASH_SHA384                               \
+				: TT_HASH_SHA256,                              \
+		    .aead = AEAD_OF(TT_BULK_##bulk_, TT_MODE_##mode_),         \
+		};                                                             \
+		return &s;                                                     \
+	}
+
+const struct tt_suite *tt_suite_info(uint16_t code)
+{
+	switch (code) {
+		TT_CIPHER_SUITES(SUITE)
+	}
+	return NULL;
+}

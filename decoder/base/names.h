@@ -1,9 +1,9 @@
-/* IANA registries: constants and names.
+/* IANA registries: constants, names and cipher-suite attributes.
  *
  * Each registry is one X-macro list in tables/<registry>.def, the only
  * place its values are written.  From it come the constants below
- * (TT_CT_HANDSHAKE, TT_EXT_SERVER_NAME, TT_V_TLS12, TT_CS_..., ...) and
- * the lookups of names.c.
+ * (TT_CT_HANDSHAKE, TT_EXT_SERVER_NAME, TT_V_TLS12, TT_CS_..., ...),
+ * the lookups of names.c and the suite table behind tt_suite_info().
  *
  * tt_name_X(v) returns the registry spelling, or NULL when v is not in
  * the table.  tt_label_X(v, buf) never fails: the name, else
@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "tables/alert.def"
 #include "tables/alert_level.def"
 #include "tables/cert_type.def"
@@ -60,7 +61,7 @@ enum tt_version { TT_VERSIONS(TT_V_) };
 enum tt_extension { TT_EXTENSIONS(TT_EXT_) };
 #undef TT_EXT_
 
-#define TT_CS_(v, id) TT_CS_##id = v,
+#define TT_CS_(v, id, kx, auth, bulk, mode, mac, prf, ver) TT_CS_##id = v,
 enum tt_cipher_suite { TT_CIPHER_SUITES(TT_CS_) };
 #undef TT_CS_
 
@@ -123,5 +124,130 @@ static inline int tt_is_grease16(uint16_t v)
 {
 	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
 }
+
+/* ---- Cipher-suite attributes (the columns of tables/cipher.def) ---- */
+
+enum tt_kx {
+	TT_KX_NONE,	  /* TLS 1.3 suites, SCSVs, TLS_NULL_WITH_NULL_NULL */
+	TT_KX_RSA,	  /* premaster encrypted to the certificate's key */
+	TT_KX_RSA_EXPORT, /* the same, or to a 512-bit key sent in SKE */
+	TT_KX_DH,	  /* static DH key in the certificate: no SKE */
+	TT_KX_DHE,	  /* SKE: ServerDHParams, signed unless anon */
+	TT_KX_ECDH,	  /* static ECDH key in the certificate: no SKE */
+	TT_KX_ECDHE,	  /* SKE: ServerECDHParams, signed unless anon */
+	TT_KX_PSK,	  /* SKE: psk_identity_hint (RFC 4279) */
+	TT_KX_RSA_PSK,	  /* SKE: psk_identity_hint (RFC 4279) */
+	TT_KX_DHE_PSK,	  /* SKE: the hint, then ServerDHParams */
+	TT_KX_ECDHE_PSK,  /* SKE: the hint, then ServerECDHParams (RFC 5489) */
+	TT_KX_SRP,	  /* SKE: ServerSRPParams (RFC 5054) */
+	TT_KX_KRB5,	  /* Kerberos ticket (RFC 2712) */
+	TT_KX_ECCPWD,	  /* password-authenticated ECC (RFC 8492) */
+	TT_KX_GOST,	  /* VKO GOST R 34.10-2012 (RFC 9189) */
+};
+
+enum tt_auth {
+	TT_AUTH_NONE, /* anonymous, or negotiated apart (TLS 1.3) */
+	TT_AUTH_RSA,
+	TT_AUTH_DSS,
+	TT_AUTH_ECDSA,
+	TT_AUTH_PSK,
+	TT_AUTH_SRP,
+	TT_AUTH_KRB5,
+	TT_AUTH_ECCPWD,
+	TT_AUTH_GOST,
+};
+
+enum tt_bulk {
+	TT_BULK_NULL,
+	TT_BULK_RC4_40,
+	TT_BULK_RC4_128,
+	TT_BULK_RC2_40,
+	TT_BULK_DES40,
+	TT_BULK_DES,
+	TT_BULK_3DES_EDE,
+	TT_BULK_IDEA,
+	TT_BULK_AES_128,
+	TT_BULK_AES_256,
+	TT_BULK_CAMELLIA_128,
+	TT_BULK_CAMELLIA_256,
+	TT_BULK_SEED,
+	TT_BULK_ARIA_128,
+	TT_BULK_ARIA_256,
+	TT_BULK_CHACHA20,
+	TT_BULK_SM4,
+	TT_BULK_AEGIS_128L,
+	TT_BULK_AEGIS_256,
+	TT_BULK_KUZNYECHIK,
+	TT_BULK_MAGMA,
+	TT_BULK_GOST28147,
+};
+
+enum tt_mode {
+	TT_MODE_NULL,	/* no encryption: plaintext and a MAC */
+	TT_MODE_STREAM, /* RC4, with a MAC */
+	TT_MODE_CBC,	/* with a MAC */
+	TT_MODE_GCM,
+	TT_MODE_CCM,   /* 16-byte tag */
+	TT_MODE_CCM_8, /* 8-byte tag */
+	TT_MODE_CHACHA20_POLY1305,
+	TT_MODE_AEGIS,
+	TT_MODE_MGM, /* GOST TLS 1.3 suites (RFC 9367) */
+	TT_MODE_CTR, /* counter mode with a MAC (GOST TLS 1.2 suites) */
+};
+
+/* Hash (or MAC, for the last two) algorithms of the mac and prf
+ * columns. */
+enum tt_digest {
+	TT_DIGEST_NONE,
+	TT_DIGEST_MD5,
+	TT_DIGEST_SHA1,
+	TT_DIGEST_SHA256,
+	TT_DIGEST_SHA384,
+	TT_DIGEST_SHA512,
+	TT_DIGEST_SM3,
+	TT_DIGEST_STREEBOG256, /* GOST R 34.11-2012, 256 bits */
+	TT_DIGEST_OMAC,	       /* OMAC of the bulk cipher (GOST) */
+	TT_DIGEST_IMIT,	       /* GOST 28147-89 IMIT */
+};
+
+/* One cipher suite: the registry's facts about it and, for the suites
+ * the decoder can decrypt, the crypto table's names for its algorithms
+ * (keysched.h).  Lengths are in bytes. */
+struct tt_suite {
+	uint16_t code; /* IANA value */
+	bool tls13;
+	enum tt_kx kx;
+	enum tt_auth auth;
+	enum tt_bulk bulk;
+	enum tt_mode mode;
+	/* Key-block key bytes (RFC 5246 6.3): 5 for the 40-bit export
+	 * ciphers, which expand them. */
+	uint8_t key_len;
+	/* Write IV bytes the key schedule makes: 12 in TLS 1.3 (the AEAD's
+	 * nonce length: 16 or 32 for AEGIS, the block for MGM) and for TLS
+	 * 1.2 ChaCha20; 4 (the salt) for TLS 1.2 GCM and CCM, whose records
+	 * carry the other 8 nonce bytes explicitly; the block size for CBC
+	 * (a key-block IV in TLS 1.0; later versions send one per record
+	 * instead); half the block for GOST CTR. */
+	uint8_t iv_len;
+	/* Nonce or IV bytes at the start of each TLS 1.2 record: 8 for GCM
+	 * and CCM, the block size for CBC (TLS 1.1 and later: TLS 1.0 has
+	 * none). */
+	uint8_t explicit_nonce;
+	enum tt_digest mac;
+	uint8_t mac_len; /* MAC bytes per record; 0 for AEADs */
+	enum tt_digest prf;
+	/* Whether the crypto table can open its records (an AEAD it has and
+	 * a SHA-256 or SHA-384 key schedule); hash and aead are meaningful
+	 * only then. */
+	bool decrypt;
+	enum tt_hash hash; /* HKDF hash (1.3) or PRF hash (1.2) */
+	enum tt_aead aead;
+};
+
+/* The suite registered as code, or NULL when code is not a registered
+ * suite (GREASE, unassigned, private use).  The SCSVs are entries with
+ * every attribute NONE. */
+const struct tt_suite *tt_suite_info(uint16_t code);
 
 #endif

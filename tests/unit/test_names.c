@@ -23,7 +23,7 @@ struct entry {
 };
 
 #define ENTRY(value, id, name) { value, name },
-#define SUITE_ENTRY(value, id) { value, "TLS_" #id },
+#define SUITE_ENTRY(value, id, ...) { value, "TLS_" #id },
 static const struct entry content_type_tab[] = { TT_CONTENT_TYPES(ENTRY) };
 static const struct entry handshake_tab[] = { TT_HANDSHAKE_TYPES(ENTRY) };
 static const struct entry alert_tab[] = { TT_ALERTS(ENTRY) };
@@ -525,6 +525,257 @@ static void test_openssl_cipher_names(void **state)
 						    sizeof(openssl_header_names[0]));
 }
 
+/* ---- Cipher-suite attributes ---- */
+
+static void expect_suite(uint16_t code, enum tt_kx kx, enum tt_auth auth,
+			 enum tt_bulk bulk, enum tt_mode mode,
+			 unsigned key_len, unsigned iv_len,
+			 unsigned explicit_nonce, enum tt_digest mac,
+			 unsigned mac_len, enum tt_digest prf, bool tls13)
+{
+	const struct tt_suite *s = tt_suite_info(code);
+
+	if (!s)
+		print_error("0x%04x: no suite\n", code);
+	assert_non_null(s);
+	assert_int_equal(s->code, code);
+	assert_int_equal(s->kx, kx);
+	assert_int_equal(s->auth, auth);
+	assert_int_equal(s->bulk, bulk);
+	assert_int_equal(s->mode, mode);
+	assert_int_equal(s->key_len, key_len);
+	assert_int_equal(s->iv_len, iv_len);
+	assert_int_equal(s->explicit_nonce, explicit_nonce);
+	assert_int_equal(s->mac, mac);
+	assert_int_equal(s->mac_len, mac_len);
+	assert_int_equal(s->prf, prf);
+	assert_int_equal(s->tls13, tls13);
+}
+
+static void test_suite_attributes(void **state)
+{
+	(void)state;
+	/* TLS 1.3: no key exchange in the suite, HKDF hash, 12-byte IV */
+	expect_suite(0x1301, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_AES_128,
+		     TT_MODE_GCM, 16, 12, 0, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA256, true);
+	expect_suite(0x1302, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_AES_256,
+		     TT_MODE_GCM, 32, 12, 0, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA384, true);
+	expect_suite(0x1305, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_AES_128,
+		     TT_MODE_CCM_8, 16, 12, 0, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA256, true);
+	expect_suite(0xc0b4, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA256, 32,
+		     TT_DIGEST_SHA256, true);
+	/* TLS 1.2 AEADs (RFC 5288, 6655, 7905) */
+	expect_suite(0xc02f, TT_KX_ECDHE, TT_AUTH_RSA, TT_BULK_AES_128,
+		     TT_MODE_GCM, 16, 4, 8, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc02c, TT_KX_ECDHE, TT_AUTH_ECDSA, TT_BULK_AES_256,
+		     TT_MODE_GCM, 32, 4, 8, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA384, false);
+	expect_suite(0xc0ae, TT_KX_ECDHE, TT_AUTH_ECDSA, TT_BULK_AES_128,
+		     TT_MODE_CCM_8, 16, 4, 8, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xccaa, TT_KX_DHE, TT_AUTH_RSA, TT_BULK_CHACHA20,
+		     TT_MODE_CHACHA20_POLY1305, 32, 12, 0, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc0aa, TT_KX_DHE_PSK, TT_AUTH_PSK, TT_BULK_AES_128,
+		     TT_MODE_CCM_8, 16, 4, 8, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_SHA256, false);
+	/* CBC and stream: a MAC, the PRF of the suite or SHA-256 */
+	expect_suite(0x002f, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_AES_128,
+		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc028, TT_KX_ECDHE, TT_AUTH_RSA, TT_BULK_AES_256,
+		     TT_MODE_CBC, 32, 16, 16, TT_DIGEST_SHA384, 48,
+		     TT_DIGEST_SHA384, false);
+	expect_suite(0x000a, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_3DES_EDE,
+		     TT_MODE_CBC, 24, 8, 8, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0013, TT_KX_DHE, TT_AUTH_DSS, TT_BULK_3DES_EDE,
+		     TT_MODE_CBC, 24, 8, 8, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0004, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_RC4_128,
+		     TT_MODE_STREAM, 16, 0, 0, TT_DIGEST_MD5, 16,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0003, TT_KX_RSA_EXPORT, TT_AUTH_RSA, TT_BULK_RC4_40,
+		     TT_MODE_STREAM, 5, 0, 0, TT_DIGEST_MD5, 16,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0018, TT_KX_DHE, TT_AUTH_NONE, TT_BULK_RC4_128,
+		     TT_MODE_STREAM, 16, 0, 0, TT_DIGEST_MD5, 16,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc018, TT_KX_ECDHE, TT_AUTH_NONE, TT_BULK_AES_128,
+		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc004, TT_KX_ECDH, TT_AUTH_ECDSA, TT_BULK_AES_128,
+		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0031, TT_KX_DH, TT_AUTH_RSA, TT_BULK_AES_128,
+		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc01e, TT_KX_SRP, TT_AUTH_RSA, TT_BULK_AES_128,
+		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0094, TT_KX_RSA_PSK, TT_AUTH_RSA, TT_BULK_AES_128,
+		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	/* NULL ciphers: readable records with a MAC */
+	expect_suite(0x0001, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_MD5, 16,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0002, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA1, 20,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0x003b, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA256, 32,
+		     TT_DIGEST_SHA256, false);
+	expect_suite(0xc03b, TT_KX_ECDHE_PSK, TT_AUTH_PSK, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA384, 48,
+		     TT_DIGEST_SHA384, false);
+	/* the initial state and the signalling values: nothing */
+	expect_suite(0x0000, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_NONE, 0, TT_DIGEST_NONE,
+		     false);
+	expect_suite(0x00ff, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_NONE, 0, TT_DIGEST_NONE,
+		     false);
+	expect_suite(0x5600, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_NULL,
+		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_NONE, 0, TT_DIGEST_NONE,
+		     false);
+	/* GOST (RFC 9189, RFC 9367) */
+	expect_suite(0xc100, TT_KX_GOST, TT_AUTH_GOST, TT_BULK_KUZNYECHIK,
+		     TT_MODE_CTR, 32, 8, 0, TT_DIGEST_OMAC, 16,
+		     TT_DIGEST_STREEBOG256, false);
+	expect_suite(0xc102, TT_KX_GOST, TT_AUTH_GOST, TT_BULK_GOST28147,
+		     TT_MODE_CTR, 32, 4, 0, TT_DIGEST_IMIT, 4,
+		     TT_DIGEST_STREEBOG256, false);
+	expect_suite(0xc104, TT_KX_NONE, TT_AUTH_NONE, TT_BULK_MAGMA,
+		     TT_MODE_MGM, 32, 8, 0, TT_DIGEST_NONE, 0,
+		     TT_DIGEST_STREEBOG256, true);
+
+	assert_null(tt_suite_info(0x0a0a)); /* GREASE */
+	assert_null(tt_suite_info(0x1308)); /* unassigned */
+	assert_null(tt_suite_info(0xfefe)); /* reserved */
+	assert_null(tt_suite_info(0xff00)); /* private use */
+}
+
+/* The MAC length of a NULL-cipher suite, the way the record layer read it
+ * from the name before the table carried it. */
+static unsigned null_mac_from_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	if (!strstr(n, "_WITH_NULL_"))
+		return 0;
+	if (l > 4 && strcmp(n + l - 4, "_MD5") == 0)
+		return 16;
+	if (l > 4 && strcmp(n + l - 4, "_SHA") == 0)
+		return 20;
+	if (l > 7 && strcmp(n + l - 7, "_SHA256") == 0)
+		return 32;
+	if (l > 7 && strcmp(n + l - 7, "_SHA384") == 0)
+		return 48;
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t l = strlen(s), t = strlen(tail);
+
+	return l >= t && strcmp(s + l - t, tail) == 0;
+}
+
+/* Every suite: the columns agree with what its name says, and with the
+ * name tests the other layers used before (strstr on "_WITH_NULL_",
+ * "_ECDHE_", "_DHE_"). */
+static void test_suite_table_vs_names(void **state)
+{
+	(void)state;
+	for (unsigned c = 0; c <= 0xffff; c++) {
+		const struct tt_suite *s = tt_suite_info((uint16_t)c);
+		const char *n = tt_name_cipher((uint16_t)c);
+		bool aead, named_null;
+
+		assert_true(!s == !n);
+		if (!s)
+			continue;
+		assert_int_equal(s->code, c);
+		aead = s->mode != TT_MODE_NULL && s->mode != TT_MODE_STREAM &&
+		       s->mode != TT_MODE_CBC && s->mode != TT_MODE_CTR;
+		named_null = strstr(n, "_WITH_NULL_") != NULL;
+
+		/* NULL ciphers: the MAC the record layer strips */
+		assert_int_equal(s->bulk == TT_BULK_NULL && !s->tls13
+					 ? s->mac_len
+					 : 0,
+				 null_mac_from_name(n));
+		/* TLS_NULL_WITH_NULL_NULL is the one without a MAC */
+		assert_true(named_null == (s->bulk == TT_BULK_NULL &&
+					   !s->tls13 &&
+					   (s->mac_len > 0 || c == 0)));
+		/* key exchange */
+		assert_true((strstr(n, "_ECDHE_") != NULL) ==
+			    ((s->kx == TT_KX_ECDHE && s->auth != TT_AUTH_NONE) ||
+			     s->kx == TT_KX_ECDHE_PSK));
+		assert_true((strstr(n, "_DHE_") != NULL) ==
+			    ((s->kx == TT_KX_DHE && s->auth != TT_AUTH_NONE) ||
+			     s->kx == TT_KX_DHE_PSK));
+		assert_true((strstr(n, "_anon_") != NULL) ==
+			    (s->auth == TT_AUTH_NONE && s->kx != TT_KX_NONE));
+		assert_true(!s->tls13 || (s->kx == TT_KX_NONE &&
+					  s->auth == TT_AUTH_NONE));
+		assert_true(s->tls13 == ((c >> 8) == 0x13 || c == 0x00c6 ||
+					 c == 0x00c7 || c == 0xc0b4 ||
+					 c == 0xc0b5 ||
+					 (c >= 0xc103 && c <= 0xc106)));
+		/* cipher and mode */
+		if (strstr(n, "AES_128"))
+			assert_true(s->bulk == TT_BULK_AES_128 &&
+				    s->key_len == 16);
+		if (strstr(n, "AES_256"))
+			assert_true(s->bulk == TT_BULK_AES_256 &&
+				    s->key_len == 32);
+		if (strstr(n, "_CBC"))
+			assert_true(s->mode == TT_MODE_CBC);
+		if (strstr(n, "_GCM"))
+			assert_true(s->mode == TT_MODE_GCM);
+		if (strstr(n, "_CCM_8"))
+			assert_true(s->mode == TT_MODE_CCM_8);
+		else if (strstr(n, "_CCM"))
+			assert_true(s->mode == TT_MODE_CCM);
+		if (strstr(n, "_RC4_"))
+			assert_true(s->mode == TT_MODE_STREAM);
+		/* MAC only without an AEAD; the PRF hash from the name */
+		assert_true(aead == (s->mac == TT_DIGEST_NONE &&
+				     s->mode != TT_MODE_NULL));
+		if (aead)
+			assert_int_equal(s->mac_len, 0);
+		else
+			assert_true(s->mac_len > 0 ||
+				    s->prf == TT_DIGEST_NONE);
+		if (ends_with(n, "_SHA384"))
+			assert_int_equal(s->prf, TT_DIGEST_SHA384);
+		if (ends_with(n, "_SHA") || ends_with(n, "_MD5") ||
+		    ends_with(n, "_SHA256"))
+			assert_int_equal(s->prf, TT_DIGEST_SHA256);
+		/* AEAD nonces: 12 bytes, salt + explicit part in TLS 1.2 */
+		if (s->mode == TT_MODE_GCM || s->mode == TT_MODE_CCM ||
+		    s->mode == TT_MODE_CCM_8 ||
+		    s->mode == TT_MODE_CHACHA20_POLY1305)
+			assert_int_equal(s->iv_len + s->explicit_nonce, 12);
+		/* decryptable: an AEAD of the crypto table, nothing else */
+		if (s->decrypt) {
+			assert_true(aead);
+			assert_int_equal(s->key_len, tt_aead_key_len(s->aead));
+			assert_int_equal(s->hash, s->prf == TT_DIGEST_SHA384
+							  ? TT_HASH_SHA384
+							  : TT_HASH_SHA256);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +784,8 @@ int main(void)
 		cmocka_unit_test(test_def_entries),
 		cmocka_unit_test(test_whole_domain),
 		cmocka_unit_test(test_openssl_cipher_names),
+		cmocka_unit_test(test_suite_attributes),
+		cmocka_unit_test(test_suite_table_vs_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -525,6 +525,235 @@ static void test_openssl_cipher_names(void **state)
 						    sizeof(openssl_header_names[0]));
 }
 
+/* ---- Constants and samples of every registry ----
+ *
+ * Values copied from the IANA registries (and RFC 5246 7.2 for the alert
+ * levels), written here as numbers: each must be both the generated
+ * constant and the value the lookup names.  At least five per registry
+ * where it has that many, the newest entries among them.
+ */
+struct sample {
+	const char *reg;
+	unsigned constant, value;
+	const char *name;
+};
+#define S(reg, constant, value, name) { #reg, constant, value, name }
+static const struct sample samples[] = {
+	S(content_type, TT_CT_CHANGE_CIPHER_SPEC, 20, "change_cipher_spec"),
+	S(content_type, TT_CT_ALERT, 21, "alert"),
+	S(content_type, TT_CT_HANDSHAKE, 22, "handshake"),
+	S(content_type, TT_CT_APPLICATION_DATA, 23, "application_data"),
+	S(content_type, TT_CT_HEARTBEAT, 24, "heartbeat"),
+	S(content_type, TT_CT_TLS12_CID, 25, "tls12_cid"),
+	S(content_type, TT_CT_ACK, 26, "ack"),
+	S(content_type, TT_CT_RETURN_ROUTABILITY_CHECK, 27,
+	  "return_routability_check"),
+
+	S(handshake, TT_HT_HELLO_REQUEST, 0, "hello_request"),
+	S(handshake, TT_HT_CLIENT_HELLO, 1, "client_hello"),
+	S(handshake, TT_HT_SERVER_HELLO, 2, "server_hello"),
+	S(handshake, TT_HT_NEW_SESSION_TICKET, 4, "new_session_ticket"),
+	S(handshake, TT_HT_ENCRYPTED_EXTENSIONS, 8, "encrypted_extensions"),
+	S(handshake, TT_HT_CERTIFICATE, 11, "certificate"),
+	S(handshake, TT_HT_SERVER_KEY_EXCHANGE, 12, "server_key_exchange"),
+	S(handshake, TT_HT_CERTIFICATE_REQUEST, 13, "certificate_request"),
+	S(handshake, TT_HT_CERTIFICATE_VERIFY, 15, "certificate_verify"),
+	S(handshake, TT_HT_FINISHED, 20, "finished"),
+	S(handshake, TT_HT_KEY_UPDATE, 24, "key_update"),
+	S(handshake, TT_HT_COMPRESSED_CERTIFICATE, 25,
+	  "compressed_certificate"),
+	S(handshake, TT_HT_EKT_KEY, 26, "ekt_key"),
+	S(handshake, TT_HT_MESSAGE_HASH, 254, "message_hash"),
+
+	S(alert, TT_AL_CLOSE_NOTIFY, 0, "close_notify"),
+	S(alert, TT_AL_BAD_RECORD_MAC, 20, "bad_record_mac"),
+	S(alert, TT_AL_HANDSHAKE_FAILURE, 40, "handshake_failure"),
+	S(alert, TT_AL_PROTOCOL_VERSION, 70, "protocol_version"),
+	S(alert, TT_AL_NO_RENEGOTIATION, 100, "no_renegotiation"),
+	S(alert, TT_AL_CERTIFICATE_REQUIRED, 116, "certificate_required"),
+	S(alert, TT_AL_GENERAL_ERROR, 117, "general_error"),
+	S(alert, TT_AL_NO_APPLICATION_PROTOCOL, 120,
+	  "no_application_protocol"),
+	S(alert, TT_AL_ECH_REQUIRED, 121, "ech_required"),
+
+	S(alert_level, TT_ALEVEL_WARNING, 1, "warning"),
+	S(alert_level, TT_ALEVEL_FATAL, 2, "fatal"),
+
+	S(version, TT_V_SSL3, 0x0300, "SSL 3.0"),
+	S(version, TT_V_TLS10, 0x0301, "TLS 1.0"),
+	S(version, TT_V_TLS11, 0x0302, "TLS 1.1"),
+	S(version, TT_V_TLS12, 0x0303, "TLS 1.2"),
+	S(version, TT_V_TLS13, 0x0304, "TLS 1.3"),
+	S(version, TT_V_DTLS12, 0xfefd, "DTLS 1.2"),
+	S(version, TT_V_DTLS13, 0xfefc, "DTLS 1.3"),
+
+	S(extension, TT_EXT_SERVER_NAME, 0x0000, "server_name"),
+	S(extension, TT_EXT_SUPPORTED_GROUPS, 0x000a, "supported_groups"),
+	S(extension, TT_EXT_SIGNATURE_ALGORITHMS, 0x000d,
+	  "signature_algorithms"),
+	S(extension, TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION, 0x0010,
+	  "application_layer_protocol_negotiation"),
+	S(extension, TT_EXT_EXTENDED_MASTER_SECRET, 0x0017,
+	  "extended_master_secret"),
+	S(extension, TT_EXT_COMPRESS_CERTIFICATE, 0x001b,
+	  "compress_certificate"),
+	S(extension, TT_EXT_SESSION_TICKET, 0x0023, "session_ticket"),
+	S(extension, TT_EXT_PRE_SHARED_KEY, 0x0029, "pre_shared_key"),
+	S(extension, TT_EXT_SUPPORTED_VERSIONS, 0x002b, "supported_versions"),
+	S(extension, TT_EXT_KEY_SHARE, 0x0033, "key_share"),
+	S(extension, TT_EXT_TLS_FLAGS, 0x003e, "tls_flags"),
+	S(extension, TT_EXT_ECH_OUTER_EXTENSIONS, 0xfd00,
+	  "ech_outer_extensions"),
+	S(extension, TT_EXT_ENCRYPTED_CLIENT_HELLO, 0xfe0d,
+	  "encrypted_client_hello"),
+	S(extension, TT_EXT_RENEGOTIATION_INFO, 0xff01, "renegotiation_info"),
+
+	S(cipher, TT_CS_NULL_WITH_NULL_NULL, 0x0000, "TLS_NULL_WITH_NULL_NULL"),
+	S(cipher, TT_CS_RSA_WITH_AES_128_CBC_SHA, 0x002f,
+	  "TLS_RSA_WITH_AES_128_CBC_SHA"),
+	S(cipher, TT_CS_EMPTY_RENEGOTIATION_INFO_SCSV, 0x00ff,
+	  "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"),
+	S(cipher, TT_CS_AES_128_GCM_SHA256, 0x1301, "TLS_AES_128_GCM_SHA256"),
+	S(cipher, TT_CS_AES_256_GCM_SHA384, 0x1302, "TLS_AES_256_GCM_SHA384"),
+	S(cipher, TT_CS_CHACHA20_POLY1305_SHA256, 0x1303,
+	  "TLS_CHACHA20_POLY1305_SHA256"),
+	S(cipher, TT_CS_AEGIS_128L_SHA256, 0x1307, "TLS_AEGIS_128L_SHA256"),
+	S(cipher, TT_CS_FALLBACK_SCSV, 0x5600, "TLS_FALLBACK_SCSV"),
+	S(cipher, TT_CS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 0xc02f,
+	  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+	S(cipher, TT_CS_DH_anon_WITH_AES_256_GCM_SHA384, 0x00a7,
+	  "TLS_DH_anon_WITH_AES_256_GCM_SHA384"),
+	S(cipher, TT_CS_ECDHE_PSK_WITH_AES_128_CCM_SHA256, 0xd005,
+	  "TLS_ECDHE_PSK_WITH_AES_128_CCM_SHA256"),
+
+	S(group, TT_GROUP_SECP256R1, 0x0017, "secp256r1"),
+	S(group, TT_GROUP_X25519, 0x001d, "x25519"),
+	S(group, TT_GROUP_X448, 0x001e, "x448"),
+	S(group, TT_GROUP_FFDHE2048, 0x0100, "ffdhe2048"),
+	S(group, TT_GROUP_MLKEM512, 0x0200, "MLKEM512"),
+	S(group, TT_GROUP_MLKEM768, 0x0201, "MLKEM768"),
+	S(group, TT_GROUP_MLKEM1024, 0x0202, "MLKEM1024"),
+	S(group, TT_GROUP_SECP256R1MLKEM768, 0x11eb, "SecP256r1MLKEM768"),
+	S(group, TT_GROUP_X25519MLKEM768, 0x11ec, "X25519MLKEM768"),
+	S(group, TT_GROUP_SECP384R1MLKEM1024, 0x11ed, "SecP384r1MLKEM1024"),
+	S(group, TT_GROUP_CURVESM2MLKEM768, 0x11ee, "curveSM2MLKEM768"),
+
+	S(sigscheme, TT_SIG_RSA_PKCS1_SHA256, 0x0401, "rsa_pkcs1_sha256"),
+	S(sigscheme, TT_SIG_ECDSA_SECP256R1_SHA256, 0x0403,
+	  "ecdsa_secp256r1_sha256"),
+	S(sigscheme, TT_SIG_RSA_PSS_RSAE_SHA256, 0x0804, "rsa_pss_rsae_sha256"),
+	S(sigscheme, TT_SIG_ED25519, 0x0807, "ed25519"),
+	S(sigscheme, TT_SIG_MLDSA65, 0x0905, "mldsa65"),
+	/* TLS 1.2 pairs, named as Wireshark names them */
+	S(sigscheme, TT_SIG_SHA1_DSA, 0x0202, "SHA1 DSA"),
+	S(sigscheme, TT_SIG_SHA224_RSA, 0x0301, "SHA224 RSA"),
+	S(sigscheme, TT_SIG_SHA224_DSA, 0x0302, "SHA224 DSA"),
+	S(sigscheme, TT_SIG_SHA224_ECDSA, 0x0303, "SHA224 ECDSA"),
+	S(sigscheme, TT_SIG_SHA256_DSA, 0x0402, "SHA256 DSA"),
+	S(sigscheme, TT_SIG_SHA512_DSA, 0x0602, "SHA512 DSA"),
+
+	S(cert_type, TT_CERT_RSA_SIGN, 1, "rsa_sign"),
+	S(cert_type, TT_CERT_DSS_SIGN, 2, "dss_sign"),
+	S(cert_type, TT_CERT_RSA_FIXED_DH, 3, "rsa_fixed_dh"),
+	S(cert_type, TT_CERT_ECDSA_SIGN, 64, "ecdsa_sign"),
+	S(cert_type, TT_CERT_GOST_SIGN512, 68, "gost_sign512"),
+
+	S(compression, TT_COMP_NULL, 0, "null"),
+	S(compression, TT_COMP_DEFLATE, 1, "DEFLATE"),
+	S(compression, TT_COMP_LZS, 64, "LZS"),
+
+	S(ec_point_format, TT_ECPF_UNCOMPRESSED, 0, "uncompressed"),
+	S(ec_point_format, TT_ECPF_ANSIX962_COMPRESSED_PRIME, 1,
+	  "ansiX962_compressed_prime"),
+	S(ec_point_format, TT_ECPF_ANSIX962_COMPRESSED_CHAR2, 2,
+	  "ansiX962_compressed_char2"),
+
+	S(psk_mode, TT_PSKM_PSK_KE, 0, "psk_ke"),
+	S(psk_mode, TT_PSKM_PSK_DHE_KE, 1, "psk_dhe_ke"),
+};
+#undef S
+
+static void test_registry_samples(void **state)
+{
+	(void)state;
+	for (size_t r = 0; r < NREG; r++) {
+		const struct registry *g = &registries[r];
+		size_t n = 0;
+
+		for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]);
+		     i++) {
+			const struct sample *x = &samples[i];
+
+			if (strcmp(x->reg, g->what) != 0)
+				continue;
+			n++;
+			if (x->constant != x->value)
+				print_error("%s %s: constant 0x%04x\n", g->what,
+					    x->name, x->constant);
+			assert_int_equal(x->constant, x->value);
+			expect_name(g->name(x->value), x->name);
+		}
+		if (n < 5 && n < g->n)
+			print_error("%s: %zu samples\n", g->what, n);
+		assert_true(n >= 5 || n == g->n);
+	}
+}
+
+/* The signature algorithms `openssl s_server` (3.0) asks for in a
+ * CertificateRequest, TLS 1.3 then the extra TLS 1.2 ones: every one has
+ * a name, the TLS 1.2 pairs Wireshark's. */
+static void test_openssl_sigalgs_named(void **state)
+{
+	static const struct entry sent[] = {
+		{ 0x0403, "ecdsa_secp256r1_sha256" },
+		{ 0x0503, "ecdsa_secp384r1_sha384" },
+		{ 0x0603, "ecdsa_secp521r1_sha512" },
+		{ 0x0807, "ed25519" },
+		{ 0x0808, "ed448" },
+		{ 0x0809, "rsa_pss_pss_sha256" },
+		{ 0x080a, "rsa_pss_pss_sha384" },
+		{ 0x080b, "rsa_pss_pss_sha512" },
+		{ 0x0804, "rsa_pss_rsae_sha256" },
+		{ 0x0805, "rsa_pss_rsae_sha384" },
+		{ 0x0806, "rsa_pss_rsae_sha512" },
+		{ 0x0401, "rsa_pkcs1_sha256" },
+		{ 0x0501, "rsa_pkcs1_sha384" },
+		{ 0x0601, "rsa_pkcs1_sha512" },
+		{ 0x0303, "SHA224 ECDSA" },
+		{ 0x0301, "SHA224 RSA" },
+		/* TLS 1.2 only */
+		{ 0x0302, "SHA224 DSA" },
+		{ 0x0402, "SHA256 DSA" },
+		{ 0x0502, "SHA384 DSA" },
+		{ 0x0602, "SHA512 DSA" },
+	};
+	char buf[TT_NAMEBUF];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++)
+		assert_string_equal(tt_label_sigscheme((uint16_t)sent[i].v, buf),
+				    sent[i].name);
+	/* pairs Wireshark leaves unnamed stay unknown */
+	assert_string_equal(tt_label_sigscheme(0x0101, buf), "unknown(0x0101)");
+	assert_string_equal(tt_label_sigscheme(0x0103, buf), "unknown(0x0103)");
+	assert_string_equal(tt_label_sigscheme(0x0400, buf), "unknown(0x0400)");
+	assert_string_equal(tt_label_sigscheme(0x0304, buf), "unknown(0x0304)");
+	/* labels around the newest entries */
+	assert_string_equal(tt_label_content_type(27, buf),
+			    "return_routability_check");
+	assert_string_equal(tt_label_content_type(28, buf), "unknown(0x1c)");
+	assert_string_equal(tt_label_group(0x11ec, buf), "X25519MLKEM768");
+	assert_string_equal(tt_label_group(0x11ef, buf), "unknown(0x11ef)");
+	assert_string_equal(tt_label_group(0x3a3a, buf), "grease(0x3a3a)");
+	assert_string_equal(tt_label_extension(0xfd00, buf),
+			    "ech_outer_extensions");
+	assert_string_equal(tt_label_extension(0xfe0c, buf), "unknown(0xfe0c)");
+	assert_string_equal(tt_label_extension(0xeaea, buf), "grease(0xeaea)");
+	assert_string_equal(tt_label_handshake(254, buf), "message_hash");
+	assert_string_equal(tt_label_handshake(255, buf), "unknown(0xff)");
+	assert_string_equal(tt_label_cipher(0xd004, buf), "unknown(0xd004)");
+}
+
 /* ---- Cipher-suite attributes ---- */
 
 static void expect_suite(uint16_t code, enum tt_kx kx, enum tt_auth auth,
@@ -784,6 +1013,8 @@ int main(void)
 		cmocka_unit_test(test_def_entries),
 		cmocka_unit_test(test_whole_domain),
 		cmocka_unit_test(test_openssl_cipher_names),
+		cmocka_unit_test(test_registry_samples),
+		cmocka_unit_test(test_openssl_sigalgs_named),
 		cmocka_unit_test(test_suite_attributes),
 		cmocka_unit_test(test_suite_table_vs_names),
 	};

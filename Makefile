@@ -22,9 +22,12 @@ ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEC_LAYERS:%=-Idecoder
 SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 
 DEC_SRC  := $(foreach l,$(DEC_LAYERS),$(wildcard decoder/$(l)/*.c))
-SHIM_SRC := $(filter-out shim/launcher.c,$(wildcard shim/*.c))
+SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c,$(wildcard shim/*.c))
+# The tlstrace command: shim/launcher.c and its shim/launch_*.c, none of
+# them in the library.
+LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c)
 # Shim modules that are pure enough to unit-test outside a host process.
-UNIT_SHIM_SRC := shim/format.c shim/config.c shim/libcrypto.c
+UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c)
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -64,9 +67,9 @@ $(B)/tsan/obj/%.o: %.c $(HDRS)
 $(B)/tsan/libtlstrace.so: $(TSAN_OBJ)
 	$(CC) -shared $(TSAN) -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
 
-$(B)/tlstrace: shim/launcher.c $(HDRS)
+$(B)/tlstrace: $(LAUNCH_SRC) $(HDRS)
 	@mkdir -p $(B)
-	$(CC) $(ALLCFLAGS) -o $@ $<
+	$(CC) $(ALLCFLAGS) -o $@ $(LAUNCH_SRC)
 
 $(B)/unit/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -1,16 +1,9 @@
-/* Key capture and the secret store.
+/* The secret store, the key log file and the export.
  *
- * OpenSSL: SSL_new and SSL_set_SSL_CTX put our key-log callback on the
- * connection's context (OpenSSL reads it from the context each time it
- * makes a secret); SSL_CTX_set_keylog_callback and its getter are
- * interposed so that a callback the program installs, before or after,
- * is kept and called after ours (curl with SSLKEYLOGFILE still writes its
- * file).  libtlstrace.so links no libssl: the real functions come from
- * dlsym(RTLD_NEXT), or from the libssl already loaded (Python loads it
- * RTLD_LOCAL, where RTLD_NEXT finds nothing).
- *
- * Other libraries: TLSTRACE_KEYLOG (default $SSLKEYLOGFILE) is read from
- * where we left off whenever a record waits for a secret we do not hold.
+ * Secrets come from OpenSSL's key-log callback (shim/ssl.c hands each
+ * line here) and, for other libraries, from TLSTRACE_KEYLOG (default
+ * $SSLKEYLOGFILE), read from where we left off whenever a record waits
+ * for a secret we do not hold.
  *
  * The store holds the secrets of the most recent client randoms, a fixed
  * number of slots, under one mutex held only to copy bytes; a slot is
@@ -18,7 +11,6 @@
  * logged; with TLSTRACE_KEYLOG_OUT each one is appended to that file
  * (0600, not through a symlink) once, in the NSS key log format.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,13 +25,6 @@
 #include "log.h"
 #include "real.h"
 #include "crypto.h"
-#include "trace.h"
-
-#define HOOK __attribute__((visibility("default")))
-
-typedef struct ssl_st SSL;
-typedef struct ssl_ctx_st SSL_CTX;
-typedef void (*keylog_cb)(const SSL *ssl, const char *line);
 
 #define SLOTS 256
 #define FILE_CHUNK (64 * 1024)
@@ -69,10 +54,6 @@ static dev_t file_dev;
 static ino_t file_ino;
 static bool ssl_seen; /* our callback is on some context: keys will come */
 static bool export_warned;
-/* OpenSSL's ex_data of one object is not safe to set from two threads
- * at once (servers share a context between threads). */
-static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
-
 
 static struct slot *find(const uint8_t *cr)
 {
@@ -182,6 +163,15 @@ static size_t store_get(const uint8_t *cr, enum tt_keylog_label l,
 	return n;
 }
 
+void tt_keys_add_line(const char *line)
+{
+	struct tt_keylog_entry e;
+	if (line && tt_keylog_parse_line(line, strnlen(line, 1024), &e) ==
+			    TT_OK &&
+	    e.label != TT_KL_NONE)
+		take_entry(&e);
+}
+
 void tt_keys_forget(const uint8_t *cr)
 {
 	pthread_mutex_lock(&store_lock);
@@ -277,6 +267,16 @@ static const struct tt_keysrc keysrc = {
 	.expect = ks_expect,
 };
 
+bool tt_keys_on(void)
+{
+	return decrypt_on;
+}
+
+void tt_keys_hooked(void)
+{
+	__atomic_store_n(&ssl_seen, true, __ATOMIC_RELAXED);
+}
+
 const struct tt_keysrc *tt_keys_source(void)
 {
 	return decrypt_on ? &keysrc : NULL;
@@ -295,180 +295,4 @@ void tt_keys_fork_child(void)
 {
 	pthread_mutex_init(&store_lock, NULL);
 	pthread_mutex_init(&file_lock, NULL);
-	pthread_mutex_init(&ctx_lock, NULL);
-}
-
-/* ---- OpenSSL ---- */
-
-static struct {
-	SSL *(*new_)(SSL_CTX *);
-	SSL_CTX *(*set_ctx)(SSL *, SSL_CTX *);
-	void (*set_cb)(SSL_CTX *, keylog_cb);
-	keylog_cb (*get_cb)(const SSL_CTX *);
-	SSL_CTX *(*get_ctx)(const SSL *);
-	int (*get_fd)(const SSL *);
-	int (*set_ex)(SSL_CTX *, int, void *);
-	void *(*get_ex)(const SSL_CTX *, int);
-	int (*set_mark)(void);
-	int (*pop_mark)(void);
-} ossl;
-static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
-
-/* A symbol of the program's OpenSSL: the global one, or that of a libssl
- * (libcrypto) loaded RTLD_LOCAL. */
-static void *ossl_sym(const char *name)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-	if (f)
-		return f;
-	static const char *const libs[] = {"libssl.so.3", "libssl.so.1.1",
-					   "libcrypto.so.3", "libcrypto.so.1.1"};
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
-		void *h = dlopen(libs[i], RTLD_NOLOAD | RTLD_LAZY);
-		if (!h)
-			continue;
-		f = dlsym(h, name);
-		dlclose(h); /* NOLOAD took a reference; the library stays */
-		if (f)
-			return f;
-	}
-	return NULL;
-}
-
-/* The callback the program set is kept with its context, in an ex_data
- * slot of our own: it lives and dies with the context, however many
- * there are. */
-#define CRYPTO_EX_INDEX_SSL_CTX 1
-static int ctx_slot = -1;
-
-
-static void ossl_bind(void)
-{
-	ossl.new_ = (SSL * (*)(SSL_CTX *)) ossl_sym("SSL_new");
-	ossl.set_ctx = (SSL_CTX * (*)(SSL *, SSL_CTX *))
-		ossl_sym("SSL_set_SSL_CTX");
-	ossl.set_cb = (void (*)(SSL_CTX *, keylog_cb))ossl_sym(
-		"SSL_CTX_set_keylog_callback");
-	ossl.get_cb = (keylog_cb(*)(const SSL_CTX *))ossl_sym(
-		"SSL_CTX_get_keylog_callback");
-	ossl.get_ctx = (SSL_CTX * (*)(const SSL *)) ossl_sym("SSL_get_SSL_CTX");
-	ossl.get_fd = (int (*)(const SSL *))ossl_sym("SSL_get_fd");
-	ossl.set_ex = (int (*)(SSL_CTX *, int, void *))ossl_sym(
-		"SSL_CTX_set_ex_data");
-	ossl.get_ex = (void *(*)(const SSL_CTX *, int))ossl_sym(
-		"SSL_CTX_get_ex_data");
-	int (*new_index)(int, long, void *, void *, void *, void *) =
-		(int (*)(int, long, void *, void *, void *, void *))ossl_sym(
-			"CRYPTO_get_ex_new_index");
-	ossl.set_mark = (int (*)(void))ossl_sym("ERR_set_mark");
-	ossl.pop_mark = (int (*)(void))ossl_sym("ERR_pop_to_mark");
-	if (!ossl.set_ex || !ossl.get_ex || !new_index || !ossl.set_mark ||
-	    !ossl.pop_mark)
-		return;
-	/* no error of ours is left in the program's queue */
-	ossl.set_mark();
-	ctx_slot = new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
-			     NULL);
-	ossl.pop_mark();
-}
-
-/* Keeps the program's callback with ctx; false when it cannot be kept
- * (ours must then not replace it). */
-static bool prev_set(SSL_CTX *ctx, keylog_cb cb)
-{
-	if (ctx_slot < 0)
-		return cb == NULL;
-	ossl.set_mark();
-	bool kept = ossl.set_ex(ctx, ctx_slot, (void *)(uintptr_t)cb) == 1;
-	ossl.pop_mark();
-	return kept || cb == NULL;
-}
-
-static keylog_cb prev_get(const SSL_CTX *ctx)
-{
-	if (ctx_slot < 0 || !ctx)
-		return NULL;
-	return (keylog_cb)(uintptr_t)ossl.get_ex(ctx, ctx_slot);
-}
-
-static void our_keylog(const SSL *ssl, const char *line)
-{
-	int saved = errno;
-	struct tt_keylog_entry e;
-	if (line && tt_keylog_parse_line(line, strnlen(line, 1024), &e) ==
-			    TT_OK &&
-	    e.label != TT_KL_NONE)
-		take_entry(&e);
-	keylog_cb prev = ossl.get_ctx ? prev_get(ossl.get_ctx(ssl)) : NULL;
-	errno = saved;
-	if (prev)
-		prev(ssl, line);
-	saved = errno;
-	/* records that waited for this secret, decoded now */
-	int fd = ossl.get_fd ? ossl.get_fd(ssl) : -1;
-	if (fd >= 0)
-		tt_trace_keys(fd);
-	errno = saved;
-}
-
-/* Puts our callback on ctx, keeping the program's. */
-static void hook_ctx(SSL_CTX *ctx)
-{
-	if (!decrypt_on || !ctx || !ossl.set_cb || !ossl.get_cb)
-		return;
-	if (ossl.get_cb(ctx) != our_keylog) {
-		pthread_mutex_lock(&ctx_lock);
-		keylog_cb cur = ossl.get_cb(ctx);
-		bool kept = cur == our_keylog || prev_set(ctx, cur);
-		if (kept && cur != our_keylog)
-			ossl.set_cb(ctx, our_keylog);
-		pthread_mutex_unlock(&ctx_lock);
-		if (!kept)
-			return; /* the program's stays, and ours is not put */
-	}
-	__atomic_store_n(&ssl_seen, true, __ATOMIC_RELAXED);
-}
-
-HOOK SSL *SSL_new(SSL_CTX *ctx)
-{
-	pthread_once(&ossl_once, ossl_bind);
-	if (!ossl.new_)
-		return NULL;
-	hook_ctx(ctx);
-	return ossl.new_(ctx);
-}
-
-HOOK SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx)
-{
-	pthread_once(&ossl_once, ossl_bind);
-	if (!ossl.set_ctx)
-		return NULL;
-	hook_ctx(ctx);
-	return ossl.set_ctx(ssl, ctx);
-}
-
-HOOK void SSL_CTX_set_keylog_callback(SSL_CTX *ctx, keylog_cb cb)
-{
-	pthread_once(&ossl_once, ossl_bind);
-	if (!ossl.set_cb)
-		return;
-	pthread_mutex_lock(&ctx_lock);
-	bool kept = decrypt_on && ctx && cb != our_keylog && prev_set(ctx, cb);
-	if (kept)
-		ossl.set_cb(ctx, our_keylog);
-	pthread_mutex_unlock(&ctx_lock);
-	if (kept) {
-		__atomic_store_n(&ssl_seen, true, __ATOMIC_RELAXED);
-		return;
-	}
-	ossl.set_cb(ctx, cb);
-}
-
-HOOK keylog_cb SSL_CTX_get_keylog_callback(const SSL_CTX *ctx)
-{
-	pthread_once(&ossl_once, ossl_bind);
-	if (!ossl.get_cb)
-		return NULL;
-	keylog_cb cb = ossl.get_cb(ctx);
-	return cb == our_keylog ? prev_get(ctx) : cb;
 }

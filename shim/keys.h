@@ -1,10 +1,11 @@
 /* TLS secrets inside the traced process: captured from OpenSSL through
- * its key-log callback (SSL_new and friends interposed), read from an NSS
- * key log file as it grows (TLSTRACE_KEYLOG), optionally exported
- * (TLSTRACE_KEYLOG_OUT), and handed to the decoder as its key source. */
+ * its key-log callback (shim/ssl.c), read from an NSS key log file as it
+ * grows (TLSTRACE_KEYLOG), optionally exported (TLSTRACE_KEYLOG_OUT), and
+ * handed to the decoder as its key source. */
 #ifndef TT_KEYS_H
 #define TT_KEYS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -12,6 +13,14 @@
 
 /* Reads the configuration; loads nothing, opens nothing. */
 void tt_keys_init(const struct tt_config *cfg);
+/* Whether secrets are captured at all (decryption on). */
+bool tt_keys_on(void);
+/* One NSS key log line from the program's TLS library: stored, and
+ * exported when it is new.  Anything else is ignored. */
+void tt_keys_add_line(const char *line);
+/* The key-log callback is on some OpenSSL context: secrets will come, so
+ * records wait for them. */
+void tt_keys_hooked(void);
 /* The key source for new connections, or NULL with decryption off. */
 const struct tt_keysrc *tt_keys_source(void);
 /* Wipes what is held for a client random (the connection ended). */

@@ -1,0 +1,244 @@
+/* Digests, HMAC and the AEADs, through libcrypto's EVP interface.
+ *
+ * Digests and HMAC use this thread's digest context, an AEAD this
+ * thread's context for its algorithm (CCM's made anew each time), each
+ * initialised on every use; a transcript (hash_*) has a context of its
+ * own.  Every call is made between tt_lc_enter() and tt_lc_leave().
+ */
+#include "libcrypto_local.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* This thread's digest context (each use initialises it). */
+static EVP_MD_CTX *tls_md(void)
+{
+	if (!tt_lc_thread.md) {
+		tt_lc_thread.md = tt_lc.md_ctx_new();
+		tt_lc_thread_register();
+	}
+	return tt_lc_thread.md;
+}
+
+/* After a failure a context's state is unknown: made anew next time. */
+static void tls_md_drop(void)
+{
+	tt_lc.md_ctx_free(tt_lc_thread.md);
+	tt_lc_thread.md = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Digests                                                             */
+
+static bool hash_ok(enum tt_hash h)
+{
+	return h == TT_HASH_SHA256 || h == TT_HASH_SHA384;
+}
+
+static size_t hash_block(enum tt_hash h)
+{
+	return h == TT_HASH_SHA384 ? 128 : 64;
+}
+
+/* Hashes up to two pieces with c, which is initialised here. */
+static bool md_run(EVP_MD_CTX *c, enum tt_hash h, const uint8_t *a, size_t alen,
+		   const uint8_t *b, size_t blen, uint8_t *out)
+{
+	unsigned int n = 0;
+	return tt_lc.digest_init_ex(c, tt_lc.md[h], NULL) == 1 &&
+	       (alen == 0 || tt_lc.digest_update(c, a, alen) == 1) &&
+	       (blen == 0 || tt_lc.digest_update(c, b, blen) == 1) &&
+	       tt_lc.digest_final_ex(c, out, &n) == 1 && n == tt_hash_len(h);
+}
+
+int tt_lc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
+		 uint8_t *out)
+{
+	EVP_MD_CTX *c;
+	bool ok;
+	(void)ctx;
+	if (!hash_ok(h) || !tt_lc_enter())
+		return -1;
+	c = tls_md();
+	ok = c && md_run(c, h, in, len, NULL, 0, out);
+	if (!ok)
+		tls_md_drop();
+	tt_lc_leave();
+	return ok ? 0 : -1;
+}
+
+int tt_lc_hash_new(void *ctx, enum tt_hash h, void **st)
+{
+	EVP_MD_CTX *c;
+	bool ok;
+	(void)ctx;
+	if (!hash_ok(h) || !tt_lc_enter())
+		return -1;
+	c = tt_lc.md_ctx_new();
+	ok = c && tt_lc.digest_init_ex(c, tt_lc.md[h], NULL) == 1;
+	if (ok) {
+		*st = c;
+	} else {
+		tt_lc.md_ctx_free(c);
+	}
+	tt_lc_leave();
+	return ok ? 0 : -1;
+}
+
+int tt_lc_hash_update(void *ctx, void *st, const uint8_t *in, size_t len)
+{
+	bool ok;
+	(void)ctx;
+	if (len == 0)
+		return 0;
+	if (!tt_lc_enter())
+		return -1;
+	ok = tt_lc.digest_update(st, in, len) == 1;
+	tt_lc_leave();
+	return ok ? 0 : -1;
+}
+
+int tt_lc_hash_final(void *ctx, const void *st, uint8_t *out)
+{
+	EVP_MD_CTX *copy;
+	unsigned int n = 0;
+	bool ok;
+	(void)ctx;
+	if (!tt_lc_enter())
+		return -1;
+	copy = tt_lc.md_ctx_new();
+	ok = copy && tt_lc.md_ctx_copy_ex(copy, st) == 1 &&
+	     tt_lc.digest_final_ex(copy, out, &n) == 1;
+	tt_lc.md_ctx_free(copy);
+	tt_lc_leave();
+	return ok ? 0 : -1;
+}
+
+void tt_lc_hash_free(void *ctx, void *st)
+{
+	(void)ctx;
+	if (st == NULL || !tt_lc_enter())
+		return;
+	tt_lc.md_ctx_free(st);
+	tt_lc_leave();
+}
+
+/* RFC 2104: H(K0 ^ opad || H(K0 ^ ipad || data)), K0 the key padded with
+ * zeros to the block size, or its digest padded when it is longer. */
+int tt_lc_hmac(void *ctx, enum tt_hash h, const uint8_t *key, size_t key_len,
+	       const uint8_t *data, size_t len, uint8_t *out)
+{
+	uint8_t k0[128], pad[128], inner[TT_HASH_MAX];
+	size_t bl, hl;
+	EVP_MD_CTX *c;
+	bool ok;
+	(void)ctx;
+	if (!hash_ok(h) || !tt_lc_enter())
+		return -1;
+	bl = hash_block(h);
+	hl = tt_hash_len(h);
+	memset(k0, 0, sizeof(k0));
+	c = tls_md();
+	ok = c != NULL;
+	if (ok && key_len > bl)
+		ok = md_run(c, h, key, key_len, NULL, 0, k0);
+	else if (key_len)
+		memcpy(k0, key, key_len);
+	if (ok) {
+		for (size_t i = 0; i < bl; i++)
+			pad[i] = k0[i] ^ 0x36;
+		ok = md_run(c, h, pad, bl, data, len, inner);
+	}
+	if (ok) {
+		for (size_t i = 0; i < bl; i++)
+			pad[i] = k0[i] ^ 0x5c;
+		ok = md_run(c, h, pad, bl, inner, hl, out);
+	}
+	if (!ok)
+		tls_md_drop();
+	tt_lc_leave();
+	tt_wipe(k0, sizeof(k0));
+	tt_wipe(pad, sizeof(pad));
+	tt_wipe(inner, sizeof(inner));
+	return ok ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* AEAD                                                                */
+
+/* One seal (enc) or open with a fresh context.  CCM needs the tag length
+ * (and, to open, the tag) before the key, and the total length before the
+ * AAD; GCM and ChaCha20-Poly1305 take the expected tag before the final
+ * call that checks it. */
+static int aead(int enc, enum tt_aead a, const uint8_t *key,
+		const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
+{
+	static uint8_t dummy[1];
+	uint8_t fin[16];
+	EVP_CIPHER_CTX *c;
+	int ccm = a == TT_AEAD_AES_128_CCM, outl = 0;
+	bool ok;
+
+	if ((unsigned)a > TT_AEAD_AES_128_CCM || len > INT_MAX ||
+	    aad_len > INT_MAX || !tt_lc_enter())
+		return -1;
+	if (len == 0) {
+		in = dummy;
+		out = dummy;
+	}
+	c = tt_lc_thread.aead[a];
+	if (!c) {
+		c = tt_lc_thread.aead[a] = tt_lc.cipher_ctx_new();
+		tt_lc_thread_register();
+	}
+	ok = c &&
+	     tt_lc.cipher_init_ex(c, tt_lc.cipher[a], NULL, NULL, NULL, enc) ==
+		 1 &&
+	     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN,
+				   TT_AEAD_NONCE_LEN, NULL) == 1 &&
+	     (!ccm ||
+	      tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TT_AEAD_TAG_LEN,
+				    enc ? NULL : tag) == 1) &&
+	     tt_lc.cipher_init_ex(c, NULL, NULL, key, nonce, enc) == 1 &&
+	     (!ccm ||
+	      tt_lc.cipher_update(c, NULL, &outl, NULL, (int)len) == 1) &&
+	     (aad_len == 0 ||
+	      tt_lc.cipher_update(c, NULL, &outl, aad, (int)aad_len) == 1) &&
+	     tt_lc.cipher_update(c, out, &outl, in, (int)len) == 1;
+	if (ok && !enc && !ccm)
+		ok = tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG,
+					   TT_AEAD_TAG_LEN, tag) == 1 &&
+		     tt_lc.cipher_final_ex(c, fin, &outl) == 1;
+	if (ok && enc)
+		ok = tt_lc.cipher_final_ex(c, fin, &outl) == 1 &&
+		     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_GET_TAG,
+					   TT_AEAD_TAG_LEN, tag) == 1;
+	if (!ok || ccm) {
+		/* a failed open leaves state behind; CCM's message length
+		 * is set once per key, so its context is not reused */
+		tt_lc.cipher_ctx_free(c);
+		tt_lc_thread.aead[a] = NULL;
+	}
+	tt_lc_leave();
+	return ok ? 0 : -1;
+}
+
+int tt_lc_aead_seal(void *ctx, enum tt_aead a, const uint8_t *key,
+		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		    const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
+{
+	(void)ctx;
+	return aead(1, a, key, nonce, aad, aad_len, in, len, out, tag);
+}
+
+int tt_lc_aead_open(void *ctx, enum tt_aead a, const uint8_t *key,
+		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		    const uint8_t *in, size_t len, uint8_t *out,
+		    const uint8_t *tag)
+{
+	uint8_t t[TT_AEAD_TAG_LEN];
+	(void)ctx;
+	memcpy(t, tag, sizeof(t));
+	return aead(0, a, key, nonce, aad, aad_len, in, len, out, t);
+}

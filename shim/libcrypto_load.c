@@ -1,0 +1,184 @@
+/* Loading libcrypto and binding it; entering and leaving it; each
+ * thread's contexts.
+ *
+ * libcrypto.so.3 is tried first, then libcrypto.so.1.1, RTLD_LOCAL so that
+ * none of its symbols become visible to the host.  Every function is
+ * reached through a pointer from dlsym (shim/libcrypto_local.h).
+ *
+ * On OpenSSL 3 the algorithms are fetched once from a private
+ * OSSL_LIB_CTX (no configuration file, default provider), so the host's
+ * configuration and providers neither affect nor see us.  On 1.1.1 the
+ * built-in EVP_sha256() etc. are used.
+ *
+ * Every entry point, and the loading, runs between ERR_set_mark() and
+ * ERR_pop_to_mark(): errors raised inside are dropped, the host's own
+ * errors and marks are left as they were.  Before that, OPENSSL_init_crypto
+ * tells whether libcrypto has been cleaned up (OPENSSL_cleanup from the
+ * host's atexit); after that every entry fails without touching it.
+ *
+ * When the libcrypto is one we brought into the process, it is
+ * initialised with OPENSSL_INIT_NO_ATEXIT: nothing is registered with
+ * atexit and nothing is freed at exit.
+ *
+ * A thread's contexts (struct tt_lc_thread) are made on first use; a
+ * thread-specific key frees them when the thread exits.
+ */
+#include "libcrypto_local.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+struct tt_lc_syms tt_lc;
+__thread struct tt_lc_thread tt_lc_thread;
+
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+
+bool tt_lc_enter(void)
+{
+	if (tt_lc.init_crypto(0, NULL) != 1)
+		return false;
+	tt_lc.err_set_mark();
+	return true;
+}
+
+void tt_lc_leave(void)
+{
+	tt_lc.err_pop_to_mark();
+}
+
+void tt_lc_thread_register(void)
+{
+	struct tt_lc_thread *t = &tt_lc_thread;
+
+	if (!t->registered && tls_key_ok)
+		t->registered = pthread_setspecific(tls_key, t) == 0;
+}
+
+static void tls_free(void *p)
+{
+	struct tt_lc_thread *t = p;
+	/* Thread exit: after OPENSSL_cleanup the contexts are left alone. */
+	bool live = tt_lc.init_crypto(0, NULL) == 1;
+	for (size_t i = 0; i < AES_SLOTS; i++) {
+		if (live)
+			tt_lc.cipher_ctx_free(t->aes[i].c);
+		tt_wipe(&t->aes[i], sizeof(t->aes[i]));
+	}
+	if (live) {
+		tt_lc.md_ctx_free(t->md);
+		for (size_t i = 0; i < 4; i++)
+			tt_lc.cipher_ctx_free(t->aead[i]);
+	}
+	t->md = NULL;
+	memset(t->aead, 0, sizeof(t->aead));
+	/* A context made later in this thread's exit (another destructor
+	 * tracing I/O) registers again and is freed on the next round. */
+	t->registered = false;
+}
+
+/* Resolves every symbol of h into tt_lc; NULL, or what is missing. */
+static const char *bind_syms(void *h, bool *v3)
+{
+	memset(&tt_lc, 0, sizeof(tt_lc));
+#define X(name, field)                                                         \
+	if (!(*(void **)&tt_lc.field = dlsym(h, #name)))                       \
+		return "libcrypto lacks " #name;
+	LC_COMMON(X)
+	*v3 = dlsym(h, "OSSL_LIB_CTX_new") != NULL;
+	if (*v3) {
+		LC_V3(X)
+	} else {
+		LC_V1(X)
+	}
+#undef X
+	return NULL;
+}
+
+/* Fetches (3) or looks up (1.1.1) every algorithm; NULL, or what
+ * failed.  Called between ERR_set_mark() and ERR_pop_to_mark(). */
+static const char *fetch_all(bool v3)
+{
+	static const char *const mds[2] = {"SHA256", "SHA384"};
+	static const char *const ciphers[AL_CIPHERS] = {
+	    "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CCM",
+	    "AES-128-ECB", "AES-256-ECB", "ChaCha20"};
+
+	if (!v3) {
+		tt_lc.md[TT_HASH_SHA256] = tt_lc.sha256();
+		tt_lc.md[TT_HASH_SHA384] = tt_lc.sha384();
+		tt_lc.cipher[TT_AEAD_AES_128_GCM] = tt_lc.aes_128_gcm();
+		tt_lc.cipher[TT_AEAD_AES_256_GCM] = tt_lc.aes_256_gcm();
+		tt_lc.cipher[TT_AEAD_CHACHA20_POLY1305] =
+		    tt_lc.chacha20_poly1305();
+		tt_lc.cipher[TT_AEAD_AES_128_CCM] = tt_lc.aes_128_ccm();
+		tt_lc.cipher[AL_AES_128_ECB] = tt_lc.aes_128_ecb();
+		tt_lc.cipher[AL_AES_256_ECB] = tt_lc.aes_256_ecb();
+		tt_lc.cipher[AL_CHACHA20] = tt_lc.chacha20();
+	} else {
+		tt_lc.libctx = tt_lc.libctx_new();
+		if (!tt_lc.libctx)
+			return "OSSL_LIB_CTX_new failed";
+		for (int i = 0; i < 2; i++)
+			tt_lc.md[i] =
+			    tt_lc.md_fetch(tt_lc.libctx, mds[i], NULL);
+		for (int i = 0; i < AL_CIPHERS; i++)
+			tt_lc.cipher[i] =
+			    tt_lc.cipher_fetch(tt_lc.libctx, ciphers[i], NULL);
+	}
+	if (!tt_lc.md[TT_HASH_SHA256] || !tt_lc.md[TT_HASH_SHA384])
+		return "libcrypto has no SHA-256 or SHA-384";
+	for (int i = 0; i < AL_CIPHERS; i++)
+		if (!tt_lc.cipher[i])
+			return "libcrypto lacks a cipher (AES-GCM, AES-CCM, "
+			       "AES-ECB, ChaCha20 or ChaCha20-Poly1305)";
+	return NULL;
+}
+
+const char *tt_lc_load(void)
+{
+	static const char *const names[] = {"libcrypto.so.3",
+					    "libcrypto.so.1.1"};
+	const char *why = "neither libcrypto.so.3 nor libcrypto.so.1.1 "
+			  "could be loaded";
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		bool v3, ours;
+		const char *miss;
+		void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+
+		ours = h == NULL;
+		if (ours)
+			h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			dlerror(); /* leave no dlopen failure to the host */
+			continue;
+		}
+		miss = bind_syms(h, &v3);
+		if (miss) {
+			/* Nothing of it has run yet: it can go. */
+			why = miss;
+			memset(&tt_lc, 0, sizeof(tt_lc));
+			dlclose(h);
+			continue;
+		}
+		/* From here on the library stays loaded, whatever happens.
+		 * A copy we brought in is initialised before anything else
+		 * can register its atexit handler; its error queue is ours
+		 * alone, so popping with no mark (clearing it) is right. */
+		if (ours &&
+		    tt_lc.init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) != 1) {
+			tt_lc.err_pop_to_mark();
+			return "OPENSSL_init_crypto failed";
+		}
+		tt_lc.err_set_mark();
+		miss = fetch_all(v3);
+		tt_lc.err_pop_to_mark();
+		if (miss)
+			return miss;
+		tls_key_ok = pthread_key_create(&tls_key, tls_free) == 0;
+		return NULL;
+	}
+	return why;
+}

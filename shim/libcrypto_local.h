@@ -1,0 +1,144 @@
+/* What the files of the crypto table (shim/libcrypto*.c) share, and
+ * nothing outside them uses: the libcrypto functions bound at load, the
+ * error mark around every call into it, this thread's contexts, and the
+ * entries of the table.
+ *
+ * The OpenSSL headers are included for their declarations only: every
+ * function is reached through a pointer from dlsym, declared with the
+ * type of the real function (typeof), so the compiler checks each call.
+ * Nothing refers to an OpenSSL symbol, and libtlstrace.so does not link
+ * libcrypto.  The headers are those of OpenSSL 3; the functions used and
+ * the constants (EVP_CTRL_AEAD_*, OPENSSL_INIT_NO_ATEXIT) are the same in
+ * 1.1.1, whose library is loaded as well.
+ */
+#ifndef TT_LIBCRYPTO_LOCAL_H
+#define TT_LIBCRYPTO_LOCAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "crypto.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_AESNI_CODE 1
+#endif
+
+/* Symbols every supported version has: X(name, field). */
+#define LC_COMMON(X)                                                           \
+	X(OPENSSL_init_crypto, init_crypto)                                    \
+	X(ERR_set_mark, err_set_mark)                                          \
+	X(ERR_pop_to_mark, err_pop_to_mark)                                    \
+	X(EVP_MD_CTX_new, md_ctx_new)                                          \
+	X(EVP_MD_CTX_free, md_ctx_free)                                        \
+	X(EVP_MD_CTX_copy_ex, md_ctx_copy_ex)                                  \
+	X(EVP_DigestInit_ex, digest_init_ex)                                   \
+	X(EVP_DigestUpdate, digest_update)                                     \
+	X(EVP_DigestFinal_ex, digest_final_ex)                                 \
+	X(EVP_CIPHER_CTX_new, cipher_ctx_new)                                  \
+	X(EVP_CIPHER_CTX_free, cipher_ctx_free)                                \
+	X(EVP_CIPHER_CTX_ctrl, cipher_ctx_ctrl)                                \
+	X(EVP_CIPHER_CTX_set_padding, cipher_ctx_set_padding)                  \
+	X(EVP_CipherInit_ex, cipher_init_ex)                                   \
+	X(EVP_CipherUpdate, cipher_update)                                     \
+	X(EVP_CipherFinal_ex, cipher_final_ex)                                 \
+	X(EVP_EncryptInit_ex, encrypt_init_ex)                                 \
+	X(EVP_EncryptUpdate, encrypt_update)
+
+/* OpenSSL 3 only. */
+#define LC_V3(X)                                                               \
+	X(OSSL_LIB_CTX_new, libctx_new)                                        \
+	X(EVP_MD_fetch, md_fetch)                                              \
+	X(EVP_CIPHER_fetch, cipher_fetch)
+
+/* OpenSSL 1.1.1 (and 3, unused there). */
+#define LC_V1(X)                                                               \
+	X(EVP_sha256, sha256)                                                  \
+	X(EVP_sha384, sha384)                                                  \
+	X(EVP_aes_128_gcm, aes_128_gcm)                                        \
+	X(EVP_aes_256_gcm, aes_256_gcm)                                        \
+	X(EVP_chacha20_poly1305, chacha20_poly1305)                            \
+	X(EVP_aes_128_ccm, aes_128_ccm)                                        \
+	X(EVP_aes_128_ecb, aes_128_ecb)                                        \
+	X(EVP_aes_256_ecb, aes_256_ecb)                                        \
+	X(EVP_chacha20, chacha20)
+
+/* The ciphers after those of enum tt_aead. */
+enum { AL_AES_128_ECB = 4, AL_AES_256_ECB, AL_CHACHA20, AL_CIPHERS };
+
+/* The bound functions and the algorithms, set once by tt_lc_load(). */
+struct tt_lc_syms {
+#define X(name, field) typeof(name) *field;
+	LC_COMMON(X)
+	LC_V3(X)
+	LC_V1(X)
+#undef X
+	OSSL_LIB_CTX *libctx;
+	const EVP_MD *md[2];		      /* by enum tt_hash */
+	const EVP_CIPHER *cipher[AL_CIPHERS]; /* enum tt_aead, then AL_* */
+};
+extern struct tt_lc_syms tt_lc;
+
+/* This thread's keyed AES single-block states: an expanded key for the
+ * AES-NI path, or a libcrypto context (one path per process). */
+#define AES_SLOTS 4
+struct tt_lc_aes_slot {
+#ifdef HAVE_AESNI_CODE
+	__m128i rk[15];
+#endif
+	EVP_CIPHER_CTX *c;
+	uint8_t key[32];
+	uint8_t klen; /* 0: holds no key */
+	uint64_t used;
+};
+
+/* This thread's contexts, freed when it exits (once registered). */
+struct tt_lc_thread {
+	struct tt_lc_aes_slot aes[AES_SLOTS];
+	EVP_MD_CTX *md;		 /* digests and HMAC */
+	EVP_CIPHER_CTX *aead[4]; /* per enum tt_aead, re-initialised per call */
+	uint64_t clock;
+	bool registered;
+};
+extern __thread struct tt_lc_thread tt_lc_thread;
+
+/* Loads libcrypto, binds tt_lc and fetches the algorithms (once, from
+ * tt_crypto_load); NULL on success, else why not (a static string). */
+const char *tt_lc_load(void);
+/* False once libcrypto has been cleaned up; otherwise sets an error mark
+ * that tt_lc_leave() pops. */
+bool tt_lc_enter(void);
+void tt_lc_leave(void);
+/* This thread's contexts are to be freed when it exits. */
+void tt_lc_thread_register(void);
+
+/* The entries of the table (struct tt_crypto). */
+int tt_lc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
+		 uint8_t *out);
+int tt_lc_hash_new(void *ctx, enum tt_hash h, void **st);
+int tt_lc_hash_update(void *ctx, void *st, const uint8_t *in, size_t len);
+int tt_lc_hash_final(void *ctx, const void *st, uint8_t *out);
+void tt_lc_hash_free(void *ctx, void *st);
+int tt_lc_hmac(void *ctx, enum tt_hash h, const uint8_t *key, size_t key_len,
+	       const uint8_t *data, size_t len, uint8_t *out);
+int tt_lc_aead_seal(void *ctx, enum tt_aead a, const uint8_t *key,
+		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		    const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag);
+int tt_lc_aead_open(void *ctx, enum tt_aead a, const uint8_t *key,
+		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		    const uint8_t *in, size_t len, uint8_t *out,
+		    const uint8_t *tag);
+int tt_lc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
+		    const uint8_t *in, uint8_t *out);
+int tt_lc_chacha20_block(void *ctx, const uint8_t *key, uint32_t counter,
+			 const uint8_t *nonce, uint8_t *out);
+
+/* Chooses the AES path (AES-NI where the CPU has it, unless
+ * TLSTRACE_NO_AESNI is set), after a successful load. */
+void tt_lc_aes_init(void);
+
+#endif

@@ -20,30 +20,41 @@
 #include <stdint.h>
 #include <stddef.h>
 
+/* For their declarations only: every OpenSSL function is reached through
+ * a pointer of the real function's type, found at run time. */
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "keys.h"
 #include "trace.h"
 
 #define HOOK __attribute__((visibility("default")))
 
-typedef struct ssl_st SSL;
-typedef struct ssl_ctx_st SSL_CTX;
-typedef void (*keylog_cb)(const SSL *ssl, const char *line);
+typedef SSL_CTX_keylog_cb_func keylog_cb;
 
 /* OpenSSL's ex_data of one object is not safe to set from two threads
  * at once (servers share a context between threads). */
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The program's OpenSSL functions used here: X(name, field). */
+#define OSSL_SYMS(X)                                                           \
+	X(SSL_new, new_)                                                       \
+	X(SSL_set_SSL_CTX, set_ctx)                                            \
+	X(SSL_CTX_set_keylog_callback, set_cb)                                 \
+	X(SSL_CTX_get_keylog_callback, get_cb)                                 \
+	X(SSL_get_SSL_CTX, get_ctx)                                            \
+	X(SSL_get_fd, get_fd)                                                  \
+	X(SSL_CTX_set_ex_data, set_ex)                                         \
+	X(SSL_CTX_get_ex_data, get_ex)                                         \
+	X(CRYPTO_get_ex_new_index, new_index)                                  \
+	X(ERR_set_mark, set_mark)                                              \
+	X(ERR_pop_to_mark, pop_mark)
+
 static struct {
-	SSL *(*new_)(SSL_CTX *);
-	SSL_CTX *(*set_ctx)(SSL *, SSL_CTX *);
-	void (*set_cb)(SSL_CTX *, keylog_cb);
-	keylog_cb (*get_cb)(const SSL_CTX *);
-	SSL_CTX *(*get_ctx)(const SSL *);
-	int (*get_fd)(const SSL *);
-	int (*set_ex)(SSL_CTX *, int, void *);
-	void *(*get_ex)(const SSL_CTX *, int);
-	int (*set_mark)(void);
-	int (*pop_mark)(void);
+#define X(name, field) typeof(name) *field;
+	OSSL_SYMS(X)
+#undef X
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
@@ -71,7 +82,6 @@ static void *ossl_sym(const char *name)
 /* The callback the program set is kept with its context, in an ex_data
  * slot of our own: it lives and dies with the context, however many
  * there are. */
-#define CRYPTO_EX_INDEX_SSL_CTX 1
 static int ctx_slot = -1;
 
 /* In the child after fork(): only the forking thread survives, and a
@@ -85,31 +95,16 @@ static void ossl_bind(void)
 {
 	/* ctx_lock is first taken after this */
 	pthread_atfork(NULL, NULL, fork_child);
-	ossl.new_ = (SSL * (*)(SSL_CTX *)) ossl_sym("SSL_new");
-	ossl.set_ctx = (SSL_CTX * (*)(SSL *, SSL_CTX *))
-		ossl_sym("SSL_set_SSL_CTX");
-	ossl.set_cb = (void (*)(SSL_CTX *, keylog_cb))ossl_sym(
-		"SSL_CTX_set_keylog_callback");
-	ossl.get_cb = (keylog_cb(*)(const SSL_CTX *))ossl_sym(
-		"SSL_CTX_get_keylog_callback");
-	ossl.get_ctx = (SSL_CTX * (*)(const SSL *)) ossl_sym("SSL_get_SSL_CTX");
-	ossl.get_fd = (int (*)(const SSL *))ossl_sym("SSL_get_fd");
-	ossl.set_ex = (int (*)(SSL_CTX *, int, void *))ossl_sym(
-		"SSL_CTX_set_ex_data");
-	ossl.get_ex = (void *(*)(const SSL_CTX *, int))ossl_sym(
-		"SSL_CTX_get_ex_data");
-	int (*new_index)(int, long, void *, void *, void *, void *) =
-		(int (*)(int, long, void *, void *, void *, void *))ossl_sym(
-			"CRYPTO_get_ex_new_index");
-	ossl.set_mark = (int (*)(void))ossl_sym("ERR_set_mark");
-	ossl.pop_mark = (int (*)(void))ossl_sym("ERR_pop_to_mark");
-	if (!ossl.set_ex || !ossl.get_ex || !new_index || !ossl.set_mark ||
-	    !ossl.pop_mark)
+#define X(name, field) *(void **)&ossl.field = ossl_sym(#name);
+	OSSL_SYMS(X)
+#undef X
+	if (!ossl.set_ex || !ossl.get_ex || !ossl.new_index ||
+	    !ossl.set_mark || !ossl.pop_mark)
 		return;
 	/* no error of ours is left in the program's queue */
 	ossl.set_mark();
-	ctx_slot = new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
-			     NULL);
+	ctx_slot = ossl.new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
+				  NULL);
 	ossl.pop_mark();
 }
 

@@ -2,8 +2,6 @@
 #ifndef TT_TRACE_H
 #define TT_TRACE_H
 
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -11,93 +9,6 @@
 
 #include "record.h"
 #include "fdtable.h"
-
-/* A one-word try-lock per direction.  Hooks only ever try it (and skip
- * on contention); the close and exit paths wait for it, yielding, while a
- * decode step in another thread finishes.  Cheaper than a mutex on the
- * path every traced read and write takes, and reset by a store after
- * fork. */
-typedef struct {
-	int v;
-} tt_dirlock;
-
-static inline bool tt_dirlock_try(tt_dirlock *l)
-{
-	return !__atomic_load_n(&l->v, __ATOMIC_RELAXED) &&
-	       !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
-}
-
-static inline void tt_dirlock_release(tt_dirlock *l)
-{
-	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
-}
-
-static inline void tt_dirlock_reset(tt_dirlock *l)
-{
-	__atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
-}
-
-/* One traced connection.  Every use of its decoder happens under mu;
- * a hook first takes the try-lock of its direction (two threads feeding
- * the same direction at once cannot be put in order: the second one
- * marks the direction unsynced instead), then mu, which a thread busy in
- * the other direction holds only for one bounded decode step and never
- * across the host's own I/O. */
-/* The connection lock: a ticket lock, so that a thread waiting for it is
- * served in turn.  A reader thread that calls read() in a tight loop
- * takes and drops it between its calls; with a mutex, the writer thread
- * of the same socket could wait through many of those, its bytes fed
- * long after the reader's.  Held only for one bounded decode step, so
- * waiters spin a little, then yield.  Reset by a store after fork. */
-typedef struct {
-	unsigned next, serving;
-} tt_fairlock;
-
-static inline void tt_fair_lock(tt_fairlock *l)
-{
-	unsigned t = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-	for (int spins = 0;
-	     __atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != t; spins++) {
-		if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-		} else {
-			sched_yield();
-		}
-	}
-}
-
-static inline void tt_fair_unlock(tt_fairlock *l)
-{
-	unsigned s = __atomic_load_n(&l->serving, __ATOMIC_RELAXED);
-	__atomic_store_n(&l->serving, s + 1, __ATOMIC_RELEASE);
-}
-
-static inline void tt_fair_reset(tt_fairlock *l)
-{
-	__atomic_store_n(&l->serving,
-			 __atomic_load_n(&l->next, __ATOMIC_RELAXED),
-			 __ATOMIC_RELAXED);
-}
-
-struct tt_tconn {
-	struct tt_conn dec;
-	tt_dirlock lock[2];
-	tt_fairlock mu;
-	uint64_t id;
-	int fd;	  /* the descriptor of the latest call (under mu) */
-	int refs; /* descriptors naming this connection (under mu) */
-	bool have_id;
-	dev_t dev; /* the socket's identity, to tell a reused number */
-	ino_t ino;
-	bool live;
-	bool unsynced[2];
-	bool addrs_shown;
-	long long born_us, last_us; /* CLOCK_MONOTONIC: first seen, last event */
-	char local[64], peer[64];
-	struct tt_tconn *next_all, *next_free;
-};
 
 /* Set while tlstrace itself runs in this thread: its own I/O and
  * anything it calls are not traced. */

@@ -626,7 +626,8 @@ fi
 : >out && : >err # not_ok shows them: nothing stale
 fuzz_bin=$tmp/tlstrace-asan
 if ! cc -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -o "$fuzz_bin" "$root/shim/launcher.c" 2>/dev/null; then
+	-fno-sanitize-recover=all -o "$fuzz_bin" "$root/shim/launcher.c" \
+	"$root"/shim/launch_*.c 2>/dev/null; then
 	echo "# no ASan here: the fuzzing below uses $bin"
 	fuzz_bin=$bin
 fi

@@ -30,10 +30,7 @@
 #include <unistd.h>
 
 #include "launch.h"
-
-#ifndef TLSTRACE_VERSION
-#define TLSTRACE_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 #define LIB_NAME "libtlstrace.so"
 /* From bin/ to lib/tlstrace/ in the `make install` layout. */
@@ -240,7 +237,7 @@ int main(int argc, char **argv)
 			usage();
 			return 0;
 		case 'V':
-			printf("tlstrace " TLSTRACE_VERSION "\n");
+			printf("tlstrace " TT_VERSION "\n");
 			return 0;
 		case ':':
 			say("option %s needs an argument", argv[optind - 1]);

@@ -16,6 +16,10 @@
 #include "log.h"
 #include "real.h"
 #include "tconn.h"
+#include "version.h"
+
+/* Which tlstrace this library is, for whoever asks its file (strings). */
+__attribute__((used)) static const char version[] = "tlstrace " TT_VERSION;
 
 __thread int tt_busy;
 

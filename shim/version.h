@@ -3,6 +3,6 @@
 #ifndef TT_VERSION_H
 #define TT_VERSION_H
 
-#define TT_VERSION "0.14.0"
+#define TT_VERSION "0.1.0"
 
 #endif

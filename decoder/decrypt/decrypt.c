@@ -28,13 +28,6 @@
 #include "keysched.h"
 #include "names.h"
 
-enum {
-	CT_CCS = 20,
-	CT_ALERT = 21,
-	CT_HANDSHAKE = 22,
-	CT_APPDATA = 23,
-};
-
 /* How many blocks back from a record's end the inner type is looked for
  * before the record is decrypted in full (heavy padding is rare). */
 #define PEEK_BLOCKS 4
@@ -130,8 +123,8 @@ bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
 	if (d->kstate != TT_K_WAIT && d->kstate != TT_K_ON)
 		return false;
 	if (tt_conn_version(c) >= TT_V_TLS13)
-		return type == CT_APPDATA;
-	return type != CT_APPDATA;
+		return type == TT_CT_APPLICATION_DATA;
+	return type != TT_CT_APPLICATION_DATA;
 }
 
 /* Installs the keys dir waits for, if its secret is known.  false: still
@@ -384,12 +377,12 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
-	if (!p || (tls13 ? type != CT_APPDATA : type == CT_APPDATA)) {
+	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA : type == TT_CT_APPLICATION_DATA)) {
 		/* application data (TLS 1.2), or a body not kept: counted */
 		kd->k.seq++;
 		return TT_DEC_NONE;
 	}
-	if (tls13 && peek_type(kd, p, n) == CT_APPDATA) {
+	if (tls13 && peek_type(kd, p, n) == TT_CT_APPLICATION_DATA) {
 		kd->k.seq++;
 		d->k_opened = true;
 		return TT_DEC_NONE;

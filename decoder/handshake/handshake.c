@@ -25,16 +25,16 @@
 
 /* The parser of each message type; the others get tt_hs_generic. */
 static const tt_hs_parser parsers[256] = {
-	[1] = tt_hs_client_hello,
-	[2] = tt_hs_server_hello,
-	[4] = tt_hs_new_session_ticket,
-	[8] = tt_hs_encrypted_extensions,
-	[11] = tt_hs_certificate,
-	[12] = tt_hs_server_key_exchange,
-	[13] = tt_hs_certificate_request,
-	[15] = tt_hs_certificate_verify,
-	[20] = tt_hs_finished,
-	[24] = tt_hs_key_update,
+	[TT_HT_CLIENT_HELLO] = tt_hs_client_hello,
+	[TT_HT_SERVER_HELLO] = tt_hs_server_hello,
+	[TT_HT_NEW_SESSION_TICKET] = tt_hs_new_session_ticket,
+	[TT_HT_ENCRYPTED_EXTENSIONS] = tt_hs_encrypted_extensions,
+	[TT_HT_CERTIFICATE] = tt_hs_certificate,
+	[TT_HT_SERVER_KEY_EXCHANGE] = tt_hs_server_key_exchange,
+	[TT_HT_CERTIFICATE_REQUEST] = tt_hs_certificate_request,
+	[TT_HT_CERTIFICATE_VERIFY] = tt_hs_certificate_verify,
+	[TT_HT_FINISHED] = tt_hs_finished,
+	[TT_HT_KEY_UPDATE] = tt_hs_key_update,
 };
 
 static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,

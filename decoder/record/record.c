@@ -31,14 +31,6 @@
 #include "record.h"
 #include "session.h"
 
-enum {
-	CT_CCS = 20,
-	CT_ALERT = 21,
-	CT_HANDSHAKE = 22,
-	CT_APPDATA = 23,
-	CT_HEARTBEAT = 24,
-};
-
 void tt_conn_init(struct tt_conn *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -67,7 +59,7 @@ void tt_conn_release(struct tt_conn *c)
 
 static bool header_ok(const uint8_t *h, size_t n)
 {
-	if (n >= 1 && (h[0] < CT_CCS || h[0] > CT_HEARTBEAT))
+	if (n >= 1 && (h[0] < TT_CT_CHANGE_CIPHER_SPEC || h[0] > TT_CT_HEARTBEAT))
 		return false;
 	if (n >= 2 && h[1] != 3)
 		return false;
@@ -84,9 +76,10 @@ bool tt_looks_like_tls(const uint8_t *p, size_t n)
 		return true;
 	/* SSLv2-compatible ClientHello: 2-byte length with the top bit set,
 	 * msg_type 1, version 3.x (RFC 5246 E.2). */
-	if ((p[0] & 0x80) && (n < 3 || p[2] == 1) && (n < 4 || p[3] == 3))
+	if ((p[0] & 0x80) && (n < 3 || p[2] == TT_HT_CLIENT_HELLO) &&
+	    (n < 4 || p[3] == 3))
 		return true;
-	if (p[0] != CT_HANDSHAKE && p[0] != CT_ALERT)
+	if (p[0] != TT_CT_HANDSHAKE && p[0] != TT_CT_ALERT)
 		return false;
 	return header_ok(p, n < 5 ? n : 5);
 }
@@ -97,7 +90,7 @@ static bool record_encrypted(const struct tt_conn *c,
 {
 	if (d->null_mac)
 		return false; /* a NULL cipher: plaintext and a MAC */
-	if (type == CT_APPDATA)
+	if (type == TT_CT_APPLICATION_DATA)
 		return true;
 	/* after the first CCS everything is encrypted in TLS <= 1.2, the
 	 * CCS of a renegotiation included */
@@ -124,19 +117,8 @@ static void do_alerts(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
  * for a suite that encrypts. */
 static uint8_t null_mac_len(uint16_t cipher)
 {
-	const char *n = tt_name_cipher(cipher);
-	if (!n || !strstr(n, "_WITH_NULL_"))
-		return 0;
-	size_t l = strlen(n);
-	if (l > 4 && strcmp(n + l - 4, "_MD5") == 0)
-		return 16;
-	if (l > 4 && strcmp(n + l - 4, "_SHA") == 0)
-		return 20;
-	if (l > 7 && strcmp(n + l - 7, "_SHA256") == 0)
-		return 32;
-	if (l > 7 && strcmp(n + l - 7, "_SHA384") == 0)
-		return 48;
-	return 0;
+	const struct tt_suite *s = tt_suite_info(cipher);
+	return s && s->bulk == TT_BULK_NULL && !s->tls13 ? s->mac_len : 0;
 }
 
 static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
@@ -144,7 +126,7 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 {
 	struct tt_dirstate *d = &c->d[dir];
 	switch (type) {
-	case CT_CCS: {
+	case TT_CT_CHANGE_CIPHER_SPEC: {
 		/* Before ServerHello only TLS 1.3's middlebox-compatibility
 		 * CCS can come (RFC 8446 D.4); TLS 1.2 sends it later. */
 		uint16_t v = tt_conn_version(c);
@@ -165,10 +147,10 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 			tt_dec_ccs(c, dir);
 		break;
 	}
-	case CT_ALERT:
+	case TT_CT_ALERT:
 		do_alerts(c, dir, p, n, em);
 		break;
-	case CT_HANDSHAKE:
+	case TT_CT_HANDSHAKE:
 		if (n == 0) {
 			tt_emit_decode_error(em, dir, "empty handshake record",
 					     NULL);
@@ -176,10 +158,10 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		}
 		tt_hs_feed(c, dir, p, n, em);
 		break;
-	case CT_APPDATA:
+	case TT_CT_APPLICATION_DATA:
 		c->appdata[dir] = true;
 		break;
-	case CT_HEARTBEAT: {
+	case TT_CT_HEARTBEAT: {
 		struct tt_event *ev = tt_ev_begin(em, "heartbeat", TT_DEBUG, dir);
 		tt_ev_int(ev, "record_length", TT_DEBUG, n);
 		tt_ev_send(em, ev);
@@ -203,8 +185,8 @@ static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
 	if (d->order_free || o->dead || c->phase != TT_PHASE_FIRST)
 		return false;
 	if (!c->ch_seen)
-		return o->decoded == 0 && type == CT_HANDSHAKE && p && n > 0 &&
-		       p[0] == 2 /* server_hello */;
+		return o->decoded == 0 && type == TT_CT_HANDSHAKE && p && n > 0 &&
+		       p[0] == TT_HT_SERVER_HELLO;
 	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
 }
 
@@ -325,7 +307,7 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		case TT_DEC_OPENED: {
 			struct tt_emit dem = *em;
 			dem.flags |= TT_EVF_DECRYPTED;
-			if (o.type == CT_APPDATA)
+			if (o.type == TT_CT_APPLICATION_DATA)
 				c->appdata[dir] = true;
 			else
 				record_plain(c, dir, o.type, o.p, o.n, &dem);
@@ -542,7 +524,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			    d->hdr_have < 3)
 				return TT_OK;
 			if (d->records == 0 && (d->hdr[0] & 0x80) &&
-			    d->hdr[2] == 1) {
+			    d->hdr[2] == TT_HT_CLIENT_HELLO) {
 				sslv2_hello(c, dir, em);
 				tt_dir_stop(c, dir, NULL, NULL, em);
 				return TT_DECODE;

@@ -22,15 +22,6 @@
 #include "names.h"
 #include "session.h"
 
-enum {
-	HT_HELLO_REQUEST = 0,
-	HT_CLIENT_HELLO = 1,
-	HT_FINISHED = 20,
-	AL_CLOSE_NOTIFY = 0,
-	AL_HANDSHAKE_FAILURE = 40,
-	AL_NO_RENEGOTIATION = 100,
-};
-
 void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
 		       const char *code, const char *message, const char *fix)
 {
@@ -117,13 +108,13 @@ void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 {
 	remember_msg(c, dir, type, inferred);
 	switch (type) {
-	case HT_HELLO_REQUEST:
+	case TT_HT_HELLO_REQUEST:
 		hello_request(c, dir, inferred, em);
 		break;
-	case HT_CLIENT_HELLO:
+	case TT_HT_CLIENT_HELLO:
 		handshake_started(c, dir, TT_ROLE_CLIENT, inferred, em);
 		break;
-	case HT_FINISHED:
+	case TT_HT_FINISHED:
 		finished(c, dir, em);
 		break;
 	default:
@@ -137,9 +128,9 @@ static void alert_note(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 	if (c->nalerts < TT_ALERT_LOG)
 		c->alerts[c->nalerts++] = (struct tt_alert_note){
 			(uint8_t)dir, level, desc, inferred};
-	if (level == 2)
+	if (level == TT_ALEVEL_FATAL)
 		c->fatal[dir] = true;
-	if (desc == AL_CLOSE_NOTIFY)
+	if (desc == TT_AL_CLOSE_NOTIFY)
 		c->close_notify[dir] = true;
 }
 
@@ -147,36 +138,36 @@ static void alert_note(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 static const char *alert_cause(uint8_t desc)
 {
 	switch (desc) {
-	case 48: /* unknown_ca */
+	case TT_AL_UNKNOWN_CA:
 		return "the certificate's issuer is not trusted: the chain does "
 		       "not lead to a CA in the receiver's trust store (missing "
 		       "intermediate, wrong CA file, or a client certificate "
 		       "from a CA the server does not accept)";
-	case 42: /* bad_certificate */
+	case TT_AL_BAD_CERTIFICATE:
 		return "a certificate was rejected: corrupt, badly signed, "
 		       "wrong key usage, or a client certificate the server "
 		       "could not verify";
-	case 116: /* certificate_required */
+	case TT_AL_CERTIFICATE_REQUIRED:
 		return "the server requires a client certificate and none was "
 		       "sent";
-	case 40: /* handshake_failure */
+	case TT_AL_HANDSHAKE_FAILURE:
 		return "no acceptable parameters: no common cipher suite, group "
 		       "or signature algorithm, a required client certificate "
 		       "missing, or a refused renegotiation";
-	case 70: /* protocol_version */
+	case TT_AL_PROTOCOL_VERSION:
 		return "no common TLS version: one side requires a version the "
 		       "other does not offer";
-	case 51: /* decrypt_error */
+	case TT_AL_DECRYPT_ERROR:
 		return "a signature or Finished check failed: wrong key for the "
 		       "certificate, or the handshake was altered in transit";
-	case 45: /* certificate_expired */
+	case TT_AL_CERTIFICATE_EXPIRED:
 		return "a certificate has expired (or the clock is wrong)";
-	case 46: /* certificate_unknown */
+	case TT_AL_CERTIFICATE_UNKNOWN:
 		return "a certificate was refused for an unspecified reason, "
 		       "often a name mismatch or an untrusted issuer";
-	case 112: /* unrecognized_name */
+	case TT_AL_UNRECOGNIZED_NAME:
 		return "the server does not know the host name sent in SNI";
-	case 120: /* no_application_protocol */
+	case TT_AL_NO_APPLICATION_PROTOCOL:
 		return "no common ALPN protocol";
 	default:
 		return NULL;
@@ -197,7 +188,9 @@ static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
 		 cause ? ": usually " : "", cause ? cause : "");
 	char fix[TT_CA_TEXT + 200];
 	const char *f = NULL;
-	if ((desc == 116 || desc == 40) && c->cr_seen && c->client_cert <= 0) {
+	if ((desc == TT_AL_CERTIFICATE_REQUIRED ||
+	     desc == TT_AL_HANDSHAKE_FAILURE) &&
+	    c->cr_seen && c->client_cert <= 0) {
 		snprintf(fix, sizeof(fix),
 			 "configure a client certificate issued by one of the "
 			 "CAs the server named (%s)",
@@ -212,7 +205,7 @@ static void alert_noted(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 			uint8_t desc, bool inferred, const struct tt_emit *em)
 {
 	alert_note(c, dir, level, desc, inferred);
-	if (desc == AL_NO_RENEGOTIATION &&
+	if (desc == TT_AL_NO_RENEGOTIATION &&
 	    (c->reneg == TT_RENEG_REQUESTED || c->reneg == TT_RENEG_STARTED)) {
 		c->reneg = TT_RENEG_REFUSED;
 		c->phase = TT_PHASE_DONE;
@@ -241,7 +234,7 @@ void tt_sess_alert_event(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 			 const struct tt_emit *em)
 {
 	char lb[TT_NAMEBUF], db[TT_NAMEBUF];
-	enum tt_level l = level == 2 ? TT_WARN : TT_INFO;
+	enum tt_level l = level == TT_ALEVEL_FATAL ? TT_WARN : TT_INFO;
 	struct tt_event *ev = tt_ev_begin(em, "alert", l, dir);
 	tt_ev_str(ev, "alert_level", l, tt_label_alert_level(level, lb));
 	tt_ev_str(ev, "alert", l, tt_label_alert(desc, db));
@@ -286,7 +279,7 @@ static void encrypted_hs(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 		if (ev)
 			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
 		tt_ev_send(em, ev);
-		tt_sess_message(c, dir, HT_FINISHED, true, em);
+		tt_sess_message(c, dir, TT_HT_FINISHED, true, em);
 		return;
 	}
 	if (c->phase == TT_PHASE_DONE && sender == TT_ROLE_SERVER &&
@@ -303,15 +296,15 @@ static void encrypted_hs(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 		if (ev)
 			ev->flags |= TT_EVF_ENCRYPTED | TT_EVF_INFERRED;
 		tt_ev_send(em, ev);
-		tt_sess_message(c, dir, HT_HELLO_REQUEST, true, em);
+		tt_sess_message(c, dir, TT_HT_HELLO_REQUEST, true, em);
 		return;
 	}
 	if (c->phase == TT_PHASE_DONE && sender == TT_ROLE_CLIENT) {
-		remember_msg(c, dir, HT_CLIENT_HELLO, true);
+		remember_msg(c, dir, TT_HT_CLIENT_HELLO, true);
 		handshake_started(c, dir, TT_ROLE_CLIENT, true, em);
 		return;
 	}
-	plain_encrypted_record(dir, 22, len, TT_DEBUG, em);
+	plain_encrypted_record(dir, TT_CT_HANDSHAKE, len, TT_DEBUG, em);
 }
 
 static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
@@ -333,7 +326,7 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			 len, tt_role_name(sender),
 			 after_request ? "a hello_request"
 				       : "the client's renegotiation");
-		tt_sess_alert_event(c, dir, 1, AL_NO_RENEGOTIATION, len, evidence,
+		tt_sess_alert_event(c, dir, TT_ALEVEL_WARNING, TT_AL_NO_RENEGOTIATION, len, evidence,
 			       em);
 		return;
 	}
@@ -345,30 +338,30 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			 "servers end such a connection with a fatal "
 			 "handshake_failure",
 			 len);
-		tt_sess_alert_event(c, dir, 2, AL_HANDSHAKE_FAILURE, len, evidence,
+		tt_sess_alert_event(c, dir, TT_ALEVEL_FATAL, TT_AL_HANDSHAKE_FAILURE, len, evidence,
 			       em);
 		return;
 	}
 	/* unexplained: most often close_notify */
 	c->enc_alert[dir] = true;
-	plain_encrypted_record(dir, 21, len, TT_INFO, em);
+	plain_encrypted_record(dir, TT_CT_ALERT, len, TT_INFO, em);
 }
 
 void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		       uint32_t len, const struct tt_emit *em)
 {
 	switch (type) {
-	case 22:
+	case TT_CT_HANDSHAKE:
 		encrypted_hs(c, dir, len, em);
 		break;
-	case 21:
+	case TT_CT_ALERT:
 		encrypted_alert(c, dir, len, em);
 		break;
-	case 23:
+	case TT_CT_APPLICATION_DATA:
 		c->appdata[dir] = true;
 		plain_encrypted_record(dir, type, len, TT_TRACE, em);
 		break;
-	case 20: {
+	case TT_CT_CHANGE_CIPHER_SPEC: {
 		/* a renegotiation's CCS: the next encrypted handshake record
 		 * in this direction is its Finished */
 		c->d[dir].enc_hs_after_ccs = 0;

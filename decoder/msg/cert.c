@@ -73,32 +73,37 @@ static bool text_add(char *text, size_t cap, size_t *o, const char *dn,
 	return true;
 }
 
-/* A DistinguishedName list: counts every name, renders each once, for
- * the event (the first TT_CA_NAMES_RENDERED) and for the diagnosis text
- * kept on the connection (as many as fit). */
-TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
-				 struct tt_event *ev)
+/* A DistinguishedName list: each name non-empty; their number. */
+TT_MUST_USE static tt_rc ca_list_parse(struct tt_cur list, long long *count)
 {
-	struct tt_cur scan = list;
-	long long count = 0;
-	while (tt_cur_left(&scan)) {
+	*count = 0;
+	while (tt_cur_left(&list)) {
 		struct tt_cur dn;
-		TRY(tt_sub16(&scan, &dn));
+		TRY(tt_sub16(&list, &dn));
 		ENSURE(tt_cur_left(&dn) > 0, TT_DECODE);
-		count++;
+		(*count)++;
 	}
+	return TT_OK;
+}
+
+/* A DistinguishedName list ca_list_parse accepted: each name rendered
+ * once, for the event (the first TT_CA_NAMES_RENDERED, when it is shown)
+ * and for the diagnosis text kept on the connection (as many as fit). */
+static void ca_list(struct tt_conn *c, struct tt_cur list, long long count,
+		    struct tt_event *ev)
+{
 	tt_ev_int(ev, "ca_count", TT_INFO, count);
 	tt_ev_list_begin(ev, "ca_names", TT_INFO);
+	bool shown = ev && TT_INFO <= ev->max;
 	char text[TT_CA_TEXT], dn[DN_TEXT_MAX];
 	size_t o = 0;
 	bool text_open = true;
 	text[0] = 0;
 	long long i = 0;
-	while (tt_cur_left(&list)) {
-		struct tt_cur name;
-		TRY(tt_sub16(&list, &name));
-		bool to_event = i++ < TT_CA_NAMES_RENDERED;
-		if (!to_event && ev)
+	struct tt_cur name;
+	while (tt_sub16(&list, &name) == TT_OK) {
+		bool to_event = shown && i++ < TT_CA_NAMES_RENDERED;
+		if (shown && !to_event)
 			ev->flags |= TT_EVF_TRUNCATED;
 		if (!to_event && !text_open)
 			break;
@@ -106,7 +111,7 @@ TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
 		tt_rc rc = tt_dn_render(name.p, tt_cur_left(&name), dn,
 					sizeof(dn), &len);
 		if (to_event) {
-			if (rc == TT_TOO_BIG && ev)
+			if (rc == TT_TOO_BIG)
 				ev->flags |= TT_EVF_TRUNCATED;
 			tt_ev_list_add(ev, rc == TT_DECODE ? "(malformed name)"
 							   : dn);
@@ -120,86 +125,76 @@ TT_MUST_USE static tt_rc ca_list(struct tt_conn *c, struct tt_cur list,
 		tt_ev_str(ev, "note", TT_INFO,
 			  "the server sent no CA names: the client may offer "
 			  "any certificate");
-	return TT_OK;
 }
 
-static void version_field(struct tt_event *ev, uint16_t v)
-{
-	char b[TT_NAMEBUF];
-	tt_ev_label(ev, "version", TT_INFO, v ? tt_label_version(v, b) : "unknown");
-}
+/* What a CertificateRequest says, checked whole. */
+struct cert_request {
+	bool tls13;
+	uint16_t version;	       /* for the "version" field */
+	struct tt_cur types;	       /* 1.2 and before */
+	struct tt_cur ctx;	       /* 1.3 */
+	struct tt_cur sigs, sigs_cert; /* p NULL when absent */
+	long long oid_filters;	       /* -1: no oid_filters extension */
+	bool has_cas; /* a CA list: always up to 1.2, an extension in 1.3 */
+	struct tt_cur cas;
+	long long ca_count;
+};
 
-TT_MUST_USE static tt_rc cr_tls12(struct tt_conn *c, struct tt_cur m,
-				  bool with_sigalgs,
-				  uint16_t version, struct tt_event *ev)
+TT_MUST_USE static tt_rc cr_tls12_parse(struct tt_cur m, bool with_sigalgs,
+					struct cert_request *r)
 {
-	struct tt_cur types, sigs = {NULL, NULL}, cas;
-	TRY(tt_sub8(&m, &types));
-	ENSURE(tt_cur_left(&types) >= 1, TT_DECODE);
+	r->sigs.p = r->sigs.end = NULL;
+	TRY(tt_sub8(&m, &r->types));
+	ENSURE(tt_cur_left(&r->types) >= 1, TT_DECODE);
 	if (with_sigalgs) {
-		TRY(tt_sub16(&m, &sigs));
-		ENSURE(tt_cur_left(&sigs) % 2 == 0, TT_DECODE);
+		TRY(tt_sub16(&m, &r->sigs));
+		ENSURE(tt_cur_left(&r->sigs) % 2 == 0, TT_DECODE);
 	}
-	TRY(tt_sub16(&m, &cas));
+	TRY(tt_sub16(&m, &r->cas));
 	TRY(tt_expect_empty(&m));
-	version_field(ev, version);
-	tt_ev_list_begin(ev, "cert_types", TT_INFO);
-	for (const uint8_t *q = types.p; q < types.end; q++) {
-		char b[TT_NAMEBUF];
-		tt_ev_list_add(ev, tt_label_cert_type(*q, b));
-	}
-	tt_ev_list_end(ev);
-	if (sigs.p)
-		tt_ev_list_u16(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
-	else {
-		tt_ev_list_begin(ev, "sig_algs", TT_INFO);
-		tt_ev_list_end(ev);
-	}
-	return ca_list(c, cas, ev);
+	r->has_cas = true;
+	return ca_list_parse(r->cas, &r->ca_count);
 }
 
-TT_MUST_USE static tt_rc cr_tls13(struct tt_conn *c, struct tt_cur m,
-				  struct tt_event *ev)
+TT_MUST_USE static tt_rc cr_tls13_parse(struct tt_cur m,
+					struct cert_request *r)
 {
-	struct tt_cur ctx, exts;
-	TRY(tt_sub8(&m, &ctx));
+	struct tt_cur exts;
+	struct tt_exts x;
+	TRY(tt_sub8(&m, &r->ctx));
 	TRY(tt_sub16(&m, &exts));
 	TRY(tt_expect_empty(&m));
-	version_field(ev, TT_V_TLS13);
-	tt_ev_hex(ev, "context", TT_DEBUG, ctx.p, tt_cur_left(&ctx));
-	struct tt_cur sigs = {NULL, NULL}, sigs_cert = {NULL, NULL};
-	struct tt_cur cas = {NULL, NULL};
-	long long oid_filters = -1;
-	struct tt_ext_walk w = {.all = exts, .max = 64};
-	while (tt_cur_left(&w.all)) {
-		uint16_t t;
-		struct tt_cur v, l;
-		TRY(tt_ext_next(&w, &t, &v));
-		switch (t) {
+	r->tls13 = true;
+	r->oid_filters = -1;
+	TRY(tt_ext_split(exts, 64, &x));
+	for (size_t i = 0; i < x.n; i++) {
+		struct tt_cur v = x.data[i], l;
+		switch (x.type[i]) {
 		case EXT_SIGNATURE_ALGORITHMS:
 		case EXT_SIGNATURE_ALGORITHMS_CERT:
 			TRY(tt_sub16(&v, &l));
 			TRY(tt_expect_empty(&v));
 			ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-			if (t == EXT_SIGNATURE_ALGORITHMS)
-				sigs = l;
+			if (x.type[i] == EXT_SIGNATURE_ALGORITHMS)
+				r->sigs = l;
 			else
-				sigs_cert = l;
+				r->sigs_cert = l;
 			break;
 		case EXT_CERTIFICATE_AUTHORITIES:
-			TRY(tt_sub16(&v, &l));
+			TRY(tt_sub16(&v, &r->cas));
 			TRY(tt_expect_empty(&v));
-			cas = l;
+			r->has_cas = true;
+			TRY(ca_list_parse(r->cas, &r->ca_count));
 			break;
 		case EXT_OID_FILTERS:
 			TRY(tt_sub16(&v, &l));
 			TRY(tt_expect_empty(&v));
-			oid_filters = 0;
+			r->oid_filters = 0;
 			while (tt_cur_left(&l)) {
 				struct tt_cur oid, vals;
 				TRY(tt_sub8(&l, &oid));
 				TRY(tt_sub16(&l, &vals));
-				oid_filters++;
+				r->oid_filters++;
 			}
 			break;
 		default:
@@ -207,55 +202,83 @@ TT_MUST_USE static tt_rc cr_tls13(struct tt_conn *c, struct tt_cur m,
 		}
 	}
 	/* signature_algorithms is mandatory here (RFC 8446 4.3.2) */
-	ENSURE(sigs.p != NULL, TT_DECODE);
-	tt_ev_list_u16(ev, "sig_algs", TT_INFO, sigs, tt_label_sigscheme);
-	if (sigs_cert.p)
-		tt_ev_list_u16(ev, "sig_algs_cert", TT_DEBUG, sigs_cert,
-			 tt_label_sigscheme);
-	if (oid_filters >= 0)
-		tt_ev_int(ev, "oid_filters", TT_DEBUG, oid_filters);
-	if (!cas.p) {
-		/* absent extension: zero CA names (contract) */
-		tt_ev_int(ev, "ca_count", TT_INFO, 0);
-		tt_ev_list_begin(ev, "ca_names", TT_INFO);
+	ENSURE(r->sigs.p != NULL, TT_DECODE);
+	return TT_OK;
+}
+
+/* The event, and the CA names kept on the connection (rendered once for
+ * both). */
+static void cert_request_event(struct tt_conn *c, struct tt_event *ev,
+			       const struct cert_request *r)
+{
+	char b[TT_NAMEBUF];
+	uint16_t v = r->version;
+	tt_ev_label(ev, "version", TT_INFO,
+		    v ? tt_label_version(v, b) : "unknown");
+	if (r->tls13) {
+		tt_ev_hex(ev, "context", TT_DEBUG, r->ctx.p,
+			  tt_cur_left(&r->ctx));
+		tt_ev_list_u16(ev, "sig_algs", TT_INFO, r->sigs,
+			       tt_label_sigscheme);
+		if (r->sigs_cert.p)
+			tt_ev_list_u16(ev, "sig_algs_cert", TT_DEBUG,
+				       r->sigs_cert, tt_label_sigscheme);
+		if (r->oid_filters >= 0)
+			tt_ev_int(ev, "oid_filters", TT_DEBUG, r->oid_filters);
+	} else {
+		tt_ev_list_begin(ev, "cert_types", TT_INFO);
+		for (const uint8_t *q = r->types.p; q < r->types.end; q++)
+			tt_ev_list_add(ev, tt_label_cert_type(*q, b));
 		tt_ev_list_end(ev);
-		tt_ev_str(ev, "note", TT_INFO,
-			  "no certificate_authorities extension: the client "
-			  "may offer any certificate");
-		tt_sess_cert_request(c, 0, "", 0);
-		return TT_OK;
+		if (r->sigs.p) {
+			tt_ev_list_u16(ev, "sig_algs", TT_INFO, r->sigs,
+				       tt_label_sigscheme);
+		} else {
+			tt_ev_list_begin(ev, "sig_algs", TT_INFO);
+			tt_ev_list_end(ev);
+		}
 	}
-	return ca_list(c, cas, ev);
+	if (r->has_cas) {
+		ca_list(c, r->cas, r->ca_count, ev);
+		return;
+	}
+	/* absent extension: zero CA names (contract) */
+	tt_ev_int(ev, "ca_count", TT_INFO, 0);
+	tt_ev_list_begin(ev, "ca_names", TT_INFO);
+	tt_ev_list_end(ev);
+	tt_ev_str(ev, "note", TT_INFO,
+		  "no certificate_authorities extension: the client may offer "
+		  "any certificate");
+	tt_sess_cert_request(c, 0, "", 0);
 }
 
 tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
 				const uint8_t *body, size_t len,
 				const struct tt_emit *em)
 {
-	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 	uint16_t v = tt_conn_version(c);
 	struct tt_cur m = tt_cur_make(body, len);
+	struct cert_request r;
+	memset(&r, 0, sizeof(r));
+	if (v >= TT_V_TLS13) {
+		TRY(cr_tls13_parse(m, &r));
+		v = TT_V_TLS13;
+	} else if (v == TT_V_TLS12) {
+		TRY(cr_tls12_parse(m, true, &r));
+	} else if (v != 0) {
+		TRY(cr_tls12_parse(m, false, &r));
+	} else if (cr_tls12_parse(m, true, &r) != TT_OK) {
+		/* version not seen (tracing began mid-handshake): 1.2 did
+		 * not fit, try the older form */
+		memset(&r, 0, sizeof(r));
+		TRY(cr_tls12_parse(m, false, &r));
+	}
+	r.version = v;
+
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 	struct tt_event *ev = tt_ev_begin(em, "certificate_request", TT_INFO,
 					  dir);
-	tt_rc rc;
-	if (v >= TT_V_TLS13) {
-		rc = cr_tls13(c, m, ev);
-	} else if (v == TT_V_TLS12) {
-		rc = cr_tls12(c, m, true, v, ev);
-	} else if (v != 0) {
-		rc = cr_tls12(c, m, false, v, ev);
-	} else {
-		/* version not seen (tracing began mid-handshake): try 1.2,
-		 * then the older form */
-		rc = cr_tls12(c, m, true, v, ev);
-		if (rc != TT_OK) {
-			ev = tt_ev_begin(em, "certificate_request", TT_INFO,
-					 dir);
-			rc = cr_tls12(c, m, false, v, ev);
-		}
-	}
-	if (rc != TT_OK)
-		return rc;
+	cert_request_event(c, ev, &r);
 	tt_ev_send(em, ev);
 	return TT_OK;
 }
@@ -282,50 +305,61 @@ static void leaf_fields(struct tt_event *ev, const struct tt_x509 *x)
 	tt_ev_label(ev, "not_after", TT_INFO, x->not_after);
 }
 
-tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
-			const uint8_t *body, size_t len,
-			const struct tt_emit *em)
-{
-	bool tls13 = tt_conn_version(c) >= TT_V_TLS13;
-	struct tt_cur m = tt_cur_make(body, len), ctx = {NULL, NULL}, list;
-	if (tls13)
-		TRY(tt_sub8(&m, &ctx));
-	TRY(tt_sub24(&m, &list));
-	TRY(tt_expect_empty(&m));
+/* What a Certificate says, checked whole. */
+struct certificate {
+	bool tls13;
+	struct tt_cur ctx;	/* 1.3: certificate_request_context */
+	struct tt_cur list;	/* certificate_list */
+	long long count;
+};
 
-	/* validate and count first */
-	struct tt_cur scan = list;
-	long long count = 0;
+TT_MUST_USE static tt_rc certificate_parse(struct tt_cur m, bool tls13,
+					   struct certificate *r)
+{
+	r->tls13 = tls13;
+	if (tls13)
+		TRY(tt_sub8(&m, &r->ctx));
+	TRY(tt_sub24(&m, &r->list));
+	TRY(tt_expect_empty(&m));
+	struct tt_cur scan = r->list;
 	while (tt_cur_left(&scan)) {
 		struct tt_cur cert, exts;
 		TRY(tt_sub24(&scan, &cert));
 		ENSURE(tt_cur_left(&cert) > 0, TT_DECODE);
 		if (tls13)
 			TRY(tt_sub16(&scan, &exts));
-		count++;
+		r->count++;
 	}
-	struct tt_event *ev = tt_ev_begin(em, "certificate", TT_INFO, dir);
-	if (!ev) {
-		tt_sess_certificate(c, dir, count, em);
-		return TT_OK;
-	}
-	enum tt_role sender = tt_sender(c, dir);
+	return TT_OK;
+}
+
+/* The next certificate of a list certificate_parse accepted. */
+static bool next_cert(struct tt_cur *l, bool tls13, struct tt_cur *cert)
+{
+	struct tt_cur exts;
+	return tt_sub24(l, cert) == TT_OK &&
+	       (!tls13 || tt_sub16(l, &exts) == TT_OK);
+}
+
+static void certificate_event(struct tt_event *ev, enum tt_role sender,
+			      const struct certificate *r)
+{
+	if (!ev)
+		return; /* not shown: no certificate parsed */
 	if (sender != TT_ROLE_UNKNOWN)
 		tt_ev_str(ev, "sender", TT_INFO, tt_role_name(sender));
-	if (ctx.p)
-		tt_ev_hex(ev, "context", TT_DEBUG, ctx.p, tt_cur_left(&ctx));
-	tt_ev_int(ev, "cert_count", TT_INFO, count);
+	if (r->tls13)
+		tt_ev_hex(ev, "context", TT_DEBUG, r->ctx.p,
+			  tt_cur_left(&r->ctx));
+	tt_ev_int(ev, "cert_count", TT_INFO, r->count);
 	/* each certificate parsed once: the leaf for info, the first
 	 * TT_CERTS_RENDERED for the chain at debug */
 	struct tt_x509 xs[TT_CERTS_RENDERED];
 	bool parsed[TT_CERTS_RENDERED];
 	size_t want = ev->max >= TT_DEBUG ? TT_CERTS_RENDERED : 1, nx = 0;
-	struct tt_cur l = list;
-	while ((long long)nx < count && nx < want) {
-		struct tt_cur cert, exts;
-		TRY(tt_sub24(&l, &cert));
-		if (tls13)
-			TRY(tt_sub16(&l, &exts));
+	struct tt_cur l = r->list, cert;
+	while ((long long)nx < r->count && nx < want &&
+	       next_cert(&l, r->tls13, &cert)) {
 		parsed[nx] = tt_x509_parse(cert.p, tt_cur_left(&cert),
 					   &xs[nx]) == TT_OK;
 		nx++;
@@ -351,13 +385,26 @@ tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
 		}
 		tt_ev_list_end(ev);
 	}
-	if (count > TT_CERTS_RENDERED)
+	if (r->count > TT_CERTS_RENDERED)
 		ev->flags |= TT_EVF_TRUNCATED;
 	if (bad)
 		tt_ev_bool(ev, "leaf_unparsable", TT_INFO, true);
-	if (count == 0)
+	if (r->count == 0)
 		tt_ev_str(ev, "note", TT_INFO, "empty certificate list");
+}
+
+tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
+			const uint8_t *body, size_t len,
+			const struct tt_emit *em)
+{
+	struct certificate r;
+	memset(&r, 0, sizeof(r));
+	TRY(certificate_parse(tt_cur_make(body, len),
+			      tt_conn_version(c) >= TT_V_TLS13, &r));
+
+	struct tt_event *ev = tt_ev_begin(em, "certificate", TT_INFO, dir);
+	certificate_event(ev, tt_sender(c, dir), &r);
 	tt_ev_send(em, ev);
-	tt_sess_certificate(c, dir, count, em);
+	tt_sess_certificate(c, dir, r.count, em);
 	return TT_OK;
 }

@@ -2,15 +2,34 @@
 #include "msg.h"
 #include "names.h"
 
-tt_rc tt_ext_next(struct tt_ext_walk *w, uint16_t *type, struct tt_cur *data)
+tt_rc tt_ext_split(struct tt_cur block, size_t max, struct tt_exts *out)
 {
-	TRY(tt_u16(&w->all, type));
-	TRY(tt_sub16(&w->all, data));
-	for (size_t i = 0; i < w->nseen; i++)
-		ENSURE(w->seen[i] != *type, TT_DECODE);
-	ENSURE(w->nseen < w->max && w->nseen < TT_EXT_MAX, TT_DECODE);
-	w->seen[w->nseen++] = *type;
+	out->n = 0;
+	while (tt_cur_left(&block)) {
+		uint16_t type;
+		struct tt_cur data;
+		TRY(tt_u16(&block, &type));
+		TRY(tt_sub16(&block, &data));
+		for (size_t i = 0; i < out->n; i++)
+			ENSURE(out->type[i] != type, TT_DECODE);
+		ENSURE(out->n < max && out->n < TT_EXT_MAX, TT_DECODE);
+		out->type[out->n] = type;
+		out->data[out->n] = data;
+		out->n++;
+	}
 	return TT_OK;
+}
+
+void tt_ev_ext_names(struct tt_event *ev, enum tt_level l,
+		     const struct tt_exts *x)
+{
+	if (!ev || (uint8_t)l > ev->max)
+		return; /* not shown: not rendered */
+	char b[TT_NAMEBUF];
+	tt_ev_list_begin(ev, "extensions", l);
+	for (size_t i = 0; i < x->n; i++)
+		tt_ev_list_add(ev, tt_label_extension(x->type[i], b));
+	tt_ev_list_end(ev);
 }
 
 void tt_ev_list_u16(struct tt_event *ev, const char *key, enum tt_level l,

@@ -62,371 +62,486 @@ static void version_fields(struct tt_event *ev, const char *key,
 	tt_ev_int(ev, codekey, TT_DEBUG, v);
 }
 
-TT_MUST_USE static tt_rc alpn_list(struct tt_cur v, struct tt_event *ev,
-				   const char *key, enum tt_level l)
+/* application_layer_protocol_negotiation (RFC 7301 3.1):
+ *   opaque ProtocolName<1..2^8-1>;
+ *   struct { ProtocolName protocol_name_list<2..2^16-1> } ProtocolNameList;
+ * A non-empty list of non-empty names, nothing after it. */
+TT_MUST_USE static tt_rc alpn_parse(struct tt_cur v, struct tt_cur *list)
 {
-	struct tt_cur list;
-	TRY(tt_sub16(&v, &list));
+	TRY(tt_sub16(&v, list));
 	TRY(tt_expect_empty(&v));
-	ENSURE(tt_cur_left(&list) > 0, TT_DECODE);
-	tt_ev_list_begin(ev, key, l);
-	while (tt_cur_left(&list)) {
+	ENSURE(tt_cur_left(list) > 0, TT_DECODE);
+	struct tt_cur l = *list;
+	while (tt_cur_left(&l)) {
 		struct tt_cur name;
-		TRY(tt_sub8(&list, &name));
+		TRY(tt_sub8(&l, &name));
 		ENSURE(tt_cur_left(&name) > 0, TT_DECODE);
+	}
+	return TT_OK;
+}
+
+/* A list alpn_parse accepted, as the "alpn" field. */
+static void alpn_field(struct tt_event *ev, struct tt_cur list)
+{
+	struct tt_cur name;
+	tt_ev_list_begin(ev, "alpn", TT_INFO);
+	while (tt_sub8(&list, &name) == TT_OK)
 		tt_ev_list_add_untrusted(ev, name.p, tt_cur_left(&name));
-	}
 	tt_ev_list_end(ev);
-	return TT_OK;
 }
 
-/* The names of the extensions in a block, in the order sent, as one list
- * field. */
-TT_MUST_USE static tt_rc ext_names(struct tt_event *ev, enum tt_level l,
-				   struct tt_cur exts)
+/* The server's ALPN choice (the first name of a list alpn_parse
+ * accepted), for the summary. */
+static void remember_alpn(struct tt_conn *c, struct tt_cur list)
 {
-	char b[TT_NAMEBUF];
-	tt_ev_list_begin(ev, "extensions", l);
-	while (exts.p && tt_cur_left(&exts)) {
-		uint16_t t;
-		struct tt_cur d;
-		TRY(tt_u16(&exts, &t));
-		TRY(tt_sub16(&exts, &d));
-		tt_ev_list_add(ev, tt_label_extension(t, b));
-	}
-	tt_ev_list_end(ev);
-	return TT_OK;
-}
-
-/* The server's ALPN choice, for the summary. */
-TT_MUST_USE static tt_rc remember_alpn(struct tt_conn *c, struct tt_cur v)
-{
-	struct tt_cur list, name;
-	TRY(tt_sub16(&v, &list));
-	TRY(tt_sub8(&list, &name));
+	struct tt_cur name;
+	if (tt_sub8(&list, &name) != TT_OK)
+		return;
 	size_t aw = tt_utf8_sanitize(name.p, tt_cur_left(&name), c->alpn,
 				     sizeof(c->alpn));
 	if (aw == (size_t)-1)
 		c->alpn[0] = 0;
-	return TT_OK;
 }
 
-TT_MUST_USE static tt_rc server_name(struct tt_conn *c, struct tt_cur v,
-				     struct tt_event *ev)
+/* server_name (RFC 6066 3):
+ *   struct { NameType name_type; select (name_type) {
+ *            case host_name: opaque HostName<1..2^16-1>; } name; } ServerName;
+ *   struct { ServerName server_name_list<1..2^16-1> } ServerNameList;
+ * The first host_name, if any, in *host (host->p NULL when none). */
+TT_MUST_USE static tt_rc server_name_parse(struct tt_cur v,
+					   struct tt_cur *host)
 {
 	struct tt_cur list;
 	TRY(tt_sub16(&v, &list));
 	TRY(tt_expect_empty(&v));
-	bool got = false;
 	while (tt_cur_left(&list)) {
 		uint8_t type;
 		struct tt_cur name;
 		TRY(tt_u8(&list, &type));
 		TRY(tt_sub16(&list, &name));
-		if (type != 0 || got)
-			continue;
-		got = true;
-		size_t n = tt_cur_left(&name);
-		tt_ev_untrusted(ev, "sni", TT_INFO, name.p, n);
-		if (n > TT_SNI_MAX)
-			n = TT_SNI_MAX;
-		size_t w = tt_utf8_sanitize(name.p, n, c->sni, sizeof(c->sni));
-		c->sni_len = w == (size_t)-1 ? 0 : (uint8_t)w;
-		if (w == (size_t)-1)
-			c->sni[0] = 0;
+		if (type == 0 && !host->p)
+			*host = name;
 	}
 	return TT_OK;
 }
 
-TT_MUST_USE static tt_rc key_share_groups(struct tt_cur v, struct tt_event *ev)
+static void remember_sni(struct tt_conn *c, struct tt_cur host)
 {
-	struct tt_cur list;
-	TRY(tt_sub16(&v, &list));
+	size_t n = tt_cur_left(&host);
+	if (n > TT_SNI_MAX)
+		n = TT_SNI_MAX;
+	size_t w = tt_utf8_sanitize(host.p, n, c->sni, sizeof(c->sni));
+	c->sni_len = w == (size_t)-1 ? 0 : (uint8_t)w;
+	if (w == (size_t)-1)
+		c->sni[0] = 0;
+}
+
+/* A list of 16-bit values in an 8- or 16-bit length prefix, nothing after
+ * it, of a whole number of values. */
+TT_MUST_USE static tt_rc u16_list(struct tt_cur v, bool len8,
+				  struct tt_cur *list)
+{
+	TRY(len8 ? tt_sub8(&v, list) : tt_sub16(&v, list));
 	TRY(tt_expect_empty(&v));
-	tt_ev_list_begin(ev, "key_shares", TT_DEBUG);
-	while (tt_cur_left(&list)) {
+	ENSURE(tt_cur_left(list) % 2 == 0, TT_DECODE);
+	return TT_OK;
+}
+
+/* key_share in a ClientHello (RFC 8446 4.2.8):
+ *   struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry;
+ *   struct { KeyShareEntry client_shares<0..2^16-1>; } KeyShareClientHello;
+ */
+TT_MUST_USE static tt_rc key_shares_parse(struct tt_cur v,
+					  struct tt_cur *list)
+{
+	TRY(tt_sub16(&v, list));
+	TRY(tt_expect_empty(&v));
+	struct tt_cur l = *list;
+	while (tt_cur_left(&l)) {
 		uint16_t g;
 		struct tt_cur kx;
-		char b[TT_NAMEBUF];
-		TRY(tt_u16(&list, &g));
-		TRY(tt_sub16(&list, &kx));
-		tt_ev_list_add(ev, tt_label_group(g, b));
+		TRY(tt_u16(&l, &g));
+		TRY(tt_sub16(&l, &kx));
 	}
-	tt_ev_list_end(ev);
 	return TT_OK;
+}
+
+/* The groups of a list key_shares_parse accepted. */
+static void key_shares_field(struct tt_event *ev, struct tt_cur list)
+{
+	if (!ev || TT_DEBUG > ev->max)
+		return; /* not shown: not walked */
+	uint16_t g;
+	struct tt_cur kx;
+	char b[TT_NAMEBUF];
+	tt_ev_list_begin(ev, "key_shares", TT_DEBUG);
+	while (tt_u16(&list, &g) == TT_OK && tt_sub16(&list, &kx) == TT_OK)
+		tt_ev_list_add(ev, tt_label_group(g, b));
+	tt_ev_list_end(ev);
+}
+
+/* What a ClientHello says, checked whole. */
+struct client_hello {
+	uint16_t legacy;
+	const uint8_t *random;
+	struct tt_cur sid, suites, comp;
+	bool scsv, fallback;
+	bool has_exts; /* the extension block is there (TLS 1.2 and up) */
+	struct tt_exts x;
+	/* what the extensions hold, each there when its type is in x */
+	struct tt_cur sni;  /* the first host_name; p NULL if none */
+	struct tt_cur alpn; /* protocol_name_list */
+	struct tt_cur versions, groups, sigalgs, shares, psk_modes;
+	struct tt_cur reneg; /* renegotiated_connection */
+	bool reneg_info;
+	size_t ticket_len;
+};
+
+TT_MUST_USE static tt_rc client_hello_parse(struct tt_cur m,
+					    struct client_hello *h)
+{
+	TRY(tt_u16(&m, &h->legacy));
+	TRY(tt_bytes(&m, 32, &h->random));
+	TRY(tt_sub8(&m, &h->sid));
+	ENSURE(tt_cur_left(&h->sid) <= 32, TT_DECODE);
+	TRY(tt_sub16(&m, &h->suites));
+	ENSURE(tt_cur_left(&h->suites) >= 2 &&
+		       tt_cur_left(&h->suites) % 2 == 0,
+	       TT_DECODE);
+	TRY(tt_sub8(&m, &h->comp));
+	ENSURE(tt_cur_left(&h->comp) >= 1, TT_DECODE);
+
+	struct tt_cur s = h->suites;
+	uint16_t cs;
+	while (tt_u16(&s, &cs) == TT_OK) {
+		h->scsv |= cs == 0x00ff;
+		h->fallback |= cs == 0x5600;
+	}
+
+	if (!tt_cur_left(&m))
+		return TT_OK; /* before TLS 1.2: no extensions */
+	struct tt_cur exts;
+	TRY(tt_sub16(&m, &exts));
+	TRY(tt_expect_empty(&m));
+	h->has_exts = true;
+	TRY(tt_ext_split(exts, TT_EXT_MAX, &h->x));
+	for (size_t i = 0; i < h->x.n; i++) {
+		struct tt_cur v = h->x.data[i];
+		switch (h->x.type[i]) {
+		case EXT_SERVER_NAME:
+			TRY(server_name_parse(v, &h->sni));
+			break;
+		case EXT_ALPN:
+			TRY(alpn_parse(v, &h->alpn));
+			break;
+		case EXT_SUPPORTED_VERSIONS:
+			TRY(u16_list(v, true, &h->versions));
+			break;
+		case EXT_SUPPORTED_GROUPS:
+			TRY(u16_list(v, false, &h->groups));
+			break;
+		case EXT_SIGNATURE_ALGORITHMS:
+			TRY(u16_list(v, false, &h->sigalgs));
+			break;
+		case EXT_KEY_SHARE:
+			TRY(key_shares_parse(v, &h->shares));
+			break;
+		case EXT_RENEGOTIATION_INFO:
+			TRY(tt_sub8(&v, &h->reneg));
+			TRY(tt_expect_empty(&v));
+			h->reneg_info = true;
+			break;
+		case EXT_PSK_MODES:
+			TRY(tt_sub8(&v, &h->psk_modes));
+			TRY(tt_expect_empty(&v));
+			break;
+		case EXT_PRE_SHARED_KEY:
+			/* RFC 8446 4.2.11: must be the last one */
+			ENSURE(i + 1 == h->x.n, TT_DECODE);
+			break;
+		case EXT_SESSION_TICKET:
+			h->ticket_len = tt_cur_left(&v);
+			break;
+		default:
+			break;
+		}
+	}
+	return TT_OK;
+}
+
+static void client_hello_event(struct tt_event *ev,
+			       const struct client_hello *h)
+{
+	version_fields(ev, "version", "version_code", TT_INFO, h->legacy);
+	tt_ev_hex(ev, "random", TT_DEBUG, h->random, 32);
+	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p,
+		  tt_cur_left(&h->sid));
+	tt_ev_int(ev, "cipher_count", TT_INFO,
+		  (long long)tt_cur_left(&h->suites) / 2);
+	tt_ev_list_u16(ev, "cipher_suites", TT_DEBUG, h->suites,
+		       tt_label_cipher);
+	char b[TT_NAMEBUF];
+	tt_ev_list_begin(ev, "compression", TT_DEBUG);
+	for (const uint8_t *q = h->comp.p; q < h->comp.end; q++)
+		tt_ev_list_add(ev, tt_label_compression(*q, b));
+	tt_ev_list_end(ev);
+
+	/* names first (one list), then each extension's fields */
+	if (h->has_exts)
+		tt_ev_ext_names(ev, TT_DEBUG, &h->x);
+	for (size_t i = 0; i < h->x.n; i++) {
+		switch (h->x.type[i]) {
+		case EXT_SERVER_NAME:
+			if (h->sni.p)
+				tt_ev_untrusted(ev, "sni", TT_INFO, h->sni.p,
+						tt_cur_left(&h->sni));
+			break;
+		case EXT_ALPN:
+			alpn_field(ev, h->alpn);
+			break;
+		case EXT_SUPPORTED_VERSIONS:
+			tt_ev_list_u16(ev, "supported_versions", TT_INFO,
+				       h->versions, tt_label_version);
+			break;
+		case EXT_SUPPORTED_GROUPS:
+			tt_ev_list_u16(ev, "supported_groups", TT_DEBUG,
+				       h->groups, tt_label_group);
+			break;
+		case EXT_SIGNATURE_ALGORITHMS:
+			tt_ev_list_u16(ev, "signature_algorithms", TT_DEBUG,
+				       h->sigalgs, tt_label_sigscheme);
+			break;
+		case EXT_KEY_SHARE:
+			key_shares_field(ev, h->shares);
+			break;
+		case EXT_RENEGOTIATION_INFO:
+			tt_ev_int(ev, "renegotiation_info_length", TT_DEBUG,
+				  (long long)tt_cur_left(&h->reneg));
+			break;
+		case EXT_PSK_MODES:
+			tt_ev_list_begin(ev, "psk_modes", TT_DEBUG);
+			for (const uint8_t *q = h->psk_modes.p;
+			     q < h->psk_modes.end; q++)
+				tt_ev_list_add(ev, tt_label_psk_mode(*q, b));
+			tt_ev_list_end(ev);
+			break;
+		case EXT_PRE_SHARED_KEY:
+			tt_ev_bool(ev, "psk", TT_DEBUG, true);
+			break;
+		case EXT_EARLY_DATA:
+			tt_ev_bool(ev, "early_data", TT_DEBUG, true);
+			break;
+		case EXT_EXTENDED_MASTER_SECRET:
+			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
+				   true);
+			break;
+		case EXT_SESSION_TICKET:
+			tt_ev_int(ev, "session_ticket_length", TT_DEBUG,
+				  (long long)h->ticket_len);
+			break;
+		default:
+			break;
+		}
+	}
+	tt_ev_bool(ev, "renegotiation_info", TT_INFO, h->reneg_info);
+	tt_ev_bool(ev, "scsv", TT_INFO, h->scsv);
+	if (h->fallback)
+		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
 }
 
 tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 			 const uint8_t *body, size_t len,
 			 const struct tt_emit *em)
 {
-	struct tt_cur m = tt_cur_make(body, len);
-	uint16_t legacy;
-	const uint8_t *random;
-	struct tt_cur sid, suites, comp;
-	TRY(tt_u16(&m, &legacy));
-	TRY(tt_bytes(&m, 32, &random));
-	TRY(tt_sub8(&m, &sid));
-	ENSURE(tt_cur_left(&sid) <= 32, TT_DECODE);
-	TRY(tt_sub16(&m, &suites));
-	ENSURE(tt_cur_left(&suites) >= 2 && tt_cur_left(&suites) % 2 == 0,
-	       TT_DECODE);
-	TRY(tt_sub8(&m, &comp));
-	ENSURE(tt_cur_left(&comp) >= 1, TT_DECODE);
+	struct client_hello h;
+	memset(&h, 0, sizeof(h));
+	TRY(client_hello_parse(tt_cur_make(body, len), &h));
 
 	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
-	memcpy(c->crandom, random, sizeof(c->crandom));
+	memcpy(c->crandom, h.random, sizeof(c->crandom));
+	if (h.sni.p)
+		remember_sni(c, h.sni);
 	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
-	version_fields(ev, "version", "version_code", TT_INFO, legacy);
-	tt_ev_hex(ev, "random", TT_DEBUG, random, 32);
-	tt_ev_hex(ev, "session_id", TT_DEBUG, sid.p, tt_cur_left(&sid));
+	client_hello_event(ev, &h);
+	tt_ev_send(em, ev);
+	tt_sess_client_hello(c, dir, h.reneg_info, h.scsv, em);
+	return TT_OK;
+}
 
-	bool scsv = false, fallback = false;
-	struct tt_cur s = suites;
-	uint16_t cs;
-	while (tt_u16(&s, &cs) == TT_OK) {
-		scsv |= cs == 0x00ff;
-		fallback |= cs == 0x5600;
-	}
-	tt_ev_int(ev, "cipher_count", TT_INFO,
-		  (long long)tt_cur_left(&suites) / 2);
-	tt_ev_list_u16(ev, "cipher_suites", TT_DEBUG, suites, tt_label_cipher);
-	tt_ev_list_begin(ev, "compression", TT_DEBUG);
-	for (const uint8_t *q = comp.p; q < comp.end; q++) {
-		char b[TT_NAMEBUF];
-		tt_ev_list_add(ev, tt_label_compression(*q, b));
-	}
-	tt_ev_list_end(ev);
+/* What a ServerHello or HelloRetryRequest says, checked whole. */
+struct server_hello {
+	uint16_t legacy, version, cipher, group;
+	uint8_t comp;
+	const uint8_t *random;
+	struct tt_cur sid;
+	bool hrr, reneg_info, have_group;
+	struct tt_exts x;
+	struct tt_cur alpn; /* protocol_name_list, when ALPN is in x */
+};
 
-	bool reneg_info = false;
+TT_MUST_USE static tt_rc server_hello_parse(struct tt_cur m,
+					    struct server_hello *h)
+{
+	struct tt_cur exts = {NULL, NULL};
+	TRY(tt_u16(&m, &h->legacy));
+	TRY(tt_bytes(&m, 32, &h->random));
+	TRY(tt_sub8(&m, &h->sid));
+	ENSURE(tt_cur_left(&h->sid) <= 32, TT_DECODE);
+	TRY(tt_u16(&m, &h->cipher));
+	TRY(tt_u8(&m, &h->comp));
 	if (tt_cur_left(&m)) {
-		struct tt_ext_walk w = {.max = TT_EXT_MAX};
-		TRY(tt_sub16(&m, &w.all));
+		TRY(tt_sub16(&m, &exts));
 		TRY(tt_expect_empty(&m));
-		/* names first (one list), then each extension's fields */
-		TRY(ext_names(ev, TT_DEBUG, w.all));
-		while (tt_cur_left(&w.all)) {
-			uint16_t t;
-			struct tt_cur v, l;
-			TRY(tt_ext_next(&w, &t, &v));
-			switch (t) {
-			case EXT_SERVER_NAME:
-				TRY(server_name(c, v, ev));
-				break;
-			case EXT_ALPN:
-				TRY(alpn_list(v, ev, "alpn", TT_INFO));
-				break;
-			case EXT_SUPPORTED_VERSIONS:
-				TRY(tt_sub8(&v, &l));
-				TRY(tt_expect_empty(&v));
-				ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-				tt_ev_list_u16(ev, "supported_versions", TT_INFO, l,
-					 tt_label_version);
-				break;
-			case EXT_SUPPORTED_GROUPS:
+	}
+	h->hrr = memcmp(h->random, hrr_random, 32) == 0;
+	h->version = h->legacy;
+	TRY(tt_ext_split(exts, TT_EXT_MAX, &h->x));
+	for (size_t i = 0; i < h->x.n; i++) {
+		struct tt_cur v = h->x.data[i], l;
+		switch (h->x.type[i]) {
+		case EXT_SUPPORTED_VERSIONS:
+			TRY(tt_u16(&v, &h->version));
+			TRY(tt_expect_empty(&v));
+			break;
+		case EXT_RENEGOTIATION_INFO:
+			TRY(tt_sub8(&v, &l));
+			TRY(tt_expect_empty(&v));
+			h->reneg_info = true;
+			break;
+		case EXT_ALPN:
+			TRY(alpn_parse(v, &h->alpn));
+			break;
+		case EXT_KEY_SHARE:
+			/* HRR: selected_group; ServerHello: KeyShareEntry */
+			TRY(tt_u16(&v, &h->group));
+			h->have_group = true;
+			if (!h->hrr)
 				TRY(tt_sub16(&v, &l));
-				TRY(tt_expect_empty(&v));
-				ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-				tt_ev_list_u16(ev, "supported_groups", TT_DEBUG, l,
-					 tt_label_group);
-				break;
-			case EXT_SIGNATURE_ALGORITHMS:
-				TRY(tt_sub16(&v, &l));
-				TRY(tt_expect_empty(&v));
-				ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-				tt_ev_list_u16(ev, "signature_algorithms", TT_DEBUG,
-					 l, tt_label_sigscheme);
-				break;
-			case EXT_KEY_SHARE:
-				TRY(key_share_groups(v, ev));
-				break;
-			case EXT_RENEGOTIATION_INFO:
-				TRY(tt_sub8(&v, &l));
-				TRY(tt_expect_empty(&v));
-				reneg_info = true;
-				tt_ev_int(ev, "renegotiation_info_length",
-					  TT_DEBUG, (long long)tt_cur_left(&l));
-				break;
-			case EXT_PSK_MODES:
-				TRY(tt_sub8(&v, &l));
-				TRY(tt_expect_empty(&v));
-				tt_ev_list_begin(ev, "psk_modes", TT_DEBUG);
-				for (const uint8_t *q = l.p; q < l.end; q++) {
-					char b[TT_NAMEBUF];
-					tt_ev_list_add(ev,
-						       tt_label_psk_mode(*q, b));
-				}
-				tt_ev_list_end(ev);
-				break;
-			case EXT_PRE_SHARED_KEY:
-				/* RFC 8446 4.2.11: must be the last one */
-				ENSURE(tt_cur_left(&w.all) == 0, TT_DECODE);
-				tt_ev_bool(ev, "psk", TT_DEBUG, true);
-				break;
-			case EXT_EARLY_DATA:
-				tt_ev_bool(ev, "early_data", TT_DEBUG, true);
-				break;
-			case EXT_EXTENDED_MASTER_SECRET:
-				tt_ev_bool(ev, "extended_master_secret",
-					   TT_DEBUG, true);
-				break;
-			case EXT_SESSION_TICKET:
-				tt_ev_int(ev, "session_ticket_length",
-					  TT_DEBUG, (long long)tt_cur_left(&v));
-				break;
-			default:
-				break;
-			}
+			TRY(tt_expect_empty(&v));
+			break;
+		default:
+			break;
 		}
 	}
-	tt_ev_bool(ev, "renegotiation_info", TT_INFO, reneg_info);
-	tt_ev_bool(ev, "scsv", TT_INFO, scsv);
-	if (fallback)
-		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
-	tt_ev_send(em, ev);
-	tt_sess_client_hello(c, dir, reneg_info, scsv, em);
 	return TT_OK;
+}
+
+static void server_hello_event(struct tt_event *ev,
+			       const struct server_hello *h)
+{
+	char b[TT_NAMEBUF];
+	bool hrr = h->hrr;
+	version_fields(ev, "version", "version_code", TT_INFO, h->version);
+	tt_ev_label(ev, "cipher", TT_INFO, tt_label_cipher(h->cipher, b));
+	tt_ev_int(ev, "cipher_code", TT_DEBUG, h->cipher);
+	if (h->have_group)
+		tt_ev_label(ev, hrr ? "selected_group" : "group",
+			    hrr ? TT_INFO : TT_DEBUG,
+			    tt_label_group(h->group, b));
+	if (h->version != h->legacy)
+		version_fields(ev, "legacy_version", "legacy_version_code",
+			       TT_DEBUG, h->legacy);
+	if (!hrr)
+		tt_ev_hex(ev, "random", TT_DEBUG, h->random, 32);
+	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p,
+		  tt_cur_left(&h->sid));
+	tt_ev_label(ev, "compression", TT_DEBUG,
+		    tt_label_compression(h->comp, b));
+	tt_ev_ext_names(ev, TT_DEBUG, &h->x);
+	for (size_t i = 0; i < h->x.n; i++) {
+		if (h->x.type[i] == EXT_ALPN)
+			alpn_field(ev, h->alpn);
+		else if (h->x.type[i] == EXT_EXTENDED_MASTER_SECRET)
+			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
+				   true);
+		else if (h->x.type[i] == EXT_PRE_SHARED_KEY)
+			tt_ev_bool(ev, "psk", TT_DEBUG, true);
+	}
+	if (!hrr)
+		tt_ev_bool(ev, "renegotiation_info", TT_INFO, h->reneg_info);
 }
 
 tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 			 const uint8_t *body, size_t len,
 			 const struct tt_emit *em)
 {
-	struct tt_cur m = tt_cur_make(body, len);
-	uint16_t legacy, cipher;
-	uint8_t comp;
-	const uint8_t *random;
-	struct tt_cur sid, exts = {NULL, NULL};
-	TRY(tt_u16(&m, &legacy));
-	TRY(tt_bytes(&m, 32, &random));
-	TRY(tt_sub8(&m, &sid));
-	ENSURE(tt_cur_left(&sid) <= 32, TT_DECODE);
-	TRY(tt_u16(&m, &cipher));
-	TRY(tt_u8(&m, &comp));
-	if (tt_cur_left(&m)) {
-		TRY(tt_sub16(&m, &exts));
-		TRY(tt_expect_empty(&m));
-	}
-	bool hrr = memcmp(random, hrr_random, 32) == 0;
-
-	/* First pass: the chosen version, needed before any field. */
-	uint16_t version = legacy, group = 0;
-	bool reneg_info = false, have_group = false;
-	struct tt_ext_walk w = {.all = exts, .max = TT_EXT_MAX};
-	while (tt_cur_left(&w.all)) {
-		uint16_t t;
-		struct tt_cur v, l;
-		TRY(tt_ext_next(&w, &t, &v));
-		if (t == EXT_SUPPORTED_VERSIONS) {
-			TRY(tt_u16(&v, &version));
-			TRY(tt_expect_empty(&v));
-		} else if (t == EXT_RENEGOTIATION_INFO) {
-			TRY(tt_sub8(&v, &l));
-			TRY(tt_expect_empty(&v));
-			reneg_info = true;
-		} else if (t == EXT_ALPN && !hrr) {
-			TRY(remember_alpn(c, v));
-		} else if (t == EXT_KEY_SHARE) {
-			/* HRR: selected_group; ServerHello: KeyShareEntry */
-			TRY(tt_u16(&v, &group));
-			have_group = true;
-			if (!hrr) {
-				TRY(tt_sub16(&v, &l));
-				TRY(tt_expect_empty(&v));
-			} else {
-				TRY(tt_expect_empty(&v));
-			}
-		}
-	}
+	struct server_hello h;
+	memset(&h, 0, sizeof(h));
+	TRY(server_hello_parse(tt_cur_make(body, len), &h));
 
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
-	if (!hrr) {
-		memcpy(c->srandom, random, sizeof(c->srandom));
-		__atomic_store_n(&c->version, version, __ATOMIC_RELAXED);
-		__atomic_store_n(&c->cipher, cipher, __ATOMIC_RELAXED);
+	if (!h.hrr) {
+		memcpy(c->srandom, h.random, sizeof(c->srandom));
+		__atomic_store_n(&c->version, h.version, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->cipher, h.cipher, __ATOMIC_RELAXED);
+		if (h.alpn.p)
+			remember_alpn(c, h.alpn);
 	} else {
 		/* a HelloRetryRequest means TLS 1.3 (RFC 8446 4.1.4) */
 		c->hrr = true;
-		__atomic_store_n(&c->version, version, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->version, h.version, __ATOMIC_RELAXED);
 	}
 	struct tt_event *ev = tt_ev_begin(
-		em, hrr ? "hello_retry_request" : "server_hello", TT_INFO, dir);
-	if (!ev) {
-		if (!hrr)
-			tt_sess_server_hello(c, dir, reneg_info, em);
-		return TT_OK;
-	}
-	char b[TT_NAMEBUF];
-	version_fields(ev, "version", "version_code", TT_INFO, version);
-	tt_ev_label(ev, "cipher", TT_INFO, tt_label_cipher(cipher, b));
-	tt_ev_int(ev, "cipher_code", TT_DEBUG, cipher);
-	if (have_group)
-		tt_ev_label(ev, hrr ? "selected_group" : "group",
-			    hrr ? TT_INFO : TT_DEBUG, tt_label_group(group, b));
-	if (version != legacy)
-		version_fields(ev, "legacy_version", "legacy_version_code",
-			       TT_DEBUG, legacy);
-	if (!hrr)
-		tt_ev_hex(ev, "random", TT_DEBUG, random, 32);
-	tt_ev_hex(ev, "session_id", TT_DEBUG, sid.p, tt_cur_left(&sid));
-	tt_ev_label(ev, "compression", TT_DEBUG, tt_label_compression(comp, b));
-
-	TRY(ext_names(ev, TT_DEBUG, exts));
-	/* Second pass for the fields that go after the list. */
-	struct tt_ext_walk w2 = {.all = exts, .max = TT_EXT_MAX};
-	while (w2.all.p && tt_cur_left(&w2.all)) {
-		uint16_t t;
-		struct tt_cur v;
-		TRY(tt_ext_next(&w2, &t, &v));
-		if (t == EXT_ALPN)
-			TRY(alpn_list(v, ev, "alpn", TT_INFO));
-		else if (t == EXT_EXTENDED_MASTER_SECRET)
-			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
-				   true);
-		else if (t == EXT_PRE_SHARED_KEY)
-			tt_ev_bool(ev, "psk", TT_DEBUG, true);
-	}
-	if (!hrr)
-		tt_ev_bool(ev, "renegotiation_info", TT_INFO, reneg_info);
+		em, h.hrr ? "hello_retry_request" : "server_hello", TT_INFO,
+		dir);
+	server_hello_event(ev, &h);
 	tt_ev_send(em, ev);
-	if (!hrr)
-		tt_sess_server_hello(c, dir, reneg_info, em);
+	if (!h.hrr)
+		tt_sess_server_hello(c, dir, h.reneg_info, em);
 	return TT_OK;
 }
 
 /* EncryptedExtensions (RFC 8446 4.3.1):
  *   struct { Extension extensions<0..2^16-1>; } EncryptedExtensions;
+ * Only ALPN is checked in depth (its choice is kept); the other
+ * extensions shown are read as far as they go.
  */
-tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
-				 const uint8_t *body, size_t len,
-				 const struct tt_emit *em)
+struct encrypted_extensions {
+	struct tt_exts x;
+	struct tt_cur alpn;	/* protocol_name_list, when ALPN is in x */
+	bool has_mfl, has_rsl, has_groups;
+	uint8_t mfl;		/* max_fragment_length (RFC 6066 4) */
+	uint16_t rsl;		/* record_size_limit (RFC 8449 4) */
+	struct tt_cur groups;	/* supported_groups */
+};
+
+TT_MUST_USE static tt_rc encrypted_extensions_parse(
+	struct tt_cur m, struct encrypted_extensions *e)
 {
-	struct tt_cur m = tt_cur_make(body, len), exts;
+	struct tt_cur exts;
 	TRY(tt_sub16(&m, &exts));
 	TRY(tt_expect_empty(&m));
-	struct tt_ext_walk w = {.all = exts, .max = TT_EXT_MAX};
-	while (tt_cur_left(&w.all)) { /* validate before building */
-		uint16_t t;
-		struct tt_cur v;
-		TRY(tt_ext_next(&w, &t, &v));
-		if (t == EXT_ALPN)
-			TRY(remember_alpn(c, v));
-	}
-	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
-	struct tt_event *ev =
-		tt_ev_begin(em, "encrypted_extensions", TT_INFO, dir);
-	if (!ev)
-		return TT_OK;
-	TRY(ext_names(ev, TT_INFO, exts));
-	struct tt_ext_walk w2 = {.all = exts, .max = TT_EXT_MAX};
-	while (tt_cur_left(&w2.all)) {
-		uint16_t t, x;
-		uint8_t u;
-		struct tt_cur v;
-		TRY(tt_ext_next(&w2, &t, &v));
-		switch (t) {
+	TRY(tt_ext_split(exts, TT_EXT_MAX, &e->x));
+	for (size_t i = 0; i < e->x.n; i++) {
+		struct tt_cur v = e->x.data[i];
+		switch (e->x.type[i]) {
 		case EXT_ALPN:
-			TRY(alpn_list(v, ev, "alpn", TT_INFO));
+			TRY(alpn_parse(v, &e->alpn));
+			break;
+		case EXT_MAX_FRAGMENT_LENGTH:
+			e->has_mfl = tt_u8(&v, &e->mfl) == TT_OK;
+			break;
+		case EXT_RECORD_SIZE_LIMIT:
+			e->has_rsl = tt_u16(&v, &e->rsl) == TT_OK;
+			break;
+		case EXT_SUPPORTED_GROUPS:
+			e->has_groups = tt_sub16(&v, &e->groups) == TT_OK;
+			break;
+		default:
+			break;
+		}
+	}
+	return TT_OK;
+}
+
+static void encrypted_extensions_event(struct tt_event *ev,
+				       const struct encrypted_extensions *e)
+{
+	tt_ev_ext_names(ev, TT_INFO, &e->x);
+	for (size_t i = 0; i < e->x.n; i++) {
+		switch (e->x.type[i]) {
+		case EXT_ALPN:
+			alpn_field(ev, e->alpn);
 			break;
 		case EXT_SERVER_NAME:
 			tt_ev_bool(ev, "sni_acknowledged", TT_DEBUG, true);
@@ -435,25 +550,42 @@ tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
 			tt_ev_bool(ev, "early_data_accepted", TT_INFO, true);
 			break;
 		case EXT_MAX_FRAGMENT_LENGTH:
-			if (tt_u8(&v, &u) == TT_OK)
+			if (e->has_mfl)
 				tt_ev_int(ev, "max_fragment_length", TT_DEBUG,
-					  u >= 1 && u <= 4 ? 1 << (8 + u) : u);
+					  e->mfl >= 1 && e->mfl <= 4
+						  ? 1 << (8 + e->mfl)
+						  : e->mfl);
 			break;
 		case EXT_RECORD_SIZE_LIMIT:
-			if (tt_u16(&v, &x) == TT_OK)
-				tt_ev_int(ev, "record_size_limit", TT_DEBUG, x);
+			if (e->has_rsl)
+				tt_ev_int(ev, "record_size_limit", TT_DEBUG,
+					  e->rsl);
 			break;
-		case EXT_SUPPORTED_GROUPS: {
-			struct tt_cur l;
-			if (tt_sub16(&v, &l) == TT_OK)
+		case EXT_SUPPORTED_GROUPS:
+			if (e->has_groups)
 				tt_ev_list_u16(ev, "supported_groups", TT_DEBUG,
-					       l, tt_label_group);
+					       e->groups, tt_label_group);
 			break;
-		}
 		default:
 			break;
 		}
 	}
+}
+
+tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
+				 const uint8_t *body, size_t len,
+				 const struct tt_emit *em)
+{
+	struct encrypted_extensions e;
+	memset(&e, 0, sizeof(e));
+	TRY(encrypted_extensions_parse(tt_cur_make(body, len), &e));
+
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	if (e.alpn.p)
+		remember_alpn(c, e.alpn);
+	struct tt_event *ev =
+		tt_ev_begin(em, "encrypted_extensions", TT_INFO, dir);
+	encrypted_extensions_event(ev, &e);
 	tt_ev_send(em, ev);
 	return TT_OK;
 }

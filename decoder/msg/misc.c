@@ -17,34 +17,35 @@
  * KeyUpdate, RFC 8446 4.6.3:
  *   enum { update_not_requested(0), update_requested(1) } request_update;
  * HelloRequest, ServerHelloDone, EndOfEarlyData: empty bodies.
+ *
+ * Each parser reads the whole body first (into a small struct where it
+ * has more than one field), and only then learns the role and emits.
  */
 #include <string.h>
 
 #include "msg.h"
 #include "names.h"
 
-tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
-				const uint8_t *body, size_t len,
-				const struct tt_emit *em)
+/* What a ServerKeyExchange shows: the group of an ECDHE suite, the
+ * prime's size of a DHE one, read up to there (the signature after them
+ * is not read). */
+struct server_key_exchange {
+	bool has_group, has_dh;
+	uint16_t group;
+	long long dh_bits;
+};
+
+TT_MUST_USE static tt_rc server_key_exchange_parse(
+	struct tt_cur m, const char *suite, struct server_key_exchange *r)
 {
-	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
-	struct tt_event *ev =
-		tt_ev_begin(em, "server_key_exchange", TT_INFO, dir);
-	if (!ev)
-		return TT_OK;
-	char b[TT_NAMEBUF];
-	const char *suite = tt_name_cipher(tt_conn_version(c) ? c->cipher : 0);
-	struct tt_cur m = tt_cur_make(body, len);
 	if (suite && strstr(suite, "_ECDHE_")) {
 		uint8_t type;
-		uint16_t group;
 		struct tt_cur point;
 		TRY(tt_u8(&m, &type));
-		if (type == 3) {
-			TRY(tt_u16(&m, &group));
+		if (type == 3) { /* named_curve */
+			TRY(tt_u16(&m, &r->group));
 			TRY(tt_sub8(&m, &point));
-			tt_ev_label(ev, "group", TT_INFO,
-				    tt_label_group(group, b));
+			r->has_group = true;
 		}
 	} else if (suite && strstr(suite, "_DHE_")) {
 		struct tt_cur p, g, y;
@@ -56,10 +57,57 @@ tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
 			p.p++;
 			plen--;
 		}
-		tt_ev_int(ev, "dh_bits", TT_INFO, (long long)plen * 8);
+		r->dh_bits = (long long)plen * 8;
+		r->has_dh = true;
 	}
+	return TT_OK;
+}
+
+tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
+				const uint8_t *body, size_t len,
+				const struct tt_emit *em)
+{
+	const char *suite = tt_name_cipher(tt_conn_version(c) ? c->cipher : 0);
+	struct server_key_exchange r;
+	memset(&r, 0, sizeof(r));
+	TRY(server_key_exchange_parse(tt_cur_make(body, len), suite, &r));
+
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	struct tt_event *ev =
+		tt_ev_begin(em, "server_key_exchange", TT_INFO, dir);
+	char b[TT_NAMEBUF];
+	if (r.has_group)
+		tt_ev_label(ev, "group", TT_INFO, tt_label_group(r.group, b));
+	if (r.has_dh)
+		tt_ev_int(ev, "dh_bits", TT_INFO, r.dh_bits);
 	tt_ev_int(ev, "length", TT_DEBUG, (long long)len);
 	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+/* What a NewSessionTicket shows. */
+struct new_session_ticket {
+	uint32_t lifetime;
+	size_t ticket_len;
+};
+
+TT_MUST_USE static tt_rc new_session_ticket_parse(
+	struct tt_cur m, bool tls13, struct new_session_ticket *r)
+{
+	struct tt_cur ticket;
+	TRY(tt_u32(&m, &r->lifetime));
+	if (tls13) {
+		uint32_t age_add;
+		struct tt_cur nonce, exts;
+		TRY(tt_u32(&m, &age_add));
+		TRY(tt_sub8(&m, &nonce));
+		TRY(tt_sub16(&m, &ticket));
+		TRY(tt_sub16(&m, &exts));
+	} else {
+		TRY(tt_sub16(&m, &ticket));
+	}
+	TRY(tt_expect_empty(&m));
+	r->ticket_len = tt_cur_left(&ticket);
 	return TT_OK;
 }
 
@@ -67,27 +115,15 @@ tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,
 			       const uint8_t *body, size_t len,
 			       const struct tt_emit *em)
 {
+	struct new_session_ticket r;
+	TRY(new_session_ticket_parse(tt_cur_make(body, len),
+				     tt_conn_version(c) >= TT_V_TLS13, &r));
+
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
-	struct tt_cur m = tt_cur_make(body, len), ticket;
-	uint32_t lifetime;
-	TRY(tt_u32(&m, &lifetime));
 	struct tt_event *ev =
 		tt_ev_begin(em, "new_session_ticket", TT_INFO, dir);
-	if (tt_conn_version(c) >= TT_V_TLS13) {
-		uint32_t age_add;
-		struct tt_cur nonce, exts;
-		TRY(tt_u32(&m, &age_add));
-		TRY(tt_sub8(&m, &nonce));
-		TRY(tt_sub16(&m, &ticket));
-		TRY(tt_sub16(&m, &exts));
-		TRY(tt_expect_empty(&m));
-	} else {
-		TRY(tt_sub16(&m, &ticket));
-		TRY(tt_expect_empty(&m));
-	}
-	tt_ev_int(ev, "lifetime", TT_INFO, lifetime);
-	tt_ev_int(ev, "ticket_length", TT_DEBUG,
-		  (long long)tt_cur_left(&ticket));
+	tt_ev_int(ev, "lifetime", TT_INFO, r.lifetime);
+	tt_ev_int(ev, "ticket_length", TT_DEBUG, (long long)r.ticket_len);
 	tt_ev_send(em, ev);
 	return TT_OK;
 }
@@ -103,6 +139,7 @@ tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
 		TRY(tt_u16(&m, &scheme));
 	TRY(tt_sub16(&m, &sig));
 	TRY(tt_expect_empty(&m));
+
 	struct tt_event *ev =
 		tt_ev_begin(em, "certificate_verify", TT_INFO, dir);
 	char b[TT_NAMEBUF];
@@ -122,6 +159,7 @@ tt_rc tt_hs_finished(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
 	/* 12 bytes up to TLS 1.2 (all suites in use), the hash length in
 	 * TLS 1.3 */
 	ENSURE(len >= 12 && len <= 64, TT_DECODE);
+
 	struct tt_dirstate *d = &c->d[dir];
 	if (tt_conn_version(c) >= TT_V_TLS13 &&
 	    (d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET ||
@@ -137,6 +175,7 @@ tt_rc tt_hs_key_update(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
 		       size_t len, const struct tt_emit *em)
 {
 	ENSURE(len == 1 && body[0] <= 1, TT_DECODE);
+
 	c->d[dir].ksw_update = true; /* the next record uses the next secret */
 	c->key_updates[dir]++;
 	struct tt_event *ev = tt_ev_begin(em, "key_update", TT_INFO, dir);
@@ -150,18 +189,22 @@ tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		    const uint8_t *body, size_t len, const struct tt_emit *em)
 {
 	(void)body;
+	enum tt_role sender = TT_ROLE_UNKNOWN;
 	switch (type) {
 	case 0:	 /* hello_request */
 	case 14: /* server_hello_done */
-		tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 		ENSURE(len == 0, TT_DECODE);
+		sender = TT_ROLE_SERVER;
 		break;
 	case 16: /* client_key_exchange */
-		tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
+		sender = TT_ROLE_CLIENT;
 		break;
 	default:
 		break;
 	}
+
+	if (sender != TT_ROLE_UNKNOWN)
+		tt_conn_learn_role(c, dir, sender);
 	const char *name = tt_name_handshake(type);
 	struct tt_event *ev =
 		tt_ev_begin(em, name ? name : "handshake", TT_INFO, dir);

@@ -2,9 +2,15 @@
  * misc.c), extension blocks in ext.c.
  *
  * Each parser takes one whole handshake message without its 4-byte
- * header, updates the connection's facts (directly, or through the
- * session layer) and emits its event; TT_DECODE when the body is
- * malformed (nothing emitted then).
+ * header and works in two steps.  First it reads and checks the whole
+ * body into a small struct of its own (the fields its event shows, the
+ * facts the connection keeps), touching nothing: a malformed body is
+ * TT_DECODE with no state changed and nothing emitted.  Then, and only
+ * then, it updates the connection's facts (directly, or through the
+ * session layer) and emits its event from that struct.  The log level
+ * decides only how much of the event is built (a list nobody will see is
+ * not rendered), never the result or what the connection learns: a
+ * message is accepted or refused the same way at every level.
  */
 #ifndef TT_MSG_H
 #define TT_MSG_H
@@ -52,17 +58,22 @@ TT_MUST_USE tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir,
 				uint8_t type, const uint8_t *body, size_t len,
 				const struct tt_emit *em);
 
-/* Extension blocks (RFC 8446 4.2): walked one extension at a time, a
- * type seen twice or more than max types being malformed. */
+/* Extension blocks (RFC 8446 4.2), split into their extensions in the
+ * order sent, a type seen twice or more than max extensions being
+ * malformed.  Each type is then in the block at most once, so a parser
+ * keeps what it read of an extension in a field of its own and emits the
+ * fields in the order of type[]. */
 #define TT_EXT_MAX 128
-struct tt_ext_walk {
-	struct tt_cur all;
-	size_t max;
-	size_t nseen;
-	uint16_t seen[TT_EXT_MAX];
+struct tt_exts {
+	size_t n;
+	uint16_t type[TT_EXT_MAX];
+	struct tt_cur data[TT_EXT_MAX];
 };
-TT_MUST_USE tt_rc tt_ext_next(struct tt_ext_walk *w, uint16_t *type,
-			      struct tt_cur *data);
+TT_MUST_USE tt_rc tt_ext_split(struct tt_cur block, size_t max,
+			       struct tt_exts *out);
+/* The names of the extensions, in the order sent, as one list field. */
+void tt_ev_ext_names(struct tt_event *ev, enum tt_level l,
+		     const struct tt_exts *x);
 
 /* A list field of 16-bit registry values, each by its label. */
 void tt_ev_list_u16(struct tt_event *ev, const char *key, enum tt_level l,

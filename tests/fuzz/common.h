@@ -10,6 +10,13 @@
  * record header": it lists the header bytes received so far, which
  * depends on where the stream was cut.
  *
+ * The log level decides what events are built, never what the decoder
+ * concludes: every target that feeds a connection runs its input at
+ * level warn and at trace and compares the return codes (folded into the
+ * sink by fz_rc), the warn events (decode errors among them) and the
+ * connection's decoded state (fz_sink_state, a text fingerprint of
+ * struct tt_conn); fz_same_state aborts on a difference.
+ *
  * Build with -DFZ_PRINT to see the events a reproducer produces.
  *
  * Header-only: the Makefile builds each fuzz_X.c as one unit.
@@ -436,6 +443,10 @@ FZ_NOCOV static void fz_check_contract(const struct tt_event *ev)
 
 #define FZ_FULL (256 * 1024)
 
+/* Room for a connection's fingerprint: its scalars, SNI, ALPN, the
+ * message and alert logs, and the CA names text. */
+#define FZ_STATE_MAX (TT_CA_TEXT + 4 * TT_SNI_MAX + 6 * TT_MSG_LOG + 2048)
+
 struct fz_sink {
 	struct tt_emit em;
 	const struct tt_conn *conn; /* for the role on the line, or NULL */
@@ -443,6 +454,15 @@ struct fz_sink {
 	unsigned long events;
 	unsigned long decode_errors;
 	uint64_t hash;
+	/* what the decoder concluded, for runs at different levels: the
+	 * events any level at or above warn shows (decode errors, fatal
+	 * alerts, diagnoses), with their fields at warn */
+	unsigned long warn_events;
+	uint64_t warn_hash;
+	unsigned long calls; /* return codes folded into rcs */
+	uint64_t rcs;
+	size_t state_len; /* 0: no fingerprint taken */
+	char state[FZ_STATE_MAX];
 };
 
 FZ_NOCOV static inline void fz_mix(uint64_t *h, const void *p, size_t n)
@@ -459,7 +479,11 @@ FZ_NOCOV static inline void fz_mix_str(uint64_t *h, const char *s)
 	fz_mix(h, s, strlen(s) + 1);
 }
 
-FZ_NOCOV static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
+/* Folds the event's fields of level max or coarser into *h (with its
+ * flags, but for TT_EVF_TRUNCATED below trace: finer fields may be what
+ * filled the event). */
+FZ_NOCOV static void fz_hash_fields(uint64_t *h, const struct tt_event *ev,
+				    enum tt_level max)
 {
 	int header_err = 0;
 	if (strcmp(ev->name, "decode_error") == 0) {
@@ -470,10 +494,15 @@ FZ_NOCOV static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
 	fz_mix_str(h, ev->name);
 	fz_mix(h, &ev->level, 1);
 	fz_mix(h, &ev->dir, 1);
-	fz_mix(h, &ev->flags, sizeof(ev->flags));
+	uint16_t flags = ev->flags;
+	if (max < TT_TRACE)
+		flags &= (uint16_t)~TT_EVF_TRUNCATED;
+	fz_mix(h, &flags, sizeof(flags));
 	for (size_t i = 0; i < ev->nf; i++) {
 		const struct tt_field *f = &ev->f[i];
 		if (header_err && strcmp(f->key, "detail") == 0)
+			continue;
+		if (f->level > max)
 			continue;
 		fz_mix_str(h, f->key);
 		fz_mix(h, &f->type, 1);
@@ -496,6 +525,11 @@ FZ_NOCOV static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
 			fz_mix_str(h, f->v.s);
 		}
 	}
+}
+
+FZ_NOCOV static void fz_hash_event(uint64_t *h, const struct tt_event *ev)
+{
+	fz_hash_fields(h, ev, TT_TRACE);
 }
 
 FZ_NOCOV static void fz_render(const struct fz_sink *k,
@@ -551,6 +585,10 @@ FZ_NOCOV static void fz_on_event(void *ctx, struct tt_event *ev)
 	if (strcmp(ev->name, "decode_error") == 0)
 		k->decode_errors++;
 	fz_hash_event(&k->hash, ev);
+	if (ev->level <= TT_WARN) {
+		fz_hash_fields(&k->warn_hash, ev, TT_WARN);
+		k->warn_events++;
+	}
 	if (k->format)
 		fz_render(k, ev);
 #ifdef FZ_PRINT
@@ -580,6 +618,8 @@ fz_sink_init(struct fz_sink *k, const struct tt_conn *conn, int format)
 	k->conn = conn;
 	k->format = format;
 	k->hash = 0xcbf29ce484222325ull;
+	k->warn_hash = 0xcbf29ce484222325ull;
+	k->rcs = 0xcbf29ce484222325ull;
 }
 
 /* Two runs that must have produced the same events. */
@@ -593,6 +633,144 @@ fz_same(const char *what, const struct fz_sink *a, const struct fz_sink *b)
 		fz_fail("%s: %lu events (hash %016llx) against %lu (%016llx)",
 			what, a->events, (unsigned long long)a->hash, b->events,
 			(unsigned long long)b->hash);
+}
+
+/* ---- level invariance ---- */
+
+/* A return code of the decoder, in the order of the calls. */
+FZ_NOCOV FZ_UNUSED static void fz_rc(struct fz_sink *k, tt_rc rc)
+{
+	int v = (int)rc;
+	fz_mix(&k->rcs, &v, sizeof(v));
+	k->calls++;
+}
+
+struct fz_text {
+	char *p;
+	size_t n, cap;
+};
+
+__attribute__((format(printf, 2, 3))) FZ_NOCOV static void
+fz_put(struct fz_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(t->p + t->n, t->cap - t->n, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= t->cap - t->n)
+		fz_fail("connection fingerprint over %zu bytes", t->cap);
+	t->n += (size_t)w;
+}
+
+/* Bytes the decoder keeps as text (SNI, ALPN, CA names), up to their
+ * NUL, as hex: what follows the NUL is not state. */
+FZ_NOCOV static void fz_put_str(struct fz_text *t, const char *key,
+				const char *s, size_t cap)
+{
+	fz_put(t, " %s=", key);
+	if (!s) {
+		fz_put(t, "-");
+		return;
+	}
+	for (size_t i = 0; i < cap && s[i]; i++)
+		fz_put(t, "%02x", (unsigned char)s[i]);
+}
+
+FZ_NOCOV static void fz_put_bytes(struct fz_text *t, const char *key,
+				  const uint8_t *b, size_t n)
+{
+	fz_put(t, " %s=", key);
+	for (size_t i = 0; i < n; i++)
+		fz_put(t, "%02x", b[i]);
+}
+
+/* The fingerprint of what a connection decoded (struct tt_conn in
+ * decoder/conn/conn.h): its facts, logs and per-direction counters and
+ * states, as one line of text; heap pointers are left out (the CA names
+ * text is taken by its contents). */
+FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
+						char *out, size_t cap)
+{
+	struct fz_text t = {out, 0, cap};
+	fz_put(&t, "role=%u version=%04x cipher=%04x hrr=%d sni_len=%u",
+	       c->role, c->version, c->cipher, c->hrr, c->sni_len);
+	fz_put_str(&t, "sni", c->sni, sizeof(c->sni));
+	fz_put_str(&t, "alpn", c->alpn, sizeof(c->alpn));
+	fz_put_bytes(&t, "crandom", c->crandom, sizeof(c->crandom));
+	fz_put_bytes(&t, "srandom", c->srandom, sizeof(c->srandom));
+	fz_put(&t, " phase=%u fin=%d%d reneg=%u reneg_initiator=%u "
+		   "reneg_attempts=%u",
+	       c->phase, c->fin[0], c->fin[1], c->reneg, c->reneg_initiator,
+	       c->reneg_attempts);
+	fz_put(&t, " ch=%d/%d/%d sh=%d/%d cr=%d cr_ca_count=%d "
+		   "client_cert=%d",
+	       c->ch_seen, c->ch_ri, c->ch_scsv, c->sh_seen, c->sh_ri,
+	       c->cr_seen, c->cr_ca_count, c->client_cert);
+	fz_put_str(&t, "ca_text", c->ca_text, TT_CA_TEXT);
+	fz_put(&t, " msgs=");
+	for (size_t i = 0; i < c->nmsg && i < TT_MSG_LOG; i++)
+		fz_put(&t, "%s%x", i ? "," : "", c->msgs[i]);
+	fz_put(&t, " alerts=");
+	for (size_t i = 0; i < c->nalerts && i < TT_ALERT_LOG; i++) {
+		const struct tt_alert_note *a = &c->alerts[i];
+		fz_put(&t, "%s%u/%u/%u/%d", i ? "," : "", a->dir, a->level,
+		       a->desc, a->inferred);
+	}
+	fz_put(&t, " fatal=%d%d close_notify=%d%d enc_alert=%d%d "
+		   "appdata=%d%d key_updates=%u/%u",
+	       c->fatal[0], c->fatal[1], c->close_notify[0],
+	       c->close_notify[1], c->enc_alert[0], c->enc_alert[1],
+	       c->appdata[0], c->appdata[1], c->key_updates[0],
+	       c->key_updates[1]);
+	fz_put(&t, " dec_records=%u keys_missing=%d dec_failed=%d "
+		   "dec_unsupported=%d dec_nocrypto=%d",
+	       c->dec_records, c->keys_missing, c->dec_failed,
+	       c->dec_unsupported, c->dec_nocrypto);
+	for (int d = 0; d < 2; d++) {
+		const struct tt_dirstate *s = &c->d[d];
+		fz_put(&t, " | %s: dead=%d records=%llu decoded=%llu "
+			   "bytes=%llu hs_msgs=%u ccs=%d null_mac=%u kstate=%u "
+			   "enc_hs_after_ccs=%u",
+		       tt_dir_name((enum tt_dir)d), s->dead,
+		       (unsigned long long)s->records,
+		       (unsigned long long)s->decoded,
+		       (unsigned long long)s->bytes, s->hs_msgs, s->ccs,
+		       s->null_mac, s->kstate, s->enc_hs_after_ccs);
+	}
+	return t.n;
+}
+
+/* Takes the fingerprint of c into k (before c is released). */
+FZ_NOCOV FZ_UNUSED static void fz_sink_state(struct fz_sink *k,
+					     const struct tt_conn *c)
+{
+	k->state_len = fz_fingerprint(c, k->state, sizeof(k->state));
+}
+
+/* Two runs of the same input at different log levels (warn or finer):
+ * the same return codes, the same warn events (a decode_error is how the
+ * handshake layer reports a parser's TT_DECODE) and the same decoded
+ * state. */
+FZ_NOCOV FZ_UNUSED static void fz_same_state(const char *what,
+					     const struct fz_sink *a,
+					     const struct fz_sink *b)
+{
+	if (a->calls != b->calls || a->rcs != b->rcs)
+		fz_fail("%s: return codes depend on the log level (%lu calls, "
+			"%016llx against %lu, %016llx)",
+			what, a->calls, (unsigned long long)a->rcs, b->calls,
+			(unsigned long long)b->rcs);
+	if (a->warn_events != b->warn_events || a->warn_hash != b->warn_hash)
+		fz_fail("%s: warn events depend on the log level (%lu, "
+			"%016llx against %lu, %016llx)",
+			what, a->warn_events, (unsigned long long)a->warn_hash,
+			b->warn_events, (unsigned long long)b->warn_hash);
+	if (!a->state_len || a->state_len != b->state_len ||
+	    memcmp(a->state, b->state, a->state_len) != 0)
+		fz_fail("%s: connection state depends on the log level:\n"
+			"  level %u: %.*s\n  level %u: %.*s",
+			what, a->em.level, (int)a->state_len, a->state,
+			b->em.level, (int)b->state_len, b->state);
 }
 
 /* ---- message parser targets ---- */
@@ -612,15 +790,17 @@ FZ_NOCOV static tt_rc fz_parse_once(tt_hs_parser fn, uint16_t version,
 	fz_sink_init(k, c, level == TT_TRACE);
 	k->em.level = (uint8_t)level;
 	tt_rc rc = fn(c, dir, body, len, &k->em);
+	fz_rc(k, rc);
+	fz_sink_state(k, c);
 	tt_conn_release(c);
 	return rc;
 }
 
 /* Runs a message parser on the input (a body without its 4-byte header)
  * for every version preset, direction and known-or-not role, and checks
- * its promises (conn.h): TT_OK with exactly its one event, or TT_DECODE
+ * its promises (msg.h): TT_OK with exactly its one event, or TT_DECODE
  * with none; and that the log level changes what is built, never the
- * result or the connection state. */
+ * result or the connection state (run at warn and at trace). */
 FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 					 const uint8_t *body, size_t len,
 					 fz_conn_check check)
@@ -636,7 +816,7 @@ FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 	for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
 		for (int d = 0; d < 2; d++) {
 			enum tt_role role = (enum tt_role)((v + (size_t)d) % 3);
-			struct fz_sink k, quiet;
+			static struct fz_sink k, quiet;
 			tt_rc rc =
 			    fz_parse_once(fn, versions[v], role, (enum tt_dir)d,
 					  copy, len, &c, &k, TT_TRACE);
@@ -658,14 +838,7 @@ FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 				fz_fail("%s: at level warn rc %d and %lu "
 					"events, at trace rc %d",
 					evname, qrc, quiet.events, rc);
-			if (c.version != quiet_c.version ||
-			    c.role != quiet_c.role || c.hrr != quiet_c.hrr ||
-			    c.cipher != quiet_c.cipher ||
-			    c.sni_len != quiet_c.sni_len ||
-			    memcmp(c.sni, quiet_c.sni, sizeof(c.sni)) != 0)
-				fz_fail("%s: connection state depends on the "
-					"log level",
-					evname);
+			fz_same_state(evname, &k, &quiet);
 			if (check) {
 				check(&c);
 				check(&quiet_c);

@@ -42,7 +42,10 @@
  * keys are held back, the crypto table must not be asked for.  Every run
  * ends with tt_conn_end for a local close, after which no record may
  * still be waiting in either direction, then tt_conn_release (what it
- * leaves allocated, LeakSanitizer reports).
+ * leaves allocated, LeakSanitizer reports).  Runs 2 and 3 are made once
+ * more at level warn: every tt_conn_feed must return the same and the
+ * connection end (after tt_conn_end) in the same state as at trace
+ * (tests/fuzz/common.h, fz_same_state).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -106,6 +109,7 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 	memcpy(copy, p, n);
 	drain(c, k);
 	tt_rc rc = tt_conn_feed(c, d, copy, n, &k->em);
+	fz_rc(k, rc);
 	if (rc != TT_OK && rc != TT_DECODE)
 		fz_fail("tt_conn_feed returned %d", rc);
 	free(copy);
@@ -138,6 +142,7 @@ FZ_NOCOV static void end_and_release(struct tt_conn *c, struct fz_sink *k,
 		fz_fail("%s: records still wait for keys after the "
 			"connection closed",
 			what);
+	fz_sink_state(k, c);
 	tt_conn_release(c);
 }
 
@@ -223,15 +228,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	in.nseg = fz_segments(data, size, HDR + klen, in.seg);
 
-	struct fz_sink k1, k2, k3, k4;
+	static struct fz_sink k1, k2, k3, k4, quiet;
 	fz_sink_init(&k1, NULL, 1);
 	run_replay(&in, &tk, seed, 1, 0, &k1, "keys from the start, in pieces");
 	fz_sink_init(&k2, NULL, 0);
 	run_replay(&in, &tk, seed, 0, 0, &k2, "keys from the start, whole");
 	fz_same("keys from the start, in pieces vs whole writes", &k1, &k2);
+	fz_sink_init(&quiet, NULL, 0);
+	quiet.em.level = TT_WARN;
+	run_replay(&in, &tk, seed, 0, 0, &quiet,
+		   "keys from the start, whole, at warn");
+	fz_same_state("keys from the start, whole, at trace vs at warn", &k2,
+		      &quiet);
 
 	fz_sink_init(&k3, NULL, 1);
 	run_late(&in, &tk, seed, &k3);
+	fz_sink_init(&quiet, NULL, 0);
+	quiet.em.level = TT_WARN;
+	run_late(&in, &tk, seed, &quiet);
+	fz_same_state("keys after the replay, at trace vs at warn", &k3,
+		      &quiet);
 
 	if (halfway) {
 		fz_sink_init(&k4, NULL, 1);

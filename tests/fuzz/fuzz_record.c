@@ -26,6 +26,9 @@
  * of "not a TLS record header" (the header bytes held when the bad one
  * arrived).  Also: once tt_conn_feed has returned TT_DECODE for a
  * direction, it keeps doing so and the direction emits nothing more.
+ * Runs 2 and 4 are made once more at level warn: every tt_conn_feed must
+ * return the same and the connection end in the same state as at trace
+ * (tests/fuzz/common.h, fz_same_state).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,6 +56,7 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 			  size_t n, struct fz_sink *k)
 {
 	tt_rc rc = tt_conn_feed(c, d, p, n, &k->em);
+	fz_rc(k, rc);
 	if (rc != TT_OK && rc != TT_DECODE)
 		fz_fail("tt_conn_feed returned %d", rc);
 	if (watch->dead[d]) {
@@ -114,6 +118,7 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int mode,
 					    in->catn[fs], sp, k);
 		}
 	}
+	fz_sink_state(k, &c);
 	tt_conn_release(&c);
 	watch = NULL;
 }
@@ -149,18 +154,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.catn[s->from_server] += s->n;
 	}
 
-	struct fz_sink k1, k2, k3, k4;
+	static struct fz_sink k1, k2, k3, k4, quiet;
 	fz_sink_init(&k1, NULL, 1);
 	run(&in, seed, 1, &k1);
 	fz_sink_init(&k2, NULL, 0);
 	run(&in, seed, 2, &k2);
 	fz_same("real order, in pieces vs whole writes", &k1, &k2);
+	fz_sink_init(&quiet, NULL, 0);
+	quiet.em.level = TT_WARN;
+	run(&in, seed, 2, &quiet);
+	fz_same_state("real order, whole writes, at trace vs at warn", &k2,
+		      &quiet);
 
 	fz_sink_init(&k3, NULL, 1);
 	run(&in, seed, 3, &k3);
 	fz_sink_init(&k4, NULL, 0);
 	run(&in, seed, 4, &k4);
 	fz_same("one direction then the other, whole vs in pieces", &k3, &k4);
+	fz_sink_init(&quiet, NULL, 0);
+	quiet.em.level = TT_WARN;
+	run(&in, seed, 4, &quiet);
+	fz_same_state("one direction then the other, in pieces, at trace vs "
+		      "at warn",
+		      &k4, &quiet);
 
 	free(in.cat[0]);
 	free(in.cat[1]);

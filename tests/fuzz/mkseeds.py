@@ -254,7 +254,49 @@ def seeds_handshake(src):
     for name, parts in sorted(flights.items()):
         data = b"".join(read(src, d, f) for d, f in parts)
         out.put(name, struct.pack(">I", seed_of(name)) + data)
+    for name, data in sorted(level_seeds().items()):
+        out.put(name, data)
     print("fuzz_handshake: %d seeds" % out.n)
+
+
+def alpn_ext(trailing):
+    """ALPN naming "h2", with one byte after its list when trailing."""
+    return u16(16) + vec16(vec16(vec8(b"h2")) + (b"\0" if trailing else b""))
+
+
+def server_hello(cipher, exts):
+    return (u16(0x0303) + bytes(range(0x40, 0x60)) + vec8(b"") +
+            u16(cipher) + u8(0) + vec16(exts))
+
+
+def level_seeds():
+    """Messages refused at one log level and accepted at another before
+    every parser checked its whole body first (tests/fuzz/common.h,
+    fz_same_state): an ALPN extension with a byte after its list in a
+    TLS 1.3 ServerHello, a HelloRetryRequest and EncryptedExtensions, and
+    a cut TLS 1.2 ServerKeyExchange."""
+    hrr_random = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891"
+                               "c2a211167abb8c5e079e09e2c8a8339c")
+    v13 = u16(43) + vec16(u16(0x0304))
+    share = u16(51) + vec16(u16(0x001d) + vec16(bytes(32)))
+    sh13_bad = server_hello(0x1301, v13 + share + alpn_ext(True))
+    sh13_good = server_hello(0x1301, v13 + share + alpn_ext(False))
+    hrr = (u16(0x0303) + hrr_random + vec8(b"") + u16(0x1301) + u8(0) +
+           vec16(v13 + u16(51) + vec16(u16(0x001d)) + alpn_ext(True)))
+    ee_bad = vec16(u16(0) + vec16(b"") + alpn_ext(True))
+    sh12 = server_hello(0xc02f,
+                        u16(0xff01) + vec16(vec8(b"")) + u16(23) + vec16(b""))
+    ske_cut = bytes([3, 0x00])  # named_curve, the group cut
+    seeds = {
+        "level_server_hello_alpn": [msg(2, sh13_bad)],
+        "level_hello_retry_request_alpn": [msg(2, hrr)],
+        "level_encrypted_extensions_alpn": [msg(2, sh13_good),
+                                            msg(8, ee_bad)],
+        "level_server_key_exchange_cut": [msg(2, sh12), msg(12, ske_cut),
+                                           msg(14, b"")],
+    }
+    return {name: struct.pack(">I", seed_of(name)) + b"".join(parts)
+            for name, parts in seeds.items()}
 
 
 # Parsers: bodies without the 4-byte header.

@@ -30,13 +30,6 @@
 #include "names.h"
 #include "session.h"
 
-enum {
-	EXT_SIGNATURE_ALGORITHMS = 13,
-	EXT_CERTIFICATE_AUTHORITIES = 47,
-	EXT_OID_FILTERS = 48,
-	EXT_SIGNATURE_ALGORITHMS_CERT = 50,
-};
-
 #define DN_TEXT_MAX 4096
 
 /* Renders one DER Name as a list item. */
@@ -170,23 +163,23 @@ TT_MUST_USE static tt_rc cr_tls13_parse(struct tt_cur m,
 	for (size_t i = 0; i < x.n; i++) {
 		struct tt_cur v = x.data[i], l;
 		switch (x.type[i]) {
-		case EXT_SIGNATURE_ALGORITHMS:
-		case EXT_SIGNATURE_ALGORITHMS_CERT:
+		case TT_EXT_SIGNATURE_ALGORITHMS:
+		case TT_EXT_SIGNATURE_ALGORITHMS_CERT:
 			TRY(tt_sub16(&v, &l));
 			TRY(tt_expect_empty(&v));
 			ENSURE(tt_cur_left(&l) % 2 == 0, TT_DECODE);
-			if (x.type[i] == EXT_SIGNATURE_ALGORITHMS)
+			if (x.type[i] == TT_EXT_SIGNATURE_ALGORITHMS)
 				r->sigs = l;
 			else
 				r->sigs_cert = l;
 			break;
-		case EXT_CERTIFICATE_AUTHORITIES:
+		case TT_EXT_CERTIFICATE_AUTHORITIES:
 			TRY(tt_sub16(&v, &r->cas));
 			TRY(tt_expect_empty(&v));
 			r->has_cas = true;
 			TRY(ca_list_parse(r->cas, &r->ca_count));
 			break;
-		case EXT_OID_FILTERS:
+		case TT_EXT_OID_FILTERS:
 			TRY(tt_sub16(&v, &l));
 			TRY(tt_expect_empty(&v));
 			r->oid_filters = 0;

@@ -34,25 +34,6 @@ static const uint8_t hrr_random[32] = {
 	0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
-enum {
-	EXT_SERVER_NAME = 0,
-	EXT_MAX_FRAGMENT_LENGTH = 1,
-	EXT_SUPPORTED_GROUPS = 10,
-	EXT_EC_POINT_FORMATS = 11,
-	EXT_SIGNATURE_ALGORITHMS = 13,
-	EXT_ALPN = 16,
-	EXT_RECORD_SIZE_LIMIT = 28,
-	EXT_EXTENDED_MASTER_SECRET = 23,
-	EXT_SESSION_TICKET = 35,
-	EXT_PRE_SHARED_KEY = 41,
-	EXT_EARLY_DATA = 42,
-	EXT_SUPPORTED_VERSIONS = 43,
-	EXT_COOKIE = 44,
-	EXT_PSK_MODES = 45,
-	EXT_KEY_SHARE = 51,
-	EXT_RENEGOTIATION_INFO = 0xff01,
-};
-
 /* The ClientHello/ServerHello version field and its numeric sibling. */
 static void version_fields(struct tt_event *ev, const char *key,
 			   const char *codekey, enum tt_level l, uint16_t v)
@@ -228,38 +209,38 @@ TT_MUST_USE static tt_rc client_hello_parse(struct tt_cur m,
 	for (size_t i = 0; i < h->x.n; i++) {
 		struct tt_cur v = h->x.data[i];
 		switch (h->x.type[i]) {
-		case EXT_SERVER_NAME:
+		case TT_EXT_SERVER_NAME:
 			TRY(server_name_parse(v, &h->sni));
 			break;
-		case EXT_ALPN:
+		case TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
 			TRY(alpn_parse(v, &h->alpn));
 			break;
-		case EXT_SUPPORTED_VERSIONS:
+		case TT_EXT_SUPPORTED_VERSIONS:
 			TRY(u16_list(v, true, &h->versions));
 			break;
-		case EXT_SUPPORTED_GROUPS:
+		case TT_EXT_SUPPORTED_GROUPS:
 			TRY(u16_list(v, false, &h->groups));
 			break;
-		case EXT_SIGNATURE_ALGORITHMS:
+		case TT_EXT_SIGNATURE_ALGORITHMS:
 			TRY(u16_list(v, false, &h->sigalgs));
 			break;
-		case EXT_KEY_SHARE:
+		case TT_EXT_KEY_SHARE:
 			TRY(key_shares_parse(v, &h->shares));
 			break;
-		case EXT_RENEGOTIATION_INFO:
+		case TT_EXT_RENEGOTIATION_INFO:
 			TRY(tt_sub8(&v, &h->reneg));
 			TRY(tt_expect_empty(&v));
 			h->reneg_info = true;
 			break;
-		case EXT_PSK_MODES:
+		case TT_EXT_PSK_KEY_EXCHANGE_MODES:
 			TRY(tt_sub8(&v, &h->psk_modes));
 			TRY(tt_expect_empty(&v));
 			break;
-		case EXT_PRE_SHARED_KEY:
+		case TT_EXT_PRE_SHARED_KEY:
 			/* RFC 8446 4.2.11: must be the last one */
 			ENSURE(i + 1 == h->x.n, TT_DECODE);
 			break;
-		case EXT_SESSION_TICKET:
+		case TT_EXT_SESSION_TICKET:
 			h->ticket_len = tt_cur_left(&v);
 			break;
 		default:
@@ -291,51 +272,51 @@ static void client_hello_event(struct tt_event *ev,
 		tt_ev_ext_names(ev, TT_DEBUG, &h->x);
 	for (size_t i = 0; i < h->x.n; i++) {
 		switch (h->x.type[i]) {
-		case EXT_SERVER_NAME:
+		case TT_EXT_SERVER_NAME:
 			if (h->sni.p)
 				tt_ev_untrusted(ev, "sni", TT_INFO, h->sni.p,
 						tt_cur_left(&h->sni));
 			break;
-		case EXT_ALPN:
+		case TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
 			alpn_field(ev, h->alpn);
 			break;
-		case EXT_SUPPORTED_VERSIONS:
+		case TT_EXT_SUPPORTED_VERSIONS:
 			tt_ev_list_u16(ev, "supported_versions", TT_INFO,
 				       h->versions, tt_label_version);
 			break;
-		case EXT_SUPPORTED_GROUPS:
+		case TT_EXT_SUPPORTED_GROUPS:
 			tt_ev_list_u16(ev, "supported_groups", TT_DEBUG,
 				       h->groups, tt_label_group);
 			break;
-		case EXT_SIGNATURE_ALGORITHMS:
+		case TT_EXT_SIGNATURE_ALGORITHMS:
 			tt_ev_list_u16(ev, "signature_algorithms", TT_DEBUG,
 				       h->sigalgs, tt_label_sigscheme);
 			break;
-		case EXT_KEY_SHARE:
+		case TT_EXT_KEY_SHARE:
 			key_shares_field(ev, h->shares);
 			break;
-		case EXT_RENEGOTIATION_INFO:
+		case TT_EXT_RENEGOTIATION_INFO:
 			tt_ev_int(ev, "renegotiation_info_length", TT_DEBUG,
 				  (long long)tt_cur_left(&h->reneg));
 			break;
-		case EXT_PSK_MODES:
+		case TT_EXT_PSK_KEY_EXCHANGE_MODES:
 			tt_ev_list_begin(ev, "psk_modes", TT_DEBUG);
 			for (const uint8_t *q = h->psk_modes.p;
 			     q < h->psk_modes.end; q++)
 				tt_ev_list_add(ev, tt_label_psk_mode(*q, b));
 			tt_ev_list_end(ev);
 			break;
-		case EXT_PRE_SHARED_KEY:
+		case TT_EXT_PRE_SHARED_KEY:
 			tt_ev_bool(ev, "psk", TT_DEBUG, true);
 			break;
-		case EXT_EARLY_DATA:
+		case TT_EXT_EARLY_DATA:
 			tt_ev_bool(ev, "early_data", TT_DEBUG, true);
 			break;
-		case EXT_EXTENDED_MASTER_SECRET:
+		case TT_EXT_EXTENDED_MASTER_SECRET:
 			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
 				   true);
 			break;
-		case EXT_SESSION_TICKET:
+		case TT_EXT_SESSION_TICKET:
 			tt_ev_int(ev, "session_ticket_length", TT_DEBUG,
 				  (long long)h->ticket_len);
 			break;
@@ -399,19 +380,19 @@ TT_MUST_USE static tt_rc server_hello_parse(struct tt_cur m,
 	for (size_t i = 0; i < h->x.n; i++) {
 		struct tt_cur v = h->x.data[i], l;
 		switch (h->x.type[i]) {
-		case EXT_SUPPORTED_VERSIONS:
+		case TT_EXT_SUPPORTED_VERSIONS:
 			TRY(tt_u16(&v, &h->version));
 			TRY(tt_expect_empty(&v));
 			break;
-		case EXT_RENEGOTIATION_INFO:
+		case TT_EXT_RENEGOTIATION_INFO:
 			TRY(tt_sub8(&v, &l));
 			TRY(tt_expect_empty(&v));
 			h->reneg_info = true;
 			break;
-		case EXT_ALPN:
+		case TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
 			TRY(alpn_parse(v, &h->alpn));
 			break;
-		case EXT_KEY_SHARE:
+		case TT_EXT_KEY_SHARE:
 			/* HRR: selected_group; ServerHello: KeyShareEntry */
 			TRY(tt_u16(&v, &h->group));
 			h->have_group = true;
@@ -449,12 +430,12 @@ static void server_hello_event(struct tt_event *ev,
 		    tt_label_compression(h->comp, b));
 	tt_ev_ext_names(ev, TT_DEBUG, &h->x);
 	for (size_t i = 0; i < h->x.n; i++) {
-		if (h->x.type[i] == EXT_ALPN)
+		if (h->x.type[i] == TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
 			alpn_field(ev, h->alpn);
-		else if (h->x.type[i] == EXT_EXTENDED_MASTER_SECRET)
+		else if (h->x.type[i] == TT_EXT_EXTENDED_MASTER_SECRET)
 			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
 				   true);
-		else if (h->x.type[i] == EXT_PRE_SHARED_KEY)
+		else if (h->x.type[i] == TT_EXT_PRE_SHARED_KEY)
 			tt_ev_bool(ev, "psk", TT_DEBUG, true);
 	}
 	if (!hrr)
@@ -515,16 +496,16 @@ TT_MUST_USE static tt_rc encrypted_extensions_parse(
 	for (size_t i = 0; i < e->x.n; i++) {
 		struct tt_cur v = e->x.data[i];
 		switch (e->x.type[i]) {
-		case EXT_ALPN:
+		case TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
 			TRY(alpn_parse(v, &e->alpn));
 			break;
-		case EXT_MAX_FRAGMENT_LENGTH:
+		case TT_EXT_MAX_FRAGMENT_LENGTH:
 			e->has_mfl = tt_u8(&v, &e->mfl) == TT_OK;
 			break;
-		case EXT_RECORD_SIZE_LIMIT:
+		case TT_EXT_RECORD_SIZE_LIMIT:
 			e->has_rsl = tt_u16(&v, &e->rsl) == TT_OK;
 			break;
-		case EXT_SUPPORTED_GROUPS:
+		case TT_EXT_SUPPORTED_GROUPS:
 			e->has_groups = tt_sub16(&v, &e->groups) == TT_OK;
 			break;
 		default:
@@ -540,28 +521,28 @@ static void encrypted_extensions_event(struct tt_event *ev,
 	tt_ev_ext_names(ev, TT_INFO, &e->x);
 	for (size_t i = 0; i < e->x.n; i++) {
 		switch (e->x.type[i]) {
-		case EXT_ALPN:
+		case TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
 			alpn_field(ev, e->alpn);
 			break;
-		case EXT_SERVER_NAME:
+		case TT_EXT_SERVER_NAME:
 			tt_ev_bool(ev, "sni_acknowledged", TT_DEBUG, true);
 			break;
-		case EXT_EARLY_DATA:
+		case TT_EXT_EARLY_DATA:
 			tt_ev_bool(ev, "early_data_accepted", TT_INFO, true);
 			break;
-		case EXT_MAX_FRAGMENT_LENGTH:
+		case TT_EXT_MAX_FRAGMENT_LENGTH:
 			if (e->has_mfl)
 				tt_ev_int(ev, "max_fragment_length", TT_DEBUG,
 					  e->mfl >= 1 && e->mfl <= 4
 						  ? 1 << (8 + e->mfl)
 						  : e->mfl);
 			break;
-		case EXT_RECORD_SIZE_LIMIT:
+		case TT_EXT_RECORD_SIZE_LIMIT:
 			if (e->has_rsl)
 				tt_ev_int(ev, "record_size_limit", TT_DEBUG,
 					  e->rsl);
 			break;
-		case EXT_SUPPORTED_GROUPS:
+		case TT_EXT_SUPPORTED_GROUPS:
 			if (e->has_groups)
 				tt_ev_list_u16(ev, "supported_groups", TT_DEBUG,
 					       e->groups, tt_label_group);

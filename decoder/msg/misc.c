@@ -36,9 +36,13 @@ struct server_key_exchange {
 };
 
 TT_MUST_USE static tt_rc server_key_exchange_parse(
-	struct tt_cur m, const char *suite, struct server_key_exchange *r)
+	struct tt_cur m, enum tt_kx kx, struct server_key_exchange *r)
 {
-	if (suite && strstr(suite, "_ECDHE_")) {
+	if (kx == TT_KX_DHE_PSK || kx == TT_KX_ECDHE_PSK) {
+		struct tt_cur hint; /* psk_identity_hint<0..2^16-1> first */
+		TRY(tt_sub16(&m, &hint));
+	}
+	if (kx == TT_KX_ECDHE || kx == TT_KX_ECDHE_PSK) {
 		uint8_t type;
 		struct tt_cur point;
 		TRY(tt_u8(&m, &type));
@@ -47,7 +51,7 @@ TT_MUST_USE static tt_rc server_key_exchange_parse(
 			TRY(tt_sub8(&m, &point));
 			r->has_group = true;
 		}
-	} else if (suite && strstr(suite, "_DHE_")) {
+	} else if (kx == TT_KX_DHE || kx == TT_KX_DHE_PSK) {
 		struct tt_cur p, g, y;
 		TRY(tt_sub16(&m, &p));
 		TRY(tt_sub16(&m, &g));
@@ -67,10 +71,12 @@ tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
 				const uint8_t *body, size_t len,
 				const struct tt_emit *em)
 {
-	const char *suite = tt_name_cipher(tt_conn_version(c) ? c->cipher : 0);
+	const struct tt_suite *suite =
+		tt_conn_version(c) ? tt_suite_info(c->cipher) : NULL;
 	struct server_key_exchange r;
 	memset(&r, 0, sizeof(r));
-	TRY(server_key_exchange_parse(tt_cur_make(body, len), suite, &r));
+	TRY(server_key_exchange_parse(tt_cur_make(body, len),
+				      suite ? suite->kx : TT_KX_NONE, &r));
 
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 	struct tt_event *ev =
@@ -191,12 +197,12 @@ tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	(void)body;
 	enum tt_role sender = TT_ROLE_UNKNOWN;
 	switch (type) {
-	case 0:	 /* hello_request */
-	case 14: /* server_hello_done */
+	case TT_HT_HELLO_REQUEST:
+	case TT_HT_SERVER_HELLO_DONE:
 		ENSURE(len == 0, TT_DECODE);
 		sender = TT_ROLE_SERVER;
 		break;
-	case 16: /* client_key_exchange */
+	case TT_HT_CLIENT_KEY_EXCHANGE:
 		sender = TT_ROLE_CLIENT;
 		break;
 	default:

@@ -260,7 +260,7 @@ class CodeScan:
     def _registry(self, table):
         path = os.path.join(TABLES, table + ".def")
         with open(path) as f:
-            return re.findall(r'^X\(\s*\w+\s*,\s*"([^"]+)"\)', f.read(), re.M)
+            return re.findall(r'^\s*X\(\s*\w+\s*,\s*\w+\s*,\s*"([^"]+)"\)', f.read(), re.M)
 
     def _scan(self):
         for s in self.srcs:

@@ -49,6 +49,10 @@ run_cmocka() { # label binary
 	[ "$f" -gt 0 ] && tail -30 "$log"
 }
 
+# Every JSON log line the tests read (the unit tests' event logs too) is
+# collected for test_docs.py, which runs last and checks that
+# docs/log-format.md names nothing they did not produce.
+export TLSTRACE_DOCCHECK_DIR=$PWD/$LOGDIR/doccheck
 for bin in $B/unit/test_*; do
 	[ -x "$bin" ] && run_cmocka "unit/$(basename "$bin")" "$bin"
 done
@@ -126,10 +130,6 @@ for bin in $B/fuzz/fuzz_*; do
 	rm -rf "$scratch"
 done
 
-# Every JSON log line the tests read is collected for test_docs.py, which
-# runs last and checks that docs/log-format.md names nothing they did not
-# produce.
-export TLSTRACE_DOCCHECK_DIR=$PWD/$LOGDIR/doccheck
 for t in $(printf '%s\n' tests/integration/test_* | grep -v '/test_docs\.py$') tests/integration/test_docs.py; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t")

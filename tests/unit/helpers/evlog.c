@@ -1,10 +1,101 @@
 #include "evlog.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "format.h"
+
+/* TLSTRACE_DOCCHECK_DIR: every line rendered here is also appended to
+ * unit-<pid>.jsonl in that directory, each distinct line once per
+ * process, as tests/integration/tlslib.py does with the log lines the
+ * integration tests read; scripts/doccheck.py then counts the events and
+ * fields the unit tests produced.  Lines are told apart by a 64-bit hash
+ * (the lines of one process number in the thousands). */
+static struct {
+	pthread_mutex_t lock;
+	int fd;			/* -1: not open (yet) */
+	pid_t pid;		/* the process that opened fd */
+	uint64_t *seen;		/* open addressing, 0 = empty slot */
+	size_t cap, n;
+} doc = {PTHREAD_MUTEX_INITIALIZER, -1, 0, NULL, 0, 0};
+
+static uint64_t line_hash(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* Adds h; returns 1 if it is new. */
+static int seen_add(uint64_t h)
+{
+	if (2 * (doc.n + 1) > doc.cap) {
+		size_t ncap = doc.cap ? 2 * doc.cap : 1024;
+		uint64_t *t = calloc(ncap, sizeof(*t));
+		if (!t)
+			return 1; /* a line written twice does no harm */
+		for (size_t i = 0; i < doc.cap; i++) {
+			if (!doc.seen[i])
+				continue;
+			size_t j = doc.seen[i] & (ncap - 1);
+			while (t[j])
+				j = (j + 1) & (ncap - 1);
+			t[j] = doc.seen[i];
+		}
+		free(doc.seen);
+		doc.seen = t;
+		doc.cap = ncap;
+	}
+	size_t j = h & (doc.cap - 1);
+	while (doc.seen[j]) {
+		if (doc.seen[j] == h)
+			return 0;
+		j = (j + 1) & (doc.cap - 1);
+	}
+	doc.seen[j] = h;
+	doc.n++;
+	return 1;
+}
+
+static void doccheck(const char *line, size_t n)
+{
+	const char *dir = getenv("TLSTRACE_DOCCHECK_DIR");
+	if (!dir || !*dir || n == 0)
+		return;
+	pthread_mutex_lock(&doc.lock);
+	if (doc.fd >= 0 && doc.pid != getpid()) { /* a forked child */
+		close(doc.fd);
+		doc.fd = -1;
+	}
+	if (doc.fd < 0) {
+		char path[4096];
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			goto out;
+		snprintf(path, sizeof(path), "%s/unit-%d.jsonl", dir,
+			 (int)getpid());
+		doc.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644);
+		doc.pid = getpid();
+		if (doc.fd < 0)
+			goto out;
+	}
+	if (seen_add(line_hash(line, n))) {
+		struct iovec v[2] = {{(void *)line, n}, {"\n", 1}};
+		if (writev(doc.fd, v, 2) != (ssize_t)(n + 1))
+			fprintf(stderr, "evlog: %s: short write\n", dir);
+	}
+out:
+	pthread_mutex_unlock(&doc.lock);
+}
 
 static void collect(void *ctx, struct tt_event *ev)
 {
@@ -21,6 +112,7 @@ static void collect(void *ctx, struct tt_event *ev)
 		l->lines = realloc(l->lines, l->cap * sizeof(char *));
 	}
 	line[n - 1] = 0; /* drop the newline */
+	doccheck(line, n - 1);
 	l->lines[l->n++] = strdup(line);
 }
 

@@ -1,6 +1,9 @@
 /* Record layer and handshake reassembly fed with real OpenSSL streams:
  * whole, one byte at a time, and split at every offset, the same events
- * must come out; and hostile framing gives one decode_error. */
+ * must come out; hostile framing gives one decode_error; and what no peer
+ * of the suite sends (a heartbeat record, an unknown handshake type, an
+ * SSLv2-compatible ClientHello, a certificate that is not X.509) gives
+ * its own event. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -318,6 +321,177 @@ static void test_version_flip_mid_record(void **state)
 	evlog_free(&l);
 }
 
+/* Whether the line ends with the event's own part: from "dir" on, all
+ * that the decoder chose (the context before it is evlog's). */
+static int event_is(const char *line, const char *tail)
+{
+	const char *p = line ? strstr(line, "\"dir\":") : NULL;
+	if (!p || strcmp(p, tail) != 0) {
+		fprintf(stderr, "got  %s\nwant ...%s\n", line ? line : "(none)",
+			tail);
+		return 0;
+	}
+	return 1;
+}
+
+/* A real TLS 1.2 exchange whose server certificate is not X.509 any more
+ * (its outer SEQUENCE tag changed to SET, the message framing intact):
+ * the certificate event says leaf_unparsable and lists it as such in the
+ * chain, the issuer's certificate is still read, and the rest of the
+ * handshake is decoded as before. */
+static void test_leaf_unparsable(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .sni = "localhost"};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	const uint8_t *leaf;
+	size_t leaf_len;
+	assert_int_equal(tlsgen_cert_der(TLSGEN_CERT_SERVER, &leaf, &leaf_len),
+			 0);
+	uint8_t *at = memmem(r.s2c.data, r.s2c.len, leaf, leaf_len);
+	assert_non_null(at);
+	assert_int_equal(at[0], 0x30);
+
+	struct evlog good, bad;
+	evlog_init(&good, TT_DEBUG);
+	evlog_init(&bad, TT_DEBUG);
+	replay(&r, &good, (size_t)-1);
+	at[0] = 0x31;
+	replay(&r, &bad, (size_t)-1);
+	char names_good[1024], names_bad[1024];
+	evlog_names(&good, names_good, sizeof(names_good));
+	evlog_names(&bad, names_bad, sizeof(names_bad));
+	assert_string_equal(names_bad, names_good);
+	assert_true(event_is(
+		evlog_find(&bad, "certificate", "in"),
+		"\"dir\":\"in\",\"event\":\"certificate\",\"sender\":\"server\","
+		"\"cert_count\":2,"
+		"\"chain_subjects\":[\"(not X.509)\",\"" K_DOT "\"],"
+		"\"chain_issuers\":[\"(not X.509)\",\"" ROOTS "\"],"
+		"\"chain_not_after\":[\"(not X.509)\","
+		"\"2036-01-01T00:00:00Z\"],"
+		"\"leaf_unparsable\":true}"));
+	/* and unchanged, the same chain read whole */
+	assert_true(event_is(
+		evlog_find(&good, "certificate", "in"),
+		"\"dir\":\"in\",\"event\":\"certificate\",\"sender\":\"server\","
+		"\"cert_count\":2,\"subject\":\"CN=localhost\","
+		"\"issuer\":\"" K_DOT "\",\"not_after\":\"2036-01-01T00:00:00Z\","
+		"\"chain_subjects\":[\"CN=localhost\",\"" K_DOT "\"],"
+		"\"chain_issuers\":[\"" K_DOT "\",\"" ROOTS "\"],"
+		"\"chain_not_after\":[\"2036-01-01T00:00:00Z\","
+		"\"2036-01-01T00:00:00Z\"]}"));
+	evlog_free(&good);
+	evlog_free(&bad);
+	tlsgen_free(&r);
+}
+
+/* A heartbeat record (RFC 6520) in the clear: one event with its
+ * length, its payload not decoded, and the next record decoded as
+ * usual. */
+static void test_heartbeat(void **state)
+{
+	(void)state;
+	static const uint8_t in[] = {
+		24, 3, 3, 0, 3, 1, 0, 0,	 /* heartbeat_request, empty */
+		21, 3, 3, 0, 2, 1, 0,		 /* warning close_notify */
+	};
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	assert_int_equal(tt_conn_feed(&c, TT_IN, in, sizeof(in), &l.em), TT_OK);
+	char names[256];
+	evlog_names(&l, names, sizeof(names));
+	assert_string_equal(names, "heartbeat alert");
+	assert_true(event_is(l.lines[0], "\"dir\":\"in\",\"event\":\"heartbeat\","
+				     "\"record_length\":3}"));
+	assert_true(event_is(l.lines[1], "\"dir\":\"in\",\"event\":\"alert\","
+				     "\"alert_level\":\"warning\","
+				     "\"alert\":\"close_notify\","
+				     "\"alert_code\":0}"));
+	tt_conn_release(&c);
+	evlog_free(&l);
+}
+
+/* A handshake type no registry names gives the generic event
+ * "handshake" with the type's number; the message after it is decoded. */
+static void test_unknown_handshake_type(void **state)
+{
+	(void)state;
+	static const uint8_t out[] = {
+		22, 3, 3, 0, 11,
+		99, 0, 0, 3, 0xaa, 0xbb, 0xcc,	/* type 99, 3 bytes */
+		14, 0, 0, 0,			/* server_hello_done */
+	};
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	assert_int_equal(tt_conn_feed(&c, TT_OUT, out, sizeof(out), &l.em),
+			 TT_OK);
+	char names[256];
+	evlog_names(&l, names, sizeof(names));
+	assert_string_equal(names, "handshake server_hello_done");
+	assert_true(event_is(l.lines[0], "\"dir\":\"out\",\"event\":\"handshake\","
+				     "\"handshake_type\":\"unknown(0x63)\","
+				     "\"length\":3}"));
+	assert_true(event_is(l.lines[1], "\"dir\":\"out\","
+				     "\"event\":\"server_hello_done\","
+				     "\"length\":0}"));
+	tt_conn_release(&c);
+	evlog_free(&l);
+}
+
+/* An SSLv2-compatible ClientHello (RFC 5246 E.2), whole and cut after
+ * every byte: one client_hello that says so, no decode_error, and nothing
+ * more from that direction. */
+static void test_sslv2_compatible_hello(void **state)
+{
+	(void)state;
+	static const uint8_t hello[] = {
+		0x80, 34,	/* 2-byte header (no padding), length */
+		1,		/* msg_type client_hello */
+		3, 1,		/* version TLS 1.0 */
+		0, 9,		/* cipher_spec_length */
+		0, 0,		/* session_id_length */
+		0, 16,		/* challenge_length */
+		0x00, 0x00, 0x2f, /* TLS_RSA_WITH_AES_128_CBC_SHA */
+		0x00, 0x00, 0x35, /* TLS_RSA_WITH_AES_256_CBC_SHA */
+		0x00, 0x00, 0xff, /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
+		0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, /* challenge */
+		0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+	};
+	const size_t n = sizeof(hello);
+	assert_int_equal(n, 2 + 34);
+	static const char want[] =
+		"\"dir\":\"out\",\"event\":\"client_hello\","
+		"\"format\":\"sslv2_compatible\","
+		"\"note\":\"SSLv2-compatible ClientHello: not decoded; this "
+		"direction is not traced further\"}";
+	static const uint8_t later[] = {22, 3, 1, 0, 4, 1, 0, 0, 0};
+	for (size_t piece = 1; piece <= n; piece++) {
+		struct evlog l;
+		evlog_init(&l, TT_TRACE);
+		struct tt_conn c;
+		tt_conn_init(&c);
+		tt_rc rc = TT_OK;
+		for (size_t o = 0; o < n && rc == TT_OK; o += piece)
+			rc = tt_conn_feed(&c, TT_OUT, hello + o,
+					  n - o < piece ? n - o : piece, &l.em);
+		assert_int_equal(rc, TT_DECODE);
+		assert_int_equal(tt_conn_feed(&c, TT_OUT, later, sizeof(later),
+					      &l.em),
+				 TT_DECODE);
+		assert_int_equal(l.n, 1);
+		assert_true(event_is(l.lines[0], want));
+		assert_true(c.d[TT_OUT].dead);
+		tt_conn_release(&c);
+		evlog_free(&l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +505,10 @@ int main(void)
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_version_flip_mid_record),
+		cmocka_unit_test(test_heartbeat),
+		cmocka_unit_test(test_unknown_handshake_type),
+		cmocka_unit_test(test_sslv2_compatible_hello),
+		cmocka_unit_test(test_leaf_unparsable),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tlsgen_cleanup();

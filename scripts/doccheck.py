@@ -21,8 +21,10 @@ be contract JSON (tests/integration/tlslib.py) of a documented event with
 documented keys, and every event with a heading needs a JSON and a text
 example of itself.
 
-What the tests produced: the JSON lines tests/integration/tlslib.py
-collects in $TLSTRACE_DOCCHECK_DIR (one *.jsonl file per test process).
+What the tests produced: the JSON lines collected in
+$TLSTRACE_DOCCHECK_DIR (one *.jsonl file per test process) by the
+integration tests (tests/integration/tlslib.py) and the unit tests
+(tests/unit/helpers/evlog.c).
 
   scripts/doccheck.py [--doc docs/log-format.md] [--logs DIR]
 
@@ -39,8 +41,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "log-format.md")
 TABLES = os.path.join(ROOT, "decoder", "base", "tables")
 
-# Documented, emitted by the code, but not produced by the integration
-# tests; each with the reason.  Keep this short: an entry is a gap in the
+# Documented, emitted by the code, but produced by no test; each with the
+# reason.  Keep this short: an entry is a gap in the
 # suite, not in the doc.
 NOT_PRODUCED = {
     # tt_hs_generic (decoder/msg/misc.c) names every handshake type that

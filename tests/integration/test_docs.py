@@ -1,9 +1,10 @@
 """docs/log-format.md against the code and the test suite
 (scripts/doccheck.py): every event and field key the code can emit is
 documented, everything documented can be emitted, every example line
-parses with documented keys, and, when the other integration tests ran
-with TLSTRACE_DOCCHECK_DIR set (scripts/check.sh runs this test last),
-every documented event and field was produced by them."""
+parses with documented keys, and, when the unit and the other
+integration tests ran with TLSTRACE_DOCCHECK_DIR set (scripts/check.sh
+runs this test last), every documented event and field was produced by
+them."""
 import os
 import sys
 

@@ -2,10 +2,14 @@
 #
 #   make            build/libtlstrace.so and build/tlstrace
 #   make check      unit (plain and ASan+UBSan), fuzz smoke, integration,
-#                   the stress tool traced under ThreadSanitizer
+#                   the stress tool traced under ThreadSanitizer, the
+#                   decoder's layers, the clang-format check
 #   make demo       trace a local mTLS and renegotiation exchange
 #   make bench      hook overhead, as ratios against the same run untraced
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60)
+#   make format     clang-format -i over the C sources and headers
+#   make compdb     build/compile_commands.json, linked from the top
+#                   (every build target writes it too)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -20,6 +24,17 @@ CFLAGS  ?= -O2 -g
 DEC_LAYERS := base conn decrypt session msg handshake record
 ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEC_LAYERS:%=-Idecoder/%) -Ishim
 SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
+comma := ,
+empty :=
+space := $(empty) $(empty)
+define nl
+
+
+endef
+
+# Every compile also writes the list of headers it read (.d beside its
+# output, included below): touching a header rebuilds what includes it.
+DEPFLAGS := -MMD -MP
 
 DEC_SRC  := $(foreach l,$(DEC_LAYERS),$(wildcard decoder/$(l)/*.c))
 SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c,$(wildcard shim/*.c))
@@ -29,91 +44,209 @@ LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c)
 # Shim modules that are pure enough to unit-test outside a host process.
 UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c)
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
+# fuzz_decrypt takes its keys from a key log, with libcrypto linked directly.
+FUZZ_HELP_SRC := tests/unit/helpers/testkeys.c tests/unit/helpers/ossl_crypto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-HDRS     := $(wildcard decoder/*/*.h decoder/base/tables/*.def shim/*.h shim/*.def tests/unit/helpers/*.h tests/fuzz/*.h)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+BENCH_SRC := tests/bench/bench_io.c tests/bench/bench_tls.c
 
-DEC_OBJ  := $(DEC_SRC:%.c=$(B)/obj/%.o)
-SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 ASAN_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
-BENCH_BIN := $(B)/bench/bench_io $(B)/bench/bench_tls
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 UNIT_LIBS := -lcmocka -lssl -lcrypto -ldl -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # ThreadSanitizer: the library and the stress tool built with it
 # (scripts/check.sh runs the one preloaded into the other).
 TSAN := -fsanitize=thread -fno-omit-frame-pointer
-TSAN_OBJ := $(DEC_SRC:%.c=$(B)/tsan/obj/%.o) $(SHIM_SRC:%.c=$(B)/tsan/obj/%.o)
+FUZZ_SAN := address,undefined
 TSAN_BIN := $(B)/tsan/libtlstrace.so $(B)/tsan/stress
 
-.PHONY: all check demo bench fuzz install clean deps unit asan fuzz-build tools tsan
-all: $(B)/libtlstrace.so $(B)/tlstrace
+.PHONY: all check demo bench fuzz install clean deps unit asan fuzz-build tools tsan format compdb
+all: $(B)/libtlstrace.so $(B)/tlstrace compdb
 
-$(B)/obj/%.o: %.c $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $(SOFLAGS) -c $< -o $@
+# Configurations.  Each compiles every source it needs once, into its own
+# object folder, with one command (CMD_x):
+#   lib    build/obj       the library: decoder and shim.  The plain unit
+#                          tests and the tools link these same objects:
+#                          -fPIC and hidden visibility change nothing in a
+#                          static link into a program, and the tests then
+#                          run the code that ships.
+#   test   build/test/obj  plain unit tests, their helpers, the tools
+#   asan   build/asan/obj  decoder, unit-tested shim modules, helpers and
+#                          unit tests under ASan+UBSan
+#   fuzz   build/fuzz/obj  the same for the fuzz targets: clang, libFuzzer's
+#                          instrumentation (the targets link libFuzzer)
+#   tsan   build/tsan/obj  the library under ThreadSanitizer
+#   prog   build/prog/obj  the launcher, build/tlstrace (shim/launcher.c
+#                          and shim/launch_*.c)
+# and the programs of one source, compiled and linked in one command:
+#   bench  build/bench/*
+#   stress build/tsan/stress (ThreadSanitizer, none of the decoder)
+CONFIGS := lib test asan fuzz tsan prog bench stress
+OBJDIR_lib  := $(B)/obj
+OBJDIR_test := $(B)/test/obj
+OBJDIR_asan := $(B)/asan/obj
+OBJDIR_fuzz := $(B)/fuzz/obj
+OBJDIR_tsan := $(B)/tsan/obj
+OBJDIR_prog := $(B)/prog/obj
+CMD_lib    := $(CC) $(ALLCFLAGS) $(SOFLAGS)
+CMD_test   := $(CC) $(ALLCFLAGS) -Itests/unit/helpers
+CMD_asan   := $(CC) $(ALLCFLAGS) $(SAN) -Itests/unit/helpers
+CMD_fuzz   := $(CLANG) $(ALLCFLAGS) -Itests/unit/helpers -Wno-unused-command-line-argument -fsanitize=fuzzer-no-link,$(FUZZ_SAN)
+CMD_tsan   := $(CC) $(ALLCFLAGS) $(SOFLAGS) $(TSAN)
+CMD_prog   := $(CC) $(ALLCFLAGS)
+CMD_bench  := $(CC) $(ALLCFLAGS) -O2
+CMD_stress := $(CC) $(ALLCFLAGS) $(TSAN)
 
-$(B)/libtlstrace.so: $(DEC_OBJ) $(SHIM_OBJ) shim/exports.map
-	$(CC) -shared -o $@ $(filter %.o,$^) -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
+# The one-source programs: $(call out_CONFIG,source) and their link flags.
+out_bench = $(1:tests/bench/%.c=$(B)/bench/%)
+out_stress = $(B)/tsan/stress
+LINK_prog := $(LDFLAGS)
+# bench_tls uses OpenSSL; --as-needed keeps it out of bench_io's process.
+LINK_bench := $(LDFLAGS) -Wl,--as-needed -lssl -lcrypto -lpthread
+LINK_stress := $(LDFLAGS) -lssl -lcrypto -lpthread
 
-$(B)/tsan/obj/%.o: %.c $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $(SOFLAGS) $(TSAN) -c $< -o $@
+# $(call obj,config,sources): their objects in that configuration
+obj = $(patsubst %.c,$(OBJDIR_$(1))/%.o,$(2))
+# The commands, shared by the rules and build/compile_commands.json:
+# $(call cc_obj,config,source,object) and
+# $(call cc_prog,config,source)
+cc_obj = $(CMD_$(1)) $(DEPFLAGS) -c $(2) -o $(3)
+cc_prog = $(CMD_$(1)) $(DEPFLAGS) -MF $(call out_$(1),$(2)).d -MT $(call out_$(1),$(2)) -o $(call out_$(1),$(2)) $(2) $(LINK_$(1))
 
-$(B)/tsan/libtlstrace.so: $(TSAN_OBJ)
-	$(CC) -shared $(TSAN) -o $@ $^ -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
+# Each configuration's command (and link flags) is kept in
+# build/flags/CONFIG, rewritten here only when it changed (CFLAGS=...,
+# CC=..., a flag above): what was built with it depends on that file, so
+# it is rebuilt rather than mixed with objects compiled otherwise.  (Not
+# under make -n, which changes nothing.)
+FLAGS = $(B)/flags/$(1)
+flagtext = $(strip $(CMD_$(1)) $(LINK_$(1)))
+define check_flags
+ifneq ($(wildcard $(call FLAGS,$(1))),)
+ifneq ($$(strip $$(file <$(call FLAGS,$(1)))),$$(call flagtext,$(1)))
+$$(file >$(call FLAGS,$(1)),$$(call flagtext,$(1)))
+endif
+endif
+endef
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+$(foreach c,$(CONFIGS),$(eval $(call check_flags,$(c))))
+endif
+FLAG_FILES := $(foreach c,$(CONFIGS),$(call FLAGS,$(c)))
+$(FLAG_FILES): $(B)/flags/%:
+	$(shell mkdir -p $(@D))$(file >$@,$(call flagtext,$*))
 
-$(B)/tlstrace: $(LAUNCH_SRC) $(HDRS)
-	@mkdir -p $(B)
-	$(CC) $(ALLCFLAGS) -o $@ $(LAUNCH_SRC)
+define objects_rule
+$$(OBJDIR_$(1))/%.o: %.c $$(call FLAGS,$(1))
+	@mkdir -p $$(@D)
+	$$(call cc_obj,$(1),$$<,$$@)
+endef
+$(foreach c,lib test asan fuzz tsan prog,$(eval $(call objects_rule,$(c))))
 
-$(B)/unit/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(UNIT_LIBS)
+# Static archives, one set per configuration: the decoder, the shim
+# modules the tests reach (UNIT_SHIM_SRC), the test helpers.  A program
+# links its own objects, then the helpers, the shim modules, the decoder:
+# each archive uses only those after it, and the linker takes from each
+# only the members the program needs.
+UNIT_A := $(B)/libtt_helpers.a $(B)/libtt_shim_unit.a $(B)/libtt_decoder.a
+ASAN_A := $(B)/asan/libtt_helpers.a $(B)/asan/libtt_shim_unit.a $(B)/asan/libtt_decoder.a
+FUZZ_A := $(B)/fuzz/libtt_helpers.a $(B)/fuzz/libtt_shim_unit.a $(B)/fuzz/libtt_decoder.a
+$(B)/libtt_helpers.a: $(call obj,test,$(UNIT_HELP_SRC))
+$(B)/libtt_shim_unit.a: $(call obj,lib,$(UNIT_SHIM_SRC))
+$(B)/libtt_decoder.a: $(call obj,lib,$(DEC_SRC))
+$(B)/asan/libtt_helpers.a: $(call obj,asan,$(UNIT_HELP_SRC))
+$(B)/asan/libtt_shim_unit.a: $(call obj,asan,$(UNIT_SHIM_SRC))
+$(B)/asan/libtt_decoder.a: $(call obj,asan,$(DEC_SRC))
+$(B)/fuzz/libtt_helpers.a: $(call obj,fuzz,$(FUZZ_HELP_SRC))
+$(B)/fuzz/libtt_shim_unit.a: $(call obj,fuzz,$(UNIT_SHIM_SRC))
+$(B)/fuzz/libtt_decoder.a: $(call obj,fuzz,$(DEC_SRC))
+$(UNIT_A) $(ASAN_A) $(FUZZ_A):
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/asan/%: tests/unit/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $(SAN) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(UNIT_LIBS)
+$(B)/libtlstrace.so: $(call obj,lib,$(DEC_SRC) $(SHIM_SRC)) shim/exports.map
+	$(CC) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
 
-$(B)/fuzz/%: tests/fuzz/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(ALLCFLAGS) -Itests/unit/helpers -Wno-unused-command-line-argument -fsanitize=fuzzer,address,undefined -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(FUZZ_EXTRA) -ldl -lpthread
+$(B)/tsan/libtlstrace.so: $(call obj,tsan,$(DEC_SRC) $(SHIM_SRC)) shim/exports.map
+	$(CC) -shared $(TSAN) $(LDFLAGS) -o $@ $(filter %.o,$^) -ldl -lpthread -Wl,-z,defs -Wl,--version-script=shim/exports.map
 
-# fuzz_decrypt takes its keys from a key log, with libcrypto linked directly.
-FUZZ_DECRYPT_SRC := tests/unit/helpers/testkeys.c tests/unit/helpers/ossl_crypto.c
-$(B)/fuzz/fuzz_decrypt: $(FUZZ_DECRYPT_SRC)
-$(B)/fuzz/fuzz_decrypt: FUZZ_EXTRA := $(FUZZ_DECRYPT_SRC) -lcrypto
+$(B)/tlstrace: $(call obj,prog,$(LAUNCH_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(LINK_prog) -o $@ $^
 
-$(B)/tools/%: tests/tools/%.c $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/unit/helpers -o $@ $< $(DEC_SRC) $(UNIT_SHIM_SRC) $(UNIT_HELP_SRC) -lssl -lcrypto -ldl -lpthread
+$(UNIT_BIN): $(B)/unit/%: $(call obj,test,tests/unit/%.c) $(UNIT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS)
+
+$(ASAN_BIN): $(B)/asan/%: $(call obj,asan,tests/unit/%.c) $(ASAN_A)
+	@mkdir -p $(@D)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS)
+
+$(FUZZ_BIN): $(B)/fuzz/%: $(call obj,fuzz,tests/fuzz/%.c) $(FUZZ_A)
+	@mkdir -p $(@D)
+	$(CLANG) -fsanitize=fuzzer,$(FUZZ_SAN) $(LDFLAGS) -o $@ $^ $(FUZZ_LIBS) -ldl -lpthread
+$(B)/fuzz/fuzz_decrypt: FUZZ_LIBS := -lcrypto
+
+$(TOOL_BIN): $(B)/tools/%: $(call obj,test,tests/tools/%.c) $(UNIT_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -ldl -lpthread
 
 # The stress tool alone (it needs none of the decoder), instrumented.
-$(B)/tsan/stress: tests/tools/stress.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $(TSAN) -o $@ $< -lssl -lcrypto -lpthread
+$(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)
+	@mkdir -p $(@D)
+	$(call cc_prog,stress,$<)
 
-# bench_tls uses OpenSSL; --as-needed keeps it out of bench_io's process.
-$(B)/bench/%: tests/bench/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -O2 -o $@ $< -Wl,--as-needed -lssl -lcrypto -lpthread
+$(BENCH_BIN): $(B)/bench/%: tests/bench/%.c $(call FLAGS,bench)
+	@mkdir -p $(@D)
+	$(call cc_prog,bench,$<)
 
-unit: $(UNIT_BIN)
-asan: $(ASAN_BIN)
-fuzz-build: $(FUZZ_BIN)
-tools: $(TOOL_BIN)
+ALL_SRC := $(DEC_SRC) $(SHIM_SRC) $(LAUNCH_SRC) $(UNIT_HELP_SRC) $(UNIT_SRC) $(FUZZ_SRC) $(TOOL_SRC)
+-include $(wildcard $(foreach c,lib test asan fuzz tsan prog,$(patsubst %.o,%.d,$(call obj,$(c),$(ALL_SRC)))) \
+	$(B)/tsan/stress.d $(BENCH_BIN:=.d))
+
+unit: $(UNIT_BIN) compdb
+asan: $(ASAN_BIN) compdb
+fuzz-build: $(FUZZ_BIN) compdb
+tools: $(TOOL_BIN) compdb
 tsan: $(TSAN_BIN)
+
+# build/compile_commands.json: one entry per source, with the command of
+# the configuration that builds it for the library, the launcher, the
+# plain tests and tools, the fuzz targets, the benchmarks.  Made from the
+# commands the rules above run (cc_obj, cc_prog), so it follows any change
+# of flags; rewritten only when its text changes.
+COMPDB_SRC = $(addprefix lib:,$(DEC_SRC) $(SHIM_SRC)) $(addprefix prog:,$(LAUNCH_SRC)) \
+	$(addprefix test:,$(UNIT_SRC) $(UNIT_HELP_SRC) $(TOOL_SRC)) \
+	$(addprefix fuzz:,$(FUZZ_SRC)) $(addprefix bench:,$(BENCH_SRC))
+jstr = "$(subst ",\",$(subst \,\\,$(1)))"
+# $(call jentry,command,source,output)
+jentry = {"directory": $(call jstr,$(CURDIR)), "file": $(call jstr,$(2)), "output": $(call jstr,$(3)), "arguments": [$(subst $(space),$(comma)$(space),$(strip $(foreach a,$(1),$(call jstr,$(a)))))]}
+# $(call centry,config,source)
+centry = $(if $(OBJDIR_$(1)),$(call jentry,$(call cc_obj,$(1),$(2),$(call obj,$(1),$(2))),$(2),$(call obj,$(1),$(2))),$(call jentry,$(call cc_prog,$(1),$(2)),$(2),$(call out_$(1),$(2))))
+COMPDB = [$(nl)$(subst }$(space){,}$(comma)$(nl){,$(foreach t,$(COMPDB_SRC),$(call centry,$(firstword $(subst :, ,$(t))),$(lastword $(subst :, ,$(t))))))$(nl)]
+compdb:
+	$(shell mkdir -p $(B))$(file >$(B)/compile_commands.json.new,$(COMPDB))
+	@cmp -s $(B)/compile_commands.json.new $(B)/compile_commands.json && \
+		rm -f $(B)/compile_commands.json.new || \
+		mv -f $(B)/compile_commands.json.new $(B)/compile_commands.json
+	@[ -e compile_commands.json ] || [ -L compile_commands.json ] || \
+		ln -s $(B)/compile_commands.json compile_commands.json
+
+format:
+	@bash scripts/format.sh
 
 deps:
 	@bash scripts/deps.sh
 
+# The build inside check runs as many jobs as there are CPUs, unless make
+# was given its own -j.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	@$(MAKE) --no-print-directory all unit asan fuzz-build tools tsan
-	@bash scripts/check.sh
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) all unit asan fuzz-build tools tsan
+	@DEC_LAYERS="$(DEC_LAYERS)" bash scripts/check.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all tools
@@ -135,3 +268,4 @@ install: all
 
 clean:
 	rm -rf $(B)
+	@if [ -L compile_commands.json ]; then rm -f compile_commands.json; fi

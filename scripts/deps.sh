@@ -8,6 +8,7 @@ packages=(
 	build-essential
 	clang
 	libclang-rt-14-dev	# libFuzzer runtime: clang 14 does not pull it in
+	clang-format	# make format, and its check in make check
 	libssl-dev
 	libcmocka-dev
 	openssl

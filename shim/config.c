@@ -103,7 +103,7 @@ static void bad_value(void (*warn)(const char *, size_t), const char *var,
 }
 
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)	STR_(x)
 
 /* syslog:PATH, the datagram socket to write to instead of /dev/log: an
  * absolute path (taken as it is, no %p: each process connects once, at
@@ -120,8 +120,8 @@ static void parse_syslog_path(struct tt_config *cfg, const char *v,
 	else if (p[0] != '/')
 		why = "is not an absolute socket path (syslog:/PATH)";
 	else if (n > TT_SYSLOG_PATH_MAX)
-		why = "has a socket path longer than "
-		      STR(TT_SYSLOG_PATH_MAX) " bytes";
+		why = "has a socket path longer than " STR(
+			TT_SYSLOG_PATH_MAX) " bytes";
 	if (why) {
 		bad_value(warn, "TLSTRACE_LOG", v, why, "stderr");
 		return;
@@ -130,8 +130,7 @@ static void parse_syslog_path(struct tt_config *cfg, const char *v,
 	cfg->sink = TT_SINK_SYSLOG;
 }
 
-void tt_config_load(struct tt_config *cfg,
-		    const char *(*get)(const char *name),
+void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 		    void (*warn)(const char *msg, size_t len))
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -163,8 +162,8 @@ void tt_config_load(struct tt_config *cfg,
 			parse_syslog_path(cfg, v, warn);
 		} else if (!tt_expand_path(v, (long)getpid(), cfg->path,
 					   sizeof(cfg->path))) {
-			bad_value(warn, "TLSTRACE_LOG", v,
-				  "is too long a path", "stderr");
+			bad_value(warn, "TLSTRACE_LOG", v, "is too long a path",
+				  "stderr");
 		} else {
 			cfg->sink = TT_SINK_FILE;
 		}

@@ -14,7 +14,7 @@ enum tt_format { TT_FMT_TEXT, TT_FMT_JSON };
 
 /* The syslog sink's socket: /dev/log, or PATH of TLSTRACE_LOG=syslog:PATH,
  * which must fit in sun_path of a struct sockaddr_un with its NUL. */
-#define TT_SYSLOG_PATH "/dev/log"
+#define TT_SYSLOG_PATH	   "/dev/log"
 #define TT_SYSLOG_PATH_MAX 107
 
 struct tt_config {
@@ -29,8 +29,7 @@ struct tt_config {
 
 /* Fills cfg from the environment (getenv: called at load only).  Warning
  * lines go through warn(msg, len). */
-void tt_config_load(struct tt_config *cfg,
-		    const char *(*get)(const char *name),
+void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 		    void (*warn)(const char *msg, size_t len));
 
 /* Parses a level name; false if it is not one. */

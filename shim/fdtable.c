@@ -44,7 +44,8 @@ static void visit(struct tt_fdent *t, unsigned base, unsigned lo, unsigned hi,
 {
 	for (unsigned i = lo; i <= hi; i++) {
 		struct tt_fdent *e = &t[i - base];
-		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) != TT_FD_UNKNOWN ||
+		if (__atomic_load_n(&e->kind, __ATOMIC_ACQUIRE) !=
+			    TT_FD_UNKNOWN ||
 		    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) ||
 		    e->pend_call[0] || e->pend_call[1])
 			fn((int)i, e);
@@ -65,7 +66,8 @@ void tt_fd_foreach(unsigned first, unsigned last,
 	for (size_t i = 0; i < TT_FD_CHUNKS; i++) {
 		unsigned base = TT_FD_STATIC + (unsigned)i * TT_FD_CHUNK;
 		unsigned end = base + TT_FD_CHUNK - 1;
-		struct tt_fdent *c = __atomic_load_n(&chunks[i], __ATOMIC_ACQUIRE);
+		struct tt_fdent *c =
+			__atomic_load_n(&chunks[i], __ATOMIC_ACQUIRE);
 		if (!c || end < first || base > last)
 			continue;
 		visit(c, base, first > base ? first : base,

@@ -20,7 +20,7 @@ enum tt_fdkind {
 struct tt_tconn;
 
 struct tt_fdent {
-	uint8_t kind;	   /* enum tt_fdkind, atomic */
+	uint8_t kind; /* enum tt_fdkind, atomic */
 	/* Per direction: bytes moved past the hooks (splice, sendfile...)
 	 * before the descriptor was known to be TLS: the call's code
 	 * (tt_bypass_call, 0 = none) and how many bytes, reported when the
@@ -31,7 +31,7 @@ struct tt_fdent {
 };
 
 #define TT_FD_STATIC 65536
-#define TT_FD_CHUNK 65536
+#define TT_FD_CHUNK  65536
 #define TT_FD_CHUNKS 64 /* up to 4M descriptors */
 
 extern struct tt_fdent tt_fd_static[TT_FD_STATIC];

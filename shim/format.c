@@ -92,13 +92,27 @@ static void json_str(struct w *w, const char *s)
 		char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
 		size_t n = 2;
 		switch (c) {
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
+		case '"':
+			e[1] = '"';
+			break;
+		case '\\':
+			e[1] = '\\';
+			break;
+		case '\n':
+			e[1] = 'n';
+			break;
+		case '\r':
+			e[1] = 'r';
+			break;
+		case '\t':
+			e[1] = 't';
+			break;
+		case '\b':
+			e[1] = 'b';
+			break;
+		case '\f':
+			e[1] = 'f';
+			break;
 		default:
 			memcpy(e + 1, "u00", 3);
 			e[4] = hex[c >> 4];
@@ -174,8 +188,7 @@ static void timestamp(char *out, size_t cap, const struct timespec *ts)
 	}
 	memcpy(out, last, 19);
 	out[19] = '.';
-	digits(out + 20,
-	       (unsigned long)ts->tv_nsec % 1000000000UL / 1000, 6);
+	digits(out + 20, (unsigned long)ts->tv_nsec % 1000000000UL / 1000, 6);
 	out[26] = 'Z';
 	out[27] = 0;
 }

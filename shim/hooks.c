@@ -108,8 +108,7 @@ HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	if (__builtin_expect(e == NULL, 1))
 		return REAL(__read_chk)(fd, buf, n, buflen);
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
-	after_recv(fd, e, ONE(buf, n), r, 0, errno, "__read_chk",
-		   TT_BY_NONE);
+	after_recv(fd, e, ONE(buf, n), r, 0, errno, "__read_chk", TT_BY_NONE);
 	return r;
 }
 
@@ -161,7 +160,8 @@ HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 {
 	struct tt_fdent *e = watched(fd);
 	if (__builtin_expect(e == NULL, 1))
-		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
+		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr,
+					    alen);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, alen);
 	after_recv(fd, e, ONE(buf, n), r, flags, errno, "__recvfrom_chk",
 		   TT_BY_RECVFROM);
@@ -246,8 +246,8 @@ HOOK int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 	int err = errno;
 	for (int i = 0; i < r; i++)
 		after_recv(fd, e, vec[i].msg_hdr.msg_iov,
-			   vec[i].msg_hdr.msg_iovlen, vec[i].msg_len, flags, err,
-			   "recvmmsg", TT_BY_RECVMMSG);
+			   vec[i].msg_hdr.msg_iovlen, vec[i].msg_len, flags,
+			   err, "recvmmsg", TT_BY_RECVMMSG);
 	if (r < 0)
 		after_recv(fd, e, NULL, 0, r, flags, err, "recvmmsg",
 			   TT_BY_RECVMMSG);

@@ -26,7 +26,7 @@
 #include "real.h"
 #include "crypto.h"
 
-#define SLOTS 256
+#define SLOTS	   256
 #define FILE_CHUNK (64 * 1024)
 /* A key log read for the first time is read from at most this far before
  * its end (the secrets of live connections are the last lines), and no
@@ -85,8 +85,8 @@ static void export_entry(const struct tt_keylog_entry *e)
 	line[n++] = '\n';
 	char why[256];
 	int fd = tt_open_private(export_path, false, why, sizeof(why));
-	if (fd < 0 && !__atomic_exchange_n(&export_warned, true,
-					   __ATOMIC_RELAXED)) {
+	if (fd < 0 &&
+	    !__atomic_exchange_n(&export_warned, true, __ATOMIC_RELAXED)) {
 		char msg[PATH_MAX + 400];
 		int m = why[0] ? snprintf(msg, sizeof(msg),
 					  "tlstrace: TLSTRACE_KEYLOG_OUT: "
@@ -149,8 +149,7 @@ static void take_entry(struct tt_keylog_entry *e)
 	tt_wipe(e, sizeof(*e));
 }
 
-static size_t store_get(const uint8_t *cr, enum tt_keylog_label l,
-			uint8_t *out)
+static size_t store_get(const uint8_t *cr, enum tt_keylog_label l, uint8_t *out)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&store_lock);
@@ -166,8 +165,8 @@ static size_t store_get(const uint8_t *cr, enum tt_keylog_label l,
 void tt_keys_add_line(const char *line)
 {
 	struct tt_keylog_entry e;
-	if (line && tt_keylog_parse_line(line, strnlen(line, 1024), &e) ==
-			    TT_OK &&
+	if (line &&
+	    tt_keylog_parse_line(line, strnlen(line, 1024), &e) == TT_OK &&
 	    e.label != TT_KL_NONE)
 		take_entry(&e);
 }
@@ -189,8 +188,8 @@ static void poll_file(void)
 		return;
 	struct stat st;
 	/* O_NONBLOCK: a FIFO named by mistake must not block the host */
-	int fd = open(keylog_path,
-		      O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd =
+		open(keylog_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			REAL(close)(fd);
@@ -204,7 +203,7 @@ static void poll_file(void)
 		/* a long-lived key log: only its tail can matter (the first
 		 * line read may be cut; it does not parse and is skipped) */
 		file_off = st.st_size > FILE_WINDOW ? st.st_size - FILE_WINDOW
-						     : 0;
+						    : 0;
 	}
 	static char buf[FILE_CHUNK];
 	off_t stop_at = file_off + FILE_WINDOW;
@@ -219,8 +218,9 @@ static void poll_file(void)
 				break; /* a line still being written */
 			size_t used = 0;
 			struct tt_keylog_entry e;
-			if (tt_keylog_next(buf + off, (size_t)(nl + 1 - buf) - off,
-					   &used, &e) == TT_OK &&
+			if (tt_keylog_next(buf + off,
+					   (size_t)(nl + 1 - buf) - off, &used,
+					   &e) == TT_OK &&
 			    e.label != TT_KL_NONE)
 				take_entry(&e);
 			off += used ? used : 1;

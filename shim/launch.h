@@ -5,12 +5,12 @@
 
 enum {
 	EXIT_USAGE = 2,
-	EXIT_FAIL = 125,	/* tlstrace itself failed, as env(1) */
+	EXIT_FAIL = 125, /* tlstrace itself failed, as env(1) */
 	EXIT_CANNOT_RUN = 126,
 	EXIT_NOT_FOUND = 127,
 };
 
-#define USAGE_LINE                                                             \
+#define USAGE_LINE                                                                         \
 	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-k KEYLOG] [-K] [-w FILE]\n" \
 	"                [--] COMMAND [ARG...]\n"
 

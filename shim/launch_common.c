@@ -73,7 +73,8 @@ char *absolute(const char *opt, const char *path)
 void set_env(const char *name, const char *value)
 {
 	if (!value || setenv(name, value, 1) != 0) {
-		say("cannot set %s: %s", name, strerror(errno ? errno : ENOMEM));
+		say("cannot set %s: %s", name,
+		    strerror(errno ? errno : ENOMEM));
 		exit(EXIT_FAIL);
 	}
 }

@@ -30,15 +30,15 @@
 
 enum unseen { UNSEEN_NO, UNSEEN_STATIC, UNSEEN_GO };
 
-#define ET_EXEC_ 2
-#define ET_DYN_ 3
-#define PT_LOAD_ 1
+#define ET_EXEC_    2
+#define ET_DYN_	    3
+#define PT_LOAD_    1
 #define PT_DYNAMIC_ 2
-#define PT_INTERP_ 3
-#define PT_NOTE_ 4
-#define PF_X_ 1u
-#define PF_W_ 2u
-#define DT_SONAME_ 14
+#define PT_INTERP_  3
+#define PT_NOTE_    4
+#define PF_X_	    1u
+#define PF_W_	    2u
+#define DT_SONAME_  14
 #define SHN_XINDEX_ 0xffffu
 
 /* Bounds of what is read: the kernel's own limit on the program header
@@ -258,7 +258,10 @@ static enum unseen inspect_elf(int fd, uint64_t size)
 	int interp = 0, dynamic = 0, data = 0, go = 0;
 	enum unseen ret = UNSEEN_NO;
 
-	if (read_at(&e, h, 16, 0) != 0 || memcmp(h, "\x7f" "ELF", 4) != 0)
+	if (read_at(&e, h, 16, 0) != 0 || memcmp(h,
+						 "\x7f"
+						 "ELF",
+						 4) != 0)
 		return UNSEEN_NO;
 	if ((h[4] != 1 && h[4] != 2) || (h[5] != 1 && h[5] != 2))
 		return UNSEEN_NO;

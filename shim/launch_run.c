@@ -58,9 +58,9 @@
 static volatile sig_atomic_t child_pid;
 
 static const int fwd_std[] = {
-	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
-	SIGVTALRM, SIGPROF, SIGPWR, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN,
-	SIGTTOU,
+	SIGHUP,	  SIGINT,  SIGQUIT,   SIGTERM, SIGUSR1,
+	SIGUSR2,  SIGALRM, SIGVTALRM, SIGPROF, SIGPWR,
+	SIGWINCH, SIGCONT, SIGTSTP,   SIGTTIN, SIGTTOU,
 };
 
 static void forward_set(sigset_t *set)
@@ -156,8 +156,8 @@ static void follow_stop(pid_t pid, int sig)
 	/* If COMMAND already runs again (we were stopped with it, and a
 	 * SIGCONT to the group woke us both), this stop is history. */
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)pid, &si,
-		   WCONTINUED | WNOHANG | WNOWAIT) == 0 &&
+	if (waitid(P_PID, (id_t)pid, &si, WCONTINUED | WNOHANG | WNOWAIT) ==
+		    0 &&
 	    si.si_pid == pid)
 		return;
 	if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)

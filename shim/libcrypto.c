@@ -27,17 +27,17 @@ static const struct tt_crypto *loaded_table;
 static const char *load_why = "libcrypto not loaded";
 
 static const struct tt_crypto table = {
-    .ctx = NULL,
-    .digest = tt_lc_digest,
-    .hash_new = tt_lc_hash_new,
-    .hash_update = tt_lc_hash_update,
-    .hash_final = tt_lc_hash_final,
-    .hash_free = tt_lc_hash_free,
-    .hmac = tt_lc_hmac,
-    .aead_seal = tt_lc_aead_seal,
-    .aead_open = tt_lc_aead_open,
-    .aes_block = tt_lc_aes_block,
-    .chacha20_block = tt_lc_chacha20_block,
+	.ctx = NULL,
+	.digest = tt_lc_digest,
+	.hash_new = tt_lc_hash_new,
+	.hash_update = tt_lc_hash_update,
+	.hash_final = tt_lc_hash_final,
+	.hash_free = tt_lc_hash_free,
+	.hmac = tt_lc_hmac,
+	.aead_seal = tt_lc_aead_seal,
+	.aead_open = tt_lc_aead_open,
+	.aes_block = tt_lc_aes_block,
+	.chacha20_block = tt_lc_chacha20_block,
 };
 
 static void do_load(void)
@@ -55,7 +55,7 @@ static void do_load(void)
 const struct tt_crypto *tt_crypto_load(const char **why)
 {
 	const struct tt_crypto *t =
-	    __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
+		__atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
 
 	if (!t) {
 		pthread_once(&load_once, do_load);

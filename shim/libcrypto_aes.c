@@ -156,10 +156,10 @@ int tt_lc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 		a->c = tt_lc.cipher_ctx_new();
 		if (!a->c ||
 		    tt_lc.encrypt_init_ex(
-			a->c,
-			tt_lc.cipher[key_len == 16 ? AL_AES_128_ECB
-						   : AL_AES_256_ECB],
-			NULL, key, NULL) != 1 ||
+			    a->c,
+			    tt_lc.cipher[key_len == 16 ? AL_AES_128_ECB
+						       : AL_AES_256_ECB],
+			    NULL, key, NULL) != 1 ||
 		    tt_lc.cipher_ctx_set_padding(a->c, 0) != 1)
 			goto fail;
 		aes_slot_keyed(a, key, key_len);

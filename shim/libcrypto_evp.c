@@ -194,7 +194,7 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 	}
 	ok = c &&
 	     tt_lc.cipher_init_ex(c, tt_lc.cipher[a], NULL, NULL, NULL, enc) ==
-		 1 &&
+		     1 &&
 	     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN,
 				   TT_AEAD_NONCE_LEN, NULL) == 1 &&
 	     (!ccm ||

@@ -102,8 +102,9 @@ static const char *fetch_all(bool v3)
 {
 	static const char *const mds[2] = {"SHA256", "SHA384"};
 	static const char *const ciphers[AL_CIPHERS] = {
-	    "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CCM",
-	    "AES-128-ECB", "AES-256-ECB", "ChaCha20"};
+		"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305",
+		"AES-128-CCM", "AES-128-ECB", "AES-256-ECB",
+		"ChaCha20"};
 
 	if (!v3) {
 		tt_lc.md[TT_HASH_SHA256] = tt_lc.sha256();
@@ -111,7 +112,7 @@ static const char *fetch_all(bool v3)
 		tt_lc.cipher[TT_AEAD_AES_128_GCM] = tt_lc.aes_128_gcm();
 		tt_lc.cipher[TT_AEAD_AES_256_GCM] = tt_lc.aes_256_gcm();
 		tt_lc.cipher[TT_AEAD_CHACHA20_POLY1305] =
-		    tt_lc.chacha20_poly1305();
+			tt_lc.chacha20_poly1305();
 		tt_lc.cipher[TT_AEAD_AES_128_CCM] = tt_lc.aes_128_ccm();
 		tt_lc.cipher[AL_AES_128_ECB] = tt_lc.aes_128_ecb();
 		tt_lc.cipher[AL_AES_256_ECB] = tt_lc.aes_256_ecb();
@@ -122,10 +123,10 @@ static const char *fetch_all(bool v3)
 			return "OSSL_LIB_CTX_new failed";
 		for (int i = 0; i < 2; i++)
 			tt_lc.md[i] =
-			    tt_lc.md_fetch(tt_lc.libctx, mds[i], NULL);
+				tt_lc.md_fetch(tt_lc.libctx, mds[i], NULL);
 		for (int i = 0; i < AL_CIPHERS; i++)
-			tt_lc.cipher[i] =
-			    tt_lc.cipher_fetch(tt_lc.libctx, ciphers[i], NULL);
+			tt_lc.cipher[i] = tt_lc.cipher_fetch(tt_lc.libctx,
+							     ciphers[i], NULL);
 	}
 	if (!tt_lc.md[TT_HASH_SHA256] || !tt_lc.md[TT_HASH_SHA384])
 		return "libcrypto has no SHA-256 or SHA-384";

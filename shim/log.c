@@ -46,7 +46,7 @@ enum wmode {
 struct sink {
 	int fd; /* -1: none */
 	uint8_t mode;
-	bool fifo; /* a pipe or FIFO: lines over PIPE_BUF need room first */
+	bool fifo;   /* a pipe or FIFO: lines over PIPE_BUF need room first */
 	bool broken; /* a pipe whose reader went away for good */
 	bool named;  /* opened by name (a FIFO may get a reader again) */
 	dev_t dev;
@@ -71,13 +71,15 @@ static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	bool was_pending = sigismember(&old, SIGPIPE) && sigpending(&pend) == 0 &&
+	bool was_pending = sigismember(&old, SIGPIPE) &&
+			   sigpending(&pend) == 0 &&
 			   sigismember(&pend, SIGPIPE);
 	ssize_t w = REAL(write)(fd, p, n);
 	int e = errno;
 	if (w < 0 && e == EPIPE && !was_pending) {
 		struct timespec zero = {0, 0};
-		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+		       errno == EINTR)
 			;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -245,8 +247,9 @@ static void take_stderr(void)
 	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
 		fd = open("/proc/self/fd/2",
 			  O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		if (fd >= 0 && (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
-				st2.st_ino != st.st_ino)) {
+		if (fd >= 0 &&
+		    (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
+		     st2.st_ino != st.st_ino)) {
 			REAL(close)(fd);
 			fd = -1;
 		}
@@ -276,7 +279,8 @@ static bool refused(const struct stat *st, bool fifo_ok, char *why, size_t cap)
 		snprintf(why, cap, "it is not a regular file%s",
 			 fifo_ok ? " or a FIFO" : "");
 	else if (st->st_uid != geteuid())
-		snprintf(why, cap, "it is owned by uid %u, not by this user (uid %u)",
+		snprintf(why, cap,
+			 "it is owned by uid %u, not by this user (uid %u)",
 			 (unsigned)st->st_uid, (unsigned)geteuid());
 	else if (st->st_mode & 077)
 		snprintf(why, cap,
@@ -291,8 +295,8 @@ static bool refused(const struct stat *st, bool fifo_ok, char *why, size_t cap)
 
 int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap)
 {
-	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-		       O_NOCTTY | O_NONBLOCK;
+	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		       O_NONBLOCK;
 	why[0] = 0;
 	int fd = open(path, fl | O_CREAT | O_EXCL, 0600);
 	if (fd >= 0 || errno != EEXIST)
@@ -332,13 +336,15 @@ static void fail(const char *what, const char *path, int e, const char *why)
 				   "tlstrace: TLSTRACE_LOG: refusing '%s': %s; "
 				   "tracing disabled\n",
 				   path, why)
-			: snprintf(line, sizeof(line),
-				   "tlstrace: TLSTRACE_LOG: cannot %s '%s': %s; "
-				   "tracing disabled\n",
-				   what, path, strerror(e));
+			: snprintf(
+				  line, sizeof(line),
+				  "tlstrace: TLSTRACE_LOG: cannot %s '%s': %s; "
+				  "tracing disabled\n",
+				  what, path, strerror(e));
 	if (n > 0)
-		tt_log_stderr(line, (size_t)n < sizeof(line) ? (size_t)n
-							      : sizeof(line) - 1);
+		tt_log_stderr(line, (size_t)n < sizeof(line)
+					    ? (size_t)n
+					    : sizeof(line) - 1);
 }
 
 _Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) > TT_SYSLOG_PATH_MAX,
@@ -425,9 +431,10 @@ size_t tt_log_fds(int fds[2])
 
 void tt_log_step_aside(int fd)
 {
-	struct sink *k = fd < 0 ? NULL : fd == err.fd ? &err
-				       : fd == file.fd ? &file
-						       : NULL;
+	struct sink *k = fd < 0		 ? NULL
+			 : fd == err.fd	 ? &err
+			 : fd == file.fd ? &file
+					 : NULL;
 	if (!k)
 		return;
 	int saved = errno;
@@ -487,11 +494,11 @@ static bool write_syslog(const char *line, size_t n, enum tt_level level)
 	gmtime_r(&now.tv_sec, &tm);
 	/* the month by hand: strftime's %b follows the program's LC_TIME,
 	 * and RFC 3164 wants the English abbreviation */
-	int h = snprintf(head, sizeof(head),
-			 "<%d>%s %2d %02d:%02d:%02d tlstrace[%ld]: ",
-			 syslog_pri(level), mon[(unsigned)tm.tm_mon % 12],
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 (long)getpid());
+	int h = snprintf(
+		head, sizeof(head),
+		"<%d>%s %2d %02d:%02d:%02d tlstrace[%ld]: ", syslog_pri(level),
+		mon[(unsigned)tm.tm_mon % 12], tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, (long)getpid());
 	if (h < 0 || (size_t)h >= sizeof(head))
 		return false;
 	size_t body = n && line[n - 1] == '\n' ? n - 1 : n;

@@ -66,7 +66,8 @@ static void *ossl_sym(const char *name)
 	if (f)
 		return f;
 	static const char *const libs[] = {"libssl.so.3", "libssl.so.1.1",
-					   "libcrypto.so.3", "libcrypto.so.1.1"};
+					   "libcrypto.so.3",
+					   "libcrypto.so.1.1"};
 	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
 		void *h = dlopen(libs[i], RTLD_NOLOAD | RTLD_LAZY);
 		if (!h)
@@ -98,8 +99,8 @@ static void ossl_bind(void)
 #define X(name, field) *(void **)&ossl.field = ossl_sym(#name);
 	OSSL_SYMS(X)
 #undef X
-	if (!ossl.set_ex || !ossl.get_ex || !ossl.new_index ||
-	    !ossl.set_mark || !ossl.pop_mark)
+	if (!ossl.set_ex || !ossl.get_ex || !ossl.new_index || !ossl.set_mark ||
+	    !ossl.pop_mark)
 		return;
 	/* no error of ours is left in the program's queue */
 	ossl.set_mark();

@@ -99,14 +99,13 @@ static void on_event(void *ctx, struct tt_event *ev)
 		tt_ev_int(ev, "log_lines_dropped", TT_INFO, (long long)total);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	size_t n = tt_format_line(format, s->line, sizeof(s->line), ev,
-				  &lc, level, &ts);
+	size_t n = tt_format_line(format, s->line, sizeof(s->line), ev, &lc,
+				  level, &ts);
 	if (!tt_log_write(s->line, n, (enum tt_level)ev->level))
 		tt_log_dropped_untake(dropped);
 }
 
-static void addr_text(const struct sockaddr_storage *ss, char *out,
-		      size_t cap)
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN];
 	if (ss->ss_family == AF_INET) {
@@ -143,8 +142,7 @@ static bool same_stream(void *ctx)
 	       st.st_ino == c->ino;
 }
 
-void tt_tconn_emit(struct tt_emit *em, struct tt_tconn *c,
-		   struct tt_scratch *s)
+void tt_tconn_emit(struct tt_emit *em, struct tt_tconn *c, struct tt_scratch *s)
 {
 	*em = (struct tt_emit){.fn = on_event,
 			       .ctx = c,

@@ -58,8 +58,8 @@ typedef struct {
 static inline void tt_fair_lock(tt_fairlock *l)
 {
 	unsigned t = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-	for (int spins = 0;
-	     __atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != t; spins++) {
+	for (int spins = 0; __atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != t;
+	     spins++) {
 		if (spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
@@ -96,7 +96,8 @@ struct tt_tconn {
 	bool live;
 	bool unsynced[2];
 	bool addrs_shown;
-	long long born_us, last_us; /* CLOCK_MONOTONIC: first seen, last event */
+	long long born_us,
+		last_us; /* CLOCK_MONOTONIC: first seen, last event */
 	char local[64], peer[64];
 	struct tt_tconn *next_all, *next_free;
 };

@@ -57,8 +57,8 @@ static uint8_t kind_now(int fd, struct tt_fdent *e)
 
 /* Settles an UNKNOWN or CANDIDATE fd given its first bytes; returns the
  * connection when the fd is (now) traced. */
-static struct tt_tconn *settle(int fd, struct tt_fdent *e,
-			       const uint8_t *first, size_t n)
+static struct tt_tconn *settle(int fd, struct tt_fdent *e, const uint8_t *first,
+			       size_t n)
 {
 	uint8_t kind = kind_now(fd, e);
 	if (kind == TT_FD_TLS)
@@ -143,10 +143,9 @@ static void flush_bypass(struct tt_tconn *c, struct tt_fdent *e,
 		uint32_t n = __atomic_exchange_n(&e->pend_bytes[d], 0,
 						 __ATOMIC_ACQ_REL);
 		if (code && code < TT_BY_COUNT)
-			tt_conn_bypass(&c->dec, (enum tt_dir)d,
-				       bypass_name[code], n,
-				       bypass_message((enum tt_bypass_call)code),
-				       em);
+			tt_conn_bypass(
+				&c->dec, (enum tt_dir)d, bypass_name[code], n,
+				bypass_message((enum tt_bypass_call)code), em);
 	}
 }
 
@@ -200,8 +199,8 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 		size_t take = iov[i].iov_len < n ? iov[i].iov_len : n;
 		if (take == 0)
 			continue;
-		tt_rc rc = tt_conn_feed(&c->dec, dir, iov[i].iov_base, take,
-					&em);
+		tt_rc rc =
+			tt_conn_feed(&c->dec, dir, iov[i].iov_base, take, &em);
 		if (rc == TT_GONE)
 			gone = true;
 		if (rc != TT_OK)
@@ -248,7 +247,8 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 	if (tt_busy) {
 		/* a signal handler doing I/O while this thread was inside
 		 * tlstrace: its bytes cannot be fed now */
-		struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+		struct tt_tconn *c =
+			__atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 		if (c && tt_fd_kind(e) == TT_FD_TLS)
 			__atomic_store_n(&c->unsynced[dir], true,
 					 __ATOMIC_RELAXED);
@@ -318,8 +318,8 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 
 static void detach(int fd, struct tt_fdent *e, bool closing)
 {
-	struct tt_tconn *c = __atomic_exchange_n(&e->conn, NULL,
-						 __ATOMIC_ACQ_REL);
+	struct tt_tconn *c =
+		__atomic_exchange_n(&e->conn, NULL, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&e->kind, TT_FD_UNKNOWN, __ATOMIC_RELEASE);
 	for (int d = 0; d < 2; d++) {
 		__atomic_store_n(&e->pend_call[d], 0, __ATOMIC_RELAXED);
@@ -337,15 +337,24 @@ static void detach(int fd, struct tt_fdent *e, bool closing)
 static const char *errno_name(int err)
 {
 	switch (err) {
-	case ECONNRESET: return "ECONNRESET";
-	case EPIPE: return "EPIPE";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ECONNABORTED: return "ECONNABORTED";
-	case ENETRESET: return "ENETRESET";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ENOTCONN: return "ENOTCONN";
-	default: return NULL;
+	case ECONNRESET:
+		return "ECONNRESET";
+	case EPIPE:
+		return "EPIPE";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case ECONNABORTED:
+		return "ECONNABORTED";
+	case ENETRESET:
+		return "ENETRESET";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENOTCONN:
+		return "ENOTCONN";
+	default:
+		return NULL;
 	}
 }
 
@@ -417,14 +426,16 @@ void tt_trace_dup(int oldfd, int newfd)
 	} else if (kind == TT_FD_TLS && !tt_busy) {
 		/* Inside tlstrace already (a signal handler), mu may be this
 		 * thread's: the new number is then classified afresh. */
-		struct tt_tconn *c = __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE);
+		struct tt_tconn *c =
+			__atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE);
 		if (c) {
 			tt_busy = 1; /* a signal handler now passes through */
 			tt_fair_lock(&c->mu);
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
 			    __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE) == c) {
 				c->refs++;
-				__atomic_store_n(&en->conn, c, __ATOMIC_RELEASE);
+				__atomic_store_n(&en->conn, c,
+						 __ATOMIC_RELEASE);
 				__atomic_store_n(&en->kind, TT_FD_TLS,
 						 __ATOMIC_RELEASE);
 			}

@@ -27,7 +27,7 @@ enum tt_bypass_call {
 	TT_BY_VMSPLICE,
 	TT_BY_SENDFILE,
 	TT_BY_COPY_FILE_RANGE,
-	TT_BY_RECV,	/* MSG_TRUNC on a stream: bytes discarded */
+	TT_BY_RECV, /* MSG_TRUNC on a stream: bytes discarded */
 	TT_BY_RECVFROM,
 	TT_BY_RECVMSG,
 	TT_BY_RECVMMSG,

@@ -129,7 +129,8 @@ size_t tt_utf8_sanitize(const uint8_t *b, size_t n, char *out, size_t cap)
 				cp = cp << 6 | (b[i + k] & 0x3f);
 		}
 		/* overlong, surrogate and out-of-range forms are invalid */
-		if (ok && len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+		if (ok && len == 3 &&
+		    (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
 			ok = 0;
 		if (ok && len == 4 && (cp < 0x10000 || cp > 0x10ffff))
 			ok = 0;
@@ -180,8 +181,7 @@ void tt_ev_int(struct tt_event *ev, const char *key, enum tt_level l,
 		f->v.i = i;
 }
 
-void tt_ev_bool(struct tt_event *ev, const char *key, enum tt_level l,
-		bool b)
+void tt_ev_bool(struct tt_event *ev, const char *key, enum tt_level l, bool b)
 {
 	struct tt_field *f = add_field(ev, key, l, TT_FT_BOOL);
 	if (f)
@@ -309,7 +309,7 @@ const char *tt_level_name(enum tt_level l)
 
 const char *tt_role_name(enum tt_role r)
 {
-	return r == TT_ROLE_CLIENT ? "client"
+	return r == TT_ROLE_CLIENT   ? "client"
 	       : r == TT_ROLE_SERVER ? "server"
 				     : "unknown";
 }

@@ -51,7 +51,7 @@ struct tt_field {
 };
 
 #define TT_EV_MAX_FIELDS 48
-#define TT_EV_ARENA (64 * 1024)
+#define TT_EV_ARENA	 (64 * 1024)
 
 struct tt_event {
 	const char *name;
@@ -72,7 +72,7 @@ struct tt_emit {
 	void (*fn)(void *ctx, struct tt_event *ev);
 	void *ctx;
 	struct tt_event *ev;
-	uint8_t level; /* most verbose level wanted */
+	uint8_t level;	/* most verbose level wanted */
 	uint16_t flags; /* enum tt_evflag set on every event (decrypted) */
 	/* Optional: asked before bytes that do not parse stop a direction.
 	 * False means they were not this connection's at all (its descriptor
@@ -106,19 +106,18 @@ void tt_ev_untrusted(struct tt_event *ev, const char *key, enum tt_level l,
 		     const uint8_t *b, size_t n);
 void tt_ev_int(struct tt_event *ev, const char *key, enum tt_level l,
 	       long long i);
-void tt_ev_bool(struct tt_event *ev, const char *key, enum tt_level l,
-		bool b);
+void tt_ev_bool(struct tt_event *ev, const char *key, enum tt_level l, bool b);
 void tt_ev_hex(struct tt_event *ev, const char *key, enum tt_level l,
 	       const uint8_t *b, size_t n);
-__attribute__((format(printf, 4, 5))) void
-tt_ev_printf(struct tt_event *ev, const char *key, enum tt_level l,
-	     const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) void tt_ev_printf(struct tt_event *ev,
+							const char *key,
+							enum tt_level l,
+							const char *fmt, ...);
 
 /* A list: begin, then add items (nothing else in between), then end. */
 void tt_ev_list_begin(struct tt_event *ev, const char *key, enum tt_level l);
 void tt_ev_list_add(struct tt_event *ev, const char *s);
-void tt_ev_list_add_untrusted(struct tt_event *ev, const uint8_t *b,
-			      size_t n);
+void tt_ev_list_add_untrusted(struct tt_event *ev, const uint8_t *b, size_t n);
 /* Reserves room for one item of up to cap bytes and returns a pointer to
  * write it to (then tt_ev_list_commit with its length), or NULL. */
 char *tt_ev_list_reserve(struct tt_event *ev, size_t cap);

@@ -15,9 +15,9 @@
 #include "keylog.h"
 
 static const char *const label_names[TT_KL_COUNT] = {
-    [TT_KL_NONE] = "",
+	[TT_KL_NONE] = "",
 #define TT_KL_NAME_(name) [TT_KL_##name] = #name,
-    TT_KEYLOG_LABELS(TT_KL_NAME_)
+	TT_KEYLOG_LABELS(TT_KL_NAME_)
 #undef TT_KL_NAME_
 };
 
@@ -147,7 +147,7 @@ TT_MUST_USE static tt_rc parse(struct tt_cur c, struct tt_keylog_entry *e)
 	l = find_label(lab);
 	if (l == TT_KL_NONE) {
 		ENSURE(hex_ok(rnd, TT_KEYLOG_HEX_MAX) &&
-			   hex_ok(sec, TT_KEYLOG_HEX_MAX),
+			       hex_ok(sec, TT_KEYLOG_HEX_MAX),
 		       TT_DECODE);
 		return TT_UNSUPPORTED;
 	}

@@ -289,7 +289,7 @@ tt_rc tt_tls12_prf(const struct tt_crypto *cr, enum tt_hash h,
 		memcpy(buf, a, hl);
 		/* buf starts with a copy of A(i): no aliased HMAC output */
 		if (cr->hmac(cr->ctx, h, secret, secret_len, buf, hl + ls, t) !=
-			0 ||
+			    0 ||
 		    cr->hmac(cr->ctx, h, secret, secret_len, buf, hl, a) != 0) {
 			rc = TT_DECODE;
 			break;

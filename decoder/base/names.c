@@ -184,25 +184,26 @@ REGISTRY(psk_mode, TT_PSK_MODES, NAME, uint8_t)
 #define SUITE(v_, id_, kx_, auth_, bulk_, mode_, mac_, prf_, ver_)             \
 	case v_: {                                                             \
 		static const struct tt_suite s = {                             \
-		    .code = v_,                                                \
-		    .tls13 = ver_ == 13,                                       \
-		    .kx = TT_KX_##kx_,                                         \
-		    .auth = TT_AUTH_##auth_,                                   \
-		    .bulk = TT_BULK_##bulk_,                                   \
-		    .mode = TT_MODE_##mode_,                                   \
-		    .key_len = KEY_##bulk_,                                    \
-		    .iv_len = IV_##ver_##_##mode_(BLOCK_##bulk_, KEY_##bulk_), \
-		    .explicit_nonce =                                          \
-			EXPLICIT_##ver_##_##mode_(BLOCK_##bulk_),              \
-		    .mac = TT_DIGEST_##mac_,                                   \
-		    .mac_len = MAC_##mac_(BLOCK_##bulk_),                      \
-		    .prf = TT_DIGEST_##prf_,                                   \
-		    .decrypt = DECRYPT(TT_BULK_##bulk_, TT_MODE_##mode_,       \
-				       TT_DIGEST_##prf_),                      \
-		    .hash = TT_DIGEST_##prf_ == TT_DIGEST_SHA384               \
-				? TT_HASH_SHA384                               \
-				: TT_HASH_SHA256,                              \
-		    .aead = AEAD_OF(TT_BULK_##bulk_, TT_MODE_##mode_),         \
+			.code = v_,                                            \
+			.tls13 = ver_ == 13,                                   \
+			.kx = TT_KX_##kx_,                                     \
+			.auth = TT_AUTH_##auth_,                               \
+			.bulk = TT_BULK_##bulk_,                               \
+			.mode = TT_MODE_##mode_,                               \
+			.key_len = KEY_##bulk_,                                \
+			.iv_len = IV_##ver_##_##mode_(BLOCK_##bulk_,           \
+						      KEY_##bulk_),            \
+			.explicit_nonce =                                      \
+				EXPLICIT_##ver_##_##mode_(BLOCK_##bulk_),      \
+			.mac = TT_DIGEST_##mac_,                               \
+			.mac_len = MAC_##mac_(BLOCK_##bulk_),                  \
+			.prf = TT_DIGEST_##prf_,                               \
+			.decrypt = DECRYPT(TT_BULK_##bulk_, TT_MODE_##mode_,   \
+					   TT_DIGEST_##prf_),                  \
+			.hash = TT_DIGEST_##prf_ == TT_DIGEST_SHA384           \
+					? TT_HASH_SHA384                       \
+					: TT_HASH_SHA256,                      \
+			.aead = AEAD_OF(TT_BULK_##bulk_, TT_MODE_##mode_),     \
 		};                                                             \
 		return &s;                                                     \
 	}

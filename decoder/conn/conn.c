@@ -6,13 +6,12 @@
 
 #include "conn.h"
 
-void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
-			enum tt_role sender)
+void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir, enum tt_role sender)
 {
 	if (tt_conn_role(c) != TT_ROLE_UNKNOWN)
 		return;
-	enum tt_role other =
-		sender == TT_ROLE_CLIENT ? TT_ROLE_SERVER : TT_ROLE_CLIENT;
+	enum tt_role other = sender == TT_ROLE_CLIENT ? TT_ROLE_SERVER
+						      : TT_ROLE_CLIENT;
 	uint8_t r = (uint8_t)(dir == TT_OUT ? sender : other);
 	__atomic_store_n(&c->role, r, __ATOMIC_RELAXED);
 }

@@ -25,23 +25,23 @@
  * large certificates fits; a longer claimed length is a decode error. */
 #define TT_HS_MSG_MAX (256u * 1024u)
 /* Certificates and CA names rendered per message (all are counted). */
-#define TT_CERTS_RENDERED 16
+#define TT_CERTS_RENDERED    16
 #define TT_CA_NAMES_RENDERED 256
-#define TT_SNI_MAX 255
+#define TT_SNI_MAX	     255
 /* What a connection remembers for its summary and diagnoses. */
-#define TT_MSG_LOG 64	 /* handshake messages listed in the summary */
-#define TT_ALERT_LOG 8	 /* alerts listed in the summary */
-#define TT_CA_TEXT 1024	 /* CA names kept for a diagnosis */
+#define TT_MSG_LOG   64	  /* handshake messages listed in the summary */
+#define TT_ALERT_LOG 8	  /* alerts listed in the summary */
+#define TT_CA_TEXT   1024 /* CA names kept for a diagnosis */
 
 struct tt_dirstate {
 	/* record layer */
 	uint8_t hdr[5];
 	uint8_t hdr_have;
 	uint8_t rtype;
-	uint32_t rlen;	/* body length of the record in progress */
-	uint32_t rgot;	/* body bytes of it seen so far */
-	uint8_t *rbuf;	/* body copy, only while a needed record is split */
-	bool rskip;	/* the record in progress is skipped, not decoded:
+	uint32_t rlen; /* body length of the record in progress */
+	uint32_t rgot; /* body bytes of it seen so far */
+	uint8_t *rbuf; /* body copy, only while a needed record is split */
+	bool rskip;    /* the record in progress is skipped, not decoded:
 			 * decided once, when its header is complete */
 	/* handshake reassembly: only while a message is split */
 	uint8_t *hbuf;
@@ -49,9 +49,9 @@ struct tt_dirstate {
 	uint8_t alert_part; /* first byte of an alert split across records */
 	bool alert_have;
 
-	bool ccs;	/* ChangeCipherSpec sent in this direction (<= 1.2) */
+	bool ccs;	  /* ChangeCipherSpec sent in this direction (<= 1.2) */
 	uint8_t null_mac; /* NULL cipher in force: MAC bytes per record */
-	bool dead;	/* stopped decoding; bytes pass through */
+	bool dead;	  /* stopped decoding; bytes pass through */
 	uint64_t records; /* completed */
 	uint64_t decoded; /* decoded, or reported as ciphertext */
 	uint64_t bytes;
@@ -108,7 +108,7 @@ struct tt_keysrc {
  * that the records after them still decrypt, but not themselves
  * decrypted), up to TT_KEYQ_HDRS more bytes of headers; past that, the
  * direction stops waiting and reports what it holds as ciphertext. */
-#define TT_KEYQ_MAX (128u * 1024u)
+#define TT_KEYQ_MAX  (128u * 1024u)
 #define TT_KEYQ_HDRS (64u * 1024u)
 
 /* Where the connection's handshakes stand. */
@@ -135,48 +135,48 @@ struct tt_alert_note {
 
 struct tt_conn {
 	struct tt_dirstate d[2];
-	uint32_t rec_seq;  /* records completed, both directions: wire order */
-	uint8_t role;	   /* enum tt_role */
-	uint16_t version;  /* negotiated, 0 until ServerHello */
+	uint32_t rec_seq; /* records completed, both directions: wire order */
+	uint8_t role;	  /* enum tt_role */
+	uint16_t version; /* negotiated, 0 until ServerHello */
 	uint16_t cipher;
 	uint8_t sni_len;
 	char sni[TT_SNI_MAX + 1];
-	char alpn[32];	   /* the server's choice */
+	char alpn[32]; /* the server's choice */
 	bool hrr;
 	uint8_t crandom[32], srandom[32]; /* of the latest hellos */
 
 	/* decryption: where keys come from (NULL: none) and what happened */
 	const struct tt_keysrc *ks;
-	uint32_t dec_records;		/* records decrypted */
+	uint32_t dec_records; /* records decrypted */
 	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
-	uint16_t key_updates[2];	/* KeyUpdates per direction */
+	uint16_t key_updates[2]; /* KeyUpdates per direction */
 
 	/* handshakes and renegotiation (decoder/session.c) */
-	uint8_t phase;		/* enum tt_phase */
-	bool fin[2];		/* Finished seen per direction, this handshake */
-	uint8_t reneg;		/* enum tt_reneg */
+	uint8_t phase; /* enum tt_phase */
+	bool fin[2];   /* Finished seen per direction, this handshake */
+	uint8_t reneg; /* enum tt_reneg */
 	uint8_t reneg_initiator; /* enum tt_role */
 	uint16_t reneg_attempts;
 	bool ch_seen, ch_ri, ch_scsv; /* secure renegotiation (RFC 5746) */
 	bool sh_seen, sh_ri;
 	bool cr_seen;
 	int32_t cr_ca_count;
-	char *ca_text;		/* the CA names, for a diagnosis */
-	int8_t client_cert;	/* -1 not seen, 0 empty, 1 sent */
+	char *ca_text;	    /* the CA names, for a diagnosis */
+	int8_t client_cert; /* -1 not seen, 0 empty, 1 sent */
 	uint8_t nmsg;
 	uint16_t msgs[TT_MSG_LOG]; /* type | dir << 8 | inferred << 9 */
 	uint8_t nalerts;
 	struct tt_alert_note alerts[TT_ALERT_LOG];
-	bool fatal[2];		/* a fatal alert went in that direction */
-	bool close_notify[2];	/* seen in clear */
-	bool enc_alert[2];	/* an encrypted alert record was seen */
+	bool fatal[2];	      /* a fatal alert went in that direction */
+	bool close_notify[2]; /* seen in clear */
+	bool enc_alert[2];    /* an encrypted alert record was seen */
 	bool appdata[2];
-	bool ended;		/* connection_closed or _reset written */
+	bool ended; /* connection_closed or _reset written */
 	bool peer_fin;
-	uint8_t end_how;	/* enum tt_end_how */
+	uint8_t end_how;	 /* enum tt_end_how */
 	const char *end_errname; /* static strings from the first end */
 	const char *end_call;
-	bool diag_done;		/* the end-of-connection diagnosis */
+	bool diag_done; /* the end-of-connection diagnosis */
 	/* per direction: the call that moved bytes past the hooks (static
 	 * string), NULL while every byte was seen */
 	const char *bypass[2];

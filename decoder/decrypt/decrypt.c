@@ -135,10 +135,11 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 	struct tt_dirstate *d = &c->d[dir];
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
-	enum tt_keylog_label label =
-		tls13 ? (enum tt_keylog_label)d->klabel : TT_KL_CLIENT_RANDOM;
+	enum tt_keylog_label label = tls13 ? (enum tt_keylog_label)d->klabel
+					   : TT_KL_CLIENT_RANDOM;
 	uint8_t secret[TT_KEYLOG_SECRET_MAX];
-	size_t want = tls13 ? tt_hash_len(kd->suite->hash) : TT_MASTER_SECRET_LEN;
+	size_t want = tls13 ? tt_hash_len(kd->suite->hash)
+			    : TT_MASTER_SECRET_LEN;
 	/* The peer's answer can be fed before this process's own ClientHello
 	 * when two threads read and write the socket: the wait started
 	 * without a client random, taken now that it is known. */
@@ -225,8 +226,8 @@ void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir)
 
 /* One keystream block of the record's AEAD: block b (0-based) of the
  * plaintext, whose size is *bs. */
-static int keystream(const struct tt_kdir *kd, const uint8_t *nonce,
-		     size_t b, uint8_t *out, size_t *bs)
+static int keystream(const struct tt_kdir *kd, const uint8_t *nonce, size_t b,
+		     uint8_t *out, size_t *bs)
 {
 	const struct tt_crypto *cr = kd->cr;
 	uint8_t ctr[TT_AES_BLOCK];
@@ -274,10 +275,10 @@ static int peek_type(const struct tt_kdir *kd, const uint8_t *p, uint32_t n)
 	tt_record_nonce(kd->k.iv, kd->k.seq, nonce);
 	for (int i = 0; i < PEEK_BLOCKS && end > 0 && type < 0; i++) {
 		size_t bs = TT_AES_BLOCK;
-		size_t b = (end - 1) / (kd->suite->aead ==
-						TT_AEAD_CHACHA20_POLY1305
-					? TT_CHACHA20_BLOCK
-					: TT_AES_BLOCK);
+		size_t b = (end - 1) /
+			   (kd->suite->aead == TT_AEAD_CHACHA20_POLY1305
+				    ? TT_CHACHA20_BLOCK
+				    : TT_AES_BLOCK);
 		if (keystream(kd, nonce, b, ks, &bs) != 0)
 			break;
 		size_t start = b * bs;
@@ -306,8 +307,7 @@ static uint8_t *whole(const uint8_t *hdr, const uint8_t *p, uint32_t n)
 	return rec;
 }
 
-void tt_dec_switch(struct tt_conn *c, enum tt_dir dir,
-		   const struct tt_emit *em)
+void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	if (d->kstate != TT_K_ON || !d->kd->suite->tls13) {
@@ -337,8 +337,9 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir,
 					 kd->secret) != TT_OK ||
 		    tt_tls13_traffic_keys(kd->cr, kd->suite, kd->secret,
 					  &kd->k) != TT_OK) {
-			tt_emit_decode_error(em, dir, "cannot decrypt",
-					     "KeyUpdate: next secret not derived");
+			tt_emit_decode_error(
+				em, dir, "cannot decrypt",
+				"KeyUpdate: next secret not derived");
 			c->dec_failed = true;
 			stop(c, dir);
 		}
@@ -364,9 +365,8 @@ static enum tt_dec_result open_failed(struct tt_conn *c, enum tt_dir dir,
 }
 
 enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
-			       const uint8_t *hdr, const uint8_t *p,
-			       uint32_t n, const struct tt_emit *em,
-			       struct tt_opened *out)
+			       const uint8_t *hdr, const uint8_t *p, uint32_t n,
+			       const struct tt_emit *em, struct tt_opened *out)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	enter13(c, dir);
@@ -377,7 +377,8 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
-	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA : type == TT_CT_APPLICATION_DATA)) {
+	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA
+			 : type == TT_CT_APPLICATION_DATA)) {
 		/* application data (TLS 1.2), or a body not kept: counted */
 		kd->k.seq++;
 		return TT_DEC_NONE;
@@ -395,8 +396,8 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	size_t len = 0;
 	tt_rc rc;
 	if (tls13)
-		rc = tt_tls13_open(kd->cr, &kd->k, rec, (size_t)n + 5, rec + 5, n,
-				   &len, &type);
+		rc = tt_tls13_open(kd->cr, &kd->k, rec, (size_t)n + 5, rec + 5,
+				   n, &len, &type);
 	else
 		rc = tt_tls12_open(kd->cr, &kd->k, rec, (size_t)n + 5,
 				   rec + 5 + kd->suite->explicit_nonce, n,

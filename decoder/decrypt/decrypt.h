@@ -34,9 +34,8 @@ bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type);
 /* Offers an encrypted record, whole (p NULL when its body was not kept).
  * Only TT_DEC_OPENED fills out. */
 enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
-			       const uint8_t *hdr, const uint8_t *p,
-			       uint32_t n, const struct tt_emit *em,
-			       struct tt_opened *out);
+			       const uint8_t *hdr, const uint8_t *p, uint32_t n,
+			       const struct tt_emit *em, struct tt_opened *out);
 void tt_dec_opened_free(struct tt_opened *o);
 /* After an opened record was decoded: a TLS 1.3 Finished or KeyUpdate in
  * it (c->d[dir].ksw_app, ksw_update) moves dir to its next secret. */
@@ -49,8 +48,7 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir);
  * offered after are not opened. */
 void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir);
 /* Whether dir waits for keys. */
-static inline bool tt_dec_waiting_keys(const struct tt_conn *c,
-				       enum tt_dir dir)
+static inline bool tt_dec_waiting_keys(const struct tt_conn *c, enum tt_dir dir)
 {
 	return c->d[dir].kstate == TT_K_WAIT;
 }

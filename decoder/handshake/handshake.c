@@ -38,8 +38,7 @@ static const tt_hs_parser parsers[256] = {
 };
 
 static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
-		      const uint8_t *body, size_t len,
-		      const struct tt_emit *em)
+		      const uint8_t *body, size_t len, const struct tt_emit *em)
 {
 	c->d[dir].hs_msgs++;
 	tt_rc rc = parsers[type] ? parsers[type](c, dir, body, len, em)
@@ -83,7 +82,8 @@ static size_t parse_whole(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 	size_t used = 0;
 	while (n - used >= 4) {
 		const uint8_t *h = p + used;
-		uint32_t len = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+		uint32_t len = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 |
+			       h[3];
 		if (too_big(c, dir, len, em))
 			return n;
 		if (n - used - 4 < len)
@@ -118,8 +118,8 @@ static bool hbuf_append(struct tt_dirstate *d, const uint8_t *p, size_t n)
 	return true;
 }
 
-void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
-		size_t n, const struct tt_emit *em)
+void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p, size_t n,
+		const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	if (d->dead)

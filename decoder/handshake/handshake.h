@@ -6,7 +6,7 @@
 #include "conn.h"
 
 /* Plaintext handshake bytes of one whole record. */
-void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
-		size_t n, const struct tt_emit *em);
+void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p, size_t n,
+		const struct tt_emit *em);
 
 #endif

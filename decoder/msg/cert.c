@@ -149,8 +149,7 @@ TT_MUST_USE static tt_rc cr_tls12_parse(struct tt_cur m, bool with_sigalgs,
 	return ca_list_parse(r->cas, &r->ca_count);
 }
 
-TT_MUST_USE static tt_rc cr_tls13_parse(struct tt_cur m,
-					struct cert_request *r)
+TT_MUST_USE static tt_rc cr_tls13_parse(struct tt_cur m, struct cert_request *r)
 {
 	struct tt_cur exts;
 	struct tt_exts x;
@@ -269,8 +268,8 @@ tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
 	r.version = v;
 
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
-	struct tt_event *ev = tt_ev_begin(em, "certificate_request", TT_INFO,
-					  dir);
+	struct tt_event *ev =
+		tt_ev_begin(em, "certificate_request", TT_INFO, dir);
 	cert_request_event(c, ev, &r);
 	tt_ev_send(em, ev);
 	return TT_OK;
@@ -301,8 +300,8 @@ static void leaf_fields(struct tt_event *ev, const struct tt_x509 *x)
 /* What a Certificate says, checked whole. */
 struct certificate {
 	bool tls13;
-	struct tt_cur ctx;	/* 1.3: certificate_request_context */
-	struct tt_cur list;	/* certificate_list */
+	struct tt_cur ctx;  /* 1.3: certificate_request_context */
+	struct tt_cur list; /* certificate_list */
 	long long count;
 };
 
@@ -386,9 +385,8 @@ static void certificate_event(struct tt_event *ev, enum tt_role sender,
 		tt_ev_str(ev, "note", TT_INFO, "empty certificate list");
 }
 
-tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
-			const uint8_t *body, size_t len,
-			const struct tt_emit *em)
+tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
+			size_t len, const struct tt_emit *em)
 {
 	struct certificate r;
 	memset(&r, 0, sizeof(r));

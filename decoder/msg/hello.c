@@ -89,8 +89,7 @@ static void remember_alpn(struct tt_conn *c, struct tt_cur list)
  *            case host_name: opaque HostName<1..2^16-1>; } name; } ServerName;
  *   struct { ServerName server_name_list<1..2^16-1> } ServerNameList;
  * The first host_name, if any, in *host (host->p NULL when none). */
-TT_MUST_USE static tt_rc server_name_parse(struct tt_cur v,
-					   struct tt_cur *host)
+TT_MUST_USE static tt_rc server_name_parse(struct tt_cur v, struct tt_cur *host)
 {
 	struct tt_cur list;
 	TRY(tt_sub16(&v, &list));
@@ -132,8 +131,7 @@ TT_MUST_USE static tt_rc u16_list(struct tt_cur v, bool len8,
  *   struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry;
  *   struct { KeyShareEntry client_shares<0..2^16-1>; } KeyShareClientHello;
  */
-TT_MUST_USE static tt_rc key_shares_parse(struct tt_cur v,
-					  struct tt_cur *list)
+TT_MUST_USE static tt_rc key_shares_parse(struct tt_cur v, struct tt_cur *list)
 {
 	TRY(tt_sub16(&v, list));
 	TRY(tt_expect_empty(&v));
@@ -186,8 +184,7 @@ TT_MUST_USE static tt_rc client_hello_parse(struct tt_cur m,
 	TRY(tt_sub8(&m, &h->sid));
 	ENSURE(tt_cur_left(&h->sid) <= 32, TT_DECODE);
 	TRY(tt_sub16(&m, &h->suites));
-	ENSURE(tt_cur_left(&h->suites) >= 2 &&
-		       tt_cur_left(&h->suites) % 2 == 0,
+	ENSURE(tt_cur_left(&h->suites) >= 2 && tt_cur_left(&h->suites) % 2 == 0,
 	       TT_DECODE);
 	TRY(tt_sub8(&m, &h->comp));
 	ENSURE(tt_cur_left(&h->comp) >= 1, TT_DECODE);
@@ -255,8 +252,7 @@ static void client_hello_event(struct tt_event *ev,
 {
 	version_fields(ev, "version", "version_code", TT_INFO, h->legacy);
 	tt_ev_hex(ev, "random", TT_DEBUG, h->random, 32);
-	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p,
-		  tt_cur_left(&h->sid));
+	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p, tt_cur_left(&h->sid));
 	tt_ev_int(ev, "cipher_count", TT_INFO,
 		  (long long)tt_cur_left(&h->suites) / 2);
 	tt_ev_list_u16(ev, "cipher_suites", TT_DEBUG, h->suites,
@@ -424,13 +420,13 @@ static void server_hello_event(struct tt_event *ev,
 			       TT_DEBUG, h->legacy);
 	if (!hrr)
 		tt_ev_hex(ev, "random", TT_DEBUG, h->random, 32);
-	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p,
-		  tt_cur_left(&h->sid));
+	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p, tt_cur_left(&h->sid));
 	tt_ev_label(ev, "compression", TT_DEBUG,
 		    tt_label_compression(h->comp, b));
 	tt_ev_ext_names(ev, TT_DEBUG, &h->x);
 	for (size_t i = 0; i < h->x.n; i++) {
-		if (h->x.type[i] == TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
+		if (h->x.type[i] ==
+		    TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
 			alpn_field(ev, h->alpn);
 		else if (h->x.type[i] == TT_EXT_EXTENDED_MASTER_SECRET)
 			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
@@ -462,9 +458,9 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 		c->hrr = true;
 		__atomic_store_n(&c->version, h.version, __ATOMIC_RELAXED);
 	}
-	struct tt_event *ev = tt_ev_begin(
-		em, h.hrr ? "hello_retry_request" : "server_hello", TT_INFO,
-		dir);
+	struct tt_event *ev =
+		tt_ev_begin(em, h.hrr ? "hello_retry_request" : "server_hello",
+			    TT_INFO, dir);
 	server_hello_event(ev, &h);
 	tt_ev_send(em, ev);
 	if (!h.hrr)
@@ -479,15 +475,15 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
  */
 struct encrypted_extensions {
 	struct tt_exts x;
-	struct tt_cur alpn;	/* protocol_name_list, when ALPN is in x */
+	struct tt_cur alpn; /* protocol_name_list, when ALPN is in x */
 	bool has_mfl, has_rsl, has_groups;
-	uint8_t mfl;		/* max_fragment_length (RFC 6066 4) */
-	uint16_t rsl;		/* record_size_limit (RFC 8449 4) */
-	struct tt_cur groups;	/* supported_groups */
+	uint8_t mfl;	      /* max_fragment_length (RFC 6066 4) */
+	uint16_t rsl;	      /* record_size_limit (RFC 8449 4) */
+	struct tt_cur groups; /* supported_groups */
 };
 
-TT_MUST_USE static tt_rc encrypted_extensions_parse(
-	struct tt_cur m, struct encrypted_extensions *e)
+TT_MUST_USE static tt_rc
+encrypted_extensions_parse(struct tt_cur m, struct encrypted_extensions *e)
 {
 	struct tt_cur exts;
 	TRY(tt_sub16(&m, &exts));

@@ -35,8 +35,9 @@ struct server_key_exchange {
 	long long dh_bits;
 };
 
-TT_MUST_USE static tt_rc server_key_exchange_parse(
-	struct tt_cur m, enum tt_kx kx, struct server_key_exchange *r)
+TT_MUST_USE static tt_rc
+server_key_exchange_parse(struct tt_cur m, enum tt_kx kx,
+			  struct server_key_exchange *r)
 {
 	if (kx == TT_KX_DHE_PSK || kx == TT_KX_ECDHE_PSK) {
 		struct tt_cur hint; /* psk_identity_hint<0..2^16-1> first */
@@ -97,8 +98,8 @@ struct new_session_ticket {
 	size_t ticket_len;
 };
 
-TT_MUST_USE static tt_rc new_session_ticket_parse(
-	struct tt_cur m, bool tls13, struct new_session_ticket *r)
+TT_MUST_USE static tt_rc new_session_ticket_parse(struct tt_cur m, bool tls13,
+						  struct new_session_ticket *r)
 {
 	struct tt_cur ticket;
 	TRY(tt_u32(&m, &r->lifetime));

@@ -26,19 +26,16 @@ TT_MUST_USE tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 TT_MUST_USE tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 				     const uint8_t *body, size_t len,
 				     const struct tt_emit *em);
-TT_MUST_USE tt_rc tt_hs_encrypted_extensions(struct tt_conn *c,
-					     enum tt_dir dir,
+TT_MUST_USE tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
 					     const uint8_t *body, size_t len,
 					     const struct tt_emit *em);
 TT_MUST_USE tt_rc tt_hs_certificate(struct tt_conn *c, enum tt_dir dir,
 				    const uint8_t *body, size_t len,
 				    const struct tt_emit *em);
-TT_MUST_USE tt_rc tt_hs_certificate_request(struct tt_conn *c,
-					    enum tt_dir dir,
+TT_MUST_USE tt_rc tt_hs_certificate_request(struct tt_conn *c, enum tt_dir dir,
 					    const uint8_t *body, size_t len,
 					    const struct tt_emit *em);
-TT_MUST_USE tt_rc tt_hs_server_key_exchange(struct tt_conn *c,
-					    enum tt_dir dir,
+TT_MUST_USE tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
 					    const uint8_t *body, size_t len,
 					    const struct tt_emit *em);
 TT_MUST_USE tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,

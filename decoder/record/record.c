@@ -59,7 +59,8 @@ void tt_conn_release(struct tt_conn *c)
 
 static bool header_ok(const uint8_t *h, size_t n)
 {
-	if (n >= 1 && (h[0] < TT_CT_CHANGE_CIPHER_SPEC || h[0] > TT_CT_HEARTBEAT))
+	if (n >= 1 &&
+	    (h[0] < TT_CT_CHANGE_CIPHER_SPEC || h[0] > TT_CT_HEARTBEAT))
 		return false;
 	if (n >= 2 && h[1] != 3)
 		return false;
@@ -122,7 +123,7 @@ static uint8_t null_mac_len(uint16_t cipher)
 }
 
 static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
-		     const uint8_t *p, uint32_t n, const struct tt_emit *em)
+			 const uint8_t *p, uint32_t n, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	switch (type) {
@@ -137,9 +138,9 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 			d->null_mac = null_mac_len(c->cipher);
 		}
 		/* TLS 1.3 sends it only for middlebox compatibility. */
-		struct tt_event *ev = tt_ev_begin(
-			em, "change_cipher_spec", tls13 ? TT_DEBUG : TT_INFO,
-			dir);
+		struct tt_event *ev = tt_ev_begin(em, "change_cipher_spec",
+						  tls13 ? TT_DEBUG : TT_INFO,
+						  dir);
 		if (tls13)
 			tt_ev_bool(ev, "compatibility", TT_DEBUG, true);
 		tt_ev_send(em, ev);
@@ -162,7 +163,8 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		c->appdata[dir] = true;
 		break;
 	case TT_CT_HEARTBEAT: {
-		struct tt_event *ev = tt_ev_begin(em, "heartbeat", TT_DEBUG, dir);
+		struct tt_event *ev =
+			tt_ev_begin(em, "heartbeat", TT_DEBUG, dir);
 		tt_ev_int(ev, "record_length", TT_DEBUG, n);
 		tt_ev_send(em, ev);
 		break;
@@ -185,8 +187,8 @@ static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
 	if (d->order_free || o->dead || c->phase != TT_PHASE_FIRST)
 		return false;
 	if (!c->ch_seen)
-		return o->decoded == 0 && type == TT_CT_HANDSHAKE && p && n > 0 &&
-		       p[0] == TT_HT_SERVER_HELLO;
+		return o->decoded == 0 && type == TT_CT_HANDSHAKE && p &&
+		       n > 0 && p[0] == TT_HT_SERVER_HELLO;
 	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
 }
 
@@ -331,8 +333,8 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		/* GenericStreamCipher with a NULL cipher: content, then MAC
 		 * (RFC 5246 6.2.3.1) */
 		if (n < d->null_mac) {
-			tt_emit_decode_error(em, dir,
-					     "record shorter than its MAC", NULL);
+			tt_emit_decode_error(
+				em, dir, "record shorter than its MAC", NULL);
 			return STEP_DONE;
 		}
 		n -= d->null_mac;
@@ -353,8 +355,8 @@ static enum step run_head(struct tt_conn *c, enum tt_dir dir, bool give_up,
 	}
 	const uint8_t *body;
 	struct tt_qent e = qhead(d, &body);
-	enum step s = record_body(c, dir, e.hdr, body, qent_len(&e), give_up,
-				  em);
+	enum step s =
+		record_body(c, dir, e.hdr, body, qent_len(&e), give_up, em);
 	d->qwhy = (uint8_t)s;
 	if (s != STEP_DONE)
 		return s;
@@ -381,7 +383,7 @@ static void drain(struct tt_conn *c, unsigned give_up, const struct tt_emit *em)
 		enum tt_dir first = TT_IN;
 		if (!has0 || (has1 && qhead(d1, &b).seq < qhead(d0, &b).seq))
 			first = TT_OUT;
-		enum tt_dir order[2] = {first, (enum tt_dir)!first};
+		enum tt_dir order[2] = {first, (enum tt_dir) !first};
 		bool progressed = false;
 		for (int k = 0; k < 2 && !progressed; k++) {
 			enum tt_dir dir = order[k];
@@ -422,9 +424,9 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		char tb[TT_NAMEBUF], vb[TT_NAMEBUF];
 		tt_ev_str(tev, "record_type", TT_TRACE,
 			  tt_label_content_type(hdr[0], tb));
-		tt_ev_str(tev, "record_version", TT_TRACE,
-			  tt_label_version((uint16_t)(hdr[1] << 8 | hdr[2]),
-					   vb));
+		tt_ev_str(
+			tev, "record_version", TT_TRACE,
+			tt_label_version((uint16_t)(hdr[1] << 8 | hdr[2]), vb));
 		tt_ev_int(tev, "record_length", TT_TRACE, n);
 		tt_ev_send(em, tev);
 	}
@@ -545,8 +547,8 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 					hex[k++] = ' ';
 				}
 				hex[k ? k - 1 : 0] = 0;
-				tt_conn_stop(c, dir, "not a TLS record header", hex,
-					     em);
+				tt_conn_stop(c, dir, "not a TLS record header",
+					     hex, em);
 				return TT_DECODE;
 			}
 			if (d->hdr_have < 5)
@@ -584,8 +586,8 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 				free(d->rbuf);
 				d->rbuf = malloc(d->rlen ? d->rlen : 1);
 				if (!d->rbuf) {
-					tt_conn_stop(c, dir, "out of memory", NULL,
-						     em);
+					tt_conn_stop(c, dir, "out of memory",
+						     NULL, em);
 					return TT_DECODE;
 				}
 			}

@@ -41,7 +41,8 @@ static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
 		return;
 	enum tt_role me = (enum tt_role)tt_conn_role(c);
 	bool reset = ei->how == TT_END_ERROR || ei->how == TT_END_LOCAL_ABORT;
-	if (c->reneg == TT_RENEG_REFUSED && c->reneg_initiator == TT_ROLE_SERVER) {
+	if (c->reneg == TT_RENEG_REFUSED &&
+	    c->reneg_initiator == TT_ROLE_SERVER) {
 		c->diag_done = true;
 		if (reset && !c->fatal[me == TT_ROLE_CLIENT ? TT_IN : TT_OUT]) {
 			tt_emit_diagnosis(
@@ -230,12 +231,12 @@ void tt_sess_end(struct tt_conn *c, const struct tt_end_info *ei,
 		case TT_END_ERROR:
 			/* the peer's RST shows as ECONNRESET, or as EPIPE on
 			 * a write; other errors are the network's */
-			how = ei->errname &&
-					      (strcmp(ei->errname, "ECONNRESET") ==
-						       0 ||
-					       strcmp(ei->errname, "EPIPE") == 0 ||
-					       strcmp(ei->errname,
-						      "ECONNABORTED") == 0)
+			how = ei->errname && (strcmp(ei->errname,
+						     "ECONNRESET") == 0 ||
+					      strcmp(ei->errname, "EPIPE") ==
+						      0 ||
+					      strcmp(ei->errname,
+						     "ECONNABORTED") == 0)
 				      ? "reset_by_peer"
 				      : "connection_error";
 			break;
@@ -251,10 +252,11 @@ void tt_sess_end(struct tt_conn *c, const struct tt_end_info *ei,
 		if (ei->call)
 			tt_ev_str(ev, "call", fl, ei->call);
 		if (!reset)
-			tt_ev_str(ev, "close_notify", TT_INFO,
-				  close_notify_text(c, ei->how == TT_END_PEER_FIN
-							       ? TT_IN
-							       : TT_OUT));
+			tt_ev_str(
+				ev, "close_notify", TT_INFO,
+				close_notify_text(c, ei->how == TT_END_PEER_FIN
+							     ? TT_IN
+							     : TT_OUT));
 		if (ei->how == TT_END_LOCAL_ABORT)
 			tt_ev_str(ev, "evidence", TT_INFO,
 				  "close() with SO_LINGER {on, 0 s}: the "

@@ -182,7 +182,8 @@ static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
 	char nb[TT_NAMEBUF], msg[640];
 	const char *name = tt_label_alert(desc, nb);
 	const char *cause = alert_cause(desc);
-	snprintf(msg, sizeof(msg), "%s sent a fatal %s alert during the "
+	snprintf(msg, sizeof(msg),
+		 "%s sent a fatal %s alert during the "
 		 "handshake%s%s",
 		 dir == TT_IN ? "the peer" : "this process", name,
 		 cause ? ": usually " : "", cause ? cause : "");
@@ -194,7 +195,8 @@ static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
 		snprintf(fix, sizeof(fix),
 			 "configure a client certificate issued by one of the "
 			 "CAs the server named (%s)",
-			 c->ca_text && *c->ca_text ? c->ca_text : "it named none");
+			 c->ca_text && *c->ca_text ? c->ca_text
+						   : "it named none");
 		f = fix;
 	}
 	tt_emit_diagnosis(em, dir, "fatal_alert_in_handshake", msg, f);
@@ -326,20 +328,21 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 			 len, tt_role_name(sender),
 			 after_request ? "a hello_request"
 				       : "the client's renegotiation");
-		tt_sess_alert_event(c, dir, TT_ALEVEL_WARNING, TT_AL_NO_RENEGOTIATION, len, evidence,
-			       em);
+		tt_sess_alert_event(c, dir, TT_ALEVEL_WARNING,
+				    TT_AL_NO_RENEGOTIATION, len, evidence, em);
 		return;
 	}
 	if (c->reneg == TT_RENEG_REFUSED && !c->fatal[dir] &&
 	    c->reneg_initiator == TT_ROLE_SERVER && sender == TT_ROLE_SERVER) {
-		snprintf(evidence, sizeof(evidence),
-			 "encrypted alert record of %u bytes from the server "
-			 "after the client refused renegotiation: OpenSSL-style "
-			 "servers end such a connection with a fatal "
-			 "handshake_failure",
-			 len);
-		tt_sess_alert_event(c, dir, TT_ALEVEL_FATAL, TT_AL_HANDSHAKE_FAILURE, len, evidence,
-			       em);
+		snprintf(
+			evidence, sizeof(evidence),
+			"encrypted alert record of %u bytes from the server "
+			"after the client refused renegotiation: OpenSSL-style "
+			"servers end such a connection with a fatal "
+			"handshake_failure",
+			len);
+		tt_sess_alert_event(c, dir, TT_ALEVEL_FATAL,
+				    TT_AL_HANDSHAKE_FAILURE, len, evidence, em);
 		return;
 	}
 	/* unexplained: most often close_notify */

@@ -45,9 +45,9 @@ enum tt_end_how {
 
 struct tt_end_info {
 	enum tt_end_how how;
-	enum tt_dir dir;     /* the call's direction, for errors */
-	const char *errname; /* ECONNRESET, ... for TT_END_ERROR */
-	const char *call;    /* read, write, close, ... */
+	enum tt_dir dir;	 /* the call's direction, for errors */
+	const char *errname;	 /* ECONNRESET, ... for TT_END_ERROR */
+	const char *call;	 /* read, write, close, ... */
 	long long since_last_us; /* since the connection's previous event */
 	long long duration_us;	 /* since the connection was first seen */
 	long long unread;	 /* bytes left unread at a local close */

@@ -55,7 +55,7 @@
  * timed loop measures its pass-through path.
  */
 static const char payload[PAIR_LEN] =
-    "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_io\r\n\r\n";
+	"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench_io\r\n\r\n";
 
 __attribute__((noreturn)) static void die(const char *what)
 {

@@ -55,10 +55,10 @@
 #include <openssl/x509.h>
 
 #define WRITE_LEN   (16 * 1024)
-#define MIB         (1024 * 1024)
+#define MIB	    (1024 * 1024)
 #define TIME_LIMIT  120
 #define CIPHERSUITE "TLS_AES_128_GCM_SHA256"
-#define REPLY       'k'
+#define REPLY	    'k'
 
 /* The server's pid in the client, 0 in the server. */
 static pid_t server_pid;
@@ -116,10 +116,9 @@ static void make_cert(EVP_PKEY **pkey, X509 **cert)
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
 	    !X509_set_pubkey(x, k) ||
 	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					(const unsigned char *)"127.0.0.1",
-					-1, -1, 0) ||
-	    !X509_set_issuer_name(x, name) ||
-	    !X509_sign(x, k, EVP_sha256()))
+					(const unsigned char *)"127.0.0.1", -1,
+					-1, 0) ||
+	    !X509_set_issuer_name(x, name) || !X509_sign(x, k, EVP_sha256()))
 		die_ssl("making the certificate");
 	*pkey = k;
 	*cert = x;
@@ -214,7 +213,8 @@ static void server_close(SSL *ssl)
 	int fd = SSL_get_fd(ssl);
 
 	if (SSL_read(ssl, &c, 1) > 0) {
-		fprintf(stderr, "bench_tls: server: data after the last message\n");
+		fprintf(stderr,
+			"bench_tls: server: data after the last message\n");
 		exit(1);
 	}
 	if (SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
@@ -233,9 +233,8 @@ static void server_reply(SSL *ssl)
 		die_ssl("server: SSL_write");
 }
 
-__attribute__((noreturn)) static void server(int lfd, EVP_PKEY *pkey,
-					     X509 *cert, int bulk,
-					     unsigned long count)
+__attribute__((noreturn)) static void
+server(int lfd, EVP_PKEY *pkey, X509 *cert, int bulk, unsigned long count)
 {
 	SSL_CTX *ctx = make_ctx(TLS_server_method());
 	SSL *ssl;
@@ -258,7 +257,8 @@ __attribute__((noreturn)) static void server(int lfd, EVP_PKEY *pkey,
 			got += (uint64_t)n;
 		}
 		if (got != want) {
-			fprintf(stderr, "bench_tls: server: %llu bytes, not %llu\n",
+			fprintf(stderr,
+				"bench_tls: server: %llu bytes, not %llu\n",
 				(unsigned long long)got,
 				(unsigned long long)want);
 			exit(1);

@@ -242,9 +242,8 @@ FZ_NOCOV static int fz_j_container(struct fz_json *j, char open)
 				for (size_t i = 0; i < j->nkeys; i++)
 					if (j->klen[i] == kl &&
 					    memcmp(j->key[i], k, kl) == 0)
-						fz_fail(
-						    "duplicate JSON key %.*s",
-						    (int)kl, k);
+						fz_fail("duplicate JSON key %.*s",
+							(int)kl, k);
 				if (j->nkeys <
 				    sizeof(j->key) / sizeof(j->key[0])) {
 					j->key[j->nkeys] = k;
@@ -427,7 +426,7 @@ FZ_NOCOV static void fz_check_contract(const struct tt_event *ev)
 		fz_need(ev, "sig_algs", TT_FT_LIST);
 		const struct tt_field *cnt = fz_need(ev, "ca_count", TT_FT_INT);
 		const struct tt_field *names =
-		    fz_need(ev, "ca_names", TT_FT_LIST);
+			fz_need(ev, "ca_names", TT_FT_LIST);
 		if (cnt->v.i != (long long)names->n)
 			fz_fail("certificate_request: ca_count %lld, %u "
 				"ca_names",
@@ -539,15 +538,16 @@ FZ_NOCOV static void fz_render(const struct fz_sink *k,
 	static char full[FZ_FULL], small[TT_LINE_MIN], mid[4096];
 	static const struct timespec ts = {1795428000, 123456789};
 	struct tt_line_ctx ctx = {
-	    .pid = 4242,
-	    .tid = 4243,
-	    .conn = 7,
-	    .fd = 5,
-	    .local = "127.0.0.1:443",
-	    .peer = "[::1]:50000",
-	    .role = k->conn ? tt_role_name((enum tt_role)tt_conn_role(k->conn))
-			    : "unknown",
-	    .show_addrs = (k->events & 1) != 0,
+		.pid = 4242,
+		.tid = 4243,
+		.conn = 7,
+		.fd = 5,
+		.local = "127.0.0.1:443",
+		.peer = "[::1]:50000",
+		.role = k->conn ? tt_role_name(
+					  (enum tt_role)tt_conn_role(k->conn))
+				: "unknown",
+		.show_addrs = (k->events & 1) != 0,
 	};
 	size_t n;
 
@@ -698,12 +698,14 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 	fz_put_str(&t, "alpn", c->alpn, sizeof(c->alpn));
 	fz_put_bytes(&t, "crandom", c->crandom, sizeof(c->crandom));
 	fz_put_bytes(&t, "srandom", c->srandom, sizeof(c->srandom));
-	fz_put(&t, " phase=%u fin=%d%d reneg=%u reneg_initiator=%u "
-		   "reneg_attempts=%u",
+	fz_put(&t,
+	       " phase=%u fin=%d%d reneg=%u reneg_initiator=%u "
+	       "reneg_attempts=%u",
 	       c->phase, c->fin[0], c->fin[1], c->reneg, c->reneg_initiator,
 	       c->reneg_attempts);
-	fz_put(&t, " ch=%d/%d/%d sh=%d/%d cr=%d cr_ca_count=%d "
-		   "client_cert=%d",
+	fz_put(&t,
+	       " ch=%d/%d/%d sh=%d/%d cr=%d cr_ca_count=%d "
+	       "client_cert=%d",
 	       c->ch_seen, c->ch_ri, c->ch_scsv, c->sh_seen, c->sh_ri,
 	       c->cr_seen, c->cr_ca_count, c->client_cert);
 	fz_put_str(&t, "ca_text", c->ca_text, TT_CA_TEXT);
@@ -716,21 +718,23 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 		fz_put(&t, "%s%u/%u/%u/%d", i ? "," : "", a->dir, a->level,
 		       a->desc, a->inferred);
 	}
-	fz_put(&t, " fatal=%d%d close_notify=%d%d enc_alert=%d%d "
-		   "appdata=%d%d key_updates=%u/%u",
-	       c->fatal[0], c->fatal[1], c->close_notify[0],
-	       c->close_notify[1], c->enc_alert[0], c->enc_alert[1],
-	       c->appdata[0], c->appdata[1], c->key_updates[0],
-	       c->key_updates[1]);
-	fz_put(&t, " dec_records=%u keys_missing=%d dec_failed=%d "
-		   "dec_unsupported=%d dec_nocrypto=%d",
+	fz_put(&t,
+	       " fatal=%d%d close_notify=%d%d enc_alert=%d%d "
+	       "appdata=%d%d key_updates=%u/%u",
+	       c->fatal[0], c->fatal[1], c->close_notify[0], c->close_notify[1],
+	       c->enc_alert[0], c->enc_alert[1], c->appdata[0], c->appdata[1],
+	       c->key_updates[0], c->key_updates[1]);
+	fz_put(&t,
+	       " dec_records=%u keys_missing=%d dec_failed=%d "
+	       "dec_unsupported=%d dec_nocrypto=%d",
 	       c->dec_records, c->keys_missing, c->dec_failed,
 	       c->dec_unsupported, c->dec_nocrypto);
 	for (int d = 0; d < 2; d++) {
 		const struct tt_dirstate *s = &c->d[d];
-		fz_put(&t, " | %s: dead=%d records=%llu decoded=%llu "
-			   "bytes=%llu hs_msgs=%u ccs=%d null_mac=%u kstate=%u "
-			   "enc_hs_after_ccs=%u",
+		fz_put(&t,
+		       " | %s: dead=%d records=%llu decoded=%llu "
+		       "bytes=%llu hs_msgs=%u ccs=%d null_mac=%u kstate=%u "
+		       "enc_hs_after_ccs=%u",
 		       tt_dir_name((enum tt_dir)d), s->dead,
 		       (unsigned long long)s->records,
 		       (unsigned long long)s->decoded,
@@ -817,9 +821,9 @@ FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 		for (int d = 0; d < 2; d++) {
 			enum tt_role role = (enum tt_role)((v + (size_t)d) % 3);
 			static struct fz_sink k, quiet;
-			tt_rc rc =
-			    fz_parse_once(fn, versions[v], role, (enum tt_dir)d,
-					  copy, len, &c, &k, TT_TRACE);
+			tt_rc rc = fz_parse_once(fn, versions[v], role,
+						 (enum tt_dir)d, copy, len, &c,
+						 &k, TT_TRACE);
 			if (rc != TT_OK && rc != TT_DECODE)
 				fz_fail("%s: returned %d", evname, rc);
 			if (rc == TT_OK && k.events != 1)
@@ -831,9 +835,9 @@ FZ_NOCOV FZ_UNUSED static void fz_parser(tt_hs_parser fn, const char *evname,
 			if (rc == TT_OK && strcmp(k.em.ev->name, evname) != 0)
 				fz_fail("%s: emitted %s", evname,
 					k.em.ev->name);
-			tt_rc qrc =
-			    fz_parse_once(fn, versions[v], role, (enum tt_dir)d,
-					  copy, len, &quiet_c, &quiet, TT_WARN);
+			tt_rc qrc = fz_parse_once(fn, versions[v], role,
+						  (enum tt_dir)d, copy, len,
+						  &quiet_c, &quiet, TT_WARN);
 			if (qrc != rc || quiet.events != 0)
 				fz_fail("%s: at level warn rc %d and %lu "
 					"events, at trace rc %d",

@@ -54,7 +54,7 @@
 #include "common.h"
 #include "testkeys.h"
 
-#define HDR	 7
+#define HDR 7
 
 struct input {
 	struct fz_seg seg[FZ_MAX_SEGS];

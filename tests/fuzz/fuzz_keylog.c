@@ -56,8 +56,8 @@ static void round_trip(const struct tt_keylog_entry *e)
 {
 	char line[256];
 	size_t n;
-	int k =
-	    snprintf(line, sizeof(line), "%s ", tt_keylog_label_name(e->label));
+	int k = snprintf(line, sizeof(line), "%s ",
+			 tt_keylog_label_name(e->label));
 	struct tt_keylog_entry back;
 
 	if (k <= 1 || (size_t)k >= sizeof(line) - 200)

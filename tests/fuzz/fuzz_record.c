@@ -36,7 +36,7 @@
 
 #include "common.h"
 
-#define HDR	 5
+#define HDR 5
 
 struct deadwatch {
 	int dead[2];

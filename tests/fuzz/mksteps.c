@@ -36,24 +36,40 @@
  * with larger records. */
 static const struct scenario more[] = {
 	{"tls12_gcm_reneg",
-	 {.version = TLSGEN_TLS12, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost",
-	  .cipher = "ECDHE-ECDSA-AES128-GCM-SHA256", .renegotiate = 1,
-	  .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS12,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .cipher = "ECDHE-ECDSA-AES128-GCM-SHA256",
+	  .renegotiate = 1,
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls12_chacha_refused",
-	 {.version = TLSGEN_TLS12, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost",
-	  .cipher = "ECDHE-ECDSA-CHACHA20-POLY1305", .renegotiate = 1,
-	  .client_refuses_reneg = 1, .app_bytes = 64}},
+	 {.version = TLSGEN_TLS12,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .cipher = "ECDHE-ECDSA-CHACHA20-POLY1305",
+	  .renegotiate = 1,
+	  .client_refuses_reneg = 1,
+	  .app_bytes = 64}},
 	{"tls13_aes128gcm",
-	 {.version = TLSGEN_TLS13, .ciphersuites = "TLS_AES_128_GCM_SHA256",
-	  .sni = "localhost", .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS13,
+	  .ciphersuites = "TLS_AES_128_GCM_SHA256",
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls13_ccm",
-	 {.version = TLSGEN_TLS13, .ciphersuites = "TLS_AES_128_CCM_SHA256",
-	  .sni = "localhost", .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS13,
+	  .ciphersuites = "TLS_AES_128_CCM_SHA256",
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	/* Records waiting for keys past the queue's first 4 KiB. */
 	{"tls13_bulk",
-	 {.version = TLSGEN_TLS13, .sni = "localhost", .app_bytes = 6000,
+	 {.version = TLSGEN_TLS13,
+	  .sni = "localhost",
+	  .app_bytes = 6000,
 	  .close_notify = 1}},
 };
 
@@ -100,8 +116,7 @@ static int add_write(struct buf *b, int from_server, const uint8_t *p,
 	return 0;
 }
 
-static int put_file(const char *sub, const char *scen, const void *p,
-		    size_t n)
+static int put_file(const char *sub, const char *scen, const void *p, size_t n)
 {
 	char path[4096];
 	FILE *f;
@@ -131,7 +146,7 @@ static int put_steps(const char *scen, const struct tlsgen_result *r)
 		const struct tlsgen_step *s = &r->steps[i];
 		rc = add_write(&b, s->from_server,
 			       tlsgen_stream_of(r, s->from_server)->data +
-				   s->off,
+				       s->off,
 			       s->len);
 	}
 	if (rc == 0)
@@ -169,8 +184,8 @@ static const uint8_t *keylog_secret(const struct tlsgen_result *r,
 	size_t off = 0, used = 0;
 
 	while (off < r->keylog_len) {
-		tt_rc rc = tt_keylog_next(r->keylog + off,
-					  r->keylog_len - off, &used, e);
+		tt_rc rc = tt_keylog_next(r->keylog + off, r->keylog_len - off,
+					  &used, e);
 		if (rc == TT_OK && e->label == label)
 			return e->secret;
 		if (used == 0)
@@ -202,8 +217,7 @@ static int ku_init(struct ku_dir *k, const struct tt_crypto *cr,
 	}
 	if (tt_tls13_traffic_keys(cr, suite, hs.secret, &k->hs) != TT_OK ||
 	    tt_tls13_traffic_keys(cr, suite, app.secret, &k->app) != TT_OK ||
-	    tt_tls13_next_secret(cr, suite->hash, app.secret, next) !=
-		TT_OK ||
+	    tt_tls13_next_secret(cr, suite->hash, app.secret, next) != TT_OK ||
 	    tt_tls13_traffic_keys(cr, suite, next, &k->next) != TT_OK) {
 		fprintf(stderr, "mksteps: key derivation failed\n");
 		return -1;
@@ -213,11 +227,11 @@ static int ku_init(struct ku_dir *k, const struct tt_crypto *cr,
 
 /* Seals a TLS 1.3 record of inner type type, with pad zero bytes of
  * padding, onto out. */
-static int seal13(const struct tt_crypto *cr, struct tt_rkeys *k,
-		  uint8_t type, const uint8_t *plain, size_t n, size_t pad,
-		  struct buf *out)
+static int seal13(const struct tt_crypto *cr, struct tt_rkeys *k, uint8_t type,
+		  const uint8_t *plain, size_t n, size_t pad, struct buf *out)
 {
-	static uint8_t inner[TT_TLS13_CIPHERTEXT_MAX], ct[TT_TLS13_CIPHERTEXT_MAX];
+	static uint8_t inner[TT_TLS13_CIPHERTEXT_MAX],
+		ct[TT_TLS13_CIPHERTEXT_MAX];
 	uint8_t hdr[5], nonce[TT_AEAD_NONCE_LEN], tag[TT_AEAD_TAG_LEN];
 	size_t len = n + 1 + pad + TT_AEAD_TAG_LEN;
 
@@ -232,8 +246,8 @@ static int seal13(const struct tt_crypto *cr, struct tt_rkeys *k,
 	hdr[3] = (uint8_t)(len >> 8);
 	hdr[4] = (uint8_t)len;
 	tt_record_nonce(k->iv, k->seq, nonce);
-	if (cr->aead_seal(cr->ctx, k->suite->aead, k->key, nonce, hdr, 5,
-			  inner, n + 1 + pad, ct, tag) != 0) {
+	if (cr->aead_seal(cr->ctx, k->suite->aead, k->key, nonce, hdr, 5, inner,
+			  n + 1 + pad, ct, tag) != 0) {
 		fprintf(stderr, "mksteps: seal failed\n");
 		return -1;
 	}
@@ -329,7 +343,7 @@ static int put_keyupdate(const char *scen, const struct tlsgen_result *r)
 			size_t len;
 			if (end - off < 5 ||
 			    (len = 5 + (size_t)(p[off + 3] << 8 | p[off + 4])) >
-				end - off) {
+				    end - off) {
 				fprintf(stderr,
 					"mksteps: %s: a write that is not "
 					"whole records\n",
@@ -345,8 +359,9 @@ static int put_keyupdate(const char *scen, const struct tlsgen_result *r)
 			rc = add_write(&out, s->from_server, w.p, w.n);
 	}
 	if (rc == 0 && (k[0].epoch != 2 || k[1].epoch != 2)) {
-		fprintf(stderr, "mksteps: %s: no application data to follow "
-				"with a KeyUpdate\n",
+		fprintf(stderr,
+			"mksteps: %s: no application data to follow "
+			"with a KeyUpdate\n",
 			scen);
 		rc = -1;
 	}

@@ -84,8 +84,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char req[512];
-	int rl = snprintf(req, sizeof(req), "GET /%s HTTP/1.0\r\n\r\n", argv[2]);
-	if (rl <= 0 || (size_t)rl >= sizeof(req) || SSL_write(ssl, req, rl) != rl) {
+	int rl =
+		snprintf(req, sizeof(req), "GET /%s HTTP/1.0\r\n\r\n", argv[2]);
+	if (rl <= 0 || (size_t)rl >= sizeof(req) ||
+	    SSL_write(ssl, req, rl) != rl) {
 		ERR_print_errors_fp(stderr);
 		return 1;
 	}
@@ -104,7 +106,8 @@ int main(int argc, char **argv)
 			}
 			if (newfd != fd) {
 				close(fd);
-				BIO_set_fd(SSL_get_rbio(ssl), newfd, BIO_NOCLOSE);
+				BIO_set_fd(SSL_get_rbio(ssl), newfd,
+					   BIO_NOCLOSE);
 			}
 		}
 		long want = sizeof(buf);

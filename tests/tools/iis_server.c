@@ -56,7 +56,8 @@ static int read_request(SSL *ssl)
 	char buf[4096];
 	size_t have = 0;
 	while (have < sizeof(buf) - 1) {
-		int n = SSL_read(ssl, buf + have, (int)(sizeof(buf) - 1 - have));
+		int n = SSL_read(ssl, buf + have,
+				 (int)(sizeof(buf) - 1 - have));
 		if (n <= 0)
 			return -1;
 		have += (size_t)n;

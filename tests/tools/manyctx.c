@@ -87,8 +87,7 @@ int main(int argc, char **argv)
 	const char *slash = strrchr(obj, '/');
 	fprintf(stderr, "keylog setter in %s\n", slash ? slash + 1 : obj);
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
-	if (!sctx ||
-	    SSL_CTX_use_certificate_chain_file(sctx, argv[1]) != 1 ||
+	if (!sctx || SSL_CTX_use_certificate_chain_file(sctx, argv[1]) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(sctx, argv[2], SSL_FILETYPE_PEM) != 1) {
 		ERR_print_errors_fp(stderr);
 		return 1;

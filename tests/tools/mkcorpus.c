@@ -34,59 +34,101 @@ struct scenario {
 
 static const struct scenario scenarios[] = {
 	{"tls12_mtls_ca",
-	 {.version = TLSGEN_TLS12, .mtls = 1, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost",
-	  .alpn = "h2,http/1.1", .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS12,
+	  .mtls = 1,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .alpn = "h2,http/1.1",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	/* s_server -no_ca_names: an empty DN list. */
 	{"tls12_mtls_noca",
-	 {.version = TLSGEN_TLS12, .mtls = 1, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_DISABLED, .sni = "localhost",
-	  .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS12,
+	  .mtls = 1,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_DISABLED,
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls12_mtls_nocert",
-	 {.version = TLSGEN_TLS12, .mtls = 1, .ca_names = TLSGEN_CA_LIST,
+	 {.version = TLSGEN_TLS12,
+	  .mtls = 1,
+	  .ca_names = TLSGEN_CA_LIST,
 	  .sni = "localhost"}},
 	{"tls12_cbc",
-	 {.version = TLSGEN_TLS12, .cipher = "ECDHE-ECDSA-AES128-SHA",
-	  .sni = "localhost", .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS12,
+	  .cipher = "ECDHE-ECDSA-AES128-SHA",
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls13_mtls_ca",
-	 {.version = TLSGEN_TLS13, .mtls = 1, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost",
-	  .alpn = "h2,http/1.1", .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS13,
+	  .mtls = 1,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .alpn = "h2,http/1.1",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	/* The certificate_authorities extension present and empty. */
 	{"tls13_mtls_noca",
-	 {.version = TLSGEN_TLS13, .mtls = 1, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_DISABLED, .sni = "localhost",
-	  .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS13,
+	  .mtls = 1,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_DISABLED,
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls13_mtls_nocert",
-	 {.version = TLSGEN_TLS13, .mtls = 1, .ca_names = TLSGEN_CA_LIST,
+	 {.version = TLSGEN_TLS13,
+	  .mtls = 1,
+	  .ca_names = TLSGEN_CA_LIST,
 	  .sni = "localhost"}},
 	{"tls13_hrr",
-	 {.version = TLSGEN_TLS13, .server_groups = "P-256",
-	  .client_groups = "X25519:P-256", .sni = "localhost",
-	  .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS13,
+	  .server_groups = "P-256",
+	  .client_groups = "X25519:P-256",
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls13_chacha",
 	 {.version = TLSGEN_TLS13,
 	  .ciphersuites = "TLS_CHACHA20_POLY1305_SHA256",
-	  .sni = "localhost", .app_bytes = 64, .close_notify = 1}},
+	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls12_reneg",
-	 {.version = TLSGEN_TLS12, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost", .renegotiate = 1,
-	  .app_bytes = 64, .close_notify = 1}},
+	 {.version = TLSGEN_TLS12,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .renegotiate = 1,
+	  .app_bytes = 64,
+	  .close_notify = 1}},
 	{"tls12_reneg_refused",
-	 {.version = TLSGEN_TLS12, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost", .renegotiate = 1,
-	  .client_refuses_reneg = 1, .app_bytes = 64}},
+	 {.version = TLSGEN_TLS12,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .renegotiate = 1,
+	  .client_refuses_reneg = 1,
+	  .app_bytes = 64}},
 	/* The IIS incident: the capture ends with the client's alert. */
 	{"tls12_reneg_reset",
-	 {.version = TLSGEN_TLS12, .client_sends_cert = 1,
-	  .ca_names = TLSGEN_CA_LIST, .sni = "localhost", .renegotiate = 1,
-	  .client_refuses_reneg = 1, .server_resets_on_refusal = 1,
+	 {.version = TLSGEN_TLS12,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .renegotiate = 1,
+	  .client_refuses_reneg = 1,
+	  .server_resets_on_refusal = 1,
 	  .app_bytes = 64}},
 };
 
 static const char *const subdirs[] = {
-	"records", "handshake", "client_hello", "certificate",
-	"certificate_request",
+	"records",     "handshake",	      "client_hello",
+	"certificate", "certificate_request",
 };
 
 static const char *out_dir;
@@ -100,8 +142,8 @@ static int make_dir(const char *path)
 	return -1;
 }
 
-__attribute__((format(printf, 3, 4))) static int
-put(const uint8_t *p, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int put(const uint8_t *p, size_t n,
+						     const char *fmt, ...)
 {
 	char name[256], path[4096];
 	va_list ap;
@@ -127,8 +169,7 @@ put(const uint8_t *p, size_t n, const char *fmt, ...)
 }
 
 static int put_handshake_records(const char *scen,
-				 const struct tlsgen_result *r,
-				 int from_server)
+				 const struct tlsgen_result *r, int from_server)
 {
 	const struct tlsgen_stream *s = tlsgen_stream_of(r, from_server);
 	const char *dir = from_server ? "s2c" : "c2s";
@@ -168,12 +209,12 @@ static int put_messages(const char *scen, const struct tlsgen_result *r)
 				 n_ch++);
 			break;
 		case 11:
-			rc = put(p, m->len, "certificate/%s.%s.%02d", scen,
-				 dir, n_cert++);
+			rc = put(p, m->len, "certificate/%s.%s.%02d", scen, dir,
+				 n_cert++);
 			break;
 		case 13:
-			rc = put(p, m->len, "certificate_request/%s.%02d",
-				 scen, n_cr++);
+			rc = put(p, m->len, "certificate_request/%s.%02d", scen,
+				 n_cr++);
 			break;
 		}
 		if (rc != 0)

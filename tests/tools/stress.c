@@ -95,8 +95,8 @@ enum call {
 	NCALLS
 };
 static const char *const call_name[NCALLS] = {
-    "read",  "recv", "recvfrom", "readv",  "recvmsg",
-    "write", "send", "sendto",	 "writev", "sendmsg",
+	"read",	 "recv", "recvfrom", "readv",  "recvmsg",
+	"write", "send", "sendto",   "writev", "sendmsg",
 };
 
 /* One side's figures; the server's live in memory shared with the
@@ -1007,14 +1007,14 @@ static SSL_CTX *client_ctx;
 static uint16_t server_port;
 
 static const char *const suites13[] = {
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
+	"TLS_AES_128_GCM_SHA256",
+	"TLS_AES_256_GCM_SHA384",
+	"TLS_CHACHA20_POLY1305_SHA256",
 };
 static const char *const suites12[] = {
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
+	"ECDHE-ECDSA-AES128-GCM-SHA256",
+	"ECDHE-ECDSA-AES256-GCM-SHA384",
+	"ECDHE-ECDSA-CHACHA20-POLY1305",
 };
 
 /* Sends the framed stream and checks the echo as it comes. */
@@ -1271,9 +1271,9 @@ int main(int argc, char **argv)
 	make_method();
 	make_contexts();
 
-	struct stats *shared =
-	    mmap(NULL, 2 * sizeof(struct stats), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct stats *shared = mmap(NULL, 2 * sizeof(struct stats),
+				    PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int ctl[2];
 	if (shared == MAP_FAILED || pipe2(ctl, O_CLOEXEC) != 0) {
 		perror("stress: setup");
@@ -1344,8 +1344,8 @@ int main(int argc, char **argv)
 			sv->conns);
 		errors++;
 	}
-	long verified =
-	    st->verified < sv->verified ? st->verified : sv->verified;
+	long verified = st->verified < sv->verified ? st->verified
+						    : sv->verified;
 	printf("stress: %ld connections, %ld verified, bytes=%lld, "
 	       "errors=%ld\n",
 	       st->conns, verified, st->bytes_out + st->bytes_in, errors);

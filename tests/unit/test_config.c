@@ -124,11 +124,13 @@ static void test_levels(void **state)
 		const char *v;
 		enum tt_level l;
 	} cases[] = {
-	    {"error", TT_ERROR},  {"warn", TT_WARN},	{"info", TT_INFO},
-	    {"debug", TT_DEBUG},  {"trace", TT_TRACE},	{"ERROR", TT_ERROR},
-	    {"Warn", TT_WARN},	  {"INFO", TT_INFO},	{"DeBuG", TT_DEBUG},
-	    {"TRACE", TT_TRACE},  {"warning", TT_WARN}, {"WARNING", TT_WARN},
-	    {"Warning", TT_WARN},
+		{"error", TT_ERROR},  {"warn", TT_WARN},
+		{"info", TT_INFO},    {"debug", TT_DEBUG},
+		{"trace", TT_TRACE},  {"ERROR", TT_ERROR},
+		{"Warn", TT_WARN},    {"INFO", TT_INFO},
+		{"DeBuG", TT_DEBUG},  {"TRACE", TT_TRACE},
+		{"warning", TT_WARN}, {"WARNING", TT_WARN},
+		{"Warning", TT_WARN},
 	};
 	struct tt_config cfg;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -419,18 +421,22 @@ static void test_log_syslog_path(void **state)
 		 v);
 	expect_bad_syslog(v, line);
 
-	expect_bad_syslog("syslog:",
-			  "tlstrace: TLSTRACE_LOG='syslog:' names no socket "
-			  "(syslog:PATH wants an absolute path); using stderr\n");
-	expect_bad_syslog("syslog:dev/log",
-			  "tlstrace: TLSTRACE_LOG='syslog:dev/log' is not an "
-			  "absolute socket path (syslog:/PATH); using stderr\n");
-	expect_bad_syslog("syslog:\x1b[31m/x",
-			  "tlstrace: TLSTRACE_LOG='syslog:\\x1b[31m/x' is not an "
-			  "absolute socket path (syslog:/PATH); using stderr\n");
-	expect_bad_syslog("syslog: /dev/log",
-			  "tlstrace: TLSTRACE_LOG='syslog: /dev/log' is not an "
-			  "absolute socket path (syslog:/PATH); using stderr\n");
+	expect_bad_syslog(
+		"syslog:",
+		"tlstrace: TLSTRACE_LOG='syslog:' names no socket "
+		"(syslog:PATH wants an absolute path); using stderr\n");
+	expect_bad_syslog(
+		"syslog:dev/log",
+		"tlstrace: TLSTRACE_LOG='syslog:dev/log' is not an "
+		"absolute socket path (syslog:/PATH); using stderr\n");
+	expect_bad_syslog(
+		"syslog:\x1b[31m/x",
+		"tlstrace: TLSTRACE_LOG='syslog:\\x1b[31m/x' is not an "
+		"absolute socket path (syslog:/PATH); using stderr\n");
+	expect_bad_syslog(
+		"syslog: /dev/log",
+		"tlstrace: TLSTRACE_LOG='syslog: /dev/log' is not an "
+		"absolute socket path (syslog:/PATH); using stderr\n");
 
 	/* only the exact prefix names the sink: the rest are file paths */
 	env_clear();
@@ -557,7 +563,7 @@ static void test_keylog_out_too_long(void **state)
 	assert_int_equal(g_nwarn, 1);
 	check_one_line(0);
 	assert_non_null(
-	    strstr(g_warn[0], "tlstrace: TLSTRACE_KEYLOG_OUT='/kkk"));
+		strstr(g_warn[0], "tlstrace: TLSTRACE_KEYLOG_OUT='/kkk"));
 	assert_true(g_warn_len[0] < 400);
 	const char *tail = "' is too long a path; using no key export\n";
 	assert_true(g_warn_len[0] > strlen(tail));
@@ -599,8 +605,8 @@ static void test_decrypt(void **state)
 		const char *v;
 		bool on;
 	} cases[] = {
-	    {"on", true},  {"off", false}, {"1", true},	   {"0", false},
-	    {"yes", true}, {"no", false},  {"true", true}, {"false", false},
+		{"on", true},  {"off", false}, {"1", true},    {"0", false},
+		{"yes", true}, {"no", false},  {"true", true}, {"false", false},
 	};
 	struct tt_config cfg;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -615,9 +621,9 @@ static void test_decrypt(void **state)
 
 	/* lower case only; nothing around the word */
 	static const char *const bad[] = {
-	    "ON", "Off", "OFF", "Yes",	  "NO",	      "True", "FALSE", "2",
-	    "00", "-1",	 "o",	"of",	  "onn",      " on",  "off ",  "y",
-	    "n",  "t",	 "f",	"enable", "disabled", "on\n",
+		"ON", "Off", "OFF", "Yes",    "NO",	  "True", "FALSE", "2",
+		"00", "-1",  "o",   "of",     "onn",	  " on",  "off ",  "y",
+		"n",  "t",   "f",   "enable", "disabled", "on\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		env_clear();
@@ -735,22 +741,22 @@ static void test_expand_path_cap_zero(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_levels),
-	    cmocka_unit_test(test_bad_level),
-	    cmocka_unit_test(test_control_chars_shown_escaped),
-	    cmocka_unit_test(test_long_value_clipped),
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_log_sinks),
-	    cmocka_unit_test(test_log_path_too_long),
-	    cmocka_unit_test(test_log_syslog_path),
-	    cmocka_unit_test(test_keylog),
-	    cmocka_unit_test(test_keylog_out),
-	    cmocka_unit_test(test_keylog_out_too_long),
-	    cmocka_unit_test(test_decrypt),
-	    cmocka_unit_test(test_several_bad_values),
-	    cmocka_unit_test(test_expand_path),
-	    cmocka_unit_test(test_expand_path_cap_zero),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_bad_level),
+		cmocka_unit_test(test_control_chars_shown_escaped),
+		cmocka_unit_test(test_long_value_clipped),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_log_sinks),
+		cmocka_unit_test(test_log_path_too_long),
+		cmocka_unit_test(test_log_syslog_path),
+		cmocka_unit_test(test_keylog),
+		cmocka_unit_test(test_keylog_out),
+		cmocka_unit_test(test_keylog_out_too_long),
+		cmocka_unit_test(test_decrypt),
+		cmocka_unit_test(test_several_bad_values),
+		cmocka_unit_test(test_expand_path),
+		cmocka_unit_test(test_expand_path_cap_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

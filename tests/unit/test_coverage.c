@@ -115,7 +115,8 @@ static void test_tls13_cr_sig_algs_cert_oid_filters(void **state)
 	static const uint8_t ku_val[] = {0x03, 0x02, 0x07, 0x80};
 	const uint8_t *ca;
 	size_t ca_len;
-	assert_int_equal(tlsgen_subject_der(TLSGEN_CERT_INTER, &ca, &ca_len), 0);
+	assert_int_equal(tlsgen_subject_der(TLSGEN_CERT_INTER, &ca, &ca_len),
+			 0);
 
 	struct buf *b = calloc(1, sizeof(*b));
 	assert_non_null(b);
@@ -145,9 +146,8 @@ static void test_tls13_cr_sig_algs_cert_oid_filters(void **state)
 	struct tt_conn c;
 	tt_conn_init(&c);
 	c.version = 0x0304;
-	assert_int_equal(tt_hs_certificate_request(&c, TT_IN, b->b, b->n,
-						   &l.em),
-			 TT_OK);
+	assert_int_equal(
+		tt_hs_certificate_request(&c, TT_IN, b->b, b->n, &l.em), TT_OK);
 	assert_int_equal(l.n, 1);
 	assert_true(event_is(
 		l.lines[0],
@@ -167,9 +167,9 @@ static void test_tls13_cr_sig_algs_cert_oid_filters(void **state)
 	tt_conn_release(&c);
 	tt_conn_init(&c);
 	c.version = 0x0304;
-	assert_int_equal(tt_hs_certificate_request(&c, TT_IN, b->b, b->n,
-						   &info.em),
-			 TT_OK);
+	assert_int_equal(
+		tt_hs_certificate_request(&c, TT_IN, b->b, b->n, &info.em),
+		TT_OK);
 	assert_int_equal(info.n, 1);
 	assert_null(strstr(info.lines[0], "sig_algs_cert"));
 	assert_null(strstr(info.lines[0], "oid_filters"));
@@ -209,7 +209,8 @@ static void test_tls13_cr_oid_filters_edges(void **state)
 		struct tt_conn c;
 		tt_conn_init(&c);
 		c.version = 0x0304;
-		tt_rc rc = tt_hs_certificate_request(&c, TT_IN, b.b, b.n, &l.em);
+		tt_rc rc =
+			tt_hs_certificate_request(&c, TT_IN, b.b, b.n, &l.em);
 		if (bad) {
 			assert_int_equal(rc, TT_DECODE);
 			assert_int_equal(l.n, 0);

@@ -17,8 +17,8 @@
 #include "testkeys.h"
 #include "tlsgen.h"
 
-#define K_DOT "CN=K-Dot Certificate Authority"
-#define ROOTS "CN=The Roots Authority"
+#define K_DOT	"CN=K-Dot Certificate Authority"
+#define ROOTS	"CN=The Roots Authority"
 #define CA_LIST "\"ca_count\":2,\"ca_names\":[\"" K_DOT "\",\"" ROOTS "\"]"
 
 static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
@@ -28,8 +28,10 @@ static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
 
 static void close_conn(struct tt_conn *c, struct evlog *l)
 {
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE, .dir = TT_OUT,
-				 .call = "close", .since_last_us = 5,
+	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
+				 .dir = TT_OUT,
+				 .call = "close",
+				 .since_last_us = 5,
 				 .duration_us = 100};
 	tt_conn_end(c, &ei, &l->em);
 }
@@ -47,8 +49,8 @@ static void replay_keys(const struct tlsgen_result *r, int as_server,
 }
 
 /* The line of the n-th (0-based) event of that name and direction. */
-static const char *nth(const struct evlog *l, const char *name,
-		       const char *dir, size_t n)
+static const char *nth(const struct evlog *l, const char *name, const char *dir,
+		       size_t n)
 {
 	char pat[96];
 	snprintf(pat, sizeof(pat), "\"event\":\"%s\"", name);
@@ -155,9 +157,12 @@ static void check13(const struct tlsgen_result *r, int as_server, size_t piece,
 
 static void tls13_suite(const char *suite, int ca_names)
 {
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
-				.client_sends_cert = 1, .ca_names = ca_names,
-				.ciphersuites = suite, .app_bytes = 100,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = ca_names,
+				.ciphersuites = suite,
+				.app_bytes = 100,
 				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
@@ -205,9 +210,11 @@ static void test_tls13_no_ca_names(void **state)
 static void test_keys_late_and_missing(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100,
+				.ca_names = TLSGEN_CA_LIST,
+				.app_bytes = 100,
 				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
@@ -263,8 +270,8 @@ static void test_keys_late_and_missing(void **state)
  * decode_error, and a summary saying keys were used. */
 static void decrypted_clean(const struct evlog *l, int as_server)
 {
-	const char *cr = nth(l, "certificate_request", as_server ? "out" : "in",
-			     0);
+	const char *cr =
+		nth(l, "certificate_request", as_server ? "out" : "in", 0);
 	has(cr, CA_LIST);
 	has(cr, "\"decrypted\":true");
 	assert_null(nth(l, "decode_error", NULL, 0));
@@ -297,16 +304,16 @@ static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
 		for (int j = 0; j < (order[0] == order[1] ? 1 : 2); j++) {
 			const struct tlsgen_step *t = &r->steps[order[j]];
 			enum tt_dir dir = (t->from_server != 0) ==
-						  (as_server != 0)
+							  (as_server != 0)
 						  ? TT_OUT
 						  : TT_IN;
 			if (tt_conn_waiting(&c))
 				tt_conn_drain(&c, &l->em);
-			(void)tt_conn_feed(&c, dir,
-					   tlsgen_stream_of(r, t->from_server)
-							   ->data +
-						   t->off,
-					   t->len, &l->em);
+			(void)tt_conn_feed(
+				&c, dir,
+				tlsgen_stream_of(r, t->from_server)->data +
+					t->off,
+				t->len, &l->em);
 			fed += t->len;
 			if (k->hidden && fed >= reveal_at)
 				k->hidden = false;
@@ -325,9 +332,11 @@ static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
 static void test_reader_ahead(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100,
+				.ca_names = TLSGEN_CA_LIST,
+				.app_bytes = 100,
 				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
@@ -361,10 +370,12 @@ static void test_reader_ahead(void **state)
 static void test_keys_far_behind(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
 				.client_sends_cert = 1,
 				.ca_names = TLSGEN_CA_LIST,
-				.app_bytes = 400 * 1024, .close_notify = 1};
+				.app_bytes = 400 * 1024,
+				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	for (int side = 0; side < 2; side++) {
@@ -389,9 +400,11 @@ static void test_keys_far_behind(void **state)
 static void test_wrong_keys(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100};
+				.ca_names = TLSGEN_CA_LIST,
+				.app_bytes = 100};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	struct testkeys k;
@@ -415,10 +428,13 @@ static void test_wrong_keys(void **state)
  * handshake's CertificateRequest and the refusal alert decoded exactly. */
 static void reneg12(const char *cipher)
 {
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .cipher = cipher,
-				.renegotiate = 1, .app_bytes = 100,
+				.ca_names = TLSGEN_CA_LIST,
+				.cipher = cipher,
+				.renegotiate = 1,
+				.app_bytes = 100,
 				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
@@ -435,7 +451,8 @@ static void reneg12(const char *cipher)
 			assert_null(strstr(hr, "inferred"));
 			has(nth(&l, "finished", s2c, 0), "\"decrypted\":true");
 			has(nth(&l, "certificate_request", s2c, 0), CA_LIST);
-			const char *cr2 = nth(&l, "certificate_request", s2c, 1);
+			const char *cr2 =
+				nth(&l, "certificate_request", s2c, 1);
 			has(cr2, CA_LIST);
 			has(cr2, "\"decrypted\":true");
 			has(nth(&l, "client_hello", NULL, 1),
@@ -443,7 +460,8 @@ static void reneg12(const char *cipher)
 			has(nth(&l, "renegotiation", NULL, 2),
 			    "\"phase\":\"completed\"");
 			assert_null(nth(&l, "decode_error", NULL, 0));
-			has(nth(&l, "alert", NULL, 0), "\"alert\":\"close_notify\"");
+			has(nth(&l, "alert", NULL, 0),
+			    "\"alert\":\"close_notify\"");
 			has(nth(&l, "summary", NULL, 0), "\"keys\":\"used\"");
 			evlog_free(&l);
 		}
@@ -486,7 +504,8 @@ static void test_tls12_chacha_reneg(void **state)
 static void test_tls12_cbc_unsupported(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.client_sends_cert = 1,
 				.ca_names = TLSGEN_CA_LIST,
 				.cipher = "ECDHE-ECDSA-AES128-SHA256",
@@ -567,8 +586,9 @@ static void same_order(const struct tlsgen_result *r, int as_server,
 	names_all(&early, a, sizeof(a));
 	names_all(&late, b, sizeof(b));
 	if (strcmp(a, b) != 0 || !strstr(b, must)) {
-		fprintf(stderr, "as %s, keys at step %zu of %zu\nwant %s\n"
-				"keys at once: %s\nkeys late:    %s\n",
+		fprintf(stderr,
+			"as %s, keys at step %zu of %zu\nwant %s\n"
+			"keys at once: %s\nkeys late:    %s\n",
 			as_server ? "server" : "client", reveal, r->nsteps,
 			must, a, b);
 		fail();
@@ -584,9 +604,11 @@ static void same_order(const struct tlsgen_result *r, int as_server,
 static void test_wire_order_resumed12(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .resume = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.resume = 1,
 				.cipher = "ECDHE-ECDSA-AES128-GCM-SHA256",
-				.app_bytes = 100, .close_notify = 1};
+				.app_bytes = 100,
+				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	assert_true(r.resumed);
@@ -610,9 +632,11 @@ static void test_wire_order_resumed12(void **state)
 static void test_wire_order_late13(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .app_bytes = 100,
+				.ca_names = TLSGEN_CA_LIST,
+				.app_bytes = 100,
 				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);

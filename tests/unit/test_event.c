@@ -253,7 +253,7 @@ static void check_guard(const struct tt_event *ev)
 	/* from the end of the arena: the struct's own tail padding counts */
 	const unsigned char *g = (const unsigned char *)ev->arena + TT_EV_ARENA;
 	const unsigned char *end =
-	    (const unsigned char *)ev + sizeof(*ev) + EV_GUARD;
+		(const unsigned char *)ev + sizeof(*ev) + EV_GUARD;
 	for (; g < end; g++) {
 		if (*g != GUARD) {
 			fprintf(stderr, "byte written %td past the arena\n",
@@ -689,21 +689,21 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_utf8_valid),
-	    cmocka_unit_test(test_utf8_invalid),
-	    cmocka_unit_test(test_utf8_random),
-	    cmocka_unit_test(test_utf8_cap),
-	    cmocka_unit_test(test_begin_resets),
-	    cmocka_unit_test(test_scalars),
-	    cmocka_unit_test(test_find_first_of_duplicates),
-	    cmocka_unit_test(test_lists),
-	    cmocka_unit_test(test_field_limit),
-	    cmocka_unit_test(test_arena_exhaustion),
-	    cmocka_unit_test(test_printf_full_arena),
-	    cmocka_unit_test(test_printf_partial),
-	    cmocka_unit_test(test_untrusted_exhaustion),
-	    cmocka_unit_test(test_null_event),
-	    cmocka_unit_test(test_names),
+		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_utf8_invalid),
+		cmocka_unit_test(test_utf8_random),
+		cmocka_unit_test(test_utf8_cap),
+		cmocka_unit_test(test_begin_resets),
+		cmocka_unit_test(test_scalars),
+		cmocka_unit_test(test_find_first_of_duplicates),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_field_limit),
+		cmocka_unit_test(test_arena_exhaustion),
+		cmocka_unit_test(test_printf_full_arena),
+		cmocka_unit_test(test_printf_partial),
+		cmocka_unit_test(test_untrusted_exhaustion),
+		cmocka_unit_test(test_null_event),
+		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

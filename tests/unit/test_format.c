@@ -404,26 +404,26 @@ static void test_json_checker_itself(void **state)
 	(void)state;
 	struct jdoc d;
 	static const char *const good[] = {
-	    "{}\n",
-	    "{\"a\":1,\"b\":[],\"c\":[\"x\",\"y\"],\"d\":true}\n",
-	    "{\"a\":\"\\u00e9\\n\\\\\",\"b\":-0.5e+3,\"c\":null}\n",
-	    "{\"a\":\"\xc3\xa9\xf0\x9f\x98\x80\"}\n",
+		"{}\n",
+		"{\"a\":1,\"b\":[],\"c\":[\"x\",\"y\"],\"d\":true}\n",
+		"{\"a\":\"\\u00e9\\n\\\\\",\"b\":-0.5e+3,\"c\":null}\n",
+		"{\"a\":\"\xc3\xa9\xf0\x9f\x98\x80\"}\n",
 	};
 	static const char *const bad[] = {
-	    "{\n",
-	    "{\"a\":1}",
-	    "{\"a\":1,}\n",
-	    "{\"a\":1}}\n",
-	    "{\"a\":\"x}\n",
-	    "{\"a\":\"\x01\"}\n",
-	    "{\"a\":\"\\x41\"}\n",
-	    "{\"a\":\"\xff\"}\n",
-	    "{\"a\":\"\xc0\x80\"}\n",
-	    "{\"a\":[1,]}\n",
-	    "{\"a\":01}\n",
-	    "{\"a\":1,\"a\":2}\n",
-	    "{\"a\":tru}\n",
-	    "{\"a\":1}\n{}\n",
+		"{\n",
+		"{\"a\":1}",
+		"{\"a\":1,}\n",
+		"{\"a\":1}}\n",
+		"{\"a\":\"x}\n",
+		"{\"a\":\"\x01\"}\n",
+		"{\"a\":\"\\x41\"}\n",
+		"{\"a\":\"\xff\"}\n",
+		"{\"a\":\"\xc0\x80\"}\n",
+		"{\"a\":[1,]}\n",
+		"{\"a\":01}\n",
+		"{\"a\":1,\"a\":2}\n",
+		"{\"a\":tru}\n",
+		"{\"a\":1}\n{}\n",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_true(json_line_ok(good[i], strlen(good[i]), &d));
@@ -445,14 +445,14 @@ static const struct timespec TS = {1795428000, 123456789};
 #define TS_TEXT "2026-11-23T10:00:00.123456Z"
 
 static const struct tt_line_ctx CTX = {
-    .pid = 4242,
-    .tid = 4243,
-    .conn = 1,
-    .fd = 5,
-    .local = "127.0.0.1:50000",
-    .peer = "[::1]:443",
-    .role = "client",
-    .show_addrs = false,
+	.pid = 4242,
+	.tid = 4243,
+	.conn = 1,
+	.fd = 5,
+	.local = "127.0.0.1:50000",
+	.peer = "[::1]:443",
+	.role = "client",
+	.show_addrs = false,
 };
 
 static void no_sink(void *ctx, struct tt_event *ev)
@@ -535,11 +535,11 @@ static void test_json_common_fields(void **state)
 	struct jdoc d;
 	const char *s = json(ev, TT_INFO, &d);
 	assert_string_equal(
-	    s, "{\"ts\":\"" TS_TEXT "\",\"level\":\"info\",\"pid\":4242,"
-	       "\"tid\":4243,\"conn\":1,\"fd\":5,"
-	       "\"local\":\"127.0.0.1:50000\",\"peer\":\"[::1]:443\","
-	       "\"role\":\"client\",\"dir\":\"in\","
-	       "\"event\":\"certificate_request\"}\n");
+		s, "{\"ts\":\"" TS_TEXT "\",\"level\":\"info\",\"pid\":4242,"
+		   "\"tid\":4243,\"conn\":1,\"fd\":5,"
+		   "\"local\":\"127.0.0.1:50000\",\"peer\":\"[::1]:443\","
+		   "\"role\":\"client\",\"dir\":\"in\","
+		   "\"event\":\"certificate_request\"}\n");
 	assert_int_equal(d.n, NCOMMON);
 	for (size_t i = 0; i < NCOMMON; i++) {
 		assert_string_equal(d.m[i].key, COMMON[i]);
@@ -610,14 +610,14 @@ static void test_timestamps(void **state)
 		struct timespec ts;
 		const char *want;
 	} cases[] = {
-	    {{1795428000, 123456789}, "2026-11-23T10:00:00.123456Z"},
-	    {{1795428000, 0}, "2026-11-23T10:00:00.000000Z"},
-	    {{1795428000, 999999999}, "2026-11-23T10:00:00.999999Z"},
-	    {{1795428000, 1000}, "2026-11-23T10:00:00.000001Z"},
-	    {{1795428000, 999}, "2026-11-23T10:00:00.000000Z"},
-	    {{0, 0}, "1970-01-01T00:00:00.000000Z"},
-	    {{1709164800, 500000000}, "2024-02-29T00:00:00.500000Z"},
-	    {{1709164799, 0}, "2024-02-28T23:59:59.000000Z"},
+		{{1795428000, 123456789}, "2026-11-23T10:00:00.123456Z"},
+		{{1795428000, 0}, "2026-11-23T10:00:00.000000Z"},
+		{{1795428000, 999999999}, "2026-11-23T10:00:00.999999Z"},
+		{{1795428000, 1000}, "2026-11-23T10:00:00.000001Z"},
+		{{1795428000, 999}, "2026-11-23T10:00:00.000000Z"},
+		{{0, 0}, "1970-01-01T00:00:00.000000Z"},
+		{{1709164800, 500000000}, "2024-02-29T00:00:00.500000Z"},
+		{{1709164799, 0}, "2024-02-28T23:59:59.000000Z"},
 	};
 	struct tt_event *ev = begin("summary", TT_INFO, TT_IN);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -659,11 +659,12 @@ static void test_json_escapes(void **state)
 	struct jdoc d;
 	const char *s = json(ev, TT_INFO, &d);
 	assert_non_null(strstr(
-	    s, ",\"quote\":\"a\\\"b\",\"backslash\":\"a\\\\b\","
-	       "\"nl\":\"a\\nb\",\"tab\":\"a\\tb\",\"cr\":\"a\\rb\","
-	       "\"bs\":\"a\\bb\",\"ff\":\"a\\fb\",\"c01\":\"a\\u0001b\","
-	       "\"c1f\":\"\\u001f\",\"esc\":\"\\u001b[31m\","
-	       "\"del\":\"a\\u007fb\",\"slash\":\"a/b\",\"empty\":\"\"}\n"));
+		s,
+		",\"quote\":\"a\\\"b\",\"backslash\":\"a\\\\b\","
+		"\"nl\":\"a\\nb\",\"tab\":\"a\\tb\",\"cr\":\"a\\rb\","
+		"\"bs\":\"a\\bb\",\"ff\":\"a\\fb\",\"c01\":\"a\\u0001b\","
+		"\"c1f\":\"\\u001f\",\"esc\":\"\\u001b[31m\","
+		"\"del\":\"a\\u007fb\",\"slash\":\"a/b\",\"empty\":\"\"}\n"));
 
 	/* every ASCII byte round-trips through the escaping */
 	char all[128];
@@ -705,12 +706,12 @@ static void test_utf8_passthrough(void **state)
 {
 	(void)state;
 	static const char *const u[] = {
-	    "caf\xc3\xa9",			       /* 2 bytes */
-	    "\xe2\x82\xac 5",			       /* 3 bytes */
-	    "\xe6\x9d\xb1\xe4\xba\xac",		       /* CJK */
-	    "\xf0\x9f\x98\x80",			       /* 4 bytes */
-	    "CN=\xc3\x89mile,O=Soci\xc3\xa9t\xc3\xa9", /* a DN */
-	    "\xef\xbf\xbf\xf4\x8f\xbf\xbf",	       /* U+FFFF, U+10FFFF */
+		"caf\xc3\xa9",				   /* 2 bytes */
+		"\xe2\x82\xac 5",			   /* 3 bytes */
+		"\xe6\x9d\xb1\xe4\xba\xac",		   /* CJK */
+		"\xf0\x9f\x98\x80",			   /* 4 bytes */
+		"CN=\xc3\x89mile,O=Soci\xc3\xa9t\xc3\xa9", /* a DN */
+		"\xef\xbf\xbf\xf4\x8f\xbf\xbf", /* U+FFFF, U+10FFFF */
 	};
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
 		struct tt_event *ev = begin("certificate", TT_INFO, TT_IN);
@@ -763,16 +764,16 @@ static void test_lists(void **state)
 	tt_ev_list_end(ev);
 	struct jdoc d;
 	const char *s = json(ev, TT_INFO, &d);
-	assert_non_null(
-	    strstr(s, ",\"version\":\"TLS 1.2\",\"ca_count\":0,\"ca_names\":[],"
-		      "\"sig_algs\":[\"ecdsa_secp256r1_sha256\","
-		      "\"rsa_pss_rsae_sha256\"]}\n"));
+	assert_non_null(strstr(
+		s, ",\"version\":\"TLS 1.2\",\"ca_count\":0,\"ca_names\":[],"
+		   "\"sig_algs\":[\"ecdsa_secp256r1_sha256\","
+		   "\"rsa_pss_rsae_sha256\"]}\n"));
 	assert_int_equal(jfind(&d, "ca_names")->type, 'a');
 	s = text(ev, TT_INFO);
 	assert_non_null(
-	    strstr(s, " certificate_request version=\"TLS 1.2\" ca_count=0 "
-		      "ca_names=none sig_algs=ecdsa_secp256r1_sha256,"
-		      "rsa_pss_rsae_sha256\n"));
+		strstr(s, " certificate_request version=\"TLS 1.2\" ca_count=0 "
+			  "ca_names=none sig_algs=ecdsa_secp256r1_sha256,"
+			  "rsa_pss_rsae_sha256\n"));
 
 	/* items that need escaping, one item, and an empty item */
 	ev = begin("certificate_request", TT_INFO, TT_IN);
@@ -810,18 +811,18 @@ static void test_ints_bools_hex(void **state)
 	tt_ev_printf(ev, "cipher", TT_INFO, "unknown(0x%04x)", 0x1234);
 	struct jdoc d;
 	const char *s = json(ev, TT_INFO, &d);
-	assert_non_null(
-	    strstr(s, ",\"zero\":0,\"neg\":-5,\"max\":9223372036854775807,"
-		      "\"min\":-9223372036854775808,\"yes\":true,\"no\":false,"
-		      "\"random\":\"00ff1ab2\",\"none\":\"\","
-		      "\"cipher\":\"unknown(0x1234)\"}\n"));
+	assert_non_null(strstr(
+		s, ",\"zero\":0,\"neg\":-5,\"max\":9223372036854775807,"
+		   "\"min\":-9223372036854775808,\"yes\":true,\"no\":false,"
+		   "\"random\":\"00ff1ab2\",\"none\":\"\","
+		   "\"cipher\":\"unknown(0x1234)\"}\n"));
 	assert_int_equal(jfind(&d, "max")->type, 'n');
 	assert_int_equal(jfind(&d, "no")->type, 'b');
 	s = text(ev, TT_INFO);
-	assert_non_null(
-	    strstr(s, " server_hello zero=0 neg=-5 max=9223372036854775807 "
-		      "min=-9223372036854775808 yes=true no=false "
-		      "random=00ff1ab2 none=\"\" cipher=unknown(0x1234)\n"));
+	assert_non_null(strstr(
+		s, " server_hello zero=0 neg=-5 max=9223372036854775807 "
+		   "min=-9223372036854775808 yes=true no=false "
+		   "random=00ff1ab2 none=\"\" cipher=unknown(0x1234)\n"));
 }
 
 static void test_field_levels(void **state)
@@ -867,10 +868,10 @@ static void test_flags(void **state)
 		uint16_t flag;
 		const char *key;
 	} f[] = {
-	    {TT_EVF_ENCRYPTED, "encrypted"},
-	    {TT_EVF_INFERRED, "inferred"},
-	    {TT_EVF_DECRYPTED, "decrypted"},
-	    {TT_EVF_TRUNCATED, "truncated"},
+		{TT_EVF_ENCRYPTED, "encrypted"},
+		{TT_EVF_INFERRED, "inferred"},
+		{TT_EVF_DECRYPTED, "decrypted"},
+		{TT_EVF_TRUNCATED, "truncated"},
 	};
 	struct jdoc d;
 	struct tt_event *ev = begin("encrypted_record", TT_TRACE, TT_IN);
@@ -906,12 +907,13 @@ static void test_flags(void **state)
 		    TT_EVF_TRUNCATED;
 	s = json(ev, TT_INFO, &d);
 	assert_non_null(strstr(
-	    s, ",\"evidence\":\"record sizes\",\"encrypted\":true,"
-	       "\"inferred\":true,\"decrypted\":true,\"truncated\":true}\n"));
+		s,
+		",\"evidence\":\"record sizes\",\"encrypted\":true,"
+		"\"inferred\":true,\"decrypted\":true,\"truncated\":true}\n"));
 	assert_non_null(
-	    strstr(text(ev, TT_INFO),
-		   " evidence=\"record sizes\" encrypted=true "
-		   "inferred=true decrypted=true truncated=true\n"));
+		strstr(text(ev, TT_INFO),
+		       " evidence=\"record sizes\" encrypted=true "
+		       "inferred=true decrypted=true truncated=true\n"));
 
 	/* an event truncated by the decoder (arena full) says so */
 	ev = begin("client_hello", TT_INFO, TT_OUT);
@@ -984,26 +986,26 @@ static void test_text_quoting(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"},
-	    {"localhost", "localhost"},
-	    {"unknown(0x1234)", "unknown(0x1234)"},
-	    {"grease(0x0a0a)", "grease(0x0a0a)"},
-	    {"h2", "h2"},
-	    {"caf\xc3\xa9", "caf\xc3\xa9"},
-	    {"", "\"\""},
-	    {"TLS 1.3", "\"TLS 1.3\""},
-	    {"a=b", "\"a=b\""},
-	    {"a,b", "\"a,b\""},
-	    {"a\"b", "\"a\\\"b\""},
-	    {"a\\b", "\"a\\\\b\""},
-	    {"a\nb", "\"a\\x0ab\""},
-	    {"a\tb", "\"a\\x09b\""},
-	    {"\r", "\"\\x0d\""},
-	    {"\x1b[0m", "\"\\x1b[0m\""},
-	    {"a\x7f"
-	     "b",
-	     "\"a\\x7fb\""},
-	    {"x\\x00y", "\"x\\\\x00y\""},
+		{"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"},
+		{"localhost", "localhost"},
+		{"unknown(0x1234)", "unknown(0x1234)"},
+		{"grease(0x0a0a)", "grease(0x0a0a)"},
+		{"h2", "h2"},
+		{"caf\xc3\xa9", "caf\xc3\xa9"},
+		{"", "\"\""},
+		{"TLS 1.3", "\"TLS 1.3\""},
+		{"a=b", "\"a=b\""},
+		{"a,b", "\"a,b\""},
+		{"a\"b", "\"a\\\"b\""},
+		{"a\\b", "\"a\\\\b\""},
+		{"a\nb", "\"a\\x0ab\""},
+		{"a\tb", "\"a\\x09b\""},
+		{"\r", "\"\\x0d\""},
+		{"\x1b[0m", "\"\\x1b[0m\""},
+		{"a\x7f"
+		 "b",
+		 "\"a\\x7fb\""},
+		{"x\\x00y", "\"x\\\\x00y\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tt_event *ev = begin("client_hello", TT_INFO, TT_OUT);
@@ -1153,15 +1155,15 @@ static void sweep_json(uint16_t flags, bool big_ctl)
 {
 	struct tt_event *ev = sweep_event(flags, big_ctl);
 	size_t full_n;
-	char *full =
-	    render_cap(TT_FMT_JSON, 65536, ev, &CTX, TT_DEBUG, &TS, &full_n);
+	char *full = render_cap(TT_FMT_JSON, 65536, ev, &CTX, TT_DEBUG, &TS,
+				&full_n);
 	struct jdoc fd, d;
 	assert_true(json_line_ok(full, full_n, &fd));
 	assert_null(strstr(full, "\"truncated\""));
 	for (size_t cap = TT_LINE_MIN; cap <= 2 * full_n; cap++) {
 		size_t n;
-		char *l =
-		    render_cap(TT_FMT_JSON, cap, ev, &CTX, TT_DEBUG, &TS, &n);
+		char *l = render_cap(TT_FMT_JSON, cap, ev, &CTX, TT_DEBUG, &TS,
+				     &n);
 		if (n > cap || !json_line_ok(l, n, &d)) {
 			fprintf(stderr,
 				"cap %zu flags %#x: invalid line "
@@ -1246,15 +1248,15 @@ static void sweep_text(uint16_t flags)
 {
 	struct tt_event *ev = sweep_event(flags, true);
 	size_t full_n;
-	char *full =
-	    render_cap(TT_FMT_TEXT, 65536, ev, &CTX, TT_DEBUG, &TS, &full_n);
+	char *full = render_cap(TT_FMT_TEXT, 65536, ev, &CTX, TT_DEBUG, &TS,
+				&full_n);
 	bool tr;
 	size_t full_body = strip_text_flags(full, full_n - 1, &tr);
 	assert_false(tr);
 	for (size_t cap = TT_LINE_MIN; cap <= 2 * full_n; cap++) {
 		size_t n;
-		char *l =
-		    render_cap(TT_FMT_TEXT, cap, ev, &CTX, TT_DEBUG, &TS, &n);
+		char *l = render_cap(TT_FMT_TEXT, cap, ev, &CTX, TT_DEBUG, &TS,
+				     &n);
 		assert_true(n <= cap);
 		assert_int_equal(l[n - 1], '\n');
 		assert_null(memchr(l, '\n', n - 1));
@@ -1329,26 +1331,26 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_json_checker_itself),
-	    cmocka_unit_test(test_json_common_fields),
-	    cmocka_unit_test(test_conn_unsigned),
-	    cmocka_unit_test(test_timestamps),
-	    cmocka_unit_test(test_json_escapes),
-	    cmocka_unit_test(test_utf8_passthrough),
-	    cmocka_unit_test(test_untrusted_invalid_utf8),
-	    cmocka_unit_test(test_lists),
-	    cmocka_unit_test(test_ints_bools_hex),
-	    cmocka_unit_test(test_field_levels),
-	    cmocka_unit_test(test_flags),
-	    cmocka_unit_test(test_text_layout),
-	    cmocka_unit_test(test_text_quoting),
-	    cmocka_unit_test(test_show_addrs),
-	    cmocka_unit_test(test_truncated_big_field),
-	    cmocka_unit_test(test_truncation_sweep_json),
-	    cmocka_unit_test(test_truncation_sweep_json_flags),
-	    cmocka_unit_test(test_truncation_sweep_text),
-	    /* last: under ASan a read past the header buffer aborts */
-	    cmocka_unit_test(test_long_event_name),
+		cmocka_unit_test(test_json_checker_itself),
+		cmocka_unit_test(test_json_common_fields),
+		cmocka_unit_test(test_conn_unsigned),
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_json_escapes),
+		cmocka_unit_test(test_utf8_passthrough),
+		cmocka_unit_test(test_untrusted_invalid_utf8),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_ints_bools_hex),
+		cmocka_unit_test(test_field_levels),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_text_layout),
+		cmocka_unit_test(test_text_quoting),
+		cmocka_unit_test(test_show_addrs),
+		cmocka_unit_test(test_truncated_big_field),
+		cmocka_unit_test(test_truncation_sweep_json),
+		cmocka_unit_test(test_truncation_sweep_json_flags),
+		cmocka_unit_test(test_truncation_sweep_text),
+		/* last: under ASan a read past the header buffer aborts */
+		cmocka_unit_test(test_long_event_name),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,7 +21,10 @@ struct buf {
 	uint8_t b[1 << 20];
 	size_t n;
 };
-static void put8(struct buf *b, unsigned v) { b->b[b->n++] = (uint8_t)v; }
+static void put8(struct buf *b, unsigned v)
+{
+	b->b[b->n++] = (uint8_t)v;
+}
 static void put16(struct buf *b, unsigned v)
 {
 	put8(b, v >> 8);
@@ -62,8 +65,10 @@ static int find_msg(const struct tlsgen_result *r, int from_server,
 
 static void tls13_cr(int ca_names, const char *expect)
 {
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .mtls = 1,
-				.client_sends_cert = 1, .ca_names = ca_names};
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = ca_names};
 	struct tlsgen_result r;
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(tlsgen_run(&o, &r), 0);
@@ -84,7 +89,8 @@ static void tls13_cr(int ca_names, const char *expect)
 	/* the 1.3 Certificate (with its per-entry extensions) too */
 	assert_true(find_msg(&r, 0, 11, &body, &len));
 	evlog_clear(&l);
-	assert_int_equal(tt_hs_certificate(&c, TT_OUT, body, len, &l.em), TT_OK);
+	assert_int_equal(tt_hs_certificate(&c, TT_OUT, body, len, &l.em),
+			 TT_OK);
 	assert_non_null(strstr(l.lines[0],
 			       "\"subject\":\"CN=tlstrace client,O=Example\""));
 	/* every truncation of the real body is refused, never overread */
@@ -93,9 +99,9 @@ static void tls13_cr(int ca_names, const char *expect)
 		uint8_t *copy = malloc(k ? k : 1);
 		memcpy(copy, body, k);
 		evlog_clear(&l);
-		assert_int_equal(tt_hs_certificate_request(&c, TT_IN, copy, k,
-							   &l.em),
-				 TT_DECODE);
+		assert_int_equal(
+			tt_hs_certificate_request(&c, TT_IN, copy, k, &l.em),
+			TT_DECODE);
 		assert_int_equal(l.n, 0);
 		free(copy);
 	}
@@ -186,9 +192,9 @@ static void test_bad_dn(void **state)
 	c.version = 0x0303;
 	assert_int_equal(tt_hs_certificate_request(&c, TT_IN, b.b, b.n, &l.em),
 			 TT_OK);
-	assert_non_null(strstr(l.lines[0], "\"ca_count\":2,\"ca_names\":["
-					   "\"(malformed name)\",\"" K_DOT
-					   "\"]"));
+	assert_non_null(strstr(l.lines[0],
+			       "\"ca_count\":2,\"ca_names\":["
+			       "\"(malformed name)\",\"" K_DOT "\"]"));
 	/* zero-length DN */
 	b.b[cas] = 0;
 	b.b[cas + 1] = 0;
@@ -246,8 +252,9 @@ static void test_client_hello_untrusted(void **state)
 	assert_int_equal(tt_hs_client_hello(&c, TT_IN, b.b, b.n, &l.em), TT_OK);
 	assert_int_equal(tt_conn_role(&c), TT_ROLE_SERVER);
 	/* invalid UTF-8 as \xHH text, controls JSON-escaped, UTF-8 kept */
-	assert_non_null(strstr(l.lines[0],
-			       "\"sni\":\"bad\\\\xff\\\"\\\\\\n\\u0001host\xc3\xa9\""));
+	assert_non_null(
+		strstr(l.lines[0],
+		       "\"sni\":\"bad\\\\xff\\\"\\\\\\n\\u0001host\xc3\xa9\""));
 	assert_non_null(strstr(l.lines[0],
 			       "\"cipher_suites\":[\"grease(0x1a1a)\","
 			       "\"TLS_AES_128_GCM_SHA256\","
@@ -278,8 +285,8 @@ static void test_malformed_then_next(void **state)
 {
 	(void)state;
 	static const uint8_t hs[] = {
-		1, 0, 0, 3, 3, 3, 0,	 /* client_hello cut short */
-		14, 0, 0, 0,		 /* server_hello_done */
+		1,  0, 0, 3, 3, 3, 0, /* client_hello cut short */
+		14, 0, 0, 0,	      /* server_hello_done */
 	};
 	struct evlog l;
 	evlog_init(&l, TT_INFO);
@@ -296,8 +303,8 @@ static void test_malformed_then_next(void **state)
 
 /* ---- the log level decides what is shown, never what is accepted ---- */
 
-static const enum tt_level all_levels[] = {TT_ERROR, TT_WARN, TT_INFO,
-					   TT_DEBUG, TT_TRACE};
+static const enum tt_level all_levels[] = {TT_ERROR, TT_WARN, TT_INFO, TT_DEBUG,
+					   TT_TRACE};
 #define NLEVELS (sizeof(all_levels) / sizeof(all_levels[0]))
 
 /* An ALPN extension naming "h2", with one byte after its list when
@@ -420,8 +427,7 @@ static void test_server_hello_alpn_trailing(void **state)
 	static struct buf b;
 	struct tt_conn c;
 	server_hello13(&b, 1);
-	same_at_every_level(tt_hs_server_hello, 0, 0, b.b, b.n, TT_DECODE,
-			    &c);
+	same_at_every_level(tt_hs_server_hello, 0, 0, b.b, b.n, TT_DECODE, &c);
 	assert_false(c.sh_seen);
 	assert_int_equal(c.version, 0);
 	assert_int_equal(c.cipher, 0);
@@ -472,8 +478,8 @@ static void test_encrypted_extensions_alpn_trailing(void **state)
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
 	tt_conn_init(&c);
-	assert_int_equal(
-		tt_hs_encrypted_extensions(&c, TT_IN, b.b, b.n, &l.em), TT_OK);
+	assert_int_equal(tt_hs_encrypted_extensions(&c, TT_IN, b.b, b.n, &l.em),
+			 TT_OK);
 	assert_non_null(strstr(l.lines[0],
 			       "\"extensions\":[\"server_name\","
 			       "\"application_layer_protocol_negotiation\"],"
@@ -486,8 +492,8 @@ static void test_server_key_exchange_truncated(void **state)
 {
 	(void)state;
 	/* ECDHE: named_curve x25519, a 4-byte point, a signature */
-	static const uint8_t ske[] = {3, 0x00, 0x1d, 4, 1, 2, 3, 4,
-				      0x08, 0x04, 0, 2, 0xaa, 0xbb};
+	static const uint8_t ske[] = {3, 0x00, 0x1d, 4, 1, 2,	 3,
+				      4, 0x08, 0x04, 0, 2, 0xaa, 0xbb};
 	struct tt_conn c;
 	/* cut in the group, in the point */
 	static const size_t cuts[] = {0, 2, 6};
@@ -521,8 +527,8 @@ static void test_server_key_exchange_truncated(void **state)
 }
 
 static tt_rc server_hello_done(struct tt_conn *c, enum tt_dir dir,
-				const uint8_t *body, size_t len,
-				const struct tt_emit *em)
+			       const uint8_t *body, size_t len,
+			       const struct tt_emit *em)
 {
 	return tt_hs_generic(c, dir, 14, body, len, em);
 }
@@ -534,8 +540,8 @@ static void test_malformed_learns_nothing(void **state)
 	static const uint8_t one = 1;
 	struct tt_conn c;
 	/* server_hello_done with a body */
-	same_at_every_level(server_hello_done, 0x0303, 0, &one, 1,
-			    TT_DECODE, &c);
+	same_at_every_level(server_hello_done, 0x0303, 0, &one, 1, TT_DECODE,
+			    &c);
 	assert_int_equal(c.role, TT_ROLE_UNKNOWN);
 	/* new_session_ticket cut in its ticket */
 	static const uint8_t nst[] = {0, 0, 1, 0, 0, 4, 1, 2};
@@ -558,8 +564,7 @@ static void test_malformed_learns_nothing(void **state)
 	size_t exts = ((size_t)b.b[47] << 8 | b.b[48]) + sizeof(alpn_cut);
 	b.b[47] = (uint8_t)(exts >> 8);
 	b.b[48] = (uint8_t)exts;
-	same_at_every_level(tt_hs_client_hello, 0, 0, b.b, b.n, TT_DECODE,
-			    &c);
+	same_at_every_level(tt_hs_client_hello, 0, 0, b.b, b.n, TT_DECODE, &c);
 	assert_int_equal(c.role, TT_ROLE_UNKNOWN);
 	assert_int_equal(c.sni_len, 0);
 	assert_int_equal(c.crandom[1], 0);

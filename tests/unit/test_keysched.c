@@ -76,9 +76,8 @@ static void test_table_vectors(void **state)
 	assert_int_equal(cr.aes_block(cr.ctx, key, 16, in, out), 0);
 	assert_hex(out, "69c4e0d86a7b0430d8cdb78070b4c55a");
 	/* FIPS-197 C.3 */
-	unhex(
-	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-	    key, sizeof(key));
+	unhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+	      key, sizeof(key));
 	assert_int_equal(cr.aes_block(cr.ctx, key, 32, in, out), 0);
 	assert_hex(out, "8ea2b7ca516745bfeafc49904b496089");
 	assert_int_equal(cr.aes_block(cr.ctx, key, 24, in, out), -1);
@@ -90,9 +89,9 @@ static void test_table_vectors(void **state)
 			"c7d1f4c733c068030422aa9ac3d46c4e");
 
 	/* SHA-256("abc"), whole and fed in pieces with reads between */
-	assert_int_equal(
-	    cr.digest(cr.ctx, TT_HASH_SHA256, (const uint8_t *)"abc", 3, out),
-	    0);
+	assert_int_equal(cr.digest(cr.ctx, TT_HASH_SHA256,
+				   (const uint8_t *)"abc", 3, out),
+			 0);
 	assert_hex(out, "ba7816bf8f01cfea414140de5dae2223"
 			"b00361a396177a9cb410ff61f20015ad");
 	assert_int_equal(cr.hash_new(cr.ctx, TT_HASH_SHA256, &st), 0);
@@ -109,9 +108,10 @@ static void test_table_vectors(void **state)
 
 	/* RFC 4231 test case 2 */
 	assert_int_equal(
-	    cr.hmac(cr.ctx, TT_HASH_SHA256, (const uint8_t *)"Jefe", 4,
-		    (const uint8_t *)"what do ya want for nothing?", 28, out),
-	    0);
+		cr.hmac(cr.ctx, TT_HASH_SHA256, (const uint8_t *)"Jefe", 4,
+			(const uint8_t *)"what do ya want for nothing?", 28,
+			out),
+		0);
 	assert_hex(out, "5bdcc146bf60754e6a042426089575c7"
 			"5a003f089d2739839dec58b964ec3843");
 }
@@ -121,8 +121,8 @@ static void test_table_vectors(void **state)
 static void test_table_aead(void **state)
 {
 	static const enum tt_aead all[] = {
-	    TT_AEAD_AES_128_GCM, TT_AEAD_AES_256_GCM, TT_AEAD_CHACHA20_POLY1305,
-	    TT_AEAD_AES_128_CCM};
+		TT_AEAD_AES_128_GCM, TT_AEAD_AES_256_GCM,
+		TT_AEAD_CHACHA20_POLY1305, TT_AEAD_AES_128_CCM};
 	uint8_t key[32], nonce[12] = {1, 2, 3}, aad[13] = {9};
 	uint8_t pt[100], ct[100], back[100], tag[16];
 	(void)state;
@@ -190,13 +190,13 @@ static void test_hkdf_rfc5869(void **state)
 	sl = unhex("000102030405060708090a0b0c", salt, sizeof(salt));
 	fl = unhex("f0f1f2f3f4f5f6f7f8f9", info, sizeof(info));
 	assert_int_equal(
-	    tt_hkdf_extract(&cr, TT_HASH_SHA256, salt, sl, ikm, il, prk),
-	    TT_OK);
+		tt_hkdf_extract(&cr, TT_HASH_SHA256, salt, sl, ikm, il, prk),
+		TT_OK);
 	assert_hex(prk, "077709362c2e32df0ddc3f0dc47bba63"
 			"90b6c73bb50f9c3122ec844ad7c2b3e5");
 	assert_int_equal(
-	    tt_hkdf_expand(&cr, TT_HASH_SHA256, prk, 32, info, fl, okm, 42),
-	    TT_OK);
+		tt_hkdf_expand(&cr, TT_HASH_SHA256, prk, 32, info, fl, okm, 42),
+		TT_OK);
 	assert_hex(okm, "3cb25f25faacd57a90434f64d0362f2a"
 			"2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
 			"34007208d5b887185865");
@@ -208,13 +208,13 @@ static void test_hkdf_rfc5869(void **state)
 		info[i] = (uint8_t)(0xb0 + i);
 	}
 	assert_int_equal(
-	    tt_hkdf_extract(&cr, TT_HASH_SHA256, salt, 80, ikm, 80, prk),
-	    TT_OK);
+		tt_hkdf_extract(&cr, TT_HASH_SHA256, salt, 80, ikm, 80, prk),
+		TT_OK);
 	assert_hex(prk, "06a6b88c5853361a06104c9ceb35b45c"
 			"ef760014904671014a193f40c15fc244");
 	assert_int_equal(
-	    tt_hkdf_expand(&cr, TT_HASH_SHA256, prk, 32, info, 80, okm, 82),
-	    TT_OK);
+		tt_hkdf_expand(&cr, TT_HASH_SHA256, prk, 32, info, 80, okm, 82),
+		TT_OK);
 	assert_hex(okm, "b11e398dc80327a1c8e7f78c596a4934"
 			"4f012eda2d4efad8a050cc4c19afa97c"
 			"59045a99cac7827271cb41c65e590e09"
@@ -248,15 +248,15 @@ static void ossl_expand(enum tt_hash h, const uint8_t *prk, const uint8_t *info,
 	EVP_KDF_CTX *k = EVP_KDF_CTX_new(kdf);
 	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
 	OSSL_PARAM p[] = {
-	    OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-	    OSSL_PARAM_construct_utf8_string(
-		OSSL_KDF_PARAM_DIGEST,
-		h == TT_HASH_SHA384 ? "SHA384" : "SHA256", 0),
-	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)prk,
-					      tt_hash_len(h)),
-	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-					      info_len),
-	    OSSL_PARAM_construct_end(),
+		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+		OSSL_PARAM_construct_utf8_string(
+			OSSL_KDF_PARAM_DIGEST,
+			h == TT_HASH_SHA384 ? "SHA384" : "SHA256", 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						  (void *)prk, tt_hash_len(h)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						  (void *)info, info_len),
+		OSSL_PARAM_construct_end(),
 	};
 	assert_non_null(k);
 	assert_int_equal(EVP_KDF_derive(k, out, out_len, p), 1);
@@ -267,7 +267,7 @@ static void ossl_expand(enum tt_hash h, const uint8_t *prk, const uint8_t *info,
 static void test_expand_label_oracle(void **state)
 {
 	static const char *labels[] = {
-	    "key", "iv", "traffic upd", "finished", "c hs traffic", "x"};
+		"key", "iv", "traffic upd", "finished", "c hs traffic", "x"};
 	static const enum tt_hash hashes[] = {TT_HASH_SHA256, TT_HASH_SHA384};
 	uint8_t secret[48], ctx[48], info[600], want[100], got[100];
 	(void)state;
@@ -294,10 +294,11 @@ static void test_expand_label_oracle(void **state)
 				memcpy(info + n, ctx, cl);
 				n += cl;
 				ossl_expand(h, secret, info, n, want, outl);
-				assert_int_equal(tt_hkdf_expand_label(
-						     &cr, h, secret, labels[li],
-						     ctx, cl, got, outl),
-						 TT_OK);
+				assert_int_equal(
+					tt_hkdf_expand_label(&cr, h, secret,
+							     labels[li], ctx,
+							     cl, got, outl),
+					TT_OK);
 				assert_memory_equal(got, want, outl);
 			}
 		}
@@ -364,19 +365,20 @@ static void test_prf_oracle(void **state)
 			EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
 			EVP_KDF_CTX *k = EVP_KDF_CTX_new(kdf);
 			OSSL_PARAM p[] = {
-			    OSSL_PARAM_construct_utf8_string(
-				OSSL_KDF_PARAM_DIGEST,
-				hashes[hi] == TT_HASH_SHA384 ? "SHA384"
-							     : "SHA256",
-				0),
-			    OSSL_PARAM_construct_octet_string(
-				OSSL_KDF_PARAM_SECRET, secret, sizeof(secret)),
-			    OSSL_PARAM_construct_octet_string(
-				OSSL_KDF_PARAM_SEED, (void *)"key expansion",
-				13),
-			    OSSL_PARAM_construct_octet_string(
-				OSSL_KDF_PARAM_SEED, seed, 64),
-			    OSSL_PARAM_construct_end(),
+				OSSL_PARAM_construct_utf8_string(
+					OSSL_KDF_PARAM_DIGEST,
+					hashes[hi] == TT_HASH_SHA384 ? "SHA384"
+								     : "SHA256",
+					0),
+				OSSL_PARAM_construct_octet_string(
+					OSSL_KDF_PARAM_SECRET, secret,
+					sizeof(secret)),
+				OSSL_PARAM_construct_octet_string(
+					OSSL_KDF_PARAM_SEED,
+					(void *)"key expansion", 13),
+				OSSL_PARAM_construct_octet_string(
+					OSSL_KDF_PARAM_SEED, seed, 64),
+				OSSL_PARAM_construct_end(),
 			};
 			assert_non_null(k);
 			assert_int_equal(EVP_KDF_derive(k, want, lens[li], p),
@@ -426,7 +428,8 @@ static void test_rfc8448_schedule(void **state)
 	assert_hex(early, "33ad0a1c607ec03b09e6cd9893680ce2"
 			  "10adf300aa1f2660e1b22e10f170f92a");
 	assert_int_equal(
-	    tt_derive_secret(&cr, h, early, "derived", NULL, derived), TT_OK);
+		tt_derive_secret(&cr, h, early, "derived", NULL, derived),
+		TT_OK);
 	assert_hex(derived, "6f2615a108c702c5678f54fc9dbab697"
 			    "16c076189c48250cebeac3576c3611ba");
 	unhex("8bd4054fb55b9d63fdfbacf9f04b9f0d"
@@ -442,11 +445,13 @@ static void test_rfc8448_schedule(void **state)
 	      "d6b43f2ca3e6e95f02ed063cf0e1cad8",
 	      thash, sizeof(thash));
 	assert_int_equal(
-	    tt_derive_secret(&cr, h, hs, "c hs traffic", thash, chs), TT_OK);
+		tt_derive_secret(&cr, h, hs, "c hs traffic", thash, chs),
+		TT_OK);
 	assert_hex(chs, "b3eddb126e067f35a780b3abf45e2d8f"
 			"3b1a950738f52e9600746a0e27a55a21");
 	assert_int_equal(
-	    tt_derive_secret(&cr, h, hs, "s hs traffic", thash, shs), TT_OK);
+		tt_derive_secret(&cr, h, hs, "s hs traffic", thash, shs),
+		TT_OK);
 	assert_hex(shs, "b67b7d690cc16c4e75e54213cb2d37b4"
 			"e9c912bcded9105d42befd59d391ad38");
 
@@ -528,12 +533,12 @@ static void test_suite_table(void **state)
 	{
 		struct tt_rkeys a, b;
 		uint8_t z[48] = {0};
-		assert_int_equal(
-		    tt_tls13_traffic_keys(&cr, tt_suite_find(0xc02b), z, &a),
-		    TT_UNSUPPORTED);
-		assert_int_equal(
-		    tt_tls12_keys(&cr, tt_suite_find(0x1301), z, z, z, &a, &b),
-		    TT_UNSUPPORTED);
+		assert_int_equal(tt_tls13_traffic_keys(
+					 &cr, tt_suite_find(0xc02b), z, &a),
+				 TT_UNSUPPORTED);
+		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0x1301), z, z,
+					       z, &a, &b),
+				 TT_UNSUPPORTED);
 		assert_int_equal(tt_tls12_keys(&cr, NULL, z, z, z, &a, &b),
 				 TT_UNSUPPORTED);
 	}
@@ -783,9 +788,9 @@ static void open_direction(const struct tlsgen_result *r, int from_server,
 				 TT_OK);
 		records_opened++;
 		const uint8_t *pt =
-		    in_place ? c + (len - rec.len) +
-				   (k1 ? 0 : k->suite->explicit_nonce)
-			     : out;
+			in_place ? c + (len - rec.len) +
+					   (k1 ? 0 : k->suite->explicit_nonce)
+				 : out;
 		switch (type) {
 		case CT_HANDSHAKE:
 			plain_add(&got->hs, &got->hs_len, pt, olen);
@@ -803,8 +808,8 @@ static void open_direction(const struct tlsgen_result *r, int from_server,
 		/* a Finished completed under k0: k1 from the next record */
 		while (k1 && k == k0 && walked + 4 <= got->hs_len) {
 			const uint8_t *m = got->hs + walked;
-			size_t ml =
-			    (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+			size_t ml = (size_t)m[1] << 16 | (size_t)m[2] << 8 |
+				    m[3];
 			if (walked + 4 + ml > got->hs_len)
 				break;
 			walked += 4 + ml;
@@ -833,13 +838,13 @@ static void assert_plain_equal(const struct plain *got,
 static void run_tls13(const char *suite_name, uint16_t code, int mtls)
 {
 	struct tlsgen_opts o = {
-	    .version = TLSGEN_TLS13,
-	    .ciphersuites = suite_name,
-	    .app_bytes = APP_BYTES,
-	    .close_notify = 1,
-	    .mtls = mtls,
-	    .client_sends_cert = mtls,
-	    .ca_names = mtls ? TLSGEN_CA_LIST : TLSGEN_CA_NONE,
+		.version = TLSGEN_TLS13,
+		.ciphersuites = suite_name,
+		.app_bytes = APP_BYTES,
+		.close_notify = 1,
+		.mtls = mtls,
+		.client_sends_cert = mtls,
+		.ca_names = mtls ? TLSGEN_CA_LIST : TLSGEN_CA_NONE,
 	};
 	const struct tt_suite *s = tt_suite_find(code);
 	struct tlsgen_result r;
@@ -866,7 +871,7 @@ static void run_tls13(const char *suite_name, uint16_t code, int mtls)
 		const uint8_t *ap = side ? sec.sap : sec.cap;
 		/* Everything after the ClientHello / ServerHello. */
 		size_t hello = find_msg(
-		    &r, side, side ? HS_SERVER_HELLO : HS_CLIENT_HELLO);
+			&r, side, side ? HS_SERVER_HELLO : HS_CLIENT_HELLO);
 
 		assert_int_equal(tt_tls13_traffic_keys(&cr, s, hs, &hk), TT_OK);
 		assert_int_equal(tt_tls13_traffic_keys(&cr, s, ap, &ak), TT_OK);
@@ -924,10 +929,10 @@ static void test_tls13_aes128ccm(void **state)
 static void run_tls12(const char *cipher, const char *iana, uint16_t code)
 {
 	struct tlsgen_opts o = {
-	    .version = TLSGEN_TLS12,
-	    .cipher = cipher,
-	    .app_bytes = APP_BYTES,
-	    .close_notify = 1,
+		.version = TLSGEN_TLS12,
+		.cipher = cipher,
+		.app_bytes = APP_BYTES,
+		.close_notify = 1,
 	};
 	const struct tt_suite *s = tt_suite_find(code);
 	struct tlsgen_result r;
@@ -969,11 +974,11 @@ static void run_tls12(const char *cipher, const char *iana, uint16_t code)
 		size_t fin = find_msg(&r, side, HS_FINISHED);
 		uint8_t th[48], vd[12];
 		transcript(&r, s->hash, fin, th);
-		assert_int_equal(
-		    tt_tls12_prf(&cr, s->hash, sec.master, 48,
-				 side ? "server finished" : "client finished",
-				 th, tt_hash_len(s->hash), vd, 12),
-		    TT_OK);
+		assert_int_equal(tt_tls12_prf(&cr, s->hash, sec.master, 48,
+					      side ? "server finished"
+						   : "client finished",
+					      th, tt_hash_len(s->hash), vd, 12),
+				 TT_OK);
 		assert_int_equal(r.msgs[fin].len, 4 + 12);
 		assert_memory_equal(mdata(&r, fin) + 4, vd, 12);
 	}
@@ -1043,17 +1048,17 @@ static void test_tls13_open_edges(void **state)
 	(void)state;
 
 	assert_int_equal(
-	    tt_tls13_traffic_keys(&cr, tt_suite_find(0x1303), secret, &k),
-	    TT_OK);
+		tt_tls13_traffic_keys(&cr, tt_suite_find(0x1303), secret, &k),
+		TT_OK);
 
 	/* content, type, then padding zeros: all stripped */
 	memcpy(inner, "hello\0\0", 7);
 	inner[7] = CT_APPDATA;
 	memset(inner + 8, 0, 100);
 	len = seal13(&k, inner, 108, rec);
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_OK);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_OK);
 	assert_int_equal(type, CT_APPDATA);
 	assert_int_equal(olen, 7); /* zeros inside the content stay */
 	assert_memory_equal(out, "hello\0\0", 7);
@@ -1073,31 +1078,31 @@ static void test_tls13_open_edges(void **state)
 	/* all padding: no content type */
 	memset(inner, 0, 50);
 	len = seal13(&k, inner, 50, rec);
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_DECODE);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_DECODE);
 	assert_true(k.seq == 2);
 
 	/* the largest record allowed, and one byte more */
 	memset(inner, 0x41, sizeof(inner));
 	len = seal13(&k, inner, TT_TLS13_CIPHERTEXT_MAX - TT_AEAD_TAG_LEN, rec);
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_OK);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_OK);
 	assert_int_equal(olen, TT_TLS13_CIPHERTEXT_MAX - TT_AEAD_TAG_LEN - 1);
 	len = seal13(&k, inner, TT_TLS13_CIPHERTEXT_MAX - TT_AEAD_TAG_LEN + 1,
 		     rec);
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_TOO_BIG);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_TOO_BIG);
 
 	/* not application_data on the outside; too short for a tag */
 	inner[0] = CT_ALERT;
 	len = seal13(&k, inner, 1, rec);
 	rec[0] = CT_HANDSHAKE;
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_DECODE);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_DECODE);
 	{
 		uint8_t tiny[5 + 16] = {CT_APPDATA, 3, 3, 0, 16};
 		assert_int_equal(tt_tls13_open(&cr, &k, tiny, sizeof(tiny), out,
@@ -1114,13 +1119,13 @@ static void test_tls13_open_edges(void **state)
 	inner[0] = CT_ALERT;
 	len = seal13(&k, inner, 1, rec);
 	k.seq++;
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_DECODE);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_DECODE);
 	k.seq--;
-	assert_int_equal(
-	    tt_tls13_open(&cr, &k, rec, len, out, sizeof(out), &olen, &type),
-	    TT_OK);
+	assert_int_equal(tt_tls13_open(&cr, &k, rec, len, out, sizeof(out),
+				       &olen, &type),
+			 TT_OK);
 	/* keys of the other version */
 	{
 		struct tt_rkeys c12, s12;
@@ -1131,9 +1136,9 @@ static void test_tls13_open_edges(void **state)
 		assert_int_equal(tt_tls13_open(&cr, &c12, rec, len, out,
 					       sizeof(out), &olen, &type),
 				 TT_UNSUPPORTED);
-		assert_int_equal(
-		    tt_tls12_open(&cr, &k, rec, len, out, sizeof(out), &olen),
-		    TT_UNSUPPORTED);
+		assert_int_equal(tt_tls12_open(&cr, &k, rec, len, out,
+					       sizeof(out), &olen),
+				 TT_UNSUPPORTED);
 		/* a TLS 1.2 GCM record too short for nonce and tag */
 		uint8_t short12[5 + 23] = {CT_APPDATA, 3, 3, 0, 23};
 		assert_int_equal(tt_tls12_open(&cr, &c12, short12,
@@ -1150,22 +1155,22 @@ static void test_tls13_open_edges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table_vectors),
-	    cmocka_unit_test(test_table_aead),
-	    cmocka_unit_test(test_hkdf_rfc5869),
-	    cmocka_unit_test(test_expand_label_oracle),
-	    cmocka_unit_test(test_prf_oracle),
-	    cmocka_unit_test(test_rfc8448_schedule),
-	    cmocka_unit_test(test_suite_table),
-	    cmocka_unit_test(test_tls13_aes128gcm),
-	    cmocka_unit_test(test_tls13_aes256gcm),
-	    cmocka_unit_test(test_tls13_chacha20),
-	    cmocka_unit_test(test_tls13_aes128ccm),
-	    cmocka_unit_test(test_tls12_aes128gcm),
-	    cmocka_unit_test(test_tls12_aes256gcm),
-	    cmocka_unit_test(test_tls12_chacha20),
-	    cmocka_unit_test(test_tls12_aes128ccm),
-	    cmocka_unit_test(test_tls13_open_edges),
+		cmocka_unit_test(test_table_vectors),
+		cmocka_unit_test(test_table_aead),
+		cmocka_unit_test(test_hkdf_rfc5869),
+		cmocka_unit_test(test_expand_label_oracle),
+		cmocka_unit_test(test_prf_oracle),
+		cmocka_unit_test(test_rfc8448_schedule),
+		cmocka_unit_test(test_suite_table),
+		cmocka_unit_test(test_tls13_aes128gcm),
+		cmocka_unit_test(test_tls13_aes256gcm),
+		cmocka_unit_test(test_tls13_chacha20),
+		cmocka_unit_test(test_tls13_aes128ccm),
+		cmocka_unit_test(test_tls12_aes128gcm),
+		cmocka_unit_test(test_tls12_aes256gcm),
+		cmocka_unit_test(test_tls12_chacha20),
+		cmocka_unit_test(test_tls12_aes128ccm),
+		cmocka_unit_test(test_tls13_open_edges),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fprintf(stderr,

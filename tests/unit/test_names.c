@@ -22,25 +22,21 @@ struct entry {
 	const char *name;
 };
 
-#define ENTRY(value, id, name) { value, name },
-#define SUITE_ENTRY(value, id, ...) { value, "TLS_" #id },
-static const struct entry content_type_tab[] = { TT_CONTENT_TYPES(ENTRY) };
-static const struct entry handshake_tab[] = { TT_HANDSHAKE_TYPES(ENTRY) };
-static const struct entry alert_tab[] = { TT_ALERTS(ENTRY) };
-static const struct entry alert_level_tab[] = { TT_ALERT_LEVELS(ENTRY) };
-static const struct entry version_tab[] = { TT_VERSIONS(ENTRY) };
-static const struct entry extension_tab[] = { TT_EXTENSIONS(ENTRY) };
-static const struct entry cipher_tab[] = { TT_CIPHER_SUITES(SUITE_ENTRY) };
-static const struct entry group_tab[] = { TT_GROUPS(ENTRY) };
-static const struct entry sigscheme_tab[] = { TT_SIGSCHEMES(ENTRY) };
-static const struct entry cert_type_tab[] = { TT_CERT_TYPES(ENTRY) };
-static const struct entry compression_tab[] = {
-	TT_COMPRESSION_METHODS(ENTRY)
-};
-static const struct entry ec_point_format_tab[] = {
-	TT_EC_POINT_FORMATS(ENTRY)
-};
-static const struct entry psk_mode_tab[] = { TT_PSK_MODES(ENTRY) };
+#define ENTRY(value, id, name)	    {value, name},
+#define SUITE_ENTRY(value, id, ...) {value, "TLS_" #id},
+static const struct entry content_type_tab[] = {TT_CONTENT_TYPES(ENTRY)};
+static const struct entry handshake_tab[] = {TT_HANDSHAKE_TYPES(ENTRY)};
+static const struct entry alert_tab[] = {TT_ALERTS(ENTRY)};
+static const struct entry alert_level_tab[] = {TT_ALERT_LEVELS(ENTRY)};
+static const struct entry version_tab[] = {TT_VERSIONS(ENTRY)};
+static const struct entry extension_tab[] = {TT_EXTENSIONS(ENTRY)};
+static const struct entry cipher_tab[] = {TT_CIPHER_SUITES(SUITE_ENTRY)};
+static const struct entry group_tab[] = {TT_GROUPS(ENTRY)};
+static const struct entry sigscheme_tab[] = {TT_SIGSCHEMES(ENTRY)};
+static const struct entry cert_type_tab[] = {TT_CERT_TYPES(ENTRY)};
+static const struct entry compression_tab[] = {TT_COMPRESSION_METHODS(ENTRY)};
+static const struct entry ec_point_format_tab[] = {TT_EC_POINT_FORMATS(ENTRY)};
+static const struct entry psk_mode_tab[] = {TT_PSK_MODES(ENTRY)};
 #undef ENTRY
 #undef SUITE_ENTRY
 
@@ -50,28 +46,28 @@ struct registry {
 	const char *what;
 	const struct entry *tab;
 	size_t n;
-	unsigned max;	/* 0xff or 0xffff: the wire width */
+	unsigned max; /* 0xff or 0xffff: the wire width */
 	const char *(*name)(unsigned v);
 	const char *(*label)(unsigned v, char buf[TT_NAMEBUF]);
 };
 
-#define REG8(r)                                                             \
-	static const char *name_##r(unsigned v)                             \
-	{                                                                   \
-		return tt_name_##r((uint8_t)v);                             \
-	}                                                                   \
-	static const char *label_##r(unsigned v, char buf[TT_NAMEBUF])      \
-	{                                                                   \
-		return tt_label_##r((uint8_t)v, buf);                       \
+#define REG8(r)                                                                \
+	static const char *name_##r(unsigned v)                                \
+	{                                                                      \
+		return tt_name_##r((uint8_t)v);                                \
+	}                                                                      \
+	static const char *label_##r(unsigned v, char buf[TT_NAMEBUF])         \
+	{                                                                      \
+		return tt_label_##r((uint8_t)v, buf);                          \
 	}
-#define REG16(r)                                                            \
-	static const char *name_##r(unsigned v)                             \
-	{                                                                   \
-		return tt_name_##r((uint16_t)v);                            \
-	}                                                                   \
-	static const char *label_##r(unsigned v, char buf[TT_NAMEBUF])      \
-	{                                                                   \
-		return tt_label_##r((uint16_t)v, buf);                      \
+#define REG16(r)                                                               \
+	static const char *name_##r(unsigned v)                                \
+	{                                                                      \
+		return tt_name_##r((uint16_t)v);                               \
+	}                                                                      \
+	static const char *label_##r(unsigned v, char buf[TT_NAMEBUF])         \
+	{                                                                      \
+		return tt_label_##r((uint16_t)v, buf);                         \
 	}
 REG8(content_type)
 REG8(handshake)
@@ -87,22 +83,18 @@ REG8(compression)
 REG8(ec_point_format)
 REG8(psk_mode)
 
-#define ROW(r, width)                                                       \
-	{ #r, r##_tab, sizeof(r##_tab) / sizeof(r##_tab[0]), width,         \
-	  name_##r, label_##r }
+#define ROW(r, width)                                                          \
+	{                                                                      \
+#r, r##_tab, sizeof(r##_tab) / sizeof(r##_tab[0]), width,      \
+			name_##r, label_##r                                    \
+	}
 static const struct registry registries[] = {
-	ROW(content_type, 0xff),
-	ROW(handshake, 0xff),
-	ROW(alert, 0xff),
-	ROW(alert_level, 0xff),
-	ROW(version, 0xffff),
-	ROW(extension, 0xffff),
-	ROW(cipher, 0xffff),
-	ROW(group, 0xffff),
-	ROW(sigscheme, 0xffff),
-	ROW(cert_type, 0xff),
-	ROW(compression, 0xff),
-	ROW(ec_point_format, 0xff),
+	ROW(content_type, 0xff), ROW(handshake, 0xff),
+	ROW(alert, 0xff),	 ROW(alert_level, 0xff),
+	ROW(version, 0xffff),	 ROW(extension, 0xffff),
+	ROW(cipher, 0xffff),	 ROW(group, 0xffff),
+	ROW(sigscheme, 0xffff),	 ROW(cert_type, 0xff),
+	ROW(compression, 0xff),	 ROW(ec_point_format, 0xff),
 	ROW(psk_mode, 0xff),
 };
 #define NREG (sizeof(registries) / sizeof(registries[0]))
@@ -119,11 +111,13 @@ static void test_spellings(void **state)
 	expect_name(tt_name_cipher(0x1301), "TLS_AES_128_GCM_SHA256");
 	expect_name(tt_name_cipher(0xc02f),
 		    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-	expect_name(tt_name_cipher(0x00ff), "TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
+	expect_name(tt_name_cipher(0x00ff),
+		    "TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
 	expect_name(tt_name_cipher(0x5600), "TLS_FALLBACK_SCSV");
 	expect_name(tt_name_cipher(0xcca8),
 		    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
-	expect_name(tt_name_cipher(0x0017), "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5");
+	expect_name(tt_name_cipher(0x0017),
+		    "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5");
 	expect_name(tt_name_alert(100), "no_renegotiation");
 	expect_name(tt_name_alert(0), "close_notify");
 	expect_name(tt_name_alert(116), "certificate_required");
@@ -243,8 +237,9 @@ static void test_def_entries(void **state)
 					why = "name listed twice";
 			}
 			if (why) {
-				print_error("%s.def 0x%04x \"%s\": %s\n", g->what,
-					    e->v, e->name ? e->name : "", why);
+				print_error("%s.def 0x%04x \"%s\": %s\n",
+					    g->what, e->v,
+					    e->name ? e->name : "", why);
 				fail();
 			}
 			expect_name(g->name(e->v), e->name);
@@ -280,11 +275,14 @@ static void test_whole_domain(void **state)
 			assert_ptr_equal(label, buf);
 			assert_true(strlen(buf) < TT_NAMEBUF - 1);
 			if (g->max == 0xff)
-				snprintf(want, sizeof(want), "unknown(0x%02x)", v);
+				snprintf(want, sizeof(want), "unknown(0x%02x)",
+					 v);
 			else if (tt_is_grease16((uint16_t)v))
-				snprintf(want, sizeof(want), "grease(0x%04x)", v);
+				snprintf(want, sizeof(want), "grease(0x%04x)",
+					 v);
 			else
-				snprintf(want, sizeof(want), "unknown(0x%04x)", v);
+				snprintf(want, sizeof(want), "unknown(0x%04x)",
+					 v);
 			assert_string_equal(buf, want);
 		}
 		if (named != g->n)
@@ -297,211 +295,211 @@ static void test_whole_domain(void **state)
 /* `openssl ciphers -V -stdname 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'`,
  * OpenSSL 3.0.19, every line. */
 static const struct entry openssl_ciphers[] = {
-	{ 0x0001, "TLS_RSA_WITH_NULL_MD5" },
-	{ 0x0002, "TLS_RSA_WITH_NULL_SHA" },
-	{ 0x002c, "TLS_PSK_WITH_NULL_SHA" },
-	{ 0x002d, "TLS_DHE_PSK_WITH_NULL_SHA" },
-	{ 0x002e, "TLS_RSA_PSK_WITH_NULL_SHA" },
-	{ 0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA" },
-	{ 0x0032, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA" },
-	{ 0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA" },
-	{ 0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA" },
-	{ 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA" },
-	{ 0x0038, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA" },
-	{ 0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA" },
-	{ 0x003a, "TLS_DH_anon_WITH_AES_256_CBC_SHA" },
-	{ 0x003b, "TLS_RSA_WITH_NULL_SHA256" },
-	{ 0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256" },
-	{ 0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256" },
-	{ 0x0040, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256" },
-	{ 0x0041, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA" },
-	{ 0x0044, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA" },
-	{ 0x0045, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA" },
-	{ 0x0046, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA" },
-	{ 0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256" },
-	{ 0x006a, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256" },
-	{ 0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256" },
-	{ 0x006c, "TLS_DH_anon_WITH_AES_128_CBC_SHA256" },
-	{ 0x006d, "TLS_DH_anon_WITH_AES_256_CBC_SHA256" },
-	{ 0x0084, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA" },
-	{ 0x0087, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA" },
-	{ 0x0088, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA" },
-	{ 0x0089, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA" },
-	{ 0x008c, "TLS_PSK_WITH_AES_128_CBC_SHA" },
-	{ 0x008d, "TLS_PSK_WITH_AES_256_CBC_SHA" },
-	{ 0x0090, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA" },
-	{ 0x0091, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA" },
-	{ 0x0094, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA" },
-	{ 0x0095, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA" },
-	{ 0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256" },
-	{ 0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384" },
-	{ 0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" },
-	{ 0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" },
-	{ 0x00a2, "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256" },
-	{ 0x00a3, "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384" },
-	{ 0x00a6, "TLS_DH_anon_WITH_AES_128_GCM_SHA256" },
-	{ 0x00a7, "TLS_DH_anon_WITH_AES_256_GCM_SHA384" },
-	{ 0x00a8, "TLS_PSK_WITH_AES_128_GCM_SHA256" },
-	{ 0x00a9, "TLS_PSK_WITH_AES_256_GCM_SHA384" },
-	{ 0x00aa, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256" },
-	{ 0x00ab, "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384" },
-	{ 0x00ac, "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256" },
-	{ 0x00ad, "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384" },
-	{ 0x00ae, "TLS_PSK_WITH_AES_128_CBC_SHA256" },
-	{ 0x00af, "TLS_PSK_WITH_AES_256_CBC_SHA384" },
-	{ 0x00b0, "TLS_PSK_WITH_NULL_SHA256" },
-	{ 0x00b1, "TLS_PSK_WITH_NULL_SHA384" },
-	{ 0x00b2, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256" },
-	{ 0x00b3, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384" },
-	{ 0x00b4, "TLS_DHE_PSK_WITH_NULL_SHA256" },
-	{ 0x00b5, "TLS_DHE_PSK_WITH_NULL_SHA384" },
-	{ 0x00b6, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256" },
-	{ 0x00b7, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384" },
-	{ 0x00b8, "TLS_RSA_PSK_WITH_NULL_SHA256" },
-	{ 0x00b9, "TLS_RSA_PSK_WITH_NULL_SHA384" },
-	{ 0x00ba, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0x00bd, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0x00be, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0x00bf, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0x00c0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256" },
-	{ 0x00c3, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256" },
-	{ 0x00c4, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256" },
-	{ 0x00c5, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256" },
-	{ 0x1301, "TLS_AES_128_GCM_SHA256" },
-	{ 0x1302, "TLS_AES_256_GCM_SHA384" },
-	{ 0x1303, "TLS_CHACHA20_POLY1305_SHA256" },
-	{ 0xc006, "TLS_ECDHE_ECDSA_WITH_NULL_SHA" },
-	{ 0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" },
-	{ 0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" },
-	{ 0xc010, "TLS_ECDHE_RSA_WITH_NULL_SHA" },
-	{ 0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" },
-	{ 0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" },
-	{ 0xc015, "TLS_ECDH_anon_WITH_NULL_SHA" },
-	{ 0xc018, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" },
-	{ 0xc019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA" },
-	{ 0xc01d, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA" },
-	{ 0xc01e, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA" },
-	{ 0xc01f, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA" },
-	{ 0xc020, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA" },
-	{ 0xc021, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA" },
-	{ 0xc022, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA" },
-	{ 0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" },
-	{ 0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" },
-	{ 0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" },
-	{ 0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" },
-	{ 0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
-	{ 0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
-	{ 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" },
-	{ 0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" },
-	{ 0xc035, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA" },
-	{ 0xc036, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA" },
-	{ 0xc037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256" },
-	{ 0xc038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384" },
-	{ 0xc039, "TLS_ECDHE_PSK_WITH_NULL_SHA" },
-	{ 0xc03a, "TLS_ECDHE_PSK_WITH_NULL_SHA256" },
-	{ 0xc03b, "TLS_ECDHE_PSK_WITH_NULL_SHA384" },
-	{ 0xc050, "TLS_RSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc051, "TLS_RSA_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc052, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc053, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc056, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc057, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc05c, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc05d, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc060, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc061, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc06a, "TLS_PSK_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc06b, "TLS_PSK_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc06c, "TLS_DHE_PSK_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc06d, "TLS_DHE_PSK_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc06e, "TLS_RSA_PSK_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc06f, "TLS_RSA_PSK_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc072, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0xc073, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384" },
-	{ 0xc076, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0xc077, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384" },
-	{ 0xc094, "TLS_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0xc095, "TLS_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
-	{ 0xc096, "TLS_DHE_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0xc097, "TLS_DHE_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
-	{ 0xc098, "TLS_RSA_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0xc099, "TLS_RSA_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
-	{ 0xc09a, "TLS_ECDHE_PSK_WITH_CAMELLIA_128_CBC_SHA256" },
-	{ 0xc09b, "TLS_ECDHE_PSK_WITH_CAMELLIA_256_CBC_SHA384" },
-	{ 0xc09c, "TLS_RSA_WITH_AES_128_CCM" },
-	{ 0xc09d, "TLS_RSA_WITH_AES_256_CCM" },
-	{ 0xc09e, "TLS_DHE_RSA_WITH_AES_128_CCM" },
-	{ 0xc09f, "TLS_DHE_RSA_WITH_AES_256_CCM" },
-	{ 0xc0a0, "TLS_RSA_WITH_AES_128_CCM_8" },
-	{ 0xc0a1, "TLS_RSA_WITH_AES_256_CCM_8" },
-	{ 0xc0a2, "TLS_DHE_RSA_WITH_AES_128_CCM_8" },
-	{ 0xc0a3, "TLS_DHE_RSA_WITH_AES_256_CCM_8" },
-	{ 0xc0a4, "TLS_PSK_WITH_AES_128_CCM" },
-	{ 0xc0a5, "TLS_PSK_WITH_AES_256_CCM" },
-	{ 0xc0a6, "TLS_DHE_PSK_WITH_AES_128_CCM" },
-	{ 0xc0a7, "TLS_DHE_PSK_WITH_AES_256_CCM" },
-	{ 0xc0a8, "TLS_PSK_WITH_AES_128_CCM_8" },
-	{ 0xc0a9, "TLS_PSK_WITH_AES_256_CCM_8" },
-	{ 0xc0aa, "TLS_PSK_DHE_WITH_AES_128_CCM_8" },
-	{ 0xc0ab, "TLS_PSK_DHE_WITH_AES_256_CCM_8" },
-	{ 0xc0ac, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM" },
-	{ 0xc0ad, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM" },
-	{ 0xc0ae, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8" },
-	{ 0xc0af, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8" },
-	{ 0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
-	{ 0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
-	{ 0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
-	{ 0xccab, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256" },
-	{ 0xccac, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256" },
-	{ 0xccad, "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256" },
-	{ 0xccae, "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256" },
+	{0x0001, "TLS_RSA_WITH_NULL_MD5"},
+	{0x0002, "TLS_RSA_WITH_NULL_SHA"},
+	{0x002c, "TLS_PSK_WITH_NULL_SHA"},
+	{0x002d, "TLS_DHE_PSK_WITH_NULL_SHA"},
+	{0x002e, "TLS_RSA_PSK_WITH_NULL_SHA"},
+	{0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"},
+	{0x0032, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA"},
+	{0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"},
+	{0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA"},
+	{0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"},
+	{0x0038, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA"},
+	{0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"},
+	{0x003a, "TLS_DH_anon_WITH_AES_256_CBC_SHA"},
+	{0x003b, "TLS_RSA_WITH_NULL_SHA256"},
+	{0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256"},
+	{0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256"},
+	{0x0040, "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256"},
+	{0x0041, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0044, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0045, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0046, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA"},
+	{0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"},
+	{0x006a, "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256"},
+	{0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"},
+	{0x006c, "TLS_DH_anon_WITH_AES_128_CBC_SHA256"},
+	{0x006d, "TLS_DH_anon_WITH_AES_256_CBC_SHA256"},
+	{0x0084, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x0087, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x0088, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x0089, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA"},
+	{0x008c, "TLS_PSK_WITH_AES_128_CBC_SHA"},
+	{0x008d, "TLS_PSK_WITH_AES_256_CBC_SHA"},
+	{0x0090, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA"},
+	{0x0091, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA"},
+	{0x0094, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA"},
+	{0x0095, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA"},
+	{0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256"},
+	{0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384"},
+	{0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"},
+	{0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"},
+	{0x00a2, "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256"},
+	{0x00a3, "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384"},
+	{0x00a6, "TLS_DH_anon_WITH_AES_128_GCM_SHA256"},
+	{0x00a7, "TLS_DH_anon_WITH_AES_256_GCM_SHA384"},
+	{0x00a8, "TLS_PSK_WITH_AES_128_GCM_SHA256"},
+	{0x00a9, "TLS_PSK_WITH_AES_256_GCM_SHA384"},
+	{0x00aa, "TLS_DHE_PSK_WITH_AES_128_GCM_SHA256"},
+	{0x00ab, "TLS_DHE_PSK_WITH_AES_256_GCM_SHA384"},
+	{0x00ac, "TLS_RSA_PSK_WITH_AES_128_GCM_SHA256"},
+	{0x00ad, "TLS_RSA_PSK_WITH_AES_256_GCM_SHA384"},
+	{0x00ae, "TLS_PSK_WITH_AES_128_CBC_SHA256"},
+	{0x00af, "TLS_PSK_WITH_AES_256_CBC_SHA384"},
+	{0x00b0, "TLS_PSK_WITH_NULL_SHA256"},
+	{0x00b1, "TLS_PSK_WITH_NULL_SHA384"},
+	{0x00b2, "TLS_DHE_PSK_WITH_AES_128_CBC_SHA256"},
+	{0x00b3, "TLS_DHE_PSK_WITH_AES_256_CBC_SHA384"},
+	{0x00b4, "TLS_DHE_PSK_WITH_NULL_SHA256"},
+	{0x00b5, "TLS_DHE_PSK_WITH_NULL_SHA384"},
+	{0x00b6, "TLS_RSA_PSK_WITH_AES_128_CBC_SHA256"},
+	{0x00b7, "TLS_RSA_PSK_WITH_AES_256_CBC_SHA384"},
+	{0x00b8, "TLS_RSA_PSK_WITH_NULL_SHA256"},
+	{0x00b9, "TLS_RSA_PSK_WITH_NULL_SHA384"},
+	{0x00ba, "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00bd, "TLS_DHE_DSS_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00be, "TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00bf, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0x00c0, "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00c3, "TLS_DHE_DSS_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00c4, "TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x00c5, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256"},
+	{0x1301, "TLS_AES_128_GCM_SHA256"},
+	{0x1302, "TLS_AES_256_GCM_SHA384"},
+	{0x1303, "TLS_CHACHA20_POLY1305_SHA256"},
+	{0xc006, "TLS_ECDHE_ECDSA_WITH_NULL_SHA"},
+	{0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"},
+	{0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"},
+	{0xc010, "TLS_ECDHE_RSA_WITH_NULL_SHA"},
+	{0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
+	{0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"},
+	{0xc015, "TLS_ECDH_anon_WITH_NULL_SHA"},
+	{0xc018, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA"},
+	{0xc019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA"},
+	{0xc01d, "TLS_SRP_SHA_WITH_AES_128_CBC_SHA"},
+	{0xc01e, "TLS_SRP_SHA_RSA_WITH_AES_128_CBC_SHA"},
+	{0xc01f, "TLS_SRP_SHA_DSS_WITH_AES_128_CBC_SHA"},
+	{0xc020, "TLS_SRP_SHA_WITH_AES_256_CBC_SHA"},
+	{0xc021, "TLS_SRP_SHA_RSA_WITH_AES_256_CBC_SHA"},
+	{0xc022, "TLS_SRP_SHA_DSS_WITH_AES_256_CBC_SHA"},
+	{0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"},
+	{0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"},
+	{0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
+	{0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"},
+	{0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+	{0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+	{0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+	{0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
+	{0xc035, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA"},
+	{0xc036, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA"},
+	{0xc037, "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256"},
+	{0xc038, "TLS_ECDHE_PSK_WITH_AES_256_CBC_SHA384"},
+	{0xc039, "TLS_ECDHE_PSK_WITH_NULL_SHA"},
+	{0xc03a, "TLS_ECDHE_PSK_WITH_NULL_SHA256"},
+	{0xc03b, "TLS_ECDHE_PSK_WITH_NULL_SHA384"},
+	{0xc050, "TLS_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc051, "TLS_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xc052, "TLS_DHE_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc053, "TLS_DHE_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xc056, "TLS_DHE_DSS_WITH_ARIA_128_GCM_SHA256"},
+	{0xc057, "TLS_DHE_DSS_WITH_ARIA_256_GCM_SHA384"},
+	{0xc05c, "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc05d, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xc060, "TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc061, "TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xc06a, "TLS_PSK_WITH_ARIA_128_GCM_SHA256"},
+	{0xc06b, "TLS_PSK_WITH_ARIA_256_GCM_SHA384"},
+	{0xc06c, "TLS_DHE_PSK_WITH_ARIA_128_GCM_SHA256"},
+	{0xc06d, "TLS_DHE_PSK_WITH_ARIA_256_GCM_SHA384"},
+	{0xc06e, "TLS_RSA_PSK_WITH_ARIA_128_GCM_SHA256"},
+	{0xc06f, "TLS_RSA_PSK_WITH_ARIA_256_GCM_SHA384"},
+	{0xc072, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xc073, "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xc076, "TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xc077, "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xc094, "TLS_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xc095, "TLS_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xc096, "TLS_DHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xc097, "TLS_DHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xc098, "TLS_RSA_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xc099, "TLS_RSA_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xc09a, "TLS_ECDHE_PSK_WITH_CAMELLIA_128_CBC_SHA256"},
+	{0xc09b, "TLS_ECDHE_PSK_WITH_CAMELLIA_256_CBC_SHA384"},
+	{0xc09c, "TLS_RSA_WITH_AES_128_CCM"},
+	{0xc09d, "TLS_RSA_WITH_AES_256_CCM"},
+	{0xc09e, "TLS_DHE_RSA_WITH_AES_128_CCM"},
+	{0xc09f, "TLS_DHE_RSA_WITH_AES_256_CCM"},
+	{0xc0a0, "TLS_RSA_WITH_AES_128_CCM_8"},
+	{0xc0a1, "TLS_RSA_WITH_AES_256_CCM_8"},
+	{0xc0a2, "TLS_DHE_RSA_WITH_AES_128_CCM_8"},
+	{0xc0a3, "TLS_DHE_RSA_WITH_AES_256_CCM_8"},
+	{0xc0a4, "TLS_PSK_WITH_AES_128_CCM"},
+	{0xc0a5, "TLS_PSK_WITH_AES_256_CCM"},
+	{0xc0a6, "TLS_DHE_PSK_WITH_AES_128_CCM"},
+	{0xc0a7, "TLS_DHE_PSK_WITH_AES_256_CCM"},
+	{0xc0a8, "TLS_PSK_WITH_AES_128_CCM_8"},
+	{0xc0a9, "TLS_PSK_WITH_AES_256_CCM_8"},
+	{0xc0aa, "TLS_PSK_DHE_WITH_AES_128_CCM_8"},
+	{0xc0ab, "TLS_PSK_DHE_WITH_AES_256_CCM_8"},
+	{0xc0ac, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM"},
+	{0xc0ad, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM"},
+	{0xc0ae, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8"},
+	{0xc0af, "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8"},
+	{0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xccab, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xccac, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xccad, "TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256"},
+	{0xccae, "TLS_RSA_PSK_WITH_CHACHA20_POLY1305_SHA256"},
 };
 
 /* The other TLS1_RFC_* / SSL3_RFC_* names of OpenSSL 3.0.19's tls1.h and
  * ssl3.h, paired with their TLS1_CK_* / TLS1_3_CK_* codes: suites that
  * build has no implementation of but still names. */
 static const struct entry openssl_header_names[] = {
-	{ 0x0004, "TLS_RSA_WITH_RC4_128_MD5" },
-	{ 0x0005, "TLS_RSA_WITH_RC4_128_SHA" },
-	{ 0x0007, "TLS_RSA_WITH_IDEA_CBC_SHA" },
-	{ 0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x0013, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x0018, "TLS_DH_anon_WITH_RC4_128_MD5" },
-	{ 0x001b, "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x008a, "TLS_PSK_WITH_RC4_128_SHA" },
-	{ 0x008b, "TLS_PSK_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x008e, "TLS_DHE_PSK_WITH_RC4_128_SHA" },
-	{ 0x008f, "TLS_DHE_PSK_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x0092, "TLS_RSA_PSK_WITH_RC4_128_SHA" },
-	{ 0x0093, "TLS_RSA_PSK_WITH_3DES_EDE_CBC_SHA" },
-	{ 0x0096, "TLS_RSA_WITH_SEED_CBC_SHA" },
-	{ 0x0099, "TLS_DHE_DSS_WITH_SEED_CBC_SHA" },
-	{ 0x009a, "TLS_DHE_RSA_WITH_SEED_CBC_SHA" },
-	{ 0x009b, "TLS_DH_anon_WITH_SEED_CBC_SHA" },
-	{ 0x1304, "TLS_AES_128_CCM_SHA256" },
-	{ 0x1305, "TLS_AES_128_CCM_8_SHA256" },
-	{ 0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA" },
-	{ 0xc008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA" },
-	{ 0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc016, "TLS_ECDH_anon_WITH_RC4_128_SHA" },
-	{ 0xc017, "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc01a, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc01b, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc01c, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc033, "TLS_ECDHE_PSK_WITH_RC4_128_SHA" },
-	{ 0xc034, "TLS_ECDHE_PSK_WITH_3DES_EDE_CBC_SHA" },
-	{ 0xc054, "TLS_DH_RSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc055, "TLS_DH_RSA_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc058, "TLS_DH_DSS_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc059, "TLS_DH_DSS_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc05a, "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc05b, "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc05e, "TLS_ECDH_ECDSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc05f, "TLS_ECDH_ECDSA_WITH_ARIA_256_GCM_SHA384" },
-	{ 0xc062, "TLS_ECDH_RSA_WITH_ARIA_128_GCM_SHA256" },
-	{ 0xc063, "TLS_ECDH_RSA_WITH_ARIA_256_GCM_SHA384" },
+	{0x0004, "TLS_RSA_WITH_RC4_128_MD5"},
+	{0x0005, "TLS_RSA_WITH_RC4_128_SHA"},
+	{0x0007, "TLS_RSA_WITH_IDEA_CBC_SHA"},
+	{0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0x0013, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA"},
+	{0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0x0018, "TLS_DH_anon_WITH_RC4_128_MD5"},
+	{0x001b, "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA"},
+	{0x008a, "TLS_PSK_WITH_RC4_128_SHA"},
+	{0x008b, "TLS_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0x008e, "TLS_DHE_PSK_WITH_RC4_128_SHA"},
+	{0x008f, "TLS_DHE_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0x0092, "TLS_RSA_PSK_WITH_RC4_128_SHA"},
+	{0x0093, "TLS_RSA_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0x0096, "TLS_RSA_WITH_SEED_CBC_SHA"},
+	{0x0099, "TLS_DHE_DSS_WITH_SEED_CBC_SHA"},
+	{0x009a, "TLS_DHE_RSA_WITH_SEED_CBC_SHA"},
+	{0x009b, "TLS_DH_anon_WITH_SEED_CBC_SHA"},
+	{0x1304, "TLS_AES_128_CCM_SHA256"},
+	{0x1305, "TLS_AES_128_CCM_8_SHA256"},
+	{0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"},
+	{0xc008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"},
+	{0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xc016, "TLS_ECDH_anon_WITH_RC4_128_SHA"},
+	{0xc017, "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA"},
+	{0xc01a, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA"},
+	{0xc01b, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA"},
+	{0xc01c, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA"},
+	{0xc033, "TLS_ECDHE_PSK_WITH_RC4_128_SHA"},
+	{0xc034, "TLS_ECDHE_PSK_WITH_3DES_EDE_CBC_SHA"},
+	{0xc054, "TLS_DH_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc055, "TLS_DH_RSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xc058, "TLS_DH_DSS_WITH_ARIA_128_GCM_SHA256"},
+	{0xc059, "TLS_DH_DSS_WITH_ARIA_256_GCM_SHA384"},
+	{0xc05a, "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256"},
+	{0xc05b, "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384"},
+	{0xc05e, "TLS_ECDH_ECDSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc05f, "TLS_ECDH_ECDSA_WITH_ARIA_256_GCM_SHA384"},
+	{0xc062, "TLS_ECDH_RSA_WITH_ARIA_128_GCM_SHA256"},
+	{0xc063, "TLS_ECDH_RSA_WITH_ARIA_256_GCM_SHA384"},
 };
 
 static void check_against(const struct entry *tab, size_t n)
@@ -521,8 +519,9 @@ static void test_openssl_cipher_names(void **state)
 	(void)state;
 	check_against(openssl_ciphers,
 		      sizeof(openssl_ciphers) / sizeof(openssl_ciphers[0]));
-	check_against(openssl_header_names, sizeof(openssl_header_names) /
-						    sizeof(openssl_header_names[0]));
+	check_against(openssl_header_names,
+		      sizeof(openssl_header_names) /
+			      sizeof(openssl_header_names[0]));
 }
 
 /* ---- Constants and samples of every registry ----
@@ -537,7 +536,10 @@ struct sample {
 	unsigned constant, value;
 	const char *name;
 };
-#define S(reg, constant, value, name) { #reg, constant, value, name }
+#define S(reg, constant, value, name)                                          \
+	{                                                                      \
+#reg, constant, value, name                                    \
+	}
 static const struct sample samples[] = {
 	S(content_type, TT_CT_CHANGE_CIPHER_SPEC, 20, "change_cipher_spec"),
 	S(content_type, TT_CT_ALERT, 21, "alert"),
@@ -572,8 +574,7 @@ static const struct sample samples[] = {
 	S(alert, TT_AL_NO_RENEGOTIATION, 100, "no_renegotiation"),
 	S(alert, TT_AL_CERTIFICATE_REQUIRED, 116, "certificate_required"),
 	S(alert, TT_AL_GENERAL_ERROR, 117, "general_error"),
-	S(alert, TT_AL_NO_APPLICATION_PROTOCOL, 120,
-	  "no_application_protocol"),
+	S(alert, TT_AL_NO_APPLICATION_PROTOCOL, 120, "no_application_protocol"),
 	S(alert, TT_AL_ECH_REQUIRED, 121, "ech_required"),
 
 	S(alert_level, TT_ALEVEL_WARNING, 1, "warning"),
@@ -705,34 +706,35 @@ static void test_registry_samples(void **state)
 static void test_openssl_sigalgs_named(void **state)
 {
 	static const struct entry sent[] = {
-		{ 0x0403, "ecdsa_secp256r1_sha256" },
-		{ 0x0503, "ecdsa_secp384r1_sha384" },
-		{ 0x0603, "ecdsa_secp521r1_sha512" },
-		{ 0x0807, "ed25519" },
-		{ 0x0808, "ed448" },
-		{ 0x0809, "rsa_pss_pss_sha256" },
-		{ 0x080a, "rsa_pss_pss_sha384" },
-		{ 0x080b, "rsa_pss_pss_sha512" },
-		{ 0x0804, "rsa_pss_rsae_sha256" },
-		{ 0x0805, "rsa_pss_rsae_sha384" },
-		{ 0x0806, "rsa_pss_rsae_sha512" },
-		{ 0x0401, "rsa_pkcs1_sha256" },
-		{ 0x0501, "rsa_pkcs1_sha384" },
-		{ 0x0601, "rsa_pkcs1_sha512" },
-		{ 0x0303, "SHA224 ECDSA" },
-		{ 0x0301, "SHA224 RSA" },
+		{0x0403, "ecdsa_secp256r1_sha256"},
+		{0x0503, "ecdsa_secp384r1_sha384"},
+		{0x0603, "ecdsa_secp521r1_sha512"},
+		{0x0807, "ed25519"},
+		{0x0808, "ed448"},
+		{0x0809, "rsa_pss_pss_sha256"},
+		{0x080a, "rsa_pss_pss_sha384"},
+		{0x080b, "rsa_pss_pss_sha512"},
+		{0x0804, "rsa_pss_rsae_sha256"},
+		{0x0805, "rsa_pss_rsae_sha384"},
+		{0x0806, "rsa_pss_rsae_sha512"},
+		{0x0401, "rsa_pkcs1_sha256"},
+		{0x0501, "rsa_pkcs1_sha384"},
+		{0x0601, "rsa_pkcs1_sha512"},
+		{0x0303, "SHA224 ECDSA"},
+		{0x0301, "SHA224 RSA"},
 		/* TLS 1.2 only */
-		{ 0x0302, "SHA224 DSA" },
-		{ 0x0402, "SHA256 DSA" },
-		{ 0x0502, "SHA384 DSA" },
-		{ 0x0602, "SHA512 DSA" },
+		{0x0302, "SHA224 DSA"},
+		{0x0402, "SHA256 DSA"},
+		{0x0502, "SHA384 DSA"},
+		{0x0602, "SHA512 DSA"},
 	};
 	char buf[TT_NAMEBUF];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++)
-		assert_string_equal(tt_label_sigscheme((uint16_t)sent[i].v, buf),
-				    sent[i].name);
+		assert_string_equal(
+			tt_label_sigscheme((uint16_t)sent[i].v, buf),
+			sent[i].name);
 	/* pairs Wireshark leaves unnamed stay unknown */
 	assert_string_equal(tt_label_sigscheme(0x0101, buf), "unknown(0x0101)");
 	assert_string_equal(tt_label_sigscheme(0x0103, buf), "unknown(0x0103)");
@@ -757,10 +759,10 @@ static void test_openssl_sigalgs_named(void **state)
 /* ---- Cipher-suite attributes ---- */
 
 static void expect_suite(uint16_t code, enum tt_kx kx, enum tt_auth auth,
-			 enum tt_bulk bulk, enum tt_mode mode,
-			 unsigned key_len, unsigned iv_len,
-			 unsigned explicit_nonce, enum tt_digest mac,
-			 unsigned mac_len, enum tt_digest prf, bool tls13)
+			 enum tt_bulk bulk, enum tt_mode mode, unsigned key_len,
+			 unsigned iv_len, unsigned explicit_nonce,
+			 enum tt_digest mac, unsigned mac_len,
+			 enum tt_digest prf, bool tls13)
 {
 	const struct tt_suite *s = tt_suite_info(code);
 
@@ -799,11 +801,11 @@ static void test_suite_attributes(void **state)
 		     TT_DIGEST_SHA256, true);
 	/* TLS 1.2 AEADs (RFC 5288, 6655, 7905) */
 	expect_suite(0xc02f, TT_KX_ECDHE, TT_AUTH_RSA, TT_BULK_AES_128,
-		     TT_MODE_GCM, 16, 4, 8, TT_DIGEST_NONE, 0,
-		     TT_DIGEST_SHA256, false);
+		     TT_MODE_GCM, 16, 4, 8, TT_DIGEST_NONE, 0, TT_DIGEST_SHA256,
+		     false);
 	expect_suite(0xc02c, TT_KX_ECDHE, TT_AUTH_ECDSA, TT_BULK_AES_256,
-		     TT_MODE_GCM, 32, 4, 8, TT_DIGEST_NONE, 0,
-		     TT_DIGEST_SHA384, false);
+		     TT_MODE_GCM, 32, 4, 8, TT_DIGEST_NONE, 0, TT_DIGEST_SHA384,
+		     false);
 	expect_suite(0xc0ae, TT_KX_ECDHE, TT_AUTH_ECDSA, TT_BULK_AES_128,
 		     TT_MODE_CCM_8, 16, 4, 8, TT_DIGEST_NONE, 0,
 		     TT_DIGEST_SHA256, false);
@@ -851,15 +853,12 @@ static void test_suite_attributes(void **state)
 		     TT_MODE_CBC, 16, 16, 16, TT_DIGEST_SHA1, 20,
 		     TT_DIGEST_SHA256, false);
 	/* NULL ciphers: readable records with a MAC */
-	expect_suite(0x0001, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL,
-		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_MD5, 16,
-		     TT_DIGEST_SHA256, false);
-	expect_suite(0x0002, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL,
-		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA1, 20,
-		     TT_DIGEST_SHA256, false);
-	expect_suite(0x003b, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL,
-		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA256, 32,
-		     TT_DIGEST_SHA256, false);
+	expect_suite(0x0001, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL, TT_MODE_NULL,
+		     0, 0, 0, TT_DIGEST_MD5, 16, TT_DIGEST_SHA256, false);
+	expect_suite(0x0002, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL, TT_MODE_NULL,
+		     0, 0, 0, TT_DIGEST_SHA1, 20, TT_DIGEST_SHA256, false);
+	expect_suite(0x003b, TT_KX_RSA, TT_AUTH_RSA, TT_BULK_NULL, TT_MODE_NULL,
+		     0, 0, 0, TT_DIGEST_SHA256, 32, TT_DIGEST_SHA256, false);
 	expect_suite(0xc03b, TT_KX_ECDHE_PSK, TT_AUTH_PSK, TT_BULK_NULL,
 		     TT_MODE_NULL, 0, 0, 0, TT_DIGEST_SHA384, 48,
 		     TT_DIGEST_SHA384, false);
@@ -936,25 +935,25 @@ static void test_suite_table_vs_names(void **state)
 		named_null = strstr(n, "_WITH_NULL_") != NULL;
 
 		/* NULL ciphers: the MAC the record layer strips */
-		assert_int_equal(s->bulk == TT_BULK_NULL && !s->tls13
-					 ? s->mac_len
-					 : 0,
-				 null_mac_from_name(n));
+		assert_int_equal(
+			s->bulk == TT_BULK_NULL && !s->tls13 ? s->mac_len : 0,
+			null_mac_from_name(n));
 		/* TLS_NULL_WITH_NULL_NULL is the one without a MAC */
-		assert_true(named_null == (s->bulk == TT_BULK_NULL &&
-					   !s->tls13 &&
-					   (s->mac_len > 0 || c == 0)));
+		assert_true(named_null ==
+			    (s->bulk == TT_BULK_NULL && !s->tls13 &&
+			     (s->mac_len > 0 || c == 0)));
 		/* key exchange */
-		assert_true((strstr(n, "_ECDHE_") != NULL) ==
-			    ((s->kx == TT_KX_ECDHE && s->auth != TT_AUTH_NONE) ||
-			     s->kx == TT_KX_ECDHE_PSK));
+		assert_true(
+			(strstr(n, "_ECDHE_") != NULL) ==
+			((s->kx == TT_KX_ECDHE && s->auth != TT_AUTH_NONE) ||
+			 s->kx == TT_KX_ECDHE_PSK));
 		assert_true((strstr(n, "_DHE_") != NULL) ==
 			    ((s->kx == TT_KX_DHE && s->auth != TT_AUTH_NONE) ||
 			     s->kx == TT_KX_DHE_PSK));
 		assert_true((strstr(n, "_anon_") != NULL) ==
 			    (s->auth == TT_AUTH_NONE && s->kx != TT_KX_NONE));
-		assert_true(!s->tls13 || (s->kx == TT_KX_NONE &&
-					  s->auth == TT_AUTH_NONE));
+		assert_true(!s->tls13 ||
+			    (s->kx == TT_KX_NONE && s->auth == TT_AUTH_NONE));
 		assert_true(s->tls13 == ((c >> 8) == 0x13 || c == 0x00c6 ||
 					 c == 0x00c7 || c == 0xc0b4 ||
 					 c == 0xc0b5 ||
@@ -982,8 +981,7 @@ static void test_suite_table_vs_names(void **state)
 		if (aead)
 			assert_int_equal(s->mac_len, 0);
 		else
-			assert_true(s->mac_len > 0 ||
-				    s->prf == TT_DIGEST_NONE);
+			assert_true(s->mac_len > 0 || s->prf == TT_DIGEST_NONE);
 		if (ends_with(n, "_SHA384"))
 			assert_int_equal(s->prf, TT_DIGEST_SHA384);
 		if (ends_with(n, "_SHA") || ends_with(n, "_MD5") ||

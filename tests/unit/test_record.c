@@ -21,8 +21,7 @@
 #define ROOTS "CN=The Roots Authority"
 
 /* Replays the exchange in the real order, as the client (c2s = out). */
-static void replay(const struct tlsgen_result *r, struct evlog *l,
-		   size_t piece)
+static void replay(const struct tlsgen_result *r, struct evlog *l, size_t piece)
 {
 	struct tt_conn c;
 	tt_conn_init(&c);
@@ -31,8 +30,8 @@ static void replay(const struct tlsgen_result *r, struct evlog *l,
 }
 
 /* Feeds one direction alone, split once at k. */
-static void one_dir(const struct tlsgen_stream *st, enum tt_dir dir,
-		    size_t k, struct evlog *l)
+static void one_dir(const struct tlsgen_stream *st, enum tt_dir dir, size_t k,
+		    struct evlog *l)
 {
 	struct tt_conn c;
 	tt_conn_init(&c);
@@ -49,10 +48,13 @@ static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
 static void test_tls12_mtls_ca_names(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .sni = "localhost",
-				.app_bytes = 100, .close_notify = 1};
+				.ca_names = TLSGEN_CA_LIST,
+				.sni = "localhost",
+				.app_bytes = 100,
+				.close_notify = 1};
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	struct evlog whole, bytes;
@@ -79,7 +81,8 @@ static void test_tls12_mtls_ca_names(void **state)
 	assert_non_null(strstr(cr, "\"sig_algs\":[\"ecdsa_secp256r1_sha256\""));
 	const char *cert = evlog_find(&whole, "certificate", "out");
 	assert_non_null(cert);
-	assert_non_null(strstr(cert, "\"subject\":\"CN=tlstrace client,O=Example\""));
+	assert_non_null(
+		strstr(cert, "\"subject\":\"CN=tlstrace client,O=Example\""));
 	assert_non_null(strstr(cert, "\"issuer\":\"" K_DOT "\""));
 	assert_non_null(strstr(cert, "\"not_after\":\"2036-01-01T00:00:00Z\""));
 	const char *ch = evlog_find(&whole, "client_hello", "out");
@@ -99,7 +102,8 @@ static void split_everywhere(const struct tlsgen_opts *o)
 	struct tlsgen_result r;
 	run_ok(o, &r);
 	for (int from_server = 0; from_server < 2; from_server++) {
-		const struct tlsgen_stream *st = tlsgen_stream_of(&r, from_server);
+		const struct tlsgen_stream *st =
+			tlsgen_stream_of(&r, from_server);
 		enum tt_dir dir = from_server ? TT_IN : TT_OUT;
 		struct evlog ref, l;
 		evlog_init(&ref, TT_TRACE);
@@ -124,9 +128,11 @@ static void split_everywhere(const struct tlsgen_opts *o)
 static void test_split_tls12(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST, .sni = "localhost",
+				.ca_names = TLSGEN_CA_LIST,
+				.sni = "localhost",
 				.app_bytes = 50};
 	split_everywhere(&o);
 }
@@ -134,7 +140,8 @@ static void test_split_tls12(void **state)
 static void test_split_tls13_hrr(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .sni = "localhost",
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.sni = "localhost",
 				.server_groups = "P-256",
 				.client_groups = "X25519:P-256",
 				.app_bytes = 50};
@@ -144,7 +151,8 @@ static void test_split_tls13_hrr(void **state)
 static void test_no_ca_names(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.client_sends_cert = 1,
 				.ca_names = TLSGEN_CA_DISABLED};
 	struct tlsgen_result r;
@@ -162,7 +170,8 @@ static void test_no_ca_names(void **state)
 static void test_tls13_hrr(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13, .sni = "localhost",
+	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
+				.sni = "localhost",
 				.alpn = "h2,http/1.1",
 				.server_groups = "P-256",
 				.client_groups = "X25519:P-256"};
@@ -192,8 +201,8 @@ static void test_tls13_hrr(void **state)
 static void test_lying_length(void **state)
 {
 	(void)state;
-	static const uint8_t rec[] = {22, 3, 3, 0, 8, 1, 0xff, 0xff, 0xff,
-				      0, 0, 0, 0};
+	static const uint8_t rec[] = {22,   3,	  3, 0, 8, 1, 0xff,
+				      0xff, 0xff, 0, 0, 0, 0};
 	struct evlog l;
 	evlog_init(&l, TT_TRACE);
 	struct tt_conn c;
@@ -229,8 +238,9 @@ static void test_lying_length_split(void **state)
 	assert_null(c.d[TT_IN].hbuf);
 	assert_null(c.d[TT_IN].rbuf);
 	assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
-	assert_non_null(strstr(evlog_find(&l, "decode_error", NULL),
-			       "claimed length 16777215 exceeds the 262144-byte cap"));
+	assert_non_null(
+		strstr(evlog_find(&l, "decode_error", NULL),
+		       "claimed length 16777215 exceeds the 262144-byte cap"));
 	assert_false(c.d[TT_OUT].dead);
 	tt_conn_release(&c);
 	evlog_free(&l);
@@ -240,10 +250,10 @@ static void test_bad_headers(void **state)
 {
 	(void)state;
 	static const uint8_t cases[][5] = {
-		{'G', 'E', 'T', ' ', '/'},   /* not TLS */
-		{22, 2, 0, 0, 1},	     /* SSL 2 version */
-		{22, 3, 3, 0x48, 0x01},	     /* over 2^14 + 2048 */
-		{99, 3, 3, 0, 1},	     /* unknown content type */
+		{'G', 'E', 'T', ' ', '/'}, /* not TLS */
+		{22, 2, 0, 0, 1},	   /* SSL 2 version */
+		{22, 3, 3, 0x48, 0x01},	   /* over 2^14 + 2048 */
+		{99, 3, 3, 0, 1},	   /* unknown content type */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct evlog l;
@@ -258,7 +268,8 @@ static void test_bad_headers(void **state)
 		evlog_free(&l);
 	}
 	assert_false(tt_looks_like_tls((const uint8_t *)"GET /", 5));
-	assert_true(tt_looks_like_tls((const uint8_t *)"\x16\x03\x01\x02\x00", 5));
+	assert_true(
+		tt_looks_like_tls((const uint8_t *)"\x16\x03\x01\x02\x00", 5));
 	assert_true(tt_looks_like_tls((const uint8_t *)"\x16", 1));
 	assert_false(tt_looks_like_tls((const uint8_t *)"\x17\x03\x03", 3));
 }
@@ -268,7 +279,8 @@ static void test_bad_headers(void **state)
 static void test_truncation(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.client_sends_cert = 1,
 				.ca_names = TLSGEN_CA_LIST};
 	struct tlsgen_result r;
@@ -296,8 +308,7 @@ static void test_truncation(void **state)
 static void test_version_flip_mid_record(void **state)
 {
 	(void)state;
-	static const uint8_t rec[] = {22, 3, 3, 0, 8, 20, 0, 0, 4,
-				      1, 2, 3, 4};
+	static const uint8_t rec[] = {22, 3, 3, 0, 8, 20, 0, 0, 4, 1, 2, 3, 4};
 	struct evlog l;
 	evlog_init(&l, TT_TRACE);
 	struct tt_conn c;
@@ -377,7 +388,8 @@ static void test_leaf_unparsable(void **state)
 		evlog_find(&good, "certificate", "in"),
 		"\"dir\":\"in\",\"event\":\"certificate\",\"sender\":\"server\","
 		"\"cert_count\":2,\"subject\":\"CN=localhost\","
-		"\"issuer\":\"" K_DOT "\",\"not_after\":\"2036-01-01T00:00:00Z\","
+		"\"issuer\":\"" K_DOT
+		"\",\"not_after\":\"2036-01-01T00:00:00Z\","
 		"\"chain_subjects\":[\"CN=localhost\",\"" K_DOT "\"],"
 		"\"chain_issuers\":[\"" K_DOT "\",\"" ROOTS "\"],"
 		"\"chain_not_after\":[\"2036-01-01T00:00:00Z\","
@@ -394,8 +406,8 @@ static void test_heartbeat(void **state)
 {
 	(void)state;
 	static const uint8_t in[] = {
-		24, 3, 3, 0, 3, 1, 0, 0,	 /* heartbeat_request, empty */
-		21, 3, 3, 0, 2, 1, 0,		 /* warning close_notify */
+		24, 3, 3, 0, 3, 1, 0, 0, /* heartbeat_request, empty */
+		21, 3, 3, 0, 2, 1, 0,	 /* warning close_notify */
 	};
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
@@ -405,12 +417,13 @@ static void test_heartbeat(void **state)
 	char names[256];
 	evlog_names(&l, names, sizeof(names));
 	assert_string_equal(names, "heartbeat alert");
-	assert_true(event_is(l.lines[0], "\"dir\":\"in\",\"event\":\"heartbeat\","
-				     "\"record_length\":3}"));
+	assert_true(event_is(l.lines[0],
+			     "\"dir\":\"in\",\"event\":\"heartbeat\","
+			     "\"record_length\":3}"));
 	assert_true(event_is(l.lines[1], "\"dir\":\"in\",\"event\":\"alert\","
-				     "\"alert_level\":\"warning\","
-				     "\"alert\":\"close_notify\","
-				     "\"alert_code\":0}"));
+					 "\"alert_level\":\"warning\","
+					 "\"alert\":\"close_notify\","
+					 "\"alert_code\":0}"));
 	tt_conn_release(&c);
 	evlog_free(&l);
 }
@@ -421,9 +434,9 @@ static void test_unknown_handshake_type(void **state)
 {
 	(void)state;
 	static const uint8_t out[] = {
-		22, 3, 3, 0, 11,
-		99, 0, 0, 3, 0xaa, 0xbb, 0xcc,	/* type 99, 3 bytes */
-		14, 0, 0, 0,			/* server_hello_done */
+		22, 3, 3, 0,	11,   99,
+		0,  0, 3, 0xaa, 0xbb, 0xcc, /* type 99, 3 bytes */
+		14, 0, 0, 0,		    /* server_hello_done */
 	};
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
@@ -434,12 +447,13 @@ static void test_unknown_handshake_type(void **state)
 	char names[256];
 	evlog_names(&l, names, sizeof(names));
 	assert_string_equal(names, "handshake server_hello_done");
-	assert_true(event_is(l.lines[0], "\"dir\":\"out\",\"event\":\"handshake\","
-				     "\"handshake_type\":\"unknown(0x63)\","
-				     "\"length\":3}"));
+	assert_true(event_is(l.lines[0],
+			     "\"dir\":\"out\",\"event\":\"handshake\","
+			     "\"handshake_type\":\"unknown(0x63)\","
+			     "\"length\":3}"));
 	assert_true(event_is(l.lines[1], "\"dir\":\"out\","
-				     "\"event\":\"server_hello_done\","
-				     "\"length\":0}"));
+					 "\"event\":\"server_hello_done\","
+					 "\"length\":0}"));
 	tt_conn_release(&c);
 	evlog_free(&l);
 }
@@ -451,12 +465,12 @@ static void test_sslv2_compatible_hello(void **state)
 {
 	(void)state;
 	static const uint8_t hello[] = {
-		0x80, 34,	/* 2-byte header (no padding), length */
-		1,		/* msg_type client_hello */
-		3, 1,		/* version TLS 1.0 */
-		0, 9,		/* cipher_spec_length */
-		0, 0,		/* session_id_length */
-		0, 16,		/* challenge_length */
+		0x80, 34,	  /* 2-byte header (no padding), length */
+		1,		  /* msg_type client_hello */
+		3,    1,	  /* version TLS 1.0 */
+		0,    9,	  /* cipher_spec_length */
+		0,    0,	  /* session_id_length */
+		0,    16,	  /* challenge_length */
 		0x00, 0x00, 0x2f, /* TLS_RSA_WITH_AES_128_CBC_SHA */
 		0x00, 0x00, 0x35, /* TLS_RSA_WITH_AES_256_CBC_SHA */
 		0x00, 0x00, 0xff, /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
@@ -481,9 +495,9 @@ static void test_sslv2_compatible_hello(void **state)
 			rc = tt_conn_feed(&c, TT_OUT, hello + o,
 					  n - o < piece ? n - o : piece, &l.em);
 		assert_int_equal(rc, TT_DECODE);
-		assert_int_equal(tt_conn_feed(&c, TT_OUT, later, sizeof(later),
-					      &l.em),
-				 TT_DECODE);
+		assert_int_equal(
+			tt_conn_feed(&c, TT_OUT, later, sizeof(later), &l.em),
+			TT_DECODE);
 		assert_int_equal(l.n, 1);
 		assert_true(event_is(l.lines[0], want));
 		assert_true(c.d[TT_OUT].dead);

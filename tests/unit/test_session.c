@@ -23,8 +23,11 @@ static void replay(const struct tlsgen_result *r, int as_server,
 static void end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
 		enum tt_dir dir, const char *err, const char *call)
 {
-	struct tt_end_info ei = {.how = how, .dir = dir, .errname = err,
-				 .call = call, .since_last_us = 5,
+	struct tt_end_info ei = {.how = how,
+				 .dir = dir,
+				 .errname = err,
+				 .call = call,
+				 .since_last_us = 5,
 				 .duration_us = 100};
 	tt_conn_end(c, &ei, &l->em);
 }
@@ -32,10 +35,13 @@ static void end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
 /* The events of a log, restricted to the session-level ones. */
 static void session_names(const struct evlog *l, char *out, size_t cap)
 {
-	static const char *const keep[] = {
-		"\"hello_request\"", "\"renegotiation\"", "\"alert\"",
-		"\"connection_reset\"", "\"connection_closed\"",
-		"\"diagnosis\"", "\"summary\""};
+	static const char *const keep[] = {"\"hello_request\"",
+					   "\"renegotiation\"",
+					   "\"alert\"",
+					   "\"connection_reset\"",
+					   "\"connection_closed\"",
+					   "\"diagnosis\"",
+					   "\"summary\""};
 	size_t o = 0;
 	out[0] = 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -54,7 +60,8 @@ static void session_names(const struct evlog *l, char *out, size_t cap)
 			const char *src = ph ? ph + 9 : code ? code + 8 : NULL;
 			if (src) {
 				size_t n = strcspn(src, "\"");
-				snprintf(extra, sizeof(extra), ":%.*s", (int)n, src);
+				snprintf(extra, sizeof(extra), ":%.*s", (int)n,
+					 src);
 			}
 			size_t len = strlen(keep[k]) - 2;
 			o += (size_t)snprintf(out + o, cap - o, "%s%s %.*s%s",
@@ -122,10 +129,12 @@ static void local_abort(struct tt_conn *c, struct evlog *l)
 	end(c, l, TT_END_LOCAL_ABORT, TT_OUT, NULL, "close");
 }
 
-static const struct tlsgen_opts reneg = {
-	.version = TLSGEN_TLS12, .client_sends_cert = 1,
-	.ca_names = TLSGEN_CA_LIST, .renegotiate = 1, .app_bytes = 64,
-	.close_notify = 1};
+static const struct tlsgen_opts reneg = {.version = TLSGEN_TLS12,
+					 .client_sends_cert = 1,
+					 .ca_names = TLSGEN_CA_LIST,
+					 .renegotiate = 1,
+					 .app_bytes = 64,
+					 .close_notify = 1};
 
 static void test_accepted(void **state)
 {
@@ -220,7 +229,8 @@ static void test_summary_fields(void **state)
 static void test_client_cert_missing(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12, .mtls = 1,
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
 				.ca_names = TLSGEN_CA_LIST};
 	struct tlsgen_result r;
 	run_ok(&o, &r);

@@ -32,8 +32,8 @@
 #include "ossl_crypto.h"
 
 static const enum tt_aead all_aead[] = {
-    TT_AEAD_AES_128_GCM, TT_AEAD_AES_256_GCM, TT_AEAD_CHACHA20_POLY1305,
-    TT_AEAD_AES_128_CCM};
+	TT_AEAD_AES_128_GCM, TT_AEAD_AES_256_GCM, TT_AEAD_CHACHA20_POLY1305,
+	TT_AEAD_AES_128_CCM};
 #define N_AEAD (sizeof(all_aead) / sizeof(all_aead[0]))
 
 static const struct tt_crypto *T;
@@ -98,14 +98,14 @@ static void test_digest(void **state)
 	void *st = NULL;
 	(void)state;
 
-	assert_int_equal(
-	    t->digest(t->ctx, TT_HASH_SHA256, (const uint8_t *)"abc", 3, out),
-	    0);
+	assert_int_equal(t->digest(t->ctx, TT_HASH_SHA256,
+				   (const uint8_t *)"abc", 3, out),
+			 0);
 	assert_hex(out, "ba7816bf8f01cfea414140de5dae2223"
 			"b00361a396177a9cb410ff61f20015ad");
-	assert_int_equal(
-	    t->digest(t->ctx, TT_HASH_SHA384, (const uint8_t *)"abc", 3, out),
-	    0);
+	assert_int_equal(t->digest(t->ctx, TT_HASH_SHA384,
+				   (const uint8_t *)"abc", 3, out),
+			 0);
 	assert_hex(out, "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded163"
 			"1a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7");
 	assert_int_equal(t->digest(t->ctx, TT_HASH_SHA256, NULL, 0, out), 0);
@@ -120,9 +120,9 @@ static void test_digest(void **state)
 
 		/* Whole, against EVP_Digest. */
 		for (size_t len = 0; len <= sizeof(buf); len += 37) {
-			assert_int_equal(
-			    t->digest(t->ctx, (enum tt_hash)h, buf, len, out),
-			    0);
+			assert_int_equal(t->digest(t->ctx, (enum tt_hash)h, buf,
+						   len, out),
+					 0);
 			assert_int_equal(EVP_Digest(buf, len, want, &n,
 						    md_of((enum tt_hash)h),
 						    NULL),
@@ -140,7 +140,7 @@ static void test_digest(void **state)
 			if (step > sizeof(buf) - off)
 				step = sizeof(buf) - off;
 			assert_int_equal(
-			    t->hash_update(t->ctx, st, buf + off, step), 0);
+				t->hash_update(t->ctx, st, buf + off, step), 0);
 			off += step;
 			assert_int_equal(t->hash_final(t->ctx, st, out), 0);
 			assert_int_equal(EVP_Digest(buf, off, want, &n,
@@ -164,7 +164,7 @@ static void test_hmac_vectors(void **state)
 	const struct tt_crypto *t = table();
 	uint8_t key[131], out[TT_HASH_MAX];
 	static const char big_data[] =
-	    "Test Using Larger Than Block-Size Key - Hash Key First";
+		"Test Using Larger Than Block-Size Key - Hash Key First";
 	(void)state;
 
 	/* RFC 4231 test case 1 */
@@ -182,15 +182,17 @@ static void test_hmac_vectors(void **state)
 
 	/* RFC 4231 test case 2 */
 	assert_int_equal(
-	    t->hmac(t->ctx, TT_HASH_SHA256, (const uint8_t *)"Jefe", 4,
-		    (const uint8_t *)"what do ya want for nothing?", 28, out),
-	    0);
+		t->hmac(t->ctx, TT_HASH_SHA256, (const uint8_t *)"Jefe", 4,
+			(const uint8_t *)"what do ya want for nothing?", 28,
+			out),
+		0);
 	assert_hex(out, "5bdcc146bf60754e6a042426089575c7"
 			"5a003f089d2739839dec58b964ec3843");
 	assert_int_equal(
-	    t->hmac(t->ctx, TT_HASH_SHA384, (const uint8_t *)"Jefe", 4,
-		    (const uint8_t *)"what do ya want for nothing?", 28, out),
-	    0);
+		t->hmac(t->ctx, TT_HASH_SHA384, (const uint8_t *)"Jefe", 4,
+			(const uint8_t *)"what do ya want for nothing?", 28,
+			out),
+		0);
 	assert_hex(out, "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47"
 			"e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649");
 
@@ -254,10 +256,10 @@ static void test_aead_rfc8439(void **state)
 {
 	const struct tt_crypto *t = table();
 	static const char pt[] =
-	    "Ladies and Gentlemen of the class of '99: If I could offer you "
-	    "only one tip for the future, sunscreen would be it.";
+		"Ladies and Gentlemen of the class of '99: If I could offer you "
+		"only one tip for the future, sunscreen would be it.";
 	uint8_t key[32], nonce[12], aad[12], ct[sizeof(pt) - 1],
-	    back[sizeof(ct)];
+		back[sizeof(ct)];
 	uint8_t tag[16];
 	(void)state;
 
@@ -294,7 +296,7 @@ static void test_aead_oracle(void **state)
 	static const size_t lens[] = {0, 1, 15, 16, 17, 100, 1500};
 	static const size_t aad_lens[] = {0, 5, 13};
 	uint8_t key[32], nonce[12], aad[13], pt[1500], ct[1500], ct2[1500],
-	    back[1500], tag[16], tag2[16];
+		back[1500], tag[16], tag2[16];
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(key); i++)
@@ -315,33 +317,37 @@ static void test_aead_oracle(void **state)
 				uint8_t *c = len ? ct : NULL;
 				uint8_t *b = len ? back : NULL;
 
+				assert_int_equal(t->aead_seal(t->ctx,
+							      all_aead[a], key,
+							      nonce, ad, al, p,
+							      len, c, tag),
+						 0);
 				assert_int_equal(
-				    t->aead_seal(t->ctx, all_aead[a], key,
-						 nonce, ad, al, p, len, c, tag),
-				    0);
-				assert_int_equal(
-				    direct.aead_seal(direct.ctx, all_aead[a],
-						     key, nonce, ad, al, pt,
-						     len, ct2, tag2),
-				    0);
+					direct.aead_seal(direct.ctx,
+							 all_aead[a], key,
+							 nonce, ad, al, pt, len,
+							 ct2, tag2),
+					0);
 				if (len)
 					assert_memory_equal(ct, ct2, len);
 				assert_memory_equal(tag, tag2, 16);
 
 				memset(back, 0, sizeof(back));
-				assert_int_equal(
-				    t->aead_open(t->ctx, all_aead[a], key,
-						 nonce, ad, al, c, len, b, tag),
-				    0);
+				assert_int_equal(t->aead_open(t->ctx,
+							      all_aead[a], key,
+							      nonce, ad, al, c,
+							      len, b, tag),
+						 0);
 				if (len)
 					assert_memory_equal(back, pt, len);
 
 				/* in place */
 				memcpy(back, ct, len);
-				assert_int_equal(
-				    t->aead_open(t->ctx, all_aead[a], key,
-						 nonce, ad, al, b, len, b, tag),
-				    0);
+				assert_int_equal(t->aead_open(t->ctx,
+							      all_aead[a], key,
+							      nonce, ad, al, b,
+							      len, b, tag),
+						 0);
 				if (len)
 					assert_memory_equal(back, pt, len);
 
@@ -356,19 +362,21 @@ static void test_aead_oracle(void **state)
 				if (len) {
 					ct[len / 2] ^= 0x80;
 					assert_int_equal(
-					    t->aead_open(t->ctx, all_aead[a],
-							 key, nonce, ad, al, ct,
-							 len, back, tag),
-					    -1);
+						t->aead_open(t->ctx,
+							     all_aead[a], key,
+							     nonce, ad, al, ct,
+							     len, back, tag),
+						-1);
 					ct[len / 2] ^= 0x80;
 				}
 				if (al) {
 					aad[al - 1] ^= 0x40;
 					assert_int_equal(
-					    t->aead_open(t->ctx, all_aead[a],
-							 key, nonce, ad, al, c,
-							 len, back, tag),
-					    -1);
+						t->aead_open(t->ctx,
+							     all_aead[a], key,
+							     nonce, ad, al, c,
+							     len, back, tag),
+						-1);
 					aad[al - 1] ^= 0x40;
 				}
 				nonce[11] ^= 1;
@@ -433,9 +441,11 @@ static void test_blocks(void **state)
 		int outl;
 		memcpy(iv + 4, nonce, 12);
 		assert_int_equal(
-		    EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv), 1);
+			EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv),
+			1);
 		assert_int_equal(
-		    EVP_EncryptUpdate(c, ks, &outl, zeros, sizeof(zeros)), 1);
+			EVP_EncryptUpdate(c, ks, &outl, zeros, sizeof(zeros)),
+			1);
 		EVP_CIPHER_CTX_free(c);
 		assert_int_equal(t->chacha20_block(t->ctx, key, 2, nonce, out),
 				 0);
@@ -577,7 +587,7 @@ static void *block_worker(void *arg)
 			break;
 		default:
 			bad += t->chacha20_block(t->ctx, k256, 1, nonce, out) !=
-				   0 ||
+				       0 ||
 			       memcmp(out, want, 64) != 0;
 			break;
 		}
@@ -593,7 +603,8 @@ static void test_threads(void **state)
 	table();
 	for (uintptr_t i = 0; i < THREADS; i++)
 		assert_int_equal(
-		    pthread_create(&th[i], NULL, block_worker, (void *)i), 0);
+			pthread_create(&th[i], NULL, block_worker, (void *)i),
+			0);
 	for (int i = 0; i < THREADS; i++) {
 		void *bad = (void *)1;
 		assert_int_equal(pthread_join(th[i], &bad), 0);
@@ -628,17 +639,17 @@ static void test_fork(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    /* first: nothing loaded before it */
-	    cmocka_unit_test(test_load),
-	    cmocka_unit_test(test_digest),
-	    cmocka_unit_test(test_hmac_vectors),
-	    cmocka_unit_test(test_hmac_oracle),
-	    cmocka_unit_test(test_aead_rfc8439),
-	    cmocka_unit_test(test_aead_oracle),
-	    cmocka_unit_test(test_blocks),
-	    cmocka_unit_test(test_err_queue),
-	    cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_fork),
+		/* first: nothing loaded before it */
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_hmac_vectors),
+		cmocka_unit_test(test_hmac_oracle),
+		cmocka_unit_test(test_aead_rfc8439),
+		cmocka_unit_test(test_aead_oracle),
+		cmocka_unit_test(test_blocks),
+		cmocka_unit_test(test_err_queue),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_fork),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

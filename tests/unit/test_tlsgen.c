@@ -169,8 +169,8 @@ static void check_cr12(const uint8_t *m, size_t len,
 	assert_int_equal(rd_n(&c, 1), HS_CERTIFICATE_REQUEST);
 	body = rd_block(&c, 3);
 	assert_true(c.p == c.end);
-	rd_block(&body, 1);		/* certificate_types */
-	rd_block(&body, 2);		/* supported_signature_algorithms */
+	rd_block(&body, 1); /* certificate_types */
+	rd_block(&body, 2); /* supported_signature_algorithms */
 	check_dn_list(rd_block(&body, 2), want, nwant);
 	assert_true(body.p == body.end);
 }
@@ -186,7 +186,7 @@ static void check_cr13(const uint8_t *m, size_t len, int present,
 
 	assert_int_equal(rd_n(&c, 1), HS_CERTIFICATE_REQUEST);
 	body = rd_block(&c, 3);
-	rd_block(&body, 1);		/* certificate_request_context */
+	rd_block(&body, 1); /* certificate_request_context */
 	exts = rd_block(&body, 2);
 	assert_true(body.p == body.end);
 	while (exts.p < exts.end) {
@@ -289,9 +289,9 @@ static void check_name(const X509_NAME *n, const char *want)
 	int len;
 
 	assert_non_null(b);
-	assert_true(X509_NAME_print_ex(b, n, 0,
-				       XN_FLAG_RFC2253 &
-					       ~ASN1_STRFLGS_ESC_MSB) >= 0);
+	assert_true(X509_NAME_print_ex(
+			    b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >=
+		    0);
 	len = BIO_read(b, buf, sizeof(buf) - 1);
 	assert_true(len > 0);
 	buf[len] = '\0';
@@ -334,14 +334,11 @@ static void test_chain(void **state)
 		   "CN=K-Dot Certificate Authority");
 	check_name(X509_get_issuer_name(inter), "CN=The Roots Authority");
 	check_name(X509_get_subject_name(srv), "CN=localhost");
-	check_name(X509_get_issuer_name(srv),
-		   "CN=K-Dot Certificate Authority");
+	check_name(X509_get_issuer_name(srv), "CN=K-Dot Certificate Authority");
 	check_name(X509_get_subject_name(cli), "CN=tlstrace client,O=Example");
-	check_name(X509_get_issuer_name(cli),
-		   "CN=K-Dot Certificate Authority");
+	check_name(X509_get_issuer_name(cli), "CN=K-Dot Certificate Authority");
 	assert_int_equal(X509_check_host(srv, "localhost", 0, 0, NULL), 1);
-	assert_int_equal(ASN1_INTEGER_get(X509_get0_serialNumber(srv)),
-			 0x1003);
+	assert_int_equal(ASN1_INTEGER_get(X509_get0_serialNumber(srv)), 0x1003);
 
 	assert_non_null(t);
 	assert_true(ASN1_TIME_set_string(t, "260101000000Z"));
@@ -368,7 +365,7 @@ static void test_chain(void **state)
 static void test_write_pem(void **state)
 {
 	static const char *const files[] = {
-		"root.pem",   "inter.pem",  "cas.pem",    "server.pem",
+		"root.pem",   "inter.pem",  "cas.pem",	  "server.pem",
 		"server.key", "client.pem", "client.key",
 	};
 	char dir[] = "/tmp/test_tlsgen.XXXXXX";
@@ -386,7 +383,8 @@ static void test_write_pem(void **state)
 	f = fopen(path, "r");
 	assert_non_null(f);
 	for (int i = 0; i < 2; i++) {
-		enum tlsgen_cert want = i ? TLSGEN_CERT_ROOT : TLSGEN_CERT_INTER;
+		enum tlsgen_cert want = i ? TLSGEN_CERT_ROOT
+					  : TLSGEN_CERT_INTER;
 		unsigned char *mine = NULL;
 		X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
 		int n;
@@ -501,7 +499,7 @@ static void test_tls12_mtls_ca_names(void **state)
 	m = msg(&r, 0, CT_ALERT, -1, 0, &len);
 	assert_non_null(m);
 	assert_int_equal(len, 2);
-	assert_int_equal(m[1], 0);		/* close_notify */
+	assert_int_equal(m[1], 0); /* close_notify */
 	tlsgen_free(&r);
 }
 
@@ -574,8 +572,10 @@ static void test_tls13(void **state)
 	check_cr13(m, len, 1, inter_root, 2);
 
 	/* What a TLS 1.3 key log holds, one client per connection. */
-	assert_int_equal(count_lines(r.keylog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET "), 1);
-	assert_int_equal(count_lines(r.keylog, "SERVER_HANDSHAKE_TRAFFIC_SECRET "), 1);
+	assert_int_equal(
+		count_lines(r.keylog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET "), 1);
+	assert_int_equal(
+		count_lines(r.keylog, "SERVER_HANDSHAKE_TRAFFIC_SECRET "), 1);
 	assert_int_equal(count_lines(r.keylog, "CLIENT_TRAFFIC_SECRET_0 "), 1);
 	assert_int_equal(count_lines(r.keylog, "SERVER_TRAFFIC_SECRET_0 "), 1);
 	assert_int_equal(count_lines(r.keylog, "EXPORTER_SECRET "), 1);
@@ -659,7 +659,7 @@ static void test_renegotiation(void **state)
 		.client_sends_cert = 1,
 		.ca_names = TLSGEN_CA_LIST,
 		.renegotiate = 1,
-		.app_bytes = 20000,	/* two records each way */
+		.app_bytes = 20000, /* two records each way */
 		.close_notify = 1,
 	};
 	struct tlsgen_record v[MAXREC];
@@ -749,8 +749,7 @@ static void test_renegotiation_refused(void **state)
 		n = records(&r.c2s, v);
 		first_app = first_of(v, n, 0, CT_APPDATA);
 		assert_true(first_app < n);
-		assert_int_equal(count_after(v, n, first_app, CT_HANDSHAKE),
-				 0);
+		assert_int_equal(count_after(v, n, first_app, CT_HANDSHAKE), 0);
 		assert_int_equal(v[n - 1].type, CT_ALERT);
 		assert_int_equal(count_after(v, n, first_app, CT_ALERT), 1);
 		check_alert(&r, 0, ALERT_WARNING, ALERT_NO_RENEGOTIATION);
@@ -776,8 +775,7 @@ static void test_renegotiation_refused(void **state)
 			assert_int_equal(r.failed[1], 1);
 			assert_non_null(strstr(r.reason[1], "renegotiation"));
 		}
-		assert_int_equal(count_after(v, n, first_app, CT_HANDSHAKE),
-				 1);
+		assert_int_equal(count_after(v, n, first_app, CT_HANDSHAKE), 1);
 		tlsgen_free(&r);
 	}
 }

@@ -21,9 +21,9 @@
  * (the lines of one process number in the thousands). */
 static struct {
 	pthread_mutex_t lock;
-	int fd;			/* -1: not open (yet) */
-	pid_t pid;		/* the process that opened fd */
-	uint64_t *seen;		/* open addressing, 0 = empty slot */
+	int fd;		/* -1: not open (yet) */
+	pid_t pid;	/* the process that opened fd */
+	uint64_t *seen; /* open addressing, 0 = empty slot */
 	size_t cap, n;
 } doc = {PTHREAD_MUTEX_INITIALIZER, -1, 0, NULL, 0, 0};
 
@@ -101,8 +101,12 @@ static void collect(void *ctx, struct tt_event *ev)
 {
 	struct evlog *l = ctx;
 	static char line[256 * 1024];
-	struct tt_line_ctx lc = {.pid = 1, .tid = 1, .conn = 1, .fd = 3,
-				 .local = "127.0.0.1:1", .peer = "127.0.0.1:2",
+	struct tt_line_ctx lc = {.pid = 1,
+				 .tid = 1,
+				 .conn = 1,
+				 .fd = 3,
+				 .local = "127.0.0.1:1",
+				 .peer = "127.0.0.1:2",
 				 .role = "unknown"};
 	struct timespec ts = {0, 0};
 	size_t n = tt_format_line(TT_FMT_JSON, line, sizeof(line), ev, &lc,
@@ -164,8 +168,7 @@ size_t evlog_count(const struct evlog *l, const char *name, const char *dir)
 	return c;
 }
 
-const char *evlog_find(const struct evlog *l, const char *name,
-		       const char *dir)
+const char *evlog_find(const struct evlog *l, const char *name, const char *dir)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (matches(l->lines[i], name, dir))
@@ -180,8 +183,8 @@ int evlog_same(const struct evlog *a, const struct evlog *b)
 		const char *x = i < a->n ? a->lines[i] : "(none)";
 		const char *y = i < b->n ? b->lines[i] : "(none)";
 		if (strcmp(x, y) != 0) {
-			fprintf(stderr, "line %zu differs:\n  %s\n  %s\n", i,
-				x, y);
+			fprintf(stderr, "line %zu differs:\n  %s\n  %s\n", i, x,
+				y);
 			return 0;
 		}
 	}

@@ -20,8 +20,8 @@ static int lc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
 	static const uint8_t none[1];
 	(void)ctx;
 	return EVP_Digest(len ? in : none, len, out, NULL, md_of(h), NULL) == 1
-		   ? 0
-		   : -1;
+		       ? 0
+		       : -1;
 }
 
 static int lc_hash_new(void *ctx, enum tt_hash h, void **st)
@@ -72,9 +72,9 @@ static int lc_hmac(void *ctx, enum tt_hash h, const uint8_t *key,
 		return -1;
 	return HMAC(md_of(h), key_len ? key : none, (int)key_len,
 		    len ? data : none, len, out, &n) != NULL &&
-		       n == tt_hash_len(h)
-		   ? 0
-		   : -1;
+			       n == tt_hash_len(h)
+		       ? 0
+		       : -1;
 }
 
 static const EVP_CIPHER *cipher_of(enum tt_aead a)
@@ -159,8 +159,8 @@ static int lc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 	(void)ctx;
 	ok = c && (key_len == 16 || key_len == 32) &&
 	     EVP_EncryptInit_ex(
-		 c, key_len == 16 ? EVP_aes_128_ecb() : EVP_aes_256_ecb(), NULL,
-		 key, NULL) == 1 &&
+		     c, key_len == 16 ? EVP_aes_128_ecb() : EVP_aes_256_ecb(),
+		     NULL, key, NULL) == 1 &&
 	     EVP_CIPHER_CTX_set_padding(c, 0) == 1 &&
 	     EVP_EncryptUpdate(c, out, &outl, in, TT_AES_BLOCK) == 1 &&
 	     outl == TT_AES_BLOCK;
@@ -187,17 +187,17 @@ static int lc_chacha20_block(void *ctx, const uint8_t *key, uint32_t counter,
 }
 
 static const struct tt_crypto table = {
-    .ctx = NULL,
-    .digest = lc_digest,
-    .hash_new = lc_hash_new,
-    .hash_update = lc_hash_update,
-    .hash_final = lc_hash_final,
-    .hash_free = lc_hash_free,
-    .hmac = lc_hmac,
-    .aead_seal = lc_seal,
-    .aead_open = lc_open,
-    .aes_block = lc_aes_block,
-    .chacha20_block = lc_chacha20_block,
+	.ctx = NULL,
+	.digest = lc_digest,
+	.hash_new = lc_hash_new,
+	.hash_update = lc_hash_update,
+	.hash_final = lc_hash_final,
+	.hash_free = lc_hash_free,
+	.hmac = lc_hmac,
+	.aead_seal = lc_seal,
+	.aead_open = lc_open,
+	.aes_block = lc_aes_block,
+	.chacha20_block = lc_chacha20_block,
 };
 
 

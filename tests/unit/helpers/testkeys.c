@@ -11,9 +11,8 @@ static size_t tk_get(void *ctx, const uint8_t *client_random,
 		return 0;
 	for (size_t i = 0; i < k->n; i++) {
 		const struct tt_keylog_entry *e = &k->e[i];
-		if (e->label == label &&
-		    memcmp(e->client_random, client_random,
-			   TT_KEYLOG_RANDOM_LEN) == 0) {
+		if (e->label == label && memcmp(e->client_random, client_random,
+						TT_KEYLOG_RANDOM_LEN) == 0) {
 			memcpy(out, e->secret, e->secret_len);
 			return e->secret_len;
 		}

@@ -182,14 +182,14 @@ static int chain_get(void)
 
 	pthread_mutex_lock(&chain_lock);
 	if (!chain.made) {
-		chain.made = make_cert(TLSGEN_CERT_ROOT, -1, root_rdn,
-				       root_ext) &&
-			     make_cert(TLSGEN_CERT_INTER, TLSGEN_CERT_ROOT,
-				       inter_rdn, inter_ext) &&
-			     make_cert(TLSGEN_CERT_SERVER, TLSGEN_CERT_INTER,
-				       server_rdn, server_ext) &&
-			     make_cert(TLSGEN_CERT_CLIENT, TLSGEN_CERT_INTER,
-				       client_rdn, client_ext);
+		chain.made =
+			make_cert(TLSGEN_CERT_ROOT, -1, root_rdn, root_ext) &&
+			make_cert(TLSGEN_CERT_INTER, TLSGEN_CERT_ROOT,
+				  inter_rdn, inter_ext) &&
+			make_cert(TLSGEN_CERT_SERVER, TLSGEN_CERT_INTER,
+				  server_rdn, server_ext) &&
+			make_cert(TLSGEN_CERT_CLIENT, TLSGEN_CERT_INTER,
+				  client_rdn, client_ext);
 		if (!chain.made)
 			chain_free_locked();
 		ERR_clear_error();
@@ -215,8 +215,7 @@ int tlsgen_cert_der(enum tlsgen_cert which, const uint8_t **der, size_t *len)
 	return 0;
 }
 
-int tlsgen_subject_der(enum tlsgen_cert which, const uint8_t **der,
-		       size_t *len)
+int tlsgen_subject_der(enum tlsgen_cert which, const uint8_t **der, size_t *len)
 {
 	if ((unsigned)which >= TLSGEN_NCERTS || chain_get() != 0)
 		return -1;
@@ -257,8 +256,8 @@ int tlsgen_write_pem(const char *dir)
 		return -1;
 	ok = write_pem_file(dir, "root.pem", TLSGEN_CERT_ROOT, -1, -1) &&
 	     write_pem_file(dir, "inter.pem", TLSGEN_CERT_INTER, -1, -1) &&
-	     write_pem_file(dir, "cas.pem", TLSGEN_CERT_INTER,
-			    TLSGEN_CERT_ROOT, -1) &&
+	     write_pem_file(dir, "cas.pem", TLSGEN_CERT_INTER, TLSGEN_CERT_ROOT,
+			    -1) &&
 	     write_pem_file(dir, "server.pem", TLSGEN_CERT_SERVER, -1, -1) &&
 	     write_pem_file(dir, "server.key", -1, -1, TLSGEN_CERT_SERVER) &&
 	     write_pem_file(dir, "client.pem", TLSGEN_CERT_CLIENT, -1, -1) &&
@@ -289,16 +288,16 @@ struct side {
 	struct run *run;
 	int from_server;
 	SSL *ssl;
-	BIO *bio;		/* this side's end of the pair */
-	int hs_done;		/* first SSL_do_handshake returned 1 */
-	int closing;		/* SSL_shutdown until it returns 1 */
+	BIO *bio;    /* this side's end of the pair */
+	int hs_done; /* first SSL_do_handshake returned 1 */
+	int closing; /* SSL_shutdown until it returns 1 */
 	int closed;
-	int active;		/* serviced in the drive loop */
-	const uint8_t *out;	/* application data still to write */
+	int active;	    /* serviced in the drive loop */
+	const uint8_t *out; /* application data still to write */
 	size_t out_len, out_done;
 	size_t in_got;		/* application data read */
 	int eof;		/* close_notify read */
-	int fin_sent, fin_recv;	/* Finished messages */
+	int fin_sent, fin_recv; /* Finished messages */
 };
 
 /* Returns a, grown to hold need elements of size sz; on failure a as
@@ -321,8 +320,8 @@ static void *grow(void *a, size_t *cap, size_t need, size_t sz, int *oom)
 	return na;
 }
 
-#define GROW(run, arr, cap, need)                                             \
-	((arr) = grow((arr), &(cap), (need), sizeof(*(arr)), &(run)->oom),    \
+#define GROW(run, arr, cap, need)                                              \
+	((arr) = grow((arr), &(cap), (need), sizeof(*(arr)), &(run)->oom),     \
 	 !(run)->oom)
 
 static void capture(struct run *run, int from_server, const uint8_t *p,
@@ -362,8 +361,8 @@ static long bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi,
 	return ret;
 }
 
-static void msg_cb(int write_p, int version, int content_type,
-		   const void *buf, size_t len, SSL *ssl, void *arg)
+static void msg_cb(int write_p, int version, int content_type, const void *buf,
+		   size_t len, SSL *ssl, void *arg)
 {
 	struct side *sd = arg;
 	struct run *run = sd->run;
@@ -440,8 +439,8 @@ static int alpn_select(SSL *ssl, const unsigned char **out,
 	(void)ssl;
 	/* The server supports the same list as the client and prefers its
 	 * own order, as servers do. */
-	if (SSL_select_next_proto(&sel, outlen, mine + 1, mine[0], in,
-				  inlen) != OPENSSL_NPN_NEGOTIATED)
+	if (SSL_select_next_proto(&sel, outlen, mine + 1, mine[0], in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_NOACK;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
@@ -482,10 +481,9 @@ static void side_fail(struct side *sd, int rc, const char *what)
 
 	r->failed[sd->from_server] = 1;
 	if (r->reason[sd->from_server][0] == '\0')
-		snprintf(r->reason[sd->from_server],
-			 sizeof(r->reason[0]), "%s: %s (SSL_get_error %d)",
-			 what, why ? why : "no reason",
-			 SSL_get_error(sd->ssl, rc));
+		snprintf(r->reason[sd->from_server], sizeof(r->reason[0]),
+			 "%s: %s (SSL_get_error %d)", what,
+			 why ? why : "no reason", SSL_get_error(sd->ssl, rc));
 	ERR_clear_error();
 }
 
@@ -632,8 +630,7 @@ static int exchange(struct run *run, size_t n)
 		sd[w]->out_done = 0;
 		if (drive(run) != 0)
 			goto out;
-		if (r->failed[0] || r->failed[1] ||
-		    sd[!w]->in_got - got != n) {
+		if (r->failed[0] || r->failed[1] || sd[!w]->in_got - got != n) {
 			set_error(run, "%s application data not delivered",
 				  w ? "server" : "client");
 			goto out;
@@ -709,8 +706,7 @@ static int shutdown_both(struct run *run)
 	sd[1]->closing = 1;
 	if (drive(run) != 0)
 		return -1;
-	if (!sd[0]->closed || !sd[1]->closed || r->failed[0] ||
-	    r->failed[1]) {
+	if (!sd[0]->closed || !sd[1]->closed || r->failed[0] || r->failed[1]) {
 		set_error(run, "%s", "close_notify exchange did not complete");
 		return -1;
 	}
@@ -777,10 +773,11 @@ static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 	X509_VERIFY_PARAM_set_time(vp, (time_t)1893456000); /* 2030-01-01 */
 	if (server) {
 		if (o->mtls)
-			SSL_CTX_set_verify(ctx,
-					   SSL_VERIFY_PEER |
-						   SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-					   verify_accept);
+			SSL_CTX_set_verify(
+				ctx,
+				SSL_VERIFY_PEER |
+					SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+				verify_accept);
 		if (o->ca_names != TLSGEN_CA_NONE) {
 			STACK_OF(X509_NAME) *sk = sk_X509_NAME_new_null();
 			int ok = sk != NULL;
@@ -854,7 +851,8 @@ static SSL_SESSION *prime_session(SSL_CTX *const *ctx)
 	sess = SSL_get1_session(ssl[0]);
 	/* a session freed without a shutdown would leave the cache */
 	for (int i = 0; i < 2; i++)
-		SSL_set_shutdown(ssl[i], SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+		SSL_set_shutdown(ssl[i],
+				 SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 out:
 	SSL_free(ssl[0]);
 	SSL_free(ssl[1]);
@@ -958,8 +956,7 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 	}
 	SSL_set_connect_state(side[0].ssl);
 	SSL_set_accept_state(side[1].ssl);
-	if (o->sni != NULL &&
-	    !SSL_set_tlsext_host_name(side[0].ssl, o->sni)) {
+	if (o->sni != NULL && !SSL_set_tlsext_host_name(side[0].ssl, o->sni)) {
 		set_error(run, "%s failed", "SSL_set_tlsext_host_name");
 		goto out;
 	}
@@ -979,8 +976,9 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 		goto out;
 	if (expect_hs_fail) {
 		if (!r->failed[1]) {
-			set_error(run, "%s",
-				  "server accepted a client without certificate");
+			set_error(
+				run, "%s",
+				"server accepted a client without certificate");
 			goto out;
 		}
 		rc = 0;

@@ -49,22 +49,22 @@ enum tlsgen_ca_names {
 };
 
 struct tlsgen_opts {
-	int version;		/* TLSGEN_TLS12 or TLSGEN_TLS13 (min = max);
+	int version;		   /* TLSGEN_TLS12 or TLSGEN_TLS13 (min = max);
 				 * 0 lets OpenSSL pick (TLS 1.3) */
-	int mtls;		/* server requires a client certificate
+	int mtls;		   /* server requires a client certificate
 				 * (VERIFY_PEER | FAIL_IF_NO_PEER_CERT) */
-	int client_sends_cert;	/* client has a certificate to send */
-	int ca_names;		/* enum tlsgen_ca_names */
-	const char *sni;	/* client SNI, or NULL for none */
-	const char *alpn;	/* "h2,http/1.1", or NULL for none */
+	int client_sends_cert;	   /* client has a certificate to send */
+	int ca_names;		   /* enum tlsgen_ca_names */
+	const char *sni;	   /* client SNI, or NULL for none */
+	const char *alpn;	   /* "h2,http/1.1", or NULL for none */
 	const char *server_groups; /* e.g. "P-256"; NULL = default */
 	const char *client_groups; /* e.g. "X25519:P-256" (HRR) */
-	const char *cipher;	/* TLS 1.2 cipher list, both sides */
-	const char *ciphersuites; /* TLS 1.3 suites, both sides */
-	int renegotiate;	/* TLS 1.2: server renegotiates after the
+	const char *cipher;	   /* TLS 1.2 cipher list, both sides */
+	const char *ciphersuites;  /* TLS 1.3 suites, both sides */
+	int renegotiate;	   /* TLS 1.2: server renegotiates after the
 				 * first application-data exchange, with a
 				 * full handshake and a CertificateRequest */
-	int client_refuses_reneg; /* client has SSL_OP_NO_RENEGOTIATION: it
+	int client_refuses_reneg;  /* client has SSL_OP_NO_RENEGOTIATION: it
 				   * answers with a no_renegotiation warning
 				   * and OpenSSL's server ends with a fatal
 				   * handshake_failure */
@@ -72,13 +72,13 @@ struct tlsgen_opts {
 				       * client's answer to its HelloRequest;
 				       * the capture ends with the client's
 				       * alert (no close_notify either) */
-	int app_bytes;		/* application data each side writes after
+	int app_bytes;		      /* application data each side writes after
 				 * the handshake (client first), and again
 				 * after an accepted renegotiation */
-	int close_notify;	/* both sides SSL_shutdown at the end, client
+	int close_notify; /* both sides SSL_shutdown at the end, client
 				 * first (not after a refusal: a side that
 				 * failed sends none) */
-	int resume;		/* the captured handshake resumes a session
+	int resume;	  /* the captured handshake resumes a session
 				 * of an earlier, uncaptured one between the
 				 * same two contexts (abbreviated handshake) */
 };
@@ -87,15 +87,15 @@ struct tlsgen_opts {
 struct tlsgen_stream {
 	uint8_t *data;
 	size_t len;
-	size_t *chunk_ends;	/* end offset of each write() the side made */
+	size_t *chunk_ends; /* end offset of each write() the side made */
 	size_t nchunks;
 };
 
 /* One write, in the order the writes happened across both directions:
  * replaying the steps in order feeds a decoder as a real exchange would. */
 struct tlsgen_step {
-	int from_server;	/* 0: in c2s, 1: in s2c */
-	size_t off, len;	/* within that stream */
+	int from_server; /* 0: in c2s, 1: in s2c */
+	size_t off, len; /* within that stream */
 };
 
 /* A record layer payload as OpenSSL's message callback saw it on the
@@ -104,8 +104,8 @@ struct tlsgen_step {
  * 1.3 this is the plaintext of what the wire carries encrypted. */
 struct tlsgen_msg {
 	int from_server;
-	uint8_t content_type;	/* 20, 21 or 22 */
-	size_t off, len;	/* within tlsgen_result.plain */
+	uint8_t content_type; /* 20, 21 or 22 */
+	size_t off, len;      /* within tlsgen_result.plain */
 };
 
 struct tlsgen_result {
@@ -113,33 +113,33 @@ struct tlsgen_result {
 	struct tlsgen_step *steps;
 	size_t nsteps;
 
-	uint8_t *plain;		/* struct tlsgen_msg bytes, concatenated */
+	uint8_t *plain; /* struct tlsgen_msg bytes, concatenated */
 	size_t plain_len;
 	struct tlsgen_msg *msgs;
 	size_t nmsgs;
 
-	char *keylog;		/* NSS key log text, from the client */
+	char *keylog; /* NSS key log text, from the client */
 	size_t keylog_len;
 
 	/* Arrays indexed like tlsgen_step.from_server: [0] client, [1] server. */
-	int handshakes[2];	/* handshakes the side completed (2 after an
+	int handshakes[2];   /* handshakes the side completed (2 after an
 				 * accepted renegotiation) */
-	int failed[2];		/* the side stopped on a fatal error */
-	char reason[2][128];	/* OpenSSL's reason for that error */
-	long verify[2];		/* SSL_get_verify_result: 0 when the peer's
+	int failed[2];	     /* the side stopped on a fatal error */
+	char reason[2][128]; /* OpenSSL's reason for that error */
+	long verify[2];	     /* SSL_get_verify_result: 0 when the peer's
 				 * chain verified (checked as of 2030) */
-	size_t hs_end[2];	/* c2s and s2c lengths when both sides had
+	size_t hs_end[2];    /* c2s and s2c lengths when both sides had
 				 * finished the first handshake */
 
-	int version;		/* negotiated, e.g. TLSGEN_TLS12; 0 if none */
-	int resumed;		/* the client resumed a session */
-	char cipher[64];	/* IANA name of the negotiated suite */
-	char alpn[32];		/* selected protocol, "" if none */
-	int peer_ca_count;	/* CA names the client received in a
+	int version;	   /* negotiated, e.g. TLSGEN_TLS12; 0 if none */
+	int resumed;	   /* the client resumed a session */
+	char cipher[64];   /* IANA name of the negotiated suite */
+	char alpn[32];	   /* selected protocol, "" if none */
+	int peer_ca_count; /* CA names the client received in a
 				 * CertificateRequest; -1 when none came or
 				 * TLS 1.3 sent no certificate_authorities */
 
-	char error[256];	/* why tlsgen_run() returned -1 */
+	char error[256]; /* why tlsgen_run() returned -1 */
 };
 
 /* Runs one connection as *o asks.  Returns 0 when it went as asked: the
@@ -160,7 +160,7 @@ tlsgen_stream_of(const struct tlsgen_result *r, int from_server)
 struct tlsgen_record {
 	uint8_t type;
 	uint16_t version;
-	size_t off;		/* of the 5-byte header */
+	size_t off; /* of the 5-byte header */
 	const uint8_t *body;
 	size_t len;
 };

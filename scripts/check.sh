@@ -49,31 +49,30 @@ run_cmocka() { # label binary
 	[ "$f" -gt 0 ] && tail -30 "$log"
 }
 
-# The decoder's layers (scripts/layers.py, from the objects in build/obj):
-# one item.  DEC_LAYERS comes from the Makefile (make check passes it);
-# run alone, this script reads it there.
-DEC_LAYERS=${DEC_LAYERS:-$(sed -n 's/^DEC_LAYERS[[:space:]]*:=[[:space:]]*//p' Makefile)}
-log="$LOGDIR/layers.log"
-if python3 scripts/layers.py --layers "$DEC_LAYERS" --objdir $B/obj >"$log" 2>&1; then
-	PASS=$((PASS + 1))
-	printf '%-40s %3d passed, %d failed, %d skipped\n' "layers" 1 0 0
-else
-	note_fail 1 "layers"
-	printf '%-40s %3d passed, %d failed, %d skipped\n' "layers" 0 1 0
-	head -30 "$log"
-fi
+# One item from a command: passed when it exits 0; else its log's last
+# 30 lines are shown.
+run_item() { # label command...
+	local label=$1
+	shift
+	local log="$LOGDIR/$label.log"
+	if "$@" >"$log" 2>&1; then
+		PASS=$((PASS + 1))
+		printf '%-40s %3d passed, %d failed, %d skipped\n' "$label" 1 0 0
+	else
+		note_fail 1 "$label"
+		printf '%-40s %3d passed, %d failed, %d skipped\n' "$label" 0 1 0
+		tail -30 "$log"
+	fi
+}
 
+# The decoder's layers (scripts/layers.py, from the objects in build/obj).
+# DEC_LAYERS comes from the Makefile (make check passes it); run alone,
+# this script reads it there.
+DEC_LAYERS=${DEC_LAYERS:-$(sed -n 's/^DEC_LAYERS[[:space:]]*:=[[:space:]]*//p' Makefile)}
+run_item layers python3 scripts/layers.py --layers "$DEC_LAYERS" --objdir $B/obj
 # Formatting (scripts/format.sh --check: clang-format --dry-run -Werror
-# with .clang-format): one item.
-log="$LOGDIR/format.log"
-if bash scripts/format.sh --check >"$log" 2>&1; then
-	PASS=$((PASS + 1))
-	printf '%-40s %3d passed, %d failed, %d skipped\n' "format" 1 0 0
-else
-	note_fail 1 "format"
-	printf '%-40s %3d passed, %d failed, %d skipped\n' "format" 0 1 0
-	tail -1 "$log"
-fi
+# with .clang-format).
+run_item format bash scripts/format.sh --check
 
 # Every JSON log line the tests read (the unit tests' event logs too) is
 # collected for test_docs.py, which runs last and checks that

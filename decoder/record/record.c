@@ -438,8 +438,9 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 			return; /* the common case: nothing waits */
 	}
 	if (!enqueue(d, seq, hdr, p, n)) {
-		/* the queue is full: nothing waits any more */
-		give_up(c, 3, em);
+		/* dir's queue is full: dir stops waiting (for keys, or behind
+		 * the other direction's wait, which goes on) */
+		give_up(c, 1u << dir, em);
 		if (!d->dead)
 			(void)record_body(c, dir, hdr, p, n, true, em);
 		return;

@@ -43,8 +43,8 @@ static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
 	bool reset = ei->how == TT_END_ERROR || ei->how == TT_END_LOCAL_ABORT;
 	if (c->reneg == TT_RENEG_REFUSED &&
 	    c->reneg_initiator == TT_ROLE_SERVER) {
-		c->diag_done = true;
 		if (reset && !c->fatal[me == TT_ROLE_CLIENT ? TT_IN : TT_OUT]) {
+			c->diag_done = true;
 			tt_emit_diagnosis(
 				em, ei->dir, "renegotiation_refused_then_reset",
 				me == TT_ROLE_SERVER
@@ -71,27 +71,8 @@ static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
 				"TLS 1.3, which has no renegotiation; or let "
 				"the client accept renegotiation");
 		} else {
-			bool alerted =
-				c->fatal[me == TT_ROLE_CLIENT ? TT_IN : TT_OUT];
-			tt_emit_diagnosis(
-				em, ei->dir, "renegotiation_refused_then_alert",
-				alerted ? "the server asked to renegotiate "
-					  "(HelloRequest), the client refused "
-					  "(no_renegotiation), and the server "
-					  "ended the connection with a fatal "
-					  "alert (OpenSSL-style): the server "
-					  "insists on a new handshake, usually "
-					  "to ask for a client certificate"
-					: "the server asked to renegotiate "
-					  "(HelloRequest), the client refused "
-					  "(no_renegotiation), and the "
-					  "connection was then closed: the "
-					  "server insists on a new handshake, "
-					  "usually to ask for a client "
-					  "certificate",
-				"let the client accept renegotiation, or have "
-				"the server ask for the client certificate in "
-				"the initial handshake (or use TLS 1.3)");
+			tt_sess_reneg_refused(c, ei->dir,
+					      ei->how == TT_END_EXIT, em);
 		}
 		return;
 	}
@@ -275,6 +256,8 @@ void tt_sess_end(struct tt_conn *c, const struct tt_end_info *ei,
 		c->end_errname = ei->errname;
 		c->end_call = ei->call;
 	}
+	if (ei->how == TT_END_EXIT && !c->ended)
+		end_diagnosis(c, ei, em); /* what the end would have said */
 	if (final) {
 		if (c->end_how == TT_END_NONE)
 			c->end_how = (uint8_t)ei->how;

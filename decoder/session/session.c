@@ -202,6 +202,37 @@ static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
 	tt_emit_diagnosis(em, dir, "fatal_alert_in_handshake", msg, f);
 }
 
+void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir, bool at_exit,
+			   const struct tt_emit *em)
+{
+	if (c->diag_done)
+		return;
+	c->diag_done = true;
+	enum tt_role me = (enum tt_role)tt_conn_role(c);
+	bool alerted = c->fatal[me == TT_ROLE_CLIENT ? TT_IN : TT_OUT];
+	const char *msg =
+		alerted ? "the server asked to renegotiate (HelloRequest), the "
+			  "client refused (no_renegotiation), and the server "
+			  "ended the connection with a fatal alert "
+			  "(OpenSSL-style): the server insists on a new "
+			  "handshake, usually to ask for a client certificate"
+		: at_exit
+			? "the server asked to renegotiate (HelloRequest) and "
+			  "the client refused (no_renegotiation); the "
+			  "connection was still open when the process exited: "
+			  "the server wants a new handshake, usually to ask "
+			  "for a client certificate"
+			: "the server asked to renegotiate (HelloRequest), the "
+			  "client refused (no_renegotiation), and the "
+			  "connection was then closed: the server insists on "
+			  "a new handshake, usually to ask for a client "
+			  "certificate";
+	tt_emit_diagnosis(em, dir, "renegotiation_refused_then_alert", msg,
+			  "let the client accept renegotiation, or have the "
+			  "server ask for the client certificate in the "
+			  "initial handshake (or use TLS 1.3)");
+}
+
 /* What an alert means for the connection (renegotiation, diagnoses). */
 static void alert_noted(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 			uint8_t desc, bool inferred, const struct tt_emit *em)
@@ -218,8 +249,15 @@ static void alert_noted(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 			    em);
 		return;
 	}
-	if (level != 2)
+	if (level != TT_ALEVEL_FATAL)
 		return;
+	/* the server's fatal alert after the client refused its
+	 * renegotiation: the evidence is complete now, whether or not the
+	 * connection is closed later */
+	if (c->reneg == TT_RENEG_REFUSED &&
+	    c->reneg_initiator == TT_ROLE_SERVER &&
+	    tt_sender(c, dir) == TT_ROLE_SERVER)
+		tt_sess_reneg_refused(c, dir, false, em);
 	if (c->phase == TT_PHASE_RENEG) {
 		c->reneg = TT_RENEG_FAILED;
 		reneg_event(c, dir, "failed", inferred,

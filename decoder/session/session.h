@@ -29,6 +29,11 @@ void tt_sess_cert_request(struct tt_conn *c, long long ca_count,
 			  const char *names, size_t names_len);
 void tt_sess_certificate(struct tt_conn *c, enum tt_dir dir, long long count,
 			 const struct tt_emit *em);
+/* The diagnosis of a renegotiation the server asked for and the client
+ * refused (once per connection): with the server's fatal alert that
+ * followed, else at the end (at_exit: still open at process exit). */
+void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir, bool at_exit,
+			   const struct tt_emit *em);
 /* A diagnosis event (level warn): code, a sentence, and the fix. */
 void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
 		       const char *code, const char *message, const char *fix);

@@ -160,9 +160,9 @@ for refuse in (False, True):
     if refuse:
         ok("%s: requested then refused" % name, rn == ["requested", "refused"], order(objs, RENEG))
         seq = order(objs, RENEG)
-        ok("%s: the server's fatal alert, the close, the OpenSSL-style diagnosis" % name,
-           subsequence(seq, ["in hello_request", "out alert", "in alert", "in connection_closed",
-                             "in diagnosis"]), seq)
+        ok("%s: the server's fatal alert, the OpenSSL-style diagnosis at once, then the close" % name,
+           subsequence(seq, ["in hello_request", "out alert", "in alert", "in diagnosis",
+                             "in connection_closed"]), seq)
         ok("%s: diagnosis is OpenSSL-style, not IIS" % name,
            diag(objs) == ["renegotiation_refused_then_alert"], diag(objs))
         fa = [o for o in events(objs, "alert", dir="in")]

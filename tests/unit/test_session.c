@@ -129,6 +129,11 @@ static void local_abort(struct tt_conn *c, struct evlog *l)
 	end(c, l, TT_END_LOCAL_ABORT, TT_OUT, NULL, "close");
 }
 
+static void exit_open(struct tt_conn *c, struct evlog *l)
+{
+	end(c, l, TT_END_EXIT, TT_OUT, NULL, NULL);
+}
+
 static const struct tlsgen_opts reneg = {.version = TLSGEN_TLS12,
 					 .client_sends_cert = 1,
 					 .ca_names = TLSGEN_CA_LIST,
@@ -155,10 +160,50 @@ static void test_refused_openssl_style(void **state)
 	struct tlsgen_opts o = reneg;
 	o.client_refuses_reneg = 1;
 	o.close_notify = 0;
+	/* the diagnosis as soon as the server's fatal alert completes the
+	 * evidence, not at the close */
 	check(&o, 0, peer_fin_then_close,
 	      "in hello_request in renegotiation:requested out alert "
-	      "out renegotiation:refused in alert in connection_closed "
+	      "out renegotiation:refused in alert "
+	      "in diagnosis:renegotiation_refused_then_alert "
+	      "in connection_closed out summary");
+	/* a client that exits with the connection still open */
+	check(&o, 0, exit_open,
+	      "in hello_request in renegotiation:requested out alert "
+	      "out renegotiation:refused in alert "
 	      "in diagnosis:renegotiation_refused_then_alert out summary");
+}
+
+/* A refusal the server never answers, the client exiting with the
+ * connection open: the pending diagnosis before the summary. */
+static void test_refused_open_at_exit(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = reneg;
+	o.client_refuses_reneg = 1;
+	o.server_resets_on_refusal = 1;
+	o.close_notify = 0;
+	check(&o, 0, exit_open,
+	      "in hello_request in renegotiation:requested out alert "
+	      "out renegotiation:refused "
+	      "out diagnosis:renegotiation_refused_then_alert out summary");
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	struct evlog l;
+	evlog_init(&l, TT_INFO);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	replay(&r, 0, &c, &l, (size_t)-1);
+	exit_open(&c, &l);
+	const char *d = evlog_find(&l, "diagnosis", NULL);
+	assert_non_null(d);
+	assert_non_null(strstr(d, "the connection was still open when the "
+				  "process exited"));
+	assert_non_null(strstr(evlog_find(&l, "summary", NULL),
+			       "\"ended\":\"open at process exit\""));
+	tt_conn_release(&c);
+	evlog_free(&l);
+	tlsgen_free(&r);
 }
 
 static void test_refused_iis_style(void **state)
@@ -258,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_refused_openssl_style),
 		cmocka_unit_test(test_refused_iis_style),
+		cmocka_unit_test(test_refused_open_at_exit),
 		cmocka_unit_test(test_summary_fields),
 		cmocka_unit_test(test_client_cert_missing),
 	};

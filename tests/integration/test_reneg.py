@@ -178,6 +178,69 @@ for refuse in (False, True):
         ok("%s: only the truncation diagnosis (s_server Q sends no close_notify)" % name,
            diag(objs) == ["closed_without_close_notify"], diag(objs))
 
+# --- 4a. a client that refuses and exits with the connection still open
+# (a second descriptor keeps it open past the socket object's close): the
+# diagnosis comes with the server's fatal alert, before the summary
+# written at exit.
+EXITER = r"""
+import os, socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.options |= ssl.OP_NO_RENEGOTIATION
+t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+keep = os.dup(t.fileno())
+print("up", flush=True)
+try:
+    while t.recv(100):
+        pass
+    print("eof", flush=True)
+except (ssl.SSLError, OSError) as e:
+    print("error", type(e).__name__, flush=True)
+sys.exit(0)
+"""
+d = tmpdir()
+script = os.path.join(d, "exiter.py")
+with open(script, "w") as f:
+    f.write(EXITER)
+srv, port, sout, fdin = fifo_s_server([
+    "-tls1_2", "-cert", cert("server.pem"), "-key", cert("server.key"),
+    "-cert_chain", cert("inter.pem"), "-no_resumption_on_reneg", "-naccept", "1"])
+log = new_log()
+fd, cout = tempfile.mkstemp(dir=d)
+cli = subprocess.Popen(launcher_cmd({"log": log}) + [sys.executable, script, str(port)],
+                       stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
+                       start_new_session=True)
+track(cli)
+os.close(fd)
+wait_for(cout, r"^up", timeout=10)
+wait_for(sout, r"CIPHER is", timeout=10)
+os.write(fdin, b"R\n")
+try:
+    rc = cli.wait(timeout=15)
+except subprocess.TimeoutExpired:
+    rc = None
+stop(cli)
+stop(srv)
+os.close(fdin)
+name = "client refusing, exiting with the connection open"
+with open(cout) as f:
+    said = f.read()
+ok("%s: the client saw the server end it and exited 0" % name,
+   rc == 0 and "error SSLError" in said, (rc, said))
+objs = parse_json_log(read_log(log), name)
+seq = order(objs, RENEG + ("summary",))
+ok("%s: refusal, the server's fatal alert, the diagnosis, then the summary" % name,
+   subsequence(seq, ["in hello_request", "out alert", "in alert", "in diagnosis",
+                     "out summary"]) and "in connection_closed" not in seq
+   and "out connection_closed" not in seq, seq)
+ok("%s: the diagnosis is renegotiation_refused_then_alert" % name,
+   diag(objs) == ["renegotiation_refused_then_alert"], diag(objs))
+sm = summary_of(objs)
+ok("%s: summary says refused, open at process exit" % name,
+   sm.get("renegotiation") == "refused" and sm.get("ended") == "open at process exit", sm)
+
 # --- 4b. a NULL cipher: the renegotiation is in the clear, decoded exactly
 NULL = ["-cipher", "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0"]
 for refuse in (True, False):

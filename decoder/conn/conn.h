@@ -46,6 +46,8 @@ struct tt_dirstate {
 	/* handshake reassembly: only while a message is split */
 	uint8_t *hbuf;
 	uint32_t hlen, hcap;
+	uint32_t hskip;	    /* body bytes still to pass over of a message over
+			 * TT_HS_MSG_MAX */
 	uint8_t alert_part; /* first byte of an alert split across records */
 	bool alert_have;
 

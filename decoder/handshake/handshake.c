@@ -62,20 +62,40 @@ static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	}
 }
 
-static bool too_big(struct tt_conn *c, enum tt_dir dir, uint32_t len,
-		    const struct tt_emit *em)
+/* A message longer than the cap is passed over by its length, never
+ * buffered: one event of its type (marked truncated) says so, and
+ * decoding goes on with the next message.  True when len is over the
+ * cap; the caller then skips the message's body. */
+static bool too_big(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		    uint32_t len, const struct tt_emit *em)
 {
 	if (len <= TT_HS_MSG_MAX)
 		return false;
-	char detail[80];
-	snprintf(detail, sizeof(detail),
-		 "claimed length %u exceeds the %u-byte cap", len,
-		 TT_HS_MSG_MAX);
-	tt_dir_stop(c, dir, "handshake message too long", detail, em);
+	c->d[dir].hs_msgs++;
+	const char *name = tt_name_handshake(type);
+	struct tt_event *ev =
+		tt_ev_begin(em, name ? name : "handshake", TT_INFO, dir);
+	if (ev) {
+		char tb[TT_NAMEBUF], note[96];
+		if (!name)
+			tt_ev_label(ev, "handshake_type", TT_INFO,
+				    tt_label_handshake(type, tb));
+		tt_ev_int(ev, "length", TT_INFO, len);
+		snprintf(note, sizeof(note),
+			 "longer than the %u-byte cap: passed over by its "
+			 "length, not decoded",
+			 TT_HS_MSG_MAX);
+		tt_ev_label(ev, "note", TT_INFO, note);
+		ev->flags |= TT_EVF_TRUNCATED;
+		tt_ev_send(em, ev);
+	}
+	tt_sess_message(c, dir, type, false, em);
 	return true;
 }
 
-/* Parses whole messages from [p, p+n); returns how many bytes were used. */
+/* Parses whole messages from [p, p+n); returns how many bytes were used
+ * (all of them when a message over the cap starts here: the rest of its
+ * body is then skipped, d->hskip). */
 static size_t parse_whole(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			  size_t n, const struct tt_emit *em)
 {
@@ -84,9 +104,16 @@ static size_t parse_whole(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		const uint8_t *h = p + used;
 		uint32_t len = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 |
 			       h[3];
-		if (too_big(c, dir, len, em))
+		size_t avail = n - used - 4;
+		if (too_big(c, dir, h[0], len, em)) {
+			if (avail >= len) {
+				used += 4 + (size_t)len;
+				continue;
+			}
+			c->d[dir].hskip = len - (uint32_t)avail;
 			return n;
-		if (n - used - 4 < len)
+		}
+		if (avail < len)
 			break;
 		parse_msg(c, dir, h[0], h + 4, len, em);
 		used += 4 + (size_t)len;
@@ -122,16 +149,21 @@ void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p, size_t n,
 		const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	if (d->dead)
-		return;
-	if (d->hlen == 0) {
-		size_t used = parse_whole(c, dir, p, n, em);
-		p += used;
-		n -= used;
-		if (n == 0 || d->dead)
-			return;
-	}
 	while (n > 0 && !d->dead) {
+		if (d->hskip) { /* the body of a message over the cap */
+			size_t take = n < d->hskip ? n : d->hskip;
+			d->hskip -= (uint32_t)take;
+			p += take;
+			n -= take;
+			continue;
+		}
+		if (d->hlen == 0) {
+			size_t used = parse_whole(c, dir, p, n, em);
+			p += used;
+			n -= used;
+			if (n == 0 || d->dead)
+				return;
+		}
 		/* Append only what the pending message needs, so the buffer
 		 * holds at most one message. */
 		size_t want;
@@ -146,26 +178,23 @@ void tt_hs_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p, size_t n,
 			want = n;
 		if (!hbuf_append(d, p, want)) {
 			tt_dir_stop(c, dir, "out of memory", NULL, em);
-			break;
+			return;
 		}
 		p += want;
 		n -= want;
 		if (d->hlen < 4)
-			break;
+			return;
 		uint32_t len = (uint32_t)d->hbuf[1] << 16 |
 			       (uint32_t)d->hbuf[2] << 8 | d->hbuf[3];
-		if (too_big(c, dir, len, em))
-			return;
-		if (d->hlen < 4 + len)
-			continue;
-		parse_msg(c, dir, d->hbuf[0], d->hbuf + 4, len, em);
+		bool over = too_big(c, dir, d->hbuf[0], len, em);
+		if (!over && d->hlen < 4 + len)
+			continue; /* n is 0: the rest comes later */
+		if (over)
+			d->hskip = len - (d->hlen - 4);
+		else
+			parse_msg(c, dir, d->hbuf[0], d->hbuf + 4, len, em);
 		free(d->hbuf);
 		d->hbuf = NULL;
 		d->hlen = d->hcap = 0;
-		if (n > 0 && !d->dead) {
-			size_t used = parse_whole(c, dir, p, n, em);
-			p += used;
-			n -= used;
-		}
 	}
 }

@@ -154,12 +154,37 @@ static void test_accepted(void **state)
 	      "out connection_closed out summary");
 }
 
+/* The log of o's exchange replayed as the client, ended by finish. */
+static void client_log(const struct tlsgen_opts *o,
+		       void (*finish)(struct tt_conn *, struct evlog *),
+		       struct evlog *l)
+{
+	struct tlsgen_result r;
+	run_ok(o, &r);
+	evlog_init(l, TT_INFO);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	replay(&r, 0, &c, l, (size_t)-1);
+	finish(&c, l);
+	tt_conn_release(&c);
+	tlsgen_free(&r);
+}
+
+/* The renegotiation refused by the client; the server answers with a
+ * fatal alert (OpenSSL) or, IIS-style, never reads the refusal. */
+static struct tlsgen_opts refusal(int server_resets)
+{
+	struct tlsgen_opts o = reneg;
+	o.client_refuses_reneg = 1;
+	o.server_resets_on_refusal = server_resets;
+	o.close_notify = 0;
+	return o;
+}
+
 static void test_refused_openssl_style(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = reneg;
-	o.client_refuses_reneg = 1;
-	o.close_notify = 0;
+	struct tlsgen_opts o = refusal(0);
 	/* the diagnosis as soon as the server's fatal alert completes the
 	 * evidence, not at the close */
 	check(&o, 0, peer_fin_then_close,
@@ -179,40 +204,26 @@ static void test_refused_openssl_style(void **state)
 static void test_refused_open_at_exit(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = reneg;
-	o.client_refuses_reneg = 1;
-	o.server_resets_on_refusal = 1;
-	o.close_notify = 0;
+	struct tlsgen_opts o = refusal(1);
 	check(&o, 0, exit_open,
 	      "in hello_request in renegotiation:requested out alert "
 	      "out renegotiation:refused "
 	      "out diagnosis:renegotiation_refused_then_alert out summary");
-	struct tlsgen_result r;
-	run_ok(&o, &r);
 	struct evlog l;
-	evlog_init(&l, TT_INFO);
-	struct tt_conn c;
-	tt_conn_init(&c);
-	replay(&r, 0, &c, &l, (size_t)-1);
-	exit_open(&c, &l);
+	client_log(&o, exit_open, &l);
 	const char *d = evlog_find(&l, "diagnosis", NULL);
 	assert_non_null(d);
 	assert_non_null(strstr(d, "the connection was still open when the "
 				  "process exited"));
 	assert_non_null(strstr(evlog_find(&l, "summary", NULL),
 			       "\"ended\":\"open at process exit\""));
-	tt_conn_release(&c);
 	evlog_free(&l);
-	tlsgen_free(&r);
 }
 
 static void test_refused_iis_style(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = reneg;
-	o.client_refuses_reneg = 1;
-	o.server_resets_on_refusal = 1;
-	o.close_notify = 0;
+	struct tlsgen_opts o = refusal(1);
 	check(&o, 0, reset_by_peer,
 	      "in hello_request in renegotiation:requested out alert "
 	      "out renegotiation:refused in connection_reset "
@@ -227,10 +238,7 @@ static void test_refused_iis_style(void **state)
 static void test_summary_fields(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = reneg;
-	o.client_refuses_reneg = 1;
-	o.server_resets_on_refusal = 1;
-	o.close_notify = 0;
+	struct tlsgen_opts o = refusal(1);
 	o.sni = "localhost";
 	struct tlsgen_result r;
 	run_ok(&o, &r);

@@ -26,6 +26,15 @@ static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
 	assert_int_equal(evlog_tlsgen(o, r), 0);
 }
 
+/* TLS 1.3 mTLS with both CA names, some application data each way and
+ * close_notify: the exchange most tests replay. */
+static const struct tlsgen_opts mtls13 = {.version = TLSGEN_TLS13,
+					  .mtls = 1,
+					  .client_sends_cert = 1,
+					  .ca_names = TLSGEN_CA_LIST,
+					  .app_bytes = 100,
+					  .close_notify = 1};
+
 static void close_conn(struct tt_conn *c, struct evlog *l)
 {
 	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
@@ -210,12 +219,7 @@ static void test_tls13_no_ca_names(void **state)
 static void test_keys_late_and_missing(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.app_bytes = 100,
-				.close_notify = 1};
+	struct tlsgen_opts o = mtls13;
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	struct testkeys k;
@@ -332,12 +336,7 @@ static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
 static void test_reader_ahead(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.app_bytes = 100,
-				.close_notify = 1};
+	struct tlsgen_opts o = mtls13;
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	for (int side = 0; side < 2; side++) {
@@ -370,12 +369,8 @@ static void test_reader_ahead(void **state)
 static void test_keys_far_behind(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.app_bytes = 400 * 1024,
-				.close_notify = 1};
+	struct tlsgen_opts o = mtls13;
+	o.app_bytes = 400 * 1024;
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	for (int side = 0; side < 2; side++) {
@@ -632,12 +627,7 @@ static void test_wire_order_resumed12(void **state)
 static void test_wire_order_late13(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS13,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.app_bytes = 100,
-				.close_notify = 1};
+	struct tlsgen_opts o = mtls13;
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	for (size_t reveal = 1; reveal <= r.nsteps; reveal++) {

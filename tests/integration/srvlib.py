@@ -1,0 +1,244 @@
+"""Real servers run from a temp dir for the integration tests: free
+loopback ports, a site folder the workers (www-data when run as root) can
+read, the environment that traces a server, and Apache httpd (mpm_event,
+mod_ssl) with one TLS 1.2 and one TLS 1.3 port.  test_servers.py loads
+them; test_apache.py renegotiates with one."""
+import glob
+import shutil
+import socket
+from tlslib import *
+
+APACHE = "/usr/sbin/apache2"
+MODS = "/usr/lib/apache2/modules"
+WORKER_USER = "www-data"
+ROOT_USER = os.geteuid() == 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def free_ports(n):
+    ports = set()
+    while len(ports) < n:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+def world_readable(path):
+    """Workers run as www-data: the temp dirs on the way must be searchable."""
+    os.chmod(path, 0o755)
+
+
+def site_dir(name):
+    d = os.path.join(tmpdir(), name)
+    os.makedirs(os.path.join(d, "www"))
+    world_readable(d)
+    world_readable(os.path.join(d, "www"))
+    return d
+
+
+def write_site(d, big):
+    with open(os.path.join(d, "www", "big.bin"), "wb") as f:
+        f.write(big)
+    with open(os.path.join(d, "www", "small.html"), "wb") as f:
+        f.write(b"<html><body>" + b"tlstrace small page\n" * 20 + b"</body></html>\n")
+    for n in ("big.bin", "small.html"):
+        os.chmod(os.path.join(d, "www", n), 0o644)
+
+
+def trace_env(logpat):
+    env = dict(os.environ)
+    env.update(LD_PRELOAD=LIB, TLSTRACE_LOG=logpat, TLSTRACE_FORMAT="json",
+               TLSTRACE_LEVEL="info")
+    return env
+
+
+def children(pid):
+    """Pids whose parent is pid (scan of /proc, bounded by its size)."""
+    kids = set()
+    for st in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(st) as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rfind(")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.add(int(st.split("/")[2]))
+    return kids
+
+
+def wait_until(cond, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    return cond()
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def read_logs(pattern):
+    texts = {}
+    for path in sorted(glob.glob(pattern)):
+        texts[path] = read_log(path)
+    return texts
+
+
+class ServerDir:
+    """What nginx and Apache share: their logs in their own folder d, and
+    the worker processes under the parent pid."""
+
+    @property
+    def error_log(self):
+        return os.path.join(self.d, "error.log")
+
+    @property
+    def access_log(self):
+        return os.path.join(self.d, "access.log")
+
+    def workers(self):
+        return children(self.pid)
+
+
+# ---------------------------------------------------------------- Apache
+
+APACHE_CONF = """
+ServerRoot {d}
+ServerName localhost
+DefaultRuntimeDir {d}/run
+PidFile {d}/run/httpd.pid
+Mutex file:{d}/run default
+ErrorLog {d}/error.log
+LogLevel notice ssl:info
+LoadModule mpm_event_module {mods}/mod_mpm_event.so
+LoadModule authz_core_module {mods}/mod_authz_core.so
+LoadModule ssl_module {mods}/mod_ssl.so
+{user}
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 25
+MaxRequestWorkers 50
+MinSpareThreads 1
+MaxSpareThreads 50
+GracefulShutdownTimeout 10
+KeepAlive On
+MaxKeepAliveRequests 100
+KeepAliveTimeout 5
+Listen 127.0.0.1:{p12}
+Listen 127.0.0.1:{p13}
+Listen 127.0.0.1:{pst}
+LogFormat "%{{local}}p %{{remote}}p %k %>s %B" conn
+CustomLog {d}/access.log conn
+SSLSessionCache none
+DocumentRoot {d}/www
+<Directory {d}/www>
+    Require all granted
+</Directory>
+<VirtualHost 127.0.0.1:{p12}>
+    SSLEngine on
+    SSLProtocol -all +TLSv1.2
+    SSLCertificateFile {certs}/server-chain.pem
+    SSLCertificateKeyFile {certs}/server.key
+{vhost12}
+</VirtualHost>
+<VirtualHost 127.0.0.1:{p13}>
+    SSLEngine on
+    SSLProtocol -all +TLSv1.3
+    SSLCertificateFile {certs}/server-chain.pem
+    SSLCertificateKeyFile {certs}/server.key
+</VirtualHost>
+# The plain port: only probed to see that the server is up.
+<VirtualHost 127.0.0.1:{pst}>
+</VirtualHost>
+"""
+
+
+class Apache(ServerDir):
+    def __init__(self, name, big, traced_, vhost12=""):
+        """vhost12: more directives for the TLS 1.2 virtual host."""
+        self.d = site_dir(name)
+        write_site(self.d, big)
+        run_dir = os.path.join(self.d, "run")
+        os.makedirs(run_dir)
+        if ROOT_USER:
+            shutil.chown(run_dir, WORKER_USER, WORKER_USER)
+        self.p12, self.p13, self.pst = free_ports(3)
+        self.conf = os.path.join(self.d, "httpd.conf")
+        with open(self.conf, "w") as f:
+            f.write(APACHE_CONF.format(d=self.d, mods=MODS, certs=certs(), p12=self.p12,
+                                       p13=self.p13, pst=self.pst, vhost12=vhost12,
+                                       user="User %s\nGroup %s" % (WORKER_USER, WORKER_USER)
+                                       if ROOT_USER else ""))
+        self.logpat = os.path.join(self.d, "httpd-%p.jsonl")
+        env = trace_env(self.logpat) if traced_ else None
+        # spawn() starts it in a session of its own (setsid): on SIGTERM
+        # the parent signals its whole process group.
+        self.proc, self.out = spawn([APACHE, "-f", self.conf, "-DFOREGROUND"], env=env)
+        self.pid = self.proc.pid
+        # Ready once it says so: all its Listen sockets are bound before.
+        # No probe connection to the TLS ports, which mod_ssl would count.
+        up = wait_until(lambda: (self.proc.poll() is not None)
+                        or ("AH00489" in read_log(self.error_log) and listening(self.pst)), 20)
+        if self.proc.poll() is not None or not up:
+            raise RuntimeError("apache did not start: %s %s" % (read_log(self.out)[-1500:],
+                                                                read_log(self.error_log)[-1500:]))
+        wait_until(lambda: len(self.workers()) == 2, 10)
+
+    def reload(self):
+        os.kill(self.pid, signal.SIGUSR1)  # graceful restart
+
+    def stop(self):
+        """SIGWINCH (graceful stop: children finish and exit), then
+        SIGTERM and SIGKILL to the process group."""
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGWINCH)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self.pid, sig)
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(timeout=5)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # a straggler child, if any
+        except ProcessLookupError:
+            pass
+        return self.proc.returncode
+
+    def ssl_accepts(self):
+        """Connections mod_ssl took on the TLS ports ("AH01964: Connection
+        to child N established", logged at ssl:info for each one)."""
+        return read_log(self.error_log).count("AH01964")
+
+    def tls_connections(self):
+        """Connections to the TLS ports that carried at least one request
+        (%k == 0), and the request count, from the access log."""
+        conns, reqs, status = 0, 0, {}
+        for line in read_log(self.access_log).splitlines():
+            f = line.split()
+            if int(f[0]) not in (self.p12, self.p13):
+                continue
+            reqs += 1
+            conns += f[2] == "0"
+            status[f[3]] = status.get(f[3], 0) + 1
+        return conns, reqs, status

@@ -66,6 +66,8 @@ struct tt_dirstate {
 	bool ksw_app;	 /* 1.3 Finished decrypted: next records use the
 			  * application secret */
 	bool ksw_update; /* KeyUpdate decrypted: next secret after this record */
+	bool ksw_hs;	 /* EndOfEarlyData decrypted: the client's next
+			  * records use its handshake secret */
 	bool k_opened;	 /* a record opened with this epoch's keys */
 	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
 	/* Records waiting (for keys, or for the other direction), whole
@@ -79,6 +81,14 @@ struct tt_dirstate {
 };
 
 /* A direction's decryption state. */
+enum tt_early {
+	TT_EARLY_NONE = 0,
+	TT_EARLY_OFFERED,  /* the ClientHello has early_data */
+	TT_EARLY_ACCEPTED, /* and the EncryptedExtensions too */
+	TT_EARLY_REJECTED, /* EncryptedExtensions without it, or a HRR */
+	TT_EARLY_ENDED,	   /* accepted, and EndOfEarlyData seen */
+};
+
 enum tt_kstate {
 	TT_K_NONE = 0, /* nothing to decrypt yet, or no key source */
 	TT_K_WAIT,     /* records are encrypted; their keys not here yet */
@@ -146,6 +156,11 @@ struct tt_conn {
 	char alpn[32]; /* the server's choice */
 	bool hrr;
 	uint8_t crandom[32], srandom[32]; /* of the latest hellos */
+	/* 0-RTT (RFC 8446 4.2.10): enum tt_early, and the client's early
+	 * data records seen (application data under its early secret,
+	 * accepted or passed over by the server) */
+	uint8_t early;
+	uint32_t early_records;
 
 	/* decryption: where keys come from (NULL: none) and what happened */
 	const struct tt_keysrc *ks;

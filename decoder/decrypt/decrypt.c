@@ -172,6 +172,9 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		ok = tt_tls13_traffic_keys(kd->cr, kd->suite, secret, &kd->k) ==
 		     TT_OK;
 		memcpy(kd->secret, secret, want);
+		/* the early records before this one used these keys */
+		if (label == TT_KL_CLIENT_EARLY_TRAFFIC_SECRET)
+			kd->k.seq = c->early_records;
 	} else {
 		struct tt_rkeys ck, sk;
 		ok = tt_tls12_keys(kd->cr, kd->suite, secret, kd->crandom,
@@ -311,11 +314,12 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	if (d->kstate != TT_K_ON || !d->kd->suite->tls13) {
-		d->ksw_app = d->ksw_update = false;
+		d->ksw_app = d->ksw_update = d->ksw_hs = false;
 		return;
 	}
-	if (d->ksw_app) {
-		d->ksw_app = false;
+	if (d->ksw_app || d->ksw_hs) {
+		bool app = d->ksw_app;
+		d->ksw_app = d->ksw_hs = false;
 		d->ksw_update = false;
 		enum tt_role sender = tt_sender(c, dir);
 		const struct tt_suite *suite = d->kd->suite;
@@ -323,9 +327,12 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 		memcpy(crandom, d->kd->crandom, TT_RANDOM_LEN);
 		if (!start_wait(c, dir, suite))
 			return;
-		d->klabel = sender == TT_ROLE_CLIENT
-				    ? TT_KL_CLIENT_TRAFFIC_SECRET_0
-				    : TT_KL_SERVER_TRAFFIC_SECRET_0;
+		if (!app) /* EndOfEarlyData: on to the handshake epoch */
+			d->klabel = TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET;
+		else
+			d->klabel = sender == TT_ROLE_CLIENT
+					    ? TT_KL_CLIENT_TRAFFIC_SECRET_0
+					    : TT_KL_SERVER_TRAFFIC_SECRET_0;
 		memcpy(d->kd->crandom, crandom, TT_RANDOM_LEN);
 		install(c, dir, em);
 		return;
@@ -346,16 +353,37 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 	}
 }
 
+/* 0-RTT application data the client sent before the ServerHello: its
+ * keys and suite are not known yet, nor whether the server takes it. */
+static bool early_before_sh(const struct tt_conn *c, enum tt_dir dir,
+			    uint8_t type)
+{
+	return c->early != TT_EARLY_NONE && !c->sh_seen &&
+	       type == TT_CT_APPLICATION_DATA &&
+	       tt_sender(c, dir) == TT_ROLE_CLIENT;
+}
+
+/* The client's first handshake-epoch records when its early data was not
+ * accepted (or not known to be): early records that do not open with
+ * these keys are passed over until one does. */
+static bool early_trial(const struct tt_conn *c, enum tt_dir dir)
+{
+	const struct tt_dirstate *d = &c->d[dir];
+	return (c->early == TT_EARLY_OFFERED ||
+		c->early == TT_EARLY_REJECTED) &&
+	       d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET &&
+	       !d->k_opened;
+}
+
 static enum tt_dec_result open_failed(struct tt_conn *c, enum tt_dir dir,
 				      const struct tt_emit *em)
 {
-	struct tt_dirstate *d = &c->d[dir];
-	/* Early data (0-RTT) comes before the client's handshake records
-	 * under keys we do not follow: the first records of the client's
-	 * handshake epoch that do not open are passed over. */
-	if (d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET &&
-	    !d->k_opened && d->kd->suite->tls13)
-		return TT_DEC_NONE;
+	if (early_trial(c, dir)) {
+		/* turned-down early data, passed over as the server does
+		 * (RFC 8446 4.2.10) */
+		c->early_records++;
+		return TT_DEC_EARLY;
+	}
 	tt_emit_decode_error(
 		em, dir, "record did not decrypt with the logged secret",
 		"wrong or stale keys: this direction is no longer decrypted");
@@ -369,7 +397,17 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 			       const struct tt_emit *em, struct tt_opened *out)
 {
 	struct tt_dirstate *d = &c->d[dir];
+	if (early_before_sh(c, dir, hdr[0])) {
+		c->early_records++;
+		return TT_DEC_EARLY;
+	}
 	enter13(c, dir);
+	/* Accepted early data: the client's records after the ServerHello
+	 * go on under its early secret until EndOfEarlyData.  Decided here,
+	 * in wire order, once the EncryptedExtensions said so. */
+	if (d->kstate == TT_K_WAIT && c->early == TT_EARLY_ACCEPTED &&
+	    d->klabel == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET && !d->k_opened)
+		d->klabel = TT_KL_CLIENT_EARLY_TRAFFIC_SECRET;
 	if (d->kstate == TT_K_WAIT && !install(c, dir, em))
 		return d->kstate == TT_K_WAIT ? TT_DEC_WAIT : TT_DEC_NONE;
 	if (d->kstate != TT_K_ON)
@@ -383,10 +421,16 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 		kd->k.seq++;
 		return TT_DEC_NONE;
 	}
-	if (tls13 && peek_type(kd, p, n) == TT_CT_APPLICATION_DATA) {
+	/* a record that may be turned-down early data is opened in full:
+	 * its keystream says nothing */
+	if (tls13 && !early_trial(c, dir) &&
+	    peek_type(kd, p, n) == TT_CT_APPLICATION_DATA) {
 		kd->k.seq++;
 		d->k_opened = true;
-		return TT_DEC_NONE;
+		if (d->klabel != TT_KL_CLIENT_EARLY_TRAFFIC_SECRET)
+			return TT_DEC_NONE;
+		c->early_records++;
+		return TT_DEC_EARLY;
 	}
 	uint8_t *rec = whole(hdr, p, n);
 	if (!rec) {
@@ -409,6 +453,13 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	}
 	d->k_opened = true;
 	c->dec_records++;
+	if (type == TT_CT_APPLICATION_DATA &&
+	    d->klabel == TT_KL_CLIENT_EARLY_TRAFFIC_SECRET) {
+		tt_wipe(rec, (size_t)n + 5);
+		free(rec);
+		c->early_records++;
+		return TT_DEC_EARLY;
+	}
 	*out = (struct tt_opened){
 		.type = type,
 		.p = rec + 5 + (tls13 ? 0 : kd->suite->explicit_nonce),

@@ -16,6 +16,8 @@ enum tt_dec_result {
 	TT_DEC_NONE = 0, /* not opened: report it as ciphertext */
 	TT_DEC_OPENED,	 /* opened: the plaintext is in the struct tt_opened */
 	TT_DEC_WAIT,	 /* its keys are not here yet: it waits */
+	TT_DEC_EARLY,	 /* 0-RTT application data: counted in
+			  * c->early_records, nothing to report */
 };
 
 /* A record's plaintext, valid until tt_dec_opened_free. */

@@ -35,6 +35,7 @@ static const tt_hs_parser parsers[256] = {
 	[TT_HT_CERTIFICATE_VERIFY] = tt_hs_certificate_verify,
 	[TT_HT_FINISHED] = tt_hs_finished,
 	[TT_HT_KEY_UPDATE] = tt_hs_key_update,
+	[TT_HT_END_OF_EARLY_DATA] = tt_hs_end_of_early_data,
 };
 
 static void parse_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,

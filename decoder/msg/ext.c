@@ -20,6 +20,14 @@ tt_rc tt_ext_split(struct tt_cur block, size_t max, struct tt_exts *out)
 	return TT_OK;
 }
 
+bool tt_ext_has(const struct tt_exts *x, uint16_t type)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (x->type[i] == type)
+			return true;
+	return false;
+}
+
 void tt_ev_ext_names(struct tt_event *ev, enum tt_level l,
 		     const struct tt_exts *x)
 {

@@ -306,7 +306,7 @@ static void client_hello_event(struct tt_event *ev,
 			tt_ev_bool(ev, "psk", TT_DEBUG, true);
 			break;
 		case TT_EXT_EARLY_DATA:
-			tt_ev_bool(ev, "early_data", TT_DEBUG, true);
+			tt_ev_bool(ev, "early_data", TT_INFO, true);
 			break;
 		case TT_EXT_EXTENDED_MASTER_SECRET:
 			tt_ev_bool(ev, "extended_master_secret", TT_DEBUG,
@@ -336,6 +336,14 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 
 	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
 	memcpy(c->crandom, h.random, sizeof(c->crandom));
+	/* a second ClientHello (after a HelloRetryRequest) keeps the
+	 * verdict: the early data was turned down */
+	if (c->early != TT_EARLY_REJECTED || !c->hrr) {
+		c->early = tt_ext_has(&h.x, TT_EXT_EARLY_DATA)
+				   ? TT_EARLY_OFFERED
+				   : TT_EARLY_NONE;
+		c->early_records = 0;
+	}
 	if (h.sni.p)
 		remember_sni(c, h.sni);
 	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
@@ -454,8 +462,11 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 		if (h.alpn.p)
 			remember_alpn(c, h.alpn);
 	} else {
-		/* a HelloRetryRequest means TLS 1.3 (RFC 8446 4.1.4) */
+		/* a HelloRetryRequest means TLS 1.3 (RFC 8446 4.1.4), and
+		 * turns down early data (4.2.10) */
 		c->hrr = true;
+		if (c->early == TT_EARLY_OFFERED)
+			c->early = TT_EARLY_REJECTED;
 		__atomic_store_n(&c->version, h.version, __ATOMIC_RELAXED);
 	}
 	struct tt_event *ev =
@@ -512,7 +523,8 @@ encrypted_extensions_parse(struct tt_cur m, struct encrypted_extensions *e)
 }
 
 static void encrypted_extensions_event(struct tt_event *ev,
-				       const struct encrypted_extensions *e)
+				       const struct encrypted_extensions *e,
+				       bool early_offered)
 {
 	tt_ev_ext_names(ev, TT_INFO, &e->x);
 	for (size_t i = 0; i < e->x.n; i++) {
@@ -547,6 +559,8 @@ static void encrypted_extensions_event(struct tt_event *ev,
 			break;
 		}
 	}
+	if (early_offered && !tt_ext_has(&e->x, TT_EXT_EARLY_DATA))
+		tt_ev_bool(ev, "early_data_accepted", TT_INFO, false);
 }
 
 tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
@@ -560,9 +574,14 @@ tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 	if (e.alpn.p)
 		remember_alpn(c, e.alpn);
+	bool offered = c->early == TT_EARLY_OFFERED;
+	if (offered)
+		c->early = tt_ext_has(&e.x, TT_EXT_EARLY_DATA)
+				   ? TT_EARLY_ACCEPTED
+				   : TT_EARLY_REJECTED;
 	struct tt_event *ev =
 		tt_ev_begin(em, "encrypted_extensions", TT_INFO, dir);
-	encrypted_extensions_event(ev, &e);
+	encrypted_extensions_event(ev, &e, offered);
 	tt_ev_send(em, ev);
 	return TT_OK;
 }

@@ -96,6 +96,8 @@ tt_rc tt_hs_server_key_exchange(struct tt_conn *c, enum tt_dir dir,
 struct new_session_ticket {
 	uint32_t lifetime;
 	size_t ticket_len;
+	bool has_early;
+	uint32_t max_early; /* early_data: max_early_data_size */
 };
 
 TT_MUST_USE static tt_rc new_session_ticket_parse(struct tt_cur m, bool tls13,
@@ -110,6 +112,16 @@ TT_MUST_USE static tt_rc new_session_ticket_parse(struct tt_cur m, bool tls13,
 		TRY(tt_sub8(&m, &nonce));
 		TRY(tt_sub16(&m, &ticket));
 		TRY(tt_sub16(&m, &exts));
+		struct tt_exts x;
+		TRY(tt_ext_split(exts, TT_EXT_MAX, &x));
+		for (size_t i = 0; i < x.n; i++) {
+			if (x.type[i] != TT_EXT_EARLY_DATA)
+				continue;
+			struct tt_cur v = x.data[i];
+			TRY(tt_u32(&v, &r->max_early));
+			TRY(tt_expect_empty(&v));
+			r->has_early = true;
+		}
 	} else {
 		TRY(tt_sub16(&m, &ticket));
 	}
@@ -123,6 +135,7 @@ tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,
 			       const struct tt_emit *em)
 {
 	struct new_session_ticket r;
+	memset(&r, 0, sizeof(r));
 	TRY(new_session_ticket_parse(tt_cur_make(body, len),
 				     tt_conn_version(c) >= TT_V_TLS13, &r));
 
@@ -131,6 +144,8 @@ tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,
 		tt_ev_begin(em, "new_session_ticket", TT_INFO, dir);
 	tt_ev_int(ev, "lifetime", TT_INFO, r.lifetime);
 	tt_ev_int(ev, "ticket_length", TT_DEBUG, (long long)r.ticket_len);
+	if (r.has_early)
+		tt_ev_int(ev, "max_early_data", TT_INFO, r.max_early);
 	tt_ev_send(em, ev);
 	return TT_OK;
 }
@@ -174,6 +189,26 @@ tt_rc tt_hs_finished(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
 		d->ksw_app = true; /* the handshake epoch ends here */
 	struct tt_event *ev = tt_ev_begin(em, "finished", TT_INFO, dir);
 	tt_ev_int(ev, "verify_data_length", TT_DEBUG, (long long)len);
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+tt_rc tt_hs_end_of_early_data(struct tt_conn *c, enum tt_dir dir,
+			      const uint8_t *body, size_t len,
+			      const struct tt_emit *em)
+{
+	(void)body;
+	ENSURE(len == 0, TT_DECODE);
+
+	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->klabel == TT_KL_CLIENT_EARLY_TRAFFIC_SECRET)
+		d->ksw_hs = true; /* the early epoch ends here */
+	if (c->early == TT_EARLY_ACCEPTED)
+		c->early = TT_EARLY_ENDED;
+	struct tt_event *ev =
+		tt_ev_begin(em, "end_of_early_data", TT_INFO, dir);
+	tt_ev_int(ev, "early_data_records", TT_INFO, c->early_records);
 	tt_ev_send(em, ev);
 	return TT_OK;
 }

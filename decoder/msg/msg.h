@@ -44,6 +44,9 @@ TT_MUST_USE tt_rc tt_hs_new_session_ticket(struct tt_conn *c, enum tt_dir dir,
 TT_MUST_USE tt_rc tt_hs_certificate_verify(struct tt_conn *c, enum tt_dir dir,
 					   const uint8_t *body, size_t len,
 					   const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_end_of_early_data(struct tt_conn *c, enum tt_dir dir,
+					  const uint8_t *body, size_t len,
+					  const struct tt_emit *em);
 TT_MUST_USE tt_rc tt_hs_key_update(struct tt_conn *c, enum tt_dir dir,
 				   const uint8_t *body, size_t len,
 				   const struct tt_emit *em);
@@ -68,6 +71,8 @@ struct tt_exts {
 };
 TT_MUST_USE tt_rc tt_ext_split(struct tt_cur block, size_t max,
 			       struct tt_exts *out);
+/* Whether the block has an extension of that type. */
+bool tt_ext_has(const struct tt_exts *x, uint16_t type);
 /* The names of the extensions, in the order sent, as one list field. */
 void tt_ev_ext_names(struct tt_event *ev, enum tt_level l,
 		     const struct tt_exts *x);

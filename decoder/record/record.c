@@ -179,7 +179,8 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
  * direction (record boundaries, not call boundaries, decide, so the
  * events do not depend on how the bytes were cut): a ServerHello
  * before any record of this process's, and, at a server, the client's
- * records after its ClientHello before this process's ServerHello. */
+ * records after its ClientHello before this process's ServerHello (and
+ * its EncryptedExtensions, when the ClientHello offered early data). */
 static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
 			   uint8_t type, const uint8_t *p, uint32_t n)
 {
@@ -189,7 +190,15 @@ static bool ahead_of_other(const struct tt_conn *c, enum tt_dir dir,
 	if (!c->ch_seen)
 		return o->decoded == 0 && type == TT_CT_HANDSHAKE && p &&
 		       n > 0 && p[0] == TT_HT_SERVER_HELLO;
-	return tt_sender(c, dir) == TT_ROLE_CLIENT && !c->sh_seen && !c->hrr;
+	if (tt_sender(c, dir) != TT_ROLE_CLIENT || c->hrr)
+		return false;
+	if (!c->sh_seen)
+		return true;
+	/* 0-RTT: the client's records after its ClientHello may be early
+	 * data, whose keys depend on whether the server took it: they wait
+	 * for its EncryptedExtensions while those can still be read */
+	return type == TT_CT_APPLICATION_DATA && c->early == TT_EARLY_OFFERED &&
+	       o->kstate != TT_K_OFF && tt_conn_version(c) >= TT_V_TLS13;
 }
 
 /* One queued record: its place in wire order, its header, and whether
@@ -321,6 +330,9 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		}
 		case TT_DEC_WAIT:
 			return STEP_WAIT_KEYS;
+		case TT_DEC_EARLY:
+			d->decoded++;
+			return STEP_DONE;
 		case TT_DEC_NONE:
 			break;
 		}

@@ -149,6 +149,16 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		tt_ev_int(ev, "key_updates_out", TT_INFO,
 			  c->key_updates[TT_OUT]);
 	}
+	if (c->early != TT_EARLY_NONE) {
+		static const char *const early[] = {
+			[TT_EARLY_OFFERED] = "offered",
+			[TT_EARLY_ACCEPTED] = "accepted",
+			[TT_EARLY_REJECTED] = "rejected",
+			[TT_EARLY_ENDED] = "accepted",
+		};
+		tt_ev_str(ev, "early_data", TT_INFO, early[c->early]);
+		tt_ev_int(ev, "early_data_records", TT_INFO, c->early_records);
+	}
 	const char *keys = tt_conn_keys_outcome(c);
 	if (keys)
 		tt_ev_str(ev, "keys", TT_INFO, keys);

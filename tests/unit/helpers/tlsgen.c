@@ -290,6 +290,7 @@ struct side {
 	SSL *ssl;
 	BIO *bio;    /* this side's end of the pair */
 	int hs_done; /* first SSL_do_handshake returned 1 */
+	int early;   /* 0-RTT still to write (client) or read (server) */
 	int closing; /* SSL_shutdown until it returns 1 */
 	int closed;
 	int active;	    /* serviced in the drive loop */
@@ -503,6 +504,35 @@ static void service(struct side *sd)
 
 	if (r->failed[sd->from_server] || sd->closed || !sd->active)
 		return;
+	if (sd->early && !sd->from_server) {
+		size_t w;
+
+		ERR_clear_error();
+		rc = SSL_write_early_data(sd->ssl, sd->out, sd->out_len, &w);
+		if (rc == 1) {
+			sd->early = 0;
+			sd->out_done = w;
+		} else if (!want_more(sd, rc)) {
+			side_fail(sd, rc, "write early data");
+		}
+		return;
+	}
+	while (sd->early && sd->from_server) {
+		size_t n;
+
+		ERR_clear_error();
+		rc = SSL_read_early_data(sd->ssl, buf, sizeof(buf), &n);
+		if (rc == SSL_READ_EARLY_DATA_SUCCESS) {
+			r->early_read += n;
+			continue;
+		}
+		if (rc == SSL_READ_EARLY_DATA_FINISH)
+			sd->early = 0;
+		else if (!want_more(sd, rc))
+			side_fail(sd, rc, "read early data");
+		if (sd->early)
+			return;
+	}
 	if (!sd->hs_done) {
 		ERR_clear_error();
 		rc = SSL_do_handshake(sd->ssl);
@@ -737,6 +767,13 @@ static int alpn_wire(const char *list, unsigned char *out, size_t cap,
 	return n > 0;
 }
 
+static int early_no(SSL *ssl, void *arg)
+{
+	(void)ssl;
+	(void)arg;
+	return 0;
+}
+
 static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 {
 	const struct tlsgen_opts *o = run->o;
@@ -806,6 +843,14 @@ static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 				SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
 		if (alpn != NULL)
 			SSL_CTX_set_alpn_select_cb(ctx, alpn_select, alpn);
+		if (o->early_data) {
+			/* the tickets of the priming handshake allow 0-RTT */
+			SSL_CTX_set_max_early_data(ctx, 16384);
+			SSL_CTX_set_recv_max_early_data(ctx, 16384);
+			if (o->early_reject)
+				SSL_CTX_set_allow_early_data_cb(ctx, early_no,
+								NULL);
+		}
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_accept);
 		if (o->client_refuses_reneg)
@@ -813,6 +858,9 @@ static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 		/* The client logs the secrets, as curl does with
 		 * SSLKEYLOGFILE; the server would log the same ones. */
 		SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+		/* early data in several records */
+		if (o->early_data)
+			SSL_CTX_set_max_send_fragment(ctx, 512);
 		if (alpn != NULL &&
 		    SSL_CTX_set_alpn_protos(ctx, alpn + 1, alpn[0]) != 0)
 			goto fail;
@@ -874,6 +922,7 @@ static void fill_outcome(struct run *run)
 	 * handshake then failed; before that it is TLS_ANY_VERSION. */
 	r->version = SSL_version(c);
 	r->resumed = SSL_session_reused(c);
+	r->early_status = SSL_get_early_data_status(c);
 	if (r->version < SSL3_VERSION || r->version > TLS1_3_VERSION)
 		r->version = 0;
 	if (ci != NULL && SSL_CIPHER_standard_name(ci) != NULL)
@@ -899,6 +948,7 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 	SSL_CTX *ctx[2] = {NULL, NULL};
 	BIO *bio[2] = {NULL, NULL};
 	int expect_hs_fail = o->mtls && !o->client_sends_cert;
+	uint8_t *early_buf = NULL;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -954,6 +1004,20 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 			goto out;
 		}
 	}
+	if (o->early_data) {
+		if (!o->resume) {
+			set_error(run, "%s", "early_data needs resume");
+			goto out;
+		}
+		early_buf = app_data(0, (size_t)o->early_data);
+		side[0].out = early_buf;
+		side[0].out_len = (size_t)o->early_data;
+		if (early_buf == NULL) {
+			set_error(run, "%s", "out of memory");
+			goto out;
+		}
+		side[0].early = side[1].early = 1;
+	}
 	SSL_set_connect_state(side[0].ssl);
 	SSL_set_accept_state(side[1].ssl);
 	if (o->sni != NULL && !SSL_set_tlsext_host_name(side[0].ssl, o->sni)) {
@@ -974,6 +1038,8 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 
 	if (drive(run) != 0)
 		goto out;
+	side[0].out = NULL;
+	side[0].out_len = side[0].out_done = 0;
 	if (expect_hs_fail) {
 		if (!r->failed[1]) {
 			set_error(
@@ -1013,6 +1079,7 @@ out:
 		SSL_free(side[i].ssl);
 		SSL_CTX_free(ctx[i]);
 	}
+	free(early_buf);
 	ERR_clear_error();
 	return rc;
 }

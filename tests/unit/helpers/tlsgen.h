@@ -81,6 +81,14 @@ struct tlsgen_opts {
 	int resume;	  /* the captured handshake resumes a session
 				 * of an earlier, uncaptured one between the
 				 * same two contexts (abbreviated handshake) */
+	int early_data;	  /* with resume, TLS 1.3: bytes of 0-RTT data the
+			   * client writes with its ClientHello (in one
+			   * SSL_write_early_data call; the client's
+			   * records then carry at most 512 bytes) */
+	int early_reject; /* the server turns the early data down (its
+			   * allow-early-data callback says no): it skips
+			   * those records, the client sends no
+			   * EndOfEarlyData */
 };
 
 /* Everything one side wrote towards the other, in order. */
@@ -133,6 +141,9 @@ struct tlsgen_result {
 
 	int version;	   /* negotiated, e.g. TLSGEN_TLS12; 0 if none */
 	int resumed;	   /* the client resumed a session */
+	int early_status;  /* SSL_get_early_data_status of the client:
+			    * 0 not sent, 1 rejected, 2 accepted */
+	size_t early_read; /* 0-RTT bytes the server read */
 	char cipher[64];   /* IANA name of the negotiated suite */
 	char alpn[32];	   /* selected protocol, "" if none */
 	int peer_ca_count; /* CA names the client received in a

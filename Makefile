@@ -42,7 +42,7 @@ SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c,$(wildcard shim/*.c))
 # them in the library.
 LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c)
 # Shim modules that are pure enough to unit-test outside a host process.
-UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c)
+UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c) shim/zlib.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 # fuzz_decrypt takes its keys from a key log, with libcrypto linked directly.
 FUZZ_HELP_SRC := tests/unit/helpers/testkeys.c tests/unit/helpers/ossl_crypto.c
@@ -57,7 +57,8 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-UNIT_LIBS := -lcmocka -lssl -lcrypto -ldl -lpthread
+# zlib: the compressed exchanges of test_inflate are made with deflate.
+UNIT_LIBS := -lcmocka -lssl -lcrypto -lz -ldl -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # ThreadSanitizer: the library and the stress tool built with it
 # (scripts/check.sh runs the one preloaded into the other).

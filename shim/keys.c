@@ -22,6 +22,7 @@
 
 #include "keys.h"
 #include "libcrypto.h"
+#include "libz.h"
 #include "log.h"
 #include "real.h"
 #include "crypto.h"
@@ -254,6 +255,12 @@ static const struct tt_crypto *ks_crypto(void *ctx, const char **why)
 	return tt_crypto_load(why);
 }
 
+static const struct tt_inflate *ks_inflate(void *ctx, const char **why)
+{
+	(void)ctx;
+	return tt_inflate_load(why);
+}
+
 static bool ks_expect(void *ctx)
 {
 	(void)ctx;
@@ -265,6 +272,7 @@ static const struct tt_keysrc keysrc = {
 	.get = ks_get,
 	.crypto = ks_crypto,
 	.expect = ks_expect,
+	.inflate = ks_inflate,
 };
 
 bool tt_keys_on(void)

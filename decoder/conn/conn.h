@@ -19,6 +19,8 @@
 #include "keylog.h"
 #include "names.h" /* TT_V_TLS12 ... */
 
+struct tt_inflate; /* inflate.h */
+
 /* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
 #define TT_RECORD_MAX (16384 + 2048)
 /* Largest handshake message reassembled: a certificate chain of many
@@ -70,6 +72,13 @@ struct tt_dirstate {
 			  * records use its handshake secret */
 	bool k_opened;	 /* a record opened with this epoch's keys */
 	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
+
+	/* compression (RFC 3749) of this direction's epoch, TLS <= 1.2:
+	 * set at its ChangeCipherSpec, with the new keys */
+	uint8_t comp;	/* enum tt_compression in force */
+	uint8_t zstate; /* enum tt_zstate */
+	const struct tt_inflate *zt;
+	void *zs; /* the epoch's inflate stream: only while inflating */
 	/* Records waiting (for keys, or for the other direction), whole
 	 * and in order: see struct tt_qent in record/record.c. */
 	uint8_t *q;
@@ -96,6 +105,21 @@ enum tt_kstate {
 	TT_K_OFF,      /* not decrypting: suite, failure or keys missing */
 };
 
+/* Whether a direction's epoch is inflated (made on its first record). */
+enum tt_zstate {
+	TT_Z_NONE = 0, /* no stream yet */
+	TT_Z_ON,       /* inflating: every record goes through the stream */
+	TT_Z_OFF,      /* not inflated for the rest of the epoch */
+};
+
+/* Whether every record of dir's epoch must be read, application data
+ * included: a DEFLATE window spans records, so a record left out puts
+ * the stream out of step. */
+static inline bool tt_dir_inflating(const struct tt_dirstate *d)
+{
+	return d->comp == TT_COMP_DEFLATE && d->zstate != TT_Z_OFF;
+}
+
 /* Where secrets come from (the shim's store, or a test).  The decoder
  * asks and never waits: a record whose keys are not here yet waits in the
  * direction's queue (bounded) and is decoded when they come. */
@@ -113,6 +137,10 @@ struct tt_keysrc {
 	 * hooked, a key log to read); when not, encrypted records are
 	 * reported as ciphertext at once. */
 	bool (*expect)(void *ctx);
+	/* The inflate table (decoder/base/inflate.h), loaded on first use,
+	 * for a connection that negotiated DEFLATE; NULL when unavailable,
+	 * with *why saying why.  May be NULL itself: nothing inflates. */
+	const struct tt_inflate *(*inflate)(void *ctx, const char **why);
 };
 
 /* Bytes of records a direction holds while waiting for keys.  Past it,
@@ -122,6 +150,15 @@ struct tt_keysrc {
  * direction stops waiting and reports what it holds as ciphertext. */
 #define TT_KEYQ_MAX  (128u * 1024u)
 #define TT_KEYQ_HDRS (64u * 1024u)
+
+/* What became of inflating compressed records (struct tt_conn.infl). */
+enum tt_infl {
+	TT_INFL_USED = 1 << 0,	      /* records were inflated */
+	TT_INFL_FAILED = 1 << 1,      /* a record did not inflate */
+	TT_INFL_NO_ZLIB = 1 << 2,     /* no inflate table */
+	TT_INFL_UNSUPPORTED = 1 << 3, /* a method other than DEFLATE */
+	TT_INFL_INCOMPLETE = 1 << 4,  /* a record of the stream went unread */
+};
 
 /* Where the connection's handshakes stand. */
 enum tt_phase {
@@ -167,6 +204,13 @@ struct tt_conn {
 	uint32_t dec_records; /* records decrypted */
 	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
 	uint16_t key_updates[2]; /* KeyUpdates per direction */
+
+	/* compression (RFC 3749): the latest ServerHello's method, taken by
+	 * each direction at its next ChangeCipherSpec; the methods the
+	 * latest ClientHello offered (bit 0 null, 1 DEFLATE, 2 any other);
+	 * the last method other than null a handshake chose, and what
+	 * became of inflating (enum tt_infl bits), for the summary */
+	uint8_t comp, ch_comp, comp_used, infl;
 
 	/* handshakes and renegotiation (decoder/session.c) */
 	uint8_t phase; /* enum tt_phase */

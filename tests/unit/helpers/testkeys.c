@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "libz.h"
 #include "ossl_crypto.h"
 #include "testkeys.h"
 
@@ -31,12 +32,24 @@ static const struct tt_crypto *tk_crypto(void *ctx, const char **why)
 	return ossl_crypto();
 }
 
+static const struct tt_inflate *tk_inflate(void *ctx, const char **why)
+{
+	struct testkeys *k = ctx;
+	k->inflate_calls++;
+	if (k->no_inflate) {
+		*why = "test: no zlib";
+		return NULL;
+	}
+	return tt_inflate_load(why);
+}
+
 void testkeys_init(struct testkeys *k, const char *text, size_t len)
 {
 	memset(k, 0, sizeof(*k));
 	k->src.ctx = k;
 	k->src.get = tk_get;
 	k->src.crypto = tk_crypto;
+	k->src.inflate = tk_inflate;
 	size_t off = 0;
 	while (off < len && k->n < TESTKEYS_MAX) {
 		size_t used = 0;

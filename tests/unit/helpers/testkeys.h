@@ -1,5 +1,6 @@
 /* Test helper: a key source (struct tt_keysrc) holding the secrets of an
- * NSS key log text, with libcrypto linked directly as its crypto table.
+ * NSS key log text, with libcrypto linked directly as its crypto table
+ * and shim/zlib.c's inflate table (libz.so.1, dlopen'ed).
  * Secrets can be held back, to test records that wait for their keys. */
 #ifndef TESTKEYS_H
 #define TESTKEYS_H
@@ -18,6 +19,8 @@ struct testkeys {
 	bool hidden;	  /* get() finds nothing while set */
 	bool no_crypto;	  /* crypto() fails */
 	int crypto_calls; /* how often the table was asked for */
+	bool no_inflate;  /* inflate() fails (zlib cannot be loaded) */
+	int inflate_calls;
 	struct tt_keysrc src;
 };
 

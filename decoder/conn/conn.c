@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "conn.h"
+#include "inflate.h"
 
 void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir, enum tt_role sender)
 {
@@ -33,6 +34,9 @@ void tt_dir_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 	if (!d->dead && what)
 		tt_emit_decode_error(em, dir, what, detail);
 	d->dead = true;
+	if (d->zs) /* an inflate stream: nothing more goes through it */
+		d->zt->stream_free(d->zt->ctx, d->zs);
+	d->zs = NULL;
 	free(d->rbuf);
 	free(d->hbuf);
 	d->rbuf = d->hbuf = NULL;

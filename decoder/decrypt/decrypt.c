@@ -12,7 +12,9 @@
  * TLS 1.2 AEAD suites (RFC 5246 6.3, 6.2.3.3): a ChangeCipherSpec puts the
  * direction on the keys of the handshake in progress, made from its
  * master secret (CLIENT_RANDOM) and both randoms; handshake, alert and
- * CCS records after it are decrypted, application data only counted.
+ * CCS records after it are decrypted, application data only counted,
+ * unless the epoch is compressed (tt_dir_inflating): its records are one
+ * DEFLATE stream, which the record layer inflates, every one in turn.
  *
  * A record whose keys are not here yet waits in the record layer's queue
  * (TT_DEC_WAIT) and is offered again when it drains.  Secrets
@@ -124,7 +126,7 @@ bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
 		return false;
 	if (tt_conn_version(c) >= TT_V_TLS13)
 		return type == TT_CT_APPLICATION_DATA;
-	return type != TT_CT_APPLICATION_DATA;
+	return type != TT_CT_APPLICATION_DATA || tt_dir_inflating(d);
 }
 
 /* Installs the keys dir waits for, if its secret is known.  false: still
@@ -416,8 +418,10 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
 	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA
-			 : type == TT_CT_APPLICATION_DATA)) {
-		/* application data (TLS 1.2), or a body not kept: counted */
+			 : type == TT_CT_APPLICATION_DATA &&
+				   !tt_dir_inflating(d))) {
+		/* application data (TLS 1.2; but a compressed epoch's must be
+		 * inflated too), or a body not kept: counted */
 		kd->k.seq++;
 		return TT_DEC_NONE;
 	}

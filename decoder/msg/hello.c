@@ -344,6 +344,11 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 				   : TT_EARLY_NONE;
 		c->early_records = 0;
 	}
+	c->ch_comp = 0;
+	for (const uint8_t *q = h.comp.p; q < h.comp.end; q++)
+		c->ch_comp |= *q == TT_COMP_NULL	  ? 1
+			      : *q == TT_COMP_DEFLATE ? 2
+						      : 4;
 	if (h.sni.p)
 		remember_sni(c, h.sni);
 	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
@@ -429,7 +434,8 @@ static void server_hello_event(struct tt_event *ev,
 	if (!hrr)
 		tt_ev_hex(ev, "random", TT_DEBUG, h->random, 32);
 	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p, tt_cur_left(&h->sid));
-	tt_ev_label(ev, "compression", TT_DEBUG,
+	/* shown by default when the records that follow are compressed */
+	tt_ev_label(ev, "compression", h->comp ? TT_INFO : TT_DEBUG,
 		    tt_label_compression(h->comp, b));
 	tt_ev_ext_names(ev, TT_DEBUG, &h->x);
 	for (size_t i = 0; i < h->x.n; i++) {
@@ -459,6 +465,11 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 		memcpy(c->srandom, h.random, sizeof(c->srandom));
 		__atomic_store_n(&c->version, h.version, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->cipher, h.cipher, __ATOMIC_RELAXED);
+		/* in force from each direction's next ChangeCipherSpec, with
+		 * the keys of this handshake (record layer) */
+		c->comp = h.comp;
+		if (h.comp != TT_COMP_NULL)
+			c->comp_used = h.comp;
 		if (h.alpn.p)
 			remember_alpn(c, h.alpn);
 	} else {

@@ -27,6 +27,7 @@
 #include "crypto.h"
 #include "decrypt.h"
 #include "handshake.h"
+#include "inflate.h"
 #include "names.h"
 #include "record.h"
 #include "session.h"
@@ -39,10 +40,21 @@ void tt_conn_init(struct tt_conn *c)
 
 static void qfree(struct tt_dirstate *d);
 
+/* Frees dir's inflate stream, if it has one. */
+static void zfree(struct tt_dirstate *d)
+{
+	if (d->zs)
+		d->zt->stream_free(d->zt->ctx, d->zs);
+	d->zs = NULL;
+}
+
 void tt_conn_release(struct tt_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
 		struct tt_dirstate *d = &c->d[i];
+		zfree(d);
+		if (d->zstate == TT_Z_ON)
+			d->zstate = TT_Z_OFF; /* the stream is gone */
 		if (d->rbuf)
 			d->rskip = true; /* the copied part is gone */
 		free(d->rbuf);
@@ -122,6 +134,18 @@ static uint8_t null_mac_len(uint16_t cipher)
 	return s && s->bulk == TT_BULK_NULL && !s->tls13 ? s->mac_len : 0;
 }
 
+/* ChangeCipherSpec (TLS <= 1.2): dir's next records are compressed with
+ * the method of the handshake in progress (RFC 5246 6.1: the pending
+ * state becomes current, compression and keys together), each epoch in
+ * a stream of its own. */
+static void comp_epoch(struct tt_conn *c, enum tt_dir dir)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	zfree(d);
+	d->comp = c->comp;
+	d->zstate = TT_Z_NONE;
+}
+
 static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 			 const uint8_t *p, uint32_t n, const struct tt_emit *em)
 {
@@ -144,8 +168,10 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		if (tls13)
 			tt_ev_bool(ev, "compatibility", TT_DEBUG, true);
 		tt_ev_send(em, ev);
-		if (!tls13)
+		if (!tls13) {
 			tt_dec_ccs(c, dir);
+			comp_epoch(c, dir);
+		}
 		break;
 	}
 	case TT_CT_ALERT:
@@ -170,6 +196,148 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		break;
 	}
 	}
+}
+
+/* Stops inflating dir's epoch (the bit of why in c->infl): its records
+ * are reported as without keys until its next ChangeCipherSpec, and one
+ * not_inflated event, about the first of them (type, wire length n), says
+ * why. */
+static void z_off(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+		  uint32_t n, uint8_t why, const char *reason,
+		  const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	char mb[TT_NAMEBUF], tb[TT_NAMEBUF];
+	zfree(d);
+	d->zstate = TT_Z_OFF;
+	c->infl |= why;
+	struct tt_event *ev = tt_ev_begin(em, "not_inflated", TT_INFO, dir);
+	if (!ev)
+		return;
+	const char *m = tt_label_compression(d->comp, mb);
+	tt_ev_label(ev, "compression", TT_INFO, m);
+	tt_ev_label(ev, "record_type", TT_INFO, tt_label_content_type(type, tb));
+	tt_ev_int(ev, "record_length", TT_INFO, n);
+	tt_ev_str(ev, "reason", TT_INFO, reason);
+	tt_ev_printf(ev, "note", TT_INFO,
+		     "compressed (%s), not inflated: this direction's records "
+		     "are reported as without keys until its next "
+		     "change_cipher_spec",
+		     m);
+	tt_ev_send(em, ev);
+}
+
+/* What became of a record of a compressed epoch. */
+enum zres {
+	Z_READ,	   /* inflated */
+	Z_UNREAD,  /* not inflated: report it as without keys */
+	Z_STOPPED, /* it did not inflate: dir stopped */
+};
+
+/* Inflates the plaintext (p, n bytes) of a record of dir, whose epoch is
+ * compressed, in the epoch's stream (made on its first record): into
+ * *out (malloc'ed; the caller wipes and frees it), *out_n bytes.  wire_n
+ * is the record's length, for the events. */
+static enum zres inflate_record(struct tt_conn *c, enum tt_dir dir,
+				uint8_t type, const uint8_t *p, uint32_t n,
+				uint32_t wire_n, uint8_t **out,
+				uint32_t *out_n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->zstate == TT_Z_NONE) {
+		const char *why = "no inflate service";
+		const struct tt_inflate *t = NULL;
+		if (d->comp != TT_COMP_DEFLATE) {
+			z_off(c, dir, type, wire_n, TT_INFL_UNSUPPORTED,
+			      "only DEFLATE is inflated", em);
+			return Z_UNREAD;
+		}
+		if (c->ks && c->ks->inflate)
+			t = c->ks->inflate(c->ks->ctx, &why);
+		if (!t) {
+			z_off(c, dir, type, wire_n, TT_INFL_NO_ZLIB, why, em);
+			return Z_UNREAD;
+		}
+		if (t->stream_new(t->ctx, &d->zs) != 0) {
+			d->zs = NULL;
+			tt_dir_stop(c, dir, "out of memory", NULL, em);
+			return Z_STOPPED;
+		}
+		d->zt = t;
+		d->zstate = TT_Z_ON;
+	}
+	if (d->zstate != TT_Z_ON)
+		return Z_UNREAD;
+	*out = NULL;
+	*out_n = 0;
+	c->infl |= TT_INFL_USED;
+	if (n == 0)
+		return Z_READ; /* an empty fragment: nothing went in */
+	const char *detail = "corrupt data, or not the next bytes of the "
+			     "stream (DEFLATE)";
+	size_t got = 0;
+	int rc = TT_INFLATE_TOO_BIG;
+	uint8_t *buf = NULL;
+	if (n > TT_COMPRESSED_MAX) {
+		detail = "compressed fragment over 17408 bytes (2^14 + 1024)";
+		rc = TT_INFLATE_BAD;
+	} else if (!(buf = malloc(TT_INFLATED_MAX))) {
+		tt_dir_stop(c, dir, "out of memory", NULL, em);
+		return Z_STOPPED;
+	} else {
+		rc = d->zt->inflate(d->zt->ctx, d->zs, p, n, buf,
+				    TT_INFLATED_MAX, &got);
+	}
+	if (rc == 0) {
+		*out = buf;
+		*out_n = (uint32_t)got;
+		return Z_READ;
+	}
+	if (buf) {
+		tt_wipe(buf, TT_INFLATED_MAX);
+		free(buf);
+	}
+	if (rc == TT_INFLATE_TOO_BIG)
+		detail = "inflates to more than 16384 bytes (2^14)";
+	c->infl |= TT_INFL_FAILED;
+	tt_dir_stop(c, dir, "record did not inflate", detail, em);
+	return Z_STOPPED;
+}
+
+/* Decodes a record's plaintext (decrypted, or sent under a NULL cipher;
+ * its events through pem), inflated first when its epoch is compressed.
+ * False: it was not inflated, and is to be reported as without keys. */
+static bool decode_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
+			 const uint8_t *p, uint32_t n, uint32_t wire_n,
+			 const struct tt_emit *pem, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->comp == TT_COMP_NULL) {
+		record_plain(c, dir, type, p, n, pem);
+		return true;
+	}
+	uint8_t *buf;
+	uint32_t got;
+	switch (inflate_record(c, dir, type, p, n, wire_n, &buf, &got, em)) {
+	case Z_READ:
+		record_plain(c, dir, type, buf, got, pem);
+		if (buf) {
+			tt_wipe(buf, got);
+			free(buf);
+		}
+		return true;
+	case Z_STOPPED:
+		return true;
+	case Z_UNREAD:
+		break;
+	}
+	/* A ChangeCipherSpec needs no content read: the next epoch, with
+	 * its new keys and a stream of its own, starts all the same. */
+	if (type == TT_CT_CHANGE_CIPHER_SPEC) {
+		record_plain(c, dir, type, NULL, 0, pem);
+		return true;
+	}
+	return false;
 }
 
 /* A reader thread and a writer thread of one socket may hand their bytes
@@ -318,11 +486,11 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		case TT_DEC_OPENED: {
 			struct tt_emit dem = *em;
 			dem.flags |= TT_EVF_DECRYPTED;
-			if (o.type == TT_CT_APPLICATION_DATA)
-				c->appdata[dir] = true;
-			else
-				record_plain(c, dir, o.type, o.p, o.n, &dem);
+			bool read = decode_plain(c, dir, o.type, o.p, o.n, n,
+						 &dem, em);
 			tt_dec_opened_free(&o);
+			if (!read)
+				tt_sess_encrypted(c, dir, type, n, em);
 			if (!d->dead)
 				tt_dec_switch(c, dir, &dem);
 			d->decoded++;
@@ -334,6 +502,14 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 			d->decoded++;
 			return STEP_DONE;
 		case TT_DEC_NONE:
+			/* keys on, yet not opened (its body was not kept):
+			 * the stream goes on without it, out of step */
+			if (tt_dir_inflating(d) && d->kstate == TT_K_ON)
+				z_off(c, dir, type, n, TT_INFL_INCOMPLETE,
+				      "a record of this stream was not read (it "
+				      "waited for keys past the queue's cap), so "
+				      "the records after it cannot be inflated",
+				      em);
 			break;
 		}
 		tt_sess_encrypted(c, dir, type, n, em);
@@ -341,6 +517,7 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		return STEP_DONE;
 	}
 	d->decoded++;
+	uint32_t wire_n = n;
 	if (d->null_mac) {
 		/* GenericStreamCipher with a NULL cipher: content, then MAC
 		 * (RFC 5246 6.2.3.1) */
@@ -351,7 +528,8 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		}
 		n -= d->null_mac;
 	}
-	record_plain(c, dir, type, p, n, em);
+	if (!decode_plain(c, dir, type, p, n, wire_n, em, em))
+		tt_sess_encrypted(c, dir, type, wire_n, em);
 	return STEP_DONE;
 }
 

@@ -25,6 +25,23 @@ static const char *reneg_outcome(const struct tt_conn *c)
 	}
 }
 
+/* The summary's word on inflating compressed records, or NULL when none
+ * needed it. */
+static const char *inflate_outcome(const struct tt_conn *c)
+{
+	if (c->infl & TT_INFL_FAILED)
+		return "failed";
+	if (c->infl & TT_INFL_NO_ZLIB)
+		return "no_zlib";
+	if (c->infl & TT_INFL_UNSUPPORTED)
+		return "unsupported_method";
+	if (c->infl & TT_INFL_INCOMPLETE)
+		return "incomplete";
+	if (c->infl & TT_INFL_USED)
+		return "used";
+	return NULL;
+}
+
 static const char *close_notify_text(const struct tt_conn *c, enum tt_dir dir)
 {
 	if (c->close_notify[dir])
@@ -164,6 +181,12 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		tt_ev_str(ev, "keys", TT_INFO, keys);
 	if (c->dec_records)
 		tt_ev_int(ev, "decrypted_records", TT_DEBUG, c->dec_records);
+	if (c->comp_used)
+		tt_ev_label(ev, "compression", TT_INFO,
+			    tt_label_compression(c->comp_used, b));
+	const char *infl = inflate_outcome(c);
+	if (infl)
+		tt_ev_str(ev, "inflate", TT_INFO, infl);
 	tt_ev_int(ev, "renegotiations", TT_INFO, c->reneg_attempts);
 	tt_ev_str(ev, "renegotiation", TT_INFO, reneg_outcome(c));
 	tt_ev_str(ev, "close_notify_received", TT_INFO,

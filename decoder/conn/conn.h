@@ -71,6 +71,8 @@ struct tt_dirstate {
 	bool ksw_hs;	 /* EndOfEarlyData decrypted: the client's next
 			  * records use its handshake secret */
 	bool k_opened;	 /* a record opened with this epoch's keys */
+	uint16_t ccs_sh; /* struct tt_conn.sh_count at this direction's last
+			  * ChangeCipherSpec (TLS <= 1.2) */
 	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
 
 	/* compression (RFC 3749) of this direction's epoch, TLS <= 1.2:
@@ -211,6 +213,7 @@ struct tt_conn {
 	 * the last method other than null a handshake chose, and what
 	 * became of inflating (enum tt_infl bits), for the summary */
 	uint8_t comp, ch_comp, comp_used, infl;
+	uint16_t sh_count; /* ServerHellos decoded (not HelloRetryRequests) */
 
 	/* handshakes and renegotiation (decoder/session.c) */
 	uint8_t phase; /* enum tt_phase */

@@ -215,6 +215,16 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 		stop(c, dir);
 		return;
 	}
+	/* The randoms are those of the latest hellos decoded: when no
+	 * ServerHello was decoded since this direction's last epoch began,
+	 * a renegotiation's hellos went by unread (compressed and not
+	 * inflated, or in a direction that stopped), and its keys cannot
+	 * be made. */
+	if (c->sh_count == d->ccs_sh) {
+		stop(c, dir);
+		return;
+	}
+	d->ccs_sh = c->sh_count;
 	if (!start_wait(c, dir, suite))
 		return;
 	memcpy(d->kd->crandom, c->crandom, TT_RANDOM_LEN);

@@ -468,6 +468,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 		/* in force from each direction's next ChangeCipherSpec, with
 		 * the keys of this handshake (record layer) */
 		c->comp = h.comp;
+		c->sh_count++;
 		if (h.comp != TT_COMP_NULL)
 			c->comp_used = h.comp;
 		if (h.alpn.p)

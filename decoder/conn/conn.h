@@ -71,9 +71,10 @@ struct tt_dirstate {
 	bool ksw_hs;	 /* EndOfEarlyData decrypted: the client's next
 			  * records use its handshake secret */
 	bool k_opened;	 /* a record opened with this epoch's keys */
-	uint16_t ccs_sh; /* struct tt_conn.sh_count at this direction's last
-			  * ChangeCipherSpec (TLS <= 1.2) */
 	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
+	/* struct tt_conn.sh_count at this direction's last ChangeCipherSpec
+	 * (TLS <= 1.2) */
+	uint16_t ccs_sh;
 
 	/* compression (RFC 3749) of this direction's epoch, TLS <= 1.2:
 	 * set at its ChangeCipherSpec, with the new keys */

@@ -427,9 +427,9 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
-	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA
-			 : type == TT_CT_APPLICATION_DATA &&
-				   !tt_dir_inflating(d))) {
+	if (!p ||
+	    (tls13 ? type != TT_CT_APPLICATION_DATA
+		   : type == TT_CT_APPLICATION_DATA && !tt_dir_inflating(d))) {
 		/* application data (TLS 1.2; but a compressed epoch's must be
 		 * inflated too), or a body not kept: counted */
 		kd->k.seq++;

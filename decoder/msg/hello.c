@@ -346,7 +346,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 	}
 	c->ch_comp = 0;
 	for (const uint8_t *q = h.comp.p; q < h.comp.end; q++)
-		c->ch_comp |= *q == TT_COMP_NULL	  ? 1
+		c->ch_comp |= *q == TT_COMP_NULL      ? 1
 			      : *q == TT_COMP_DEFLATE ? 2
 						      : 4;
 	if (h.sni.p)

@@ -202,9 +202,8 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
  * are reported as without keys until its next ChangeCipherSpec, and one
  * not_inflated event, about the first of them (type, wire length n), says
  * why. */
-static void z_off(struct tt_conn *c, enum tt_dir dir, uint8_t type,
-		  uint32_t n, uint8_t why, const char *reason,
-		  const struct tt_emit *em)
+static void z_off(struct tt_conn *c, enum tt_dir dir, uint8_t type, uint32_t n,
+		  uint8_t why, const char *reason, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	char mb[TT_NAMEBUF], tb[TT_NAMEBUF];
@@ -216,7 +215,8 @@ static void z_off(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		return;
 	const char *m = tt_label_compression(d->comp, mb);
 	tt_ev_label(ev, "compression", TT_INFO, m);
-	tt_ev_label(ev, "record_type", TT_INFO, tt_label_content_type(type, tb));
+	tt_ev_label(ev, "record_type", TT_INFO,
+		    tt_label_content_type(type, tb));
 	tt_ev_int(ev, "record_length", TT_INFO, n);
 	tt_ev_str(ev, "reason", TT_INFO, reason);
 	tt_ev_printf(ev, "note", TT_INFO,
@@ -240,8 +240,8 @@ enum zres {
  * is the record's length, for the events. */
 static enum zres inflate_record(struct tt_conn *c, enum tt_dir dir,
 				uint8_t type, const uint8_t *p, uint32_t n,
-				uint32_t wire_n, uint8_t **out,
-				uint32_t *out_n, const struct tt_emit *em)
+				uint32_t wire_n, uint8_t **out, uint32_t *out_n,
+				const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	if (d->zstate == TT_Z_NONE) {

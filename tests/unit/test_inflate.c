@@ -49,11 +49,11 @@ struct recode_opts {
 };
 
 struct side_state {
-	int ccs;	     /* after its ChangeCipherSpec */
-	int comp;	     /* this epoch is compressed */
-	int zinit;	     /* z holds a stream */
-	int ncomp;	     /* records compressed so far */
-	struct tt_rkeys k;   /* this epoch's keys (seq: next record) */
+	int ccs;	   /* after its ChangeCipherSpec */
+	int comp;	   /* this epoch is compressed */
+	int zinit;	   /* z holds a stream */
+	int ncomp;	   /* records compressed so far */
+	struct tt_rkeys k; /* this epoch's keys (seq: next record) */
 	z_stream z;
 };
 
@@ -70,8 +70,7 @@ struct recode {
 	size_t cap[2];
 };
 
-static void out_append(struct recode *rc, int side, const uint8_t *p,
-		       size_t n)
+static void out_append(struct recode *rc, int side, const uint8_t *p, size_t n)
 {
 	struct tlsgen_stream *s = side ? &rc->out.s2c : &rc->out.c2s;
 	if (s->len + n > rc->cap[side]) {
@@ -86,8 +85,7 @@ static void out_append(struct recode *rc, int side, const uint8_t *p,
 /* DEFLATE offered in a ClientHello (before null), chosen in a
  * ServerHello; the randoms taken.  m: one record's plaintext, whole
  * handshake messages; a ClientHello grows by one byte. */
-static size_t edit_hellos(struct recode *rc, uint8_t *m, size_t n,
-			  size_t cap)
+static size_t edit_hellos(struct recode *rc, uint8_t *m, size_t n, size_t cap)
 {
 	size_t off = 0;
 	while (off + 4 <= n) {
@@ -197,7 +195,8 @@ static void recode_record(struct recode *rc, int side,
 		n = sizeof(comp) - s->z.avail_out;
 		if (rc->o->corrupt_dir == side + 1 &&
 		    rc->o->corrupt_nth == s->ncomp)
-			comp[0] |= 0x06; /* a bad zlib header, or block type 3 */
+			comp[0] |=
+				0x06; /* a bad zlib header, or block type 3 */
 		s->ncomp++;
 		body = comp;
 	}
@@ -404,7 +403,8 @@ static void deflate_reneg(int reneg_null)
 			}
 			has(nth(&l, "hello_request", s2c, 0),
 			    "\"decrypted\":true");
-			const char *cr2 = nth(&l, "certificate_request", s2c, 1);
+			const char *cr2 =
+				nth(&l, "certificate_request", s2c, 1);
 			has(cr2, CA_LIST);
 			has(cr2, "\"decrypted\":true");
 			has(nth(&l, "renegotiation", NULL, 2),
@@ -514,8 +514,7 @@ static void no_zlib(int table_absent)
 	k.no_inflate = !table_absent;
 	if (table_absent)
 		k.src.inflate = NULL;
-	const char *why =
-		table_absent ? "no inflate service" : "test: no zlib";
+	const char *why = table_absent ? "no inflate service" : "test: no zlib";
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
 	replay(&rc.out, 0, &k, &l, (size_t)-1);

@@ -127,12 +127,12 @@ static void test_bounds(void **state)
 	for (int extra = 0; extra < 2; extra++) {
 		struct defl d;
 		defl_init(&d);
-		size_t n = defl_record(&d, plain, TT_INFLATED_MAX + extra,
-				       comp, sizeof(comp));
+		size_t n = defl_record(&d, plain, TT_INFLATED_MAX + extra, comp,
+				       sizeof(comp));
 		void *st = new_stream();
 		size_t got = 0;
-		int rc = T->inflate(T->ctx, st, comp, n, out, sizeof(out),
-				    &got);
+		int rc =
+			T->inflate(T->ctx, st, comp, n, out, sizeof(out), &got);
 		if (extra) {
 			assert_int_equal(rc, TT_INFLATE_TOO_BIG);
 		} else {
@@ -151,9 +151,9 @@ static void test_bounds(void **state)
 	assert_true(n < 64);
 	void *st = new_stream();
 	size_t got;
-	assert_int_equal(T->inflate(T->ctx, st, comp, n, out, sizeof(out),
-				    &got),
-			 TT_INFLATE_TOO_BIG);
+	assert_int_equal(
+		T->inflate(T->ctx, st, comp, n, out, sizeof(out), &got),
+		TT_INFLATE_TOO_BIG);
 	T->stream_free(T->ctx, st);
 	deflateEnd(&d.z);
 }
@@ -183,15 +183,15 @@ static void test_bad(void **state)
 	assert_int_equal(compress(comp, &clen, (const Bytef *)"hello", 5),
 			 Z_OK);
 	st = new_stream();
-	assert_int_equal(T->inflate(T->ctx, st, comp, clen, out, sizeof(out),
-				    &got),
-			 TT_INFLATE_BAD);
+	assert_int_equal(
+		T->inflate(T->ctx, st, comp, clen, out, sizeof(out), &got),
+		TT_INFLATE_BAD);
 	T->stream_free(T->ctx, st);
 
 	st = new_stream();
-	assert_int_equal(T->inflate(T->ctx, st, comp, 0, out, sizeof(out),
-				    &got),
-			 TT_INFLATE_BAD);
+	assert_int_equal(
+		T->inflate(T->ctx, st, comp, 0, out, sizeof(out), &got),
+		TT_INFLATE_BAD);
 	assert_int_equal(got, 0);
 	T->stream_free(T->ctx, st);
 }
@@ -205,9 +205,8 @@ static void test_unflushed(void **state)
 	size_t n = unhex(REC1 REC2, in, sizeof(in));
 	void *st = new_stream();
 	size_t got1, got2;
-	assert_int_equal(T->inflate(T->ctx, st, in, 10, out, sizeof(out),
-				    &got1),
-			 0);
+	assert_int_equal(
+		T->inflate(T->ctx, st, in, 10, out, sizeof(out), &got1), 0);
 	assert_int_equal(T->inflate(T->ctx, st, in + 10, n - 10, out + got1,
 				    sizeof(out) - got1, &got2),
 			 0);

@@ -10,6 +10,7 @@ packages=(
 	libclang-rt-14-dev	# libFuzzer runtime: clang 14 does not pull it in
 	clang-format	# make format, and its check in make check
 	libssl-dev
+	zlib1g-dev	# zlib.h (shim/zlib.c's declarations), -lz for the unit tests
 	libcmocka-dev
 	openssl
 	curl

@@ -729,6 +729,8 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 	       "dec_unsupported=%d dec_nocrypto=%d",
 	       c->dec_records, c->keys_missing, c->dec_failed,
 	       c->dec_unsupported, c->dec_nocrypto);
+	fz_put(&t, " comp=%u ch_comp=%u comp_used=%u infl=%u sh_count=%u",
+	       c->comp, c->ch_comp, c->comp_used, c->infl, c->sh_count);
 	for (int d = 0; d < 2; d++) {
 		const struct tt_dirstate *s = &c->d[d];
 		fz_put(&t,

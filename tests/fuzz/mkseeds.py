@@ -161,19 +161,25 @@ def build_mksteps():
     exe = os.path.join(TOP, "build", "tools", "mksteps")
     os.makedirs(os.path.dirname(exe), exist_ok=True)
     srcs = [os.path.join("tests", "fuzz", "mksteps.c")]
-    for d in ("decoder", os.path.join("tests", "unit", "helpers")):
+    layers = sorted(d for d in os.listdir(os.path.join(TOP, "decoder"))
+                    if os.path.isdir(os.path.join(TOP, "decoder", d)))
+    dirs = [os.path.join("decoder", d) for d in layers]
+    for d in dirs + [os.path.join("tests", "unit", "helpers")]:
         srcs += sorted(os.path.join(d, f) for f in
                        os.listdir(os.path.join(TOP, d)) if f.endswith(".c"))
-    srcs.append(os.path.join("shim", "format.c"))
+    srcs += [os.path.join("shim", "format.c"), os.path.join("shim", "zlib.c")]
     subprocess.run([os.environ.get("CC", "cc"), "-std=gnu11",
-                    "-D_GNU_SOURCE", "-O2", "-Idecoder", "-Ishim",
-                    "-Itests/unit/helpers", "-o", exe] + srcs +
-                   ["-lssl", "-lcrypto", "-lpthread"], cwd=TOP, check=True)
+                    "-D_GNU_SOURCE", "-O2", "-Ishim",
+                    "-Itests/unit/helpers", "-o", exe] +
+                   ["-I" + d for d in dirs] + srcs +
+                   ["-lssl", "-lcrypto", "-ldl", "-lpthread"], cwd=TOP,
+                   check=True)
     return exe
 
 
 TARGETS = ["fuzz_record", "fuzz_handshake", "fuzz_client_hello",
-           "fuzz_certificate", "fuzz_certificate_request", "fuzz_decrypt"]
+           "fuzz_certificate", "fuzz_certificate_request", "fuzz_decrypt",
+           "fuzz_inflate"]
 
 
 def main():
@@ -548,6 +554,128 @@ def seeds_decrypt(src):
     print("fuzz_decrypt: %d seeds, %d bytes" % (out.n, out.size))
 
 
+# ---- fuzz_inflate ----
+
+class Deflating:
+    """One side's records after the preamble of fuzz_inflate (the NULL
+    suite: plaintext and a 32-byte MAC), compressed as OpenSSL's zlib
+    method does: one zlib stream per epoch, Z_SYNC_FLUSH per record."""
+    MAC = b"\xaa" * 32
+
+    def __init__(self):
+        self.z, self.comp = zlib.compressobj(), True
+
+    def fragment(self, data):
+        if not self.comp:
+            return data
+        return self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH)
+
+    def rec(self, typ, data, mac=True):
+        f = self.fragment(data) + (self.MAC if mac else b"")
+        return bytes([typ, 3, 3]) + vec16(f)
+
+    def ccs(self, comp=True):
+        r = self.rec(20, b"\x01")
+        self.z, self.comp = zlib.compressobj(), comp
+        return r
+
+
+def ch_with_deflate(m):
+    """A whole ClientHello message offering DEFLATE, then null."""
+    b = m[4:]
+    q = 34 + 1 + b[34]
+    q += 2 + struct.unpack(">H", b[q:q + 2])[0]
+    return msg(1, b[:q] + b"\x02\x01\x00" + b[q + 1 + b[q]:])
+
+
+def sh_null_suite(m, comp):
+    """A whole ServerHello message choosing TLS_RSA_WITH_NULL_SHA256 and
+    compression method comp."""
+    b = bytearray(m[4:])
+    q = 34 + 1 + b[34]
+    b[q:q + 3] = b"\x00\x3b" + u8(comp)
+    return msg(2, bytes(b))
+
+
+def seeds_inflate(src):
+    # fuzz_inflate: flags, seed, then the writes after its preamble
+    out = Out("fuzz_inflate")
+    hs = os.path.join(src, "handshake")
+
+    def m(f):
+        return read(hs, f)
+
+    def put(name, flags, segs):
+        out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) +
+                join(segs))
+
+    def finished():
+        return msg(20, bytes(range(12)))
+
+    def opening(c, s):
+        return [(0, c.rec(22, finished())),
+                (1, s.rec(22, m("tls12_mtls_ca.s2c.05")) +
+                 s.rec(22, finished())),
+                (0, c.rec(23, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")),
+                (1, s.rec(23, b"HTTP/1.1 200 OK\r\n" + b"hello, " * 40)),
+                (1, s.rec(23, b"hello, " * 40 + b"world"))]
+
+    def closing(c, s):
+        return [(0, c.rec(21, b"\x01\x00")), (1, s.rec(21, b"\x01\x00"))]
+
+    def reneg(c, s, comp):
+        # a HelloRequest, then a full handshake with a CertificateRequest
+        # of CA names; its epochs compressed with comp (a new stream)
+        segs = [(1, s.rec(22, msg(0, b""))),
+                (0, c.rec(22, ch_with_deflate(
+                    read(src, "client_hello", "tls12_reneg.01")))),
+                (1, s.rec(22, sh_null_suite(m("tls12_mtls_ca.s2c.00"), comp)) +
+                 s.rec(22, m("tls12_mtls_ca.s2c.01")) +
+                 s.rec(22, m("tls12_mtls_ca.s2c.03")) +
+                 s.rec(22, m("tls12_mtls_ca.s2c.04"))),
+                (0, c.rec(22, m("tls12_mtls_ca.c2s.01")) +
+                 c.rec(22, m("tls12_mtls_ca.c2s.02")) +
+                 c.rec(22, m("tls12_mtls_ca.c2s.03")) + c.ccs(comp) +
+                 c.rec(22, finished())),
+                (1, s.ccs(comp) + s.rec(22, finished()))]
+        return segs
+
+    for view, flags in (("client", 1), ("server", 0)):
+        c, s = Deflating(), Deflating()
+        put("basic." + view, flags, opening(c, s) + closing(c, s))
+        c, s = Deflating(), Deflating()
+        put("reneg." + view, flags,
+            opening(c, s) + reneg(c, s, 1) +
+            [(0, c.rec(23, b"GET /again HTTP/1.1\r\n\r\n"))] + closing(c, s))
+    c, s = Deflating(), Deflating()
+    put("reneg_null.client", 1,
+        opening(c, s) + reneg(c, s, 0) + closing(c, s))
+    c, s = Deflating(), Deflating()
+    put("reneg.no_table", 3, opening(c, s) + reneg(c, s, 1) + closing(c, s))
+
+    # a Certificate cut across two compressed records, an empty one
+    c, s = Deflating(), Deflating()
+    cert = m("tls12_mtls_ca.s2c.01")
+    put("split_message.client", 1,
+        [(0, c.rec(22, finished())),
+         (1, s.rec(22, cert[:300]) + s.rec(22, cert[300:]) +
+          s.rec(23, b"") + s.rec(22, finished()))] + closing(c, s))
+
+    # 2^14 + 1 bytes inflated from one record; then a corrupt one (block
+    # type 3) after a good one; a record shorter than its MAC
+    c, s = Deflating(), Deflating()
+    put("too_big.client", 1,
+        [(0, c.rec(22, finished())),
+         (1, s.rec(23, b"\0" * 16385))])
+    c, s = Deflating(), Deflating()
+    bad = bytearray(s.rec(22, finished()))
+    put("corrupt.server", 0,
+        [(0, c.rec(22, finished())),
+         (1, s.rec(23, b"hello" * 10) + bad[:5] + b"\xff" + bad[6:]),
+         (0, c.rec(21, b"\x01\x00", mac=False))])
+    print("fuzz_inflate: %d seeds" % out.n)
+
+
 def make_seeds(src, targets):
     make = {
         "fuzz_record": seeds_record,
@@ -556,6 +684,7 @@ def make_seeds(src, targets):
         "fuzz_certificate": seeds_certificate,
         "fuzz_certificate_request": seeds_certificate_request,
         "fuzz_decrypt": seeds_decrypt,
+        "fuzz_inflate": seeds_inflate,
     }
     for t in targets:
         make[t](src)

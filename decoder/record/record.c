@@ -491,6 +491,10 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 			tt_dec_opened_free(&o);
 			if (!read)
 				tt_sess_encrypted(c, dir, type, n, em);
+			else if (o.type == TT_CT_HANDSHAKE)
+				/* read: a later handshake record that is
+				 * not read is not this epoch's Finished */
+				d->enc_hs_after_ccs++;
 			if (!d->dead)
 				tt_dec_switch(c, dir, &dem);
 			d->decoded++;

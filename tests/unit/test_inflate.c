@@ -46,6 +46,7 @@ struct recode_opts {
 	int corrupt_dir; /* 1 + from_server of the side whose record is
 			  * corrupted (0: none) */
 	int corrupt_nth; /* its n-th compressed record (0-based) */
+	int stored;	 /* deflate level 0: records no smaller */
 };
 
 struct side_state {
@@ -142,8 +143,11 @@ static void switch_epoch(struct recode *rc, int side)
 	s->comp = rc->sh_comp;
 	if (s->comp) {
 		memset(&s->z, 0, sizeof(s->z));
-		assert_int_equal(deflateInit(&s->z, Z_DEFAULT_COMPRESSION),
-				 Z_OK);
+		assert_int_equal(
+			deflateInit(&s->z, rc->o->stored
+						   ? Z_NO_COMPRESSION
+						   : Z_DEFAULT_COMPRESSION),
+			Z_OK);
 		s->zinit = 1;
 	}
 	s->ccs = 1;
@@ -224,8 +228,9 @@ static void recode_record(struct recode *rc, int side,
 		switch_epoch(rc, side);
 }
 
-/* r re-encoded with compression into rc->out (its steps cut at the
- * same records as r's). */
+/* r re-encoded with compression into rc->out: each write of r becomes
+ * the re-encoded records it completes (a record cut across writes goes
+ * with the write of its last byte). */
 static void recode(const struct tlsgen_result *r, const struct recode_opts *o,
 		   struct recode *rc)
 {
@@ -239,24 +244,28 @@ static void recode(const struct tlsgen_result *r, const struct recode_opts *o,
 	assert_non_null(rc->out.steps);
 	rc->out.keylog = r->keylog;
 	rc->out.keylog_len = r->keylog_len;
+	size_t start[2] = {0, 0}; /* first byte not yet in a whole record */
 	for (size_t i = 0; i < r->nsteps; i++) {
 		const struct tlsgen_step *s = &r->steps[i];
-		const struct tlsgen_stream *in =
-			tlsgen_stream_of(r, s->from_server);
-		struct tlsgen_stream piece = {.data = in->data + s->off,
-					      .len = s->len};
-		size_t off = 0;
+		int side = s->from_server;
+		const struct tlsgen_stream *in = tlsgen_stream_of(r, side);
+		struct tlsgen_stream upto = {.data = in->data,
+					     .len = s->off + s->len};
+		struct tlsgen_step *ns = &rc->out.steps[rc->out.nsteps];
+		ns->from_server = side;
+		ns->off = tlsgen_stream_of(&rc->out, side)->len;
 		struct tlsgen_record rec;
-		struct tlsgen_step *ns = &rc->out.steps[rc->out.nsteps++];
-		ns->from_server = s->from_server;
-		ns->off = tlsgen_stream_of(&rc->out, s->from_server)->len;
-		int got;
-		while ((got = tlsgen_next_record(&piece, &off, &rec)) == 1)
-			recode_record(rc, s->from_server, &rec);
-		assert_int_equal(got, 0); /* whole records in every write */
-		ns->len = tlsgen_stream_of(&rc->out, s->from_server)->len -
-			  ns->off;
+		size_t off = start[side];
+		while (tlsgen_next_record(&upto, &off, &rec) == 1) {
+			recode_record(rc, side, &rec);
+			start[side] = off;
+		}
+		ns->len = tlsgen_stream_of(&rc->out, side)->len - ns->off;
+		if (ns->len)
+			rc->out.nsteps++;
 	}
+	assert_int_equal(start[0], r->c2s.len);
+	assert_int_equal(start[1], r->s2c.len);
 	for (int i = 0; i < 2; i++)
 		if (rc->st[i].zinit)
 			deflateEnd(&rc->st[i].z);
@@ -586,6 +595,61 @@ static void test_no_keys(void **state)
 	tlsgen_free(&r);
 }
 
+/* Keys that come only after a long wait: the bodies of the records past
+ * the queue's cap were not kept, so the stream of that epoch cannot go
+ * on after them: one not_inflated per direction, "incomplete", no
+ * decode_error. */
+static void test_keys_after_cap(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = reneg_opts;
+	o.app_bytes = 200000;
+	struct tlsgen_result r;
+	assert_int_equal(evlog_tlsgen(&o, &r), 0);
+	struct recode_opts ro = {.stored = 1};
+	struct recode rc;
+	recode(&r, &ro, &rc);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	k.hidden = true;
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = &k.src;
+	evlog_replay(&rc.out, 0, &c, &l, (size_t)-1);
+	k.hidden = false;
+	tt_conn_drain(&c, &l.em);
+	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
+				 .dir = TT_OUT,
+				 .call = "close",
+				 .since_last_us = 5,
+				 .duration_us = 100};
+	tt_conn_end(&c, &ei, &l.em);
+	tt_conn_release(&c);
+	assert_int_equal(evlog_count(&l, "decode_error", NULL), 0);
+	has(nth(&l, "finished", "in", 0), "\"decrypted\":true");
+	has(nth(&l, "finished", "out", 0), "\"decrypted\":true");
+	/* the first application data past the cap, in each direction */
+	assert_int_equal(evlog_count(&l, "not_inflated", NULL), 2);
+	for (int d = 0; d < 2; d++) {
+		const char *ni = nth(&l, "not_inflated", d ? "out" : "in", 0);
+		has(ni, "\"record_type\":\"application_data\"");
+		has(ni, "\"reason\":\"a record of this stream was not read (it "
+			"waited for keys past the queue's cap), so the records "
+			"after it cannot be inflated\"");
+	}
+	/* what follows is as without keys; no handshake record after the
+	 * decrypted Finished is taken for one */
+	has(nth(&l, "hello_request", "in", 0), "\"inferred\":true");
+	has(nth(&l, "finished", "in", 1), "\"inferred\":true");
+	has(nth(&l, "summary", NULL, 0),
+	    "\"compression\":\"DEFLATE\",\"inflate\":\"incomplete\"");
+	evlog_free(&l);
+	recode_free(&rc);
+	tlsgen_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_no_zlib),
 		cmocka_unit_test(test_no_inflate_table),
 		cmocka_unit_test(test_no_keys),
+		cmocka_unit_test(test_keys_after_cap),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tlsgen_cleanup();

@@ -66,6 +66,24 @@ REGISTRY(compression, TT_COMPRESSION_METHODS, NAME, uint8_t)
 REGISTRY(ec_point_format, TT_EC_POINT_FORMATS, NAME, uint8_t)
 REGISTRY(psk_mode, TT_PSK_MODES, NAME, uint8_t)
 
+/* 24-bit values: no GREASE, six hex digits. */
+const char *tt_name_ssl2_cipher(uint32_t v)
+{
+	switch (v) {
+		TT_SSL2_CIPHERS(NAME)
+	}
+	return NULL;
+}
+
+const char *tt_label_ssl2_cipher(uint32_t v, char buf[TT_NAMEBUF])
+{
+	const char *name = tt_name_ssl2_cipher(v);
+	if (name)
+		return name;
+	snprintf(buf, TT_NAMEBUF, "unknown(0x%06x)", (unsigned)(v & 0xffffff));
+	return buf;
+}
+
 /* ---- Cipher-suite attributes ----
  *
  * The lengths follow from the columns of cipher.def.  Each macro below

@@ -31,6 +31,7 @@
 #include "tables/handshake.def"
 #include "tables/psk_mode.def"
 #include "tables/sigscheme.def"
+#include "tables/ssl2_cipher.def"
 #include "tables/version.def"
 
 #define TT_NAMEBUF 24
@@ -89,6 +90,10 @@ enum tt_ec_point_format { TT_EC_POINT_FORMATS(TT_ECPF_) };
 enum tt_psk_mode { TT_PSK_MODES(TT_PSKM_) };
 #undef TT_PSKM_
 
+#define TT_SSL2_CK_(v, id, name) TT_SSL2_CK_##id = v,
+enum tt_ssl2_cipher { TT_SSL2_CIPHERS(TT_SSL2_CK_) };
+#undef TT_SSL2_CK_
+
 /* ---- Names and labels ---- */
 
 const char *tt_name_content_type(uint8_t v);	/* handshake, alert, ... */
@@ -104,6 +109,7 @@ const char *tt_name_cert_type(uint8_t v);	/* rsa_sign, ecdsa_sign */
 const char *tt_name_compression(uint8_t v);	/* null, DEFLATE */
 const char *tt_name_ec_point_format(uint8_t v); /* uncompressed */
 const char *tt_name_psk_mode(uint8_t v);	/* psk_dhe_ke */
+const char *tt_name_ssl2_cipher(uint32_t v);	/* SSL_CK_RC4_128_WITH_MD5 */
 
 const char *tt_label_content_type(uint8_t v, char buf[TT_NAMEBUF]);
 const char *tt_label_handshake(uint8_t v, char buf[TT_NAMEBUF]);
@@ -118,6 +124,8 @@ const char *tt_label_cert_type(uint8_t v, char buf[TT_NAMEBUF]);
 const char *tt_label_compression(uint8_t v, char buf[TT_NAMEBUF]);
 const char *tt_label_ec_point_format(uint8_t v, char buf[TT_NAMEBUF]);
 const char *tt_label_psk_mode(uint8_t v, char buf[TT_NAMEBUF]);
+/* A 3-byte SSL 2.0 cipher kind; unknown ones as "unknown(0x123456)". */
+const char *tt_label_ssl2_cipher(uint32_t v, char buf[TT_NAMEBUF]);
 
 /* RFC 8701 GREASE: 0x?A?A with both bytes equal. */
 static inline int tt_is_grease16(uint16_t v)

@@ -53,6 +53,8 @@ const char *tt_conn_keys_outcome(const struct tt_conn *c)
 		return "missing";
 	if (c->dec_unsupported)
 		return "unsupported_suite";
+	if (c->dec_draft)
+		return "unsupported_version";
 	if (c->dec_records)
 		return "used";
 	return NULL;

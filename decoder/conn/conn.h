@@ -206,6 +206,9 @@ struct tt_conn {
 	const struct tt_keysrc *ks;
 	uint32_t dec_records; /* records decrypted */
 	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
+	/* keys could come, but the version is a TLS 1.3 draft: not
+	 * decrypted */
+	bool dec_draft;
 	uint16_t key_updates[2]; /* KeyUpdates per direction */
 
 	/* compression (RFC 3749): the latest ServerHello's method, taken by
@@ -254,6 +257,14 @@ static inline uint16_t tt_conn_version(const struct tt_conn *c)
 static inline uint8_t tt_conn_role(const struct tt_conn *c)
 {
 	return __atomic_load_n(&c->role, __ATOMIC_RELAXED);
+}
+
+/* A draft of TLS 1.3 (0x7f00 + the draft number, or one of Facebook's
+ * two): read as TLS 1.3, never decrypted. */
+static inline bool tt_version_draft13(uint16_t v)
+{
+	return (v >> 8) == 0x7f || v == TT_V_TLS13_DRAFT23_FB ||
+	       v == TT_V_TLS13_DRAFT26_FB;
 }
 
 /* The role of the side that sent in direction dir. */

@@ -21,6 +21,19 @@
  *   } ServerHello;
  *
  *   struct { ExtensionType extension_type; opaque extension_data<0..2^16-1>; } Extension;
+ *
+ * Drafts of TLS 1.3 up to -21 (server_version 0x7f01 to 0x7f15) had a
+ * shorter ServerHello, the version in the body and no session id or
+ * compression (draft-ietf-tls-tls13-14 to -21 4.1.3; the extensions
+ * optional up to -11); draft -22 brought the final layout, the version
+ * moving to supported_versions.  Up to draft -22 key_share was extension
+ * 40 (RFC 8446 puts it at 51):
+ *   struct {
+ *       ProtocolVersion version;
+ *       Random random;
+ *       CipherSuite cipher_suite;
+ *       Extension extensions<0..2^16-1>;
+ *   } ServerHello;
  */
 #include <string.h>
 
@@ -365,9 +378,23 @@ struct server_hello {
 	const uint8_t *random;
 	struct tt_cur sid;
 	bool hrr, reneg_info, have_group;
+	bool draft_layout; /* TLS 1.3 draft -21 or earlier: no session id,
+			    * no compression */
 	struct tt_exts x;
 	struct tt_cur alpn; /* protocol_name_list, when ALPN is in x */
 };
+
+/* The draft whose number a TLS 1.3 draft version carries, or 0. */
+static unsigned draft_number(uint16_t v)
+{
+	if ((v >> 8) == 0x7f)
+		return v & 0xff;
+	if (v == TT_V_TLS13_DRAFT23_FB)
+		return 23;
+	if (v == TT_V_TLS13_DRAFT26_FB)
+		return 26;
+	return 0;
+}
 
 TT_MUST_USE static tt_rc server_hello_parse(struct tt_cur m,
 					    struct server_hello *h)
@@ -375,24 +402,46 @@ TT_MUST_USE static tt_rc server_hello_parse(struct tt_cur m,
 	struct tt_cur exts = {NULL, NULL};
 	TRY(tt_u16(&m, &h->legacy));
 	TRY(tt_bytes(&m, 32, &h->random));
-	TRY(tt_sub8(&m, &h->sid));
-	ENSURE(tt_cur_left(&h->sid) <= 32, TT_DECODE);
+	/* only TLS 1.3 drafts up to -21 put a 0x7fxx version here */
+	h->draft_layout = (h->legacy >> 8) == 0x7f &&
+			  draft_number(h->legacy) <= 21;
+	if (!h->draft_layout) {
+		TRY(tt_sub8(&m, &h->sid));
+		ENSURE(tt_cur_left(&h->sid) <= 32, TT_DECODE);
+	}
 	TRY(tt_u16(&m, &h->cipher));
-	TRY(tt_u8(&m, &h->comp));
+	if (!h->draft_layout)
+		TRY(tt_u8(&m, &h->comp));
 	if (tt_cur_left(&m)) {
 		TRY(tt_sub16(&m, &exts));
 		TRY(tt_expect_empty(&m));
 	}
-	h->hrr = memcmp(h->random, hrr_random, 32) == 0;
+	h->hrr = !h->draft_layout && memcmp(h->random, hrr_random, 32) == 0;
 	h->version = h->legacy;
 	TRY(tt_ext_split(exts, TT_EXT_MAX, &h->x));
+	/* supported_versions, when there, comes first: the version says
+	 * where key_share is */
 	for (size_t i = 0; i < h->x.n; i++) {
-		struct tt_cur v = h->x.data[i], l;
-		switch (h->x.type[i]) {
-		case TT_EXT_SUPPORTED_VERSIONS:
+		struct tt_cur v = h->x.data[i];
+		if (h->x.type[i] == TT_EXT_SUPPORTED_VERSIONS) {
 			TRY(tt_u16(&v, &h->version));
 			TRY(tt_expect_empty(&v));
-			break;
+		}
+	}
+	unsigned draft = draft_number(h->version);
+	uint16_t key_share = draft && draft <= 22 ? 40 : TT_EXT_KEY_SHARE;
+	for (size_t i = 0; i < h->x.n; i++) {
+		struct tt_cur v = h->x.data[i], l;
+		if (h->x.type[i] == key_share) {
+			/* HRR: selected_group; ServerHello: KeyShareEntry */
+			TRY(tt_u16(&v, &h->group));
+			h->have_group = true;
+			if (!h->hrr)
+				TRY(tt_sub16(&v, &l));
+			TRY(tt_expect_empty(&v));
+			continue;
+		}
+		switch (h->x.type[i]) {
 		case TT_EXT_RENEGOTIATION_INFO:
 			TRY(tt_sub8(&v, &l));
 			TRY(tt_expect_empty(&v));
@@ -400,14 +449,6 @@ TT_MUST_USE static tt_rc server_hello_parse(struct tt_cur m,
 			break;
 		case TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
 			TRY(alpn_parse(v, &h->alpn));
-			break;
-		case TT_EXT_KEY_SHARE:
-			/* HRR: selected_group; ServerHello: KeyShareEntry */
-			TRY(tt_u16(&v, &h->group));
-			h->have_group = true;
-			if (!h->hrr)
-				TRY(tt_sub16(&v, &l));
-			TRY(tt_expect_empty(&v));
 			break;
 		default:
 			break;
@@ -433,10 +474,14 @@ static void server_hello_event(struct tt_event *ev,
 			       TT_DEBUG, h->legacy);
 	if (!hrr)
 		tt_ev_hex(ev, "random", TT_DEBUG, h->random, 32);
-	tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p, tt_cur_left(&h->sid));
-	/* shown by default when the records that follow are compressed */
-	tt_ev_label(ev, "compression", h->comp ? TT_INFO : TT_DEBUG,
-		    tt_label_compression(h->comp, b));
+	if (!h->draft_layout) {
+		tt_ev_hex(ev, "session_id", TT_DEBUG, h->sid.p,
+			  tt_cur_left(&h->sid));
+		/* shown by default when the records that follow are
+		 * compressed */
+		tt_ev_label(ev, "compression", h->comp ? TT_INFO : TT_DEBUG,
+			    tt_label_compression(h->comp, b));
+	}
 	tt_ev_ext_names(ev, TT_DEBUG, &h->x);
 	for (size_t i = 0; i < h->x.n; i++) {
 		if (h->x.type[i] ==

@@ -97,6 +97,21 @@ bool tt_looks_like_tls(const uint8_t *p, size_t n)
 	return header_ok(p, n < 5 ? n : 5);
 }
 
+/* Whether records of this version are left encrypted, without asking
+ * for keys: TLS 1.3 drafts changed the key schedule and the record
+ * protection from draft to draft (labels; no additional data before
+ * draft -25), and only RFC 8446 is decrypted.  The summary says so when
+ * keys could have come. */
+static bool version_undecryptable(struct tt_conn *c)
+{
+	if (!tt_version_draft13(tt_conn_version(c)))
+		return false;
+	const struct tt_keysrc *ks = c->ks;
+	if (ks && ks->get && ks->crypto && (!ks->expect || ks->expect(ks->ctx)))
+		c->dec_draft = true;
+	return true;
+}
+
 /* Whether the current record's body is ciphertext we cannot read. */
 static bool record_encrypted(const struct tt_conn *c,
 			     const struct tt_dirstate *d, uint8_t type)
@@ -477,7 +492,10 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		return STEP_WAIT_ORDER;
 	if (!p || record_encrypted(c, d, type)) {
 		struct tt_opened o;
-		enum tt_dec_result r = tt_dec_open(c, dir, hdr, p, n, em, &o);
+		enum tt_dec_result r =
+			version_undecryptable(c)
+				? TT_DEC_NONE
+				: tt_dec_open(c, dir, hdr, p, n, em, &o);
 		if (r == TT_DEC_WAIT && give_up) {
 			tt_dec_abandon(c, dir);
 			r = tt_dec_open(c, dir, hdr, p, n, em, &o);
@@ -756,7 +774,8 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			 * that will wait behind others keeps its body */
 			d->rskip = !tt_conn_waiting(c) &&
 				   record_encrypted(c, d, d->rtype) &&
-				   !tt_dec_need_body(c, dir, d->rtype);
+				   (version_undecryptable(c) ||
+				    !tt_dec_need_body(c, dir, d->rtype));
 		}
 		bool need = !d->rskip;
 		uint32_t left = d->rlen - d->rgot;

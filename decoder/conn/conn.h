@@ -45,6 +45,10 @@ struct tt_dirstate {
 	uint8_t *rbuf; /* body copy, only while a needed record is split */
 	bool rskip;    /* the record in progress is skipped, not decoded:
 			 * decided once, when its header is complete */
+	/* the record in progress is SSL 2.0-framed (a direction's first
+	 * record can be): its message type, read after the 2-byte header;
+	 * 0 otherwise */
+	uint8_t v2_msg;
 	/* handshake reassembly: only while a message is split */
 	uint8_t *hbuf;
 	uint32_t hlen, hcap;

@@ -34,12 +34,40 @@
  *       CipherSuite cipher_suite;
  *       Extension extensions<0..2^16-1>;
  *   } ServerHello;
+ *
+ * SSL 2.0-framed hellos (the first record of a direction whose first
+ * byte has its top bit set: a 2-byte header, then msg_type; read by the
+ * record layer, which hands over what follows msg_type):
+ * CLIENT-HELLO (draft-hickman-netscape-ssl-00 5.5.1), which is also the
+ * SSLv2-compatible ClientHello of SSL 3.0 and TLS (RFC 5246 E.2) when its
+ * version is 3.x,
+ *   uint8 msg_type = 1;
+ *   ProtocolVersion version;
+ *   uint16 cipher_spec_length;       // a non-zero multiple of 3
+ *   uint16 session_id_length;
+ *   uint16 challenge_length;         // 16 to 32
+ *   V2CipherSpec cipher_specs[cipher_spec_length];   // uint8[3] each
+ *   opaque session_id[session_id_length];
+ *   opaque challenge[challenge_length];
+ * and SERVER-HELLO (5.6.1),
+ *   uint8 msg_type = 4;
+ *   uint8 session_id_hit;
+ *   uint8 certificate_type;
+ *   ProtocolVersion version;         // 0x0002
+ *   uint16 certificate_length;
+ *   uint16 cipher_specs_length;      // a multiple of 3
+ *   uint16 connection_id_length;
+ *   opaque certificate[certificate_length];
+ *   V2CipherSpec cipher_specs[cipher_specs_length];
+ *   opaque connection_id[connection_id_length];
  */
 #include <string.h>
 
+#include "dn.h"
 #include "msg.h"
 #include "names.h"
 #include "session.h"
+#include "x509.h"
 
 static const uint8_t hrr_random[32] = {
 	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
@@ -639,6 +667,182 @@ tt_rc tt_hs_encrypted_extensions(struct tt_conn *c, enum tt_dir dir,
 	struct tt_event *ev =
 		tt_ev_begin(em, "encrypted_extensions", TT_INFO, dir);
 	encrypted_extensions_event(ev, &e, offered);
+	tt_ev_send(em, ev);
+	return TT_OK;
+}
+
+/* The 3-byte cipher specs of an SSL 2.0-framed hello as one list field: a
+ * first byte of 0 is a TLS suite (RFC 5246 E.2), any other an SSL 2.0
+ * cipher kind. */
+static void ssl2_specs_field(struct tt_event *ev, const char *key,
+			     enum tt_level l, struct tt_cur specs)
+{
+	if (!ev || l > ev->max)
+		return; /* not shown: not walked */
+	char b[TT_NAMEBUF];
+	tt_ev_list_begin(ev, key, l);
+	for (const uint8_t *q = specs.p; q + 3 <= specs.end; q += 3) {
+		uint32_t v = (uint32_t)q[0] << 16 | (uint32_t)q[1] << 8 | q[2];
+		tt_ev_list_add(ev, q[0] == 0 ? tt_label_cipher((uint16_t)v, b)
+					     : tt_label_ssl2_cipher(v, b));
+	}
+	tt_ev_list_end(ev);
+}
+
+/* What an SSL 2.0 CLIENT-HELLO says, checked whole. */
+struct ssl2_client_hello {
+	uint16_t version;
+	struct tt_cur specs, sid, challenge;
+	bool scsv, fallback;
+};
+
+TT_MUST_USE static tt_rc ssl2_client_hello_parse(struct tt_cur m,
+						 struct ssl2_client_hello *h)
+{
+	uint16_t specs_len, sid_len, challenge_len;
+	TRY(tt_u16(&m, &h->version));
+	TRY(tt_u16(&m, &specs_len));
+	TRY(tt_u16(&m, &sid_len));
+	TRY(tt_u16(&m, &challenge_len));
+	/* SSL 2.0 itself, or an SSLv2-compatible hello of SSL 3.0 or TLS */
+	ENSURE(h->version == TT_V_SSL2 || h->version >> 8 == 3, TT_DECODE);
+	ENSURE(specs_len > 0 && specs_len % 3 == 0, TT_DECODE);
+	ENSURE(sid_len <= 32, TT_DECODE);
+	ENSURE(challenge_len >= 16 && challenge_len <= 32, TT_DECODE);
+	TRY(tt_sub(&m, specs_len, &h->specs));
+	TRY(tt_sub(&m, sid_len, &h->sid));
+	TRY(tt_sub(&m, challenge_len, &h->challenge));
+	TRY(tt_expect_empty(&m));
+	for (const uint8_t *q = h->specs.p; q < h->specs.end; q += 3) {
+		h->scsv |= q[0] == 0 && q[1] == 0x00 && q[2] == 0xff;
+		h->fallback |= q[0] == 0 && q[1] == 0x56 && q[2] == 0x00;
+	}
+	return TT_OK;
+}
+
+tt_rc tt_hs_ssl2_client_hello(struct tt_conn *c, enum tt_dir dir,
+			      const uint8_t *body, size_t len,
+			      const struct tt_emit *em)
+{
+	struct ssl2_client_hello h;
+	memset(&h, 0, sizeof(h));
+	TRY(ssl2_client_hello_parse(tt_cur_make(body, len), &h));
+
+	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
+	size_t nspecs = tt_cur_left(&h.specs) / 3;
+	size_t clen = tt_cur_left(&h.challenge);
+	if (h.version == TT_V_SSL2) {
+		/* nothing else can be negotiated from here */
+		__atomic_store_n(&c->version, TT_V_SSL2, __ATOMIC_RELAXED);
+		struct tt_event *ev =
+			tt_ev_begin(em, "ssl2_client_hello", TT_INFO, dir);
+		version_fields(ev, "version", "version_code", TT_INFO,
+			       h.version);
+		tt_ev_int(ev, "cipher_count", TT_INFO, (long long)nspecs);
+		ssl2_specs_field(ev, "cipher_specs", TT_INFO, h.specs);
+		tt_ev_hex(ev, "session_id", TT_DEBUG, h.sid.p,
+			  tt_cur_left(&h.sid));
+		tt_ev_hex(ev, "challenge", TT_DEBUG, h.challenge.p, clen);
+		tt_ev_send(em, ev);
+		return TT_OK;
+	}
+	/* RFC 5246 E.2: the challenge, left-padded with zeros to 32 bytes,
+	 * is the ClientHello.random (and names the key log's secrets) */
+	memset(c->crandom, 0, sizeof(c->crandom));
+	memcpy(c->crandom + sizeof(c->crandom) - clen, h.challenge.p, clen);
+	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
+	tt_ev_str(ev, "format", TT_INFO, "sslv2_compatible");
+	version_fields(ev, "version", "version_code", TT_INFO, h.version);
+	tt_ev_hex(ev, "random", TT_DEBUG, c->crandom, sizeof(c->crandom));
+	tt_ev_int(ev, "challenge_length", TT_DEBUG, (long long)clen);
+	tt_ev_hex(ev, "session_id", TT_DEBUG, h.sid.p, tt_cur_left(&h.sid));
+	tt_ev_int(ev, "cipher_count", TT_INFO, (long long)nspecs);
+	ssl2_specs_field(ev, "cipher_suites", TT_DEBUG, h.specs);
+	/* no extensions in this form: no renegotiation_info either */
+	tt_ev_bool(ev, "renegotiation_info", TT_INFO, false);
+	tt_ev_bool(ev, "scsv", TT_INFO, h.scsv);
+	if (h.fallback)
+		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
+	tt_ev_send(em, ev);
+	tt_sess_client_hello(c, dir, false, h.scsv, em);
+	return TT_OK;
+}
+
+/* What an SSL 2.0 SERVER-HELLO says, checked whole. */
+struct ssl2_server_hello {
+	uint8_t hit, cert_type;
+	uint16_t version;
+	struct tt_cur cert, specs, conn_id;
+};
+
+TT_MUST_USE static tt_rc ssl2_server_hello_parse(struct tt_cur m,
+						 struct ssl2_server_hello *h)
+{
+	uint16_t cert_len, specs_len, cid_len;
+	TRY(tt_u8(&m, &h->hit));
+	TRY(tt_u8(&m, &h->cert_type));
+	TRY(tt_u16(&m, &h->version));
+	TRY(tt_u16(&m, &cert_len));
+	TRY(tt_u16(&m, &specs_len));
+	TRY(tt_u16(&m, &cid_len));
+	ENSURE(specs_len % 3 == 0, TT_DECODE);
+	TRY(tt_sub(&m, cert_len, &h->cert));
+	TRY(tt_sub(&m, specs_len, &h->specs));
+	TRY(tt_sub(&m, cid_len, &h->conn_id));
+	TRY(tt_expect_empty(&m));
+	return TT_OK;
+}
+
+/* SSL_CT_X509_CERTIFICATE (draft-hickman-netscape-ssl-00 C.5), the only
+ * certificate type SSL 2.0 defines. */
+#define SSL2_CT_X509 1
+
+tt_rc tt_hs_ssl2_server_hello(struct tt_conn *c, enum tt_dir dir,
+			      const uint8_t *body, size_t len,
+			      const struct tt_emit *em)
+{
+	struct ssl2_server_hello h;
+	memset(&h, 0, sizeof(h));
+	TRY(ssl2_server_hello_parse(tt_cur_make(body, len), &h));
+
+	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
+	__atomic_store_n(&c->version, TT_V_SSL2, __ATOMIC_RELAXED);
+	struct tt_event *ev =
+		tt_ev_begin(em, "ssl2_server_hello", TT_INFO, dir);
+	version_fields(ev, "version", "version_code", TT_INFO, h.version);
+	tt_ev_bool(ev, "session_id_hit", TT_INFO, h.hit != 0);
+	if (h.cert_type == SSL2_CT_X509)
+		tt_ev_str(ev, "certificate_type", TT_DEBUG,
+			  "SSL_CT_X509_CERTIFICATE");
+	else
+		tt_ev_printf(ev, "certificate_type", TT_DEBUG,
+			     "unknown(0x%02x)", h.cert_type);
+	tt_ev_int(ev, "certificate_length", TT_DEBUG,
+		  (long long)tt_cur_left(&h.cert));
+	struct tt_x509 x;
+	if (ev && TT_INFO <= ev->max && tt_cur_left(&h.cert) > 0 &&
+	    h.cert_type == SSL2_CT_X509 &&
+	    tt_x509_parse(h.cert.p, tt_cur_left(&h.cert), &x) == TT_OK) {
+		const char *key[2] = {"subject", "issuer"};
+		const uint8_t *der[2] = {x.subject, x.issuer};
+		size_t n[2] = {x.subject_len, x.issuer_len};
+		for (int i = 0; i < 2; i++) {
+			char dn[4096];
+			size_t dlen = 0;
+			tt_rc rc = tt_dn_render(der[i], n[i], dn, sizeof(dn),
+						&dlen);
+			if (rc == TT_TOO_BIG)
+				ev->flags |= TT_EVF_TRUNCATED;
+			if (rc != TT_DECODE)
+				tt_ev_strcpy(ev, key[i], TT_INFO, dn, dlen);
+		}
+		tt_ev_label(ev, "not_after", TT_INFO, x.not_after);
+	}
+	tt_ev_int(ev, "cipher_count", TT_INFO,
+		  (long long)tt_cur_left(&h.specs) / 3);
+	ssl2_specs_field(ev, "cipher_specs", TT_INFO, h.specs);
+	tt_ev_int(ev, "connection_id_length", TT_DEBUG,
+		  (long long)tt_cur_left(&h.conn_id));
 	tt_ev_send(em, ev);
 	return TT_OK;
 }

@@ -53,6 +53,17 @@ TT_MUST_USE tt_rc tt_hs_key_update(struct tt_conn *c, enum tt_dir dir,
 TT_MUST_USE tt_rc tt_hs_finished(struct tt_conn *c, enum tt_dir dir,
 				 const uint8_t *body, size_t len,
 				 const struct tt_emit *em);
+/* The SSL 2.0-framed hellos: the body after msg_type.  A CLIENT-HELLO
+ * of version 3.x is the SSLv2-compatible ClientHello of SSL 3.0 and TLS
+ * (a client_hello event); of version 0x0002, SSL 2.0's own (an
+ * ssl2_client_hello event, the connection's version then SSL 2.0, as
+ * after an SSL 2.0 SERVER-HELLO). */
+TT_MUST_USE tt_rc tt_hs_ssl2_client_hello(struct tt_conn *c, enum tt_dir dir,
+					  const uint8_t *body, size_t len,
+					  const struct tt_emit *em);
+TT_MUST_USE tt_rc tt_hs_ssl2_server_hello(struct tt_conn *c, enum tt_dir dir,
+					  const uint8_t *body, size_t len,
+					  const struct tt_emit *em);
 /* Any other message: its name and length. */
 TT_MUST_USE tt_rc tt_hs_generic(struct tt_conn *c, enum tt_dir dir,
 				uint8_t type, const uint8_t *body, size_t len,

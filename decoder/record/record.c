@@ -14,6 +14,13 @@
  * only a split one is copied, into a buffer that lives until that record
  * is complete.
  *
+ * A direction's first record may be SSL 2.0-framed (a 2-byte header with
+ * its top bit set, then the message type): an SSLv2-compatible
+ * ClientHello (RFC 5246 E.2), after which the direction goes on in TLS
+ * records, or SSL 2.0's own CLIENT-HELLO or SERVER-HELLO
+ * (draft-hickman-netscape-ssl-00), after which nothing is decoded: once
+ * the connection is SSL 2.0, each direction stops after its hello.
+ *
  * Records wait, whole and in order, when they cannot be decoded yet:
  * encrypted ones whose keys have not come, and records a thread handed
  * over before the other direction's bytes they followed (see
@@ -21,6 +28,7 @@
  * direction waits behind it, and the queues are drained in the order the
  * records were completed: events come out in wire order.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +36,7 @@
 #include "decrypt.h"
 #include "handshake.h"
 #include "inflate.h"
+#include "msg.h"
 #include "names.h"
 #include "record.h"
 #include "session.h"
@@ -57,6 +66,8 @@ void tt_conn_release(struct tt_conn *c)
 			d->zstate = TT_Z_OFF; /* the stream is gone */
 		if (d->rbuf)
 			d->rskip = true; /* the copied part is gone */
+		if (d->v2_msg)
+			d->dead = true; /* so is the SSL 2.0 hello's */
 		free(d->rbuf);
 		free(d->hbuf);
 		d->rbuf = NULL;
@@ -68,6 +79,10 @@ void tt_conn_release(struct tt_conn *c)
 	free(c->ca_text);
 	c->ca_text = NULL;
 }
+
+/* SSL 2.0 message types (draft-hickman-netscape-ssl-00 C.2) read here. */
+#define SSL2_MT_CLIENT_HELLO 1
+#define SSL2_MT_SERVER_HELLO 4
 
 static bool header_ok(const uint8_t *h, size_t n)
 {
@@ -87,10 +102,11 @@ bool tt_looks_like_tls(const uint8_t *p, size_t n)
 {
 	if (n == 0)
 		return true;
-	/* SSLv2-compatible ClientHello: 2-byte length with the top bit set,
-	 * msg_type 1, version 3.x (RFC 5246 E.2). */
-	if ((p[0] & 0x80) && (n < 3 || p[2] == TT_HT_CLIENT_HELLO) &&
-	    (n < 4 || p[3] == 3))
+	/* An SSL 2.0-framed CLIENT-HELLO: 2-byte length with the top bit
+	 * set, msg_type 1, version 3.x (the SSLv2-compatible form, RFC 5246
+	 * E.2) or 0x0002 (SSL 2.0's own). */
+	if ((p[0] & 0x80) && (n < 3 || p[2] == SSL2_MT_CLIENT_HELLO) &&
+	    (n < 4 || p[3] == 3 || (p[3] == 0 && (n < 5 || p[4] == 2))))
 		return true;
 	if (p[0] != TT_CT_HANDSHAKE && p[0] != TT_CT_ALERT)
 		return false;
@@ -702,18 +718,87 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 	tt_sess_end(c, ei, em);
 }
 
-/* An SSLv2-compatible ClientHello (RFC 5246 E.2) is reported and then the
- * direction stops: nothing after it is in the SSLv2 framing we decode. */
-static void sslv2_hello(struct tt_conn *c, enum tt_dir dir,
+/* A direction stops once the connection is SSL 2.0 and its hello went
+ * by: what follows is encrypted, or SSL 2.0 messages not decoded.  One
+ * debug line says so. */
+static void ssl2_stop(struct tt_conn *c, enum tt_dir dir,
+		      const struct tt_emit *em)
+{
+	if (c->d[dir].dead)
+		return;
+	struct tt_event *ev =
+		tt_ev_begin(em, "decoding_stopped", TT_DEBUG, dir);
+	tt_ev_str(ev, "reason", TT_DEBUG,
+		  "SSL 2.0: only the hellos are decoded");
+	tt_ev_send(em, ev);
+	tt_conn_stop(c, dir, NULL, NULL, em);
+}
+
+/* A whole SSL 2.0-framed record, a direction's first: body is what
+ * follows its message type d->v2_msg. */
+static void ssl2_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *body,
+			uint32_t n, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	uint8_t mt = d->v2_msg;
+	d->v2_msg = 0;
+	d->hdr_have = 0;
+	d->records++;
+	d->decoded++;
+	c->rec_seq++;
+	struct tt_event *tev = tt_ev_begin(em, "record", TT_TRACE, dir);
+	if (tev) {
+		tt_ev_str(tev, "record_format", TT_TRACE, "sslv2");
+		tt_ev_int(tev, "record_length", TT_TRACE, (long long)n + 1);
+		tt_ev_send(em, tev);
+	}
+	d->hs_msgs++;
+	tt_rc rc = mt == SSL2_MT_CLIENT_HELLO
+			   ? tt_hs_ssl2_client_hello(c, dir, body, n, em)
+			   : tt_hs_ssl2_server_hello(c, dir, body, n, em);
+	if (rc != TT_OK) {
+		char detail[64];
+		snprintf(detail, sizeof(detail), "%s of %u bytes",
+			 mt == SSL2_MT_CLIENT_HELLO ? "CLIENT-HELLO"
+						    : "SERVER-HELLO",
+			 (unsigned)n);
+		/* nothing after it can be framed with confidence */
+		tt_conn_stop(c, dir, "malformed SSL 2.0-framed hello", detail,
+			     em);
+		return;
+	}
+	tt_sess_message(c, dir,
+			mt == SSL2_MT_CLIENT_HELLO ? TT_HT_CLIENT_HELLO
+						   : TT_HT_SERVER_HELLO,
+			false, em);
+	if (tt_conn_version(c) == TT_V_SSL2)
+		ssl2_stop(c, dir, em);
+	else if (tt_conn_waiting(c))
+		drain(c, 0, em); /* a ServerHello handed over before it */
+}
+
+/* The bytes of d->hdr are no record header: the stream was not this
+ * one's (TT_GONE, nothing said), or the direction stops. */
+static tt_rc bad_header(struct tt_conn *c, enum tt_dir dir, size_t fed,
 			const struct tt_emit *em)
 {
-	tt_conn_learn_role(c, dir, TT_ROLE_CLIENT);
-	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
-	tt_ev_str(ev, "format", TT_INFO, "sslv2_compatible");
-	tt_ev_str(ev, "note", TT_INFO,
-		  "SSLv2-compatible ClientHello: not decoded; this direction "
-		  "is not traced further");
-	tt_ev_send(em, ev);
+	struct tt_dirstate *d = &c->d[dir];
+	if (em && em->same_stream && !em->same_stream(em->ctx)) {
+		d->bytes -= fed;
+		d->hdr_have = 0;
+		return TT_GONE;
+	}
+	char hex[3 * 5 + 1];
+	static const char hx[] = "0123456789abcdef";
+	size_t k = 0;
+	for (size_t i = 0; i < d->hdr_have; i++) {
+		hex[k++] = hx[d->hdr[i] >> 4];
+		hex[k++] = hx[d->hdr[i] & 15];
+		hex[k++] = ' ';
+	}
+	hex[k ? k - 1 : 0] = 0;
+	tt_conn_stop(c, dir, "not a TLS record header", hex, em);
+	return TT_DECODE;
 }
 
 tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
@@ -722,48 +807,52 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 	struct tt_dirstate *d = &c->d[dir];
 	if (d->dead)
 		return TT_DECODE;
+	/* the other direction made the connection SSL 2.0 after this
+	 * one's hello */
+	if (d->records > 0 && tt_conn_version(c) == TT_V_SSL2) {
+		ssl2_stop(c, dir, em);
+		return TT_DECODE;
+	}
 	d->bytes += n;
 	const size_t fed = n;
 	while (n > 0) {
-		if (d->hdr_have < 5) {
-			size_t take = 5 - d->hdr_have;
+		if (!d->v2_msg && d->hdr_have < 5) {
+			/* A first record with the top bit set is SSL 2.0-
+			 * framed: 2 bytes of length, then the message type
+			 * (RFC 5246 E.2, draft-hickman-netscape-ssl-00 4.1),
+			 * a 3-byte header. */
+			bool v2 = d->records == 0 &&
+				  ((d->hdr_have ? d->hdr[0] : p[0]) & 0x80);
+			size_t take = (v2 ? 3u : 5u) - d->hdr_have;
 			if (take > n)
 				take = n;
 			memcpy(d->hdr + d->hdr_have, p, take);
 			d->hdr_have += (uint8_t)take;
 			p += take;
 			n -= take;
-			/* an SSLv2-compatible ClientHello can only be told
-			 * from garbage once its third byte is in */
-			if (d->records == 0 && (d->hdr[0] & 0x80) &&
-			    d->hdr_have < 3)
-				return TT_OK;
-			if (d->records == 0 && (d->hdr[0] & 0x80) &&
-			    d->hdr[2] == TT_HT_CLIENT_HELLO) {
-				sslv2_hello(c, dir, em);
-				tt_dir_stop(c, dir, NULL, NULL, em);
-				return TT_DECODE;
-			}
-			if (!header_ok(d->hdr, d->hdr_have)) {
-				if (em && em->same_stream &&
-				    !em->same_stream(em->ctx)) {
-					d->bytes -= fed;
-					d->hdr_have = 0;
-					return TT_GONE;
+			if (v2) {
+				if (d->hdr_have < 3)
+					return TT_OK;
+				uint32_t len = (uint32_t)(d->hdr[0] & 0x7f)
+						       << 8 |
+					       d->hdr[1];
+				uint8_t mt = d->hdr[2];
+				if (len < 1 || (mt != SSL2_MT_CLIENT_HELLO &&
+						mt != SSL2_MT_SERVER_HELLO))
+					return bad_header(c, dir, fed, em);
+				d->v2_msg = mt;
+				d->rlen = len - 1;
+				d->rgot = 0;
+				d->rskip = false;
+				if (d->rlen == 0) {
+					ssl2_record(c, dir, d->hdr, 0, em);
+					if (d->dead)
+						return TT_DECODE;
 				}
-				char hex[3 * 5 + 1];
-				static const char hx[] = "0123456789abcdef";
-				size_t k = 0;
-				for (size_t i = 0; i < d->hdr_have; i++) {
-					hex[k++] = hx[d->hdr[i] >> 4];
-					hex[k++] = hx[d->hdr[i] & 15];
-					hex[k++] = ' ';
-				}
-				hex[k ? k - 1 : 0] = 0;
-				tt_conn_stop(c, dir, "not a TLS record header",
-					     hex, em);
-				return TT_DECODE;
+				continue;
 			}
+			if (!header_ok(d->hdr, d->hdr_have))
+				return bad_header(c, dir, fed, em);
 			if (d->hdr_have < 5)
 				return TT_OK;
 			d->rtype = d->hdr[0];
@@ -793,7 +882,10 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			p += d->rlen;
 			n -= d->rlen;
 			d->hdr_have = 0;
-			take_record(c, dir, d->hdr, body, d->rlen, em);
+			if (d->v2_msg)
+				ssl2_record(c, dir, body, d->rlen, em);
+			else
+				take_record(c, dir, d->hdr, body, d->rlen, em);
 		} else {
 			if (d->rgot == 0 || !d->rbuf) {
 				/* a new record: its own buffer, of its size */
@@ -815,7 +907,10 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			d->hdr_have = 0;
 			uint8_t *body = d->rbuf;
 			d->rbuf = NULL;
-			take_record(c, dir, d->hdr, body, d->rlen, em);
+			if (d->v2_msg)
+				ssl2_record(c, dir, body, d->rlen, em);
+			else
+				take_record(c, dir, d->hdr, body, d->rlen, em);
 			free(body);
 		}
 		if (d->dead)

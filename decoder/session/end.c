@@ -117,7 +117,7 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	uint16_t v = tt_conn_version(c);
 	const char *vs = v ? tt_label_version(v, b) : "unknown";
 	tt_ev_label(ev, "version", TT_INFO, vs);
-	if (v) {
+	if (v && v != TT_V_SSL2) { /* SSL 2.0 chooses a cipher kind later */
 		const char *cs = tt_label_cipher(c->cipher, b);
 		tt_ev_label(ev, "cipher", TT_INFO, cs);
 	}

@@ -478,8 +478,11 @@ static void test_unknown_handshake_type(void **state)
 }
 
 /* An SSLv2-compatible ClientHello (RFC 5246 E.2), whole and cut after
- * every byte: one client_hello that says so, no decode_error, and nothing
- * more from that direction. */
+ * every byte: one client_hello that says so, with the challenge as its
+ * random (left-padded with zeros), the cipher specs named, no
+ * decode_error; the direction goes on in TLS records (a close_notify
+ * alert after it is decoded: it waits for the ServerHello it follows
+ * on the wire, until the connection ends without one). */
 static void test_sslv2_compatible_hello(void **state)
 {
 	(void)state;
@@ -491,7 +494,7 @@ static void test_sslv2_compatible_hello(void **state)
 		0,    0,	  /* session_id_length */
 		0,    16,	  /* challenge_length */
 		0x00, 0x00, 0x2f, /* TLS_RSA_WITH_AES_128_CBC_SHA */
-		0x00, 0x00, 0x35, /* TLS_RSA_WITH_AES_256_CBC_SHA */
+		0x01, 0x00, 0x80, /* SSL_CK_RC4_128_WITH_MD5 */
 		0x00, 0x00, 0xff, /* TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
 		0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, /* challenge */
 		0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
@@ -500,26 +503,43 @@ static void test_sslv2_compatible_hello(void **state)
 	assert_int_equal(n, 2 + 34);
 	static const char want[] =
 		"\"dir\":\"out\",\"event\":\"client_hello\","
-		"\"format\":\"sslv2_compatible\","
-		"\"note\":\"SSLv2-compatible ClientHello: not decoded; this "
-		"direction is not traced further\"}";
-	static const uint8_t later[] = {22, 3, 1, 0, 4, 1, 0, 0, 0};
+		"\"format\":\"sslv2_compatible\",\"version\":\"TLS 1.0\","
+		"\"version_code\":769,\"random\":"
+		"\"00000000000000000000000000000000"
+		"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf\",\"challenge_length\":16,"
+		"\"session_id\":\"\",\"cipher_count\":3,\"cipher_suites\":["
+		"\"TLS_RSA_WITH_AES_128_CBC_SHA\",\"SSL_CK_RC4_128_WITH_MD5\","
+		"\"TLS_EMPTY_RENEGOTIATION_INFO_SCSV\"],"
+		"\"renegotiation_info\":false,\"scsv\":true}";
+	static const uint8_t later[] = {21, 3, 1, 0, 2, 1, 0};
 	for (size_t piece = 1; piece <= n; piece++) {
 		struct evlog l;
-		evlog_init(&l, TT_TRACE);
+		evlog_init(&l, TT_DEBUG);
 		struct tt_conn c;
 		tt_conn_init(&c);
 		tt_rc rc = TT_OK;
 		for (size_t o = 0; o < n && rc == TT_OK; o += piece)
 			rc = tt_conn_feed(&c, TT_OUT, hello + o,
 					  n - o < piece ? n - o : piece, &l.em);
-		assert_int_equal(rc, TT_DECODE);
+		assert_int_equal(rc, TT_OK);
 		assert_int_equal(
 			tt_conn_feed(&c, TT_OUT, later, sizeof(later), &l.em),
-			TT_DECODE);
+			TT_OK);
 		assert_int_equal(l.n, 1);
+		struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
+					 .dir = TT_OUT,
+					 .call = "close"};
+		tt_conn_end(&c, &ei, &l.em);
+		assert_int_equal(l.n, 4); /* + connection_closed, summary */
 		assert_true(event_is(l.lines[0], want));
-		assert_true(c.d[TT_OUT].dead);
+		assert_true(event_is(
+			l.lines[1],
+			"\"dir\":\"out\",\"event\":\"alert\","
+			"\"alert_level\":\"warning\",\"alert\":\"close_notify\","
+			"\"alert_code\":0}"));
+		assert_false(c.d[TT_OUT].dead);
+		assert_int_equal(tt_conn_role(&c), TT_ROLE_CLIENT);
+		assert_true(c.ch_seen);
 		tt_conn_release(&c);
 		evlog_free(&l);
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cuts the committed seed corpora of the fuzz targets from real exchanges.
 
-    python3 tests/fuzz/mkseeds.py [TARGET...]
+    python3 tests/fuzz/mkseeds.py [--keep] [TARGET...]
 
 builds build/tools/mksteps (tests/fuzz/mksteps.c: mkcorpus plus the order
 of every write and the key logs), runs it into a temporary folder, and
@@ -16,6 +16,13 @@ algorithms, one carrying the names of the fuzz_dn corpus) or records
 altered (a flipped ciphertext byte, a key log without some secrets) to
 reach paths OpenSSL's defaults do not take.  Randoms and signatures
 differ from run to run, so regenerating changes bytes, not coverage.
+With --keep, the corpora are not emptied first and existing seed files
+are left as they are: only seeds missing from them are written.
+
+Old and odd handshakes no test peer makes come from real captures
+(Zeek's testing/btest/Traces/tls/, their bytes below): SSL 2.0's own
+hellos, TLS 1.3 draft 14, 16 and 19 hellos; the SSLv2-compatible
+ClientHello starts a real exchange with an OpenSSL server (mksteps).
 """
 import os
 import shutil
@@ -74,11 +81,15 @@ def vec24(b):
     return u24(len(b)) + b
 
 
+KEEP = False  # --keep: add missing seeds, leave existing ones
+
+
 class Out:
     def __init__(self, target, max_seed=MAX_SEED):
         self.dir = os.path.join(CORPUS, target)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
+        if not KEEP:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir, exist_ok=True)
         self.n = 0
         self.size = 0
         self.max_seed = max_seed
@@ -87,7 +98,10 @@ class Out:
         if len(data) > self.max_seed:
             sys.exit("mkseeds: %s/%s is %d bytes" % (self.dir, name,
                                                      len(data)))
-        with open(os.path.join(self.dir, name), "wb") as f:
+        path = os.path.join(self.dir, name)
+        if KEEP and os.path.exists(path):
+            return
+        with open(path, "wb") as f:
             f.write(data)
         self.n += 1
         self.size += len(data)
@@ -183,10 +197,15 @@ TARGETS = ["fuzz_record", "fuzz_handshake", "fuzz_client_hello",
 
 
 def main():
-    targets = sys.argv[1:] or TARGETS
+    global KEEP
+    args = sys.argv[1:]
+    if args[:1] == ["--keep"]:
+        KEEP = True
+        args = args[1:]
+    targets = args or TARGETS
     for t in targets:
         if t not in TARGETS:
-            sys.exit("usage: mkseeds.py [TARGET...] (of %s)" %
+            sys.exit("usage: mkseeds.py [--keep] [TARGET...] (of %s)" %
                      " ".join(TARGETS))
     tmp = tempfile.mkdtemp(prefix="tlstrace-seeds.")
     try:
@@ -219,6 +238,14 @@ def seeds_record(src):
         name = "%s.%s_only" % (scen, "s2c" if side else "c2s")
         out.put(name, u8(1) + struct.pack(">I", seed_of(name)) +
                 b"".join(segs))
+    # an SSLv2-compatible ClientHello, then TLS 1.2 (an OpenSSL server)
+    steps = read(src, "steps", "sslv2_compat")
+    for view, flags in (("client", 1), ("server", 0)):
+        name = "sslv2_compat.%s" % view
+        out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) + steps)
+    for name, flags, segs in oldhello_segments():
+        out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) +
+                join(segs))
     print("fuzz_record: %d seeds" % out.n)
 
 
@@ -262,6 +289,12 @@ def seeds_handshake(src):
         out.put(name, struct.pack(">I", seed_of(name)) + data)
     for name, data in sorted(level_seeds().items()):
         out.put(name, data)
+    # the ServerHellos of TLS 1.3 drafts, in the drafts' own layout
+    for name, s2c in (("tls13_draft14.s2c", DRAFT14_S2C),
+                      ("tls13_draft16.s2c", DRAFT16_S2C),
+                      ("tls13_draft19.s2c", DRAFT19_S2C)):
+        n = struct.unpack(">H", s2c[3:5])[0]
+        out.put(name, struct.pack(">I", seed_of(name)) + s2c[5:5 + n])
     print("fuzz_handshake: %d seeds" % out.n)
 
 
@@ -303,6 +336,99 @@ def level_seeds():
     }
     return {name: struct.pack(">I", seed_of(name)) + b"".join(parts)
             for name, parts in seeds.items()}
+
+
+# ---- old and odd handshakes, from real captures ----
+# Zeek testing/btest/Traces/tls/: ssl-v2.pcap (SSL 2.0's CLIENT-HELLO and
+# SERVER-HELLO, whole records); tls13draft16-chrome55.0.2879.0-canary.pcap
+# (draft 14), tls13draft16-ff52.a01.pcap (draft 16) and
+# tls-13draft19-early-data.pcap (draft 19): each server's ServerHello
+# record and the encrypted record after it, and draft 19's ClientHello.
+SSL2_CLIENT_HELLO = bytes.fromhex(
+    "802e0100020015000000100700c0050080030080010080060040040080020080"
+    "1c30e2b12f4c04525476f280c07abee5"
+)
+SSL2_SERVER_HELLO = bytes.fromhex(
+    "83b40400010002038700120010308203833082026b02044eb6f269300d06092a"
+    "864886f70d0101050500308185310b30090603550406130255533111300f0603"
+    "550408130856697267696e69613110300e060355040713074865726e646f6e31"
+    "123010060355040a1309506172616c6c656c73310e300c060355040b1305506c"
+    "65736b310e300c06035504031305706c65736b311d301b06092a864886f70d01"
+    "0901160e696e666f40706c65736b2e636f6d301e170d31313131303632303437"
+    "33375a170d3132313130353230343733375a308185310b300906035504061302"
+    "55533111300f0603550408130856697267696e69613110300e06035504071307"
+    "4865726e646f6e31123010060355040a1309506172616c6c656c73310e300c06"
+    "0355040b1305506c65736b310e300c06035504031305706c65736b311d301b06"
+    "092a864886f70d010901160e696e666f40706c65736b2e636f6d30820122300d"
+    "06092a864886f70d01010105000382010f003082010a0282010100a3a1ce479c"
+    "b1b47d77a605f052c6e8f4776734e0400d5d7f92dc8f6377fe7264d7e561d93e"
+    "9d726a13931f4e623bfb71849f19daba218c1a9427998f1927dfcc8b27461f75"
+    "659705d3ed0e4c1978d910328ba63542e84f6d74e7645cf0be5317012f5f69cb"
+    "3cc897f6bfce0d864bb06ac08169eab79559246ab8bda0eb4a135212741a6679"
+    "c4d482f2b3e2d6f9b41ffd26a44b89ad41a3d8950b0063030b6bf66aa05df0fc"
+    "7f19c9c4571d2aac768709236333a4b740da6ccda771126b8f81d46ca30d5462"
+    "d2022706b0ae1fd8d7aa27c896c8c95cfba2647594cc0869a8f360ee7332a221"
+    "db4d6a3f29abbd16cf631a95f722df024aaff4bb7da89aa2b5c9f10203010001"
+    "300d06092a864886f70d0101050500038201010038dfc76790eba15676bae451"
+    "752a7f2f2734297d231cf9b5db2bc3882c621aeef34f05210127abb61a431277"
+    "34527fbdad15b2b95785942f9ff9b13a67f0399b8f1aab043838c8e121bc1afb"
+    "68de357f0788951eb5d8996c9aa79a153bfa5cba82246abf10e755a56a3b2162"
+    "6efa84f4169547520e1bf56022b15cf1c90379220ccea86d75bef27913852aac"
+    "d51d0e67d341d80e9c04becf9d0679816703117469dc6e993f2b8b35050a76b9"
+    "ba7a66047cde633aae47eba0a34bb712bdb297bc52eb0bf35e3ecd3261ce288f"
+    "d4804d254d72e9203cf4470eec20f892cbef3c69d1436daa670975527b161833"
+    "381d0d2039ff4c7d41159e1c392c58afbb533ffd0700c0030080010080060040"
+    "040080020080b01a19a135e793cebecd5204d9e0c699"
+)
+DRAFT14_S2C = bytes.fromhex(
+    "16030100520200004e7f0e69227472e1cf935045d8d2044a450625a053f795ba"
+    "8328905628727a06778e8ecca9002800280024001d00204f13c5d0745e883bc2"
+    "7f7d2195de1f45a1aea163641d85c9aac224992c73bb11170301002071eb5cd8"
+    "fac0ea7c457445c447ae174d33995f1a4982982028eb1f96cb0acc7e"
+)
+DRAFT16_S2C = bytes.fromhex(
+    "1603010097020000937f108e013ef70bc663d9dc306362b2f7914bf28dfe4bdc"
+    "7be5bf9820f6965e34cfd11303006d000d00000028006500180061047b6fc2de"
+    "e05cacee615b2803abc86f0204128502c388627fc1e9f940373356c55fabeb31"
+    "513a6c96ceb6dead60e55375503f64e429f07b48ee0ed5680417c9515537c232"
+    "46e925cdb1d62db3671a9bef64d8335a2d06c9e57d1cb448ef9c4e0217030100"
+    "20f35873d0bf33803b7146c5bff2c16cae9fa3a318fad284f8c97521b4b57628"
+    "69"
+)
+DRAFT19_C2S = bytes.fromhex(
+    "16030100ef010000eb030335f44fd879837f55e42da6d51c87dca35d607bec9f"
+    "89077dba90e27399c3f28200003ec02cc030009fcca9cca8ccaac02bc02f009e"
+    "c024c028006bc023c0270067c00ac0140039c009c0130033009d009c13021303"
+    "1301003d003c0035002f00ff01000084000b000403000102000a000a0008001d"
+    "00170019001800230000000d0020001e04030503060308040805080604010501"
+    "06010203020102020402050206020016000000170000002b0009087f13030303"
+    "020301002d0003020100002800260024001d0020f5fcc694b7f6bd64bcc98869"
+    "945ffc67960d04bb9c094dd9a364cc4a843d6c40"
+)
+DRAFT19_S2C = bytes.fromhex(
+    "16030100520200004e7f13780283812cb9d2f1f8e094718c01257de0f1d76ecf"
+    "09705789f461da86cad38b1302002800280024001d00202d84982f1fd075f670"
+    "fe1a38c8cba26d144f7aae9fa765362a8c731745099a751703010017e62148d5"
+    "762d2f71dbcf1361572a4170c774553f3e9fb5"
+)
+
+
+def oldhello_segments():
+    """fuzz_record seeds (name, flags, segments) of the captures above:
+    an SSL 2.0 connection and the start of three draft connections, seen
+    from the client; the SSL 2.0 one also from its server, the bytes
+    that follow each hello (encrypted, or SSL 2.0 messages) stood in for
+    by a few of the capture's."""
+    master_key_start = bytes.fromhex("81120207")  # CLIENT-MASTER-KEY hdr
+    return [
+        ("ssl2.client", 1, [(0, SSL2_CLIENT_HELLO), (1, SSL2_SERVER_HELLO),
+                            (0, master_key_start)]),
+        ("ssl2.server", 0, [(0, SSL2_CLIENT_HELLO), (1, SSL2_SERVER_HELLO),
+                            (0, master_key_start)]),
+        ("tls13_draft14.s2c_only", 1, [(1, DRAFT14_S2C)]),
+        ("tls13_draft16.s2c_only", 1, [(1, DRAFT16_S2C)]),
+        ("tls13_draft19.client", 1, [(0, DRAFT19_C2S), (1, DRAFT19_S2C)]),
+    ]
 
 
 # Parsers: bodies without the 4-byte header.

@@ -16,7 +16,10 @@
  * A few scenarios only fuzz_decrypt uses (more[] below) get steps and a
  * key log too, and two exchanges are rewritten with a KeyUpdate in each
  * direction (OpenSSL sends one only when asked, which tlsgen does not):
- * DIR/steps/SCEN_keyupdate, DIR/keylog/SCEN_keyupdate.
+ * DIR/steps/SCEN_keyupdate, DIR/keylog/SCEN_keyupdate.  One exchange
+ * starts with an SSLv2-compatible ClientHello (tests/unit/helpers/
+ * v2hello.h): DIR/steps/sslv2_compat, DIR/keylog/sslv2_compat (the
+ * server's key log).
  *
  * mkcorpus.c is included rather than copied so that the scenario list
  * stays in one place.  Built and run by tests/fuzz/mkseeds.py.
@@ -28,6 +31,7 @@
 #include "keylog.h"
 #include "keysched.h"
 #include "ossl_crypto.h"
+#include "v2hello.h"
 
 /* Scenarios only fuzz_decrypt uses: the TLS 1.2 ones above negotiate
  * AES-256-GCM and the TLS 1.3 ones AES-256-GCM or ChaCha20-Poly1305;
@@ -434,6 +438,15 @@ int main(int argc, char **argv)
 		if (sc == NULL || one(sc, sc->name, put_keyupdate) != 0)
 			failed = 1;
 	}
+	struct v2hello_opts vo = {.chal_len = 16, .app_bytes = 10};
+	struct tlsgen_result vr;
+	if (v2hello_run(&vo, &vr) != 0) {
+		fprintf(stderr, "mksteps: sslv2_compat: %s\n", vr.error);
+		failed = 1;
+	} else if (put_both("sslv2_compat", &vr) != 0) {
+		failed = 1;
+	}
+	tlsgen_free(&vr);
 	tlsgen_cleanup();
 	printf("mksteps: %zu files in %s/steps and %s/keylog\n", nfiles,
 	       out_dir, out_dir);

@@ -793,6 +793,19 @@ TT_MUST_USE static tt_rc ssl2_server_hello_parse(struct tt_cur m,
 	return TT_OK;
 }
 
+/* A DER Name as an info field, if it renders. */
+static void dn_field(struct tt_event *ev, const char *key, const uint8_t *der,
+		     size_t n)
+{
+	char dn[4096];
+	size_t len = 0;
+	tt_rc rc = tt_dn_render(der, n, dn, sizeof(dn), &len);
+	if (rc == TT_TOO_BIG)
+		ev->flags |= TT_EVF_TRUNCATED;
+	if (rc != TT_DECODE)
+		tt_ev_strcpy(ev, key, TT_INFO, dn, len);
+}
+
 /* SSL_CT_X509_CERTIFICATE (draft-hickman-netscape-ssl-00 C.5), the only
  * certificate type SSL 2.0 defines. */
 #define SSL2_CT_X509 1
@@ -823,19 +836,8 @@ tt_rc tt_hs_ssl2_server_hello(struct tt_conn *c, enum tt_dir dir,
 	if (ev && TT_INFO <= ev->max && tt_cur_left(&h.cert) > 0 &&
 	    h.cert_type == SSL2_CT_X509 &&
 	    tt_x509_parse(h.cert.p, tt_cur_left(&h.cert), &x) == TT_OK) {
-		const char *key[2] = {"subject", "issuer"};
-		const uint8_t *der[2] = {x.subject, x.issuer};
-		size_t n[2] = {x.subject_len, x.issuer_len};
-		for (int i = 0; i < 2; i++) {
-			char dn[4096];
-			size_t dlen = 0;
-			tt_rc rc = tt_dn_render(der[i], n[i], dn, sizeof(dn),
-						&dlen);
-			if (rc == TT_TOO_BIG)
-				ev->flags |= TT_EVF_TRUNCATED;
-			if (rc != TT_DECODE)
-				tt_ev_strcpy(ev, key[i], TT_INFO, dn, dlen);
-		}
+		dn_field(ev, "subject", x.subject, x.subject_len);
+		dn_field(ev, "issuer", x.issuer, x.issuer_len);
 		tt_ev_label(ev, "not_after", TT_INFO, x.not_after);
 	}
 	tt_ev_int(ev, "cipher_count", TT_INFO,

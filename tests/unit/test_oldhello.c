@@ -530,8 +530,9 @@ static void test_ssl2_capture(void **state)
 }
 
 /* The same connection seen from its server: its hello decoded, then its
- * own direction stops too (and its bytes are told from garbage by their
- * first bytes, as the shim tells a TLS stream). */
+ * own direction stops too; at trace each hello's record is one record
+ * line in the SSL 2.0 form; and its bytes are told from garbage by their
+ * first bytes, as the shim tells a TLS stream. */
 static void test_ssl2_server_side(void **state)
 {
 	(void)state;
@@ -543,7 +544,7 @@ static void test_ssl2_server_side(void **state)
 	struct testkeys k;
 	testkeys_init(&k, "", 0);
 	struct evlog l;
-	evlog_init(&l, TT_INFO);
+	evlog_init(&l, TT_TRACE);
 	struct tt_conn c;
 	tt_conn_init(&c);
 	c.ks = &k.src;
@@ -557,7 +558,15 @@ static void test_ssl2_server_side(void **state)
 	assert_int_equal(tt_conn_role(&c), TT_ROLE_SERVER);
 	char names[256];
 	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "ssl2_client_hello ssl2_server_hello");
+	assert_string_equal(names, "record ssl2_client_hello decoding_stopped "
+				   "record ssl2_server_hello decoding_stopped");
+	/* an SSL 2.0 record header has no content type or version */
+	assert_true(event_is(l.lines[0], "\"dir\":\"in\",\"event\":\"record\","
+					 "\"record_format\":\"sslv2\","
+					 "\"record_length\":46}"));
+	assert_true(event_is(l.lines[3], "\"dir\":\"out\",\"event\":\"record\","
+					 "\"record_format\":\"sslv2\","
+					 "\"record_length\":948}"));
 	tt_conn_release(&c);
 	evlog_free(&l);
 }

@@ -7,7 +7,8 @@
  *   libcrypto_load.c    dlopen, dlsym, the algorithms fetched from a
  *                       private library context; the error mark around
  *                       every call; each thread's contexts, freed at its exit
- *   libcrypto_evp.c     digests, HMAC, AEAD seal and open
+ *   libcrypto_evp.c     digests, HMAC, AEAD seal and open, what there is
+ *   libcrypto_cbc.c     CBC and RC4, for the MAC-protected suites
  *   libcrypto_aes.c     AES single blocks: AES-NI, or libcrypto's ECB
  *   libcrypto_chacha20.c  the ChaCha20 block, computed without libcrypto
  *   libcrypto.c         the table, loaded once
@@ -34,8 +35,15 @@ static const struct tt_crypto table = {
 	.hash_final = tt_lc_hash_final,
 	.hash_free = tt_lc_hash_free,
 	.hmac = tt_lc_hmac,
+	.has = tt_lc_has,
 	.aead_seal = tt_lc_aead_seal,
 	.aead_open = tt_lc_aead_open,
+	.cbc_encrypt = tt_lc_cbc_encrypt,
+	.cbc_decrypt = tt_lc_cbc_decrypt,
+	.stream_new = tt_lc_stream_new,
+	.stream_xor = tt_lc_stream_xor,
+	.stream_copy = tt_lc_stream_copy,
+	.stream_free = tt_lc_stream_free,
 	.aes_block = tt_lc_aes_block,
 	.chacha20_block = tt_lc_chacha20_block,
 };

@@ -4,6 +4,7 @@
  * thread's context for its algorithm (CCM's made anew each time), each
  * initialised on every use; a transcript (hash_*) has a context of its
  * own.  Every call is made between tt_lc_enter() and tt_lc_leave().
+ * has() reads what tt_lc_load found, and needs no call.
  */
 #include "libcrypto_local.h"
 
@@ -32,7 +33,7 @@ static void tls_md_drop(void)
 
 static bool hash_ok(enum tt_hash h)
 {
-	return h == TT_HASH_SHA256 || h == TT_HASH_SHA384;
+	return (unsigned)h < TT_HASH_COUNT && tt_lc.md[h] != NULL;
 }
 
 static size_t hash_block(enum tt_hash h)
@@ -177,10 +178,12 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 	static uint8_t dummy[1];
 	uint8_t fin[16];
 	EVP_CIPHER_CTX *c;
-	int ccm = a == TT_AEAD_AES_128_CCM, outl = 0;
+	int ccm = a == TT_AEAD_AES_128_CCM || a == TT_AEAD_AES_256_CCM ||
+		  a == TT_AEAD_AES_128_CCM_8 || a == TT_AEAD_AES_256_CCM_8;
+	int tl = (int)tt_aead_tag_len(a), outl = 0;
 	bool ok;
 
-	if ((unsigned)a > TT_AEAD_AES_128_CCM || len > INT_MAX ||
+	if ((unsigned)a >= TT_AEAD_COUNT || !tt_lc.cipher[a] || len > INT_MAX ||
 	    aad_len > INT_MAX || !tt_lc_enter())
 		return -1;
 	if (len == 0) {
@@ -197,9 +200,8 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 		     1 &&
 	     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN,
 				   TT_AEAD_NONCE_LEN, NULL) == 1 &&
-	     (!ccm ||
-	      tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TT_AEAD_TAG_LEN,
-				    enc ? NULL : tag) == 1) &&
+	     (!ccm || tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tl,
+					    enc ? NULL : tag) == 1) &&
 	     tt_lc.cipher_init_ex(c, NULL, NULL, key, nonce, enc) == 1 &&
 	     (!ccm ||
 	      tt_lc.cipher_update(c, NULL, &outl, NULL, (int)len) == 1) &&
@@ -207,13 +209,13 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 	      tt_lc.cipher_update(c, NULL, &outl, aad, (int)aad_len) == 1) &&
 	     tt_lc.cipher_update(c, out, &outl, in, (int)len) == 1;
 	if (ok && !enc && !ccm)
-		ok = tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG,
-					   TT_AEAD_TAG_LEN, tag) == 1 &&
+		ok = tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tl, tag) ==
+			     1 &&
 		     tt_lc.cipher_final_ex(c, fin, &outl) == 1;
 	if (ok && enc)
 		ok = tt_lc.cipher_final_ex(c, fin, &outl) == 1 &&
-		     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_GET_TAG,
-					   TT_AEAD_TAG_LEN, tag) == 1;
+		     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_GET_TAG, tl, tag) ==
+			     1;
 	if (!ok || ccm) {
 		/* a failed open leaves state behind; CCM's message length
 		 * is set once per key, so its context is not reused */
@@ -239,6 +241,30 @@ int tt_lc_aead_open(void *ctx, enum tt_aead a, const uint8_t *key,
 {
 	uint8_t t[TT_AEAD_TAG_LEN];
 	(void)ctx;
-	memcpy(t, tag, sizeof(t));
+	if ((unsigned)a >= TT_AEAD_COUNT)
+		return -1;
+	memcpy(t, tag, tt_aead_tag_len(a));
 	return aead(0, a, key, nonce, aad, aad_len, in, len, out, t);
+}
+
+/* ------------------------------------------------------------------ */
+/* What there is                                                       */
+
+int tt_lc_has(void *ctx, enum tt_alg_kind kind, int alg)
+{
+	(void)ctx;
+	switch (kind) {
+	case TT_ALG_HASH:
+		return alg >= 0 && alg < TT_HASH_COUNT && tt_lc.md[alg] ? 0
+									: -1;
+	case TT_ALG_AEAD:
+		return alg >= 0 && alg < TT_AEAD_COUNT && tt_lc.cipher[alg]
+			       ? 0
+			       : -1;
+	case TT_ALG_CIPHER:
+		return alg >= 0 && alg < TT_CIPHER_COUNT && tt_lc.block[alg]
+			       ? 0
+			       : -1;
+	}
+	return -1;
 }

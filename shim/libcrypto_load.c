@@ -6,9 +6,13 @@
  * reached through a pointer from dlsym (shim/libcrypto_local.h).
  *
  * On OpenSSL 3 the algorithms are fetched once from a private
- * OSSL_LIB_CTX (no configuration file, default provider), so the host's
- * configuration and providers neither affect nor see us.  On 1.1.1 the
- * built-in EVP_sha256() etc. are used.
+ * OSSL_LIB_CTX (no configuration file), into which the default provider
+ * and, when it is installed, the legacy one (RC4, DES, IDEA, SEED) are
+ * loaded: the host's configuration and providers neither affect nor see
+ * us, and the legacy provider never enters the host's default context.
+ * On 1.1.1 the built-in EVP_sha256() etc. are used.  SHA-256, SHA-384 and
+ * the ciphers of TLS 1.3 are required; the others (crypto.h, has) are
+ * taken when this libcrypto has them.
  *
  * Every entry point, and the loading, runs between ERR_set_mark() and
  * ERR_pop_to_mark(): errors raised inside are dropped, the host's own
@@ -68,11 +72,13 @@ static void tls_free(void *p)
 	}
 	if (live) {
 		tt_lc.md_ctx_free(t->md);
-		for (size_t i = 0; i < 4; i++)
+		for (size_t i = 0; i < TT_AEAD_COUNT; i++)
 			tt_lc.cipher_ctx_free(t->aead[i]);
+		tt_lc.cipher_ctx_free(t->cbc);
 	}
 	t->md = NULL;
 	memset(t->aead, 0, sizeof(t->aead));
+	t->cbc = NULL;
 	/* A context made later in this thread's exit (another destructor
 	 * tracing I/O) registers again and is freed on the next round. */
 	t->registered = false;
@@ -93,45 +99,93 @@ static const char *bind_syms(void *h, bool *v3)
 		LC_V1(X)
 	}
 #undef X
+#define X(name, field, like) *(void **)&tt_lc.field = dlsym(h, #name);
+	if (!*v3) {
+		LC_V1_OPTIONAL(X)
+	}
+#undef X
 	return NULL;
+}
+
+/* Names of the algorithms, by enum tt_hash, enum tt_aead then AL_*, and
+ * enum tt_cipher.  CCM_8 is CCM with an 8-byte tag. */
+static const char *const md_names[TT_HASH_COUNT] = {"SHA256", "SHA384", "MD5",
+						    "SHA1"};
+static const char *const cipher_names[AL_CIPHERS] = {
+	"AES-128-GCM",	"AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CCM",
+	"AES-256-CCM",	"AES-128-CCM", "AES-256-CCM",	    "ARIA-128-GCM",
+	"ARIA-256-GCM", "AES-128-ECB", "AES-256-ECB",	    "ChaCha20"};
+static const char *const block_names[TT_CIPHER_COUNT] = {
+	"AES-128-CBC",	    "AES-256-CBC",  "CAMELLIA-128-CBC",
+	"CAMELLIA-256-CBC", "ARIA-128-CBC", "ARIA-256-CBC",
+	"SEED-CBC",	    "IDEA-CBC",	    "DES-CBC",
+	"DES-EDE3-CBC",	    "RC4"};
+
+/* A 1.1.1 getter looked up or not (optional ones may be NULL). */
+#define GET(f) (tt_lc.f ? tt_lc.f() : NULL)
+
+static void lookup_v1(void)
+{
+	tt_lc.md[TT_HASH_SHA256] = tt_lc.sha256();
+	tt_lc.md[TT_HASH_SHA384] = tt_lc.sha384();
+	tt_lc.md[TT_HASH_MD5] = GET(md5);
+	tt_lc.md[TT_HASH_SHA1] = GET(sha1);
+	tt_lc.cipher[TT_AEAD_AES_128_GCM] = tt_lc.aes_128_gcm();
+	tt_lc.cipher[TT_AEAD_AES_256_GCM] = tt_lc.aes_256_gcm();
+	tt_lc.cipher[TT_AEAD_CHACHA20_POLY1305] = tt_lc.chacha20_poly1305();
+	tt_lc.cipher[TT_AEAD_AES_128_CCM] = tt_lc.aes_128_ccm();
+	tt_lc.cipher[TT_AEAD_AES_256_CCM] = GET(aes_256_ccm);
+	tt_lc.cipher[TT_AEAD_AES_128_CCM_8] = tt_lc.aes_128_ccm();
+	tt_lc.cipher[TT_AEAD_AES_256_CCM_8] = GET(aes_256_ccm);
+	tt_lc.cipher[TT_AEAD_ARIA_128_GCM] = GET(aria_128_gcm);
+	tt_lc.cipher[TT_AEAD_ARIA_256_GCM] = GET(aria_256_gcm);
+	tt_lc.cipher[AL_AES_128_ECB] = tt_lc.aes_128_ecb();
+	tt_lc.cipher[AL_AES_256_ECB] = tt_lc.aes_256_ecb();
+	tt_lc.cipher[AL_CHACHA20] = tt_lc.chacha20();
+	tt_lc.block[TT_CIPHER_AES_128_CBC] = GET(aes_128_cbc);
+	tt_lc.block[TT_CIPHER_AES_256_CBC] = GET(aes_256_cbc);
+	tt_lc.block[TT_CIPHER_CAMELLIA_128_CBC] = GET(camellia_128_cbc);
+	tt_lc.block[TT_CIPHER_CAMELLIA_256_CBC] = GET(camellia_256_cbc);
+	tt_lc.block[TT_CIPHER_ARIA_128_CBC] = GET(aria_128_cbc);
+	tt_lc.block[TT_CIPHER_ARIA_256_CBC] = GET(aria_256_cbc);
+	tt_lc.block[TT_CIPHER_SEED_CBC] = GET(seed_cbc);
+	tt_lc.block[TT_CIPHER_IDEA_CBC] = GET(idea_cbc);
+	tt_lc.block[TT_CIPHER_DES_CBC] = GET(des_cbc);
+	tt_lc.block[TT_CIPHER_3DES_EDE_CBC] = GET(des_ede3_cbc);
+	tt_lc.block[TT_CIPHER_RC4_128] = GET(rc4);
 }
 
 /* Fetches (3) or looks up (1.1.1) every algorithm; NULL, or what
  * failed.  Called between ERR_set_mark() and ERR_pop_to_mark(). */
 static const char *fetch_all(bool v3)
 {
-	static const char *const mds[2] = {"SHA256", "SHA384"};
-	static const char *const ciphers[AL_CIPHERS] = {
-		"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305",
-		"AES-128-CCM", "AES-128-ECB", "AES-256-ECB",
-		"ChaCha20"};
-
 	if (!v3) {
-		tt_lc.md[TT_HASH_SHA256] = tt_lc.sha256();
-		tt_lc.md[TT_HASH_SHA384] = tt_lc.sha384();
-		tt_lc.cipher[TT_AEAD_AES_128_GCM] = tt_lc.aes_128_gcm();
-		tt_lc.cipher[TT_AEAD_AES_256_GCM] = tt_lc.aes_256_gcm();
-		tt_lc.cipher[TT_AEAD_CHACHA20_POLY1305] =
-			tt_lc.chacha20_poly1305();
-		tt_lc.cipher[TT_AEAD_AES_128_CCM] = tt_lc.aes_128_ccm();
-		tt_lc.cipher[AL_AES_128_ECB] = tt_lc.aes_128_ecb();
-		tt_lc.cipher[AL_AES_256_ECB] = tt_lc.aes_256_ecb();
-		tt_lc.cipher[AL_CHACHA20] = tt_lc.chacha20();
+		lookup_v1();
 	} else {
 		tt_lc.libctx = tt_lc.libctx_new();
 		if (!tt_lc.libctx)
 			return "OSSL_LIB_CTX_new failed";
-		for (int i = 0; i < 2; i++)
+		/* Once one provider is loaded by hand the default one is no
+		 * longer loaded on first use: both are.  Without the legacy
+		 * module its ciphers are simply not found. */
+		if (!tt_lc.provider_load(tt_lc.libctx, "default"))
+			return "OpenSSL's default provider could not be loaded";
+		(void)tt_lc.provider_load(tt_lc.libctx, "legacy");
+		for (int i = 0; i < TT_HASH_COUNT; i++)
 			tt_lc.md[i] =
-				tt_lc.md_fetch(tt_lc.libctx, mds[i], NULL);
+				tt_lc.md_fetch(tt_lc.libctx, md_names[i], NULL);
 		for (int i = 0; i < AL_CIPHERS; i++)
-			tt_lc.cipher[i] = tt_lc.cipher_fetch(tt_lc.libctx,
-							     ciphers[i], NULL);
+			tt_lc.cipher[i] = tt_lc.cipher_fetch(
+				tt_lc.libctx, cipher_names[i], NULL);
+		for (int i = 0; i < TT_CIPHER_COUNT; i++)
+			tt_lc.block[i] = tt_lc.cipher_fetch(
+				tt_lc.libctx, block_names[i], NULL);
 	}
 	if (!tt_lc.md[TT_HASH_SHA256] || !tt_lc.md[TT_HASH_SHA384])
 		return "libcrypto has no SHA-256 or SHA-384";
 	for (int i = 0; i < AL_CIPHERS; i++)
-		if (!tt_lc.cipher[i])
+		if (!tt_lc.cipher[i] &&
+		    (i <= TT_AEAD_AES_128_CCM || i >= AL_AES_128_ECB))
 			return "libcrypto lacks a cipher (AES-GCM, AES-CCM, "
 			       "AES-ECB, ChaCha20 or ChaCha20-Poly1305)";
 	return NULL;

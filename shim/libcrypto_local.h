@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 #include "crypto.h"
 
@@ -41,6 +42,7 @@
 	X(EVP_DigestFinal_ex, digest_final_ex)                                 \
 	X(EVP_CIPHER_CTX_new, cipher_ctx_new)                                  \
 	X(EVP_CIPHER_CTX_free, cipher_ctx_free)                                \
+	X(EVP_CIPHER_CTX_copy, cipher_ctx_copy)                                \
 	X(EVP_CIPHER_CTX_ctrl, cipher_ctx_ctrl)                                \
 	X(EVP_CIPHER_CTX_set_padding, cipher_ctx_set_padding)                  \
 	X(EVP_CipherInit_ex, cipher_init_ex)                                   \
@@ -52,6 +54,7 @@
 /* OpenSSL 3 only. */
 #define LC_V3(X)                                                               \
 	X(OSSL_LIB_CTX_new, libctx_new)                                        \
+	X(OSSL_PROVIDER_load, provider_load)                                   \
 	X(EVP_MD_fetch, md_fetch)                                              \
 	X(EVP_CIPHER_fetch, cipher_fetch)
 
@@ -67,8 +70,36 @@
 	X(EVP_aes_256_ecb, aes_256_ecb)                                        \
 	X(EVP_chacha20, chacha20)
 
+/* OpenSSL 1.1.1, looked up but not required: a build may leave some
+ * out (no-idea, no-seed, no-rc4, ...), and its headers then do not
+ * declare them either, so each is declared with the type of a getter
+ * of its kind that every build has: X(name, field, like).  The table's
+ * has() says what was found. */
+#define LC_V1_OPTIONAL(X)                                                      \
+	X(EVP_md5, md5, EVP_sha256)                                            \
+	X(EVP_sha1, sha1, EVP_sha256)                                          \
+	X(EVP_aes_256_ccm, aes_256_ccm, EVP_aes_128_ccm)                       \
+	X(EVP_aria_128_gcm, aria_128_gcm, EVP_aes_128_ccm)                     \
+	X(EVP_aria_256_gcm, aria_256_gcm, EVP_aes_128_ccm)                     \
+	X(EVP_aes_128_cbc, aes_128_cbc, EVP_aes_128_ccm)                       \
+	X(EVP_aes_256_cbc, aes_256_cbc, EVP_aes_128_ccm)                       \
+	X(EVP_camellia_128_cbc, camellia_128_cbc, EVP_aes_128_ccm)             \
+	X(EVP_camellia_256_cbc, camellia_256_cbc, EVP_aes_128_ccm)             \
+	X(EVP_aria_128_cbc, aria_128_cbc, EVP_aes_128_ccm)                     \
+	X(EVP_aria_256_cbc, aria_256_cbc, EVP_aes_128_ccm)                     \
+	X(EVP_seed_cbc, seed_cbc, EVP_aes_128_ccm)                             \
+	X(EVP_idea_cbc, idea_cbc, EVP_aes_128_ccm)                             \
+	X(EVP_des_cbc, des_cbc, EVP_aes_128_ccm)                               \
+	X(EVP_des_ede3_cbc, des_ede3_cbc, EVP_aes_128_ccm)                     \
+	X(EVP_rc4, rc4, EVP_aes_128_ccm)
+
 /* The ciphers after those of enum tt_aead. */
-enum { AL_AES_128_ECB = 4, AL_AES_256_ECB, AL_CHACHA20, AL_CIPHERS };
+enum {
+	AL_AES_128_ECB = TT_AEAD_COUNT,
+	AL_AES_256_ECB,
+	AL_CHACHA20,
+	AL_CIPHERS
+};
 
 /* The bound functions and the algorithms, set once by tt_lc_load(). */
 struct tt_lc_syms {
@@ -77,9 +108,14 @@ struct tt_lc_syms {
 	LC_V3(X)
 	LC_V1(X)
 #undef X
+#define X(name, field, like) typeof(like) *field;
+	LC_V1_OPTIONAL(X)
+#undef X
 	OSSL_LIB_CTX *libctx;
-	const EVP_MD *md[2];		      /* by enum tt_hash */
-	const EVP_CIPHER *cipher[AL_CIPHERS]; /* enum tt_aead, then AL_* */
+	/* NULL for what this libcrypto lacks (only the optional ones) */
+	const EVP_MD *md[TT_HASH_COUNT];	  /* by enum tt_hash */
+	const EVP_CIPHER *cipher[AL_CIPHERS];	  /* enum tt_aead, then AL_* */
+	const EVP_CIPHER *block[TT_CIPHER_COUNT]; /* by enum tt_cipher */
 };
 extern struct tt_lc_syms tt_lc;
 
@@ -99,8 +135,10 @@ struct tt_lc_aes_slot {
 /* This thread's contexts, freed when it exits (once registered). */
 struct tt_lc_thread {
 	struct tt_lc_aes_slot aes[AES_SLOTS];
-	EVP_MD_CTX *md;		 /* digests and HMAC */
-	EVP_CIPHER_CTX *aead[4]; /* per enum tt_aead, re-initialised per call */
+	EVP_MD_CTX *md; /* digests and HMAC */
+	/* per enum tt_aead, re-initialised per call */
+	EVP_CIPHER_CTX *aead[TT_AEAD_COUNT];
+	EVP_CIPHER_CTX *cbc; /* CBC, re-initialised per call */
 	uint64_t clock;
 	bool registered;
 };
@@ -125,6 +163,7 @@ int tt_lc_hash_final(void *ctx, const void *st, uint8_t *out);
 void tt_lc_hash_free(void *ctx, void *st);
 int tt_lc_hmac(void *ctx, enum tt_hash h, const uint8_t *key, size_t key_len,
 	       const uint8_t *data, size_t len, uint8_t *out);
+int tt_lc_has(void *ctx, enum tt_alg_kind kind, int alg);
 int tt_lc_aead_seal(void *ctx, enum tt_aead a, const uint8_t *key,
 		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 		    const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag);
@@ -132,6 +171,18 @@ int tt_lc_aead_open(void *ctx, enum tt_aead a, const uint8_t *key,
 		    const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 		    const uint8_t *in, size_t len, uint8_t *out,
 		    const uint8_t *tag);
+int tt_lc_cbc_encrypt(void *ctx, enum tt_cipher c, const uint8_t *key,
+		      const uint8_t *iv, const uint8_t *in, size_t len,
+		      uint8_t *out);
+int tt_lc_cbc_decrypt(void *ctx, enum tt_cipher c, const uint8_t *key,
+		      const uint8_t *iv, const uint8_t *in, size_t len,
+		      uint8_t *out);
+int tt_lc_stream_new(void *ctx, enum tt_cipher c, const uint8_t *key,
+		     void **st);
+int tt_lc_stream_xor(void *ctx, void *st, const uint8_t *in, size_t len,
+		     uint8_t *out);
+int tt_lc_stream_copy(void *ctx, const void *st, void **copy);
+void tt_lc_stream_free(void *ctx, void *st);
 int tt_lc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 		    const uint8_t *in, uint8_t *out);
 int tt_lc_chacha20_block(void *ctx, const uint8_t *key, uint32_t counter,

@@ -6,8 +6,16 @@
  * padding, read the inner content type).
  * TLS 1.2 (RFC 5246 5, 6.3, 6.2.3.3; RFC 5288 3; RFC 6655 3; RFC 7905 2):
  * the PRF, the key block from a master secret, and the record open of the
- * AEAD suites (AES-GCM, AES-CCM with 4-byte salt + 8-byte explicit nonce;
- * ChaCha20-Poly1305 with the IV xor sequence-number nonce).
+ * AEAD suites (AES-GCM, ARIA-GCM, AES-CCM and CCM_8 with 4-byte salt +
+ * 8-byte explicit nonce; ChaCha20-Poly1305 with the IV xor sequence-number
+ * nonce).
+ * TLS 1.2 and earlier, the MAC-protected suites (RFC 5246 6.2.3.1-2, RFC
+ * 4346 6.2.3.2, RFC 2246 5 and 6.2.3.2, RFC 6101 5.2.3 and 6.2.2, RFC
+ * 7366): the TLS 1.0/1.1 PRF and the SSL 3.0 key block, the HMAC (or SSL
+ * 3.0's MAC) over sequence number, header and content, and the record
+ * open of CBC suites (MAC-then-encrypt, or encrypt-then-MAC; explicit IV
+ * from TLS 1.1, the previous record's last block before), of RC4 (its
+ * state carried from record to record) and of the NULL cipher.
  *
  * Results: TT_OK; TT_DECODE for a malformed record, one that does not
  * authenticate, or a crypto table call that failed; TT_TOO_BIG for a
@@ -49,15 +57,34 @@
  * ARIA, ... and anything unknown). */
 const struct tt_suite *tt_suite_find(uint16_t code);
 
-/* One direction's record keys and its next sequence number. */
+#define TT_IV_MAX 16 /* a cipher block (CBC), or an AEAD's nonce */
+
+/* One direction's record keys, its next sequence number, and what moves
+ * from record to record. */
 struct tt_rkeys {
 	const struct tt_suite *suite;
+	/* The protocol the records are protected under: SSL 3.0 to TLS 1.2
+	 * for a TLS 1.2 suite (the MAC, the key block and whether a CBC
+	 * record carries its IV depend on it); unused in TLS 1.3. */
+	uint16_t version;
+	bool etm;     /* encrypt_then_mac (RFC 7366), CBC suites only */
+	bool iv_lost; /* CBC before TLS 1.1: a record went by without its
+		       * body, so the next one's IV is not known */
 	uint8_t key[TT_AEAD_KEY_MAX];
-	uint8_t iv[TT_AEAD_NONCE_LEN]; /* suite->iv_len bytes used */
+	/* the AEAD's IV or salt (suite->iv_len bytes); CBC before TLS 1.1:
+	 * the IV of the next record (the key block's, then the last
+	 * ciphertext block of the record before) */
+	uint8_t iv[TT_IV_MAX];
+	uint8_t mac_key[TT_HASH_MAX]; /* tt_hash_len(suite->mac_hash) */
+	void *stream; /* RC4: the cipher state (crypto table), made on
+		       * first use, NULL before */
 	uint64_t seq;
 };
 
+/* Wipes keys that hold no stream state (TLS 1.3, AEAD and CBC suites). */
 void tt_rkeys_wipe(struct tt_rkeys *k);
+/* Frees the stream state, if any, then wipes. */
+void tt_rkeys_release(const struct tt_crypto *cr, struct tt_rkeys *k);
 
 /* ---- HKDF and the TLS 1.3 key schedule ---- */
 
@@ -127,7 +154,7 @@ TT_MUST_USE tt_rc tt_tls13_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 				uint8_t *out, size_t out_cap, size_t *out_len,
 				uint8_t *type);
 
-/* ---- TLS 1.2 ---- */
+/* ---- TLS 1.2 and earlier ---- */
 
 /* out = PRF(secret, label, seed) with P_<h> (RFC 5246 5): the label a C
  * string of at most TT_PRF_LABEL_MAX bytes, the seed at most
@@ -137,28 +164,73 @@ TT_MUST_USE tt_rc tt_tls12_prf(const struct tt_crypto *cr, enum tt_hash h,
 			       const char *label, const uint8_t *seed,
 			       size_t seed_len, uint8_t *out, size_t out_len);
 
-/* Both directions' record keys from the master secret (RFC 5246 6.3):
- * key_block = PRF(master, "key expansion", server_random +
- * client_random), cut into client and server write keys and IVs (AEAD
- * suites have no MAC keys).  Sequence numbers start at 0, for the first
- * record after each side's ChangeCipherSpec.  TT_UNSUPPORTED for a TLS
- * 1.3 suite. */
+/* The TLS 1.0 and 1.1 PRF (RFC 2246 5): P_MD5 over the first half of the
+ * secret xor P_SHA-1 over the second (halves rounded up, sharing a byte
+ * when its length is odd).  Limits as tt_tls12_prf. */
+TT_MUST_USE tt_rc tt_tls10_prf(const struct tt_crypto *cr,
+			       const uint8_t *secret, size_t secret_len,
+			       const char *label, const uint8_t *seed,
+			       size_t seed_len, uint8_t *out, size_t out_len);
+
+/* The SSL 3.0 key block (RFC 6101 6.2.2): MD5(master + SHA-1("A" +
+ * master + server_random + client_random)) + MD5(master + SHA-1("BB" +
+ * ...)) + ..., out_len at most 26 * 16 bytes. */
+TT_MUST_USE tt_rc tt_ssl3_key_block(const struct tt_crypto *cr,
+				    const uint8_t *master,
+				    const uint8_t *client_random,
+				    const uint8_t *server_random, uint8_t *out,
+				    size_t out_len);
+
+/* Both directions' record keys from the master secret (RFC 5246 6.3, RFC
+ * 2246 6.3, RFC 6101 6.2.2): the key block (the PRF of the version, with
+ * "key expansion" and server_random + client_random; SSL 3.0's own) cut
+ * into client and server MAC keys (none for AEAD suites), write keys and
+ * IVs.  version is the negotiated one, SSL 3.0 to TLS 1.2.  Sequence
+ * numbers start at 0, for the first record after each side's
+ * ChangeCipherSpec; etm is false.  TT_UNSUPPORTED for a TLS 1.3 suite, a
+ * suite the crypto table cannot open (tt_suite_find) or a version it is
+ * not defined for (SSL 3.0 with a MAC other than MD5 or SHA-1). */
 TT_MUST_USE tt_rc tt_tls12_keys(const struct tt_crypto *cr,
-				const struct tt_suite *suite,
+				const struct tt_suite *suite, uint16_t version,
 				const uint8_t *master,
 				const uint8_t *client_random,
 				const uint8_t *server_random,
 				struct tt_rkeys *client,
 				struct tt_rkeys *server);
 
-/* Opens one whole TLS 1.2 AEAD record (5-byte header + body, rec_len
- * bytes exactly) with k: AAD = seq_num + type + version + plaintext
- * length.  The plaintext goes to out (out_cap >= its length; out may be
- * the ciphertext's first byte, rec + 5 + suite->explicit_nonce, to
- * decrypt in place), its length to *out_len; the content type is the
- * header's.  k->seq and failures as tt_tls13_open. */
+/* Bytes of IV or nonce at the start of each record's body under k: the
+ * suite's explicit_nonce, but none for CBC before TLS 1.1. */
+size_t tt_tls12_explicit(const struct tt_rkeys *k);
+
+/* Opens one whole record of TLS 1.2 or earlier (5-byte header + body,
+ * rec_len bytes exactly) with k.  The plaintext goes to out, its length
+ * to *out_len; out_cap must be at least the body's length less
+ * tt_tls12_explicit(k); out may be rec + 5 + tt_tls12_explicit(k) to
+ * decrypt in place.  The content type is the header's.
+ *   AEAD: AAD = seq_num + type + version + plaintext length.
+ *   CBC, MAC-then-encrypt: the padding (every byte equal to its length;
+ *   SSL 3.0: only its length, under one block) and the MAC over seq_num
+ *   + type + version + length + content (SSL 3.0: no version, its own
+ *   MAC) are checked.  encrypt_then_mac (k->etm): the MAC over seq_num
+ *   + header + IV + ciphertext, checked before decrypting.
+ *   RC4 and NULL: the content, then its MAC.
+ * On success k->seq moves on, and with it the RC4 state and the next IV
+ * before TLS 1.1; on failure none of them does, and out is wiped.
+ * TT_DECODE for a record too short or not of whole blocks, that does
+ * not authenticate, or whose padding is wrong; TT_TOO_BIG for a body
+ * over TT_TLS12_CIPHERTEXT_MAX or an out_cap too small. */
 TT_MUST_USE tt_rc tt_tls12_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 				const uint8_t *rec, size_t rec_len,
 				uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* A record passed over (application data, or one whose body was not
+ * kept: body NULL): its length from the 5-byte header hdr.  k->seq moves
+ * on; RC4's keystream by the body's length; before TLS 1.1 a CBC
+ * direction takes the body's last ciphertext block as the next IV, or,
+ * without the body, marks it lost (k->iv_lost: the next record cannot be
+ * opened, only passed over, after which it is known again).  TT_DECODE
+ * when the crypto table fails (RC4). */
+TT_MUST_USE tt_rc tt_tls12_skip(const struct tt_crypto *cr, struct tt_rkeys *k,
+				const uint8_t *hdr, const uint8_t *body);
 
 #endif

@@ -180,21 +180,74 @@ const char *tt_label_ssl2_cipher(uint32_t v, char buf[TT_NAMEBUF])
 #define MAC_OMAC(block)	  block
 #define MAC_IMIT(block)	  4
 
-/* What the crypto table (crypto.h) has: AES-GCM, AES-128-CCM with a
- * 16-byte tag and ChaCha20-Poly1305, under a SHA-256 or SHA-384 key
- * schedule.  The arguments are TT_BULK_, TT_MODE_ and TT_DIGEST_
- * constants. */
+/* The crypto table's cipher (crypto.h) of each bulk cipher of the
+ * MAC-protected suites; -1 for those it has not: the 40-bit export
+ * ciphers (their key expansion is not done here) and those only AEAD or
+ * GOST suites use. */
+#define CIPHER_NULL	    -1
+#define CIPHER_RC4_40	    -1
+#define CIPHER_RC4_128	    TT_CIPHER_RC4_128
+#define CIPHER_RC2_40	    -1
+#define CIPHER_DES40	    -1
+#define CIPHER_DES	    TT_CIPHER_DES_CBC
+#define CIPHER_3DES_EDE	    TT_CIPHER_3DES_EDE_CBC
+#define CIPHER_IDEA	    TT_CIPHER_IDEA_CBC
+#define CIPHER_AES_128	    TT_CIPHER_AES_128_CBC
+#define CIPHER_AES_256	    TT_CIPHER_AES_256_CBC
+#define CIPHER_CAMELLIA_128 TT_CIPHER_CAMELLIA_128_CBC
+#define CIPHER_CAMELLIA_256 TT_CIPHER_CAMELLIA_256_CBC
+#define CIPHER_SEED	    TT_CIPHER_SEED_CBC
+#define CIPHER_ARIA_128	    TT_CIPHER_ARIA_128_CBC
+#define CIPHER_ARIA_256	    TT_CIPHER_ARIA_256_CBC
+#define CIPHER_CHACHA20	    -1
+#define CIPHER_SM4	    -1
+#define CIPHER_AEGIS_128L   -1
+#define CIPHER_AEGIS_256    -1
+#define CIPHER_KUZNYECHIK   -1
+#define CIPHER_MAGMA	    -1
+#define CIPHER_GOST28147    -1
+
+/* The crypto table's hash of each record MAC; -1 for none (AEADs) and
+ * the GOST MACs. */
+#define MACHASH_NONE   -1
+#define MACHASH_MD5    TT_HASH_MD5
+#define MACHASH_SHA1   TT_HASH_SHA1
+#define MACHASH_SHA256 TT_HASH_SHA256
+#define MACHASH_SHA384 TT_HASH_SHA384
+#define MACHASH_OMAC   -1
+#define MACHASH_IMIT   -1
+
+/* What the crypto table (crypto.h) has: AES-GCM, ARIA-GCM, AES-CCM with
+ * a 16- or 8-byte tag, ChaCha20-Poly1305; for TLS 1.2 and earlier also
+ * the MAC-protected suites (CBC, RC4, NULL) with an MD5, SHA-1, SHA-256
+ * or SHA-384 HMAC; all under a SHA-256 or SHA-384 key schedule.  Not:
+ * Camellia-GCM (OpenSSL has no such cipher), the export ciphers, SM4,
+ * AEGIS, GOST, TLS 1.3's integrity-only suites.  The arguments are
+ * TT_BULK_, TT_MODE_ and TT_DIGEST_ constants and -1 or a crypto table
+ * enum for cipher and machash. */
 #define AEAD_OF(bulk, mode)                                                    \
 	((mode) == TT_MODE_CHACHA20_POLY1305 ? TT_AEAD_CHACHA20_POLY1305       \
-	 : (mode) == TT_MODE_CCM	     ? TT_AEAD_AES_128_CCM             \
-	 : (bulk) == TT_BULK_AES_256	     ? TT_AEAD_AES_256_GCM             \
-					     : TT_AEAD_AES_128_GCM)
-#define DECRYPT(bulk, mode, prf)                                               \
+	 : (mode) == TT_MODE_CCM                                               \
+		 ? ((bulk) == TT_BULK_AES_256 ? TT_AEAD_AES_256_CCM            \
+					      : TT_AEAD_AES_128_CCM)           \
+	 : (mode) == TT_MODE_CCM_8                                             \
+		 ? ((bulk) == TT_BULK_AES_256 ? TT_AEAD_AES_256_CCM_8          \
+					      : TT_AEAD_AES_128_CCM_8)         \
+	 : (bulk) == TT_BULK_ARIA_128 ? TT_AEAD_ARIA_128_GCM                   \
+	 : (bulk) == TT_BULK_ARIA_256 ? TT_AEAD_ARIA_256_GCM                   \
+	 : (bulk) == TT_BULK_AES_256  ? TT_AEAD_AES_256_GCM                    \
+				      : TT_AEAD_AES_128_GCM)
+#define AES(bulk)  ((bulk) == TT_BULK_AES_128 || (bulk) == TT_BULK_AES_256)
+#define ARIA(bulk) ((bulk) == TT_BULK_ARIA_128 || (bulk) == TT_BULK_ARIA_256)
+#define DECRYPT(bulk, mode, prf, cipher, machash, tls13)                       \
 	(((prf) == TT_DIGEST_SHA256 || (prf) == TT_DIGEST_SHA384) &&           \
-	 (((mode) == TT_MODE_GCM &&                                            \
-	   ((bulk) == TT_BULK_AES_128 || (bulk) == TT_BULK_AES_256)) ||        \
-	  ((mode) == TT_MODE_CCM && (bulk) == TT_BULK_AES_128) ||              \
-	  (mode) == TT_MODE_CHACHA20_POLY1305))
+	 (((mode) == TT_MODE_GCM && (AES(bulk) || ARIA(bulk))) ||              \
+	  (((mode) == TT_MODE_CCM || (mode) == TT_MODE_CCM_8) && AES(bulk)) || \
+	  (mode) == TT_MODE_CHACHA20_POLY1305 ||                               \
+	  (!(tls13) && (machash) >= 0 &&                                       \
+	   ((mode) == TT_MODE_NULL ||                                          \
+	    (((mode) == TT_MODE_CBC || (mode) == TT_MODE_STREAM) &&            \
+	     (cipher) >= 0)))))
 
 /* One case of tt_suite_info(): a constant object per suite.  Column
  * tokens are only ever pasted: passed on whole, a NULL would expand.
@@ -217,11 +270,16 @@ const char *tt_label_ssl2_cipher(uint32_t v, char buf[TT_NAMEBUF])
 			.mac_len = MAC_##mac_(BLOCK_##bulk_),                  \
 			.prf = TT_DIGEST_##prf_,                               \
 			.decrypt = DECRYPT(TT_BULK_##bulk_, TT_MODE_##mode_,   \
-					   TT_DIGEST_##prf_),                  \
+					   TT_DIGEST_##prf_, CIPHER_##bulk_,   \
+					   MACHASH_##mac_, ver_ == 13),        \
 			.hash = TT_DIGEST_##prf_ == TT_DIGEST_SHA384           \
 					? TT_HASH_SHA384                       \
 					: TT_HASH_SHA256,                      \
 			.aead = AEAD_OF(TT_BULK_##bulk_, TT_MODE_##mode_),     \
+			.cipher = (enum tt_cipher)(                            \
+				CIPHER_##bulk_ < 0 ? 0 : CIPHER_##bulk_),      \
+			.mac_hash = (enum tt_hash)(                            \
+				MACHASH_##mac_ < 0 ? 0 : MACHASH_##mac_),      \
 		};                                                             \
 		return &s;                                                     \
 	}

@@ -245,12 +245,17 @@ struct tt_suite {
 	enum tt_digest mac;
 	uint8_t mac_len; /* MAC bytes per record; 0 for AEADs */
 	enum tt_digest prf;
-	/* Whether the crypto table can open its records (an AEAD it has and
-	 * a SHA-256 or SHA-384 key schedule); hash and aead are meaningful
-	 * only then. */
+	/* Whether the crypto table can open its records: an AEAD it has,
+	 * or (TLS 1.2 and earlier) a cipher it has or none, with an HMAC;
+	 * under a SHA-256 or SHA-384 key schedule.  hash, aead, cipher and
+	 * mac_hash are meaningful only then, aead for the AEAD modes,
+	 * cipher for CBC and STREAM, mac_hash for those and NULL.  At run
+	 * time the libcrypto may still lack the cipher (crypto.h, has). */
 	bool decrypt;
 	enum tt_hash hash; /* HKDF hash (1.3) or PRF hash (1.2) */
 	enum tt_aead aead;
+	enum tt_cipher cipher;
+	enum tt_hash mac_hash;
 };
 
 /* The suite registered as code, or NULL when code is not a registered

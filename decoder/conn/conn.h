@@ -231,6 +231,9 @@ struct tt_conn {
 	uint16_t reneg_attempts;
 	bool ch_seen, ch_ri, ch_scsv; /* secure renegotiation (RFC 5746) */
 	bool sh_seen, sh_ri;
+	/* encrypt_then_mac (RFC 7366) in the latest ClientHello and
+	 * ServerHello: used from the CCS of their handshake (decrypt.c) */
+	bool ch_etm, sh_etm;
 	bool cr_seen;
 	int32_t cr_ca_count;
 	char *ca_text;	    /* the CA names, for a diagnosis */

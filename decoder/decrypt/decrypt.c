@@ -9,12 +9,20 @@
  * the zero padding finds the inner content type.  Only handshake and alert
  * records are decrypted (and authenticated) in full.
  *
- * TLS 1.2 AEAD suites (RFC 5246 6.3, 6.2.3.3): a ChangeCipherSpec puts the
- * direction on the keys of the handshake in progress, made from its
- * master secret (CLIENT_RANDOM) and both randoms; handshake, alert and
- * CCS records after it are decrypted, application data only counted,
- * unless the epoch is compressed (tt_dir_inflating): its records are one
- * DEFLATE stream, which the record layer inflates, every one in turn.
+ * TLS 1.2 and earlier, down to SSL 3.0 (RFC 5246 6.3, 6.2.3): a
+ * ChangeCipherSpec puts the direction on the keys of the handshake in
+ * progress, made from its master secret (CLIENT_RANDOM), both randoms,
+ * the negotiated version and, for CBC suites, whether that handshake
+ * agreed on encrypt_then_mac; handshake, alert and CCS records after it
+ * are decrypted and authenticated, application data passed over: only
+ * counted, except that RC4's keystream moves on by its length and, before
+ * TLS 1.1, a CBC record's last block is kept as the next one's IV (its
+ * body is then needed).  A suite whose cipher the libcrypto lacks at run
+ * time (RC4, DES, IDEA, SEED without OpenSSL 3's legacy provider) is not
+ * decrypted, and said so.
+ * A compressed epoch (tt_dir_inflating) is one DEFLATE stream, which the
+ * record layer inflates: its application data is decrypted too, every
+ * record in turn.
  *
  * A record whose keys are not here yet waits in the record layer's queue
  * (TT_DEC_WAIT) and is offered again when it drains.  Secrets
@@ -43,12 +51,17 @@ struct tt_kdir {
 	 * epoch starts: the client's names the secret in the key log, the
 	 * server's (TLS 1.2) goes into the key block. */
 	uint8_t crandom[TT_RANDOM_LEN], srandom[TT_RANDOM_LEN];
+	/* TLS 1.2 and earlier: that handshake's version and its
+	 * encrypt_then_mac agreement, likewise taken at the CCS */
+	uint16_t version;
+	bool etm;
 };
 
 static void kd_free(struct tt_dirstate *d)
 {
 	if (!d->kd)
 		return;
+	tt_rkeys_release(d->kd->cr, &d->kd->k);
 	tt_wipe(d->kd, sizeof(*d->kd));
 	free(d->kd);
 	d->kd = NULL;
@@ -126,7 +139,36 @@ bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
 		return false;
 	if (tt_conn_version(c) >= TT_V_TLS13)
 		return type == TT_CT_APPLICATION_DATA;
-	return type != TT_CT_APPLICATION_DATA || tt_dir_inflating(d);
+	/* CBC before TLS 1.1: the last block of every record is the next
+	 * one's IV */
+	return type != TT_CT_APPLICATION_DATA || tt_dir_inflating(d) ||
+	       (d->kd->suite->mode == TT_MODE_CBC &&
+		d->kd->version <= TT_V_TLS10);
+}
+
+/* Whether the libcrypto has all that suite's records need under version:
+ * its AEAD, or its cipher and MAC hash, and the hashes of the key block
+ * (MD5 and SHA-1 before TLS 1.2). */
+static bool crypto_has(const struct tt_crypto *cr, const struct tt_suite *s,
+		       uint16_t version)
+{
+	if (s->tls13)
+		return cr->has(cr->ctx, TT_ALG_AEAD, (int)s->aead) == 0;
+	if (version < TT_V_TLS12 &&
+	    (cr->has(cr->ctx, TT_ALG_HASH, TT_HASH_MD5) != 0 ||
+	     cr->has(cr->ctx, TT_ALG_HASH, TT_HASH_SHA1) != 0))
+		return false;
+	switch (s->mode) {
+	case TT_MODE_CBC:
+	case TT_MODE_STREAM:
+		if (cr->has(cr->ctx, TT_ALG_CIPHER, (int)s->cipher) != 0)
+			return false;
+		/* fall through */
+	case TT_MODE_NULL:
+		return cr->has(cr->ctx, TT_ALG_HASH, (int)s->mac_hash) == 0;
+	default:
+		return cr->has(cr->ctx, TT_ALG_AEAD, (int)s->aead) == 0;
+	}
 }
 
 /* Installs the keys dir waits for, if its secret is known.  false: still
@@ -170,6 +212,11 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		c->dec_nocrypto = true;
 		goto out;
 	}
+	if (!crypto_has(kd->cr, kd->suite, kd->version)) {
+		/* a cipher (or MD5) this libcrypto lacks */
+		c->dec_unsupported = true;
+		goto out;
+	}
 	if (tls13) {
 		ok = tt_tls13_traffic_keys(kd->cr, kd->suite, secret, &kd->k) ==
 		     TT_OK;
@@ -179,9 +226,11 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 			kd->k.seq = c->early_records;
 	} else {
 		struct tt_rkeys ck, sk;
-		ok = tt_tls12_keys(kd->cr, kd->suite, secret, kd->crandom,
-				   kd->srandom, &ck, &sk) == TT_OK;
+		ok = tt_tls12_keys(kd->cr, kd->suite, kd->version, secret,
+				   kd->crandom, kd->srandom, &ck, &sk) == TT_OK;
+		/* no stream state yet: copies are plain bytes */
 		kd->k = tt_sender(c, dir) == TT_ROLE_CLIENT ? ck : sk;
+		kd->k.etm = kd->etm;
 		tt_rkeys_wipe(&ck);
 		tt_rkeys_wipe(&sk);
 	}
@@ -209,7 +258,11 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 		return;
 	}
 	const struct tt_suite *suite = tt_suite_find(c->cipher);
-	if (!suite || suite->tls13) {
+	uint16_t v = tt_conn_version(c);
+	/* SSL 3.0's MAC is defined with MD5 and SHA-1 only */
+	if (!suite || suite->tls13 ||
+	    (v == TT_V_SSL3 && suite->mac_hash != TT_HASH_MD5 &&
+	     suite->mac_hash != TT_HASH_SHA1)) {
 		if (!d->null_mac)
 			c->dec_unsupported = true;
 		stop(c, dir);
@@ -229,6 +282,9 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 		return;
 	memcpy(d->kd->crandom, c->crandom, TT_RANDOM_LEN);
 	memcpy(d->kd->srandom, c->srandom, TT_RANDOM_LEN);
+	d->kd->version = v;
+	/* RFC 7366 3: only a CBC suite uses what both hellos agreed on */
+	d->kd->etm = suite->mode == TT_MODE_CBC && c->ch_etm && c->sh_etm;
 }
 
 void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir)
@@ -262,6 +318,7 @@ static int keystream(const struct tt_kdir *kd, const uint8_t *nonce, size_t b,
 		ctr[15] = (uint8_t)(b + 2);
 		break;
 	case TT_AEAD_AES_128_CCM:
+	case TT_AEAD_AES_128_CCM_8:
 		/* RFC 3610 2.3 with a 12-byte nonce (L = 3): A_i = (L-1) ||
 		 * nonce || i, plaintext from A_1 */
 		ctr[0] = 2;
@@ -282,9 +339,10 @@ static int keystream(const struct tt_kdir *kd, const uint8_t *nonce, size_t b,
  * cheaply (then the record is decrypted in full). */
 static int peek_type(const struct tt_kdir *kd, const uint8_t *p, uint32_t n)
 {
-	if (n <= TT_AEAD_TAG_LEN)
+	size_t tl = tt_aead_tag_len(kd->suite->aead);
+	if (n <= tl)
 		return -1;
-	size_t end = n - TT_AEAD_TAG_LEN; /* TLSInnerPlaintext length */
+	size_t end = n - tl; /* TLSInnerPlaintext length */
 	uint8_t nonce[TT_AEAD_NONCE_LEN], ks[TT_CHACHA20_BLOCK];
 	int type = -1;
 	tt_record_nonce(kd->k.iv, kd->k.seq, nonce);
@@ -427,12 +485,22 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
-	if (!p ||
-	    (tls13 ? type != TT_CT_APPLICATION_DATA
-		   : type == TT_CT_APPLICATION_DATA && !tt_dir_inflating(d))) {
+	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA
+			 : (type == TT_CT_APPLICATION_DATA &&
+			    !tt_dir_inflating(d)) ||
+				   kd->k.iv_lost)) {
 		/* application data (TLS 1.2; but a compressed epoch's must be
-		 * inflated too), or a body not kept: counted */
-		kd->k.seq++;
+		 * inflated too), a body not kept, or a record whose IV went
+		 * by unseen: counted */
+		if (tls13) {
+			kd->k.seq++;
+		} else if (tt_tls12_skip(kd->cr, &kd->k, hdr, p) != TT_OK) {
+			tt_emit_decode_error(em, dir, "cannot decrypt",
+					     "the cipher state could not be "
+					     "moved on");
+			c->dec_failed = true;
+			stop(c, dir);
+		}
 		return TT_DEC_NONE;
 	}
 	/* a record that may be turned-down early data is opened in full:
@@ -448,9 +516,13 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	}
 	uint8_t *rec = whole(hdr, p, n);
 	if (!rec) {
-		kd->k.seq++;
+		if (tls13)
+			kd->k.seq++;
+		else if (tt_tls12_skip(kd->cr, &kd->k, hdr, p) != TT_OK)
+			stop(c, dir);
 		return TT_DEC_NONE;
 	}
+	size_t en = tls13 ? 0 : tt_tls12_explicit(&kd->k);
 	size_t len = 0;
 	tt_rc rc;
 	if (tls13)
@@ -458,8 +530,7 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 				   n, &len, &type);
 	else
 		rc = tt_tls12_open(kd->cr, &kd->k, rec, (size_t)n + 5,
-				   rec + 5 + kd->suite->explicit_nonce, n,
-				   &len);
+				   rec + 5 + en, n, &len);
 	if (rc != TT_OK) {
 		tt_wipe(rec, (size_t)n + 5);
 		free(rec);
@@ -476,7 +547,7 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	}
 	*out = (struct tt_opened){
 		.type = type,
-		.p = rec + 5 + (tls13 ? 0 : kd->suite->explicit_nonce),
+		.p = rec + 5 + en,
 		.n = (uint32_t)len,
 		.buf = rec,
 		.cap = n + 5,

@@ -390,6 +390,7 @@ tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
 		c->ch_comp |= *q == TT_COMP_NULL      ? 1
 			      : *q == TT_COMP_DEFLATE ? 2
 						      : 4;
+	c->ch_etm = tt_ext_has(&h.x, TT_EXT_ENCRYPT_THEN_MAC);
 	if (h.sni.p)
 		remember_sni(c, h.sni);
 	struct tt_event *ev = tt_ev_begin(em, "client_hello", TT_INFO, dir);
@@ -536,6 +537,7 @@ tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
 	tt_conn_learn_role(c, dir, TT_ROLE_SERVER);
 	if (!h.hrr) {
 		memcpy(c->srandom, h.random, sizeof(c->srandom));
+		c->sh_etm = tt_ext_has(&h.x, TT_EXT_ENCRYPT_THEN_MAC);
 		__atomic_store_n(&c->version, h.version, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->cipher, h.cipher, __ATOMIC_RELAXED);
 		/* in force from each direction's next ChangeCipherSpec, with

@@ -494,29 +494,236 @@ static void test_tls12_chacha_reneg(void **state)
 	reneg12("ECDHE-ECDSA-CHACHA20-POLY1305");
 }
 
-/* A CBC suite is not decrypted: said once in the summary, the inferred
- * events as without keys. */
-static void test_tls12_cbc_unsupported(void **state)
+/* One exchange of TLS 1.2 or earlier with keys, replayed from both sides,
+ * whole and a byte at a time: every Finished and both close_notify
+ * alerts decrypted, nothing that fails, keys used.  etm: whether the
+ * ServerHello agreed on encrypt_then_mac (RFC 7366). */
+static void check12(const struct tlsgen_result *r, int etm)
+{
+	for (int side = 0; side < 2; side++) {
+		for (int p = 0; p < 2; p++) {
+			struct testkeys k;
+			testkeys_init(&k, r->keylog, r->keylog_len);
+			struct evlog l;
+			evlog_init(&l, TT_DEBUG);
+			replay_keys(r, side, &k, &l, p ? 1 : (size_t)-1);
+			const char *s2c = side ? "out" : "in";
+			const char *c2s = side ? "in" : "out";
+			const char *sh = nth(&l, "server_hello", s2c, 0);
+			if (etm)
+				has(sh, "\"encrypt_then_mac\"");
+			else
+				assert_null(strstr(sh, "encrypt_then_mac"));
+			for (int d = 0; d < 2; d++) {
+				const char *dir = d ? s2c : c2s;
+				const char *fin = nth(&l, "finished", dir, 0);
+				has(fin, "\"verify_data_length\":12");
+				has(fin, "\"decrypted\":true");
+				const char *al = nth(&l, "alert", dir, 0);
+				has(al, "\"alert_level\":\"warning\","
+					"\"alert\":\"close_notify\"");
+				has(al, "\"decrypted\":true");
+			}
+			if (nth(&l, "decode_error", NULL, 0))
+				dump(&l);
+			assert_null(nth(&l, "decode_error", NULL, 0));
+			assert_null(nth(&l, "diagnosis", NULL, 0));
+			has(nth(&l, "summary", NULL, 0), "\"keys\":\"used\"");
+			evlog_free(&l);
+		}
+	}
+}
+
+/* Runs an exchange of the given version and cipher list (both sides),
+ * app_bytes each way and close_notify, and checks it as check12. */
+static void suite12(int version, int key, const char *cipher, int no_etm,
+		    const char *iana, int etm)
+{
+	struct tlsgen_opts o = {.version = version,
+				.server_key = key,
+				.cipher = cipher,
+				.no_etm = no_etm,
+				.legacy = strstr(cipher, "SEED") != NULL,
+				.app_bytes = 300,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	assert_string_equal(r.cipher, iana);
+	assert_int_equal(r.version, version);
+	check12(&r, etm);
+	tlsgen_free(&r);
+}
+
+/* CBC with HMAC-SHA1, TLS 1.2: encrypt_then_mac by default, and
+ * MAC-then-encrypt when the client does not offer it. */
+static void test_tls12_aes128_sha(void **state)
+{
+	(void)state;
+	const char *iana = "TLS_RSA_WITH_AES_128_CBC_SHA";
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "AES128-SHA", 0, iana, 1);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "AES128-SHA", 1, iana, 0);
+}
+
+/* CBC with HMAC-SHA384 (and the SHA-384 PRF). */
+static void test_tls12_aes256_sha384(void **state)
+{
+	(void)state;
+	const char *iana = "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384";
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "ECDHE-RSA-AES256-SHA384", 0,
+		iana, 1);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "ECDHE-RSA-AES256-SHA384", 1,
+		iana, 0);
+}
+
+/* TLS 1.1 (explicit IV, MD5 + SHA-1 PRF) and TLS 1.0 (the IV chained
+ * from each record's last block, application data included). */
+static void test_tls11_tls10_cbc(void **state)
+{
+	(void)state;
+	const char *c = "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0";
+	const char *iana = "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA";
+	suite12(TLSGEN_TLS11, TLSGEN_KEY_EC, c, 0, iana, 1);
+	suite12(TLSGEN_TLS11, TLSGEN_KEY_EC, c, 1, iana, 0);
+	suite12(TLSGEN_TLS10, TLSGEN_KEY_EC, c, 0, iana, 1);
+	suite12(TLSGEN_TLS10, TLSGEN_KEY_EC, c, 1, iana, 0);
+	suite12(TLSGEN_TLS10, TLSGEN_KEY_RSA, "AES256-SHA:@SECLEVEL=0", 1,
+		"TLS_RSA_WITH_AES_256_CBC_SHA", 0);
+}
+
+/* The other CBC ciphers this OpenSSL negotiates: Camellia, and SEED
+ * from the legacy provider; and the NULL cipher (a MAC only). */
+static void test_tls12_other_cbc_null(void **state)
+{
+	(void)state;
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "CAMELLIA128-SHA256", 0,
+		"TLS_RSA_WITH_CAMELLIA_128_CBC_SHA256", 1);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "CAMELLIA256-SHA", 1,
+		"TLS_RSA_WITH_CAMELLIA_256_CBC_SHA", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "SEED-SHA:@SECLEVEL=0", 0,
+		"TLS_RSA_WITH_SEED_CBC_SHA", 1);
+	suite12(TLSGEN_TLS10, TLSGEN_KEY_RSA, "SEED-SHA:@SECLEVEL=0", 0,
+		"TLS_RSA_WITH_SEED_CBC_SHA", 1);
+	/* OpenSSL's server agrees on encrypt_then_mac with a NULL cipher
+	 * too; it applies to CBC only (RFC 7366 3), here as there */
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "NULL-SHA:@SECLEVEL=0", 0,
+		"TLS_RSA_WITH_NULL_SHA", 1);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "NULL-SHA256:@SECLEVEL=0", 1,
+		"TLS_RSA_WITH_NULL_SHA256", 0);
+	suite12(TLSGEN_TLS10, TLSGEN_KEY_EC, "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0",
+		0, "TLS_ECDHE_ECDSA_WITH_NULL_SHA", 1);
+}
+
+/* AEAD suites beyond AES-GCM and ChaCha20: AES-CCM with 8- and 16-byte
+ * tags, AES-256-CCM, ARIA-GCM; and the GCM suites of DSS servers. */
+static void test_tls12_more_aead(void **state)
+{
+	(void)state;
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_EC, "ECDHE-ECDSA-AES128-CCM8", 0,
+		"TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_EC, "ECDHE-ECDSA-AES256-CCM8", 0,
+		"TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_EC, "ECDHE-ECDSA-AES256-CCM", 0,
+		"TLS_ECDHE_ECDSA_WITH_AES_256_CCM", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "AES128-CCM8", 0,
+		"TLS_RSA_WITH_AES_128_CCM_8", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "AES256-CCM", 0,
+		"TLS_RSA_WITH_AES_256_CCM", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_RSA, "ARIA128-GCM-SHA256", 0,
+		"TLS_RSA_WITH_ARIA_128_GCM_SHA256", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_EC, "ECDHE-ECDSA-ARIA256-GCM-SHA384",
+		0, "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_DSA, "DHE-DSS-AES128-GCM-SHA256:@SECLEVEL=1",
+		0,
+		"TLS_DHE_DSS_WITH_AES_128_GCM_SHA256", 0);
+	suite12(TLSGEN_TLS12, TLSGEN_KEY_DSA, "DHE-DSS-AES256-GCM-SHA384:@SECLEVEL=1",
+		0,
+		"TLS_DHE_DSS_WITH_AES_256_GCM_SHA384", 0);
+}
+
+static void test_tls13_ccm8(void **state)
+{
+	(void)state;
+	tls13_suite("TLS_AES_128_CCM_8_SHA256", TLSGEN_CA_LIST);
+}
+
+static void test_tls12_cbc_reneg(void **state)
+{
+	(void)state;
+	reneg12("ECDHE-ECDSA-AES128-SHA256");
+	reneg12("ECDHE-ECDSA-AES256-SHA");
+}
+
+/* One bit of one record of the server's flight flipped, at off bytes
+ * from the record's end: exactly one decode_error, the summary's keys
+ * failed, and the record reported as without keys. */
+static void tamper12(const struct tlsgen_opts *o, size_t off, const char *why)
+{
+	struct tlsgen_result r;
+	run_ok(o, &r);
+	/* the server's first encrypted record: the one after its CCS */
+	size_t pos = 0, at = 0;
+	struct tlsgen_record rec;
+	int ccs = 0;
+	while (tlsgen_next_record(&r.s2c, &pos, &rec) == 1) {
+		if (ccs) {
+			at = rec.off + 5 + rec.len - off;
+			break;
+		}
+		ccs = rec.type == 20;
+	}
+	assert_true(at > 0);
+	r.s2c.data[at] ^= 0x01;
+	for (int side = 0; side < 2; side++) {
+		struct testkeys k;
+		testkeys_init(&k, r.keylog, r.keylog_len);
+		struct evlog l;
+		evlog_init(&l, TT_DEBUG);
+		replay_keys(&r, side, &k, &l, (size_t)-1);
+		const char *s2c = side ? "out" : "in";
+		if (evlog_count(&l, "decode_error", NULL) != 1)
+			dump(&l);
+		assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
+		has(nth(&l, "decode_error", s2c, 0),
+		    "record did not decrypt with the logged secret");
+		/* the server's Finished is no longer decrypted; the client's
+		 * direction still is */
+		assert_null(strstr(nth(&l, "finished", s2c, 0), "decrypted"));
+		has(nth(&l, "finished", side ? "in" : "out", 0),
+		    "\"decrypted\":true");
+		has(nth(&l, "summary", NULL, 0), "\"keys\":\"failed\"");
+		evlog_free(&l);
+	}
+	(void)why;
+	tlsgen_free(&r);
+}
+
+/* A bit flipped in the ciphertext, and separately in the MAC: with
+ * encrypt_then_mac the MAC is the record's last bytes; MAC-then-encrypt
+ * carries it in the last blocks (a bit flipped in the block before the
+ * last flips the same bit of the last block's plaintext: MAC or
+ * padding). */
+static void test_tls12_cbc_tampered(void **state)
 {
 	(void)state;
 	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.cipher = "ECDHE-ECDSA-AES128-SHA256",
-				.app_bytes = 100};
-	struct tlsgen_result r;
-	run_ok(&o, &r);
-	struct testkeys k;
-	testkeys_init(&k, r.keylog, r.keylog_len);
-	struct evlog l;
-	evlog_init(&l, TT_DEBUG);
-	replay_keys(&r, 0, &k, &l, (size_t)-1);
-	has(nth(&l, "finished", "in", 0), "\"inferred\":true");
-	has(nth(&l, "summary", NULL, 0), "\"keys\":\"unsupported_suite\"");
-	assert_int_equal(k.crypto_calls, 0);
-	evlog_free(&l);
-	tlsgen_free(&r);
+				.server_key = TLSGEN_KEY_RSA,
+				.cipher = "AES128-SHA",
+				.app_bytes = 100,
+				.close_notify = 1};
+	/* the Finished record: 16 IV + 32 (16 + 20 MAC... padded) */
+	tamper12(&o, 30, "ciphertext, encrypt_then_mac");
+	tamper12(&o, 1, "MAC, encrypt_then_mac");
+	o.no_etm = 1;
+	tamper12(&o, 48, "ciphertext, MAC-then-encrypt");
+	tamper12(&o, 17, "MAC, MAC-then-encrypt");
+	o.version = TLSGEN_TLS10;
+	o.cipher = "AES128-SHA:@SECLEVEL=0";
+	tamper12(&o, 48, "ciphertext, TLS 1.0");
+	tamper12(&o, 17, "MAC, TLS 1.0");
+	o.version = TLSGEN_TLS12;
+	o.cipher = "NULL-SHA:@SECLEVEL=0";
+	tamper12(&o, 21, "content, NULL cipher");
+	tamper12(&o, 1, "MAC, NULL cipher");
 }
 
 /* Every event as "dir name", in the order written. */
@@ -665,7 +872,14 @@ int main(void)
 		cmocka_unit_test(test_wrong_keys),
 		cmocka_unit_test(test_tls12_gcm_reneg),
 		cmocka_unit_test(test_tls12_chacha_reneg),
-		cmocka_unit_test(test_tls12_cbc_unsupported),
+		cmocka_unit_test(test_tls12_aes128_sha),
+		cmocka_unit_test(test_tls12_aes256_sha384),
+		cmocka_unit_test(test_tls11_tls10_cbc),
+		cmocka_unit_test(test_tls12_other_cbc_null),
+		cmocka_unit_test(test_tls12_more_aead),
+		cmocka_unit_test(test_tls13_ccm8),
+		cmocka_unit_test(test_tls12_cbc_reneg),
+		cmocka_unit_test(test_tls12_cbc_tampered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -505,10 +505,16 @@ static void test_rfc8448_schedule(void **state)
 
 static void test_suite_table(void **state)
 {
-	static const uint16_t none[] = {0x0000, 0x002f, 0x003c, 0x1305,
-					0xc0a0, 0xc009, 0xc050, 0xffff};
-	static const uint16_t some[] = {0x1301, 0x1302, 0x1303, 0x1304,
-					0xc02b, 0xc030, 0xcca8, 0xc0ac};
+	/* the NULL-NULL suite, export RC4, RC2 and DES40, Camellia-GCM,
+	 * SM4, TLS 1.3 integrity only, AEGIS, GOST, unassigned */
+	static const uint16_t none[] = {0x0000, 0x0003, 0x0006, 0x0008,
+					0xc07a, 0x00c6, 0xc0b4, 0x1306,
+					0xc100, 0xffff};
+	static const uint16_t some[] = {
+		0x1301, 0x1302, 0x1303, 0x1304, 0x1305, 0xc02b, 0xc030,
+		0xcca8, 0xc0ac, 0xc0a0, 0xc050, 0x002f, 0x003c, 0xc009,
+		0x0041, 0xc03c, 0x0096, 0x0007, 0x0009, 0x000a, 0x0004,
+		0x0005, 0x0001, 0x0002};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
@@ -520,14 +526,38 @@ static void test_suite_table(void **state)
 		if (!s)
 			continue;
 		assert_int_equal(s->code, c);
-		assert_int_equal(s->key_len, tt_aead_key_len(s->aead));
 		assert_true(s->tls13 == ((c >> 8) == 0x13));
-		if (s->tls13 || s->aead == TT_AEAD_CHACHA20_POLY1305)
-			assert_true(s->iv_len == 12 && s->explicit_nonce == 0);
-		else
-			assert_true(s->iv_len == 4 && s->explicit_nonce == 8);
-		assert_int_equal(s->iv_len + s->explicit_nonce,
-				 TT_AEAD_NONCE_LEN);
+		switch (s->mode) {
+		case TT_MODE_CBC:
+			assert_false(s->tls13);
+			assert_int_equal(s->key_len,
+					 tt_cipher_key_len(s->cipher));
+			assert_int_equal(s->iv_len,
+					 tt_cipher_block(s->cipher));
+			assert_int_equal(s->explicit_nonce, s->iv_len);
+			assert_int_equal(s->mac_len, tt_hash_len(s->mac_hash));
+			break;
+		case TT_MODE_STREAM:
+			assert_int_equal(s->cipher, TT_CIPHER_RC4_128);
+			assert_int_equal(s->key_len, 16);
+			/* fall through */
+		case TT_MODE_NULL:
+			assert_false(s->tls13);
+			assert_true(s->iv_len == 0 && s->explicit_nonce == 0);
+			assert_int_equal(s->mac_len, tt_hash_len(s->mac_hash));
+			break;
+		default:
+			assert_int_equal(s->key_len, tt_aead_key_len(s->aead));
+			if (s->tls13 ||
+			    s->aead == TT_AEAD_CHACHA20_POLY1305)
+				assert_true(s->iv_len == 12 &&
+					    s->explicit_nonce == 0);
+			else
+				assert_true(s->iv_len == 4 &&
+					    s->explicit_nonce == 8);
+			assert_int_equal(s->iv_len + s->explicit_nonce,
+					 TT_AEAD_NONCE_LEN);
+		}
 	}
 	/* versions do not mix */
 	{
@@ -536,10 +566,18 @@ static void test_suite_table(void **state)
 		assert_int_equal(tt_tls13_traffic_keys(
 					 &cr, tt_suite_find(0xc02b), z, &a),
 				 TT_UNSUPPORTED);
-		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0x1301), z, z,
+		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0x1301), 0x0303, z, z,
 					       z, &a, &b),
 				 TT_UNSUPPORTED);
-		assert_int_equal(tt_tls12_keys(&cr, NULL, z, z, z, &a, &b),
+		assert_int_equal(tt_tls12_keys(&cr, NULL, 0x0303, z, z, z, &a, &b),
+				 TT_UNSUPPORTED);
+		/* nor do SSL 3.0 and a SHA-256 MAC, or TLS 1.3 as a
+		 * record-protection version of a TLS 1.2 suite */
+		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0x003c),
+					       0x0300, z, z, z, &a, &b),
+				 TT_UNSUPPORTED);
+		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0x002f),
+					       0x0304, z, z, z, &a, &b),
 				 TT_UNSUPPORTED);
 	}
 }
@@ -950,7 +988,7 @@ static void run_tls12(const char *cipher, const char *iana, uint16_t code)
 	ch = find_msg(&r, 0, HS_CLIENT_HELLO);
 	sh = find_msg(&r, 1, HS_SERVER_HELLO);
 	assert_memory_equal(mdata(&r, ch) + 6, sec.client_random, 32);
-	assert_int_equal(tt_tls12_keys(&cr, s, sec.master, mdata(&r, ch) + 6,
+	assert_int_equal(tt_tls12_keys(&cr, s, 0x0303, sec.master, mdata(&r, ch) + 6,
 				       mdata(&r, sh) + 6, &k[0], &k[1]),
 			 TT_OK);
 
@@ -1130,7 +1168,7 @@ static void test_tls13_open_edges(void **state)
 	{
 		struct tt_rkeys c12, s12;
 		uint8_t z[48] = {0};
-		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0xc02b), z, z,
+		assert_int_equal(tt_tls12_keys(&cr, tt_suite_find(0xc02b), 0x0303, z, z,
 					       z, &c12, &s12),
 				 TT_OK);
 		assert_int_equal(tt_tls13_open(&cr, &c12, rec, len, out,

@@ -992,13 +992,46 @@ static void test_suite_table_vs_names(void **state)
 		    s->mode == TT_MODE_CCM_8 ||
 		    s->mode == TT_MODE_CHACHA20_POLY1305)
 			assert_int_equal(s->iv_len + s->explicit_nonce, 12);
-		/* decryptable: an AEAD of the crypto table, nothing else */
+		/* decryptable: an AEAD of the crypto table, or (TLS 1.2
+		 * and earlier) a cipher of it or none with an HMAC; not the
+		 * export ciphers, Camellia-GCM, SM4, AEGIS, GOST, TLS 1.3's
+		 * integrity-only suites */
+		bool exportable = s->bulk == TT_BULK_RC4_40 ||
+				  s->bulk == TT_BULK_RC2_40 ||
+				  s->bulk == TT_BULK_DES40;
+		bool other = exportable || s->bulk == TT_BULK_SM4 ||
+			     s->mode == TT_MODE_AEGIS ||
+			     s->mode == TT_MODE_MGM || s->mode == TT_MODE_CTR ||
+			     (s->mode == TT_MODE_GCM &&
+			      (s->bulk == TT_BULK_CAMELLIA_128 ||
+			       s->bulk == TT_BULK_CAMELLIA_256)) ||
+			     (s->tls13 && s->mode == TT_MODE_NULL) ||
+			     (s->mac == TT_DIGEST_NONE && !aead);
+		assert_true(s->decrypt == !other);
 		if (s->decrypt) {
-			assert_true(aead);
-			assert_int_equal(s->key_len, tt_aead_key_len(s->aead));
 			assert_int_equal(s->hash, s->prf == TT_DIGEST_SHA384
 							  ? TT_HASH_SHA384
 							  : TT_HASH_SHA256);
+			if (aead) {
+				assert_int_equal(s->key_len,
+						 tt_aead_key_len(s->aead));
+				assert_int_equal(tt_aead_tag_len(s->aead),
+						 s->mode == TT_MODE_CCM_8 ? 8
+									  : 16);
+			} else {
+				assert_int_equal(tt_hash_len(s->mac_hash),
+						 s->mac_len);
+			}
+			if (s->mode == TT_MODE_CBC) {
+				assert_int_equal(s->key_len,
+						 tt_cipher_key_len(s->cipher));
+				assert_int_equal(s->iv_len,
+						 tt_cipher_block(s->cipher));
+				assert_int_equal(s->explicit_nonce, s->iv_len);
+			}
+			if (s->mode == TT_MODE_STREAM)
+				assert_true(s->cipher == TT_CIPHER_RC4_128 &&
+					    s->key_len == 16);
 		}
 	}
 }

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -25,14 +26,19 @@
 /* ------------------------------------------------------------------ */
 /* The certificate chain                                               */
 
+/* After the chain of tlsgen.h, made only when a run asks for them: the
+ * server's certificate again with an RSA key and with a DSA key. */
+enum { CERT_SERVER_RSA = TLSGEN_NCERTS, CERT_SERVER_DSA, ALL_CERTS };
+
 struct chain {
 	int made;
-	X509 *cert[TLSGEN_NCERTS];
-	EVP_PKEY *key[TLSGEN_NCERTS];
-	unsigned char *der[TLSGEN_NCERTS];
-	int der_len[TLSGEN_NCERTS];
-	unsigned char *subj[TLSGEN_NCERTS];
-	int subj_len[TLSGEN_NCERTS];
+	int alt_made[ALL_CERTS]; /* for the server's other keys */
+	X509 *cert[ALL_CERTS];
+	EVP_PKEY *key[ALL_CERTS];
+	unsigned char *der[ALL_CERTS];
+	int der_len[ALL_CERTS];
+	unsigned char *subj[ALL_CERTS];
+	int subj_len[ALL_CERTS];
 };
 
 static struct chain chain;
@@ -68,6 +74,17 @@ static const struct ext server_ext[] = {
 	{0, NULL},
 };
 
+/* RSA key exchange encrypts the premaster secret to the key. */
+static const struct ext server_rsa_ext[] = {
+	{NID_basic_constraints, "critical,CA:FALSE"},
+	{NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+	{NID_ext_key_usage, "serverAuth"},
+	{NID_subject_alt_name, "DNS:localhost"},
+	{NID_subject_key_identifier, "hash"},
+	{NID_authority_key_identifier, "keyid:always"},
+	{0, NULL},
+};
+
 static const struct ext client_ext[] = {
 	{NID_basic_constraints, "critical,CA:FALSE"},
 	{NID_key_usage, "critical,digitalSignature"},
@@ -96,13 +113,42 @@ static X509_NAME *make_name(const char *const *rdn)
 	return n;
 }
 
+/* A DSA key: 2048-bit parameters take seconds to make, 1024 are enough
+ * for a test (OpenSSL's security level 1 allows them). */
+static EVP_PKEY *dsa_gen(void)
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL);
+	EVP_PKEY *params = NULL, *key = NULL;
+	EVP_PKEY_CTX *kc = NULL;
+
+	if (pc && EVP_PKEY_paramgen_init(pc) == 1 &&
+	    EVP_PKEY_CTX_set_dsa_paramgen_bits(pc, 1024) == 1 &&
+	    EVP_PKEY_paramgen(pc, &params) == 1 &&
+	    (kc = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL)) != NULL &&
+	    EVP_PKEY_keygen_init(kc) == 1)
+		(void)EVP_PKEY_keygen(kc, &key);
+	EVP_PKEY_CTX_free(kc);
+	EVP_PKEY_free(params);
+	EVP_PKEY_CTX_free(pc);
+	return key;
+}
+
+static EVP_PKEY *key_gen(int which)
+{
+	if (which == CERT_SERVER_RSA)
+		return EVP_RSA_gen(2048);
+	if (which == CERT_SERVER_DSA)
+		return dsa_gen();
+	return EVP_EC_gen("P-256");
+}
+
 /* issuer == -1: self-signed. */
 static int make_cert(int which, int issuer, const char *const *rdn,
 		     const struct ext *ext)
 {
 	X509 *x = X509_new();
 	X509_NAME *name = make_name(rdn);
-	EVP_PKEY *key = EVP_EC_gen("P-256");
+	EVP_PKEY *key = key_gen(which);
 	X509 *ix;
 	EVP_PKEY *ikey;
 	X509V3_CTX v3;
@@ -160,7 +206,7 @@ out:
 
 static void chain_free_locked(void)
 {
-	for (int i = 0; i < TLSGEN_NCERTS; i++) {
+	for (int i = 0; i < ALL_CERTS; i++) {
 		X509_free(chain.cert[i]);
 		EVP_PKEY_free(chain.key[i]);
 		OPENSSL_free(chain.der[i]);
@@ -195,6 +241,26 @@ static int chain_get(void)
 		ERR_clear_error();
 	}
 	ok = chain.made;
+	pthread_mutex_unlock(&chain_lock);
+	return ok ? 0 : -1;
+}
+
+/* The server's certificate with another key (CERT_SERVER_RSA or
+ * CERT_SERVER_DSA), made on first use. */
+static int alt_get(int which)
+{
+	static const char *const server_rdn[] = {"CN", "localhost", NULL};
+	int ok;
+
+	if (chain_get() != 0)
+		return -1;
+	pthread_mutex_lock(&chain_lock);
+	if (!chain.alt_made[which])
+		chain.alt_made[which] = make_cert(
+			which, TLSGEN_CERT_INTER, server_rdn,
+			which == CERT_SERVER_RSA ? server_rsa_ext : server_ext);
+	ERR_clear_error();
+	ok = chain.alt_made[which];
 	pthread_mutex_unlock(&chain_lock);
 	return ok ? 0 : -1;
 }
@@ -420,6 +486,24 @@ static void keylog_cb(const SSL *ssl, const char *line)
 	r->keylog_len += n;
 	r->keylog[r->keylog_len++] = '\n';
 	r->keylog[r->keylog_len] = '\0';
+}
+
+/* OpenSSL 3's legacy provider (SEED, RC4, DES), with the default one,
+ * into the default library context: once per process. */
+static int legacy_ok;
+
+static void legacy_once(void)
+{
+	legacy_ok = OSSL_PROVIDER_load(NULL, "default") != NULL &&
+		    OSSL_PROVIDER_load(NULL, "legacy") != NULL;
+	ERR_clear_error();
+}
+
+static int legacy_load(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, legacy_once);
+	return legacy_ok ? 0 : -1;
 }
 
 /* Tests ask for a chain that verifies, not for an expiry check. */
@@ -778,6 +862,10 @@ static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 {
 	const struct tlsgen_opts *o = run->o;
 	int me = server ? TLSGEN_CERT_SERVER : TLSGEN_CERT_CLIENT;
+	if (server && o->server_key == TLSGEN_KEY_RSA)
+		me = CERT_SERVER_RSA;
+	else if (server && o->server_key == TLSGEN_KEY_DSA)
+		me = CERT_SERVER_DSA;
 	const char *groups = server ? o->server_groups : o->client_groups;
 	X509_VERIFY_PARAM *vp;
 	SSL_CTX *ctx;
@@ -791,6 +879,9 @@ static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 		goto fail;
 	if (o->cipher != NULL && !SSL_CTX_set_cipher_list(ctx, o->cipher))
 		goto fail;
+	/* as `s_client -no_etm` */
+	if (o->no_etm && !server)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
 	if (o->ciphersuites != NULL &&
 	    !SSL_CTX_set_ciphersuites(ctx, o->ciphersuites))
 		goto fail;
@@ -834,6 +925,10 @@ static SSL_CTX *make_ctx(struct run *run, int server, unsigned char *alpn)
 			}
 			SSL_CTX_set_client_CA_list(ctx, sk);
 		}
+		/* a DSA key signs for DHE only: DH parameters as s_server
+		 * has them */
+		if (o->server_key == TLSGEN_KEY_DSA)
+			SSL_CTX_set_dh_auto(ctx, 1);
 		if (o->ca_names == TLSGEN_CA_DISABLED)
 			SSL_CTX_set_options(ctx,
 					    SSL_OP_DISABLE_TLSEXT_CA_NAMES);
@@ -965,6 +1060,16 @@ int tlsgen_run(const struct tlsgen_opts *o, struct tlsgen_result *r)
 	}
 	if (chain_get() != 0) {
 		set_error(run, "%s", "cannot make the certificate chain");
+		return -1;
+	}
+	if (o->server_key != TLSGEN_KEY_EC &&
+	    alt_get(o->server_key == TLSGEN_KEY_RSA ? CERT_SERVER_RSA
+						    : CERT_SERVER_DSA) != 0) {
+		set_error(run, "%s", "cannot make the server's RSA or DSA key");
+		return -1;
+	}
+	if (o->legacy && legacy_load() != 0) {
+		set_error(run, "%s", "OpenSSL's legacy provider is not there");
 		return -1;
 	}
 	if (o->alpn != NULL &&

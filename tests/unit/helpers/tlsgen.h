@@ -23,7 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Same values as OpenSSL's TLS1_2_VERSION / TLS1_3_VERSION. */
+/* Same values as OpenSSL's TLS1_VERSION ... TLS1_3_VERSION. */
+#define TLSGEN_TLS10 0x0301
+#define TLSGEN_TLS11 0x0302
 #define TLSGEN_TLS12 0x0303
 #define TLSGEN_TLS13 0x0304
 
@@ -48,9 +50,27 @@ enum tlsgen_ca_names {
 	TLSGEN_CA_DISABLED = 2,
 };
 
+/* The server's key: its certificate is CN=localhost by the intermediate
+ * whatever the key (the RSA one also for key encipherment); the RSA and
+ * DSA ones (DSA with 1024-bit parameters) are made on first use. */
+enum tlsgen_key {
+	TLSGEN_KEY_EC = 0,
+	TLSGEN_KEY_RSA,
+	TLSGEN_KEY_DSA,
+};
+
 struct tlsgen_opts {
-	int version;		   /* TLSGEN_TLS12 or TLSGEN_TLS13 (min = max);
-				 * 0 lets OpenSSL pick (TLS 1.3) */
+	int version;		   /* TLSGEN_TLS10 ... TLSGEN_TLS13 (min = max;
+				 * before TLS 1.2 the cipher lists need
+				 * "@SECLEVEL=0"); 0 lets OpenSSL pick */
+	int server_key;		   /* enum tlsgen_key */
+	int no_etm;		   /* the client does not offer
+				 * encrypt_then_mac (SSL_OP_NO_ENCRYPT_THEN_MAC,
+				 * as `s_client -no_etm`) */
+	int legacy;		   /* OpenSSL 3's legacy provider is loaded
+				 * (with the default one) into the default
+				 * library context, for SEED; once in, it
+				 * stays for the process */
 	int mtls;		   /* server requires a client certificate
 				 * (VERIFY_PEER | FAIL_IF_NO_PEER_CERT) */
 	int client_sends_cert;	   /* client has a certificate to send */

@@ -26,14 +26,16 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/provider.h>
 
 #include "bytes.h"
 #include "libcrypto.h"
 #include "ossl_crypto.h"
 
 static const enum tt_aead all_aead[] = {
-	TT_AEAD_AES_128_GCM, TT_AEAD_AES_256_GCM, TT_AEAD_CHACHA20_POLY1305,
-	TT_AEAD_AES_128_CCM};
+	TT_AEAD_AES_128_GCM,   TT_AEAD_AES_256_GCM,  TT_AEAD_CHACHA20_POLY1305,
+	TT_AEAD_AES_128_CCM,   TT_AEAD_AES_256_CCM,  TT_AEAD_AES_128_CCM_8,
+	TT_AEAD_AES_256_CCM_8, TT_AEAD_ARIA_128_GCM, TT_AEAD_ARIA_256_GCM};
 #define N_AEAD (sizeof(all_aead) / sizeof(all_aead[0]))
 
 static const struct tt_crypto *T;
@@ -52,7 +54,16 @@ static const struct tt_crypto *table(void)
 
 static const EVP_MD *md_of(enum tt_hash h)
 {
-	return h == TT_HASH_SHA384 ? EVP_sha384() : EVP_sha256();
+	switch (h) {
+	case TT_HASH_SHA384:
+		return EVP_sha384();
+	case TT_HASH_MD5:
+		return EVP_md5();
+	case TT_HASH_SHA1:
+		return EVP_sha1();
+	default:
+		return EVP_sha256();
+	}
 }
 
 /* libcrypto called directly, for AEAD: the oracle the table is held to. */
@@ -111,11 +122,19 @@ static void test_digest(void **state)
 	assert_int_equal(t->digest(t->ctx, TT_HASH_SHA256, NULL, 0, out), 0);
 	assert_hex(out, "e3b0c44298fc1c149afbf4c8996fb924"
 			"27ae41e4649b934ca495991b7852b855");
+	assert_int_equal(
+		t->digest(t->ctx, TT_HASH_MD5, (const uint8_t *)"abc", 3, out),
+		0);
+	assert_hex(out, "900150983cd24fb0d6963f7d28e17f72");
+	assert_int_equal(
+		t->digest(t->ctx, TT_HASH_SHA1, (const uint8_t *)"abc", 3, out),
+		0);
+	assert_hex(out, "a9993e364706816aba3e25717850c26c9cd0d89d");
 	assert_int_equal(t->digest(t->ctx, (enum tt_hash)7, NULL, 0, out), -1);
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 13 + 5);
-	for (int h = 0; h < 2; h++) {
+	for (int h = 0; h < TT_HASH_COUNT; h++) {
 		size_t hl = tt_hash_len((enum tt_hash)h);
 
 		/* Whole, against EVP_Digest. */
@@ -228,7 +247,7 @@ static void test_hmac_oracle(void **state)
 		key[i] = (uint8_t)(i * 31 + 7);
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 17 + 3);
-	for (int h = 0; h < 2; h++) {
+	for (int h = 0; h < TT_HASH_COUNT; h++) {
 		size_t hl = tt_hash_len((enum tt_hash)h);
 		for (size_t kl = 0; kl <= sizeof(key); kl++) {
 			size_t dl = (kl * 7) % (sizeof(data) + 1);
@@ -241,8 +260,9 @@ static void test_hmac_oracle(void **state)
 					     dl ? data : none, dl, want, &n));
 			assert_int_equal(n, hl);
 			if (memcmp(out, want, hl) != 0)
-				fail_msg("HMAC-%s mismatch, key %zu data %zu",
-					 h ? "SHA384" : "SHA256", kl, dl);
+				fail_msg("HMAC (hash %d) mismatch, key %zu "
+					 "data %zu",
+					 h, kl, dl);
 		}
 	}
 	assert_int_equal(ERR_peek_error(), 0);
@@ -311,6 +331,7 @@ static void test_aead_oracle(void **state)
 	for (size_t a = 0; a < N_AEAD; a++) {
 		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
 			for (size_t ai = 0; ai < 3; ai++) {
+				size_t tl = tt_aead_tag_len(all_aead[a]);
 				size_t len = lens[li], al = aad_lens[ai];
 				const uint8_t *ad = al ? aad : NULL;
 				const uint8_t *p = len ? pt : NULL;
@@ -330,7 +351,7 @@ static void test_aead_oracle(void **state)
 					0);
 				if (len)
 					assert_memory_equal(ct, ct2, len);
-				assert_memory_equal(tag, tag2, 16);
+				assert_memory_equal(tag, tag2, tl);
 
 				memset(back, 0, sizeof(back));
 				assert_int_equal(t->aead_open(t->ctx,
@@ -352,13 +373,13 @@ static void test_aead_oracle(void **state)
 					assert_memory_equal(back, pt, len);
 
 				/* tampering */
-				tag[len % 16] ^= 0x01;
+				tag[len % tl] ^= 0x01;
 				assert_int_equal(t->aead_open(t->ctx,
 							      all_aead[a], key,
 							      nonce, ad, al, c,
 							      len, back, tag),
 						 -1);
-				tag[len % 16] ^= 0x01;
+				tag[len % tl] ^= 0x01;
 				if (len) {
 					ct[len / 2] ^= 0x80;
 					assert_int_equal(
@@ -391,6 +412,165 @@ static void test_aead_oracle(void **state)
 	}
 	assert_int_equal(t->aead_seal(t->ctx, (enum tt_aead)9, key, nonce, NULL,
 				      0, NULL, 0, NULL, tag),
+			 -1);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* CBC and RC4                                                         */
+
+static const char *const cipher_label[TT_CIPHER_COUNT] = {
+	"AES-128-CBC",	    "AES-256-CBC",  "CAMELLIA-128-CBC",
+	"CAMELLIA-256-CBC", "ARIA-128-CBC", "ARIA-256-CBC",
+	"SEED-CBC",	    "IDEA-CBC",	    "DES-CBC",
+	"DES-EDE3-CBC",	    "RC4"};
+
+/* What the table has, and that OpenSSL's legacy provider went into the
+ * table's own library context, not into the program's default one. */
+static void test_has(void **state)
+{
+	const struct tt_crypto *t = table();
+	(void)state;
+	for (int h = 0; h < TT_HASH_COUNT; h++)
+		assert_int_equal(t->has(t->ctx, TT_ALG_HASH, h), 0);
+	for (size_t a = 0; a < N_AEAD; a++)
+		assert_int_equal(t->has(t->ctx, TT_ALG_AEAD, (int)all_aead[a]),
+				 0);
+	for (int c = 0; c < TT_CIPHER_COUNT; c++) {
+		/* as the directly linked libcrypto has it, with its legacy
+		 * provider in a context of its own */
+		int want = direct.has(direct.ctx, TT_ALG_CIPHER, c);
+		print_message("%s: %s\n", cipher_label[c],
+			      want ? "not in this libcrypto" : "there");
+		assert_int_equal(t->has(t->ctx, TT_ALG_CIPHER, c), want);
+	}
+	/* the default provider's are always there */
+	for (int c = TT_CIPHER_AES_128_CBC; c <= TT_CIPHER_ARIA_256_CBC; c++)
+		assert_int_equal(t->has(t->ctx, TT_ALG_CIPHER, c), 0);
+	assert_int_equal(t->has(t->ctx, TT_ALG_HASH, TT_HASH_COUNT), -1);
+	assert_int_equal(t->has(t->ctx, TT_ALG_AEAD, -1), -1);
+	assert_int_equal(t->has(t->ctx, TT_ALG_CIPHER, TT_CIPHER_COUNT), -1);
+	assert_int_equal(t->has(t->ctx, (enum tt_alg_kind)9, 0), -1);
+	assert_int_equal(OSSL_PROVIDER_available(NULL, "legacy"), 0);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
+static void test_cbc_stream(void **state)
+{
+	const struct tt_crypto *t = table();
+	uint8_t key[32], iv[16], pt[1024], ct[1024], ct2[1024], back[1024];
+	void *st = NULL, *st2 = NULL, *cp = NULL;
+	(void)state;
+
+	/* SP 800-38A F.2.1 and F.2.2 (AES-128-CBC, first block) */
+	unhex("2b7e151628aed2a6abf7158809cf4f3c", key, sizeof(key));
+	unhex("000102030405060708090a0b0c0d0e0f", iv, sizeof(iv));
+	unhex("6bc1bee22e409f96e93d7e117393172a", pt, sizeof(pt));
+	assert_int_equal(t->cbc_encrypt(t->ctx, TT_CIPHER_AES_128_CBC, key, iv,
+					pt, 16, ct),
+			 0);
+	assert_hex(ct, "7649abac8119b246cee98e9b12e9197d");
+	assert_int_equal(t->cbc_decrypt(t->ctx, TT_CIPHER_AES_128_CBC, key, iv,
+					ct, 16, ct),
+			 0);
+	assert_hex(ct, "6bc1bee22e409f96e93d7e117393172a");
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 11 + 5);
+	for (size_t i = 0; i < sizeof(iv); i++)
+		iv[i] = (uint8_t)(0x30 + i);
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 7);
+	for (int c = 0; c < TT_CIPHER_COUNT; c++) {
+		enum tt_cipher ci = (enum tt_cipher)c;
+		size_t bs = tt_cipher_block(ci);
+		if (t->has(t->ctx, TT_ALG_CIPHER, c) != 0) {
+			/* missing: every call fails */
+			assert_int_equal(
+				t->cbc_decrypt(t->ctx, ci, key, iv, pt, 16, ct),
+				-1);
+			assert_int_equal(t->stream_new(t->ctx, ci, key, &st),
+					 -1);
+			continue;
+		}
+		if (bs == 0) {
+			/* RC4: against libcrypto directly, in pieces; a
+			 * copy goes on where its original was */
+			assert_int_equal(t->stream_new(t->ctx, ci, key, &st),
+					 0);
+			assert_int_equal(
+				direct.stream_new(direct.ctx, ci, key, &st2),
+				0);
+			assert_int_equal(direct.stream_xor(direct.ctx, st2, pt,
+							   sizeof(pt), ct2),
+					 0);
+			for (size_t off = 0; off < sizeof(pt);) {
+				size_t step = off % 13 + 1;
+				if (step > sizeof(pt) - off)
+					step = sizeof(pt) - off;
+				if (off == 500) {
+					assert_int_equal(
+						t->stream_copy(t->ctx, st, &cp),
+						0);
+					assert_int_equal(
+						t->stream_xor(t->ctx, cp,
+							      pt + off, 100,
+							      back),
+						0);
+					assert_memory_equal(back, ct2 + off,
+							    100);
+					t->stream_free(t->ctx, cp);
+				}
+				assert_int_equal(t->stream_xor(t->ctx, st,
+							       pt + off, step,
+							       ct + off),
+						 0);
+				off += step;
+			}
+			assert_memory_equal(ct, ct2, sizeof(pt));
+			assert_int_equal(
+				t->stream_xor(t->ctx, st, NULL, 0, NULL), 0);
+			t->stream_free(t->ctx, st);
+			direct.stream_free(direct.ctx, st2);
+			t->stream_free(t->ctx, NULL);
+			/* no stream state for a block cipher */
+			assert_int_equal(t->stream_new(t->ctx,
+						       TT_CIPHER_AES_128_CBC,
+						       key, &st),
+					 -1);
+			continue;
+		}
+		for (size_t len = 0; len <= sizeof(pt); len += 5 * bs) {
+			assert_int_equal(t->cbc_encrypt(t->ctx, ci, key, iv, pt,
+							len, ct),
+					 0);
+			assert_int_equal(direct.cbc_encrypt(direct.ctx, ci, key,
+							    iv, pt, len, ct2),
+					 0);
+			if (len)
+				assert_memory_equal(ct, ct2, len);
+			assert_int_equal(t->cbc_decrypt(t->ctx, ci, key, iv, ct,
+							len, back),
+					 0);
+			if (len)
+				assert_memory_equal(back, pt, len);
+			/* in place */
+			assert_int_equal(t->cbc_decrypt(t->ctx, ci, key, iv, ct,
+							len, ct),
+					 0);
+			if (len)
+				assert_memory_equal(ct, pt, len);
+		}
+		/* not a whole number of blocks */
+		assert_int_equal(
+			t->cbc_decrypt(t->ctx, ci, key, iv, pt, bs + 1, ct),
+			-1);
+	}
+	assert_int_equal(
+		t->cbc_decrypt(t->ctx, TT_CIPHER_RC4_128, key, iv, pt, 16, ct),
+		-1);
+	assert_int_equal(t->cbc_decrypt(t->ctx, (enum tt_cipher)TT_CIPHER_COUNT,
+					key, iv, pt, 16, ct),
 			 -1);
 	assert_int_equal(ERR_peek_error(), 0);
 }
@@ -646,6 +826,8 @@ int main(void)
 		cmocka_unit_test(test_hmac_oracle),
 		cmocka_unit_test(test_aead_rfc8439),
 		cmocka_unit_test(test_aead_oracle),
+		cmocka_unit_test(test_has),
+		cmocka_unit_test(test_cbc_stream),
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_err_queue),
 		cmocka_unit_test(test_threads),

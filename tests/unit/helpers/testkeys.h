@@ -18,6 +18,7 @@ struct testkeys {
 	size_t n;
 	bool hidden;	  /* get() finds nothing while set */
 	bool no_crypto;	  /* crypto() fails */
+	bool no_ciphers;  /* crypto()'s table has no CBC cipher nor RC4 */
 	int crypto_calls; /* how often the table was asked for */
 	bool no_inflate;  /* inflate() fails (zlib cannot be loaded) */
 	int inflate_calls;

@@ -43,6 +43,8 @@ struct chain {
 
 static struct chain chain;
 static pthread_mutex_t chain_lock = PTHREAD_MUTEX_INITIALIZER;
+/* the default and legacy providers, when a run asked for them */
+static OSSL_PROVIDER *providers[2];
 
 struct ext {
 	int nid;
@@ -269,6 +271,10 @@ void tlsgen_cleanup(void)
 {
 	pthread_mutex_lock(&chain_lock);
 	chain_free_locked();
+	for (int i = 1; i >= 0; i--)
+		if (providers[i])
+			OSSL_PROVIDER_unload(providers[i]);
+	memset(providers, 0, sizeof(providers));
 	pthread_mutex_unlock(&chain_lock);
 }
 
@@ -489,21 +495,20 @@ static void keylog_cb(const SSL *ssl, const char *line)
 }
 
 /* OpenSSL 3's legacy provider (SEED, RC4, DES), with the default one,
- * into the default library context: once per process. */
-static int legacy_ok;
-
-static void legacy_once(void)
-{
-	legacy_ok = OSSL_PROVIDER_load(NULL, "default") != NULL &&
-		    OSSL_PROVIDER_load(NULL, "legacy") != NULL;
-	ERR_clear_error();
-}
-
+ * into the default library context: once, until tlsgen_cleanup(). */
 static int legacy_load(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, legacy_once);
-	return legacy_ok ? 0 : -1;
+	int ok;
+
+	pthread_mutex_lock(&chain_lock);
+	if (!providers[0]) {
+		providers[0] = OSSL_PROVIDER_load(NULL, "default");
+		providers[1] = OSSL_PROVIDER_load(NULL, "legacy");
+		ERR_clear_error();
+	}
+	ok = providers[0] && providers[1];
+	pthread_mutex_unlock(&chain_lock);
+	return ok ? 0 : -1;
 }
 
 /* Tests ask for a chain that verifies, not for an expiry check. */

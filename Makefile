@@ -44,7 +44,8 @@ LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c)
 # Shim modules that are pure enough to unit-test outside a host process.
 UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c) shim/zlib.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
-# fuzz_decrypt takes its keys from a key log, with libcrypto linked directly.
+# fuzz_decrypt takes its keys from a key log, with libcrypto linked directly;
+# fuzz_cbc seals and opens records with it.
 FUZZ_HELP_SRC := tests/unit/helpers/testkeys.c tests/unit/helpers/ossl_crypto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -189,7 +190,7 @@ $(ASAN_BIN): $(B)/asan/%: $(call obj,asan,tests/unit/%.c) $(ASAN_A)
 $(FUZZ_BIN): $(B)/fuzz/%: $(call obj,fuzz,tests/fuzz/%.c) $(FUZZ_A)
 	@mkdir -p $(@D)
 	$(CLANG) -fsanitize=fuzzer,$(FUZZ_SAN) $(LDFLAGS) -o $@ $^ $(FUZZ_LIBS) -ldl -lpthread
-$(B)/fuzz/fuzz_decrypt: FUZZ_LIBS := -lcrypto
+$(B)/fuzz/fuzz_decrypt $(B)/fuzz/fuzz_cbc: FUZZ_LIBS := -lcrypto
 
 $(TOOL_BIN): $(B)/tools/%: $(call obj,test,tests/tools/%.c) $(UNIT_A)
 	@mkdir -p $(@D)

@@ -6,8 +6,9 @@
 builds build/tools/mksteps (tests/fuzz/mksteps.c: mkcorpus plus the order
 of every write and the key logs), runs it into a temporary folder, and
 rewrites tests/fuzz/corpus/fuzz_{record,handshake,client_hello,
-certificate,certificate_request,decrypt}/ from what it wrote (fuzz_dn
-and fuzz_keylog are left alone), or only the corpora of the targets named.
+certificate,certificate_request,decrypt}/ from what it wrote (fuzz_dn,
+fuzz_keylog and fuzz_cbc, whose seeds are operations rather than
+exchanges, are left alone), or only the corpora of the targets named.
 Each file is what the target reads (see the comment at the top of each
 tests/fuzz/fuzz_*.c): control bytes where the target takes them, then
 bytes from OpenSSL exchanges.  A few seeds are real messages recombined

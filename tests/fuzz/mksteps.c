@@ -36,8 +36,8 @@
 /* Scenarios only fuzz_decrypt uses: the TLS 1.2 ones above negotiate
  * AES-256-GCM and the TLS 1.3 ones AES-256-GCM or ChaCha20-Poly1305;
  * these add TLS 1.2 AES-128-GCM and ChaCha20-Poly1305 (no explicit
- * nonce), TLS 1.3 AES-128-GCM and AES-128-CCM, and a TLS 1.3 exchange
- * with larger records. */
+ * nonce), TLS 1.3 AES-128-GCM and AES-128-CCM, a TLS 1.3 exchange with
+ * larger records, and CBC and NULL suites of TLS 1.0 to 1.2. */
 static const struct scenario more[] = {
 	{"tls12_gcm_reneg",
 	 {.version = TLSGEN_TLS12,
@@ -67,6 +67,31 @@ static const struct scenario more[] = {
 	 {.version = TLSGEN_TLS13,
 	  .ciphersuites = "TLS_AES_128_CCM_SHA256",
 	  .sni = "localhost",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
+	/* The MAC-protected suites: TLS 1.0 CBC (the IV chained through
+	 * application data), TLS 1.1 CBC MAC-then-encrypt, TLS 1.2's NULL
+	 * cipher (a MAC only) with a renegotiation. */
+	{"tls10_cbc",
+	 {.version = TLSGEN_TLS10,
+	  .sni = "localhost",
+	  .cipher = "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0",
+	  .app_bytes = 64,
+	  .close_notify = 1}},
+	{"tls11_cbc_noetm",
+	 {.version = TLSGEN_TLS11,
+	  .sni = "localhost",
+	  .cipher = "ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0",
+	  .no_etm = 1,
+	  .app_bytes = 64,
+	  .close_notify = 1}},
+	{"tls12_null_reneg",
+	 {.version = TLSGEN_TLS12,
+	  .client_sends_cert = 1,
+	  .ca_names = TLSGEN_CA_LIST,
+	  .sni = "localhost",
+	  .cipher = "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0",
+	  .renegotiate = 1,
 	  .app_bytes = 64,
 	  .close_notify = 1}},
 	/* Records waiting for keys past the queue's first 4 KiB. */

@@ -6,7 +6,8 @@
 #                   decoder's layers, the clang-format check
 #   make demo       trace a local mTLS and renegotiation exchange
 #   make bench      hook overhead, as ratios against the same run untraced
-#   make fuzz       every fuzz target for FUZZ_SECONDS (default 60)
+#   make fuzz       every fuzz target for FUZZ_SECONDS (default 60), FUZZ_JOBS
+#                   at a time (default 1)
 #   make format     clang-format -i over the C sources and headers
 #   make compdb     build/compile_commands.json, linked from the top
 #                   (every build target writes it too)
@@ -259,9 +260,10 @@ bench: deps
 	@bash scripts/bench.sh
 
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
-	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tlstrace

@@ -50,7 +50,6 @@ NOT_PRODUCED = {
     # one code path through server_hello_done, client_key_exchange and
     # handshake (an unknown type).  No peer the suite can run sends these.
     "hello_verify_request": "generic handshake event (DTLS only)",
-    "end_of_early_data": "generic handshake event (0-RTT)",
     "request_connection_id": "generic handshake event (DTLS 1.3 only)",
     "new_connection_id": "generic handshake event (DTLS 1.3 only)",
     "client_certificate_request": "generic handshake event (unassigned in TLS)",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target `make fuzz-build` built, FUZZ_SECONDS each (first
-# argument, default 60), one after the other, and prints one line per
-# target: runs, executions per second, coverage, crashes.  Exits non-zero
+# argument, default 60), FUZZ_JOBS at a time (second argument, default 1:
+# one after the other), and prints one line per target, in the targets'
+# order: runs, executions per second, coverage, crashes.  Exits non-zero
 # when any target crashed (or failed to run).
 #
 # Each target starts from its committed corpus, tests/fuzz/corpus/NAME,
@@ -12,9 +13,10 @@
 set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-${FUZZ_SECONDS:-60}}
-case $SECONDS_EACH in
-'' | *[!0-9]*)
-	echo "usage: $0 [SECONDS]" >&2
+JOBS=${2:-${FUZZ_JOBS:-1}}
+case $SECONDS_EACH:$JOBS in
+*[!0-9:]* | :* | *: | *:0)
+	echo "usage: $0 [SECONDS [JOBS]]" >&2
 	exit 2
 	;;
 esac
@@ -33,9 +35,10 @@ if [ "${#bins[@]}" -eq 0 ]; then
 	exit 2
 fi
 
-failed=()
-for bin in "${bins[@]}"; do
-	[ -x "$bin" ] || continue
+# One target: its run, then its report line (and what went wrong) in
+# $LOGS/NAME.report; the status says whether it crashed.
+run_one() {
+	local bin=$1 name corpus scratch log rc runs eps cov ft arts crashes
 	name=$(basename "$bin")
 	corpus=tests/fuzz/corpus/$name
 	scratch=$SCRATCH/$name
@@ -43,7 +46,7 @@ for bin in "${bins[@]}"; do
 	rm -rf "$scratch"
 	mkdir -p "$scratch"
 	rm -f "$ART/$name"-*
-	dirs=("$scratch")
+	local dirs=("$scratch")
 	[ -d "$corpus" ] && dirs+=("$corpus")
 	timeout $((SECONDS_EACH + 120)) "$bin" -max_total_time="$SECONDS_EACH" \
 		-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
@@ -58,24 +61,46 @@ for bin in "${bins[@]}"; do
 	if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
 		crashes=1 # died without leaving an input (e.g. timeout(1))
 	fi
-	printf '%-28s runs=%-10s exec/s=%-7s cov=%-6s ft=%-7s crashes=%d\n' \
-		"$name" "${runs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "$crashes"
-	if [ "$crashes" -gt 0 ]; then
-		failed+=("$name")
-		for a in "${arts[@]}"; do
-			echo "  reproducer: $a (run: $bin $a)"
-		done
-		# what went wrong, then the first frames in our own code
-		grep -E '^==[0-9]+==ERROR|^fuzz invariant|runtime error|^SUMMARY' \
-			"$log" | head -4 | sed 's/^/  /'
-		grep -E '^ +#[0-9]+ .* in .*(decoder|shim|tests)/' "$log" |
-			head -8 | sed 's/ (.*BuildId.*)//; s/^ */    /'
-		echo "  log: $log"
-	fi
+	{
+		printf '%-28s runs=%-10s exec/s=%-7s cov=%-6s ft=%-7s crashes=%d\n' \
+			"$name" "${runs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "$crashes"
+		if [ "$crashes" -gt 0 ]; then
+			for a in "${arts[@]}"; do
+				echo "  reproducer: $a (run: $bin $a)"
+			done
+			# what went wrong, then the first frames in our own code
+			grep -E '^==[0-9]+==ERROR|^fuzz invariant|runtime error|^SUMMARY' \
+				"$log" | head -4 | sed 's/^/  /'
+			grep -E '^ +#[0-9]+ .* in .*(decoder|shim|tests)/' "$log" |
+				head -8 | sed 's/ (.*BuildId.*)//; s/^ */    /'
+			echo "  log: $log"
+		fi
+	} >"$LOGS/$name.report"
+	[ "$crashes" -eq 0 ]
+}
+
+# At most JOBS targets at once; the reports in the targets' order.
+pids=()
+for bin in "${bins[@]}"; do
+	[ -x "$bin" ] || continue
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+		wait -n
+	done
+	run_one "$bin" &
+	pids+=("$!")
+done
+failed=()
+i=0
+for bin in "${bins[@]}"; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin")
+	wait "${pids[$i]}" || failed+=("$name")
+	i=$((i + 1))
+	cat "$LOGS/$name.report"
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "fuzz: crashes in ${failed[*]}"
 	exit 1
 fi
-echo "fuzz: no crashes (${#bins[@]} targets, ${SECONDS_EACH}s each)"
+echo "fuzz: no crashes (${#bins[@]} targets, ${SECONDS_EACH}s each, $JOBS at a time)"

@@ -485,10 +485,10 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
-	if (!p || (tls13 ? type != TT_CT_APPLICATION_DATA
-			 : (type == TT_CT_APPLICATION_DATA &&
-			    !tt_dir_inflating(d)) ||
-				   kd->k.iv_lost)) {
+	if (!p ||
+	    (tls13 ? type != TT_CT_APPLICATION_DATA
+		   : (type == TT_CT_APPLICATION_DATA && !tt_dir_inflating(d)) ||
+			     kd->k.iv_lost)) {
 		/* application data (TLS 1.2; but a compressed epoch's must be
 		 * inflated too), a body not kept, or a record whose IV went
 		 * by unseen: counted */

@@ -133,8 +133,9 @@ static void switch_epoch(struct recode *rc, int side)
 					  TT_KL_CLIENT_RANDOM, master),
 			 48);
 	struct tt_rkeys ck, sk;
-	assert_int_equal(tt_tls12_keys(ossl_crypto(), rc->suite, TT_V_TLS12, master,
-				       rc->crandom, rc->srandom, &ck, &sk),
+	assert_int_equal(tt_tls12_keys(ossl_crypto(), rc->suite, TT_V_TLS12,
+				       master, rc->crandom, rc->srandom, &ck,
+				       &sk),
 			 TT_OK);
 	s->k = side ? sk : ck;
 	if (s->zinit)

@@ -7,7 +7,7 @@
 #   make demo       trace a local mTLS and renegotiation exchange
 #   make bench      hook overhead, as ratios against the same run untraced
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60), FUZZ_JOBS
-#                   at a time (default 1)
+#                   at a time (default 1); FUZZ_TARGETS="fuzz_dn ..." only those
 #   make format     clang-format -i over the C sources and headers
 #   make compdb     build/compile_commands.json, linked from the top
 #                   (every build target writes it too)

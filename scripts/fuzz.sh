@@ -2,8 +2,9 @@
 # Runs every fuzz target `make fuzz-build` built, FUZZ_SECONDS each (first
 # argument, default 60), FUZZ_JOBS at a time (second argument, default 1:
 # one after the other), and prints one line per target, in the targets'
-# order: runs, executions per second, coverage, crashes.  Exits non-zero
-# when any target crashed (or failed to run).
+# order: runs, executions per second, coverage, crashes.  FUZZ_TARGETS
+# (names, space-separated) runs only those.  Exits non-zero when any
+# target crashed (or failed to run).
 #
 # Each target starts from its committed corpus, tests/fuzz/corpus/NAME,
 # which is only read: new inputs go to build/fuzz-scratch/NAME (emptied
@@ -30,6 +31,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 shopt -s nullglob
 bins=($B/fuzz/fuzz_*)
+# FUZZ_TARGETS: only these (names, space-separated)
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+	bins=()
+	for t in $FUZZ_TARGETS; do
+		bins+=("$B/fuzz/$t")
+	done
+fi
 if [ "${#bins[@]}" -eq 0 ]; then
 	echo "fuzz.sh: no targets in $B/fuzz (run make fuzz-build)" >&2
 	exit 2

@@ -5,8 +5,12 @@ with -no_etm; TLS 1.1 and 1.0 (the IV chained from record to record)
 with DEFAULT:@SECLEVEL=0; and a CBC renegotiation in which the server
 asks for a client certificate (s_server's R): the Finished messages,
 the alerts and the second CertificateRequest's CA names decrypted, the
-summary saying keys used."""
+summary saying keys used.  Last, a proxy flips one bit of the server's
+encrypted Finished on its way to a traced client: one decode_error, keys
+failed."""
 import os
+import socket
+import threading
 
 from tlslib import *
 
@@ -155,5 +159,83 @@ ok("%s: no decode_error" % name, events(objs, "decode_error") == [], events(objs
 sm = events(objs, "summary")
 ok("%s: summary keys used, one renegotiation" % name,
    len(sm) == 1 and sm[0].get("keys") == "used" and sm[0].get("renegotiations") == 1, sm)
+
+
+# --- 4. a record tampered with on the wire: a proxy between s_client
+# (traced) and s_server flips one bit in the last byte of the server's
+# first record after its ChangeCipherSpec (its encrypted Finished: with
+# encrypt_then_mac, the MAC)
+def tamper_proxy(upstream):
+    """Listens on a free port; relays one connection to upstream, the
+    server's bytes record by record, with the flip.  Returns the port."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(10)
+
+    def pump(src, dst, edit):
+        buf, after_ccs, done = b"", False, False
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                if not edit:
+                    dst.sendall(d)
+                    continue
+                buf += d
+                while len(buf) >= 5 and len(buf) >= 5 + int.from_bytes(buf[3:5], "big"):
+                    n = 5 + int.from_bytes(buf[3:5], "big")
+                    rec, buf = bytearray(buf[:n]), buf[n:]
+                    if after_ccs and not done:
+                        rec[-1] ^= 0x01
+                        done = True
+                    after_ccs = after_ccs or rec[0] == 20
+                    dst.sendall(bytes(rec))
+        except OSError:
+            pass
+        for s_ in (src, dst):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve():
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        u = socket.create_connection(("127.0.0.1", upstream), timeout=10)
+        t = threading.Thread(target=pump, args=(c, u, False), daemon=True)
+        t.start()
+        pump(u, c, True)
+        t.join(5)
+        c.close()
+        u.close()
+        ls.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return ls.getsockname()[1]
+
+
+CIPHER = "AES128-SHA"
+srv, port, _ = s_server(server_args("-tls1_2", CIPHER, True))
+log = new_log()
+rc, out = interact(launcher_cmd({"log": log}) + client_cmd(tamper_proxy(port), "-tls1_2",
+                                                              CIPHER, False), GET)
+stop(srv)
+name = "CBC record tampered with"
+objs = parse_json_log(read_log(log), name)
+ok("%s: s_client refused it (bad_record_mac)" % name,
+   rc != 0 and b"bad record mac" in out.lower(), (rc, out[-400:]))
+de = events(objs, "decode_error")
+ok("%s: exactly one decode_error, on the server's record" % name,
+   len(de) == 1 and de[0]["dir"] == "in"
+   and de[0]["error"] == "record did not decrypt with the logged secret", de)
+al = [(o["dir"], o["alert_level"], o["alert"], o.get("decrypted")) for o in events(objs, "alert")]
+ok("%s: the client's fatal bad_record_mac, decrypted with its own keys" % name,
+   al == [("out", "fatal", "bad_record_mac", True)], al)
+sm = events(objs, "summary")
+ok("%s: summary keys failed" % name, len(sm) == 1 and sm[0].get("keys") == "failed", sm)
 
 finish()

@@ -65,6 +65,8 @@ REGISTRY(cert_type, TT_CERT_TYPES, NAME, uint8_t)
 REGISTRY(compression, TT_COMPRESSION_METHODS, NAME, uint8_t)
 REGISTRY(ec_point_format, TT_EC_POINT_FORMATS, NAME, uint8_t)
 REGISTRY(psk_mode, TT_PSK_MODES, NAME, uint8_t)
+REGISTRY(starttls, TT_STARTTLS_PROTOCOLS, NAME, uint8_t)
+REGISTRY(ldap_result, TT_LDAP_RESULTS, NAME, uint8_t)
 
 /* 24-bit values: no GREASE, six hex digits. */
 const char *tt_name_ssl2_cipher(uint32_t v)

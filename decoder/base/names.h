@@ -29,9 +29,11 @@
 #include "tables/extension.def"
 #include "tables/group.def"
 #include "tables/handshake.def"
+#include "tables/ldap_result.def"
 #include "tables/psk_mode.def"
 #include "tables/sigscheme.def"
 #include "tables/ssl2_cipher.def"
+#include "tables/starttls.def"
 #include "tables/version.def"
 
 #define TT_NAMEBUF 24
@@ -93,6 +95,13 @@ enum tt_psk_mode { TT_PSK_MODES(TT_PSKM_) };
 #define TT_SSL2_CK_(v, id, name) TT_SSL2_CK_##id = v,
 enum tt_ssl2_cipher { TT_SSL2_CIPHERS(TT_SSL2_CK_) };
 #undef TT_SSL2_CK_
+#define TT_STARTTLS_(v, id, name) TT_STARTTLS_##id = v,
+enum tt_starttls_protocol { TT_STARTTLS_PROTOCOLS(TT_STARTTLS_) };
+#undef TT_STARTTLS_
+
+#define TT_LDAP_(v, id, name) TT_LDAP_##id = v,
+enum tt_ldap_result { TT_LDAP_RESULTS(TT_LDAP_) };
+#undef TT_LDAP_
 
 /* ---- Names and labels ---- */
 
@@ -110,6 +119,8 @@ const char *tt_name_compression(uint8_t v);	/* null, DEFLATE */
 const char *tt_name_ec_point_format(uint8_t v); /* uncompressed */
 const char *tt_name_psk_mode(uint8_t v);	/* psk_dhe_ke */
 const char *tt_name_ssl2_cipher(uint32_t v);	/* SSL_CK_RC4_128_WITH_MD5 */
+const char *tt_name_starttls(uint8_t v);	/* smtp, postgresql */
+const char *tt_name_ldap_result(uint8_t v);	/* success, protocolError */
 
 const char *tt_label_content_type(uint8_t v, char buf[TT_NAMEBUF]);
 const char *tt_label_handshake(uint8_t v, char buf[TT_NAMEBUF]);
@@ -126,6 +137,8 @@ const char *tt_label_ec_point_format(uint8_t v, char buf[TT_NAMEBUF]);
 const char *tt_label_psk_mode(uint8_t v, char buf[TT_NAMEBUF]);
 /* A 3-byte SSL 2.0 cipher kind; unknown ones as "unknown(0x123456)". */
 const char *tt_label_ssl2_cipher(uint32_t v, char buf[TT_NAMEBUF]);
+const char *tt_label_starttls(uint8_t v, char buf[TT_NAMEBUF]);
+const char *tt_label_ldap_result(uint8_t v, char buf[TT_NAMEBUF]);
 
 /* RFC 8701 GREASE: 0x?A?A with both bytes equal. */
 static inline int tt_is_grease16(uint16_t v)

@@ -37,6 +37,8 @@ static const struct entry cert_type_tab[] = {TT_CERT_TYPES(ENTRY)};
 static const struct entry compression_tab[] = {TT_COMPRESSION_METHODS(ENTRY)};
 static const struct entry ec_point_format_tab[] = {TT_EC_POINT_FORMATS(ENTRY)};
 static const struct entry psk_mode_tab[] = {TT_PSK_MODES(ENTRY)};
+static const struct entry starttls_tab[] = {TT_STARTTLS_PROTOCOLS(ENTRY)};
+static const struct entry ldap_result_tab[] = {TT_LDAP_RESULTS(ENTRY)};
 #undef ENTRY
 #undef SUITE_ENTRY
 
@@ -82,6 +84,8 @@ REG8(cert_type)
 REG8(compression)
 REG8(ec_point_format)
 REG8(psk_mode)
+REG8(starttls)
+REG8(ldap_result)
 
 #define ROW(r, width)                                                          \
 	{                                                                      \
@@ -95,7 +99,8 @@ static const struct registry registries[] = {
 	ROW(cipher, 0xffff),	 ROW(group, 0xffff),
 	ROW(sigscheme, 0xffff),	 ROW(cert_type, 0xff),
 	ROW(compression, 0xff),	 ROW(ec_point_format, 0xff),
-	ROW(psk_mode, 0xff),
+	ROW(psk_mode, 0xff),	 ROW(starttls, 0xff),
+	ROW(ldap_result, 0xff),
 };
 #define NREG (sizeof(registries) / sizeof(registries[0]))
 
@@ -671,6 +676,19 @@ static const struct sample samples[] = {
 
 	S(psk_mode, TT_PSKM_PSK_KE, 0, "psk_ke"),
 	S(psk_mode, TT_PSKM_PSK_DHE_KE, 1, "psk_dhe_ke"),
+
+	S(starttls, TT_STARTTLS_SMTP, 1, "smtp"),
+	S(starttls, TT_STARTTLS_IMAP, 3, "imap"),
+	S(starttls, TT_STARTTLS_LDAP, 6, "ldap"),
+	S(starttls, TT_STARTTLS_POSTGRESQL, 7, "postgresql"),
+	S(starttls, TT_STARTTLS_SIEVE, 11, "sieve"),
+
+	S(ldap_result, TT_LDAP_SUCCESS, 0, "success"),
+	S(ldap_result, TT_LDAP_PROTOCOL_ERROR, 2, "protocolError"),
+	S(ldap_result, TT_LDAP_CONFIDENTIALITY_REQUIRED, 13,
+	  "confidentialityRequired"),
+	S(ldap_result, TT_LDAP_UNAVAILABLE, 52, "unavailable"),
+	S(ldap_result, TT_LDAP_OTHER, 80, "other"),
 };
 #undef S
 

@@ -22,7 +22,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
 # The decoder's layers, lowest first (docs/architecture.md): each uses
 # only those before it (scripts/layers.py checks).
-DEC_LAYERS := base conn decrypt session msg handshake record
+DEC_LAYERS := base conn decrypt session msg handshake starttls record
 ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEC_LAYERS:%=-Idecoder/%) -Ishim
 SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 comma := ,

@@ -21,6 +21,9 @@ typedef enum {
 	TT_UNSUPPORTED, /* well-formed but not something we decode */
 	TT_GONE,	/* the bytes are not this stream's: the descriptor now
 			 * names something else (see tt_emit.same_stream) */
+	TT_PLAIN,	/* the connection is not TLS after all: a cleartext
+			 * protocol followed for its STARTTLS ended without
+			 * one (decoder/starttls); nothing more is decoded */
 } tt_rc;
 
 #define TT_MUST_USE __attribute__((warn_unused_result))

@@ -255,6 +255,16 @@ struct tt_conn {
 	/* per direction: the call that moved bytes past the hooks (static
 	 * string), NULL while every byte was seen */
 	const char *bypass[2];
+
+	/* STARTTLS (decoder/starttls): the follower of the cleartext
+	 * protocol while some of it is still to come (NULL otherwise: it
+	 * exists only from the first bytes to the upgrade), the protocol
+	 * that upgraded (enum tt_starttls_protocol, 0 when none), and
+	 * whether following ended without TLS: the connection is then not
+	 * TLS at all, and every feed returns TT_PLAIN. */
+	struct tt_stls *stls;
+	uint8_t starttls;
+	bool plain;
 };
 
 static inline uint16_t tt_conn_version(const struct tt_conn *c)

@@ -40,6 +40,7 @@
 #include "names.h"
 #include "record.h"
 #include "session.h"
+#include "starttls.h"
 
 void tt_conn_init(struct tt_conn *c)
 {
@@ -76,6 +77,7 @@ void tt_conn_release(struct tt_conn *c)
 		tt_dec_release(c, (enum tt_dir)i);
 		qfree(d);
 	}
+	tt_stls_release(c);
 	free(c->ca_text);
 	c->ca_text = NULL;
 }
@@ -126,6 +128,20 @@ static bool version_undecryptable(struct tt_conn *c)
 	if (ks && ks->get && ks->crypto && (!ks->expect || ks->expect(ks->ctx)))
 		c->dec_draft = true;
 	return true;
+}
+
+enum tt_first tt_conn_first(const uint8_t *p, size_t n,
+			    struct tt_first_guess *g)
+{
+	if (tt_looks_like_tls(p, n < 5 ? n : 5))
+		return TT_FIRST_TLS;
+	return tt_stls_detect(p, n, g);
+}
+
+bool tt_conn_follow(struct tt_conn *c, enum tt_dir dir, enum tt_first what,
+		    const struct tt_first_guess *g)
+{
+	return tt_stls_start(c, dir, what, g);
 }
 
 /* Whether the current record's body is ciphertext we cannot read. */
@@ -692,6 +708,14 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 		  const char *detail, const struct tt_emit *em)
 {
+	if (c->plain)
+		return;
+	if (tt_stls_following(c, dir)) {
+		/* still cleartext: whether it would have upgraded cannot be
+		 * known now, so following ends (a debug line, no warning) */
+		tt_stls_stop(c, what, em);
+		return;
+	}
 	/* Records waiting for keys came before the bytes that stop the
 	 * direction: they are reported first, as ciphertext. */
 	give_up(c, 1u << dir, em);
@@ -702,8 +726,12 @@ void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
 		    long long bytes, const char *message,
 		    const struct tt_emit *em)
 {
-	if (c->bypass[dir])
+	if (c->bypass[dir] || c->plain)
 		return;
+	if (tt_stls_following(c, dir)) {
+		tt_stls_stop(c, "bytes moved past the hooks", em);
+		return;
+	}
 	c->bypass[dir] = call;
 	/* what waits for keys came before the bytes that went by */
 	give_up(c, 1u << dir, em);
@@ -719,6 +747,19 @@ void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
 void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 		 const struct tt_emit *em)
 {
+	/* never TLS: nothing to say of its end (not even at debug, once
+	 * following has said why it stopped) */
+	if (c->plain)
+		return;
+	if (c->stls) {
+		tt_stls_stop(
+			c,
+			ei->how == TT_END_EXIT
+				? "still open at process exit, not upgraded"
+				: "the connection ended before an upgrade",
+			em);
+		return;
+	}
 	/* Records still waiting for keys will not get them now. */
 	give_up(c, tt_end_final(ei) ? 3u : 1u << ei->dir, em);
 	tt_sess_end(c, ei, em);
@@ -810,9 +851,22 @@ static tt_rc bad_header(struct tt_conn *c, enum tt_dir dir, size_t fed,
 tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		   size_t n, const struct tt_emit *em)
 {
+	if (__builtin_expect(c->plain, 0))
+		return TT_PLAIN;
 	struct tt_dirstate *d = &c->d[dir];
 	if (d->dead)
 		return TT_DECODE;
+	if (__builtin_expect(c->stls != NULL, 0)) {
+		/* cleartext first, then (the rest) TLS */
+		size_t clear = tt_stls_feed(c, dir, p, n, em);
+		if (c->plain)
+			return TT_PLAIN;
+		d->bytes += clear;
+		p += clear;
+		n -= clear;
+		if (n == 0)
+			return TT_OK;
+	}
 	/* the other direction made the connection SSL 2.0 after this
 	 * one's hello */
 	if (d->records > 0 && tt_conn_version(c) == TT_V_SSL2) {

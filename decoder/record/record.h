@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "session.h"
+#include "starttls.h"
 
 void tt_conn_init(struct tt_conn *c);
 /* Frees buffers and wipes secrets; the connection may be fed again
@@ -19,7 +20,9 @@ void tt_conn_release(struct tt_conn *c);
  * em.  Returns TT_OK, or TT_DECODE once the direction stopped decoding
  * (it then ignores further bytes; a decode_error event said why), or
  * TT_GONE when em->same_stream said the bytes were not this stream's
- * (nothing said, not counted). */
+ * (nothing said, not counted), or TT_PLAIN once a connection followed
+ * for its STARTTLS turned out not to be TLS (nothing more is decoded in
+ * either direction; the caller stops feeding it). */
 tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		   size_t n, const struct tt_emit *em);
 
@@ -36,6 +39,18 @@ void tt_conn_drain(struct tt_conn *c, const struct tt_emit *em);
  * of a handshake or alert record header, or an SSLv2-compatible
  * ClientHello).  n may be less than 5. */
 bool tt_looks_like_tls(const uint8_t *p, size_t n);
+
+/* What the first bytes of a stream (up to TT_STLS_HEAD of them, in
+ * either direction) start: TLS, a cleartext protocol that can upgrade to
+ * it (TT_FIRST_FOLLOW with *g, or TT_FIRST_MORE when too few bytes tell
+ * which), or neither. */
+enum tt_first tt_conn_first(const uint8_t *p, size_t n,
+			    struct tt_first_guess *g);
+/* A new connection whose first bytes, in dir, were what
+ * (TT_FIRST_FOLLOW, TT_FIRST_MORE) is followed as cleartext until it
+ * upgrades; false when that cannot be (out of memory). */
+bool tt_conn_follow(struct tt_conn *c, enum tt_dir dir, enum tt_first what,
+		    const struct tt_first_guess *g);
 
 /* Stops decoding dir for good: what waits for keys is reported first
  * (as ciphertext), then the decode_error saying what and why. */

@@ -125,6 +125,9 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		tt_ev_label(ev, "sni", TT_INFO, c->sni);
 	if (c->alpn[0])
 		tt_ev_label(ev, "alpn", TT_INFO, c->alpn);
+	if (c->starttls)
+		tt_ev_str(ev, "starttls", TT_INFO,
+			  tt_name_starttls(c->starttls));
 	tt_ev_int(ev, "duration_us", TT_INFO, ei->duration_us);
 	tt_ev_int(ev, "bytes_in", TT_INFO, (long long)c->d[TT_IN].bytes);
 	tt_ev_int(ev, "bytes_out", TT_INFO, (long long)c->d[TT_OUT].bytes);

@@ -14,7 +14,8 @@ enum tt_fdkind {
 	TT_FD_UNKNOWN = 0, /* not classified yet */
 	TT_FD_PASS,	   /* not a socket, or not TLS: never looked at again */
 	TT_FD_CANDIDATE,   /* a TCP socket whose first bytes are awaited */
-	TT_FD_TLS,	   /* traced: conn is set */
+	TT_FD_TLS,	   /* traced: conn is set (TLS, or a cleartext
+			    * protocol followed until it upgrades) */
 };
 
 struct tt_tconn;

@@ -174,6 +174,7 @@ struct tt_tconn *tt_tconn_new(int fd)
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	c->fd = fd;
 	c->refs = 1;
+	c->plain = false;
 	c->unsynced[0] = c->unsynced[1] = false;
 	c->addrs_shown = false;
 	c->born_us = c->last_us = mono_us();
@@ -261,6 +262,9 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 	 * its descriptors): its copy of the decoder stopped at the fork,
 	 * while the parent read on, so it says nothing; the parent does. */
 	if (c->last_us < forked_at_us)
+		__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
+	/* not TLS: nothing to peek at or to say */
+	if (__atomic_load_n(&c->plain, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
 	if (closing && __atomic_load_n(&c->live, __ATOMIC_ACQUIRE)) {
 		struct linger lg = {0, 0};
@@ -385,6 +389,7 @@ void tt_tconn_exit(void)
 		if (tt_dirlock_try(&c->lock[1])) {
 			tt_fair_lock(&c->mu);
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&c->plain, __ATOMIC_ACQUIRE) &&
 			    c->last_us >= forked_at_us) {
 				tt_tconn_end(c, c->fd, TT_END_EXIT, TT_OUT,
 					     NULL, NULL, 0);

@@ -94,6 +94,12 @@ struct tt_tconn {
 	dev_t dev; /* the socket's identity, to tell a reused number */
 	ino_t ino;
 	bool live;
+	/* Never TLS after all (atomic): the cleartext protocol it was
+	 * followed for did not upgrade (dec.plain, copied here under mu so
+	 * that hooks see it without the lock).  Each descriptor naming it
+	 * leaves it on its next call and passes over, and nothing is
+	 * written at its end. */
+	bool plain;
 	bool unsynced[2];
 	bool addrs_shown;
 	long long born_us,

@@ -55,21 +55,29 @@ static uint8_t kind_now(int fd, struct tt_fdent *e)
 	return kind;
 }
 
-/* Settles an UNKNOWN or CANDIDATE fd given its first bytes; returns the
- * connection when the fd is (now) traced. */
-static struct tt_tconn *settle(int fd, struct tt_fdent *e, const uint8_t *first,
-			       size_t n)
+/* Settles an UNKNOWN or CANDIDATE fd given its first bytes (moved in
+ * dir); returns the connection when the fd is (now) traced: as TLS, or
+ * as a cleartext protocol followed until it upgrades to TLS. */
+static struct tt_tconn *settle(int fd, struct tt_fdent *e, enum tt_dir dir,
+			       const uint8_t *first, size_t n)
 {
 	uint8_t kind = kind_now(fd, e);
 	if (kind == TT_FD_TLS)
 		return __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 	if (kind != TT_FD_CANDIDATE)
 		return NULL;
-	if (!tt_looks_like_tls(first, n < 5 ? n : 5)) {
+	struct tt_first_guess g;
+	enum tt_first what = tt_conn_first(first, n, &g);
+	if (what == TT_FIRST_NONE) {
 		__atomic_store_n(&e->kind, TT_FD_PASS, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	struct tt_tconn *c = tt_tconn_new(fd);
+	if (c && what != TT_FIRST_TLS &&
+	    !tt_conn_follow(&c->dec, dir, what, &g)) {
+		tt_tconn_free(c);
+		c = NULL;
+	}
 	if (!c) {
 		__atomic_store_n(&e->kind, TT_FD_PASS, __ATOMIC_RELEASE);
 		return NULL;
@@ -98,6 +106,34 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e, const uint8_t *first,
 	return c;
 }
 
+/* Copies the decoder's verdict that c is not TLS (a followed cleartext
+ * protocol that did not upgrade) where hooks see it without mu.  The
+ * caller holds mu. */
+static bool note_plain(struct tt_tconn *c)
+{
+	if (!c->dec.plain)
+		return false;
+	__atomic_store_n(&c->plain, true, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* c is not TLS: fd leaves it and is passed over from now on, as any
+ * socket that is not TLS (one table lookup per call).  Every descriptor
+ * naming c does so on its next call; the last one returns c to the pool
+ * with nothing written (conn_free_how sees plain).  A close or a reuse
+ * of the number that took the entry first has dropped its reference
+ * already, and the entry is theirs. */
+static void pass_over(int fd, struct tt_fdent *e, struct tt_tconn *c)
+{
+	struct tt_tconn *expect = c;
+	if (!__atomic_compare_exchange_n(&e->conn, &expect, NULL, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	uint8_t kind = TT_FD_TLS;
+	__atomic_compare_exchange_n(&e->kind, &kind, TT_FD_PASS, false,
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	tt_tconn_unref(c, fd, false);
+}
 
 static const char *const bypass_name[TT_BY_COUNT] = {
 	[TT_BY_SPLICE] = "splice",
@@ -211,9 +247,12 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	 * (a client's answer is often the first moment after they did) */
 	if (!gone && tt_conn_waiting(&c->dec))
 		tt_conn_drain(&c->dec, &em);
+	bool plain = note_plain(c);
 	tt_tconn_leave(c, dir);
 	if (gone)
 		detach_if(fd, e, c);
+	else if (plain)
+		pass_over(fd, e, c);
 }
 
 void tt_trace_keys(int fd)
@@ -259,20 +298,26 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 	struct tt_tconn *c;
 	if (tt_fd_kind(e) == TT_FD_TLS) {
 		c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+		if (c && __atomic_load_n(&c->plain, __ATOMIC_ACQUIRE)) {
+			pass_over(fd, e, c);
+			c = NULL;
+		}
 	} else {
-		/* the first bytes decide */
-		uint8_t head[5];
+		/* the first bytes decide: TLS, a cleartext protocol that
+		 * may upgrade to it, or neither */
+		uint8_t head[TT_STLS_HEAD];
 		size_t h = 0;
-		for (size_t i = 0; i < iovcnt && h < 5 && h < n; i++) {
+		for (size_t i = 0; i < iovcnt && h < sizeof(head) && h < n;
+		     i++) {
 			size_t take = iov[i].iov_len;
-			if (take > 5 - h)
-				take = 5 - h;
+			if (take > sizeof(head) - h)
+				take = sizeof(head) - h;
 			if (take > n - h)
 				take = n - h;
 			memcpy(head + h, iov[i].iov_base, take);
 			h += take;
 		}
-		c = settle(fd, e, head, h);
+		c = settle(fd, e, dir, head, h);
 	}
 	if (c)
 		feed(c, e, fd, dir, iov, iovcnt, n);
@@ -310,7 +355,10 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		struct tt_emit em;
 		tt_tconn_emit(&em, c, s);
 		flush_bypass(c, e, &em);
+		bool plain = note_plain(c);
 		tt_fair_unlock(&c->mu);
+		if (plain)
+			pass_over(fd, e, c);
 	}
 	tt_busy = busy;
 	errno = saved;
@@ -377,7 +425,11 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 	if (tt_tconn_enter(c, e, fd, dir, s, false)) {
 		tt_tconn_end(c, fd, fin ? TT_END_PEER_FIN : TT_END_ERROR, dir,
 			     name, call, 0);
+		/* a followed protocol ended before upgrading */
+		bool plain = note_plain(c);
 		tt_tconn_leave(c, dir);
+		if (plain)
+			pass_over(fd, e, c);
 	}
 	tt_busy = 0;
 	errno = err;
@@ -431,8 +483,16 @@ void tt_trace_dup(int oldfd, int newfd)
 		if (c) {
 			tt_busy = 1; /* a signal handler now passes through */
 			tt_fair_lock(&c->mu);
-			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
-			    __atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE) == c) {
+			bool same =
+				__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
+				__atomic_load_n(&eo->conn, __ATOMIC_ACQUIRE) ==
+					c;
+			if (same &&
+			    __atomic_load_n(&c->plain, __ATOMIC_ACQUIRE)) {
+				/* not TLS: the copy is passed over at once */
+				__atomic_store_n(&en->kind, TT_FD_PASS,
+						 __ATOMIC_RELEASE);
+			} else if (same) {
 				c->refs++;
 				__atomic_store_n(&en->conn, c,
 						 __ATOMIC_RELEASE);

@@ -708,14 +708,12 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 		  const char *detail, const struct tt_emit *em)
 {
+	/* still cleartext: whether it would have upgraded cannot be known
+	 * now, so following ends (a debug line, no warning) */
+	if (tt_stls_following(c, dir))
+		tt_stls_stop(c, what, em);
 	if (c->plain)
 		return;
-	if (tt_stls_following(c, dir)) {
-		/* still cleartext: whether it would have upgraded cannot be
-		 * known now, so following ends (a debug line, no warning) */
-		tt_stls_stop(c, what, em);
-		return;
-	}
 	/* Records waiting for keys came before the bytes that stop the
 	 * direction: they are reported first, as ciphertext. */
 	give_up(c, 1u << dir, em);
@@ -726,12 +724,10 @@ void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
 		    long long bytes, const char *message,
 		    const struct tt_emit *em)
 {
+	if (tt_stls_following(c, dir))
+		tt_stls_stop(c, "bytes moved past the hooks", em);
 	if (c->bypass[dir] || c->plain)
 		return;
-	if (tt_stls_following(c, dir)) {
-		tt_stls_stop(c, "bytes moved past the hooks", em);
-		return;
-	}
 	c->bypass[dir] = call;
 	/* what waits for keys came before the bytes that went by */
 	give_up(c, 1u << dir, em);
@@ -747,19 +743,17 @@ void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
 void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 		 const struct tt_emit *em)
 {
-	/* never TLS: nothing to say of its end (not even at debug, once
-	 * following has said why it stopped) */
-	if (c->plain)
-		return;
-	if (c->stls) {
+	if (c->stls)
 		tt_stls_stop(
 			c,
 			ei->how == TT_END_EXIT
 				? "still open at process exit, not upgraded"
 				: "the connection ended before an upgrade",
 			em);
+	/* never TLS: nothing to say of its end (following has said why it
+	 * stopped, at debug) */
+	if (c->plain)
 		return;
-	}
 	/* Records still waiting for keys will not get them now. */
 	give_up(c, tt_end_final(ei) ? 3u : 1u << ei->dir, em);
 	tt_sess_end(c, ei, em);

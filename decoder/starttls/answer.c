@@ -73,6 +73,8 @@ static void plain(struct tt_conn *c, struct tt_stls *s)
 void tt_stls_answer(struct tt_conn *c, struct tt_stls *s, bool accepted,
 		    const uint8_t *reply, size_t n, const struct tt_emit *em)
 {
+	if (accepted)
+		c->starttls = s->proto; /* the connection is TLS from here */
 	struct tt_event *ev =
 		tt_ev_begin(em, "starttls", TT_INFO, (enum tt_dir)s->client);
 	if (ev) {
@@ -93,7 +95,6 @@ void tt_stls_answer(struct tt_conn *c, struct tt_stls *s, bool accepted,
 	}
 	s->asked = false;
 	if (accepted) {
-		c->starttls = s->proto;
 		s->d[0].tls = s->d[1].tls = true;
 	} else if (s->proto == TT_STARTTLS_POSTGRESQL && s->gssenc) {
 		/* libpq then asks for TLS on the same connection */
@@ -120,10 +121,21 @@ static void stop_event(struct tt_stls *s, const char *why, bool copy,
 	tt_ev_send(em, ev);
 }
 
+/* Following ends after the upgrade was accepted (an XMPP <proceed>
+ * whose end tag never came): what is left is TLS's. */
+static bool upgraded(struct tt_conn *c, struct tt_stls *s)
+{
+	if (!c->starttls)
+		return false;
+	s->d[0].tls = s->d[1].tls = true;
+	s->xmpp_open = false;
+	return true;
+}
+
 void tt_stls_giveup(struct tt_conn *c, struct tt_stls *s, const char *why,
 		    const struct tt_emit *em)
 {
-	if (s->end != TT_STLS_ON)
+	if (s->end != TT_STLS_ON || upgraded(c, s))
 		return;
 	stop_event(s, why, false, em);
 	plain(c, s);
@@ -181,10 +193,11 @@ void tt_stls_stop(struct tt_conn *c, const char *why, const struct tt_emit *em)
 	struct tt_stls *s = c->stls;
 	if (!s)
 		return;
-	if (s->end == TT_STLS_ON) {
+	if (s->end == TT_STLS_ON && !upgraded(c, s)) {
 		stop_event(s, why, true, em);
 		s->end = TT_STLS_PLAIN;
 	}
+	s->asked = false;
 	tt_stls_finish(c, em);
 }
 

@@ -21,7 +21,9 @@
  *
  * A first chunk shorter than what identifies a protocol but a prefix of
  * it (a client that read "22" of "220 ") is TT_FIRST_MORE: the follower
- * keeps it until the bytes decide.
+ * keeps it until the bytes decide.  So are one or two bytes of anything:
+ * they may start a MySQL greeting's header.  Every answer is one of a
+ * prefix: bytes that are no protocol stay so when more come.
  */
 #include <string.h>
 
@@ -118,8 +120,11 @@ static enum fit sieve(const uint8_t *p, size_t n)
 /* MySQL protocol 10 initial handshake packet (the server's first). */
 static enum fit mysql(const uint8_t *p, size_t n)
 {
+	/* One or two bytes can start a header: the answer for them must
+	 * not be "no" when three could be "maybe" (the follower looks at
+	 * longer and longer starts of what it keeps). */
 	if (n < 3)
-		return NO; /* too little to tell from anything */
+		return PREFIX;
 	uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
 		       (uint32_t)p[2] << 16;
 	if (len < 16 || len > 4096)

@@ -56,8 +56,11 @@ static void decide(struct tt_conn *c, struct tt_stls *s, enum tt_dir dir,
 static size_t run(struct tt_conn *c, struct tt_stls *s, enum tt_dir dir,
 		  const uint8_t *p, size_t n, const struct tt_emit *em);
 
-/* The first bytes were too few to tell: they are kept until they are
- * enough (TT_STLS_HEAD at most), then decided and read again. */
+/* The first bytes were too few to tell: they are kept, and looked at
+ * again with each byte that follows (so that where the later reads were
+ * cut does not matter), until the shortest start that decides, or
+ * TT_STLS_HEAD bytes; then decided and read again.  The first call's
+ * bytes, which told too little, are taken whole. */
 static size_t undecided(struct tt_conn *c, struct tt_stls *s, enum tt_dir dir,
 			const uint8_t *p, size_t n, const struct tt_emit *em)
 {
@@ -69,13 +72,19 @@ static size_t undecided(struct tt_conn *c, struct tt_stls *s, enum tt_dir dir,
 			       em);
 		return n;
 	}
-	size_t take = TT_STLS_HEAD - d->len;
-	if (take > n)
-		take = n;
-	memcpy(d->buf + d->len, p, take);
-	d->len = (uint16_t)(d->len + take);
 	struct tt_first_guess g;
-	enum tt_first f = tt_stls_detect(d->buf, d->len, &g);
+	enum tt_first f = TT_FIRST_MORE;
+	size_t take = 0;
+	if (d->len == 0) {
+		take = n < TT_STLS_HEAD ? n : TT_STLS_HEAD;
+		memcpy(d->buf, p, take);
+		d->len = (uint16_t)take;
+		f = tt_stls_detect(d->buf, d->len, &g);
+	}
+	while (take < n && d->len < TT_STLS_HEAD && f == TT_FIRST_MORE) {
+		d->buf[d->len++] = p[take++];
+		f = tt_stls_detect(d->buf, d->len, &g);
+	}
 	if (f == TT_FIRST_MORE && d->len < TT_STLS_HEAD)
 		return take;
 	if (f != TT_FIRST_FOLLOW) {

@@ -71,8 +71,9 @@ size_t tt_stls_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 bool tt_stls_following(const struct tt_conn *c, enum tt_dir dir);
 
 /* Ends following for a reason outside the protocol (bytes not seen, the
- * connection's end): one debug line saying why (a static string, or one
- * copied in), then c is plain. */
+ * connection's end): one debug line saying why (copied in), then c is
+ * plain; unless the upgrade was accepted already (c->starttls), when
+ * what is left is TLS's and c->stls is freed. */
 void tt_stls_stop(struct tt_conn *c, const char *why, const struct tt_emit *em);
 
 /* Frees the follower, if any. */

@@ -236,24 +236,17 @@ static void upgrade(const struct step *st, size_t n, int as_server,
 	evlog_free(&ref);
 }
 
-/* Upgrades as the client and as the server, whole, in pieces of small
- * bytes and in 7-byte pieces. */
-static void upgrade_pieces(const struct step *st, size_t n, const char *fields,
-			   const char *proto, size_t small)
+/* Upgrades as the client and as the server, whole, byte by byte and in
+ * 7-byte pieces. */
+static void upgrade_all(const struct step *st, size_t n, const char *fields,
+			const char *proto)
 {
-	const size_t pieces[] = {(size_t)-1, small, 7};
+	static const size_t pieces[] = {(size_t)-1, 1, 7};
 	for (int as_server = 0; as_server < 2; as_server++)
 		for (size_t k = 0; k < 3; k++)
 			upgrade(st, n, as_server, pieces[k],
 				line("info", as_server ? "in" : "out", fields),
 				proto);
-}
-
-/* The same, byte by byte. */
-static void upgrade_all(const struct step *st, size_t n, const char *fields,
-			const char *proto)
-{
-	upgrade_pieces(st, n, fields, proto, 1);
 }
 
 /* A transcript that ends following without TLS with one line, of
@@ -397,6 +390,8 @@ static void test_detect(void **state)
 	FIRST("\x30", TT_FIRST_MORE, 0, 0);
 	FIRST("\x30\x1d\x02\x01", TT_FIRST_MORE, 0, 0);
 	FIRST("\x4a\x00\x00\x00", TT_FIRST_MORE, 0, 0); /* a MySQL header */
+	FIRST("J", TT_FIRST_MORE, 0, 0);		/* which it may start */
+	FIRST("GE", TT_FIRST_MORE, 0, 0);
 	/* neither */
 	FIRST("GET / HTTP/1.1\r\n", TT_FIRST_NONE, 0, 0);
 	FIRST("HTTP/1.1 200 OK\r\n", TT_FIRST_NONE, 0, 0);
@@ -822,6 +817,26 @@ static void test_xmpp(void **state)
 		    "\"reply\":\"<proceed xmlns=\\\"urn:ietf:params:xml:ns:"
 		    "xmpp-tls\\\">\"",
 		    "xmpp");
+	/* <proceed> opened, and the connection ends before its end tag:
+	 * accepted is accepted, the connection was TLS */
+	struct evlog l;
+	evlog_init(&l, TT_DEBUG);
+	struct run r;
+	play(&r, open, 3, 0, (size_t)-1, &l);
+	feed(&r, TT_IN, (const uint8_t *)"<proceed>", 9, &l);
+	assert_int_equal(r.last, TT_OK);
+	end(&r, &l);
+	assert_false(r.c.plain);
+	assert_int_equal(l.n, 3);
+	expect_line(&l, 0,
+		    line("info", "out",
+			 "\"starttls\",\"protocol\":\"xmpp\",\"by\":"
+			 "\"client\",\"result\":\"accepted\",\"request\":"
+			 "\"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+			 "</starttls>\",\"reply\":\"<proceed>\""));
+	assert_non_null(strstr(l.lines[2], "\"starttls\":\"xmpp\""));
+	done(&r);
+	evlog_free(&l);
 	static const struct step refused[] = {
 		xmpp[0],
 		xmpp[1],
@@ -985,12 +1000,11 @@ static void test_mysql(void **state)
 	assert_int_equal(sizeof(MYSQL_SSL_REQUEST) - 1, 4 + 32);
 	static const struct step my[] = {SV(MYSQL_GREETING),
 					 CL(MYSQL_SSL_REQUEST)};
-	/* a first read of 3 bytes at least: fewer tell nothing of it */
-	upgrade_pieces(my, NSTEPS(my),
-		       "\"starttls\",\"protocol\":\"mysql\",\"by\":"
-		       "\"client\",\"result\":\"accepted\",\"request\":"
-		       "\"SSL request packet\"",
-		       "mysql", 3);
+	upgrade_all(my, NSTEPS(my),
+		    "\"starttls\",\"protocol\":\"mysql\",\"by\":\"client\","
+		    "\"result\":\"accepted\",\"request\":\"SSL request "
+		    "packet\"",
+		    "mysql");
 	/* a HandshakeResponse41 in clear (--ssl-mode=DISABLED) */
 	static const struct step plain[] = {
 		SV(MYSQL_GREETING),

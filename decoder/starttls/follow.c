@@ -125,8 +125,10 @@ static size_t run(struct tt_conn *c, struct tt_stls *s, enum tt_dir dir,
 		}
 		size_t took = 1;
 		if (s->asked && tt_stls_from_client(s, dir)) {
-			if (p[off] == 22 && (n - off < 2 || p[off + 1] == 3)) {
-				d->tls = true; /* a ClientHello */
+			/* a handshake record: a ClientHello (the record
+			 * layer judges the rest, whatever the reads' cuts) */
+			if (p[off] == 22) {
+				d->tls = true;
 				break;
 			}
 			/* XML streams may carry whitespace anywhere */

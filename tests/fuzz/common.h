@@ -731,6 +731,9 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 	       c->dec_unsupported, c->dec_nocrypto);
 	fz_put(&t, " comp=%u ch_comp=%u comp_used=%u infl=%u sh_count=%u",
 	       c->comp, c->ch_comp, c->comp_used, c->infl, c->sh_count);
+	fz_put(&t, " starttls=%u plain=%d following=%d%d", c->starttls,
+	       c->plain, tt_stls_following(c, TT_IN),
+	       tt_stls_following(c, TT_OUT));
 	for (int d = 0; d < 2; d++) {
 		const struct tt_dirstate *s = &c->d[d];
 		fz_put(&t,

@@ -6,7 +6,8 @@
 builds build/tools/mksteps (tests/fuzz/mksteps.c: mkcorpus plus the order
 of every write and the key logs), runs it into a temporary folder, and
 rewrites tests/fuzz/corpus/fuzz_{record,handshake,client_hello,
-certificate,certificate_request,decrypt}/ from what it wrote (fuzz_dn,
+certificate,certificate_request,decrypt,starttls}/ from what it wrote
+(fuzz_starttls: cleartext sessions, then a real exchange; fuzz_dn,
 fuzz_keylog and fuzz_cbc, whose seeds are operations rather than
 exchanges, are left alone), or only the corpora of the targets named.
 Each file is what the target reads (see the comment at the top of each
@@ -172,29 +173,37 @@ def msg(typ, body):
     return u8(typ) + vec24(body)
 
 
+def dec_layers():
+    """The decoder's layers, from the Makefile's DEC_LAYERS."""
+    with open(os.path.join(TOP, "Makefile")) as f:
+        for line in f:
+            if line.startswith("DEC_LAYERS"):
+                return line.split(":=", 1)[1].split()
+    sys.exit("mkseeds: no DEC_LAYERS in the Makefile")
+
+
 def build_mksteps():
+    """mksteps.c linked with the archives of the plain unit tests (the
+    decoder, the unit-tested shim modules, the test helpers)."""
     exe = os.path.join(TOP, "build", "tools", "mksteps")
     os.makedirs(os.path.dirname(exe), exist_ok=True)
-    srcs = [os.path.join("tests", "fuzz", "mksteps.c")]
-    layers = sorted(d for d in os.listdir(os.path.join(TOP, "decoder"))
-                    if os.path.isdir(os.path.join(TOP, "decoder", d)))
-    dirs = [os.path.join("decoder", d) for d in layers]
-    for d in dirs + [os.path.join("tests", "unit", "helpers")]:
-        srcs += sorted(os.path.join(d, f) for f in
-                       os.listdir(os.path.join(TOP, d)) if f.endswith(".c"))
-    srcs += [os.path.join("shim", "format.c"), os.path.join("shim", "zlib.c")]
+    archives = [os.path.join("build", a) for a in
+                ("libtt_helpers.a", "libtt_shim_unit.a", "libtt_decoder.a")]
+    subprocess.run(["make", "--no-print-directory", "-s"] + archives,
+                   cwd=TOP, check=True)
+    incs = ["-Idecoder/" + l for l in dec_layers()]
     subprocess.run([os.environ.get("CC", "cc"), "-std=gnu11",
-                    "-D_GNU_SOURCE", "-O2", "-Ishim",
-                    "-Itests/unit/helpers", "-o", exe] +
-                   ["-I" + d for d in dirs] + srcs +
-                   ["-lssl", "-lcrypto", "-ldl", "-lpthread"], cwd=TOP,
-                   check=True)
+                    "-D_GNU_SOURCE", "-O2"] + incs +
+                   ["-Ishim", "-Itests/unit/helpers", "-o", exe,
+                    os.path.join("tests", "fuzz", "mksteps.c")] + archives +
+                   ["-lssl", "-lcrypto", "-lz", "-ldl", "-lpthread"],
+                   cwd=TOP, check=True)
     return exe
 
 
 TARGETS = ["fuzz_record", "fuzz_handshake", "fuzz_client_hello",
            "fuzz_certificate", "fuzz_certificate_request", "fuzz_decrypt",
-           "fuzz_inflate"]
+           "fuzz_inflate", "fuzz_starttls"]
 
 
 def main():
@@ -803,6 +812,130 @@ def seeds_inflate(src):
     print("fuzz_inflate: %d seeds" % out.n)
 
 
+# ---- fuzz_starttls ----
+
+LDAP_OID = b"1.3.6.1.4.1.1466.20037"
+PG_SSL = bytes.fromhex("0000000804d2162f")
+PG_GSSENC = bytes.fromhex("0000000804d21630")
+MYSQL_GREETING = (bytes.fromhex("4a000000") + b"\x0a8.0.36\0" +
+                  bytes.fromhex("0b000000 1c432f6d0e3a5106 00 ffff ff 0200"
+                                " ffdf 15 00000000000000000000"
+                                " 325c791f2e466a421362053c00") +
+                  b"caching_sha2_password\0")
+MYSQL_SSL = bytes.fromhex("20000001 05aeff01 00000001 ff") + bytes(23)
+
+# Sessions as the servers and clients named in tests/unit/test_starttls.c
+# speak them: (name, [(from_server, bytes)...], upgrades).  An upgraded
+# session is followed by a real TLS exchange.
+STARTTLS_SESSIONS = [
+    ("smtp", [(1, b"220 mx.example.com ESMTP Postfix (Debian/GNU)\r\n"),
+              (0, b"EHLO client.example.org\r\n"),
+              (1, b"250-mx.example.com\r\n250-PIPELINING\r\n"
+                  b"250-STARTTLS\r\n250 CHUNKING\r\n"),
+              (0, b"STARTTLS\r\n"),
+              (1, b"220 2.0.0 Ready to start TLS\r\n")], True),
+    ("smtp_refused", [(1, b"220 mx ESMTP\r\n"), (0, b"EHLO c\r\n"),
+                      (1, b"250 mx\r\n"), (0, b"STARTTLS\r\n"),
+                      (1, b"454 4.7.0 TLS not available\r\n")], False),
+    ("smtp_plain", [(1, b"220 mx ESMTP\r\n"), (0, b"EHLO c\r\n"),
+                    (1, b"250 mx\r\n"), (0, b"MAIL FROM:<a@b>\r\n"),
+                    (1, b"250 2.1.0 Ok\r\n")], False),
+    ("smtp_injection", [(1, b"220 mx ESMTP\r\n"),
+                        (0, b"STARTTLS\r\nRSET\r\n"),
+                        (1, b"220 Ready\r\n")], False),
+    ("lmtp", [(1, b"220 mail.example.com Dovecot ready.\r\n"),
+              (0, b"LHLO c\r\n"),
+              (1, b"250-mail.example.com\r\n250 STARTTLS\r\n"),
+              (0, b"STARTTLS\r\n"), (1, b"220 2.0.0 Begin TLS.\r\n")],
+     True),
+    ("imap", [(1, b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] "
+                  b"Dovecot (Debian) ready.\r\n"),
+              (0, b". CAPABILITY\r\n"),
+              (1, b"* CAPABILITY IMAP4rev1 STARTTLS\r\n. OK Pre-login "
+                  b"capabilities listed.\r\n"),
+              (0, b". STARTTLS\r\n"),
+              (1, b". OK Begin TLS negotiation now.\r\n")], True),
+    ("imap_refused", [(1, b"* OK ready\r\n"), (0, b"a1 STARTTLS\r\n"),
+                      (1, b"a1 BAD TLS support isn't enabled.\r\n")],
+     False),
+    ("pop3", [(1, b"+OK Dovecot (Debian) ready.\r\n"), (0, b"CAPA\r\n"),
+              (1, b"+OK\r\nCAPA\r\nTOP\r\nSTLS\r\nUSER\r\n.\r\n"),
+              (0, b"STLS\r\n"), (1, b"+OK Begin TLS negotiation now.\r\n")],
+     True),
+    ("ftp", [(1, b"220 (vsFTPd 3.0.3)\r\n"), (0, b"AUTH TLS\r\n"),
+             (1, b"234 Proceed with negotiation.\r\n")], True),
+    ("ftp_filezilla", [(1, b"220-FileZilla Server 1.7.0\r\n220 \r\n"),
+                       (0, b"FEAT\r\n"),
+                       (1, b"211-Features:\r\n AUTH SSL\r\n AUTH TLS\r\n"
+                           b"211 End\r\n"),
+                       (0, b"AUTH SSL\r\n"),
+                       (1, b"334 Using authentication type SSL\r\n")], True),
+    ("nntp", [(1, b"200 news.example.com InterNetNews server INN 2.7.1 "
+                  b"ready (posting ok)\r\n"),
+              (0, b"CAPABILITIES\r\n"),
+              (1, b"101 Capability list:\r\nVERSION 2\r\nSTARTTLS\r\n"
+                  b".\r\n"),
+              (0, b"STARTTLS\r\n"), (1, b"382 Begin TLS negotiation now\r\n")],
+     True),
+    ("sieve", [(1, b'"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n"SIEVE" '
+                   b'"fileinto reject"\r\n"STARTTLS"\r\n"VERSION" "1.0"\r\n'
+                   b'OK "Dovecot ready."\r\n'),
+               (0, b"STARTTLS\r\n"),
+               (1, b'OK "Begin TLS negotiation now."\r\n')], True),
+    ("xmpp", [(0, b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  b"xmlns:stream='http://etherx.jabber.org/streams' "
+                  b"to='example.com' version='1.0'>"),
+              (1, b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  b"xmlns:stream='http://etherx.jabber.org/streams' "
+                  b"id='5e4a1b7c' from='example.com' version='1.0'>"
+                  b"<stream:features><starttls xmlns='urn:ietf:params:xml:"
+                  b"ns:xmpp-tls'><required/></starttls></stream:features>"),
+              (0, b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+              (1, b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")],
+     True),
+    ("xmpp_failure", [(0, b"<stream:stream to='example.com'>"),
+                      (1, b"<stream:stream><stream:features/>"),
+                      (0, b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+                          b"</starttls>"),
+                      (1, b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+                          b"</stream:stream>")], False),
+    ("ldap", [(0, bytes.fromhex("301d02010177188016") + LDAP_OID),
+              (1, bytes.fromhex("302402010178 1f0a0100040004008a16") +
+               LDAP_OID)], True),
+    ("ldap_refused", [(0, bytes.fromhex("301d02010177188016") + LDAP_OID),
+                      (1, bytes.fromhex("302a0201017825 0a0102 0400 041e") +
+                       b"unsupported extended operation")], False),
+    ("postgresql", [(0, PG_SSL), (1, b"S")], True),
+    ("postgresql_gssenc", [(0, PG_GSSENC), (1, b"N"), (0, PG_SSL),
+                           (1, b"S")], True),
+    ("postgresql_refused", [(0, PG_SSL), (1, b"N")], False),
+    ("mysql", [(1, MYSQL_GREETING), (0, MYSQL_SSL)], True),
+]
+
+
+def seeds_starttls(src):
+    # fuzz_starttls: flags, seed, then the writes as segments: a
+    # cleartext session, then (upgraded) a real exchange's writes
+    out = Out("fuzz_starttls")
+    tls = ["tls12_mtls_nocert", "tls13_chacha", "tls12_cbc"]
+    for i, (name, session, upgraded) in enumerate(STARTTLS_SESSIONS):
+        clear = b"".join(u8(fs) + vec16(b) for fs, b in session)
+        after = read(src, "steps", tls[i % len(tls)]) if upgraded else b""
+        for view, flags in (("client", 1), ("server", 0)):
+            seed = "%s.%s" % (name, view)
+            out.put(seed, u8(flags) + struct.pack(">I", seed_of(seed)) +
+                    clear + after)
+    # the first bytes few: a read of two bytes of a greeting
+    name = "smtp_short_first_read.client"
+    session = STARTTLS_SESSIONS[0][1]
+    clear = (u8(1) + vec16(session[0][1][:2]) + u8(1) +
+             vec16(session[0][1][2:]) +
+             b"".join(u8(fs) + vec16(b) for fs, b in session[1:]))
+    out.put(name, u8(1) + struct.pack(">I", seed_of(name)) + clear +
+            read(src, "steps", "tls12_mtls_nocert"))
+    print("fuzz_starttls: %d seeds, %d bytes" % (out.n, out.size))
+
+
 def make_seeds(src, targets):
     make = {
         "fuzz_record": seeds_record,
@@ -812,6 +945,7 @@ def make_seeds(src, targets):
         "fuzz_certificate_request": seeds_certificate_request,
         "fuzz_decrypt": seeds_decrypt,
         "fuzz_inflate": seeds_inflate,
+        "fuzz_starttls": seeds_starttls,
     }
     for t in targets:
         make[t](src)

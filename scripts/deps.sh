@@ -25,6 +25,8 @@ packages=(
 	apache2
 	apache2-utils	# ab
 	golang-go	# a Go binary for the launcher's warning
+	postgresql-15	# STARTTLS integration: a real server (SSLRequest)
+	postgresql-client-15	# psql
 )
 
 missing=()

@@ -135,7 +135,7 @@ enum tt_first tt_conn_first(const uint8_t *p, size_t n,
 {
 	if (tt_looks_like_tls(p, n < 5 ? n : 5))
 		return TT_FIRST_TLS;
-	return tt_stls_detect(p, n, g);
+	return tt_stls_detect_first(p, n, g);
 }
 
 bool tt_conn_follow(struct tt_conn *c, enum tt_dir dir, enum tt_first what,

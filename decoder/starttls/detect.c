@@ -21,9 +21,14 @@
  *
  * A first chunk shorter than what identifies a protocol but a prefix of
  * it (a client that read "22" of "220 ") is TT_FIRST_MORE: the follower
- * keeps it until the bytes decide.  So are one or two bytes of anything:
- * they may start a MySQL greeting's header.  Every answer is one of a
- * prefix: bytes that are no protocol stay so when more come.
+ * keeps it until the bytes decide.  Every answer is one of a prefix:
+ * bytes that are no protocol stay so when more come.  One exception,
+ * for a socket's first bytes only (tt_stls_detect_first): a MySQL
+ * greeting is told from its first three bytes on (its length), so one or
+ * two bytes that start no other protocol are no protocol.  A socket
+ * whose first call moves a byte of anything (a signal handler's wake-up
+ * byte) is then passed over at once, with nothing allocated.  A MySQL
+ * client reads the 4-byte packet header at least.
  */
 #include <string.h>
 
@@ -122,7 +127,8 @@ static enum fit mysql(const uint8_t *p, size_t n)
 {
 	/* One or two bytes can start a header: the answer for them must
 	 * not be "no" when three could be "maybe" (the follower looks at
-	 * longer and longer starts of what it keeps). */
+	 * longer and longer starts of what it keeps).  As a socket's first
+	 * bytes they are not enough, though (tt_stls_detect_first). */
 	if (n < 3)
 		return PREFIX;
 	uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
@@ -209,8 +215,8 @@ static enum fit ldap(const uint8_t *p, size_t n)
 	}
 }
 
-enum tt_first tt_stls_detect(const uint8_t *p, size_t n,
-			     struct tt_first_guess *g)
+static enum tt_first detect(const uint8_t *p, size_t n,
+			    struct tt_first_guess *g, bool first)
 {
 	static const struct {
 		uint8_t proto;
@@ -248,7 +254,24 @@ enum tt_first tt_stls_detect(const uint8_t *p, size_t n,
 			g->from_server = kinds[i].from_server;
 			return TT_FIRST_FOLLOW;
 		}
+		/* a MySQL greeting is told from its length, three bytes: a
+		 * socket's first one or two are no protocol unless another
+		 * one starts so */
+		if (first && n < 3 && kinds[i].proto == TT_STARTTLS_MYSQL)
+			continue;
 		more |= f[i] == PREFIX;
 	}
 	return more ? TT_FIRST_MORE : TT_FIRST_NONE;
+}
+
+enum tt_first tt_stls_detect(const uint8_t *p, size_t n,
+			     struct tt_first_guess *g)
+{
+	return detect(p, n, g, false);
+}
+
+enum tt_first tt_stls_detect_first(const uint8_t *p, size_t n,
+				   struct tt_first_guess *g)
+{
+	return detect(p, n, g, true);
 }

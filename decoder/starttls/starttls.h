@@ -53,6 +53,11 @@ struct tt_first_guess {
  * or TT_FIRST_NONE (TLS itself is the record layer's to tell). */
 enum tt_first tt_stls_detect(const uint8_t *p, size_t n,
 			     struct tt_first_guess *g);
+/* The same for a socket's first bytes, the shim's first call: one or two
+ * bytes are no protocol unless a protocol other than MySQL starts so (a
+ * MySQL greeting is told from its length, three bytes). */
+enum tt_first tt_stls_detect_first(const uint8_t *p, size_t n,
+				   struct tt_first_guess *g);
 
 /* Starts following c, whose first bytes, in dir, were found to be what
  * (TT_FIRST_FOLLOW with g, or TT_FIRST_MORE).  The role follows from the

@@ -111,6 +111,11 @@ static void feed(struct run *r, enum tt_dir dir, const uint8_t *p, size_t n,
 /* Feeds the transcript in order, as the client or the server, each
  * write cut in pieces of piece bytes, step cut_step (if any) once more
  * at cut_at. */
+/* The fewest bytes of a transcript's first feed: a MySQL greeting is
+ * only recognised from its first three bytes on (a client reads the
+ * 4-byte packet header at least), so its transcripts are cut after 4. */
+static size_t first_min = 1;
+
 static void play_cut(struct run *r, const struct step *st, size_t n,
 		     int as_server, size_t piece, size_t cut_step,
 		     size_t cut_at, struct evlog *l)
@@ -121,6 +126,8 @@ static void play_cut(struct run *r, const struct step *st, size_t n,
 		size_t o = 0;
 		while (o < st[i].n) {
 			size_t k = st[i].n - o < piece ? st[i].n - o : piece;
+			if (i == 0 && o == 0 && k < first_min)
+				k = st[i].n < first_min ? st[i].n : first_min;
 			if (i == cut_step && o < cut_at && o + k > cut_at)
 				k = cut_at - o;
 			feed(r, dir, st[i].p + o, k, l);
@@ -390,8 +397,13 @@ static void test_detect(void **state)
 	FIRST("\x30", TT_FIRST_MORE, 0, 0);
 	FIRST("\x30\x1d\x02\x01", TT_FIRST_MORE, 0, 0);
 	FIRST("\x4a\x00\x00\x00", TT_FIRST_MORE, 0, 0); /* a MySQL header */
-	FIRST("J", TT_FIRST_MORE, 0, 0);		/* which it may start */
-	FIRST("GE", TT_FIRST_MORE, 0, 0);
+	FIRST("\x4a\x00\x00", TT_FIRST_MORE, 0, 0);	/* its length */
+	/* one or two bytes that start no other protocol: no protocol (a
+	 * MySQL greeting is told from its length, three bytes) */
+	FIRST("J", TT_FIRST_NONE, 0, 0);
+	FIRST("\x4a\x00", TT_FIRST_NONE, 0, 0);
+	FIRST("GE", TT_FIRST_NONE, 0, 0);
+	FIRST("a", TT_FIRST_NONE, 0, 0);
 	/* neither */
 	FIRST("GET / HTTP/1.1\r\n", TT_FIRST_NONE, 0, 0);
 	FIRST("HTTP/1.1 200 OK\r\n", TT_FIRST_NONE, 0, 0);
@@ -1000,11 +1012,24 @@ static void test_mysql(void **state)
 	assert_int_equal(sizeof(MYSQL_SSL_REQUEST) - 1, 4 + 32);
 	static const struct step my[] = {SV(MYSQL_GREETING),
 					 CL(MYSQL_SSL_REQUEST)};
+	first_min = 4;
 	upgrade_all(my, NSTEPS(my),
 		    "\"starttls\",\"protocol\":\"mysql\",\"by\":\"client\","
 		    "\"result\":\"accepted\",\"request\":\"SSL request "
 		    "packet\"",
 		    "mysql");
+	first_min = 1;
+	/* a greeting whose first read gave one byte: not followed */
+	for (int as_server = 0; as_server < 2; as_server++) {
+		struct evlog l;
+		evlog_init(&l, TT_DEBUG);
+		struct run r;
+		play(&r, my, NSTEPS(my), as_server, 1, &l);
+		assert_false(r.traced);
+		assert_int_equal(l.n, 0);
+		done(&r);
+		evlog_free(&l);
+	}
 	/* a HandshakeResponse41 in clear (--ssl-mode=DISABLED) */
 	static const struct step plain[] = {
 		SV(MYSQL_GREETING),

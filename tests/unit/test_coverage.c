@@ -57,19 +57,6 @@ static void close_vec(struct buf *b, size_t at, int width)
 	b->b[at - 1] = (uint8_t)len;
 }
 
-/* Whether the line ends with the event's own part: from "dir" on, all
- * that the decoder chose (the context before it is evlog's). */
-static int event_is(const char *line, const char *tail)
-{
-	const char *p = line ? strstr(line, "\"dir\":") : NULL;
-	if (!p || strcmp(p, tail) != 0) {
-		fprintf(stderr, "got  %s\nwant ...%s\n", line ? line : "(none)",
-			tail);
-		return 0;
-	}
-	return 1;
-}
-
 /* Extension of type t holding a 2-byte-length list of signature
  * schemes. */
 static void sig_ext(struct buf *b, unsigned t, const uint16_t *s, size_t n)
@@ -149,7 +136,7 @@ static void test_tls13_cr_sig_algs_cert_oid_filters(void **state)
 	assert_int_equal(
 		tt_hs_certificate_request(&c, TT_IN, b->b, b->n, &l.em), TT_OK);
 	assert_int_equal(l.n, 1);
-	assert_true(event_is(
+	assert_true(evlog_is(
 		l.lines[0],
 		"\"dir\":\"in\",\"event\":\"certificate_request\","
 		"\"version\":\"TLS 1.3\",\"context\":\"\","

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "evassert.h"
 #include "evlog.h"
 #include "testkeys.h"
 #include "tlsgen.h"
@@ -35,82 +36,6 @@ static const struct tlsgen_opts mtls13 = {.version = TLSGEN_TLS13,
 					  .app_bytes = 100,
 					  .close_notify = 1};
 
-static void close_conn(struct tt_conn *c, struct evlog *l)
-{
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(c, &ei, &l->em);
-}
-
-/* Replays r with keys from its key log into l, then closes. */
-static void replay_keys(const struct tlsgen_result *r, int as_server,
-			struct testkeys *k, struct evlog *l, size_t piece)
-{
-	struct tt_conn c;
-	tt_conn_init(&c);
-	c.ks = &k->src;
-	evlog_replay(r, as_server, &c, l, piece);
-	close_conn(&c, l);
-	tt_conn_release(&c);
-}
-
-/* The line of the n-th (0-based) event of that name and direction. */
-static const char *nth(const struct evlog *l, const char *name, const char *dir,
-		       size_t n)
-{
-	char pat[96];
-	snprintf(pat, sizeof(pat), "\"event\":\"%s\"", name);
-	for (size_t i = 0; i < l->n; i++) {
-		if (!strstr(l->lines[i], pat))
-			continue;
-		if (dir) {
-			char dp[24];
-			snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir);
-			if (!strstr(l->lines[i], dp))
-				continue;
-		}
-		if (n-- == 0)
-			return l->lines[i];
-	}
-	return NULL;
-}
-
-static void has(const char *line, const char *what)
-{
-	if (!line || !strstr(line, what)) {
-		fprintf(stderr, "want %s\n in  %s\n", what,
-			line ? line : "(no line)");
-		fail();
-	}
-}
-
-/* The names of the events in one direction, in order. */
-static void names_dir(const struct evlog *l, const char *dir, char *out,
-		      size_t cap)
-{
-	char dp[24];
-	size_t o = 0;
-	snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir);
-	out[0] = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *ev = strstr(l->lines[i], "\"event\":\"");
-		if (!ev || !strstr(l->lines[i], dp))
-			continue;
-		ev += 9;
-		o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? " " : "",
-				      (int)strcspn(ev, "\""), ev);
-	}
-}
-
-static void dump(const struct evlog *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(stderr, "  %s\n", l->lines[i]);
-}
-
 /* Both sides' view of a TLS 1.3 mTLS exchange, every message decrypted.
  * me = the traced side's direction word for what it sends. */
 static void check13(const struct tlsgen_result *r, int as_server, size_t piece,
@@ -120,7 +45,7 @@ static void check13(const struct tlsgen_result *r, int as_server, size_t piece,
 	testkeys_init(&k, r->keylog, r->keylog_len);
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
-	replay_keys(r, as_server, &k, &l, piece);
+	evlog_replay_closed(r, as_server, &k.src, &l, piece);
 	const char *s2c = as_server ? "out" : "in";
 	const char *c2s = as_server ? "in" : "out";
 	char names[4096];
@@ -132,35 +57,42 @@ static void check13(const struct tlsgen_result *r, int as_server, size_t piece,
 		"certificate_verify finished new_session_ticket "
 		"new_session_ticket alert alert connection_closed summary";
 	if (strncmp(names, want, strlen(want)) != 0) {
-		dump(&l);
+		evlog_dump(&l);
 		assert_string_equal(names, want);
 	}
-	const char *cr = nth(&l, "certificate_request", s2c, 0);
-	has(cr, "\"decrypted\":true");
-	has(cr, "\"version\":\"TLS 1.3\"");
-	has(cr, ca_names ? CA_LIST : "\"ca_count\":0,\"ca_names\":[]");
-	has(cr, "\"sig_algs\":[");
-	has(nth(&l, "encrypted_extensions", s2c, 0), "\"decrypted\":true");
-	has(nth(&l, "certificate", s2c, 0), "\"subject\":\"CN=localhost\"");
-	has(nth(&l, "certificate", s2c, 0), "\"decrypted\":true");
-	has(nth(&l, "certificate", c2s, 0),
-	    "\"subject\":\"CN=tlstrace client,O=Example\"");
-	has(nth(&l, "certificate", c2s, 0), "\"decrypted\":true");
-	has(nth(&l, "certificate_verify", s2c, 0),
-	    "\"sig_alg\":\"ecdsa_secp256r1_sha256\"");
-	has(nth(&l, "certificate_verify", c2s, 0), "\"decrypted\":true");
-	has(nth(&l, "finished", s2c, 0), "\"verify_data_length\":");
-	has(nth(&l, "finished", c2s, 0), "\"decrypted\":true");
-	has(nth(&l, "new_session_ticket", s2c, 0), "\"decrypted\":true");
+	const char *cr = evlog_nth(&l, "certificate_request", s2c, 0);
+	assert_has(cr, "\"decrypted\":true");
+	assert_has(cr, "\"version\":\"TLS 1.3\"");
+	assert_has(cr, ca_names ? CA_LIST : "\"ca_count\":0,\"ca_names\":[]");
+	assert_has(cr, "\"sig_algs\":[");
+	assert_has(evlog_nth(&l, "encrypted_extensions", s2c, 0),
+		   "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "certificate", s2c, 0),
+		   "\"subject\":\"CN=localhost\"");
+	assert_has(evlog_nth(&l, "certificate", s2c, 0), "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "certificate", c2s, 0),
+		   "\"subject\":\"CN=tlstrace client,O=Example\"");
+	assert_has(evlog_nth(&l, "certificate", c2s, 0), "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "certificate_verify", s2c, 0),
+		   "\"sig_alg\":\"ecdsa_secp256r1_sha256\"");
+	assert_has(evlog_nth(&l, "certificate_verify", c2s, 0),
+		   "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "finished", s2c, 0),
+		   "\"verify_data_length\":");
+	assert_has(evlog_nth(&l, "finished", c2s, 0), "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "new_session_ticket", s2c, 0),
+		   "\"decrypted\":true");
 	/* close_notify, decrypted: no truncation diagnosis */
-	has(nth(&l, "alert", c2s, 0), "\"alert\":\"close_notify\"");
-	has(nth(&l, "alert", s2c, 0), "\"alert\":\"close_notify\"");
-	assert_null(nth(&l, "decode_error", NULL, 0));
-	assert_null(nth(&l, "diagnosis", NULL, 0));
-	const char *sum = nth(&l, "summary", NULL, 0);
-	has(sum, "\"keys\":\"used\"");
-	has(sum, "\"client_auth_requested\":true");
-	has(sum, "\"client_cert_sent\":true");
+	assert_has(evlog_nth(&l, "alert", c2s, 0),
+		   "\"alert\":\"close_notify\"");
+	assert_has(evlog_nth(&l, "alert", s2c, 0),
+		   "\"alert\":\"close_notify\"");
+	assert_null(evlog_nth(&l, "decode_error", NULL, 0));
+	assert_null(evlog_nth(&l, "diagnosis", NULL, 0));
+	const char *sum = evlog_nth(&l, "summary", NULL, 0);
+	assert_has(sum, "\"keys\":\"used\"");
+	assert_has(sum, "\"client_auth_requested\":true");
+	assert_has(sum, "\"client_cert_sent\":true");
 	evlog_free(&l);
 }
 
@@ -228,7 +160,7 @@ static void test_keys_late_and_missing(void **state)
 	evlog_init(&early, TT_DEBUG);
 	evlog_init(&late, TT_DEBUG);
 	evlog_init(&never, TT_DEBUG);
-	replay_keys(&r, 0, &k, &early, (size_t)-1);
+	evlog_replay_closed(&r, 0, &k.src, &early, (size_t)-1);
 
 	struct tt_conn c;
 	tt_conn_init(&c);
@@ -237,33 +169,34 @@ static void test_keys_late_and_missing(void **state)
 	k.crypto_calls = 0;
 	evlog_replay(&r, 0, &c, &late, (size_t)-1);
 	assert_true(tt_conn_waiting(&c));
-	assert_null(nth(&late, "certificate_request", NULL, 0));
+	assert_null(evlog_nth(&late, "certificate_request", NULL, 0));
 	assert_int_equal(k.crypto_calls, 0); /* no secret: no libcrypto */
 	k.hidden = false;
 	tt_conn_drain(&c, &late.em);
-	close_conn(&c, &late);
+	evlog_close(&c, &late);
 	tt_conn_release(&c);
 	/* each direction's events in its own order (the two directions
 	 * drain one after the other) */
 	for (int d = 0; d < 2; d++) {
 		char a[4096], b[4096];
-		names_dir(&early, d ? "out" : "in", a, sizeof(a));
-		names_dir(&late, d ? "out" : "in", b, sizeof(b));
+		evlog_names_dir(&early, d ? "out" : "in", a, sizeof(a));
+		evlog_names_dir(&late, d ? "out" : "in", b, sizeof(b));
 		assert_string_equal(a, b);
 	}
-	has(nth(&late, "certificate_request", "in", 0), CA_LIST);
+	assert_has(evlog_nth(&late, "certificate_request", "in", 0), CA_LIST);
 
 	k.hidden = true;
 	tt_conn_init(&c);
 	c.ks = &k.src;
 	evlog_replay(&r, 0, &c, &never, (size_t)-1);
-	close_conn(&c, &never);
+	evlog_close(&c, &never);
 	tt_conn_release(&c);
-	assert_null(nth(&never, "certificate_request", NULL, 0));
-	assert_null(nth(&never, "encrypted_extensions", NULL, 0));
-	has(nth(&never, "summary", NULL, 0),
-	    "\"messages\":[\"out client_hello\",\"in server_hello\"]");
-	has(nth(&never, "summary", NULL, 0), "\"keys\":\"missing\"");
+	assert_null(evlog_nth(&never, "certificate_request", NULL, 0));
+	assert_null(evlog_nth(&never, "encrypted_extensions", NULL, 0));
+	assert_has(evlog_nth(&never, "summary", NULL, 0),
+		   "\"messages\":[\"out client_hello\",\"in server_hello\"]");
+	assert_has(evlog_nth(&never, "summary", NULL, 0),
+		   "\"keys\":\"missing\"");
 	evlog_free(&early);
 	evlog_free(&late);
 	evlog_free(&never);
@@ -274,12 +207,12 @@ static void test_keys_late_and_missing(void **state)
  * decode_error, and a summary saying keys were used. */
 static void decrypted_clean(const struct evlog *l, int as_server)
 {
-	const char *cr =
-		nth(l, "certificate_request", as_server ? "out" : "in", 0);
-	has(cr, CA_LIST);
-	has(cr, "\"decrypted\":true");
-	assert_null(nth(l, "decode_error", NULL, 0));
-	has(nth(l, "summary", NULL, 0), "\"keys\":\"used\"");
+	const char *cr = evlog_nth(l, "certificate_request",
+				   as_server ? "out" : "in", 0);
+	assert_has(cr, CA_LIST);
+	assert_has(cr, "\"decrypted\":true");
+	assert_null(evlog_nth(l, "decode_error", NULL, 0));
+	assert_has(evlog_nth(l, "summary", NULL, 0), "\"keys\":\"used\"");
 }
 
 /* Feeds r's steps as a process with a reader thread ahead of its writer
@@ -325,7 +258,7 @@ static void replay_reader_ahead(const struct tlsgen_result *r, int as_server,
 	}
 	k->hidden = false;
 	tt_conn_drain(&c, &l->em);
-	close_conn(&c, l);
+	evlog_close(&c, l);
 	tt_conn_release(&c);
 }
 
@@ -345,14 +278,15 @@ static void test_reader_ahead(void **state)
 		struct evlog in_order, ahead;
 		evlog_init(&in_order, TT_DEBUG);
 		evlog_init(&ahead, TT_DEBUG);
-		replay_keys(&r, side, &k, &in_order, (size_t)-1);
+		evlog_replay_closed(&r, side, &k.src, &in_order, (size_t)-1);
 		replay_reader_ahead(&r, side, &k, &ahead, 0);
 		for (int d = 0; d < 2; d++) {
 			char a[4096], b[4096];
-			names_dir(&in_order, d ? "out" : "in", a, sizeof(a));
-			names_dir(&ahead, d ? "out" : "in", b, sizeof(b));
+			evlog_names_dir(&in_order, d ? "out" : "in", a,
+					sizeof(a));
+			evlog_names_dir(&ahead, d ? "out" : "in", b, sizeof(b));
 			if (strcmp(a, b) != 0)
-				dump(&ahead);
+				evlog_dump(&ahead);
 			assert_string_equal(a, b);
 		}
 		decrypted_clean(&ahead, side);
@@ -381,11 +315,13 @@ static void test_keys_far_behind(void **state)
 		/* keys once 600 KB of the 800 KB of application data went by */
 		replay_reader_ahead(&r, side, &k, &l, 600 * 1024);
 		decrypted_clean(&l, side);
-		has(nth(&l, "alert", "in", 0), "\"alert\":\"close_notify\"");
-		has(nth(&l, "alert", "out", 0), "\"alert\":\"close_notify\"");
-		const char *sum = nth(&l, "summary", NULL, 0);
-		has(sum, "\"close_notify_received\":\"seen\"");
-		has(sum, "\"close_notify_sent\":\"seen\"");
+		assert_has(evlog_nth(&l, "alert", "in", 0),
+			   "\"alert\":\"close_notify\"");
+		assert_has(evlog_nth(&l, "alert", "out", 0),
+			   "\"alert\":\"close_notify\"");
+		const char *sum = evlog_nth(&l, "summary", NULL, 0);
+		assert_has(sum, "\"close_notify_received\":\"seen\"");
+		assert_has(sum, "\"close_notify_sent\":\"seen\"");
 		evlog_free(&l);
 	}
 	tlsgen_free(&r);
@@ -407,14 +343,15 @@ static void test_wrong_keys(void **state)
 	testkeys_corrupt(&k, TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET);
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
-	replay_keys(&r, 0, &k, &l, (size_t)-1);
+	evlog_replay_closed(&r, 0, &k.src, &l, (size_t)-1);
 	assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
-	has(nth(&l, "decode_error", "in", 0),
-	    "record did not decrypt with the logged secret");
-	assert_null(nth(&l, "certificate_request", NULL, 0));
+	assert_has(evlog_nth(&l, "decode_error", "in", 0),
+		   "record did not decrypt with the logged secret");
+	assert_null(evlog_nth(&l, "certificate_request", NULL, 0));
 	/* the client's own direction still decrypts */
-	has(nth(&l, "certificate", "out", 0), "\"decrypted\":true");
-	has(nth(&l, "summary", NULL, 0), "\"keys\":\"failed\"");
+	assert_has(evlog_nth(&l, "certificate", "out", 0),
+		   "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "summary", NULL, 0), "\"keys\":\"failed\"");
 	evlog_free(&l);
 	tlsgen_free(&r);
 }
@@ -439,25 +376,29 @@ static void reneg12(const char *cipher)
 			testkeys_init(&k, r.keylog, r.keylog_len);
 			struct evlog l;
 			evlog_init(&l, TT_DEBUG);
-			replay_keys(&r, side, &k, &l, p ? 1 : (size_t)-1);
+			evlog_replay_closed(&r, side, &k.src, &l,
+					    p ? 1 : (size_t)-1);
 			const char *s2c = side ? "out" : "in";
-			const char *hr = nth(&l, "hello_request", s2c, 0);
-			has(hr, "\"decrypted\":true");
+			const char *hr = evlog_nth(&l, "hello_request", s2c, 0);
+			assert_has(hr, "\"decrypted\":true");
 			assert_null(strstr(hr, "inferred"));
-			has(nth(&l, "finished", s2c, 0), "\"decrypted\":true");
-			has(nth(&l, "certificate_request", s2c, 0), CA_LIST);
+			assert_has(evlog_nth(&l, "finished", s2c, 0),
+				   "\"decrypted\":true");
+			assert_has(evlog_nth(&l, "certificate_request", s2c, 0),
+				   CA_LIST);
 			const char *cr2 =
-				nth(&l, "certificate_request", s2c, 1);
-			has(cr2, CA_LIST);
-			has(cr2, "\"decrypted\":true");
-			has(nth(&l, "client_hello", NULL, 1),
-			    "\"renegotiation_info\":true");
-			has(nth(&l, "renegotiation", NULL, 2),
-			    "\"phase\":\"completed\"");
-			assert_null(nth(&l, "decode_error", NULL, 0));
-			has(nth(&l, "alert", NULL, 0),
-			    "\"alert\":\"close_notify\"");
-			has(nth(&l, "summary", NULL, 0), "\"keys\":\"used\"");
+				evlog_nth(&l, "certificate_request", s2c, 1);
+			assert_has(cr2, CA_LIST);
+			assert_has(cr2, "\"decrypted\":true");
+			assert_has(evlog_nth(&l, "client_hello", NULL, 1),
+				   "\"renegotiation_info\":true");
+			assert_has(evlog_nth(&l, "renegotiation", NULL, 2),
+				   "\"phase\":\"completed\"");
+			assert_null(evlog_nth(&l, "decode_error", NULL, 0));
+			assert_has(evlog_nth(&l, "alert", NULL, 0),
+				   "\"alert\":\"close_notify\"");
+			assert_has(evlog_nth(&l, "summary", NULL, 0),
+				   "\"keys\":\"used\"");
 			evlog_free(&l);
 		}
 	}
@@ -471,13 +412,17 @@ static void reneg12(const char *cipher)
 	testkeys_init(&k, r.keylog, r.keylog_len);
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
-	replay_keys(&r, 0, &k, &l, (size_t)-1);
-	has(nth(&l, "hello_request", "in", 0), "\"decrypted\":true");
-	const char *al = nth(&l, "alert", "out", 0);
-	has(al, "\"alert_level\":\"warning\",\"alert\":\"no_renegotiation\"");
-	has(al, "\"decrypted\":true");
+	evlog_replay_closed(&r, 0, &k.src, &l, (size_t)-1);
+	assert_has(evlog_nth(&l, "hello_request", "in", 0),
+		   "\"decrypted\":true");
+	const char *al = evlog_nth(&l, "alert", "out", 0);
+	assert_has(
+		al,
+		"\"alert_level\":\"warning\",\"alert\":\"no_renegotiation\"");
+	assert_has(al, "\"decrypted\":true");
 	assert_null(strstr(al, "inferred"));
-	has(nth(&l, "renegotiation", "out", 0), "\"phase\":\"refused\"");
+	assert_has(evlog_nth(&l, "renegotiation", "out", 0),
+		   "\"phase\":\"refused\"");
 	evlog_free(&l);
 	tlsgen_free(&r);
 }
@@ -506,36 +451,39 @@ static void check12(const struct tlsgen_result *r, int etm)
 			testkeys_init(&k, r->keylog, r->keylog_len);
 			struct evlog l;
 			evlog_init(&l, TT_DEBUG);
-			replay_keys(r, side, &k, &l, p ? 1 : (size_t)-1);
+			evlog_replay_closed(r, side, &k.src, &l,
+					    p ? 1 : (size_t)-1);
 			const char *s2c = side ? "out" : "in";
 			const char *c2s = side ? "in" : "out";
-			const char *sh = nth(&l, "server_hello", s2c, 0);
+			const char *sh = evlog_nth(&l, "server_hello", s2c, 0);
 			if (etm)
-				has(sh, "\"encrypt_then_mac\"");
+				assert_has(sh, "\"encrypt_then_mac\"");
 			else
 				assert_null(strstr(sh, "encrypt_then_mac"));
 			/* each event whole, from its name to its end */
 			for (int d = 0; d < 2; d++) {
 				const char *dir = d ? s2c : c2s;
-				has(nth(&l, "finished", dir, 0),
-				    "\"event\":\"finished\","
-				    "\"verify_data_length\":12,"
-				    "\"decrypted\":true}");
-				has(nth(&l, "alert", dir, 0),
-				    "\"event\":\"alert\","
-				    "\"alert_level\":\"warning\","
-				    "\"alert\":\"close_notify\","
-				    "\"alert_code\":0,\"decrypted\":true}");
-				assert_null(nth(&l, "finished", dir, 1));
-				assert_null(nth(&l, "alert", dir, 1));
+				assert_has(evlog_nth(&l, "finished", dir, 0),
+					   "\"event\":\"finished\","
+					   "\"verify_data_length\":12,"
+					   "\"decrypted\":true}");
+				assert_has(
+					evlog_nth(&l, "alert", dir, 0),
+					"\"event\":\"alert\","
+					"\"alert_level\":\"warning\","
+					"\"alert\":\"close_notify\","
+					"\"alert_code\":0,\"decrypted\":true}");
+				assert_null(evlog_nth(&l, "finished", dir, 1));
+				assert_null(evlog_nth(&l, "alert", dir, 1));
 			}
-			if (nth(&l, "decode_error", NULL, 0))
-				dump(&l);
-			assert_null(nth(&l, "decode_error", NULL, 0));
-			assert_null(nth(&l, "diagnosis", NULL, 0));
+			if (evlog_nth(&l, "decode_error", NULL, 0))
+				evlog_dump(&l);
+			assert_null(evlog_nth(&l, "decode_error", NULL, 0));
+			assert_null(evlog_nth(&l, "diagnosis", NULL, 0));
 			/* two Finished and two close_notify records */
-			has(nth(&l, "summary", NULL, 0),
-			    "\"keys\":\"used\",\"decrypted_records\":4,");
+			assert_has(
+				evlog_nth(&l, "summary", NULL, 0),
+				"\"keys\":\"used\",\"decrypted_records\":4,");
 			evlog_free(&l);
 		}
 	}
@@ -666,11 +614,12 @@ static void test_cipher_missing(void **state)
 	k.no_ciphers = true;
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
-	replay_keys(&r, 0, &k, &l, (size_t)-1);
-	has(nth(&l, "finished", "in", 0), "\"inferred\":true");
-	has(nth(&l, "finished", "out", 0), "\"inferred\":true");
-	assert_null(nth(&l, "decode_error", NULL, 0));
-	has(nth(&l, "summary", NULL, 0), "\"keys\":\"unsupported_suite\"");
+	evlog_replay_closed(&r, 0, &k.src, &l, (size_t)-1);
+	assert_has(evlog_nth(&l, "finished", "in", 0), "\"inferred\":true");
+	assert_has(evlog_nth(&l, "finished", "out", 0), "\"inferred\":true");
+	assert_null(evlog_nth(&l, "decode_error", NULL, 0));
+	assert_has(evlog_nth(&l, "summary", NULL, 0),
+		   "\"keys\":\"unsupported_suite\"");
 	evlog_free(&l);
 	tlsgen_free(&r);
 }
@@ -713,19 +662,21 @@ static void tamper12(const struct tlsgen_opts *o, size_t off, const char *why)
 		testkeys_init(&k, r.keylog, r.keylog_len);
 		struct evlog l;
 		evlog_init(&l, TT_DEBUG);
-		replay_keys(&r, side, &k, &l, (size_t)-1);
+		evlog_replay_closed(&r, side, &k.src, &l, (size_t)-1);
 		const char *s2c = side ? "out" : "in";
 		if (evlog_count(&l, "decode_error", NULL) != 1)
-			dump(&l);
+			evlog_dump(&l);
 		assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
-		has(nth(&l, "decode_error", s2c, 0),
-		    "record did not decrypt with the logged secret");
+		assert_has(evlog_nth(&l, "decode_error", s2c, 0),
+			   "record did not decrypt with the logged secret");
 		/* the server's Finished is no longer decrypted; the client's
 		 * direction still is */
-		assert_null(strstr(nth(&l, "finished", s2c, 0), "decrypted"));
-		has(nth(&l, "finished", side ? "in" : "out", 0),
-		    "\"decrypted\":true");
-		has(nth(&l, "summary", NULL, 0), "\"keys\":\"failed\"");
+		assert_null(
+			strstr(evlog_nth(&l, "finished", s2c, 0), "decrypted"));
+		assert_has(evlog_nth(&l, "finished", side ? "in" : "out", 0),
+			   "\"decrypted\":true");
+		assert_has(evlog_nth(&l, "summary", NULL, 0),
+			   "\"keys\":\"failed\"");
 		evlog_free(&l);
 	}
 	(void)why;
@@ -761,24 +712,6 @@ static void test_tls12_cbc_tampered(void **state)
 	tamper12(&o, 1, "MAC, NULL cipher");
 }
 
-/* Every event as "dir name", in the order written. */
-static void names_all(const struct evlog *l, char *out, size_t cap)
-{
-	size_t o = 0;
-	out[0] = 0;
-	for (size_t i = 0; i < l->n && o < cap; i++) {
-		const char *ev = strstr(l->lines[i], "\"event\":\"");
-		const char *d = strstr(l->lines[i], "\"dir\":\"");
-		if (!ev || !d)
-			continue;
-		ev += 9;
-		d += 7;
-		o += (size_t)snprintf(out + o, cap - o, "%s%.*s %.*s",
-				      o ? ", " : "", (int)strcspn(d, "\""), d,
-				      (int)strcspn(ev, "\""), ev);
-	}
-}
-
 /* Replays r step by step with no drain between steps, as two threads
  * might hand their bytes over: the keys are hidden until the step
  * numbered reveal (or the end), then every step is fed as it comes. */
@@ -803,7 +736,7 @@ static void replay_reveal(const struct tlsgen_result *r, int as_server,
 	}
 	k->hidden = false;
 	tt_conn_drain(&c, &l->em);
-	close_conn(&c, l);
+	evlog_close(&c, l);
 	tt_conn_release(&c);
 }
 
@@ -817,11 +750,11 @@ static void same_order(const struct tlsgen_result *r, int as_server,
 	struct evlog early, late;
 	evlog_init(&early, TT_DEBUG);
 	evlog_init(&late, TT_DEBUG);
-	replay_keys(r, as_server, &k, &early, (size_t)-1);
+	evlog_replay_closed(r, as_server, &k.src, &early, (size_t)-1);
 	replay_reveal(r, as_server, &k, reveal, &late);
 	static char a[16384], b[16384];
-	names_all(&early, a, sizeof(a));
-	names_all(&late, b, sizeof(b));
+	evlog_names_all(&early, a, sizeof(a));
+	evlog_names_all(&late, b, sizeof(b));
 	if (strcmp(a, b) != 0 || !strstr(b, must)) {
 		fprintf(stderr,
 			"as %s, keys at step %zu of %zu\nwant %s\n"

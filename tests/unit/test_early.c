@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "evassert.h"
 #include "evlog.h"
 #include "testkeys.h"
 #include "tlsgen.h"
@@ -45,27 +46,7 @@ static void replay(const struct tlsgen_result *r, int as_server, int keys,
 	if (corrupt_early)
 		testkeys_corrupt(&k, TT_KL_CLIENT_EARLY_TRAFFIC_SECRET);
 	evlog_init(l, TT_INFO);
-	struct tt_conn c;
-	tt_conn_init(&c);
-	if (keys)
-		c.ks = &k.src;
-	evlog_replay(r, as_server, &c, l, piece);
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(&c, &ei, &l->em);
-	tt_conn_release(&c);
-}
-
-static void has(const char *line, const char *what)
-{
-	if (!line || !strstr(line, what)) {
-		fprintf(stderr, "want %s\n in  %s\n", what,
-			line ? line : "(no line)");
-		fail();
-	}
+	evlog_replay_closed(r, as_server, keys ? &k.src : NULL, l, piece);
 }
 
 static void names_are(const struct evlog *l, const char *want)
@@ -73,8 +54,7 @@ static void names_are(const struct evlog *l, const char *want)
 	char names[2048];
 	evlog_names(l, names, sizeof(names));
 	if (strcmp(names, want) != 0) {
-		for (size_t i = 0; i < l->n; i++)
-			fprintf(stderr, "  %s\n", l->lines[i]);
+		evlog_dump(l);
 		assert_string_equal(names, want);
 	}
 }
@@ -98,20 +78,22 @@ static void test_accepted(void **state)
 				      "end_of_early_data finished "
 				      "new_session_ticket alert alert "
 				      "connection_closed summary");
-			has(evlog_find(&l, "client_hello", c2s),
-			    "\"early_data\":true");
-			has(evlog_find(&l, "encrypted_extensions", s2c),
-			    "\"early_data_accepted\":true");
+			assert_has(evlog_find(&l, "client_hello", c2s),
+				   "\"early_data\":true");
+			assert_has(evlog_find(&l, "encrypted_extensions", s2c),
+				   "\"early_data_accepted\":true");
 			const char *eoed =
 				evlog_find(&l, "end_of_early_data", c2s);
-			has(eoed, "\"early_data_records\":4");
-			has(eoed, "\"decrypted\":true");
-			has(evlog_find(&l, "finished", c2s),
-			    "\"decrypted\":true");
-			has(evlog_find(&l, "new_session_ticket", s2c),
-			    "\"max_early_data\":16384");
+			assert_has(eoed, "\"early_data_records\":4");
+			assert_has(eoed, "\"decrypted\":true");
+			assert_has(evlog_find(&l, "finished", c2s),
+				   "\"decrypted\":true");
+			assert_has(evlog_find(&l, "new_session_ticket", s2c),
+				   "\"max_early_data\":16384");
 			const char *sm = evlog_find(&l, "summary", NULL);
-			has(sm, "\"early_data\":\"accepted\","
+			assert_has(
+				sm,
+				"\"early_data\":\"accepted\","
 				"\"early_data_records\":4,\"keys\":\"used\"");
 			assert_int_equal(evlog_count(&l, "decode_error", NULL),
 					 0);
@@ -137,13 +119,15 @@ static void test_rejected(void **state)
 			      "encrypted_extensions finished finished "
 			      "new_session_ticket alert alert "
 			      "connection_closed summary");
-		has(evlog_find(&l, "client_hello", c2s), "\"early_data\":true");
-		has(evlog_find(&l, "encrypted_extensions", s2c),
-		    "\"early_data_accepted\":false");
-		has(evlog_find(&l, "finished", c2s), "\"decrypted\":true");
-		has(evlog_find(&l, "summary", NULL),
-		    "\"early_data\":\"rejected\","
-		    "\"early_data_records\":4,\"keys\":\"used\"");
+		assert_has(evlog_find(&l, "client_hello", c2s),
+			   "\"early_data\":true");
+		assert_has(evlog_find(&l, "encrypted_extensions", s2c),
+			   "\"early_data_accepted\":false");
+		assert_has(evlog_find(&l, "finished", c2s),
+			   "\"decrypted\":true");
+		assert_has(evlog_find(&l, "summary", NULL),
+			   "\"early_data\":\"rejected\","
+			   "\"early_data_records\":4,\"keys\":\"used\"");
 		evlog_free(&l);
 	}
 	tlsgen_free(&r);
@@ -159,13 +143,14 @@ static void test_wrong_early_secret(void **state)
 	struct evlog l;
 	replay(&r, 0, 1, 1, (size_t)-1, &l);
 	assert_int_equal(evlog_count(&l, "decode_error", "out"), 1);
-	has(evlog_find(&l, "decode_error", "out"),
-	    "\"error\":\"record did not decrypt with the logged secret\"");
+	assert_has(
+		evlog_find(&l, "decode_error", "out"),
+		"\"error\":\"record did not decrypt with the logged secret\"");
 	assert_int_equal(evlog_count(&l, "end_of_early_data", NULL), 0);
-	has(evlog_find(&l, "finished", "in"), "\"decrypted\":true");
-	has(evlog_find(&l, "summary", NULL),
-	    "\"early_data\":\"accepted\",\"early_data_records\":0,"
-	    "\"keys\":\"failed\"");
+	assert_has(evlog_find(&l, "finished", "in"), "\"decrypted\":true");
+	assert_has(evlog_find(&l, "summary", NULL),
+		   "\"early_data\":\"accepted\",\"early_data_records\":0,"
+		   "\"keys\":\"failed\"");
 	evlog_free(&l);
 	tlsgen_free(&r);
 }
@@ -182,10 +167,11 @@ static void test_no_keys(void **state)
 		replay(&r, side, 0, 0, (size_t)-1, &l);
 		names_are(&l, "client_hello server_hello connection_closed "
 			      "summary");
-		has(evlog_find(&l, "client_hello", NULL),
-		    "\"early_data\":true");
-		has(evlog_find(&l, "summary", NULL),
-		    "\"early_data\":\"offered\",\"early_data_records\":0");
+		assert_has(evlog_find(&l, "client_hello", NULL),
+			   "\"early_data\":true");
+		assert_has(
+			evlog_find(&l, "summary", NULL),
+			"\"early_data\":\"offered\",\"early_data_records\":0");
 		evlog_free(&l);
 	}
 	tlsgen_free(&r);

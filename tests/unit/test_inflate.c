@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "evassert.h"
 #include "evlog.h"
 #include "keysched.h"
 #include "ossl_crypto.h"
@@ -281,84 +282,14 @@ static void recode_free(struct recode *rc)
 
 /* ---- replays and checks ---- */
 
-static void replay(const struct tlsgen_result *r, int as_server,
-		   struct testkeys *k, struct evlog *l, size_t piece)
-{
-	struct tt_conn c;
-	tt_conn_init(&c);
-	c.ks = k ? &k->src : NULL;
-	evlog_replay(r, as_server, &c, l, piece);
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(&c, &ei, &l->em);
-	tt_conn_release(&c);
-}
-
-static const char *nth(const struct evlog *l, const char *name, const char *dir,
-		       size_t n)
-{
-	char pat[96], dp[24];
-	snprintf(pat, sizeof(pat), "\"event\":\"%s\"", name);
-	snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir ? dir : "");
-	for (size_t i = 0; i < l->n; i++)
-		if (strstr(l->lines[i], pat) &&
-		    (!dir || strstr(l->lines[i], dp)) && n-- == 0)
-			return l->lines[i];
-	return NULL;
-}
-
-static void has(const char *line, const char *what)
-{
-	if (!line || !strstr(line, what)) {
-		fprintf(stderr, "want %s\n in  %s\n", what,
-			line ? line : "(no line)");
-		fail();
-	}
-}
-
-static void lacks(const char *line, const char *what)
-{
-	if (line && strstr(line, what)) {
-		fprintf(stderr, "do not want %s\n in  %s\n", what, line);
-		fail();
-	}
-}
-
-static void dump(const struct evlog *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(stderr, "  %s\n", l->lines[i]);
-}
-
-/* Every event as "dir name", in the order written. */
-static void names_all(const struct evlog *l, char *out, size_t cap)
-{
-	size_t o = 0;
-	out[0] = 0;
-	for (size_t i = 0; i < l->n && o < cap; i++) {
-		const char *ev = strstr(l->lines[i], "\"event\":\"");
-		const char *d = strstr(l->lines[i], "\"dir\":\"");
-		if (!ev || !d)
-			continue;
-		ev += 9;
-		d += 7;
-		o += (size_t)snprintf(out + o, cap - o, "%s%.*s %.*s",
-				      o ? ", " : "", (int)strcspn(d, "\""), d,
-				      (int)strcspn(ev, "\""), ev);
-	}
-}
-
 static void same_names(const struct evlog *a, const struct evlog *b)
 {
 	static char na[16384], nb[16384];
-	names_all(a, na, sizeof(na));
-	names_all(b, nb, sizeof(nb));
+	evlog_names_all(a, na, sizeof(na));
+	evlog_names_all(b, nb, sizeof(nb));
 	if (strcmp(na, nb) != 0) {
 		fprintf(stderr, "original:   %s\ncompressed: %s\n", na, nb);
-		dump(b);
+		evlog_dump(b);
 		fail();
 	}
 }
@@ -391,46 +322,49 @@ static void deflate_reneg(int reneg_null)
 			struct evlog l, l0;
 			evlog_init(&l, TT_DEBUG);
 			evlog_init(&l0, TT_DEBUG);
-			replay(&r, side, &k0, &l0, piece);
-			replay(&rc.out, side, &k, &l, piece);
+			evlog_replay_closed(&r, side, &k0.src, &l0, piece);
+			evlog_replay_closed(&rc.out, side, &k.src, &l, piece);
 			same_names(&l0, &l);
 			const char *s2c = side ? "out" : "in";
 			const char *c2s = side ? "in" : "out";
-			has(nth(&l, "client_hello", c2s, 0),
-			    "\"compression\":[\"DEFLATE\",\"null\"]");
-			has(nth(&l, "client_hello", c2s, 1),
-			    "\"compression\":[\"DEFLATE\",\"null\"]");
-			has(nth(&l, "server_hello", s2c, 0),
-			    "\"compression\":\"DEFLATE\"");
-			has(nth(&l, "server_hello", s2c, 1),
-			    reneg_null ? "\"compression\":\"null\""
-				       : "\"compression\":\"DEFLATE\"");
+			assert_has(evlog_nth(&l, "client_hello", c2s, 0),
+				   "\"compression\":[\"DEFLATE\",\"null\"]");
+			assert_has(evlog_nth(&l, "client_hello", c2s, 1),
+				   "\"compression\":[\"DEFLATE\",\"null\"]");
+			assert_has(evlog_nth(&l, "server_hello", s2c, 0),
+				   "\"compression\":\"DEFLATE\"");
+			assert_has(evlog_nth(&l, "server_hello", s2c, 1),
+				   reneg_null ? "\"compression\":\"null\""
+					      : "\"compression\":\"DEFLATE\"");
 			for (int i = 0; i < 2; i++) {
-				has(nth(&l, "finished", s2c, i),
-				    "\"decrypted\":true");
-				has(nth(&l, "finished", c2s, i),
-				    "\"decrypted\":true");
+				assert_has(evlog_nth(&l, "finished", s2c, i),
+					   "\"decrypted\":true");
+				assert_has(evlog_nth(&l, "finished", c2s, i),
+					   "\"decrypted\":true");
 			}
-			has(nth(&l, "hello_request", s2c, 0),
-			    "\"decrypted\":true");
+			assert_has(evlog_nth(&l, "hello_request", s2c, 0),
+				   "\"decrypted\":true");
 			const char *cr2 =
-				nth(&l, "certificate_request", s2c, 1);
-			has(cr2, CA_LIST);
-			has(cr2, "\"decrypted\":true");
-			has(nth(&l, "renegotiation", NULL, 2),
-			    "\"phase\":\"completed\"");
-			has(nth(&l, "alert", c2s, 0),
-			    "\"alert\":\"close_notify\"");
-			has(nth(&l, "alert", c2s, 0), "\"decrypted\":true");
-			has(nth(&l, "alert", s2c, 0),
-			    "\"alert\":\"close_notify\"");
-			assert_null(nth(&l, "decode_error", NULL, 0));
-			assert_null(nth(&l, "not_inflated", NULL, 0));
-			const char *sum = nth(&l, "summary", NULL, 0);
-			has(sum, "\"keys\":\"used\"");
-			has(sum, "\"compression\":\"DEFLATE\",\"inflate\":"
-				 "\"used\"");
-			lacks(nth(&l0, "summary", NULL, 0), "compression");
+				evlog_nth(&l, "certificate_request", s2c, 1);
+			assert_has(cr2, CA_LIST);
+			assert_has(cr2, "\"decrypted\":true");
+			assert_has(evlog_nth(&l, "renegotiation", NULL, 2),
+				   "\"phase\":\"completed\"");
+			assert_has(evlog_nth(&l, "alert", c2s, 0),
+				   "\"alert\":\"close_notify\"");
+			assert_has(evlog_nth(&l, "alert", c2s, 0),
+				   "\"decrypted\":true");
+			assert_has(evlog_nth(&l, "alert", s2c, 0),
+				   "\"alert\":\"close_notify\"");
+			assert_null(evlog_nth(&l, "decode_error", NULL, 0));
+			assert_null(evlog_nth(&l, "not_inflated", NULL, 0));
+			const char *sum = evlog_nth(&l, "summary", NULL, 0);
+			assert_has(sum, "\"keys\":\"used\"");
+			assert_has(sum,
+				   "\"compression\":\"DEFLATE\",\"inflate\":"
+				   "\"used\"");
+			assert_lacks(evlog_nth(&l0, "summary", NULL, 0),
+				     "compression");
 			assert_int_equal(k.inflate_calls, reneg_null ? 2 : 4);
 			evlog_free(&l);
 			evlog_free(&l0);
@@ -466,14 +400,15 @@ static void corrupt(int nth_rec, const char *after)
 	testkeys_init(&k, r.keylog, r.keylog_len);
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
-	replay(&rc.out, 0, &k, &l, (size_t)-1);
+	evlog_replay_closed(&rc.out, 0, &k.src, &l, (size_t)-1);
 	if (evlog_count(&l, "decode_error", NULL) != 1)
-		dump(&l);
+		evlog_dump(&l);
 	assert_int_equal(evlog_count(&l, "decode_error", NULL), 1);
-	const char *de = nth(&l, "decode_error", "in", 0);
-	has(de, "\"error\":\"record did not inflate\"");
-	has(de, "\"detail\":\"corrupt data, or not the next bytes of the "
-		"stream (DEFLATE)\"");
+	const char *de = evlog_nth(&l, "decode_error", "in", 0);
+	assert_has(de, "\"error\":\"record did not inflate\"");
+	assert_has(de,
+		   "\"detail\":\"corrupt data, or not the next bytes of the "
+		   "stream (DEFLATE)\"");
 	/* the last event in before it */
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.lines[i] != de)
@@ -481,15 +416,15 @@ static void corrupt(int nth_rec, const char *after)
 		size_t j = i;
 		while (j > 0 && !strstr(l.lines[--j], "\"dir\":\"in\""))
 			;
-		has(l.lines[j], after);
+		assert_has(l.lines[j], after);
 		for (j = i + 1; j < l.n; j++)
 			if (strstr(l.lines[j], "\"dir\":\"in\"") &&
 			    !strstr(l.lines[j], "\"event\":\"connection_"))
-				has(l.lines[j], "\"event\":\"summary\"");
+				assert_has(l.lines[j], "\"event\":\"summary\"");
 	}
-	assert_null(nth(&l, "hello_request", NULL, 0));
-	has(nth(&l, "finished", "out", 0), "\"decrypted\":true");
-	has(nth(&l, "summary", NULL, 0), "\"inflate\":\"failed\"");
+	assert_null(evlog_nth(&l, "hello_request", NULL, 0));
+	assert_has(evlog_nth(&l, "finished", "out", 0), "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "summary", NULL, 0), "\"inflate\":\"failed\"");
 	evlog_free(&l);
 	recode_free(&rc);
 	tlsgen_free(&r);
@@ -527,32 +462,37 @@ static void no_zlib(int table_absent)
 	const char *why = table_absent ? "no inflate service" : "test: no zlib";
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
-	replay(&rc.out, 0, &k, &l, (size_t)-1);
+	evlog_replay_closed(&rc.out, 0, &k.src, &l, (size_t)-1);
 	/* one per direction: the renegotiation's hellos went by unread, so
 	 * its epochs are not decrypted at all */
 	assert_int_equal(evlog_count(&l, "not_inflated", NULL), 2);
 	assert_int_equal(evlog_count(&l, "decode_error", NULL), 0);
 	for (int d = 0; d < 2; d++) {
-		const char *ni = nth(&l, "not_inflated", d ? "out" : "in", 0);
-		has(ni, "\"compression\":\"DEFLATE\",\"record_type\":"
-			"\"handshake\",\"record_length\":");
-		has(ni, why);
-		has(ni, "\"note\":\"compressed (DEFLATE), not inflated: this "
+		const char *ni =
+			evlog_nth(&l, "not_inflated", d ? "out" : "in", 0);
+		assert_has(ni, "\"compression\":\"DEFLATE\",\"record_type\":"
+			       "\"handshake\",\"record_length\":");
+		assert_has(ni, why);
+		assert_has(
+			ni,
+			"\"note\":\"compressed (DEFLATE), not inflated: this "
 			"direction's records are reported as without keys "
 			"until its next change_cipher_spec\"");
 	}
 	/* the first handshake's CertificateRequest, in the clear, only */
 	assert_int_equal(evlog_count(&l, "certificate_request", NULL), 1);
-	has(nth(&l, "finished", "in", 0), "\"inferred\":true");
-	has(nth(&l, "finished", "out", 0), "\"inferred\":true");
-	has(nth(&l, "hello_request", "in", 0), "\"inferred\":true");
-	const char *sum = nth(&l, "summary", NULL, 0);
-	has(sum, "\"compression\":\"DEFLATE\",\"inflate\":\"no_zlib\"");
+	assert_has(evlog_nth(&l, "finished", "in", 0), "\"inferred\":true");
+	assert_has(evlog_nth(&l, "finished", "out", 0), "\"inferred\":true");
+	assert_has(evlog_nth(&l, "hello_request", "in", 0),
+		   "\"inferred\":true");
+	const char *sum = evlog_nth(&l, "summary", NULL, 0);
+	assert_has(sum, "\"compression\":\"DEFLATE\",\"inflate\":\"no_zlib\"");
 	/* the renegotiation's: its ChangeCipherSpec read by its type, its
 	 * Finished inferred, its keys not made */
-	has(nth(&l, "change_cipher_spec", "in", 1), "\"decrypted\":true");
-	has(nth(&l, "finished", "in", 1), "\"inferred\":true");
-	has(nth(&l, "finished", "out", 1), "\"inferred\":true");
+	assert_has(evlog_nth(&l, "change_cipher_spec", "in", 1),
+		   "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "finished", "in", 1), "\"inferred\":true");
+	assert_has(evlog_nth(&l, "finished", "out", 1), "\"inferred\":true");
 	assert_int_equal(k.inflate_calls, table_absent ? 0 : 2);
 	evlog_free(&l);
 	recode_free(&rc);
@@ -584,12 +524,12 @@ static void test_no_keys(void **state)
 	struct evlog l, l0;
 	evlog_init(&l, TT_DEBUG);
 	evlog_init(&l0, TT_DEBUG);
-	replay(&r, 0, NULL, &l0, (size_t)-1);
-	replay(&rc.out, 0, NULL, &l, (size_t)-1);
+	evlog_replay_closed(&r, 0, NULL, &l0, (size_t)-1);
+	evlog_replay_closed(&rc.out, 0, NULL, &l, (size_t)-1);
 	same_names(&l0, &l);
-	const char *sum = nth(&l, "summary", NULL, 0);
-	has(sum, "\"compression\":\"DEFLATE\"");
-	lacks(sum, "inflate");
+	const char *sum = evlog_nth(&l, "summary", NULL, 0);
+	assert_has(sum, "\"compression\":\"DEFLATE\"");
+	assert_lacks(sum, "inflate");
 	evlog_free(&l);
 	evlog_free(&l0);
 	recode_free(&rc);
@@ -621,31 +561,30 @@ static void test_keys_after_cap(void **state)
 	evlog_replay(&rc.out, 0, &c, &l, (size_t)-1);
 	k.hidden = false;
 	tt_conn_drain(&c, &l.em);
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(&c, &ei, &l.em);
+	evlog_close(&c, &l);
 	tt_conn_release(&c);
 	assert_int_equal(evlog_count(&l, "decode_error", NULL), 0);
-	has(nth(&l, "finished", "in", 0), "\"decrypted\":true");
-	has(nth(&l, "finished", "out", 0), "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "finished", "in", 0), "\"decrypted\":true");
+	assert_has(evlog_nth(&l, "finished", "out", 0), "\"decrypted\":true");
 	/* the first application data past the cap, in each direction */
 	assert_int_equal(evlog_count(&l, "not_inflated", NULL), 2);
 	for (int d = 0; d < 2; d++) {
-		const char *ni = nth(&l, "not_inflated", d ? "out" : "in", 0);
-		has(ni, "\"record_type\":\"application_data\"");
-		has(ni, "\"reason\":\"a record of this stream was not read (it "
+		const char *ni =
+			evlog_nth(&l, "not_inflated", d ? "out" : "in", 0);
+		assert_has(ni, "\"record_type\":\"application_data\"");
+		assert_has(
+			ni,
+			"\"reason\":\"a record of this stream was not read (it "
 			"waited for keys past the queue's cap), so the records "
 			"after it cannot be inflated\"");
 	}
 	/* what follows is as without keys; no handshake record after the
 	 * decrypted Finished is taken for one */
-	has(nth(&l, "hello_request", "in", 0), "\"inferred\":true");
-	has(nth(&l, "finished", "in", 1), "\"inferred\":true");
-	has(nth(&l, "summary", NULL, 0),
-	    "\"compression\":\"DEFLATE\",\"inflate\":\"incomplete\"");
+	assert_has(evlog_nth(&l, "hello_request", "in", 0),
+		   "\"inferred\":true");
+	assert_has(evlog_nth(&l, "finished", "in", 1), "\"inferred\":true");
+	assert_has(evlog_nth(&l, "summary", NULL, 0),
+		   "\"compression\":\"DEFLATE\",\"inflate\":\"incomplete\"");
 	evlog_free(&l);
 	recode_free(&rc);
 	tlsgen_free(&r);

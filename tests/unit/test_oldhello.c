@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "evassert.h"
 #include "evlog.h"
 #include "testkeys.h"
 #include "tlsgen.h"
@@ -213,28 +214,6 @@ static const uint8_t ssl2_s2c[] = {
 	0xfb, 0x61, 0xaf, 0x18, 0x57, 0x54,
 };
 
-/* The line's text from "dir" on equals tail. */
-static int event_is(const char *line, const char *tail)
-{
-	const char *p = line ? strstr(line, "\"dir\":") : NULL;
-	if (!p || strcmp(p, tail) != 0) {
-		fprintf(stderr, "got  %s\nwant ...%s\n", line ? line : "(none)",
-			tail);
-		return 0;
-	}
-	return 1;
-}
-
-static void close_conn(struct tt_conn *c, struct evlog *l)
-{
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(c, &ei, &l->em);
-}
-
 /* Feeds n bytes in pieces of piece bytes, the last tail of them in a
  * call of their own. */
 static void feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p, size_t n,
@@ -264,26 +243,8 @@ static void feed_pair(const uint8_t *c2s, size_t nc, const uint8_t *s2c,
 		feed(&c, TT_OUT, c2s, nc, tail, piece, l);
 	if (ns)
 		feed(&c, TT_IN, s2c, ns, tail, piece, l);
-	close_conn(&c, l);
+	evlog_close(&c, l);
 	tt_conn_release(&c);
-}
-
-/* The event names of one direction, in order. */
-static void names_dir(const struct evlog *l, const char *dir, char *out,
-		      size_t cap)
-{
-	char dp[24];
-	size_t o = 0;
-	snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir);
-	out[0] = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *ev = strstr(l->lines[i], "\"event\":\"");
-		if (!ev || !strstr(l->lines[i], dp))
-			continue;
-		ev += 9;
-		o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? " " : "",
-				      (int)strcspn(ev, "\""), ev);
-	}
 }
 
 /* An SSLv2-compatible ClientHello with a challenge of chal_len bytes,
@@ -328,24 +289,20 @@ static void check_v2_exchange(size_t chal_len)
 		for (int p = 0; p < 2; p++) {
 			struct testkeys k;
 			testkeys_init(&k, r.keylog, r.keylog_len);
-			struct tt_conn c;
-			tt_conn_init(&c);
-			c.ks = &k.src;
-			evlog_replay(&r, as_server, &c, logs[p], pieces[p]);
-			close_conn(&c, logs[p]);
-			tt_conn_release(&c);
+			evlog_replay_closed(&r, as_server, &k.src, logs[p],
+					    pieces[p]);
 		}
 		assert_true(evlog_same(&whole, &bytes));
 
 		/* the end of the connection comes as "out" */
 		char names[1024], want[256];
-		names_dir(&whole, c2s, names, sizeof(names));
+		evlog_names_dir(&whole, c2s, names, sizeof(names));
 		snprintf(want, sizeof(want), "%s%s",
 			 "client_hello client_key_exchange change_cipher_spec "
 			 "finished alert",
 			 as_server ? "" : " connection_closed summary");
 		assert_string_equal(names, want);
-		names_dir(&whole, s2c, names, sizeof(names));
+		evlog_names_dir(&whole, s2c, names, sizeof(names));
 		snprintf(want, sizeof(want), "%s%s",
 			 "server_hello certificate server_hello_done "
 			 "change_cipher_spec finished alert",
@@ -365,7 +322,7 @@ static void check_v2_exchange(size_t chal_len)
 			 "\"TLS_EMPTY_RENEGOTIATION_INFO_SCSV\"],"
 			 "\"renegotiation_info\":false,\"scsv\":true}",
 			 c2s, random, chal_len);
-		assert_true(event_is(evlog_find(&whole, "client_hello", c2s),
+		assert_true(evlog_is(evlog_find(&whole, "client_hello", c2s),
 				     want_ch));
 		/* 2 + 256: the premaster secret encrypted to RSA-2048 */
 		snprintf(want_ch, sizeof(want_ch),
@@ -373,14 +330,14 @@ static void check_v2_exchange(size_t chal_len)
 			 "\"length\":258}",
 			 c2s);
 		assert_true(
-			event_is(evlog_find(&whole, "client_key_exchange", c2s),
+			evlog_is(evlog_find(&whole, "client_key_exchange", c2s),
 				 want_ch));
 		snprintf(want_ch, sizeof(want_ch),
 			 "\"dir\":\"%s\",\"event\":\"finished\","
 			 "\"verify_data_length\":12,\"decrypted\":true}",
 			 c2s);
 		assert_true(
-			event_is(evlog_find(&whole, "finished", c2s), want_ch));
+			evlog_is(evlog_find(&whole, "finished", c2s), want_ch));
 		snprintf(want_ch, sizeof(want_ch),
 			 "\"dir\":\"%s\",\"event\":\"alert\","
 			 "\"alert_level\":\"warning\","
@@ -388,7 +345,7 @@ static void check_v2_exchange(size_t chal_len)
 			 "\"decrypted\":true}",
 			 c2s);
 		assert_true(
-			event_is(evlog_find(&whole, "alert", c2s), want_ch));
+			evlog_is(evlog_find(&whole, "alert", c2s), want_ch));
 		const char *sum = evlog_find(&whole, "summary", NULL);
 		assert_non_null(sum);
 		assert_non_null(strstr(
@@ -405,10 +362,7 @@ static void check_v2_exchange(size_t chal_len)
 			 "\"%s warning close_notify\"],\"keys\":\"used\","
 			 "\"decrypted_records\":4,",
 			 c2s, s2c, s2c, s2c, c2s, c2s, s2c, c2s, s2c);
-		if (!strstr(sum, want_ch)) {
-			fprintf(stderr, "want %s\n in  %s\n", want_ch, sum);
-			fail();
-		}
+		assert_has(sum, want_ch);
 		assert_int_equal(evlog_count(&whole, "decode_error", NULL), 0);
 		evlog_free(&whole);
 		evlog_free(&bytes);
@@ -442,20 +396,16 @@ static void test_v2_hello_no_keys(void **state)
 	assert_int_equal(rc, 0);
 	struct evlog l;
 	evlog_init(&l, TT_INFO);
-	struct tt_conn c;
-	tt_conn_init(&c);
-	evlog_replay(&r, 1, &c, &l, (size_t)-1);
-	close_conn(&c, &l);
-	tt_conn_release(&c);
+	evlog_replay_closed(&r, 1, NULL, &l, (size_t)-1);
 	char names[1024];
-	names_dir(&l, "in", names, sizeof(names));
+	evlog_names_dir(&l, "in", names, sizeof(names));
 	assert_string_equal(names, "client_hello client_key_exchange "
 				   "change_cipher_spec finished "
 				   "encrypted_record");
 	const char *fin = evlog_find(&l, "finished", "in");
 	assert_non_null(fin);
 	assert_non_null(strstr(fin, "\"encrypted\":true,\"inferred\":true"));
-	assert_true(event_is(evlog_find(&l, "client_hello", "in"),
+	assert_true(evlog_is(evlog_find(&l, "client_hello", "in"),
 			     "\"dir\":\"in\",\"event\":\"client_hello\","
 			     "\"format\":\"sslv2_compatible\","
 			     "\"version\":\"TLS 1.2\",\"cipher_count\":4,"
@@ -524,7 +474,7 @@ static void test_ssl2_capture(void **state)
 			  sizeof(ssl2_s2c), 16, pieces[i], &l);
 		assert_int_equal(l.n, nwant);
 		for (size_t j = 0; j < nwant; j++)
-			assert_true(event_is(l.lines[j], want[j]));
+			assert_true(evlog_is(l.lines[j], want[j]));
 		evlog_free(&l);
 	}
 }
@@ -561,10 +511,10 @@ static void test_ssl2_server_side(void **state)
 	assert_string_equal(names, "record ssl2_client_hello decoding_stopped "
 				   "record ssl2_server_hello decoding_stopped");
 	/* an SSL 2.0 record header has no content type or version */
-	assert_true(event_is(l.lines[0], "\"dir\":\"in\",\"event\":\"record\","
+	assert_true(evlog_is(l.lines[0], "\"dir\":\"in\",\"event\":\"record\","
 					 "\"record_format\":\"sslv2\","
 					 "\"record_length\":46}"));
-	assert_true(event_is(l.lines[3], "\"dir\":\"out\",\"event\":\"record\","
+	assert_true(evlog_is(l.lines[3], "\"dir\":\"out\",\"event\":\"record\","
 					 "\"record_format\":\"sslv2\","
 					 "\"record_length\":948}"));
 	tt_conn_release(&c);
@@ -629,7 +579,7 @@ static void test_ssl2_malformed(void **state)
 		snprintf(want, sizeof(want),
 			 "\"dir\":\"out\",\"event\":\"decode_error\",%s",
 			 cases[i].want);
-		assert_true(event_is(l.lines[0], want));
+		assert_true(evlog_is(l.lines[0], want));
 		assert_true(c.d[TT_OUT].dead);
 		tt_conn_release(&c);
 		evlog_free(&l);
@@ -693,7 +643,7 @@ static void test_tls13_drafts(void **state)
 			assert_int_equal(evlog_count(&l, "decode_error", NULL),
 					 0);
 			assert_true(
-				event_is(evlog_find(&l, "server_hello", "in"),
+				evlog_is(evlog_find(&l, "server_hello", "in"),
 					 cases[i].sh));
 			/* the record after it stays encrypted */
 			const char *enc =
@@ -729,7 +679,7 @@ static void test_tls13_draft_hellos(void **state)
 
 	evlog_init(&l, TT_DEBUG);
 	feed_pair(NULL, 0, d23_s2c, sizeof(d23_s2c), 0, (size_t)-1, &l);
-	assert_true(event_is(
+	assert_true(evlog_is(
 		l.lines[0],
 		"\"dir\":\"in\",\"event\":\"server_hello\","
 		"\"version\":\"TLS 1.3 draft 23\",\"version_code\":32535,"
@@ -743,7 +693,7 @@ static void test_tls13_draft_hellos(void **state)
 		"\"compression\":\"null\","
 		"\"extensions\":[\"key_share\",\"supported_versions\"],"
 		"\"renegotiation_info\":false}"));
-	assert_true(event_is(l.lines[1], "\"dir\":\"in\","
+	assert_true(evlog_is(l.lines[1], "\"dir\":\"in\","
 					 "\"event\":\"change_cipher_spec\","
 					 "\"compatibility\":true}"));
 	evlog_free(&l);

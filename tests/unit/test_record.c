@@ -351,19 +351,6 @@ static void test_version_flip_mid_record(void **state)
 	evlog_free(&l);
 }
 
-/* Whether the line ends with the event's own part: from "dir" on, all
- * that the decoder chose (the context before it is evlog's). */
-static int event_is(const char *line, const char *tail)
-{
-	const char *p = line ? strstr(line, "\"dir\":") : NULL;
-	if (!p || strcmp(p, tail) != 0) {
-		fprintf(stderr, "got  %s\nwant ...%s\n", line ? line : "(none)",
-			tail);
-		return 0;
-	}
-	return 1;
-}
-
 /* A real TLS 1.2 exchange whose server certificate is not X.509 any more
  * (its outer SEQUENCE tag changed to SET, the message framing intact):
  * the certificate event says leaf_unparsable and lists it as such in the
@@ -393,7 +380,7 @@ static void test_leaf_unparsable(void **state)
 	evlog_names(&good, names_good, sizeof(names_good));
 	evlog_names(&bad, names_bad, sizeof(names_bad));
 	assert_string_equal(names_bad, names_good);
-	assert_true(event_is(
+	assert_true(evlog_is(
 		evlog_find(&bad, "certificate", "in"),
 		"\"dir\":\"in\",\"event\":\"certificate\",\"sender\":\"server\","
 		"\"cert_count\":2,"
@@ -403,7 +390,7 @@ static void test_leaf_unparsable(void **state)
 		"\"2036-01-01T00:00:00Z\"],"
 		"\"leaf_unparsable\":true}"));
 	/* and unchanged, the same chain read whole */
-	assert_true(event_is(
+	assert_true(evlog_is(
 		evlog_find(&good, "certificate", "in"),
 		"\"dir\":\"in\",\"event\":\"certificate\",\"sender\":\"server\","
 		"\"cert_count\":2,\"subject\":\"CN=localhost\","
@@ -436,10 +423,10 @@ static void test_heartbeat(void **state)
 	char names[256];
 	evlog_names(&l, names, sizeof(names));
 	assert_string_equal(names, "heartbeat alert");
-	assert_true(event_is(l.lines[0],
+	assert_true(evlog_is(l.lines[0],
 			     "\"dir\":\"in\",\"event\":\"heartbeat\","
 			     "\"record_length\":3}"));
-	assert_true(event_is(l.lines[1], "\"dir\":\"in\",\"event\":\"alert\","
+	assert_true(evlog_is(l.lines[1], "\"dir\":\"in\",\"event\":\"alert\","
 					 "\"alert_level\":\"warning\","
 					 "\"alert\":\"close_notify\","
 					 "\"alert_code\":0}"));
@@ -466,11 +453,11 @@ static void test_unknown_handshake_type(void **state)
 	char names[256];
 	evlog_names(&l, names, sizeof(names));
 	assert_string_equal(names, "handshake server_hello_done");
-	assert_true(event_is(l.lines[0],
+	assert_true(evlog_is(l.lines[0],
 			     "\"dir\":\"out\",\"event\":\"handshake\","
 			     "\"handshake_type\":\"unknown(0x63)\","
 			     "\"length\":3}"));
-	assert_true(event_is(l.lines[1], "\"dir\":\"out\","
+	assert_true(evlog_is(l.lines[1], "\"dir\":\"out\","
 					 "\"event\":\"server_hello_done\","
 					 "\"length\":0}"));
 	tt_conn_release(&c);
@@ -531,8 +518,8 @@ static void test_sslv2_compatible_hello(void **state)
 					 .call = "close"};
 		tt_conn_end(&c, &ei, &l.em);
 		assert_int_equal(l.n, 4); /* + connection_closed, summary */
-		assert_true(event_is(l.lines[0], want));
-		assert_true(event_is(
+		assert_true(evlog_is(l.lines[0], want));
+		assert_true(evlog_is(
 			l.lines[1],
 			"\"dir\":\"out\",\"event\":\"alert\","
 			"\"alert_level\":\"warning\",\"alert\":\"close_notify\","

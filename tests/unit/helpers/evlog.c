@@ -170,8 +170,14 @@ size_t evlog_count(const struct evlog *l, const char *name, const char *dir)
 
 const char *evlog_find(const struct evlog *l, const char *name, const char *dir)
 {
+	return evlog_nth(l, name, dir, 0);
+}
+
+const char *evlog_nth(const struct evlog *l, const char *name, const char *dir,
+		      size_t n)
+{
 	for (size_t i = 0; i < l->n; i++)
-		if (matches(l->lines[i], name, dir))
+		if (matches(l->lines[i], name, dir) && n-- == 0)
 			return l->lines[i];
 	return NULL;
 }
@@ -191,25 +197,89 @@ int evlog_same(const struct evlog *a, const struct evlog *b)
 	return 1;
 }
 
+int evlog_is(const char *line, const char *tail)
+{
+	const char *p = line ? strstr(line, "\"dir\":") : NULL;
+	if (!p || strcmp(p, tail) != 0) {
+		fprintf(stderr, "got  %s\nwant ...%s\n", line ? line : "(none)",
+			tail);
+		return 0;
+	}
+	return 1;
+}
+
+/* The value of the string field key (a "\"key\":\"" pattern) in line:
+ * its start, and its length in *len; NULL if the line has none. */
+static const char *str_field(const char *line, const char *pat, size_t *len)
+{
+	const char *p = strstr(line, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	*len = strcspn(p, "\"");
+	return p;
+}
+
+/* Appends sep (unless out is empty) and the n bytes at p, if all of it
+ * fits; returns 0 when it does not. */
+static int append(char *out, size_t cap, size_t *o, const char *sep,
+		  const char *p, size_t n)
+{
+	size_t s = *o ? strlen(sep) : 0;
+	if (*o + s + n + 1 > cap)
+		return 0;
+	memcpy(out + *o, sep, s);
+	memcpy(out + *o + s, p, n);
+	*o += s + n;
+	out[*o] = 0;
+	return 1;
+}
+
 void evlog_names(const struct evlog *l, char *out, size_t cap)
+{
+	evlog_names_dir(l, NULL, out, cap);
+}
+
+void evlog_names_dir(const struct evlog *l, const char *dir, char *out,
+		     size_t cap)
+{
+	char dp[24];
+	size_t o = 0;
+	snprintf(dp, sizeof(dp), "\"dir\":\"%s\"", dir ? dir : "");
+	out[0] = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n;
+		const char *ev = str_field(l->lines[i], "\"event\":\"", &n);
+		if (!ev || (dir && !strstr(l->lines[i], dp)))
+			continue;
+		if (!append(out, cap, &o, " ", ev, n))
+			break;
+	}
+}
+
+void evlog_names_all(const struct evlog *l, char *out, size_t cap)
 {
 	size_t o = 0;
 	out[0] = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		const char *p = strstr(l->lines[i], "\"event\":\"");
-		if (!p)
+		char item[128];
+		size_t en, dn;
+		const char *ev = str_field(l->lines[i], "\"event\":\"", &en);
+		const char *d = str_field(l->lines[i], "\"dir\":\"", &dn);
+		if (!ev || !d)
 			continue;
-		p += 9;
-		const char *e = strchr(p, '"');
-		size_t len = (size_t)(e - p);
-		if (o + len + 2 > cap)
+		int n = snprintf(item, sizeof(item), "%.*s %.*s", (int)dn, d,
+				 (int)en, ev);
+		if (n < 0 || (size_t)n >= sizeof(item) ||
+		    !append(out, cap, &o, ", ", item, (size_t)n))
 			break;
-		if (o)
-			out[o++] = ' ';
-		memcpy(out + o, p, len);
-		o += len;
-		out[o] = 0;
 	}
+}
+
+void evlog_dump(const struct evlog *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(stderr, "  %s\n", l->lines[i]);
 }
 
 void evlog_replay(const struct tlsgen_result *r, int as_server,
@@ -232,6 +302,28 @@ void evlog_replay(const struct tlsgen_result *r, int as_server,
 					   &l->em);
 		}
 	}
+}
+
+void evlog_close(struct tt_conn *c, struct evlog *l)
+{
+	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
+				 .dir = TT_OUT,
+				 .call = "close",
+				 .since_last_us = 5,
+				 .duration_us = 100};
+	tt_conn_end(c, &ei, &l->em);
+}
+
+void evlog_replay_closed(const struct tlsgen_result *r, int as_server,
+			 const struct tt_keysrc *ks, struct evlog *l,
+			 size_t piece)
+{
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = ks;
+	evlog_replay(r, as_server, &c, l, piece);
+	evlog_close(&c, l);
+	tt_conn_release(&c);
 }
 
 int evlog_tlsgen(const struct tlsgen_opts *o, struct tlsgen_result *r)

@@ -16,7 +16,7 @@
 
 #include "ossl_crypto.h"
 
-static const EVP_MD *md_of(enum tt_hash h)
+const EVP_MD *ossl_md(enum tt_hash h)
 {
 	switch (h) {
 	case TT_HASH_SHA384:
@@ -62,7 +62,8 @@ static int lc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,
 {
 	static const uint8_t none[1];
 	(void)ctx;
-	return EVP_Digest(len ? in : none, len, out, NULL, md_of(h), NULL) == 1
+	return EVP_Digest(len ? in : none, len, out, NULL, ossl_md(h), NULL) ==
+			       1
 		       ? 0
 		       : -1;
 }
@@ -71,7 +72,7 @@ static int lc_hash_new(void *ctx, enum tt_hash h, void **st)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	(void)ctx;
-	if (!c || EVP_DigestInit_ex(c, md_of(h), NULL) != 1) {
+	if (!c || EVP_DigestInit_ex(c, ossl_md(h), NULL) != 1) {
 		EVP_MD_CTX_free(c);
 		return -1;
 	}
@@ -113,7 +114,7 @@ static int lc_hmac(void *ctx, enum tt_hash h, const uint8_t *key,
 	(void)ctx;
 	if (key_len > INT_MAX)
 		return -1;
-	return HMAC(md_of(h), key_len ? key : none, (int)key_len,
+	return HMAC(ossl_md(h), key_len ? key : none, (int)key_len,
 		    len ? data : none, len, out, &n) != NULL &&
 			       n == tt_hash_len(h)
 		       ? 0

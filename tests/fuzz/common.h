@@ -891,4 +891,120 @@ FZ_NOCOV static inline size_t fz_segments(const uint8_t *data, size_t size,
 	return nseg;
 }
 
+
+/* ---- whole connections: the writes of both sides fed in order ---- */
+
+/* dir_of[from_server]: the direction of each side's writes, as seen by
+ * this process (the client when client is set, else the server). */
+FZ_NOCOV FZ_UNUSED static void fz_dir_of(enum tt_dir dir_of[2], int client)
+{
+	dir_of[0] = client ? TT_OUT : TT_IN;
+	dir_of[1] = client ? TT_IN : TT_OUT;
+}
+
+/* A sink at level warn that renders nothing: the run compared with one
+ * at trace by fz_same_state. */
+FZ_NOCOV FZ_UNUSED static void fz_sink_quiet(struct fz_sink *k)
+{
+	fz_sink_init(k, NULL, 0);
+	k->em.level = TT_WARN;
+}
+
+/* fz_on_event, but for the hash that runs cut differently compare: it
+ * leaves out the summary's bytes_in or bytes_out of a direction that
+ * stopped decoding (they count up to the end of the call that stopped
+ * it, so they depend on the cuts).  The sink's conn must be set. */
+FZ_NOCOV FZ_UNUSED static void fz_on_event_cut(void *ctx, struct tt_event *ev)
+{
+	struct fz_sink *k = ctx;
+	uint64_t h = k->hash;
+	fz_on_event(ctx, ev);
+	if (!k->conn || strcmp(ev->name, "summary") != 0)
+		return;
+	long long saved[TT_EV_MAX_FIELDS];
+	int masked = 0;
+	for (size_t i = 0; i < ev->nf; i++) {
+		struct tt_field *f = &ev->f[i];
+		saved[i] = f->v.i;
+		int d = strcmp(f->key, "bytes_in") == 0	   ? TT_IN
+			: strcmp(f->key, "bytes_out") == 0 ? TT_OUT
+							   : -1;
+		if (d >= 0 && f->type == TT_FT_INT && k->conn->d[d].dead) {
+			f->v.i = -1;
+			masked = 1;
+		}
+	}
+	if (!masked)
+		return;
+	k->hash = h;
+	fz_hash_event(&k->hash, ev);
+	for (size_t i = 0; i < ev->nf; i++)
+		if (ev->f[i].type == TT_FT_INT)
+			ev->f[i].v.i = saved[i];
+}
+
+/* One call's bytes into a direction. */
+typedef void (*fz_feed_fn)(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
+			   size_t n, struct fz_sink *k);
+
+/* Records waiting for keys in either direction, decoded if their keys
+ * have come, as the shim does around its calls. */
+FZ_NOCOV FZ_UNUSED static void fz_drain(struct tt_conn *c, struct fz_sink *k)
+{
+	if (tt_conn_waiting(c))
+		tt_conn_drain(c, &k->em);
+}
+
+/* Feeds as the shim does: waiting records drained first (fz_drain), then
+ * the call's bytes, from an exact-size copy (ASan then sees any read
+ * past them). */
+FZ_NOCOV FZ_UNUSED static void fz_feed_drain(struct tt_conn *c, enum tt_dir d,
+					     const uint8_t *p, size_t n,
+					     struct fz_sink *k)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	if (!copy)
+		abort();
+	memcpy(copy, p, n);
+	fz_drain(c, k);
+	tt_rc rc = tt_conn_feed(c, d, copy, n, &k->em);
+	fz_rc(k, rc);
+	if (rc != TT_OK && rc != TT_DECODE)
+		fz_fail("tt_conn_feed returned %d", rc);
+	free(copy);
+}
+
+/* Feeds n bytes with feed, cut into pieces by the seed (whole when seed
+ * is NULL). */
+FZ_NOCOV FZ_UNUSED static void fz_feed_pieces(struct tt_conn *c, enum tt_dir d,
+					      const uint8_t *p, size_t n,
+					      uint32_t *seed, fz_feed_fn feed,
+					      struct fz_sink *k)
+{
+	size_t off = 0;
+	do {
+		size_t piece = seed ? fz_piece(seed, n - off) : n - off;
+		feed(c, d, p + off, piece, k);
+		off += piece;
+	} while (off < n);
+}
+
+/* Ends c with a local close, after which no record may still wait in
+ * either direction; takes its fingerprint into k and releases it. */
+FZ_NOCOV FZ_UNUSED static void fz_close(struct tt_conn *c, struct fz_sink *k,
+					const char *what)
+{
+	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
+				 .dir = TT_OUT,
+				 .call = "close",
+				 .since_last_us = 5,
+				 .duration_us = 100};
+	tt_conn_end(c, &ei, &k->em);
+	if (tt_conn_waiting(c))
+		fz_fail("%s: records still wait after the connection closed",
+			what);
+	fz_sink_state(k, c);
+	tt_conn_release(c);
+}
+
 #endif

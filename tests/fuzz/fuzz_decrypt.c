@@ -62,90 +62,6 @@ struct input {
 	enum tt_dir dir_of[2]; /* [from_server] */
 };
 
-/* Every event is checked and rendered as it is; the hash that 1 and 2
- * compare leaves out the byte counts of a dead direction. */
-FZ_NOCOV static void on_event(void *ctx, struct tt_event *ev)
-{
-	struct fz_sink *k = ctx;
-	uint64_t h = k->hash;
-	fz_on_event(ctx, ev);
-	if (!k->conn || strcmp(ev->name, "summary") != 0)
-		return;
-	long long saved[TT_EV_MAX_FIELDS];
-	int masked = 0;
-	for (size_t i = 0; i < ev->nf; i++) {
-		struct tt_field *f = &ev->f[i];
-		saved[i] = f->v.i;
-		int d = strcmp(f->key, "bytes_in") == 0	   ? TT_IN
-			: strcmp(f->key, "bytes_out") == 0 ? TT_OUT
-							   : -1;
-		if (d >= 0 && f->type == TT_FT_INT && k->conn->d[d].dead) {
-			f->v.i = -1;
-			masked = 1;
-		}
-	}
-	if (!masked)
-		return;
-	k->hash = h;
-	fz_hash_event(&k->hash, ev);
-	for (size_t i = 0; i < ev->nf; i++)
-		if (ev->f[i].type == TT_FT_INT)
-			ev->f[i].v.i = saved[i];
-}
-
-FZ_NOCOV static void drain(struct tt_conn *c, struct fz_sink *k)
-{
-	if (tt_conn_waiting(c))
-		tt_conn_drain(c, &k->em);
-}
-
-FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
-			  size_t n, struct fz_sink *k)
-{
-	/* An exact-size copy: ASan then sees any read past the piece. */
-	uint8_t *copy = malloc(n ? n : 1);
-	if (!copy)
-		abort();
-	memcpy(copy, p, n);
-	drain(c, k);
-	tt_rc rc = tt_conn_feed(c, d, copy, n, &k->em);
-	fz_rc(k, rc);
-	if (rc != TT_OK && rc != TT_DECODE)
-		fz_fail("tt_conn_feed returned %d", rc);
-	free(copy);
-}
-
-/* Feeds a segment in pieces (or whole when seed is NULL). */
-FZ_NOCOV static void feed_segment(struct tt_conn *c, const struct input *in,
-				  const struct fz_seg *s, uint32_t *seed,
-				  struct fz_sink *k)
-{
-	enum tt_dir d = in->dir_of[s->from_server];
-	size_t off = 0;
-	do {
-		size_t piece = seed ? fz_piece(seed, s->n - off) : s->n - off;
-		feed(c, d, s->p + off, piece, k);
-		off += piece;
-	} while (off < s->n);
-}
-
-FZ_NOCOV static void end_and_release(struct tt_conn *c, struct fz_sink *k,
-				     const char *what)
-{
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(c, &ei, &k->em);
-	if (tt_conn_waiting(c))
-		fz_fail("%s: records still wait for keys after the "
-			"connection closed",
-			what);
-	fz_sink_state(k, c);
-	tt_conn_release(c);
-}
-
 /* No secret, no libcrypto: the crypto table is asked for only once a
  * secret has been found (the shim loads libcrypto then). */
 FZ_NOCOV static void no_crypto_yet(const struct testkeys *tk, const char *what)
@@ -166,7 +82,9 @@ FZ_NOCOV static void run_replay(const struct input *in, struct testkeys *tk,
 	tt_conn_init(&c);
 	c.ks = &tk->src;
 	k->conn = &c;
-	k->em.fn = on_event;
+	/* 1 and 2 compare their events but for the byte counts of a dead
+	 * direction */
+	k->em.fn = fz_on_event_cut;
 	tk->hidden = reveal_at > 0;
 	tk->crypto_calls = 0;
 	for (size_t i = 0; i < in->nseg; i++) {
@@ -174,12 +92,14 @@ FZ_NOCOV static void run_replay(const struct input *in, struct testkeys *tk,
 			no_crypto_yet(tk, what);
 			tk->hidden = false;
 		}
-		feed_segment(&c, in, &in->seg[i], pieces ? &seed : NULL, k);
+		const struct fz_seg *s = &in->seg[i];
+		fz_feed_pieces(&c, in->dir_of[s->from_server], s->p, s->n,
+			       pieces ? &seed : NULL, fz_feed_drain, k);
 	}
 	if (tk->hidden)
 		no_crypto_yet(tk, what);
 	tk->hidden = false;
-	end_and_release(&c, k, what);
+	fz_close(&c, k, what);
 }
 
 /* Run 3: keys held back for the whole replay, then given. */
@@ -190,15 +110,18 @@ FZ_NOCOV static void run_late(const struct input *in, struct testkeys *tk,
 	tt_conn_init(&c);
 	c.ks = &tk->src;
 	k->conn = &c;
-	k->em.fn = on_event;
+	k->em.fn = fz_on_event_cut;
 	tk->hidden = true;
 	tk->crypto_calls = 0;
-	for (size_t i = 0; i < in->nseg; i++)
-		feed_segment(&c, in, &in->seg[i], &seed, k);
+	for (size_t i = 0; i < in->nseg; i++) {
+		const struct fz_seg *s = &in->seg[i];
+		fz_feed_pieces(&c, in->dir_of[s->from_server], s->p, s->n,
+			       &seed, fz_feed_drain, k);
+	}
 	no_crypto_yet(tk, "keys after the replay");
 	tk->hidden = false;
-	drain(&c, k);
-	end_and_release(&c, k, "keys after the replay");
+	fz_drain(&c, k);
+	fz_close(&c, k, "keys after the replay");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -209,14 +132,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct testkeys tk;
 	if (size < HDR)
 		return 0;
-	int client = data[0] & 1;
+	fz_dir_of(in.dir_of, data[0] & 1);
 	int halfway = data[0] & 2;
 	uint32_t seed = fz_be32(data + 1);
 	size_t klen = (size_t)data[5] << 8 | data[6];
 	if (klen > size - HDR)
 		klen = size - HDR;
-	in.dir_of[0] = client ? TT_OUT : TT_IN;
-	in.dir_of[1] = client ? TT_IN : TT_OUT;
 
 	/* An exact-size copy of the key log text, for the same reason. */
 	char *text = malloc(klen ? klen : 1);
@@ -234,8 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_sink_init(&k2, NULL, 0);
 	run_replay(&in, &tk, seed, 0, 0, &k2, "keys from the start, whole");
 	fz_same("keys from the start, in pieces vs whole writes", &k1, &k2);
-	fz_sink_init(&quiet, NULL, 0);
-	quiet.em.level = TT_WARN;
+	fz_sink_quiet(&quiet);
 	run_replay(&in, &tk, seed, 0, 0, &quiet,
 		   "keys from the start, whole, at warn");
 	fz_same_state("keys from the start, whole, at trace vs at warn", &k2,
@@ -243,8 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fz_sink_init(&k3, NULL, 1);
 	run_late(&in, &tk, seed, &k3);
-	fz_sink_init(&quiet, NULL, 0);
-	quiet.em.level = TT_WARN;
+	fz_sink_quiet(&quiet);
 	run_late(&in, &tk, seed, &quiet);
 	fz_same_state("keys after the replay, at trace vs at warn", &k3,
 		      &quiet);

@@ -70,19 +70,6 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 	}
 }
 
-/* Feeds p in pieces (or whole when seed is NULL). */
-FZ_NOCOV static void feed_pieces(struct tt_conn *c, enum tt_dir d,
-				 const uint8_t *p, size_t n, uint32_t *seed,
-				 struct fz_sink *k)
-{
-	size_t off = 0;
-	do {
-		size_t piece = seed ? fz_piece(seed, n - off) : n - off;
-		feed(c, d, p + off, piece, k);
-		off += piece;
-	} while (off < n);
-}
-
 struct input {
 	struct fz_seg seg[FZ_MAX_SEGS];
 	size_t nseg;
@@ -106,16 +93,16 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int mode,
 	if (mode <= 2) {
 		for (size_t i = 0; i < in->nseg; i++) {
 			const struct fz_seg *s = &in->seg[i];
-			feed_pieces(&c, in->dir_of[s->from_server], s->p, s->n,
-				    sp, k);
+			fz_feed_pieces(&c, in->dir_of[s->from_server], s->p,
+				       s->n, sp, feed, k);
 		}
 	} else if (in->nseg) {
 		int first = in->seg[0].from_server;
 		for (int j = 0; j < 2; j++) {
 			int fs = j ? !first : first;
 			if (in->catn[fs])
-				feed_pieces(&c, in->dir_of[fs], in->cat[fs],
-					    in->catn[fs], sp, k);
+				fz_feed_pieces(&c, in->dir_of[fs], in->cat[fs],
+					       in->catn[fs], sp, feed, k);
 		}
 	}
 	fz_sink_state(k, &c);
@@ -130,10 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct input in;
 	if (size < HDR)
 		return 0;
-	int client = data[0] & 1;
+	fz_dir_of(in.dir_of, data[0] & 1);
 	uint32_t seed = fz_be32(data + 1);
-	in.dir_of[0] = client ? TT_OUT : TT_IN;
-	in.dir_of[1] = client ? TT_IN : TT_OUT;
 	in.catn[0] = in.catn[1] = 0;
 
 	/* Exact-size copies: ASan then sees any read past a direction's
@@ -160,8 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_sink_init(&k2, NULL, 0);
 	run(&in, seed, 2, &k2);
 	fz_same("real order, in pieces vs whole writes", &k1, &k2);
-	fz_sink_init(&quiet, NULL, 0);
-	quiet.em.level = TT_WARN;
+	fz_sink_quiet(&quiet);
 	run(&in, seed, 2, &quiet);
 	fz_same_state("real order, whole writes, at trace vs at warn", &k2,
 		      &quiet);
@@ -171,8 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_sink_init(&k4, NULL, 0);
 	run(&in, seed, 4, &k4);
 	fz_same("one direction then the other, whole vs in pieces", &k3, &k4);
-	fz_sink_init(&quiet, NULL, 0);
-	quiet.em.level = TT_WARN;
+	fz_sink_quiet(&quiet);
 	run(&in, seed, 4, &quiet);
 	fz_same_state("one direction then the other, in pieces, at trace vs "
 		      "at warn",

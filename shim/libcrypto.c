@@ -19,13 +19,10 @@
  */
 #include "libcrypto.h"
 
-#include <pthread.h>
-
+#include "guestlib.h"
 #include "libcrypto_local.h"
 
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static const struct tt_crypto *loaded_table;
-static const char *load_why = "libcrypto not loaded";
+static struct tt_guestlib libcrypto = TT_GUESTLIB_INIT("libcrypto not loaded");
 
 static const struct tt_crypto table = {
 	.ctx = NULL,
@@ -52,29 +49,17 @@ static void do_load(void)
 {
 	const char *why = tt_lc_load();
 
-	if (why) {
-		load_why = why;
-		return;
-	}
-	tt_lc_aes_init();
-	__atomic_store_n(&loaded_table, &table, __ATOMIC_RELEASE);
+	if (!why)
+		tt_lc_aes_init();
+	tt_guestlib_done(&libcrypto, why ? NULL : &table, why);
 }
 
 const struct tt_crypto *tt_crypto_load(const char **why)
 {
-	const struct tt_crypto *t =
-		__atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
-
-	if (!t) {
-		pthread_once(&load_once, do_load);
-		t = __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
-	}
-	if (!t && why)
-		*why = load_why;
-	return t;
+	return tt_guestlib_get(&libcrypto, do_load, why);
 }
 
 bool tt_crypto_loaded(void)
 {
-	return __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE) != NULL;
+	return tt_guestlib_loaded(&libcrypto);
 }

@@ -23,10 +23,11 @@
 
 #include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "guestlib.h"
 
 /* The functions bound: X(name, field). */
 #define ZL_SYMS(X)                                                             \
@@ -176,35 +177,21 @@ void tt_zlib_close(const struct tt_inflate *t)
 		free(t->ctx);
 }
 
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static const struct tt_inflate *loaded_table;
-static const char *load_why = "zlib not loaded";
+static struct tt_guestlib zlib = TT_GUESTLIB_INIT("zlib not loaded");
 
 static void do_load(void)
 {
 	const char *why = NULL;
 	const struct tt_inflate *t = tt_zlib_open("libz.so.1", &why);
-	if (!t) {
-		load_why = why;
-		return;
-	}
-	__atomic_store_n(&loaded_table, t, __ATOMIC_RELEASE);
+	tt_guestlib_done(&zlib, t, why);
 }
 
 const struct tt_inflate *tt_inflate_load(const char **why)
 {
-	const struct tt_inflate *t =
-		__atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
-	if (!t) {
-		pthread_once(&load_once, do_load);
-		t = __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE);
-	}
-	if (!t && why)
-		*why = load_why;
-	return t;
+	return tt_guestlib_get(&zlib, do_load, why);
 }
 
 bool tt_inflate_loaded(void)
 {
-	return __atomic_load_n(&loaded_table, __ATOMIC_ACQUIRE) != NULL;
+	return tt_guestlib_loaded(&zlib);
 }

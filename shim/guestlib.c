@@ -1,0 +1,28 @@
+#include "guestlib.h"
+
+const void *tt_guestlib_get(struct tt_guestlib *g, void (*load)(void),
+			    const char **why)
+{
+	const void *t = __atomic_load_n(&g->table, __ATOMIC_ACQUIRE);
+	if (!t) {
+		pthread_once(&g->once, load);
+		t = __atomic_load_n(&g->table, __ATOMIC_ACQUIRE);
+	}
+	/* written inside the once routine, read after it: no race */
+	if (!t && why)
+		*why = g->why;
+	return t;
+}
+
+void tt_guestlib_done(struct tt_guestlib *g, const void *table, const char *why)
+{
+	if (table)
+		__atomic_store_n(&g->table, table, __ATOMIC_RELEASE);
+	else
+		g->why = why;
+}
+
+bool tt_guestlib_loaded(struct tt_guestlib *g)
+{
+	return __atomic_load_n(&g->table, __ATOMIC_ACQUIRE) != NULL;
+}

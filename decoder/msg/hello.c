@@ -200,6 +200,25 @@ static void key_shares_field(struct tt_event *ev, struct tt_cur list)
 	tt_ev_list_end(ev);
 }
 
+/* The signalling suites a ClientHello may list, in either form: the
+ * renegotiation SCSV (RFC 5746 3.3) and the fallback SCSV (RFC 7507). */
+static void note_scsv(uint16_t cs, bool *scsv, bool *fallback)
+{
+	*scsv |= cs == 0x00ff;
+	*fallback |= cs == 0x5600;
+}
+
+/* What a ClientHello says of renegotiation and fallback, last in its
+ * event. */
+static void scsv_fields(struct tt_event *ev, bool reneg_info, bool scsv,
+			bool fallback)
+{
+	tt_ev_bool(ev, "renegotiation_info", TT_INFO, reneg_info);
+	tt_ev_bool(ev, "scsv", TT_INFO, scsv);
+	if (fallback)
+		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
+}
+
 /* What a ClientHello says, checked whole. */
 struct client_hello {
 	uint16_t legacy;
@@ -232,10 +251,8 @@ TT_MUST_USE static tt_rc client_hello_parse(struct tt_cur m,
 
 	struct tt_cur s = h->suites;
 	uint16_t cs;
-	while (tt_u16(&s, &cs) == TT_OK) {
-		h->scsv |= cs == 0x00ff;
-		h->fallback |= cs == 0x5600;
-	}
+	while (tt_u16(&s, &cs) == TT_OK)
+		note_scsv(cs, &h->scsv, &h->fallback);
 
 	if (!tt_cur_left(&m))
 		return TT_OK; /* before TLS 1.2: no extensions */
@@ -361,10 +378,7 @@ static void client_hello_event(struct tt_event *ev,
 			break;
 		}
 	}
-	tt_ev_bool(ev, "renegotiation_info", TT_INFO, h->reneg_info);
-	tt_ev_bool(ev, "scsv", TT_INFO, h->scsv);
-	if (h->fallback)
-		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
+	scsv_fields(ev, h->reneg_info, h->scsv, h->fallback);
 }
 
 tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
@@ -715,10 +729,11 @@ TT_MUST_USE static tt_rc ssl2_client_hello_parse(struct tt_cur m,
 	TRY(tt_sub(&m, sid_len, &h->sid));
 	TRY(tt_sub(&m, challenge_len, &h->challenge));
 	TRY(tt_expect_empty(&m));
-	for (const uint8_t *q = h->specs.p; q < h->specs.end; q += 3) {
-		h->scsv |= q[0] == 0 && q[1] == 0x00 && q[2] == 0xff;
-		h->fallback |= q[0] == 0 && q[1] == 0x56 && q[2] == 0x00;
-	}
+	/* a TLS cipher suite is a spec whose first byte is 0 */
+	for (const uint8_t *q = h->specs.p; q < h->specs.end; q += 3)
+		if (q[0] == 0)
+			note_scsv((uint16_t)(q[1] << 8 | q[2]), &h->scsv,
+				  &h->fallback);
 	return TT_OK;
 }
 
@@ -761,10 +776,7 @@ tt_rc tt_hs_ssl2_client_hello(struct tt_conn *c, enum tt_dir dir,
 	tt_ev_int(ev, "cipher_count", TT_INFO, (long long)nspecs);
 	ssl2_specs_field(ev, "cipher_suites", TT_DEBUG, h.specs);
 	/* no extensions in this form: no renegotiation_info either */
-	tt_ev_bool(ev, "renegotiation_info", TT_INFO, false);
-	tt_ev_bool(ev, "scsv", TT_INFO, h.scsv);
-	if (h.fallback)
-		tt_ev_bool(ev, "fallback_scsv", TT_INFO, true);
+	scsv_fields(ev, false, h.scsv, h.fallback);
 	tt_ev_send(em, ev);
 	tt_sess_client_hello(c, dir, false, h.scsv, em);
 	return TT_OK;

@@ -173,12 +173,7 @@ try:
             pass
     # EOF on stdin: s_client sends close_notify and exits; a client
     # killed first would leave the server a session it no longer resumes
-    first.stdin.close()
-    try:
-        first.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    stop(first)
+    end_on_eof(first)
     ok("0-RTT: the first connection stored a session", stored)
     r, log = traced(s_client(port, "-sess_in", sess, "-early_data", early), level="debug",
                     input=b"")

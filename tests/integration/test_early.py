@@ -37,12 +37,7 @@ def client(port, args, log=None):
     m = wait_for(out, r"Early data was (accepted|rejected)|Verify return code",
                  timeout=10, proc=p)
     time.sleep(0.3)  # the session tickets after the handshake
-    p.stdin.close()
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    stop(p)
+    end_on_eof(p)
     return m.group(0) if m else None, read_log(out)
 
 

@@ -4,7 +4,6 @@ line (or, for a length over the cap, the message's event marked
 truncated), and the client behaves exactly as it does untraced."""
 import os
 import socket
-import threading
 
 from tlslib import *
 
@@ -23,31 +22,18 @@ CASES = [
 
 
 def serve(payload):
-    """One-connection server in a thread; returns (port, thread)."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    ls.settimeout(20)
-
-    def run_once():
+    """One-connection server in a thread: payload after the ClientHello;
+    returns (port, thread)."""
+    def talk(c):
+        c.recv(4096)
+        c.sendall(payload)
+        c.shutdown(socket.SHUT_WR)
         try:
-            c, _ = ls.accept()
-            c.settimeout(10)
             c.recv(4096)
-            c.sendall(payload)
-            c.shutdown(socket.SHUT_WR)
-            try:
-                c.recv(4096)
-            except OSError:
-                pass
-            c.close()
         except OSError:
             pass
-        ls.close()
 
-    t = threading.Thread(target=run_once, daemon=True)
-    t.start()
-    return ls.getsockname()[1], t
+    return serve_once(talk)
 
 
 def client(port):

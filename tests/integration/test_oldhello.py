@@ -22,7 +22,6 @@ import os
 import socket
 import struct
 import sys
-import threading
 
 from tlslib import *
 
@@ -279,39 +278,27 @@ ch2, sh2, after = capture("ssl2.client")
 def scripted_server(ch2, sh2):
     """One connection: reads len(ch2) bytes, answers sh2, reads to EOF;
     returns (port, thread, [bytes read first, bytes read after])."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    ls.settimeout(20)
     got = []
 
-    def once():
-        try:
-            c, _ = ls.accept()
-            c.settimeout(10)
-            data = b""
-            while len(data) < len(ch2):
-                more = c.recv(4096)
-                if not more:
-                    break
-                data += more
-            got.append(data)
-            c.sendall(sh2)
-            rest = b""
-            while True:
-                more = c.recv(4096)
-                if not more:
-                    break
-                rest += more
-            got.append(rest)
-            c.close()
-        except OSError:
-            pass
-        ls.close()
+    def talk(c):
+        data = b""
+        while len(data) < len(ch2):
+            more = c.recv(4096)
+            if not more:
+                break
+            data += more
+        got.append(data)
+        c.sendall(sh2)
+        rest = b""
+        while True:
+            more = c.recv(4096)
+            if not more:
+                break
+            rest += more
+        got.append(rest)
 
-    t = threading.Thread(target=once, daemon=True)
-    t.start()
-    return ls.getsockname()[1], t, got
+    port, t = serve_once(talk)
+    return port, t, got
 
 
 CLIENT = r"""

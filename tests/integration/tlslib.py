@@ -13,9 +13,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -188,17 +190,54 @@ def fifo_s_server(args):
     return p, port, out, fdin
 
 
+def let_exit(p, timeout=10):
+    """Gives a process we started time to exit on its own, then stops it
+    by pid."""
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    stop(p)
+
+
+def end_on_eof(p, timeout=10):
+    """Closes the stdin of a process started with stdin=PIPE (s_client
+    then sends close_notify and exits), then let_exit()."""
+    p.stdin.close()
+    let_exit(p, timeout)
+
+
 def end_with_q(cli, srv, fdin, timeout=10):
     """Ends a FIFO-driven s_server session: Q, the client given time to
     finish on its own, then both stopped by pid and the FIFO closed."""
     os.write(fdin, b"Q\n")
-    try:
-        cli.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pass
-    stop(cli)
+    let_exit(cli, timeout)
     stop(srv)
     os.close(fdin)
+
+
+def serve_once(talk):
+    """A one-connection server on 127.0.0.1, in a thread: talk(conn) on
+    the connection it accepts (within 20 s, its reads bounded to 10 s),
+    which is then closed; a socket error ends it.  Returns (port, thread)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    ls.settimeout(20)
+
+    def once():
+        try:
+            c, _ = ls.accept()
+            c.settimeout(10)
+            talk(c)
+            c.close()
+        except OSError:
+            pass
+        ls.close()
+
+    t = threading.Thread(target=once, daemon=True)
+    t.start()
+    return ls.getsockname()[1], t
 
 
 def mtls_server_args(ca_names=True, version="-tls1_2", extra=()):

@@ -41,6 +41,20 @@ def client(port, args, log=None):
     return m.group(0) if m else None, read_log(out)
 
 
+def accepted_end(who, objs, all_objs):
+    """The end of the early data, as an accepting exchange shows it: the
+    EndOfEarlyData decrypted after the one early record, the summary's
+    verdict; no decode_error in all_objs."""
+    eo = events(objs, "end_of_early_data")
+    ok("%s, accepted: EndOfEarlyData decrypted after 1 early record" % who,
+       len(eo) == 1 and eo[0].get("early_data_records") == 1 and eo[0].get("decrypted") is True, eo)
+    sm = events(objs, "summary")
+    ok("%s, accepted: summary: early data accepted, 1 record, keys used, no decode_error" % who,
+       len(sm) == 1 and sm[0].get("early_data") == "accepted"
+       and sm[0].get("early_data_records") == 1 and sm[0].get("keys") == "used"
+       and events(all_objs, "decode_error") == [], (sm, events(all_objs, "decode_error")))
+
+
 def seq(objs):
     return ["%s %s" % (o["dir"], o["event"]) for o in objs
             if o["event"] not in ("change_cipher_spec",)]
@@ -81,14 +95,7 @@ ee = events(objs, "encrypted_extensions")
 ok("client, accepted: the EncryptedExtensions accept it, decrypted",
    len(ee) == 1 and ee[0].get("early_data_accepted") is True and ee[0].get("decrypted") is True,
    ee)
-eo = events(objs, "end_of_early_data")
-ok("client, accepted: EndOfEarlyData decrypted after 1 early record",
-   len(eo) == 1 and eo[0].get("early_data_records") == 1 and eo[0].get("decrypted") is True, eo)
-sm = events(objs, "summary")
-ok("client, accepted: summary: early data accepted, 1 record, keys used, no decode_error",
-   len(sm) == 1 and sm[0].get("early_data") == "accepted"
-   and sm[0].get("early_data_records") == 1 and sm[0].get("keys") == "used"
-   and events(objs, "decode_error") == [], (sm, events(objs, "decode_error")))
+accepted_end("client", objs, objs)
 
 sobjs = parse_json_log(read_log(slog), "server")
 conns = sorted({o["conn"] for o in sobjs})
@@ -101,14 +108,7 @@ ok("server: its tickets allow 16384 bytes of early data",
 want = ["in client_hello", "out server_hello", "out encrypted_extensions", "out finished",
         "in end_of_early_data", "in finished"]
 ok("server, accepted: the same order from its side", seq(second)[:6] == want, seq(second))
-eo = events(second, "end_of_early_data")
-ok("server, accepted: EndOfEarlyData decrypted after 1 early record",
-   len(eo) == 1 and eo[0].get("early_data_records") == 1 and eo[0].get("decrypted") is True, eo)
-sm = events(second, "summary")
-ok("server, accepted: summary: early data accepted, 1 record, keys used",
-   len(sm) == 1 and sm[0].get("early_data") == "accepted"
-   and sm[0].get("early_data_records") == 1 and sm[0].get("keys") == "used"
-   and events(sobjs, "decode_error") == [], sm)
+accepted_end("server", second, sobjs)
 
 # --- 2. turned down: a new server cannot resume the session
 slog, clog = new_log(), new_log()

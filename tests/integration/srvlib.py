@@ -148,22 +148,18 @@ DocumentRoot {d}/www
 <Directory {d}/www>
     Require all granted
 </Directory>
-<VirtualHost 127.0.0.1:{p12}>
-    SSLEngine on
-    SSLProtocol -all +TLSv1.2
-    SSLCertificateFile {certs}/server-chain.pem
-    SSLCertificateKeyFile {certs}/server.key
-{vhost12}
-</VirtualHost>
-<VirtualHost 127.0.0.1:{p13}>
-    SSLEngine on
-    SSLProtocol -all +TLSv1.3
-    SSLCertificateFile {certs}/server-chain.pem
-    SSLCertificateKeyFile {certs}/server.key
-</VirtualHost>
-# The plain port: only probed to see that the server is up.
+{vhosts}# The plain port: only probed to see that the server is up.
 <VirtualHost 127.0.0.1:{pst}>
 </VirtualHost>
+"""
+
+# A TLS port of one protocol version; more: further directives.
+APACHE_TLS_VHOST = """<VirtualHost 127.0.0.1:{port}>
+    SSLEngine on
+    SSLProtocol -all +{proto}
+    SSLCertificateFile {certs}/server-chain.pem
+    SSLCertificateKeyFile {certs}/server.key
+{more}</VirtualHost>
 """
 
 
@@ -179,8 +175,12 @@ class Apache(ServerDir):
         self.p12, self.p13, self.pst = free_ports(3)
         self.conf = os.path.join(self.d, "httpd.conf")
         with open(self.conf, "w") as f:
-            f.write(APACHE_CONF.format(d=self.d, mods=MODS, certs=certs(), p12=self.p12,
-                                       p13=self.p13, pst=self.pst, vhost12=vhost12,
+            vhosts = "".join(APACHE_TLS_VHOST.format(port=port, proto=proto, certs=certs(),
+                                                     more=more)
+                             for port, proto, more in ((self.p12, "TLSv1.2", vhost12 + "\n"),
+                                                       (self.p13, "TLSv1.3", "")))
+            f.write(APACHE_CONF.format(d=self.d, mods=MODS, p12=self.p12, p13=self.p13,
+                                       pst=self.pst, vhosts=vhosts,
                                        user="User %s\nGroup %s" % (WORKER_USER, WORKER_USER)
                                        if ROOT_USER else ""))
         self.logpat = os.path.join(self.d, "httpd-%p.jsonl")

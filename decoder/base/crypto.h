@@ -19,6 +19,7 @@
 #ifndef TT_CRYPTO_H
 #define TT_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -228,6 +229,17 @@ struct tt_crypto {
 static inline void tt_wipe(void *p, size_t n)
 {
 	explicit_bzero(p, n);
+}
+
+/* Whether a and b (n bytes each) are equal, in a time that does not
+ * depend on where they differ, and without a memcmp() a fuzzer's
+ * comparison hooks could learn an expected MAC from. */
+static inline bool tt_same_secret(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= (uint8_t)(a[i] ^ b[i]);
+	return d == 0;
 }
 
 #endif

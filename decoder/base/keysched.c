@@ -569,7 +569,7 @@ static bool mac_ok(const struct tt_crypto *cr, const struct tt_rkeys *k,
 {
 	uint8_t m[TT_HASH_MAX];
 	bool ok = record_mac(cr, k, hdr, hdr_len, data, len, m) == TT_OK &&
-		  memcmp(m, mac, tt_hash_len(k->suite->mac_hash)) == 0;
+		  tt_same_secret(m, mac, tt_hash_len(k->suite->mac_hash));
 	tt_wipe(m, sizeof(m));
 	return ok;
 }

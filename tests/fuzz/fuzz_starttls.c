@@ -115,30 +115,7 @@ FZ_NOCOV static void on_event(void *ctx, struct tt_event *ev)
 	/* The hash that 1 and 2 compare leaves out the summary's byte
 	 * counts of a dead direction: they count up to the end of the call
 	 * that stopped it (as in fuzz_decrypt). */
-	uint64_t h = k->hash;
-	fz_on_event(ctx, ev);
-	if (!k->conn || strcmp(ev->name, "summary") != 0)
-		return;
-	long long saved[TT_EV_MAX_FIELDS];
-	int masked = 0;
-	for (size_t i = 0; i < ev->nf; i++) {
-		struct tt_field *f = &ev->f[i];
-		saved[i] = f->v.i;
-		int d = strcmp(f->key, "bytes_in") == 0	   ? TT_IN
-			: strcmp(f->key, "bytes_out") == 0 ? TT_OUT
-							   : -1;
-		if (d >= 0 && f->type == TT_FT_INT && k->conn->d[d].dead) {
-			f->v.i = -1;
-			masked = 1;
-		}
-	}
-	if (!masked)
-		return;
-	k->hash = h;
-	fz_hash_event(&k->hash, ev);
-	for (size_t i = 0; i < ev->nf; i++)
-		if (ev->f[i].type == TT_FT_INT)
-			ev->f[i].v.i = saved[i];
+	fz_on_event_cut(ctx, ev);
 }
 
 struct run {

@@ -20,12 +20,12 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
 from tlslib import *
+from srvlib import free_port
 
 SERVER = os.path.join(ROOT, "tests", "tools", "starttls_server.py")
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -82,13 +82,7 @@ def start_server(proto, mode=None, tls12=False, traced_log=None):
         cmd.append("--tls1_2")
     if traced_log:
         cmd = launcher_cmd({"log": traced_log, "format": "json"}) + cmd
-    p, out = spawn(cmd)
-    m = wait_for(out, r"(?m)^(\d+)$", proc=p)
-    if not m:
-        stop(p)
-        with open(out, "rb") as f:
-            raise RuntimeError("starttls_server did not start: %r" % f.read()[-2000:])
-    return p, int(m.group(1)), out
+    return spawn_port(cmd, r"(?m)^(\d+)$", "starttls_server")
 
 
 def server_said(p, out):
@@ -392,14 +386,6 @@ class Postgres:
     def remove(self):
         self.stop()
         shutil.rmtree(self.d, ignore_errors=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def psql_cmd(port):

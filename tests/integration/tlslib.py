@@ -163,19 +163,26 @@ def wait_for(path, pattern, timeout=10, proc=None):
     return None
 
 
+def spawn_port(cmd, pattern, what, env=None, stdin=subprocess.DEVNULL):
+    """spawn() a server that prints the port it listens on (the first
+    group of pattern); returns (proc, port, outfile), or stops it and
+    raises when it does not say."""
+    p, out = spawn(cmd, env=env, stdin=stdin)
+    m = wait_for(out, pattern, proc=p)
+    if not m:
+        stop(p)
+        with open(out, "rb") as f:
+            raise RuntimeError("%s did not start: %r" % (what, f.read()[-2000:]))
+    return p, int(m.group(1)), out
+
+
 def s_server(args, env=None, stdin=subprocess.DEVNULL, traced=None):
     """openssl s_server on 127.0.0.1:0; returns (proc, port, outfile).
     traced: a dict of tlstrace options to run it under the launcher."""
     cmd = ["openssl", "s_server", "-accept", "127.0.0.1:0"] + args
     if traced is not None:
         cmd = launcher_cmd(traced) + cmd
-    p, out = spawn(cmd, env=env, stdin=stdin)
-    m = wait_for(out, r"ACCEPT 127\.0\.0\.1:(\d+)", proc=p)
-    if not m:
-        stop(p)
-        with open(out, "rb") as f:
-            raise RuntimeError("s_server did not start: %r" % f.read()[-2000:])
-    return p, int(m.group(1)), out
+    return spawn_port(cmd, r"ACCEPT 127\.0\.0\.1:(\d+)", "s_server", env=env, stdin=stdin)
 
 
 def fifo_s_server(args):

@@ -44,7 +44,7 @@ if [ "${#bins[@]}" -eq 0 ]; then
 fi
 
 # One target: its run, then its report line (and what went wrong) in
-# $LOGS/NAME.report; the status says whether it crashed.
+# $LOGS/NAME.report, written whole at the end.
 run_one() {
 	local bin=$1 name corpus scratch log rc runs eps cov ft arts crashes
 	name=$(basename "$bin")
@@ -83,29 +83,42 @@ run_one() {
 				head -8 | sed 's/ (.*BuildId.*)//; s/^ */    /'
 			echo "  log: $log"
 		fi
-	} >"$LOGS/$name.report"
-	[ "$crashes" -eq 0 ]
+	} >"$LOGS/$name.report.tmp"
+	mv "$LOGS/$name.report.tmp" "$LOGS/$name.report"
 }
 
-# At most JOBS targets at once; the reports in the targets' order.
+# At most JOBS targets at once.  Each report is printed as soon as it and
+# those of the targets before it are done, so in the targets' order; a
+# target failed when its report counts a crash.
 pids=()
+names=()
+failed=()
+next=0
+reports() { # "all": wait for the rest
+	while [ "$next" -lt "${#pids[@]}" ]; do
+		if [ "${1:-}" != all ] && kill -0 "${pids[$next]}" 2>/dev/null &&
+			! grep -q . "$LOGS/${names[$next]}.report" 2>/dev/null; then
+			break
+		fi
+		wait "${pids[$next]}" 2>/dev/null
+		cat "$LOGS/${names[$next]}.report"
+		grep -q ' crashes=0$' "$LOGS/${names[$next]}.report" ||
+			failed+=("${names[$next]}")
+		next=$((next + 1))
+	done
+}
 for bin in "${bins[@]}"; do
 	[ -x "$bin" ] || continue
 	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
 		wait -n
+		reports
 	done
+	rm -f "$LOGS/$(basename "$bin").report"
 	run_one "$bin" &
 	pids+=("$!")
+	names+=("$(basename "$bin")")
 done
-failed=()
-i=0
-for bin in "${bins[@]}"; do
-	[ -x "$bin" ] || continue
-	name=$(basename "$bin")
-	wait "${pids[$i]}" || failed+=("$name")
-	i=$((i + 1))
-	cat "$LOGS/$name.report"
-done
+reports all
 
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "fuzz: crashes in ${failed[*]}"

@@ -49,16 +49,6 @@ static void replay(const struct tlsgen_result *r, int as_server, int keys,
 	evlog_replay_closed(r, as_server, keys ? &k.src : NULL, l, piece);
 }
 
-static void names_are(const struct evlog *l, const char *want)
-{
-	char names[2048];
-	evlog_names(l, names, sizeof(names));
-	if (strcmp(names, want) != 0) {
-		evlog_dump(l);
-		assert_string_equal(names, want);
-	}
-}
-
 /* Accepted: the 4 early records counted, EndOfEarlyData decrypted between
  * the server's Finished and the client's, whole and a byte at a time. */
 static void test_accepted(void **state)
@@ -73,11 +63,11 @@ static void test_accepted(void **state)
 		for (size_t i = 0; i < 2; i++) {
 			struct evlog l;
 			replay(&r, side, 1, 0, pieces[i], &l);
-			names_are(&l, "client_hello server_hello "
-				      "encrypted_extensions finished "
-				      "end_of_early_data finished "
-				      "new_session_ticket alert alert "
-				      "connection_closed summary");
+			assert_names(&l, "client_hello server_hello "
+					 "encrypted_extensions finished "
+					 "end_of_early_data finished "
+					 "new_session_ticket alert alert "
+					 "connection_closed summary");
 			assert_has(evlog_find(&l, "client_hello", c2s),
 				   "\"early_data\":true");
 			assert_has(evlog_find(&l, "encrypted_extensions", s2c),
@@ -115,10 +105,10 @@ static void test_rejected(void **state)
 		const char *s2c = side ? "out" : "in";
 		struct evlog l;
 		replay(&r, side, 1, 0, (size_t)-1, &l);
-		names_are(&l, "client_hello server_hello "
-			      "encrypted_extensions finished finished "
-			      "new_session_ticket alert alert "
-			      "connection_closed summary");
+		assert_names(&l, "client_hello server_hello "
+				 "encrypted_extensions finished finished "
+				 "new_session_ticket alert alert "
+				 "connection_closed summary");
 		assert_has(evlog_find(&l, "client_hello", c2s),
 			   "\"early_data\":true");
 		assert_has(evlog_find(&l, "encrypted_extensions", s2c),
@@ -165,8 +155,8 @@ static void test_no_keys(void **state)
 	for (int side = 0; side < 2; side++) {
 		struct evlog l;
 		replay(&r, side, 0, 0, (size_t)-1, &l);
-		names_are(&l, "client_hello server_hello connection_closed "
-			      "summary");
+		assert_names(&l, "client_hello server_hello connection_closed "
+				 "summary");
 		assert_has(evlog_find(&l, "client_hello", NULL),
 			   "\"early_data\":true");
 		assert_has(

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "evlog.h"
+#include "evassert.h"
 #include "tlsgen.h"
 
 #define K_DOT "CN=K-Dot Certificate Authority"
@@ -293,9 +294,7 @@ static void test_malformed_then_next(void **state)
 	struct tt_conn c;
 	tt_conn_init(&c);
 	tt_hs_feed(&c, TT_IN, hs, sizeof(hs), &l.em);
-	char names[256];
-	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "decode_error server_hello_done");
+	assert_names(&l, "decode_error server_hello_done");
 	assert_non_null(strstr(l.lines[0], "client_hello of 3 bytes"));
 	tt_conn_release(&c);
 	evlog_free(&l);
@@ -405,13 +404,10 @@ static void feed_at_every_level(uint8_t type, const uint8_t *body, size_t len,
 		c.version = version;
 		c.cipher = cipher;
 		tt_hs_feed(&c, TT_IN, msg, 4 + len, &l.em);
-		char names[256];
-		evlog_names(&l, names, sizeof(names));
-		assert_string_equal(names,
-				    all_levels[i] == TT_TRACE
-					    ? "decode_error handshake_bytes"
-				    : all_levels[i] >= TT_WARN ? "decode_error"
-							       : "");
+		assert_names(&l, all_levels[i] == TT_TRACE
+					 ? "decode_error handshake_bytes"
+				 : all_levels[i] >= TT_WARN ? "decode_error"
+							    : "");
 		if (i == 0)
 			first = c;
 		else

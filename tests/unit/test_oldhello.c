@@ -506,10 +506,8 @@ static void test_ssl2_server_side(void **state)
 		TT_DECODE);
 	assert_true(c.d[TT_IN].dead && c.d[TT_OUT].dead);
 	assert_int_equal(tt_conn_role(&c), TT_ROLE_SERVER);
-	char names[256];
-	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "record ssl2_client_hello decoding_stopped "
-				   "record ssl2_server_hello decoding_stopped");
+	assert_names(&l, "record ssl2_client_hello decoding_stopped "
+			 "record ssl2_server_hello decoding_stopped");
 	/* an SSL 2.0 record header has no content type or version */
 	assert_true(evlog_is(l.lines[0], "\"dir\":\"in\",\"event\":\"record\","
 					 "\"record_format\":\"sslv2\","

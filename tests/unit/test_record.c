@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "evlog.h"
+#include "evassert.h"
 #include "tlsgen.h"
 
 #define K_DOT "CN=K-Dot Certificate Authority"
@@ -180,10 +181,8 @@ static void test_tls13_hrr(void **state)
 	struct evlog l;
 	evlog_init(&l, TT_INFO);
 	replay(&r, &l, 3);
-	char names[2048];
-	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "client_hello hello_retry_request "
-				   "client_hello server_hello");
+	assert_names(&l, "client_hello hello_retry_request "
+			 "client_hello server_hello");
 	const char *hrr = evlog_find(&l, "hello_retry_request", "in");
 	assert_non_null(strstr(hrr, "\"selected_group\":\"secp256r1\""));
 	const char *sh = evlog_find(&l, "server_hello", "in");
@@ -238,9 +237,7 @@ static void oversized(size_t piece, bool header_split)
 		assert_true(c.d[TT_IN].hcap <= 1024); /* never the message */
 	}
 	assert_int_equal(evlog_count(&l, "decode_error", NULL), 0);
-	char names[256];
-	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "certificate server_hello_done");
+	assert_names(&l, "certificate server_hello_done");
 	const char *cert = evlog_find(&l, "certificate", "in");
 	assert_non_null(strstr(cert, "\"truncated\":true"));
 	assert_non_null(strstr(cert, "\"length\":300000,\"note\":\"longer than "
@@ -420,9 +417,7 @@ static void test_heartbeat(void **state)
 	struct tt_conn c;
 	tt_conn_init(&c);
 	assert_int_equal(tt_conn_feed(&c, TT_IN, in, sizeof(in), &l.em), TT_OK);
-	char names[256];
-	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "heartbeat alert");
+	assert_names(&l, "heartbeat alert");
 	assert_true(evlog_is(l.lines[0],
 			     "\"dir\":\"in\",\"event\":\"heartbeat\","
 			     "\"record_length\":3}"));
@@ -450,9 +445,7 @@ static void test_unknown_handshake_type(void **state)
 	tt_conn_init(&c);
 	assert_int_equal(tt_conn_feed(&c, TT_OUT, out, sizeof(out), &l.em),
 			 TT_OK);
-	char names[256];
-	evlog_names(&l, names, sizeof(names));
-	assert_string_equal(names, "handshake server_hello_done");
+	assert_names(&l, "handshake server_hello_done");
 	assert_true(evlog_is(l.lines[0],
 			     "\"dir\":\"out\",\"event\":\"handshake\","
 			     "\"handshake_type\":\"unknown(0x63)\","

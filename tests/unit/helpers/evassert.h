@@ -27,4 +27,16 @@ static inline void assert_lacks(const char *line, const char *what)
 	}
 }
 
+/* Fails unless the event names of l, in order and space-separated,
+ * are want; shows every line when they are not. */
+static inline void assert_names(const struct evlog *l, const char *want)
+{
+	char names[4096];
+	evlog_names(l, names, sizeof(names));
+	if (strcmp(names, want) != 0) {
+		evlog_dump(l);
+		assert_string_equal(names, want);
+	}
+}
+
 #endif

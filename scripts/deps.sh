@@ -21,6 +21,7 @@ packages=(
 	iproute2
 	procps
 	psmisc
+	strace		# test_batch: the log writes of a traced process
 	nginx		# real servers under load (integration)
 	apache2
 	apache2-utils	# ab

@@ -2,7 +2,8 @@
  *
  * Nothing written here can block, kill or reach the program:
  * - every descriptor is tlstrace's own, moved high and close-on-exec,
- *   identity-checked before each write; messages go to the copy of fd 2
+ *   identity-checked before each write (of all the lines one hooked call
+ *   made); messages go to the copy of fd 2
  *   taken when the library loaded, never to whatever fd 2 is later;
  * - pipes, FIFOs and terminals are written through an open file
  *   description of our own, opened non-blocking (reopening the object
@@ -507,16 +508,44 @@ static bool write_syslog(const char *line, size_t n, enum tt_level level)
 	return REAL(sendmsg)(file.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) > 0;
 }
 
-bool tt_log_write(const char *line, size_t n, enum tt_level level)
+/* Lines end at ends[] in buf.  A regular file, a socket or the null
+ * device takes them all in one write; a pipe or FIFO in runs of whole
+ * lines of at most PIPE_BUF bytes (each run is atomic, so lines of other
+ * writers of the same pipe never land inside one of ours); syslog, one
+ * datagram per line. */
+size_t tt_log_write_lines(const char *buf, const uint32_t *ends,
+			  const uint8_t *levels, size_t nlines)
 {
-	bool ok = out && out->fd >= 0 && still_ours(out) &&
-		  (out->mode == W_DGRAM ? write_syslog(line, n, level)
-					: sink_write(out, line, n));
-	if (!ok) {
-		__atomic_add_fetch(&dropped_since, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&dropped_total, 1, __ATOMIC_RELAXED);
+	size_t dropped = 0;
+	if (nlines == 0)
+		return 0;
+	if (!out || out->fd < 0 || !still_ours(out)) {
+		dropped = nlines;
+	} else if (out->mode == W_DGRAM) {
+		for (size_t i = 0, start = 0; i < nlines; start = ends[i++])
+			if (!write_syslog(buf + start, ends[i] - start,
+					  (enum tt_level)levels[i]))
+				dropped++;
+	} else if (!out->fifo) {
+		if (!sink_write(out, buf, ends[nlines - 1]))
+			dropped = nlines;
+	} else {
+		size_t i = 0, start = 0;
+		while (i < nlines) {
+			size_t j = i + 1;
+			while (j < nlines && ends[j] - start <= PIPE_BUF)
+				j++;
+			if (!sink_write(out, buf + start, ends[j - 1] - start))
+				dropped += j - i;
+			start = ends[j - 1];
+			i = j;
+		}
 	}
-	return ok;
+	if (dropped) {
+		__atomic_add_fetch(&dropped_since, dropped, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&dropped_total, dropped, __ATOMIC_RELAXED);
+	}
+	return dropped;
 }
 
 uint64_t tt_log_dropped_take(void)

@@ -1,5 +1,6 @@
 /* Log sinks and tlstrace's own stderr messages: stderr, a file (or
- * FIFO), or syslog's /dev/log (or another datagram socket), written with one write() per line through
+ * FIFO), or syslog's /dev/log (or another datagram socket), written with
+ * one write() for the lines of one hooked call, through
  * descriptors of tlstrace's own, taken when the library loads, moved high
  * and close-on-exec.  No write can block, raise SIGPIPE in the program
  * or land in one of its files; a line that cannot be written is dropped
@@ -20,8 +21,12 @@ void tt_log_init(void);
  * tracing is then off for this process. */
 bool tt_log_open(const struct tt_config *cfg);
 bool tt_log_enabled(void);
-/* Writes one line; false when it was dropped (and counted). */
-bool tt_log_write(const char *line, size_t n, enum tt_level level);
+/* Writes nlines lines, the i-th ending at ends[i] in buf (the first
+ * starts at buf), at levels[i], with as few writes as the sink allows,
+ * each line whole or not at all where that can be known in advance.
+ * Returns how many were dropped (and counts them). */
+size_t tt_log_write_lines(const char *buf, const uint32_t *ends,
+			  const uint8_t *levels, size_t nlines);
 /* Lines dropped since the last call (the next line written says so), and
  * giving them back when that line was dropped too. */
 uint64_t tt_log_dropped_take(void);

@@ -28,6 +28,14 @@
 #include "real.h"
 
 #define LINE_CAP (160 * 1024)
+/* The lines of one hooked call wait in the thread's scratch while the
+ * connection's lock is held, and leave in one write when it is released
+ * (tt_tconn_unlock), before the call returns: nothing decoded is held
+ * once the host has its result back.  A batch is written early when it
+ * outgrows BATCH_CAP bytes or BATCH_LINES lines, so the next line always
+ * has LINE_CAP bytes of room. */
+#define BATCH_CAP   (16 * 1024)
+#define BATCH_LINES 64
 
 static enum tt_format format;
 static enum tt_level level;
@@ -43,8 +51,14 @@ static long long forked_at_us;
 struct tt_scratch {
 	long tid;
 	int fd; /* the descriptor of the call being traced */
+	/* the batch: lines end at ends[], written at levels[]; carried is
+	 * the count of earlier drops they report */
+	size_t used, nlines;
+	uint64_t carried;
+	uint32_t ends[BATCH_LINES];
+	uint8_t levels[BATCH_LINES];
 	struct tt_event ev;
-	char line[LINE_CAP];
+	char line[BATCH_CAP + LINE_CAP];
 };
 static __thread struct tt_scratch *tls_scratch;
 static pthread_key_t scratch_key;
@@ -61,6 +75,8 @@ struct tt_scratch *tt_scratch(void)
 		if (!tls_scratch)
 			return NULL;
 		tls_scratch->tid = (long)syscall(SYS_gettid);
+		tls_scratch->used = tls_scratch->nlines = 0;
+		tls_scratch->carried = 0;
 		pthread_setspecific(scratch_key, tls_scratch);
 	}
 	return tls_scratch;
@@ -73,11 +89,26 @@ static long long mono_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Writes the batch.  When every line of it was dropped, the drops it
+ * reported are reported again by the next line. */
+static void lines_flush(struct tt_scratch *s)
+{
+	size_t n = s->nlines;
+	if (n == 0)
+		return;
+	if (tt_log_write_lines(s->line, s->ends, s->levels, n) == n)
+		tt_log_dropped_untake(s->carried);
+	s->used = s->nlines = 0;
+	s->carried = 0;
+}
+
 static void on_event(void *ctx, struct tt_event *ev)
 {
 	struct tt_tconn *c = ctx;
 	c->last_us = mono_us();
 	struct tt_scratch *s = tls_scratch;
+	if (s->used > BATCH_CAP || s->nlines == BATCH_LINES)
+		lines_flush(s);
 	struct tt_line_ctx lc = {
 		.pid = cached_pid,
 		.tid = s->tid,
@@ -91,18 +122,29 @@ static void on_event(void *ctx, struct tt_event *ev)
 	c->addrs_shown = true;
 	/* lines the log could not take are counted in the next one */
 	uint64_t dropped = tt_log_dropped_take();
-	if (dropped)
+	if (dropped) {
 		tt_ev_int(ev, "lines_dropped", (enum tt_level)ev->level,
 			  (long long)dropped);
+		s->carried += dropped;
+	}
 	uint64_t total = tt_log_dropped_total();
 	if (total && strcmp(ev->name, "summary") == 0)
 		tt_ev_int(ev, "log_lines_dropped", TT_INFO, (long long)total);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	size_t n = tt_format_line(format, s->line, sizeof(s->line), ev, &lc,
-				  level, &ts);
-	if (!tt_log_write(s->line, n, (enum tt_level)ev->level))
-		tt_log_dropped_untake(dropped);
+	s->used += tt_format_line(format, s->line + s->used,
+				  sizeof(s->line) - s->used, ev, &lc, level,
+				  &ts);
+	s->ends[s->nlines] = (uint32_t)s->used;
+	s->levels[s->nlines++] = ev->level;
+}
+
+void tt_tconn_unlock(struct tt_tconn *c)
+{
+	struct tt_scratch *s = tls_scratch;
+	if (s && s->nlines)
+		lines_flush(s);
+	tt_fair_unlock(&c->mu);
 }
 
 static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
@@ -286,7 +328,7 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 	if (c->dec.ks)
 		tt_keys_forget(c->dec.crandom);
 	tt_conn_release(&c->dec);
-	tt_fair_unlock(&c->mu);
+	tt_tconn_unlock(c);
 	tt_dirlock_release(&c->lock[1]);
 	tt_dirlock_release(&c->lock[0]);
 	pthread_mutex_lock(&pool_lock);
@@ -306,7 +348,7 @@ void tt_tconn_unref(struct tt_tconn *c, int fd, bool closing)
 {
 	tt_fair_lock(&c->mu);
 	bool last = --c->refs <= 0;
-	tt_fair_unlock(&c->mu);
+	tt_tconn_unlock(c);
 	if (last)
 		conn_free_how(c, fd, closing);
 }
@@ -318,7 +360,7 @@ bool tt_tconn_lock(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	tt_fair_lock(&c->mu);
 	if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE) != c) {
-		tt_fair_unlock(&c->mu);
+		tt_tconn_unlock(c);
 		return false;
 	}
 	c->fd = fd;
@@ -348,7 +390,7 @@ bool tt_tconn_enter(struct tt_tconn *c, struct tt_fdent *e, int fd,
 
 void tt_tconn_leave(struct tt_tconn *c, enum tt_dir dir)
 {
-	tt_fair_unlock(&c->mu);
+	tt_tconn_unlock(c);
 	tt_dirlock_release(&c->lock[dir]);
 }
 
@@ -398,7 +440,7 @@ void tt_tconn_exit(void)
 				__atomic_store_n(&c->live, false,
 						 __ATOMIC_RELEASE);
 			}
-			tt_fair_unlock(&c->mu);
+			tt_tconn_unlock(c);
 			tt_dirlock_release(&c->lock[1]);
 		}
 		tt_dirlock_release(&c->lock[0]);

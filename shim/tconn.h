@@ -140,6 +140,9 @@ void tt_tconn_end(struct tt_tconn *c, int fd, enum tt_end_how how,
 		  enum tt_dir dir, const char *errname, const char *call,
 		  long long unread);
 
+/* Releases mu, first writing the lines this thread's events on c made
+ * while it held it (every release of mu goes through here). */
+void tt_tconn_unlock(struct tt_tconn *c);
 /* Takes mu, if fd (entry e) still names c (false, unlocked, if not). */
 bool tt_tconn_lock(struct tt_tconn *c, struct tt_fdent *e, int fd,
 		   struct tt_scratch *s);

@@ -272,7 +272,7 @@ void tt_trace_keys(int fd)
 		struct tt_emit em;
 		tt_tconn_emit(&em, c, s);
 		drain_all(c, &em);
-		tt_fair_unlock(&c->mu);
+		tt_tconn_unlock(c);
 	}
 	tt_busy = 0;
 	errno = saved;
@@ -356,7 +356,7 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		tt_tconn_emit(&em, c, s);
 		flush_bypass(c, e, &em);
 		bool plain = note_plain(c);
-		tt_fair_unlock(&c->mu);
+		tt_tconn_unlock(c);
 		if (plain)
 			pass_over(fd, e, c);
 	}
@@ -499,7 +499,7 @@ void tt_trace_dup(int oldfd, int newfd)
 				__atomic_store_n(&en->kind, TT_FD_TLS,
 						 __ATOMIC_RELEASE);
 			}
-			tt_fair_unlock(&c->mu);
+			tt_tconn_unlock(c);
 			tt_busy = 0;
 		}
 	}

@@ -1,9 +1,11 @@
 /* Digests, HMAC and the AEADs, through libcrypto's EVP interface.
  *
- * Digests and HMAC use this thread's digest context, an AEAD this
- * thread's context for its algorithm (CCM's made anew each time), each
- * initialised on every use; a transcript (hash_*) has a context of its
- * own.  Every call is made between tt_lc_enter() and tt_lc_leave().
+ * HMAC uses the digest's own functions where libcrypto exports them (no
+ * error queue, no context).  Digests, and HMAC otherwise, use this
+ * thread's digest context, initialised on every use; a transcript
+ * (hash_*) has a context of its own.  An AEAD uses this thread's context
+ * for its algorithm, which keeps the last key (CCM's is made anew each
+ * time).  Every EVP call is made between tt_lc_enter() and tt_lc_leave().
  * has() reads what tt_lc_load found, and needs no call.
  */
 #include "libcrypto_local.h"
@@ -124,53 +126,99 @@ void tt_lc_hash_free(void *ctx, void *st)
 	tt_lc_leave();
 }
 
+/* The context of a digest's own functions. */
+union raw_ctx {
+	SHA256_CTX sha256;
+	SHA512_CTX sha512;
+	MD5_CTX md5;
+	SHA_CTX sha1;
+};
+
+/* A digest of up to two pieces with the digest's own functions. */
+static bool raw_run(enum tt_hash h, union raw_ctx *c, const uint8_t *a,
+		    size_t alen, const uint8_t *b, size_t blen, uint8_t *out)
+{
+#define RAW(init, update, final, st)                                           \
+	(tt_lc.init(st) == 1 &&                                                \
+	 (alen == 0 || tt_lc.update(st, a, alen) == 1) &&                      \
+	 (blen == 0 || tt_lc.update(st, b, blen) == 1) &&                      \
+	 tt_lc.final(out, st) == 1)
+	switch (h) {
+	case TT_HASH_SHA256:
+		return RAW(sha256_init, sha256_update, sha256_final,
+			   &c->sha256);
+	case TT_HASH_SHA384:
+		return RAW(sha384_init, sha384_update, sha384_final,
+			   &c->sha512);
+	case TT_HASH_MD5:
+		return RAW(md5_init, md5_update, md5_final, &c->md5);
+	case TT_HASH_SHA1:
+		return RAW(sha1_init, sha1_update, sha1_final, &c->sha1);
+	default:
+		return false;
+	}
+#undef RAW
+}
+
 /* RFC 2104: H(K0 ^ opad || H(K0 ^ ipad || data)), K0 the key padded with
- * zeros to the block size, or its digest padded when it is longer. */
+ * zeros to the block size, or its digest padded when it is longer.  With
+ * the digest's own functions where there are (they raise no error and
+ * need no context), else through this thread's EVP context. */
 int tt_lc_hmac(void *ctx, enum tt_hash h, const uint8_t *key, size_t key_len,
 	       const uint8_t *data, size_t len, uint8_t *out)
 {
 	uint8_t k0[128], pad[128], inner[TT_HASH_MAX];
 	size_t bl, hl;
-	EVP_MD_CTX *c;
-	bool ok;
+	EVP_MD_CTX *c = NULL;
+	union raw_ctx rc;
+	bool r, ok;
 	(void)ctx;
-	if (!hash_ok(h) || !tt_lc_enter())
+	if (!hash_ok(h))
+		return -1;
+	r = tt_lc.raw[h];
+	if (!r && !tt_lc_enter())
 		return -1;
 	bl = hash_block(h);
 	hl = tt_hash_len(h);
 	memset(k0, 0, sizeof(k0));
-	c = tls_md();
-	ok = c != NULL;
+	ok = r || (c = tls_md()) != NULL;
+#define RUN(a, al, b, bl_, o)                                                  \
+	(r ? raw_run(h, &rc, a, al, b, bl_, o) : md_run(c, h, a, al, b, bl_, o))
 	if (ok && key_len > bl)
-		ok = md_run(c, h, key, key_len, NULL, 0, k0);
+		ok = RUN(key, key_len, NULL, 0, k0);
 	else if (key_len)
 		memcpy(k0, key, key_len);
 	if (ok) {
 		for (size_t i = 0; i < bl; i++)
 			pad[i] = k0[i] ^ 0x36;
-		ok = md_run(c, h, pad, bl, data, len, inner);
+		ok = RUN(pad, bl, data, len, inner);
 	}
 	if (ok) {
 		for (size_t i = 0; i < bl; i++)
 			pad[i] = k0[i] ^ 0x5c;
-		ok = md_run(c, h, pad, bl, inner, hl, out);
+		ok = RUN(pad, bl, inner, hl, out);
 	}
-	if (!ok)
-		tls_md_drop();
-	tt_lc_leave();
+#undef RUN
+	if (!r) {
+		if (!ok)
+			tls_md_drop();
+		tt_lc_leave();
+	}
 	tt_wipe(k0, sizeof(k0));
 	tt_wipe(pad, sizeof(pad));
 	tt_wipe(inner, sizeof(inner));
+	tt_wipe(&rc, sizeof(rc));
 	return ok ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */
 /* AEAD                                                                */
 
-/* One seal (enc) or open with a fresh context.  CCM needs the tag length
- * (and, to open, the tag) before the key, and the total length before the
- * AAD; GCM and ChaCha20-Poly1305 take the expected tag before the final
- * call that checks it. */
+/* One seal (enc) or open, with this thread's context for the AEAD, whose
+ * key stays in place for the next call with the same key and direction.
+ * CCM needs the tag length (and, to open, the tag) before the key, and
+ * the total length before the AAD; GCM and ChaCha20-Poly1305 take the
+ * expected tag before the final call that checks it. */
 static int aead(int enc, enum tt_aead a, const uint8_t *key,
 		const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
 		const uint8_t *in, size_t len, uint8_t *out, uint8_t *tag)
@@ -181,6 +229,7 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 	int ccm = a == TT_AEAD_AES_128_CCM || a == TT_AEAD_AES_256_CCM ||
 		  a == TT_AEAD_AES_128_CCM_8 || a == TT_AEAD_AES_256_CCM_8;
 	int tl = (int)tt_aead_tag_len(a), outl = 0;
+	size_t klen;
 	bool ok;
 
 	if ((unsigned)a >= TT_AEAD_COUNT || !tt_lc.cipher[a] || len > INT_MAX ||
@@ -193,16 +242,27 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 	c = tt_lc_thread.aead[a];
 	if (!c) {
 		c = tt_lc_thread.aead[a] = tt_lc.cipher_ctx_new();
+		tt_lc_thread.aead_keyed[a] = 0;
 		tt_lc_thread_register();
 	}
-	ok = c &&
-	     tt_lc.cipher_init_ex(c, tt_lc.cipher[a], NULL, NULL, NULL, enc) ==
-		     1 &&
-	     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN,
-				   TT_AEAD_NONCE_LEN, NULL) == 1 &&
-	     (!ccm || tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tl,
+	klen = tt_aead_key_len(a);
+	if (c && !ccm && tt_lc_thread.aead_keyed[a] == (enc ? 2 : 1) &&
+	    memcmp(tt_lc_thread.aead_key[a], key, klen) == 0) {
+		/* the key is in place: a new nonce restarts the state */
+		ok = tt_lc.cipher_init_ex(c, NULL, NULL, NULL, nonce, enc) == 1;
+	} else {
+		tt_lc_thread.aead_keyed[a] = 0;
+		ok = c &&
+		     tt_lc.cipher_init_ex(c, tt_lc.cipher[a], NULL, NULL, NULL,
+					  enc) == 1 &&
+		     tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN,
+					   TT_AEAD_NONCE_LEN, NULL) == 1 &&
+		     (!ccm ||
+		      tt_lc.cipher_ctx_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tl,
 					    enc ? NULL : tag) == 1) &&
-	     tt_lc.cipher_init_ex(c, NULL, NULL, key, nonce, enc) == 1 &&
+		     tt_lc.cipher_init_ex(c, NULL, NULL, key, nonce, enc) == 1;
+	}
+	ok = ok &&
 	     (!ccm ||
 	      tt_lc.cipher_update(c, NULL, &outl, NULL, (int)len) == 1) &&
 	     (aad_len == 0 ||
@@ -221,6 +281,10 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 		 * is set once per key, so its context is not reused */
 		tt_lc.cipher_ctx_free(c);
 		tt_lc_thread.aead[a] = NULL;
+		tt_lc_thread.aead_keyed[a] = 0;
+	} else if (!tt_lc_thread.aead_keyed[a]) {
+		memcpy(tt_lc_thread.aead_key[a], key, klen);
+		tt_lc_thread.aead_keyed[a] = enc ? 2 : 1;
 	}
 	tt_lc_leave();
 	return ok ? 0 : -1;

@@ -78,6 +78,8 @@ static void tls_free(void *p)
 	}
 	t->md = NULL;
 	memset(t->aead, 0, sizeof(t->aead));
+	tt_wipe(t->aead_key, sizeof(t->aead_key));
+	memset(t->aead_keyed, 0, sizeof(t->aead_keyed));
 	t->cbc = NULL;
 	/* A context made later in this thread's exit (another destructor
 	 * tracing I/O) registers again and is freed on the next round. */
@@ -104,7 +106,26 @@ static const char *bind_syms(void *h, bool *v3)
 		LC_V1_OPTIONAL(X)
 	}
 #undef X
+#define X(name, field) *(void **)&tt_lc.field = dlsym(h, #name);
+	LC_RAW(X)
+#undef X
 	return NULL;
+}
+
+/* The digests whose own functions were all found, where EVP has them
+ * too (has() answers for both). */
+static void raw_all(void)
+{
+	tt_lc.raw[TT_HASH_SHA256] = tt_lc.sha256_init && tt_lc.sha256_update &&
+				    tt_lc.sha256_final;
+	tt_lc.raw[TT_HASH_SHA384] = tt_lc.sha384_init && tt_lc.sha384_update &&
+				    tt_lc.sha384_final;
+	tt_lc.raw[TT_HASH_MD5] = tt_lc.md5_init && tt_lc.md5_update &&
+				 tt_lc.md5_final;
+	tt_lc.raw[TT_HASH_SHA1] = tt_lc.sha1_init && tt_lc.sha1_update &&
+				  tt_lc.sha1_final;
+	for (int i = 0; i < TT_HASH_COUNT; i++)
+		tt_lc.raw[i] = tt_lc.raw[i] && tt_lc.md[i];
 }
 
 /* Names of the algorithms, by enum tt_hash, enum tt_aead then AL_*, and
@@ -232,6 +253,7 @@ const char *tt_lc_load(void)
 		tt_lc.err_pop_to_mark();
 		if (miss)
 			return miss;
+		raw_all();
 		tls_key_ok = pthread_key_create(&tls_key, tls_free) == 0;
 		return NULL;
 	}

@@ -216,8 +216,32 @@ static void test_hmac_vectors(void **state)
 	assert_hex(out, "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f"
 			"3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952");
 
+	/* RFC 2202 test cases 1 and 6: HMAC-MD5 and HMAC-SHA1, the PRF of
+	 * TLS 1.0 and 1.1 and the record MACs of older suites */
+	memset(key, 0x0b, 20);
+	assert_int_equal(t->hmac(t->ctx, TT_HASH_MD5, key, 16,
+				 (const uint8_t *)"Hi There", 8, out),
+			 0);
+	assert_hex(out, "9294727a3638bb1c13f48ef8158bfc9d");
+	assert_int_equal(t->hmac(t->ctx, TT_HASH_SHA1, key, 20,
+				 (const uint8_t *)"Hi There", 8, out),
+			 0);
+	assert_hex(out, "b617318655057264e28bc0b6fb378c8ef146be00");
+	memset(key, 0xaa, 80);
+	assert_int_equal(t->hmac(t->ctx, TT_HASH_MD5, key, 80,
+				 (const uint8_t *)big_data,
+				 sizeof(big_data) - 1, out),
+			 0);
+	assert_hex(out, "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd");
+	assert_int_equal(t->hmac(t->ctx, TT_HASH_SHA1, key, 80,
+				 (const uint8_t *)big_data,
+				 sizeof(big_data) - 1, out),
+			 0);
+	assert_hex(out, "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+
 	assert_int_equal(t->hmac(t->ctx, (enum tt_hash)7, key, 4, key, 4, out),
 			 -1);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* Every key length around both block sizes, against HMAC(). */

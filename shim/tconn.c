@@ -57,6 +57,11 @@ struct tt_scratch {
 	uint64_t carried;
 	uint32_t ends[BATCH_LINES];
 	uint8_t levels[BATCH_LINES];
+	/* the addresses of the connection last written about, as text:
+	 * made again only when lines move to another connection */
+	const struct tt_tconn *addr_c;
+	uint64_t addr_id;
+	char local[64], peer[64];
 	struct tt_event ev;
 	char line[BATCH_CAP + LINE_CAP];
 };
@@ -77,6 +82,7 @@ struct tt_scratch *tt_scratch(void)
 		tls_scratch->tid = (long)syscall(SYS_gettid);
 		tls_scratch->used = tls_scratch->nlines = 0;
 		tls_scratch->carried = 0;
+		tls_scratch->addr_c = NULL;
 		pthread_setspecific(scratch_key, tls_scratch);
 	}
 	return tls_scratch;
@@ -87,6 +93,49 @@ static long long mono_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void addr_take(const struct sockaddr_storage *ss, struct tt_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		a->family = AF_INET;
+		memcpy(a->ip, &in->sin_addr, 4);
+		a->port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		a->family = AF_INET6;
+		memcpy(a->ip, &in6->sin6_addr, 16);
+		a->port = ntohs(in6->sin6_port);
+	}
+}
+
+/* "127.0.0.1:443", "[::1]:443" or "?", in out (64 bytes). */
+static void addr_text(const struct tt_addr *a, char *out)
+{
+	char ip[INET6_ADDRSTRLEN];
+	if (!a->family ||
+	    !inet_ntop(a->family, a->ip, ip, (socklen_t)sizeof(ip))) {
+		strcpy(out, "?");
+		return;
+	}
+	char port[8], *p = port + sizeof(port);
+	unsigned v = a->port;
+	*--p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	size_t n = strlen(ip), m = strlen(p);
+	char *o = out;
+	if (a->family == AF_INET6)
+		*o++ = '[';
+	memcpy(o, ip, n);
+	o += n;
+	if (a->family == AF_INET6)
+		*o++ = ']';
+	*o++ = ':';
+	memcpy(o, p, m + 1);
 }
 
 /* Writes the batch.  When every line of it was dropped, the drops it
@@ -109,13 +158,19 @@ static void on_event(void *ctx, struct tt_event *ev)
 	struct tt_scratch *s = tls_scratch;
 	if (s->used > BATCH_CAP || s->nlines == BATCH_LINES)
 		lines_flush(s);
+	if (s->addr_c != c || s->addr_id != c->id) {
+		addr_text(&c->local, s->local);
+		addr_text(&c->peer, s->peer);
+		s->addr_c = c;
+		s->addr_id = c->id;
+	}
 	struct tt_line_ctx lc = {
 		.pid = cached_pid,
 		.tid = s->tid,
 		.conn = c->id,
 		.fd = s->fd,
-		.local = c->local,
-		.peer = c->peer,
+		.local = s->local,
+		.peer = s->peer,
 		.role = tt_role_name((enum tt_role)tt_conn_role(&c->dec)),
 		.show_addrs = !c->addrs_shown,
 	};
@@ -145,22 +200,6 @@ void tt_tconn_unlock(struct tt_tconn *c)
 	if (s && s->nlines)
 		lines_flush(s);
 	tt_fair_unlock(&c->mu);
-}
-
-static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)ss;
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6_port));
-	} else {
-		snprintf(out, cap, "?");
-	}
 }
 
 /* Waits for a direction's decode step in another thread to finish (it
@@ -226,15 +265,13 @@ struct tt_tconn *tt_tconn_new(int fd)
 	c->ino = c->have_id ? st.st_ino : 0;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		addr_text(&ss, c->local, sizeof(c->local));
-	else
-		strcpy(c->local, "?");
+	memset(&ss, 0, sizeof(ss));
+	(void)getsockname(fd, (struct sockaddr *)&ss, &sl);
+	addr_take(&ss, &c->local);
 	sl = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-		addr_text(&ss, c->peer, sizeof(c->peer));
-	else
-		strcpy(c->peer, "?");
+	memset(&ss, 0, sizeof(ss));
+	(void)getpeername(fd, (struct sockaddr *)&ss, &sl);
+	addr_take(&ss, &c->peer);
 	__atomic_store_n(&c->live, true, __ATOMIC_RELEASE);
 	return c;
 }

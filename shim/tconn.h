@@ -83,16 +83,27 @@ static inline void tt_fair_reset(tt_fairlock *l)
 			 __ATOMIC_RELAXED);
 }
 
+/* A socket address as lines show it: IPv4 or IPv6 and a port (family 0:
+ * unknown, shown as "?").  20 bytes where its text takes up to 48. */
+struct tt_addr {
+	uint8_t family; /* AF_INET, AF_INET6 or 0 */
+	uint8_t ip[16];
+	uint16_t port; /* host order */
+};
+
 struct tt_tconn {
 	struct tt_conn dec;
 	tt_dirlock lock[2];
 	tt_fairlock mu;
 	uint64_t id;
-	int fd;	  /* the descriptor of the latest call (under mu) */
-	int refs; /* descriptors naming this connection (under mu) */
-	bool have_id;
+	int fd;	   /* the descriptor of the latest call (under mu) */
+	int refs;  /* descriptors naming this connection (under mu) */
 	dev_t dev; /* the socket's identity, to tell a reused number */
 	ino_t ino;
+	long long born_us,
+		last_us; /* CLOCK_MONOTONIC: first seen, last event */
+	struct tt_addr local, peer; /* formatted per line, see tconn.c */
+	bool have_id;
 	bool live;
 	/* Never TLS after all (atomic): the cleartext protocol it was
 	 * followed for did not upgrade (dec.plain, copied here under mu so
@@ -102,9 +113,6 @@ struct tt_tconn {
 	bool plain;
 	bool unsynced[2];
 	bool addrs_shown;
-	long long born_us,
-		last_us; /* CLOCK_MONOTONIC: first seen, last event */
-	char local[64], peer[64];
 	struct tt_tconn *next_all, *next_free;
 };
 

@@ -10,10 +10,98 @@ static void mark_truncated(struct tt_event *ev)
 	ev->flags |= TT_EVF_TRUNCATED;
 }
 
+/* ---- The registry of event names ---- */
+
+#define EVN_(id, name)	     name,
+#define EVN_HS_(v, id, name) name,
+static const char *const event_names[TT_EVENT_COUNT] = {
+	TT_EVENT_NAMES(EVN_) TT_HANDSHAKE_TYPES(EVN_HS_)};
+#undef EVN_
+#undef EVN_HS_
+
+_Static_assert(TT_EVENT_COUNT <= 255, "by_name holds indices in a byte");
+
+const char *tt_event_name(unsigned id)
+{
+	return id < TT_EVENT_COUNT ? event_names[id] : NULL;
+}
+
+int tt_event_lookup(const char *s, size_t n)
+{
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		if (strncmp(event_names[i], s, n) == 0 &&
+		    event_names[i][n] == 0)
+			return (int)i;
+	return -1;
+}
+
+void tt_evfilter_init(struct tt_evfilter *f)
+{
+	memset(f, 0, sizeof(*f));
+	/* insertion sort, once per configuration: the registry is small */
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++) {
+		unsigned k = i;
+		while (k > 0 && strcmp(event_names[f->by_name[k - 1]],
+				       event_names[i]) > 0) {
+			f->by_name[k] = f->by_name[k - 1];
+			k--;
+		}
+		f->by_name[k] = (uint8_t)i;
+	}
+}
+
+void tt_evfilter_add(struct tt_evfilter *f, enum tt_event_id id)
+{
+	if ((unsigned)id >= TT_EVENT_COUNT)
+		return;
+	uint64_t bit = 1ULL << (id % 64);
+	if (!(f->want[id / 64] & bit))
+		f->n++;
+	f->want[id / 64] |= bit;
+}
+
+bool tt_evfilter_has(const struct tt_evfilter *f, const char *name)
+{
+	size_t lo = 0, hi = TT_EVENT_COUNT;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		unsigned id = f->by_name[mid];
+		int c = strcmp(name, event_names[id]);
+		if (c == 0)
+			return f->want[id / 64] >> (id % 64) & 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+size_t tt_evfilter_parse(struct tt_evfilter *f, const char *list,
+			 void (*unknown)(void *ctx, const char *s, size_t n),
+			 void *ctx)
+{
+	size_t known = 0, n;
+	for (const char *s; (s = tt_list_next(&list, &n));) {
+		int id = tt_event_lookup(s, n);
+		if (id >= 0) {
+			tt_evfilter_add(f, (enum tt_event_id)id);
+			known++;
+		} else if (unknown) {
+			unknown(ctx, s, n);
+		}
+	}
+	return known;
+}
+
+/* ---- Events ---- */
+
 struct tt_event *tt_ev_begin(const struct tt_emit *em, const char *name,
 			     enum tt_level level, enum tt_dir dir)
 {
 	if (!tt_emit_on(em, level))
+		return NULL;
+	if (em->events && !tt_evfilter_has(em->events, name))
 		return NULL;
 	struct tt_event *ev = em->ev;
 	ev->name = name;

@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tables/event.def"
+#include "tables/handshake.def"
+
 enum tt_level { TT_ERROR = 0, TT_WARN, TT_INFO, TT_DEBUG, TT_TRACE };
 
 /* in = received by this process, out = sent by it. */
@@ -66,8 +69,86 @@ struct tt_event {
 	char arena[TT_EV_ARENA];
 };
 
+/* ---- Event names ----
+ *
+ * The registry: every name tt_ev_begin() is given, those of
+ * tables/event.def then the handshake types of tables/handshake.def.
+ * TT_EVN_<ID> is a name's index. */
+#define TT_EVN_(id, name)	TT_EVN_##id,
+#define TT_EVN_HS_(v, id, name) TT_EVN_##id,
+enum tt_event_id {
+	TT_EVENT_NAMES(TT_EVN_) TT_HANDSHAKE_TYPES(TT_EVN_HS_) TT_EVENT_COUNT
+};
+#undef TT_EVN_
+#undef TT_EVN_HS_
+
+#define TT_EVENT_WORDS ((TT_EVENT_COUNT + 63) / 64)
+
+/* The registry spelling of id, or NULL when id is out of range. */
+const char *tt_event_name(unsigned id);
+/* The index of the n-byte name s (exact spelling), or -1. */
+int tt_event_lookup(const char *s, size_t n);
+
+/* Which events are written: a bit per registry index, set from a list of
+ * names when the configuration is read, and the registry's indices in
+ * the order of their names, so that tt_ev_begin() finds a name's bit by
+ * a binary search (a few comparisons, most decided by a name's first
+ * bytes).  Plain data, read-only once made: every thread may share one. */
+struct tt_evfilter {
+	uint64_t want[TT_EVENT_WORDS];
+	uint8_t by_name[TT_EVENT_COUNT];
+	uint8_t n; /* names wanted */
+};
+
+/* An empty filter (it lets nothing through; an emitter with none lets
+ * everything through). */
+void tt_evfilter_init(struct tt_evfilter *f);
+void tt_evfilter_add(struct tt_evfilter *f, enum tt_event_id id);
+/* Whether the event named name is wanted (a name not in the registry
+ * never is). */
+bool tt_evfilter_has(const struct tt_evfilter *f, const char *name);
+/* Adds the names of a comma list to f (see tt_list_next): each that is
+ * not in the registry is passed to unknown (when not NULL) instead.
+ * Returns how many items were registry names.  Reads list in place: its
+ * length costs no memory. */
+size_t tt_evfilter_parse(struct tt_evfilter *f, const char *list,
+			 void (*unknown)(void *ctx, const char *s, size_t n),
+			 void *ctx);
+
+/* Comma lists of names (TLSTRACE_EVENTS, -e).  Inline for the launcher,
+ * which checks -e's names against the same tables without the decoder. */
+static inline bool tt_list_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
+}
+
+/* The next item of the comma list at *p, without the blanks around it
+ * (empty items are skipped): its start, its length in *n, and *p moved
+ * past it; NULL at the end of the list. */
+static inline const char *tt_list_next(const char **p, size_t *n)
+{
+	const char *s = *p;
+	while (*s == ',' || tt_list_blank(*s))
+		s++;
+	if (!*s) {
+		*p = s;
+		return NULL;
+	}
+	/* s is the first byte of a non-empty item */
+	const char *e = s;
+	while (*e && *e != ',')
+		e++;
+	*p = e;
+	while (tt_list_blank(e[-1]))
+		e--;
+	*n = (size_t)(e - s);
+	return s;
+}
+
 /* Where events go.  fn is called once per event that passes the level
- * check; ev is the caller's scratch, reused for every event. */
+ * check (and the filter, when there is one); ev is the caller's scratch,
+ * reused for every event. */
 struct tt_emit {
 	void (*fn)(void *ctx, struct tt_event *ev);
 	void *ctx;
@@ -79,6 +160,8 @@ struct tt_emit {
 	 * was closed and reused where the caller could not see it): they are
 	 * then dropped silently and the feed returns TT_GONE. */
 	bool (*same_stream)(void *ctx);
+	/* Optional: only the events it wants are built (NULL: all). */
+	const struct tt_evfilter *events;
 };
 
 static inline bool tt_emit_on(const struct tt_emit *em, enum tt_level l)
@@ -87,7 +170,8 @@ static inline bool tt_emit_on(const struct tt_emit *em, enum tt_level l)
 }
 
 /* Starts a new event in em->ev and returns it, or NULL when the level is
- * not enabled (callers then skip building it). */
+ * not enabled or em's filter does not want name (callers then skip
+ * building it: what they decode and remember is the same either way). */
 struct tt_event *tt_ev_begin(const struct tt_emit *em, const char *name,
 			     enum tt_level level, enum tt_dir dir);
 void tt_ev_send(const struct tt_emit *em, struct tt_event *ev);

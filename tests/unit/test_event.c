@@ -298,7 +298,8 @@ static void check_fields(const struct tt_event *ev)
 
 static struct tt_event *begin(struct tt_event *scratch, enum tt_level lvl)
 {
-	struct tt_emit em = {count_sink, &g_sent, scratch, TT_TRACE, 0, NULL};
+	struct tt_emit em = {count_sink, &g_sent, scratch, TT_TRACE,
+			     0,		 NULL,	  NULL};
 	struct tt_event *ev = tt_ev_begin(&em, "client_hello", lvl, TT_OUT);
 	assert_ptr_equal(ev, scratch);
 	return ev;
@@ -448,7 +449,7 @@ static void test_lists(void **state)
 	assert_int_equal(tt_ev_find(ev, "big")->n, 0);
 
 	/* send closes an open list and calls the sink once */
-	struct tt_emit em = {count_sink, &g_sent, s, TT_TRACE, 0, NULL};
+	struct tt_emit em = {count_sink, &g_sent, s, TT_TRACE, 0, NULL, NULL};
 	g_sent = 0;
 	ev = tt_ev_begin(&em, "certificate_request", TT_INFO, TT_IN);
 	tt_ev_list_begin(ev, "ca_names", TT_INFO);
@@ -631,14 +632,15 @@ static void test_null_event(void **state)
 	unsigned char *before = malloc(sizeof(*s));
 	memcpy(before, s, sizeof(*s));
 	int sent = 0;
-	struct tt_emit em = {count_sink, &sent, s, TT_INFO, 0, NULL};
+	struct tt_emit em = {count_sink, &sent, s, TT_INFO, 0, NULL, NULL};
 	assert_null(tt_ev_begin(&em, "x", TT_DEBUG, TT_IN));
 	assert_null(tt_ev_begin(&em, "x", TT_TRACE, TT_IN));
 	assert_non_null(tt_ev_begin(&em, "x", TT_INFO, TT_IN));
 	memcpy(s, before, sizeof(*s));
-	struct tt_emit no_fn = {NULL, &sent, s, TT_TRACE, 0, NULL};
-	struct tt_emit no_ev = {count_sink, &sent, NULL, TT_TRACE, 0, NULL};
-	struct tt_emit quiet = {count_sink, &sent, s, TT_ERROR, 0, NULL};
+	struct tt_emit no_fn = {NULL, &sent, s, TT_TRACE, 0, NULL, NULL};
+	struct tt_emit no_ev = {count_sink, &sent, NULL, TT_TRACE,
+				0,	    NULL,  NULL};
+	struct tt_emit quiet = {count_sink, &sent, s, TT_ERROR, 0, NULL, NULL};
 	assert_null(tt_ev_begin(&no_fn, "x", TT_ERROR, TT_IN));
 	assert_null(tt_ev_begin(&no_ev, "x", TT_ERROR, TT_IN));
 	assert_null(tt_ev_begin(NULL, "x", TT_ERROR, TT_IN));
@@ -686,6 +688,207 @@ static void test_names(void **state)
 	assert_string_equal(tt_dir_name(TT_OUT), "out");
 }
 
+/* ---- event names and the filter ---------------------------------------- */
+
+/* The registry: every name once, in snake_case, found again by its
+ * spelling; the filter's order is strcmp's. */
+static void test_registry(void **state)
+{
+	(void)state;
+	assert_int_equal(TT_EVENT_COUNT, 45);
+	assert_string_equal(tt_event_name(TT_EVN_HANDSHAKE), "handshake");
+	assert_string_equal(tt_event_name(TT_EVN_SUMMARY), "summary");
+	assert_string_equal(tt_event_name(TT_EVN_DIAGNOSIS), "diagnosis");
+	assert_string_equal(tt_event_name(TT_EVN_HANDSHAKE_BYTES),
+			    "handshake_bytes");
+	/* the handshake types follow, in handshake.def's order */
+	assert_int_equal(TT_EVN_HELLO_REQUEST, TT_EVN_HANDSHAKE_BYTES + 1);
+	assert_string_equal(tt_event_name(TT_EVN_HELLO_REQUEST),
+			    "hello_request");
+	assert_string_equal(tt_event_name(TT_EVN_CERTIFICATE_REQUEST),
+			    "certificate_request");
+	assert_int_equal(TT_EVN_MESSAGE_HASH, TT_EVENT_COUNT - 1);
+	assert_string_equal(tt_event_name(TT_EVN_MESSAGE_HASH), "message_hash");
+	assert_null(tt_event_name(TT_EVENT_COUNT));
+	assert_null(tt_event_name(~0u));
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++) {
+		const char *n = tt_event_name(i);
+		assert_non_null(n);
+		assert_true(n[0] >= 'a' && n[0] <= 'z');
+		for (const char *p = n; *p; p++)
+			assert_true((*p >= 'a' && *p <= 'z') ||
+				    (*p >= '0' && *p <= '9') || *p == '_');
+		assert_int_equal(tt_event_lookup(n, strlen(n)), (int)i);
+		for (unsigned k = 0; k < i; k++)
+			assert_string_not_equal(n, tt_event_name(k));
+	}
+	/* n bytes exactly: no prefix, no longer name */
+	assert_int_equal(tt_event_lookup("summary", 7), TT_EVN_SUMMARY);
+	assert_int_equal(tt_event_lookup("summaryx", 7), TT_EVN_SUMMARY);
+	assert_int_equal(tt_event_lookup("summary", 6), -1);
+	assert_int_equal(tt_event_lookup("summaryx", 8), -1);
+	assert_int_equal(tt_event_lookup("Summary", 7), -1);
+	assert_int_equal(tt_event_lookup("", 0), -1);
+	assert_int_equal(tt_event_lookup("handshake", 9), TT_EVN_HANDSHAKE);
+
+	struct tt_evfilter f;
+	memset(&f, 0x5a, sizeof(f));
+	tt_evfilter_init(&f);
+	assert_int_equal(f.n, 0);
+	for (unsigned w = 0; w < TT_EVENT_WORDS; w++)
+		assert_true(f.want[w] == 0);
+	assert_string_equal(tt_event_name(f.by_name[0]), "alert");
+	assert_string_equal(tt_event_name(f.by_name[TT_EVENT_COUNT - 1]),
+			    "supplemental_data");
+	for (unsigned i = 1; i < TT_EVENT_COUNT; i++)
+		assert_true(strcmp(tt_event_name(f.by_name[i - 1]),
+				   tt_event_name(f.by_name[i])) < 0);
+}
+
+/* Items of a comma list: blanks around them dropped, empty ones skipped. */
+static void expect_items(const char *list, const char *want)
+{
+	char got[256] = "";
+	size_t o = 0, n;
+	const char *p = list;
+	for (const char *s; (s = tt_list_next(&p, &n));)
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "[%.*s]",
+				      (int)n, s);
+	assert_int_equal(*p, 0); /* at the end */
+	assert_null(tt_list_next(&p, &n));
+	if (strcmp(got, want) != 0)
+		fail_msg("list \"%s\": got %s, want %s", list, got, want);
+}
+
+static void test_list_items(void **state)
+{
+	(void)state;
+	expect_items("", "");
+	expect_items(",", "");
+	expect_items(" , ,\t,\n ", "");
+	expect_items("summary", "[summary]");
+	expect_items("summary,diagnosis", "[summary][diagnosis]");
+	expect_items("  summary ,\tdiagnosis\n", "[summary][diagnosis]");
+	expect_items(",,summary,,,diagnosis,,", "[summary][diagnosis]");
+	expect_items("a b , c", "[a b][c]");
+	expect_items("x,\r\v\f y \f", "[x][y]");
+}
+
+static int g_unknown;
+static char g_unknown_text[256];
+
+static void on_unknown(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	size_t o = strlen(g_unknown_text);
+	snprintf(g_unknown_text + o, sizeof(g_unknown_text) - o, "[%.*s]",
+		 (int)n, s);
+	g_unknown++;
+}
+
+static bool wants(const struct tt_evfilter *f, enum tt_event_id id)
+{
+	return f->want[id / 64] >> (id % 64) & 1;
+}
+
+static void test_filter_parse(void **state)
+{
+	(void)state;
+	struct tt_evfilter f;
+	tt_evfilter_init(&f);
+	g_unknown = 0;
+	g_unknown_text[0] = 0;
+	size_t k = tt_evfilter_parse(
+		&f, " summary , ,diagnosis,bogus,, alert ,SUMMARY,summary",
+		on_unknown, NULL);
+	assert_int_equal(k, 4);	  /* summary twice */
+	assert_int_equal(f.n, 3); /* distinct names */
+	assert_int_equal(g_unknown, 2);
+	assert_string_equal(g_unknown_text, "[bogus][SUMMARY]");
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		assert_int_equal(wants(&f, i), i == TT_EVN_SUMMARY ||
+						       i == TT_EVN_DIAGNOSIS ||
+						       i == TT_EVN_ALERT);
+	/* no callback: unknown names are skipped all the same */
+	tt_evfilter_init(&f);
+	assert_int_equal(
+		tt_evfilter_parse(&f, "x,certificate_request", NULL, NULL), 1);
+	assert_int_equal(f.n, 1);
+	assert_true(wants(&f, TT_EVN_CERTIFICATE_REQUEST));
+	tt_evfilter_init(&f);
+	assert_int_equal(tt_evfilter_parse(&f, " , ", on_unknown, NULL), 0);
+	assert_int_equal(f.n, 0);
+	tt_evfilter_add(&f, TT_EVENT_COUNT); /* out of range: ignored */
+	assert_int_equal(f.n, 0);
+}
+
+/* A filtered emitter: tt_ev_begin gives an event for the names the
+ * filter wants (at an enabled level) and NULL for every other name, the
+ * scratch then untouched. */
+static void test_filtered_emitter(void **state)
+{
+	(void)state;
+	struct tt_event *s = new_ev();
+	int sent = 0;
+	struct tt_evfilter f;
+	tt_evfilter_init(&f);
+	assert_int_equal(
+		tt_evfilter_parse(&f,
+				  "summary,diagnosis,certificate_request,alert",
+				  NULL, NULL),
+		4);
+	struct tt_emit em = {count_sink, &sent, s, TT_INFO, 0, NULL, &f};
+	unsigned char *before = malloc(sizeof(*s));
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++) {
+		const char *name = tt_event_name(i);
+		bool in = i == TT_EVN_SUMMARY || i == TT_EVN_DIAGNOSIS ||
+			  i == TT_EVN_CERTIFICATE_REQUEST || i == TT_EVN_ALERT;
+		assert_int_equal(tt_evfilter_has(&f, name), in);
+		memcpy(before, s, sizeof(*s));
+		struct tt_event *ev = tt_ev_begin(&em, name, TT_INFO, TT_IN);
+		if (!in) {
+			assert_null(ev);
+			assert_memory_equal(s, before, sizeof(*s));
+			continue;
+		}
+		assert_ptr_equal(ev, s);
+		assert_string_equal(ev->name, name);
+		tt_ev_send(&em, ev);
+		/* the level still applies */
+		assert_null(tt_ev_begin(&em, name, TT_DEBUG, TT_IN));
+	}
+	assert_int_equal(sent, 4);
+	/* a name outside the registry is never wanted */
+	assert_false(tt_evfilter_has(&f, "bogus"));
+	assert_false(tt_evfilter_has(&f, ""));
+	assert_false(tt_evfilter_has(&f, "summaryx"));
+	assert_false(tt_evfilter_has(&f, "zzz"));
+	assert_null(tt_ev_begin(&em, "bogus", TT_ERROR, TT_IN));
+	/* names are compared by their text, not their address */
+	char buf[16];
+	strcpy(buf, "alert");
+	assert_non_null(tt_ev_begin(&em, buf, TT_WARN, TT_OUT));
+	/* no filter: every name; an empty one: none */
+	em.events = NULL;
+	assert_non_null(tt_ev_begin(&em, "record", TT_INFO, TT_IN));
+	assert_non_null(tt_ev_begin(&em, "bogus", TT_INFO, TT_IN));
+	tt_evfilter_init(&f);
+	em.events = &f;
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		assert_null(
+			tt_ev_begin(&em, tt_event_name(i), TT_ERROR, TT_IN));
+	/* every name */
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		tt_evfilter_add(&f, (enum tt_event_id)i);
+	assert_int_equal(f.n, TT_EVENT_COUNT);
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		assert_non_null(
+			tt_ev_begin(&em, tt_event_name(i), TT_ERROR, TT_IN));
+	check_guard(s);
+	free(before);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +907,10 @@ int main(void)
 		cmocka_unit_test(test_untrusted_exhaustion),
 		cmocka_unit_test(test_null_event),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_list_items),
+		cmocka_unit_test(test_filter_parse),
+		cmocka_unit_test(test_filtered_emitter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

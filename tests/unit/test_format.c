@@ -463,7 +463,7 @@ static void no_sink(void *ctx, struct tt_event *ev)
 
 static struct tt_event *begin(const char *name, enum tt_level l, enum tt_dir d)
 {
-	struct tt_emit em = {no_sink, NULL, g_ev, TT_TRACE, 0, NULL};
+	struct tt_emit em = {no_sink, NULL, g_ev, TT_TRACE, 0, NULL, NULL};
 	struct tt_event *ev = tt_ev_begin(&em, name, l, d);
 	assert_non_null(ev);
 	return ev;

@@ -91,7 +91,7 @@ static void clip(const char *in, char *out, size_t cap)
 static void bad_value(void (*warn)(const char *, size_t), const char *var,
 		      const char *val, const char *expected, const char *dflt)
 {
-	char shown[128], line[512];
+	char shown[128], line[2048];
 	clip(val, shown, sizeof(shown));
 	int n = snprintf(line, sizeof(line), "tlstrace: %s='%s' %s; using %s\n",
 			 var, shown, expected, dflt);
@@ -130,6 +130,67 @@ static void parse_syslog_path(struct tt_config *cfg, const char *v,
 	cfg->sink = TT_SINK_SYSLOG;
 }
 
+/* The unknown names of TLSTRACE_EVENTS, as many as fit, each clipped. */
+struct unknown_names {
+	char text[192];
+	size_t o;
+	size_t n; /* how many there were */
+	bool cut; /* some are not in text */
+};
+
+static void unknown_name(void *ctx, const char *s, size_t n)
+{
+	struct unknown_names *u = ctx;
+	char name[40], shown[40 * 4];
+	u->n++;
+	if (u->cut)
+		return;
+	size_t k = n < sizeof(name) - 1 ? n : sizeof(name) - 1;
+	memcpy(name, s, k);
+	name[k] = 0;
+	clip(name, shown, sizeof(shown));
+	size_t len = strlen(shown);
+	/* whole, with its ", " and "..." */
+	if (u->o + 2 + len + 3 + 1 > sizeof(u->text)) {
+		u->cut = true;
+		return;
+	}
+	u->o += (size_t)snprintf(u->text + u->o, sizeof(u->text) - u->o,
+				 "%s%s%s", u->o ? ", " : "", shown,
+				 k < n ? "..." : "");
+}
+
+/* TLSTRACE_EVENTS: a comma list of event names; only those are written.
+ * Names that are not events are named in one line with the valid ones,
+ * and the others apply; with none left, every event is written.  The
+ * value is read in place, so its length costs nothing. */
+static void parse_events(struct tt_config *cfg, const char *v,
+			 void (*warn)(const char *, size_t))
+{
+	struct unknown_names u = {.o = 0};
+	size_t known = tt_evfilter_parse(&cfg->events, v, unknown_name, &u);
+	if (known > 0 && u.n == 0)
+		return;
+	if (known == 0)
+		tt_evfilter_init(&cfg->events); /* every event */
+	if (u.n == 0) {
+		bad_value(warn, "TLSTRACE_EVENTS", v, "names no event",
+			  "all events");
+		return;
+	}
+	char valid[TT_EVENT_COUNT * 32], expected[sizeof(valid) + 256];
+	size_t o = 0;
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		o += (size_t)snprintf(valid + o, sizeof(valid) - o, "%s%s",
+				      i ? ", " : "",
+				      tt_event_name(cfg->events.by_name[i]));
+	snprintf(expected, sizeof(expected),
+		 "has unknown event name%s %s%s (valid: %s)",
+		 u.n > 1 ? "s" : "", u.text, u.cut ? ", ..." : "", valid);
+	bad_value(warn, "TLSTRACE_EVENTS", v, expected,
+		  known ? "the other names" : "all events");
+}
+
 void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 		    void (*warn)(const char *msg, size_t len))
 {
@@ -138,6 +199,7 @@ void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 	cfg->level = TT_INFO;
 	cfg->format = TT_FMT_TEXT;
 	cfg->decrypt = true;
+	tt_evfilter_init(&cfg->events);
 	const char *v = get("TLSTRACE_LEVEL");
 	if (v && *v && !tt_parse_level(v, &cfg->level)) {
 		bad_value(warn, "TLSTRACE_LEVEL", v,
@@ -188,4 +250,7 @@ void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 	if (v && *v && !parse_switch(v, &cfg->decrypt))
 		bad_value(warn, "TLSTRACE_DECRYPT", v, "is not on or off",
 			  "on");
+	v = get("TLSTRACE_EVENTS");
+	if (v && *v)
+		parse_events(cfg, v, warn);
 }

@@ -25,6 +25,7 @@ struct tt_config {
 	char keylog[PATH_MAX];
 	char keylog_out[PATH_MAX]; /* %p expanded; "" = no export */
 	bool decrypt;
+	struct tt_evfilter events; /* TLSTRACE_EVENTS; none wanted (n 0): all */
 };
 
 /* Fills cfg from the environment (getenv: called at load only).  Warning

@@ -39,6 +39,8 @@
 
 static enum tt_format format;
 static enum tt_level level;
+/* TLSTRACE_EVENTS: the events written, when not all (events.n > 0) */
+static struct tt_evfilter events;
 static long cached_pid;
 static uint64_t next_conn_id;
 
@@ -229,7 +231,8 @@ void tt_tconn_emit(struct tt_emit *em, struct tt_tconn *c, struct tt_scratch *s)
 			       .ctx = c,
 			       .ev = &s->ev,
 			       .level = (uint8_t)level,
-			       .same_stream = same_stream};
+			       .same_stream = same_stream,
+			       .events = events.n ? &events : NULL};
 }
 
 struct tt_tconn *tt_tconn_new(int fd)
@@ -435,6 +438,7 @@ void tt_tconn_init(const struct tt_config *cfg)
 {
 	format = cfg->format;
 	level = cfg->level;
+	events = cfg->events;
 	cached_pid = (long)getpid();
 	pthread_key_create(&scratch_key, scratch_free);
 }

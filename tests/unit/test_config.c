@@ -22,7 +22,7 @@ static struct {
 } g_env[8];
 static size_t g_nenv;
 
-static char g_warn[16][1024];
+static char g_warn[16][2048];
 static size_t g_warn_len[16];
 static size_t g_nwarn;
 
@@ -90,6 +90,7 @@ static void expect_defaults(const struct tt_config *cfg)
 	assert_string_equal(cfg->keylog, "");
 	assert_string_equal(cfg->keylog_out, "");
 	assert_true(cfg->decrypt);
+	assert_int_equal(cfg->events.n, 0); /* every event */
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -112,6 +113,7 @@ static void test_defaults(void **state)
 	env_set("SSLKEYLOGFILE", "");
 	env_set("TLSTRACE_KEYLOG_OUT", "");
 	env_set("TLSTRACE_DECRYPT", "");
+	env_set("TLSTRACE_EVENTS", "");
 	load(&cfg);
 	expect_defaults(&cfg);
 	assert_int_equal(g_nwarn, 0);
@@ -685,6 +687,159 @@ static void test_several_bad_values(void **state)
 	free(v);
 }
 
+/* ---- TLSTRACE_EVENTS -------------------------------------------------- */
+
+/* The valid names, as the warning lists them (strcmp order). */
+#define VALID_EVENTS                                                           \
+	"alert, certificate, certificate_request, certificate_status, "        \
+	"certificate_url, certificate_verify, change_cipher_spec, "            \
+	"client_certificate_request, client_hello, client_key_exchange, "      \
+	"compressed_certificate, connection_closed, connection_reset, "        \
+	"decode_error, decoding_stopped, diagnosis, ekt_key, "                 \
+	"encrypted_extensions, encrypted_record, end_of_early_data, "          \
+	"finished, handshake, handshake_bytes, heartbeat, hello_request, "     \
+	"hello_retry_request, hello_verify_request, io_bypass, key_update, "   \
+	"message_hash, new_connection_id, new_session_ticket, not_inflated, "  \
+	"record, renegotiation, request_connection_id, server_hello, "         \
+	"server_hello_done, server_key_exchange, ssl2_client_hello, "          \
+	"ssl2_server_hello, starttls, starttls_stop, summary, "                \
+	"supplemental_data"
+
+/* The names cfg's filter wants, in registry order, comma-separated. */
+static void wanted(const struct tt_config *cfg, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		if (cfg->events.want[i / 64] >> (i % 64) & 1)
+			o += (size_t)snprintf(out + o, cap - o, "%s%s",
+					      o ? "," : "", tt_event_name(i));
+}
+
+static void expect_events(const char *v, const char *want, size_t nwarn)
+{
+	struct tt_config cfg;
+	char got[2048];
+	env_clear();
+	env_set("TLSTRACE_EVENTS", v);
+	load(&cfg);
+	wanted(&cfg, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fail_msg("TLSTRACE_EVENTS='%s': wants %s, not %s", v, got,
+			 want);
+	assert_int_equal(g_nwarn, nwarn);
+	for (size_t i = 0; i < nwarn; i++)
+		check_one_line(i);
+	/* the rest of the configuration is untouched */
+	assert_int_equal(cfg.level, TT_INFO);
+	assert_int_equal(cfg.format, TT_FMT_TEXT);
+	assert_true(cfg.decrypt);
+}
+
+static void test_events(void **state)
+{
+	(void)state;
+	/* registry order, whatever the list's */
+	expect_events("summary,diagnosis", "summary,diagnosis", 0);
+	expect_events("summary,diagnosis,certificate_request,alert",
+		      "alert,summary,diagnosis,certificate_request", 0);
+	expect_events("handshake", "handshake", 0);
+	expect_events("client_hello,server_hello_done,message_hash",
+		      "client_hello,server_hello_done,message_hash", 0);
+	/* blanks around names, empty items, repeats */
+	expect_events("  summary ,\tdiagnosis\n", "summary,diagnosis", 0);
+	expect_events(",,summary,, ,alert,", "alert,summary", 0);
+	expect_events("summary,summary", "summary", 0);
+	struct tt_config cfg;
+	env_clear();
+	env_set("TLSTRACE_EVENTS", "summary");
+	load(&cfg);
+	assert_int_equal(cfg.events.n, 1);
+	/* every name: as many as the registry holds */
+	char all[2048];
+	size_t o = 0;
+	for (unsigned i = 0; i < TT_EVENT_COUNT; i++)
+		o += (size_t)snprintf(all + o, sizeof(all) - o, "%s%s",
+				      i ? "," : "", tt_event_name(i));
+	expect_events(all, all, 0);
+	/* empty: every event, silently */
+	expect_events("", "", 0);
+}
+
+static void test_events_unknown(void **state)
+{
+	(void)state;
+	/* the valid names apply, the unknown ones are named with the list */
+	expect_events("summary,bogus, diagnosis", "summary,diagnosis", 1);
+	assert_string_equal(
+		g_warn[0],
+		"tlstrace: TLSTRACE_EVENTS='summary,bogus, "
+		"diagnosis' has unknown event name bogus (valid: " VALID_EVENTS
+		"); using the other names\n");
+	/* names are spelt as in the log: letter case counts */
+	expect_events("Summary,alert,x y", "alert", 1);
+	assert_string_equal(
+		g_warn[0],
+		"tlstrace: TLSTRACE_EVENTS='Summary,alert,x y' has "
+		"unknown event names Summary, x y (valid: " VALID_EVENTS
+		"); using the other names\n");
+	/* none valid: the variable is ignored, every event is written */
+	expect_events("bogus,nope", "", 1);
+	assert_string_equal(
+		g_warn[0], "tlstrace: TLSTRACE_EVENTS='bogus,nope' has unknown "
+			   "event names bogus, nope (valid: " VALID_EVENTS
+			   "); using all events\n");
+	/* a value of separators names no event */
+	expect_events(" , ,", "", 1);
+	assert_string_equal(g_warn[0], "tlstrace: TLSTRACE_EVENTS=' , ,' "
+				       "names no event; using all events\n");
+	/* control characters in a name are shown escaped */
+	expect_events("alert,\x1b[2J", "alert", 1);
+	assert_non_null(strstr(g_warn[0], "has unknown event name \\x1b[2J ("));
+}
+
+/* A long value costs no memory and gives a bounded line: the value and
+ * each unknown name clipped, as many unknown names as fit, then "...". */
+static void test_events_long(void **state)
+{
+	(void)state;
+	enum { LEN = 100000 };
+	char *v = malloc(LEN + 1);
+	/* "summary," then "xxxx...x," items of 50 bytes, then ",alert" */
+	size_t o = (size_t)snprintf(v, LEN + 1, "summary,");
+	while (o + 51 + 7 < LEN) {
+		memset(v + o, 'x', 50);
+		v[o + 50] = ',';
+		o += 51;
+	}
+	strcpy(v + o, "alert");
+	expect_events(v, "alert,summary", 1);
+	assert_true(g_warn_len[0] < 1400);
+	const char *x39 = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "has unknown event names %s..., %s..., %s..., %s..., ... "
+		 "(valid: alert, ",
+		 x39, x39, x39, x39);
+	if (!strstr(g_warn[0], want))
+		fail_msg("got %s", g_warn[0]);
+	assert_non_null(strstr(g_warn[0], "TLSTRACE_EVENTS='summary,xxxx"));
+	assert_non_null(strstr(g_warn[0], "); using the other names\n"));
+
+	/* one very long unknown name alone */
+	memset(v, 'y', LEN);
+	v[LEN] = 0;
+	expect_events(v, "", 1);
+	assert_true(g_warn_len[0] < 1200);
+	assert_non_null(strstr(g_warn[0], "); using all events\n"));
+	/* a long list of valid names, each many times */
+	o = 0;
+	while (o + 9 < LEN)
+		o += (size_t)snprintf(v + o, LEN + 1 - o, "summary, ");
+	expect_events(v, "summary", 0);
+	free(v);
+}
+
 static void expand_ok(const char *tmpl, long pid, const char *want)
 {
 	char out[256];
@@ -755,6 +910,9 @@ int main(void)
 		cmocka_unit_test(test_keylog_out_too_long),
 		cmocka_unit_test(test_decrypt),
 		cmocka_unit_test(test_several_bad_values),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_events_unknown),
+		cmocka_unit_test(test_events_long),
 		cmocka_unit_test(test_expand_path),
 		cmocka_unit_test(test_expand_path_cap_zero),
 	};

@@ -3,6 +3,9 @@
 #ifndef TT_LAUNCH_H
 #define TT_LAUNCH_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 enum {
 	EXIT_USAGE = 2,
 	EXIT_FAIL = 125, /* tlstrace itself failed, as env(1) */
@@ -10,9 +13,9 @@ enum {
 	EXIT_NOT_FOUND = 127,
 };
 
-#define USAGE_LINE                                                                         \
-	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-k KEYLOG] [-K] [-w FILE]\n" \
-	"                [--] COMMAND [ARG...]\n"
+#define USAGE_LINE                                                                      \
+	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]\n" \
+	"                [-K] [-w FILE] [--] COMMAND [ARG...]\n"
 
 /* launch_common.c */
 /* One stderr line, "tlstrace: " and the message, in one write(). */
@@ -32,6 +35,14 @@ void set_env(const char *name, const char *value);
 void make_keys(void);
 /* Removes it, once (later calls do nothing). */
 void remove_keys(void);
+
+/* launch_events.c */
+/* -e: exits with EXIT_USAGE, saying why, unless list is a comma list of
+ * event names. */
+void check_events(const char *list);
+/* The event names on f, comma-separated, in lines of at most width
+ * columns indented by indent. */
+void print_event_names(FILE *f, size_t indent, size_t width);
 
 /* launch_elf.c */
 /* One stderr line when COMMAND is a program whose TLS cannot be seen. */

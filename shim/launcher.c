@@ -1,7 +1,7 @@
 /* tlstrace: run a command with libtlstrace.so preloaded.
  *
- *   tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-k KEYLOG] [-K] [-w FILE]
- *            [--] COMMAND [ARG...]
+ *   tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]
+ *            [-K] [-w FILE] [--] COMMAND [ARG...]
  *
  * The launcher only translates options into the environment the library
  * reads (DESIGN.md, "Contract"), then stays around as COMMAND's parent so
@@ -12,9 +12,9 @@
  *
  * Its parts: this file reads the options and sets the environment;
  * launch_run.c runs COMMAND and follows its signals, stops and death;
- * launch_keys.c makes and removes -K's key log; launch_elf.c warns about
- * a COMMAND whose TLS cannot be seen; launch_common.c has what they all
- * use.
+ * launch_keys.c makes and removes -K's key log; launch_events.c checks
+ * -e's event names; launch_elf.c warns about a COMMAND whose TLS cannot
+ * be seen; launch_common.c has what they all use.
  *
  * Exit statuses of tlstrace's own: 2 for a usage error, 125 when it fails
  * (no library, -K cannot make its key log, fork failed), 126 when COMMAND
@@ -46,7 +46,12 @@ static void usage(void)
 	      "             or \"syslog:SOCKET\" (TLSTRACE_LOG; default stderr)\n"
 	      "  -l LEVEL   error, warn, info, debug or trace (TLSTRACE_LEVEL; default info)\n"
 	      "  -f FORMAT  text, or json for JSON Lines (TLSTRACE_FORMAT; default text)\n"
-	      "  -k KEYLOG  read TLS secrets from this NSS key log file (TLSTRACE_KEYLOG;\n"
+	      "  -e EVENTS  write only these events, a comma list of their names such as\n"
+	      "             summary,diagnosis,certificate_request,alert (TLSTRACE_EVENTS;\n"
+	      "             default all); the others are still decoded.  The names:\n",
+	      stdout);
+	print_event_names(stdout, 13, 78);
+	fputs("  -k KEYLOG  read TLS secrets from this NSS key log file (TLSTRACE_KEYLOG;\n"
 	      "             default $SSLKEYLOGFILE)\n"
 	      "  -K         give COMMAND a private key log (SSLKEYLOGFILE) and read it;\n"
 	      "             removed when COMMAND ends\n"
@@ -204,7 +209,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *log = NULL, *level = NULL, *format = NULL, *keylog = NULL;
-	const char *keylog_out = NULL;
+	const char *keylog_out = NULL, *events = NULL;
 	int private_keys = 0;
 	char *lib, *v;
 	int c;
@@ -212,7 +217,7 @@ int main(int argc, char **argv)
 	/* '+': COMMAND's own options are not ours (`tlstrace curl -v`).
 	 * ':': we word the errors ourselves. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:o:l:f:k:Kw:h", longopts,
+	while ((c = getopt_long(argc, argv, "+:o:l:f:e:k:Kw:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -223,6 +228,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			format = optarg;
+			break;
+		case 'e':
+			events = optarg;
 			break;
 		case 'k':
 			keylog = optarg;
@@ -263,6 +271,8 @@ int main(int argc, char **argv)
 		say("-f %s: FORMAT is text or json", format);
 		usage_error();
 	}
+	if (events)
+		check_events(events);
 	if (private_keys && keylog) {
 		say("-K and -k cannot be used together: "
 		    "-K makes the key log to read");
@@ -287,6 +297,8 @@ int main(int argc, char **argv)
 		set_env("TLSTRACE_LEVEL", level);
 	if (format)
 		set_env("TLSTRACE_FORMAT", format);
+	if (events)
+		set_env("TLSTRACE_EVENTS", events);
 	if (keylog) {
 		v = absolute("k", keylog);
 		set_env("TLSTRACE_KEYLOG", v);

@@ -34,6 +34,16 @@ line = check("garbage format", preload_env(TLSTRACE_FORMAT="xml"), "TLSTRACE_FOR
 ok("garbage format: names the default", "using text" in line, line)
 line = check("control characters", preload_env(TLSTRACE_LEVEL="\x1b[31mred"), "TLSTRACE_LEVEL")
 ok("control characters: escaped", "\x1b" not in line and "\\x1b" in line, repr(line))
+line = check("unknown event names", preload_env(TLSTRACE_EVENTS="summary,bogus"),
+             "TLSTRACE_EVENTS")
+ok("unknown event names: names it and the valid names, the others apply",
+   line.startswith("tlstrace: TLSTRACE_EVENTS='summary,bogus' has unknown event name bogus "
+                   "(valid: alert, certificate, ")
+   and line.endswith(", summary, supplemental_data); using the other names"), line)
+line = check("no valid event name", preload_env(TLSTRACE_EVENTS="bogus"), "TLSTRACE_EVENTS")
+ok("no valid event name: every event is written", line.endswith("; using all events"), line)
+r = run(PROG, env=preload_env(TLSTRACE_EVENTS=" summary , diagnosis "))
+ok("valid event names: nothing on stderr", r.stderr == b"err\n" and r.returncode == 3, r.stderr)
 line = check("unwritable log", preload_env(TLSTRACE_LOG="/nonexistent/dir/tls.log"), "TLSTRACE_LOG")
 ok("unwritable log: says why", "No such file or directory" in line, line)
 
@@ -57,4 +67,7 @@ if os.path.exists(path):
 # the launcher rejects a bad level before running anything
 r = run([BIN, "-l", "loud", "--", "true"])
 ok("launcher: bad -l exits 2 with a message", r.returncode == 2 and b"loud" in r.stderr, r.stderr)
+r = run([BIN, "-e", "summary,bogus", "--", "true"])
+ok("launcher: an unknown -e name exits 2 with a message naming it",
+   r.returncode == 2 and b"-e: unknown event name bogus;" in r.stderr, r.stderr)
 finish()

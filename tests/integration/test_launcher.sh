@@ -49,7 +49,7 @@ fi
 
 # Start from a known environment: nothing of the caller's tracing setup.
 unset LD_PRELOAD TLSTRACE_LOG TLSTRACE_LEVEL TLSTRACE_FORMAT TLSTRACE_KEYLOG
-unset TLSTRACE_KEYLOG_OUT TLSTRACE_DECRYPT SSLKEYLOGFILE
+unset TLSTRACE_KEYLOG_OUT TLSTRACE_DECRYPT TLSTRACE_EVENTS SSLKEYLOGFILE
 export TLSTRACE_LIB=$lib
 cd "$tmp" || exit 1
 
@@ -188,6 +188,53 @@ check "--help: exit 0, usage on stdout" grep -q '^usage: tlstrace' out
 
 t "$bin" --version
 check "--version" grep -q '^tlstrace [0-9]' out
+
+# --- -e EVENTS ------------------------------------------------------------
+
+t "$bin" -e summary,diagnosis -- printenv TLSTRACE_EVENTS
+check "-e sets TLSTRACE_EVENTS" test "$rc:$(cat out)" = "0:summary,diagnosis"
+
+t "$bin" -e ' summary , ,diagnosis,' -- printenv TLSTRACE_EVENTS
+check "-e: blanks and empty items accepted, the list passed as given" \
+	test "$rc:$(cat out)" = "0: summary , ,diagnosis,"
+
+t "$bin" -e certificate_request,alert,handshake,server_hello_done -- printenv TLSTRACE_EVENTS
+check "-e: handshake message names" \
+	test "$rc:$(cat out)" = "0:certificate_request,alert,handshake,server_hello_done"
+
+t "$bin" -- printenv TLSTRACE_EVENTS
+check "no -e: TLSTRACE_EVENTS left unset" test "$rc" = 1
+
+t env TLSTRACE_EVENTS=summary "$bin" -- printenv TLSTRACE_EVENTS
+check "no -e: TLSTRACE_EVENTS from the caller kept" test "$(cat out)" = summary
+
+t "$bin" -e summary,bogus,Alert -- sh -c 'echo ran'
+if [ "$rc" = 2 ] && [ ! -s out ] &&
+	grep -q '^tlstrace: -e: unknown event names bogus, Alert; EVENTS is a comma list of: alert, certificate, .*, summary, supplemental_data$' err &&
+	grep -q '^usage: tlstrace' err; then
+	ok "-e with unknown names: exit 2, names them and the valid ones, COMMAND not run"
+else
+	not_ok "-e with unknown names: exit 2, names them and the valid ones, COMMAND not run" "rc=$rc"
+fi
+
+t "$bin" -e ' , ' -- sh -c 'echo ran'
+if [ "$rc" = 2 ] && [ ! -s out ] && grep -qx "tlstrace: -e ' , ': EVENTS names no event" err; then
+	ok "-e naming no event: exit 2"
+else
+	not_ok "-e naming no event: exit 2" "rc=$rc"
+fi
+
+t "$bin" -e
+check "-e without EVENTS: exit 2" test "$rc" = 2
+
+t "$bin" --help
+if grep -q '^  -e EVENTS  write only these events' out && grep -q 'TLSTRACE_EVENTS' out &&
+	grep -q '^             alert, certificate, certificate_request,' out &&
+	grep -q 'summary, supplemental_data$' out; then
+	ok "--help documents -e and lists the event names"
+else
+	not_ok "--help documents -e and lists the event names"
+fi
 
 # --- key logs: -w and -K ------------------------------------------------
 

@@ -13,6 +13,12 @@ whose names are read from decoder/base/tables/*.def.  Anything else the
 scan cannot resolve is reported, so that a new way of naming events or
 keys is not silently skipped.
 
+The registry of event names (decoder/base/tables/event.def, then the
+handshake types of handshake.def: what TLSTRACE_EVENTS and -e choose
+from) must be exactly the names the code can emit, each documented, and
+the doc's list of them (the table under "### Choosing events") must be
+the registry.
+
 What the doc names: the events are the `### name` headings of its
 section 6 and the first column of every table whose first header cell
 is "event"; the fields are the first column of every table whose first
@@ -40,6 +46,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "log-format.md")
 TABLES = os.path.join(ROOT, "decoder", "base", "tables")
+# The doc's section listing the names TLSTRACE_EVENTS takes.
+FILTER_HEADING = "### Choosing events"
 
 # Documented, emitted by the code, but produced by no test; each with the
 # reason.  Keep this short: an entry is a gap in the
@@ -333,6 +341,16 @@ class CodeScan:
         self.unresolved.append("%s: field key %r" % (where, expr))
 
 
+def registry():
+    """The event names of the registry, in its order: event.def's, then
+    the handshake types'."""
+    with open(os.path.join(TABLES, "event.def")) as f:
+        names = re.findall(r'^\s*X\(\s*\w+\s*,\s*"([^"]+)"\)', f.read(), re.M)
+    with open(os.path.join(TABLES, "handshake.def")) as f:
+        names += re.findall(r'^\s*X\(\s*\w+\s*,\s*\w+\s*,\s*"([^"]+)"\)', f.read(), re.M)
+    return names
+
+
 # ---- the doc ----
 
 def table_rows(lines):
@@ -375,6 +393,13 @@ class Doc:
                     self.events.update(names)
                 elif kind in ("field", "key", "flag"):
                     self.fields.update(names)
+        self.filter_names = None  # the table under FILTER_HEADING
+        for i, line in enumerate(lines):
+            if line.strip() == FILTER_HEADING:
+                for head, rows in table_rows(lines[i + 1:]):
+                    self.filter_names = [n for r in rows for n in
+                                         re.findall(r"`([^`]+)`", r[0]) if NAME.match(n)]
+                    break
         self.json_examples, self.text_examples = [], []
         fence = None
         for i, line in enumerate(lines):
@@ -423,6 +448,25 @@ def check_code_vs_doc(code, doc):
            "documented fields the code cannot emit": sorted(doc.fields - set(code.keys)),
            "unresolved in the code scan": code.unresolved}
     return out
+
+
+def check_registry(code, doc, names=None):
+    """Findings about the registry of event names: against what the code
+    can emit, what the doc documents, and the doc's list of it."""
+    names = registry() if names is None else names
+    reg = set(names)
+    listed = doc.filter_names or []
+    return {"duplicate registry names": sorted(n for n in reg if names.count(n) > 1),
+            "event names the code uses that are not in the registry":
+            sorted(set(code.events) - reg),
+            "registry names the code cannot emit": sorted(reg - set(code.events)),
+            "registry names not documented": sorted(reg - doc.events),
+            "no event name list under %r" % FILTER_HEADING:
+            [] if doc.filter_names is not None else ["(missing)"],
+            "registry names missing from the doc's list": sorted(reg - set(listed)),
+            "names in the doc's list not in the registry": sorted(set(listed) - reg),
+            "names listed twice in the doc's list":
+            sorted(n for n in set(listed) if listed.count(n) > 1)}
 
 
 def check_examples(code, doc):
@@ -502,10 +546,12 @@ def main():
     a = ap.parse_args()
     code, doc = CodeScan(), Doc(a.doc)
     findings = check_code_vs_doc(code, doc)
+    findings.update(check_registry(code, doc))
     findings["examples"] = check_examples(code, doc)
-    print("code: %d events, %d keys; doc: %d events, %d fields, %d JSON and %d text examples"
-          % (len(code.events), len(code.keys), len(doc.events), len(doc.fields),
-             len(doc.json_examples), len(doc.text_examples)))
+    print("code: %d events, %d keys; registry: %d events; doc: %d events, %d fields, "
+          "%d JSON and %d text examples"
+          % (len(code.events), len(code.keys), len(registry()), len(doc.events),
+             len(doc.fields), len(doc.json_examples), len(doc.text_examples)))
     if a.logs:
         got = produced(a.logs)
         if got:

@@ -1,7 +1,8 @@
 """docs/log-format.md against the code and the test suite
 (scripts/doccheck.py): every event and field key the code can emit is
 documented, everything documented can be emitted, every example line
-parses with documented keys, and, when the unit and the other
+parses with documented keys, the registry of event names is the
+code's and the doc's, and, when the unit and the other
 integration tests ran with TLSTRACE_DOCCHECK_DIR set (scripts/check.sh
 runs this test last), every documented event and field was produced by
 them."""
@@ -30,6 +31,11 @@ ok("every documented event and field is one the code can emit",
    not found["documented events the code cannot emit"]
    and not found["documented fields the code cannot emit"],
    show("documented events the code cannot emit", "documented fields the code cannot emit"))
+reg = doccheck.check_registry(code, doc)
+ok("the registry of event names (TLSTRACE_EVENTS, -e) is what the code emits, each "
+   "documented and listed under 'Choosing events' (%d names)" % len(doccheck.registry()),
+   not any(reg.values()),
+   "\n".join("%s: %s" % (k, v) for k, vs in reg.items() for v in vs))
 bad = doccheck.check_examples(code, doc)
 ok("every event has a JSON and a text example, every example parses with documented keys "
    "(%d JSON, %d text lines)" % (len(doc.json_examples), len(doc.text_examples)),

@@ -3,8 +3,12 @@ refused), resets and closes, the summary, and the diagnoses, against an
 IIS-style server (tests/tools/iis_server.c), openssl s_server's `R`
 command, curl, and gnutls-cli without secure renegotiation."""
 import os
+import sys
 
 from tlslib import *
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import doccheck  # noqa: E402  (the registry of event names)
 
 # What is inferred from record sizes and order, with decryption off (a
 # peer whose keys cannot be had); test_decrypt.py has the same exchanges
@@ -16,8 +20,9 @@ RENEG = ("hello_request", "renegotiation", "alert", "connection_reset",
          "connection_closed", "diagnosis", "summary")
 
 
-def iis_server(traced_log=None, extra=()):
-    cmd = [IIS, "-cert", cert("server.pem"), "-key", cert("server.key"),
+def iis_server(traced_log=None, extra=(), cert_key=None):
+    crt, key = cert_key or (cert("server.pem"), cert("server.key"))
+    cmd = [IIS, "-cert", crt, "-key", key,
            "-chain", cert("inter.pem"), "-CAfile", cert("cas.pem"), "-naccept", "1"] + list(extra)
     if traced_log:
         cmd = launcher_cmd({"log": traced_log, "format": "json"}) + cmd
@@ -73,6 +78,76 @@ sm = summary_of(objs)
 ok("iis refuse, client: summary says refused and reset",
    sm.get("renegotiation") == "refused" and sm.get("renegotiations") == 1
    and sm.get("ended", "").startswith("reset (ECONNRESET"), sm)
+
+# --- 1a. the same, traced with -e summary,diagnosis: a fleet that keeps
+# only what matters gets exactly those two lines, each the same as in the
+# run without the filter (field for field but for the run's own: time,
+# ids, ports, duration).  The server signs with an RSA key here: an ECDSA
+# signature's length varies from run to run, and bytes_in with it.
+RUN_FIELDS = ("ts", "pid", "tid", "local", "peer", "duration_us")
+RSA = (os.path.join(tmpdir(), "rsa.pem"), os.path.join(tmpdir(), "rsa.key"))
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", RSA[1],
+                "-out", RSA[0], "-subj", "/CN=localhost", "-days", "2"],
+               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def iis_refusal_client(launcher_opts=(), env=None):
+    """The log of case 1 with the RSA server, the client traced (through
+    the launcher, with launcher_opts; or, with env, preloaded by hand), and
+    the client's output."""
+    srv, port, sout = iis_server(cert_key=RSA)
+    log = new_log()
+    if env is None:
+        cmd = launcher_cmd({"log": log})
+        cmd = cmd[:1] + list(launcher_opts) + cmd[1:]
+    else:
+        env = dict(env, LD_PRELOAD=LIB, TLSTRACE_LOG=log, TLSTRACE_FORMAT="json")
+        cmd = []
+    rc, out = interact(cmd + s_client(port, refuse=True), GET, env=env)
+    stop(srv)
+    return read_log(log), out
+
+
+def same_but_run(a, b):
+    """Fields on which two lines of two runs differ, the run's own aside."""
+    keys = sorted((set(a) | set(b)) - set(RUN_FIELDS))
+    return [k for k in keys if a.get(k) != b.get(k)]
+
+
+whole = parse_json_log(iis_refusal_client()[0], "iis refuse, client, all events")
+kept = [o for o in whole if o["event"] in ("summary", "diagnosis")]
+text, out = iis_refusal_client(["-e", "summary,diagnosis"])
+got = parse_json_log(text, "iis refuse, client, -e summary,diagnosis")
+ok("-e summary,diagnosis: exactly the diagnosis and the summary",
+   [o["event"] for o in got] == ["diagnosis", "summary"], [o["event"] for o in got])
+ok("-e summary,diagnosis: the unfiltered run has them too, with more around them",
+   [o["event"] for o in kept] == ["diagnosis", "summary"] and len(whole) > 6,
+   [o["event"] for o in whole])
+diffs = [same_but_run(a, b) for a, b in zip(kept, got)]
+ok("-e summary,diagnosis: each line as without -e, field by field",
+   len(got) == len(kept) and diffs == [[], []], (diffs, kept, got))
+ok("-e summary,diagnosis: the IIS-style diagnosis, the summary of a refused renegotiation",
+   len(got) == 2 and got[0]["code"] == "renegotiation_refused_then_reset"
+   and got[1]["renegotiation"] == "refused" and got[1]["renegotiations"] == 1
+   and got[1]["alerts"] == ["out warning no_renegotiation (inferred)"]
+   and got[1]["ended"].startswith("reset (ECONNRESET"), got)
+ok("-e summary,diagnosis: nothing on stderr from tlstrace",
+   b"tlstrace" not in out, out[-2000:])
+
+# TLSTRACE_EVENTS by hand, with a name that is not an event: one stderr
+# line names it with the valid names; the valid ones still filter
+text, out = iis_refusal_client(env=dict(os.environ, TLSTRACE_EVENTS="summary,bogus, diagnosis"))
+got = parse_json_log(text, "TLSTRACE_EVENTS with an unknown name")
+said = [l for l in out.decode(errors="replace").splitlines() if l.startswith("tlstrace")]
+ok("TLSTRACE_EVENTS with an unknown name: one stderr line naming it and the valid names",
+   said == ["tlstrace: TLSTRACE_EVENTS='summary,bogus, diagnosis' has unknown event name "
+            "bogus (valid: %s); using the other names" % ", ".join(sorted(doccheck.registry()))],
+   said)
+ok("TLSTRACE_EVENTS with an unknown name: the valid names still filter",
+   [o["event"] for o in got] == ["diagnosis", "summary"], [o["event"] for o in got])
+diffs = [same_but_run(a, b) for a, b in zip(kept, got)]
+ok("TLSTRACE_EVENTS with an unknown name: each line as without the filter",
+   len(got) == len(kept) and diffs == [[], []], (diffs, kept, got))
 
 # --- 2. the same, traced in the server
 slog = new_log()

@@ -46,9 +46,10 @@ static uint64_t next_conn_id;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tt_tconn *pool_all, *pool_free;
-/* When this process was forked: connections it inherited and never used
- * since belong to its parent, which writes their end and summary. */
-static long long forked_at_us;
+/* Forks since the library loaded, in this process's line: connections
+ * it inherited and never used since (their gen is older) belong to its
+ * parent, which writes their end and summary. */
+static unsigned fork_gen;
 
 struct tt_scratch {
 	long tid;
@@ -262,6 +263,7 @@ struct tt_tconn *tt_tconn_new(int fd)
 	c->unsynced[0] = c->unsynced[1] = false;
 	c->addrs_shown = false;
 	c->born_us = c->last_us = mono_us();
+	c->gen = fork_gen;
 	struct stat st;
 	c->have_id = fstat(fd, &st) == 0;
 	c->dev = c->have_id ? st.st_dev : 0;
@@ -343,7 +345,7 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 	/* A forked child closing what it inherited and never used (tidying
 	 * its descriptors): its copy of the decoder stopped at the fork,
 	 * while the parent read on, so it says nothing; the parent does. */
-	if (c->last_us < forked_at_us)
+	if (c->gen != fork_gen)
 		__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
 	/* not TLS: nothing to peek at or to say */
 	if (__atomic_load_n(&c->plain, __ATOMIC_ACQUIRE))
@@ -404,6 +406,7 @@ bool tt_tconn_lock(struct tt_tconn *c, struct tt_fdent *e, int fd,
 		return false;
 	}
 	c->fd = fd;
+	c->gen = fork_gen;
 	s->fd = fd;
 	return true;
 }
@@ -446,7 +449,7 @@ void tt_tconn_init(const struct tt_config *cfg)
 void tt_tconn_fork_child(void)
 {
 	cached_pid = (long)getpid();
-	forked_at_us = mono_us();
+	fork_gen++;
 	pthread_mutex_init(&pool_lock, NULL);
 	/* Only the forking thread survives: locks held by others at fork
 	 * time would never be released. */
@@ -473,7 +476,7 @@ void tt_tconn_exit(void)
 			tt_fair_lock(&c->mu);
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
 			    !__atomic_load_n(&c->plain, __ATOMIC_ACQUIRE) &&
-			    c->last_us >= forked_at_us) {
+			    c->gen == fork_gen) {
 				tt_tconn_end(c, c->fd, TT_END_EXIT, TT_OUT,
 					     NULL, NULL, 0);
 				/* summarised: a close after this (another

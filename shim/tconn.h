@@ -103,6 +103,9 @@ struct tt_tconn {
 	long long born_us,
 		last_us; /* CLOCK_MONOTONIC: first seen, last event */
 	struct tt_addr local, peer; /* formatted per line, see tconn.c */
+	/* the fork generation of the process that last used it (under mu):
+	 * a child closing a connection it never used says nothing */
+	unsigned gen;
 	bool have_id;
 	bool live;
 	/* Never TLS after all (atomic): the cleartext protocol it was

@@ -468,7 +468,7 @@ HOOK int socket(int domain, int type, int protocol)
 {
 	int r = REAL(socket)(domain, type, protocol);
 	if (r >= 0)
-		tt_trace_newfd(r);
+		tt_trace_newfd_as(r, tt_trace_socket_kind(domain, type));
 	return r;
 }
 
@@ -476,8 +476,9 @@ HOOK int socketpair(int domain, int type, int protocol, int sv[2])
 {
 	int r = REAL(socketpair)(domain, type, protocol, sv);
 	if (r == 0) {
-		tt_trace_newfd(sv[0]);
-		tt_trace_newfd(sv[1]);
+		/* AF_UNIX: never TLS over TCP */
+		tt_trace_newfd_as(sv[0], TT_FD_PASS);
+		tt_trace_newfd_as(sv[1], TT_FD_PASS);
 	}
 	return r;
 }
@@ -486,8 +487,8 @@ HOOK int pipe(int fds[2])
 {
 	int r = REAL(pipe)(fds);
 	if (r == 0) {
-		tt_trace_newfd(fds[0]);
-		tt_trace_newfd(fds[1]);
+		tt_trace_newfd_as(fds[0], TT_FD_PASS);
+		tt_trace_newfd_as(fds[1], TT_FD_PASS);
 	}
 	return r;
 }
@@ -496,8 +497,8 @@ HOOK int pipe2(int fds[2], int flags)
 {
 	int r = REAL(pipe2)(fds, flags);
 	if (r == 0) {
-		tt_trace_newfd(fds[0]);
-		tt_trace_newfd(fds[1]);
+		tt_trace_newfd_as(fds[0], TT_FD_PASS);
+		tt_trace_newfd_as(fds[1], TT_FD_PASS);
 	}
 	return r;
 }
@@ -509,7 +510,10 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 	 * was; only a new connection starts a new stream */
 	if (r == 0 || errno == EINPROGRESS) {
 		int saved = errno;
-		tt_trace_newfd(fd);
+		/* still the TCP socket socket() made, if it was one */
+		struct tt_fdent *e = tt_fd_get(fd);
+		bool tcp = e && tt_fd_kind(e) == TT_FD_CANDIDATE;
+		tt_trace_newfd_as(fd, tcp ? TT_FD_CANDIDATE : TT_FD_UNKNOWN);
 		errno = saved;
 	}
 	return r;
@@ -519,7 +523,7 @@ HOOK int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	int r = REAL(accept)(fd, addr, alen);
 	if (r >= 0)
-		tt_trace_newfd(r);
+		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd, addr, alen));
 	return r;
 }
 
@@ -527,6 +531,6 @@ HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	int r = REAL(accept4)(fd, addr, alen, flags);
 	if (r >= 0)
-		tt_trace_newfd(r);
+		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd, addr, alen));
 	return r;
 }

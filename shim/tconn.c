@@ -238,6 +238,12 @@ void tt_tconn_emit(struct tt_emit *em, struct tt_tconn *c, struct tt_scratch *s)
 
 struct tt_tconn *tt_tconn_new(int fd)
 {
+	struct stat st;
+	bool have_id = fstat(fd, &st) == 0;
+	/* a number the hooks took for a socket that was closed and reused
+	 * behind their back (a raw system call) */
+	if (have_id && !S_ISSOCK(st.st_mode))
+		return NULL;
 	pthread_mutex_lock(&pool_lock);
 	struct tt_tconn *c = pool_free;
 	if (c) {
@@ -264,10 +270,9 @@ struct tt_tconn *tt_tconn_new(int fd)
 	c->addrs_shown = false;
 	c->born_us = c->last_us = mono_us();
 	c->gen = fork_gen;
-	struct stat st;
-	c->have_id = fstat(fd, &st) == 0;
-	c->dev = c->have_id ? st.st_dev : 0;
-	c->ino = c->have_id ? st.st_ino : 0;
+	c->have_id = have_id;
+	c->dev = have_id ? st.st_dev : 0;
+	c->ino = have_id ? st.st_ino : 0;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));

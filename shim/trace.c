@@ -453,6 +453,34 @@ void tt_trace_newfd(int fd)
 	errno = saved;
 }
 
+void tt_trace_newfd_as(int fd, uint8_t kind)
+{
+	tt_trace_newfd(fd);
+	struct tt_fdent *e = tt_fd_get(fd);
+	if (e && kind != TT_FD_UNKNOWN)
+		__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+}
+
+uint8_t tt_trace_socket_kind(int domain, int type)
+{
+	if (domain != AF_INET && domain != AF_INET6)
+		return TT_FD_PASS;
+	return (type & 0xf) == SOCK_STREAM ? TT_FD_CANDIDATE : TT_FD_PASS;
+}
+
+uint8_t tt_trace_accepted_kind(int lfd, const struct sockaddr *addr,
+			       const socklen_t *alen)
+{
+	/* accept() works on stream sockets only: an IPv4 or IPv6 peer
+	 * address makes it TCP (or MPTCP, SCTP), as the listener does */
+	if (addr && alen && *alen >= sizeof(sa_family_t) &&
+	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
+		return TT_FD_CANDIDATE;
+	struct tt_fdent *e = tt_fd_get(lfd);
+	uint8_t k = e ? tt_fd_kind(e) : TT_FD_UNKNOWN;
+	return k == TT_FD_CANDIDATE || k == TT_FD_PASS ? k : TT_FD_UNKNOWN;
+}
+
 void tt_trace_close(int fd)
 {
 	struct tt_fdent *e = tt_fd_get(fd);

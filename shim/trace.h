@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "record.h"
@@ -49,6 +50,17 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 /* A call handed out fd (socket, accept, connect, pipe...): forget the
  * old state of that number. */
 void tt_trace_newfd(int fd);
+/* The same, for a descriptor whose kind the call that made it tells
+ * (enum tt_fdkind; UNKNOWN: classified on its first I/O as usual), which
+ * spares the classifying system calls. */
+void tt_trace_newfd_as(int fd, uint8_t kind);
+/* The kind of a socket(domain, type) descriptor: a TCP candidate for an
+ * IPv4 or IPv6 stream socket, else never looked at. */
+uint8_t tt_trace_socket_kind(int domain, int type);
+/* The kind of a descriptor accept() made on lfd: the peer address's
+ * family tells, else the listening socket's kind when it is known. */
+uint8_t tt_trace_accepted_kind(int lfd, const struct sockaddr *addr,
+			       const socklen_t *alen);
 /* newfd is now a duplicate of oldfd (dup, dup2, dup3, F_DUPFD): it names
  * the same connection, which ends when its last descriptor closes. */
 void tt_trace_dup(int oldfd, int newfd);

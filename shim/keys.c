@@ -6,8 +6,9 @@
  * for a secret we do not hold.
  *
  * The store holds the secrets of the most recent client randoms, a fixed
- * number of slots, under one mutex held only to copy bytes; a slot is
- * wiped when its connection ends or when it is reused.  Secrets are never
+ * number of slots found through a hash index, under one mutex held only
+ * to copy bytes; a slot is wiped when its connection ends or when it is
+ * reused.  Secrets are never
  * logged; with TLSTRACE_KEYLOG_OUT each one is appended to that file
  * (0600, not through a symlink) once, in the NSS key log format.
  */
@@ -56,13 +57,70 @@ static ino_t file_ino;
 static bool ssl_seen; /* our callback is on some context: keys will come */
 static bool export_warned;
 
+/* The slots' index by client random: open addressing over INDEX
+ * entries (a quarter full at most), each the slot's number + 1, 0 for
+ * never used, -1 for a removed one.  A lookup probes a few entries; it
+ * used to compare all SLOTS client randoms. */
+#define INDEX 1024
+static int16_t index_[INDEX];
+static unsigned removed;
+
+static unsigned hash_cr(const uint8_t *cr)
+{
+	/* a client random is random, but older stacks put the time in its
+	 * first four bytes: words from across it, mixed */
+	uint32_t a, b, c;
+	memcpy(&a, cr + 4, 4);
+	memcpy(&b, cr + 16, 4);
+	memcpy(&c, cr + 28, 4);
+	return ((a ^ b ^ c) * 2654435761u) >> 22; /* 10 bits: INDEX */
+}
+
 static struct slot *find(const uint8_t *cr)
 {
-	for (size_t i = 0; i < SLOTS; i++)
-		if (slots[i].used &&
-		    memcmp(slots[i].cr, cr, TT_KEYLOG_RANDOM_LEN) == 0)
-			return &slots[i];
+	unsigned i = hash_cr(cr);
+	for (unsigned n = 0; n < INDEX; n++, i = (i + 1) % INDEX) {
+		int v = index_[i];
+		if (v == 0)
+			return NULL;
+		if (v > 0 &&
+		    memcmp(slots[v - 1].cr, cr, TT_KEYLOG_RANDOM_LEN) == 0)
+			return &slots[v - 1];
+	}
 	return NULL;
+}
+
+static void index_add(struct slot *s)
+{
+	unsigned i = hash_cr(s->cr);
+	while (index_[i] > 0)
+		i = (i + 1) % INDEX;
+	if (index_[i] < 0)
+		removed--;
+	index_[i] = (int16_t)(s - slots + 1);
+}
+
+/* Takes s out of the index; the index is made anew once a quarter of it
+ * is removed entries, which lengthen every probe. */
+static void index_drop(struct slot *s)
+{
+	unsigned i = hash_cr(s->cr);
+	for (unsigned n = 0; n < INDEX; n++, i = (i + 1) % INDEX) {
+		if (index_[i] == 0)
+			return;
+		if (index_[i] == s - slots + 1) {
+			index_[i] = -1;
+			removed++;
+			break;
+		}
+	}
+	if (removed > INDEX / 4) {
+		memset(index_, 0, sizeof(index_));
+		removed = 0;
+		for (size_t k = 0; k < SLOTS; k++)
+			if (slots[k].used && &slots[k] != s)
+				index_add(&slots[k]);
+	}
 }
 
 static void export_entry(const struct tt_keylog_entry *e)
@@ -128,9 +186,12 @@ static bool store_put(const struct tt_keylog_entry *e)
 			if (slots[i].stamp < s->stamp)
 				s = &slots[i];
 		}
+		if (s->used)
+			index_drop(s);
 		tt_wipe(s, sizeof(*s));
 		memcpy(s->cr, e->client_random, TT_KEYLOG_RANDOM_LEN);
 		s->used = true;
+		index_add(s);
 	}
 	s->stamp = ++stamp;
 	if (s->len[e->label] != e->secret_len ||
@@ -176,8 +237,10 @@ void tt_keys_forget(const uint8_t *cr)
 {
 	pthread_mutex_lock(&store_lock);
 	struct slot *s = find(cr);
-	if (s)
+	if (s) {
+		index_drop(s);
 		tt_wipe(s, sizeof(*s));
+	}
 	pthread_mutex_unlock(&store_lock);
 }
 

@@ -214,6 +214,24 @@ static void detach_if(int fd, struct tt_fdent *e, struct tt_tconn *c)
 	tt_tconn_unref(c, fd, false);
 }
 
+/* Ends a call's work on c: releases mu (writing the call's lines) and,
+ * with dir set (0 or 1), that direction's try-lock; then fd leaves c if
+ * its bytes were found to be another stream's (gone), or is passed over
+ * if c turned out not to be TLS. */
+static void finish_call(struct tt_tconn *c, struct tt_fdent *e, int fd, int dir,
+			bool gone)
+{
+	bool plain = note_plain(c);
+	if (dir >= 0)
+		tt_tconn_leave(c, (enum tt_dir)dir);
+	else
+		tt_tconn_unlock(c);
+	if (gone)
+		detach_if(fd, e, c);
+	else if (plain)
+		pass_over(fd, e, c);
+}
+
 static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 		 enum tt_dir dir, const struct iovec *iov, size_t iovcnt,
 		 size_t n)
@@ -247,12 +265,7 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	 * (a client's answer is often the first moment after they did) */
 	if (!gone && tt_conn_waiting(&c->dec))
 		tt_conn_drain(&c->dec, &em);
-	bool plain = note_plain(c);
-	tt_tconn_leave(c, dir);
-	if (gone)
-		detach_if(fd, e, c);
-	else if (plain)
-		pass_over(fd, e, c);
+	finish_call(c, e, fd, (int)dir, gone);
 }
 
 void tt_trace_keys(int fd)
@@ -355,10 +368,7 @@ void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		struct tt_emit em;
 		tt_tconn_emit(&em, c, s);
 		flush_bypass(c, e, &em);
-		bool plain = note_plain(c);
-		tt_tconn_unlock(c);
-		if (plain)
-			pass_over(fd, e, c);
+		finish_call(c, e, fd, -1, false);
 	}
 	tt_busy = busy;
 	errno = saved;
@@ -426,10 +436,7 @@ void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 		tt_tconn_end(c, fd, fin ? TT_END_PEER_FIN : TT_END_ERROR, dir,
 			     name, call, 0);
 		/* a followed protocol ended before upgrading */
-		bool plain = note_plain(c);
-		tt_tconn_leave(c, dir);
-		if (plain)
-			pass_over(fd, e, c);
+		finish_call(c, e, fd, (int)dir, false);
 	}
 	tt_busy = 0;
 	errno = err;

@@ -51,13 +51,9 @@ static bool is_space(uint8_t c)
  * space itself is left in c. */
 TT_MUST_USE static tt_rc field(struct tt_cur *c, struct tt_cur *f)
 {
-	struct tt_cur probe = *c;
-	size_t n = 0;
-	uint8_t b;
-
-	while (tt_u8(&probe, &b) == TT_OK && b != ' ')
-		n++;
-	return tt_sub(c, n, f);
+	size_t left = tt_cur_left(c);
+	const uint8_t *sp = left ? memchr(c->p, ' ', left) : NULL;
+	return tt_sub(c, sp ? (size_t)(sp - c->p) : left, f);
 }
 
 TT_MUST_USE static tt_rc space(struct tt_cur *c)
@@ -72,12 +68,11 @@ TT_MUST_USE static tt_rc space(struct tt_cur *c)
 static bool hex_ok(struct tt_cur f, size_t max)
 {
 	size_t n = tt_cur_left(&f);
-	uint8_t b;
 
 	if (n == 0 || n % 2 || n > max)
 		return false;
-	while (tt_u8(&f, &b) == TT_OK)
-		if (hexval(b) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (!hex_digit[f.p[i]])
 			return false;
 	return true;
 }
@@ -86,13 +81,13 @@ static bool hex_ok(struct tt_cur f, size_t max)
 TT_MUST_USE static tt_rc unhex(struct tt_cur f, uint8_t *out, size_t n)
 {
 	ENSURE(tt_cur_left(&f) == 2 * n, TT_DECODE);
+	int bad = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t hi, lo;
-		TRY(tt_u8(&f, &hi));
-		TRY(tt_u8(&f, &lo));
-		ENSURE(hexval(hi) >= 0 && hexval(lo) >= 0, TT_DECODE);
-		out[i] = (uint8_t)(hexval(hi) << 4 | hexval(lo));
+		int hi = hexval(f.p[2 * i]), lo = hexval(f.p[2 * i + 1]);
+		bad |= hi | lo; /* negative for a non-digit */
+		out[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
 	}
+	ENSURE(bad >= 0, TT_DECODE);
 	return TT_OK;
 }
 
@@ -110,14 +105,15 @@ static enum tt_keylog_label find_label(struct tt_cur f)
 static bool label_chars_ok(struct tt_cur f)
 {
 	size_t n = tt_cur_left(&f);
-	uint8_t b;
 
 	if (n == 0 || n > TT_KEYLOG_LABEL_MAX)
 		return false;
-	while (tt_u8(&f, &b) == TT_OK)
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b = f.p[i];
 		if (!((b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
 		      b == '_'))
 			return false;
+	}
 	return true;
 }
 

@@ -2,6 +2,7 @@
  * a direction stops.  Everything above reads and writes struct tt_conn;
  * only these functions act on it as a whole.
  */
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "conn.h"
@@ -58,4 +59,21 @@ const char *tt_conn_keys_outcome(const struct tt_conn *c)
 	if (c->dec_records)
 		return "used";
 	return NULL;
+}
+
+/* A block's cost: what malloc gave, and its header and alignment. */
+static size_t block(const void *p)
+{
+	return p ? malloc_usable_size((void *)p) + 16 : 0;
+}
+
+size_t tt_conn_heap_bytes(const struct tt_conn *c)
+{
+	size_t n = block(c->ca_text) + block(c->stls);
+	for (int i = 0; i < 2; i++) {
+		const struct tt_dirstate *d = &c->d[i];
+		n += block(d->rbuf) + block(d->hbuf) + block(d->kd) +
+		     block(d->q);
+	}
+	return n;
 }

@@ -311,6 +311,14 @@ void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
 void tt_dir_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 		 const char *detail, const struct tt_emit *em);
 
+/* Heap bytes c holds: every block the decoder allocated for it, each
+ * counted as malloc_usable_size() plus 16 bytes of malloc's own (its chunk
+ * header and alignment, on 64-bit glibc).  Blocks a table made for it (an
+ * inflate stream, an RC4 state, the inside of a STARTTLS follower) are
+ * not its to measure and are left out.  With sizeof(struct tt_conn), what
+ * one traced connection costs the decoder. */
+size_t tt_conn_heap_bytes(const struct tt_conn *c);
+
 /* The summary's word on decryption, or NULL when nothing was to be
  * decrypted. */
 const char *tt_conn_keys_outcome(const struct tt_conn *c);

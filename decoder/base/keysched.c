@@ -262,33 +262,43 @@ tt_rc tt_tls13_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 		    const uint8_t *rec, size_t rec_len, uint8_t *out,
 		    size_t out_cap, size_t *out_len, uint8_t *type)
 {
-	struct tt_cur c = tt_cur_make(rec, rec_len), body;
+	*out_len = 0;
+	*type = 0;
+	ENSURE(k->suite && k->suite->tls13, TT_UNSUPPORTED);
+	ENSURE(rec_len >= TT_RECORD_HDR, TT_DECODE);
+	return tt_tls13_open_body(cr, k, rec, rec + TT_RECORD_HDR,
+				  rec_len - TT_RECORD_HDR, out, out_cap,
+				  out_len, type);
+}
+
+tt_rc tt_tls13_open_body(const struct tt_crypto *cr, struct tt_rkeys *k,
+			 const uint8_t *hdr, const uint8_t *body,
+			 size_t body_len, uint8_t *out, size_t out_cap,
+			 size_t *out_len, uint8_t *type)
+{
+	struct tt_cur b = tt_cur_make(body, body_len);
 	const uint8_t *ct, *tag;
-	uint8_t rtype, nonce[TT_AEAD_NONCE_LEN];
-	uint16_t version;
+	uint8_t nonce[TT_AEAD_NONCE_LEN];
 	size_t n, tl;
 
 	*out_len = 0;
 	*type = 0;
 	ENSURE(k->suite && k->suite->tls13, TT_UNSUPPORTED);
 	tl = tt_aead_tag_len(k->suite->aead);
-	TRY(tt_u8(&c, &rtype));
-	TRY(tt_u16(&c, &version));
-	TRY(tt_sub16(&c, &body));
-	TRY(tt_expect_empty(&c));
-	(void)version; /* authenticated as part of the AAD */
-	ENSURE(rtype == TT_CT_APPLICATION_DATA, TT_DECODE);
-	ENSURE(tt_cur_left(&body) <= TT_TLS13_CIPHERTEXT_MAX, TT_TOO_BIG);
+	/* the header's version is authenticated as part of the AAD */
+	ENSURE(((size_t)hdr[3] << 8 | hdr[4]) == body_len, TT_DECODE);
+	ENSURE(hdr[0] == TT_CT_APPLICATION_DATA, TT_DECODE);
+	ENSURE(body_len <= TT_TLS13_CIPHERTEXT_MAX, TT_TOO_BIG);
 	/* at least the inner content type, then the tag */
-	ENSURE(tt_cur_left(&body) > tl, TT_DECODE);
-	n = tt_cur_left(&body) - tl;
+	ENSURE(body_len > tl, TT_DECODE);
+	n = body_len - tl;
 	ENSURE(out_cap >= n, TT_TOO_BIG);
 	ENSURE(k->seq != UINT64_MAX, TT_TOO_BIG);
-	TRY(tt_bytes(&body, n, &ct));
-	TRY(tt_bytes(&body, tl, &tag));
+	TRY(tt_bytes(&b, n, &ct));
+	TRY(tt_bytes(&b, tl, &tag));
 
 	tt_record_nonce(k->iv, k->seq, nonce);
-	if (cr->aead_open(cr->ctx, k->suite->aead, k->key, nonce, rec,
+	if (cr->aead_open(cr->ctx, k->suite->aead, k->key, nonce, hdr,
 			  TT_RECORD_HDR, ct, n, out, tag) != 0) {
 		tt_wipe(out, n);
 		return TT_DECODE;
@@ -723,35 +733,44 @@ tt_rc tt_tls12_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 		    const uint8_t *rec, size_t rec_len, uint8_t *out,
 		    size_t out_cap, size_t *out_len)
 {
-	struct tt_cur c = tt_cur_make(rec, rec_len), body;
-	uint8_t rtype;
-	uint16_t version;
+	*out_len = 0;
+	ENSURE(k->suite && !k->suite->tls13 && k->suite->decrypt,
+	       TT_UNSUPPORTED);
+	ENSURE(rec_len >= TT_RECORD_HDR, TT_DECODE);
+	return tt_tls12_open_body(cr, k, rec, rec + TT_RECORD_HDR,
+				  rec_len - TT_RECORD_HDR, out, out_cap,
+				  out_len);
+}
+
+tt_rc tt_tls12_open_body(const struct tt_crypto *cr, struct tt_rkeys *k,
+			 const uint8_t *hdr, const uint8_t *body,
+			 size_t body_len, uint8_t *out, size_t out_cap,
+			 size_t *out_len)
+{
+	struct tt_cur b = tt_cur_make(body, body_len);
+	uint8_t rtype = hdr[0];
+	uint16_t version = (uint16_t)(hdr[1] << 8 | hdr[2]);
 	tt_rc rc;
 
 	*out_len = 0;
 	ENSURE(k->suite && !k->suite->tls13 && k->suite->decrypt,
 	       TT_UNSUPPORTED);
-	TRY(tt_u8(&c, &rtype));
-	TRY(tt_u16(&c, &version));
-	TRY(tt_sub16(&c, &body));
-	TRY(tt_expect_empty(&c));
-	ENSURE(tt_cur_left(&body) <= TT_TLS12_CIPHERTEXT_MAX, TT_TOO_BIG);
+	ENSURE(((size_t)hdr[3] << 8 | hdr[4]) == body_len, TT_DECODE);
+	ENSURE(body_len <= TT_TLS12_CIPHERTEXT_MAX, TT_TOO_BIG);
 	ENSURE(k->seq != UINT64_MAX, TT_TOO_BIG);
 	/* the IV of a record after one passed over unseen is not known */
 	ENSURE(!(implicit_iv(k) && k->iv_lost), TT_DECODE);
 	switch (k->suite->mode) {
 	case TT_MODE_CBC:
-		rc = open_cbc(cr, k, rtype, version, body, out, out_cap,
-			      out_len);
+		rc = open_cbc(cr, k, rtype, version, b, out, out_cap, out_len);
 		break;
 	case TT_MODE_STREAM:
 	case TT_MODE_NULL:
-		rc = open_stream(cr, k, rtype, version, body, out, out_cap,
+		rc = open_stream(cr, k, rtype, version, b, out, out_cap,
 				 out_len);
 		break;
 	default:
-		rc = open_aead(cr, k, rtype, version, body, out, out_cap,
-			       out_len);
+		rc = open_aead(cr, k, rtype, version, b, out, out_cap, out_len);
 		break;
 	}
 	if (rc == TT_OK)

@@ -153,6 +153,15 @@ TT_MUST_USE tt_rc tt_tls13_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 				const uint8_t *rec, size_t rec_len,
 				uint8_t *out, size_t out_cap, size_t *out_len,
 				uint8_t *type);
+/* The same with the record's 5-byte header hdr and its body (body_len
+ * bytes, the length the header gives) apart: out may be body itself, or
+ * another buffer of out_cap bytes, so that a record left where it was
+ * read is decrypted without being copied first. */
+TT_MUST_USE tt_rc tt_tls13_open_body(const struct tt_crypto *cr,
+				     struct tt_rkeys *k, const uint8_t *hdr,
+				     const uint8_t *body, size_t body_len,
+				     uint8_t *out, size_t out_cap,
+				     size_t *out_len, uint8_t *type);
 
 /* ---- TLS 1.2 and earlier ---- */
 
@@ -222,6 +231,13 @@ size_t tt_tls12_explicit(const struct tt_rkeys *k);
 TT_MUST_USE tt_rc tt_tls12_open(const struct tt_crypto *cr, struct tt_rkeys *k,
 				const uint8_t *rec, size_t rec_len,
 				uint8_t *out, size_t out_cap, size_t *out_len);
+/* The same with the header and the body apart (as tt_tls13_open_body):
+ * out may be body + tt_tls12_explicit(k), or another buffer. */
+TT_MUST_USE tt_rc tt_tls12_open_body(const struct tt_crypto *cr,
+				     struct tt_rkeys *k, const uint8_t *hdr,
+				     const uint8_t *body, size_t body_len,
+				     uint8_t *out, size_t out_cap,
+				     size_t *out_len);
 
 /* A record passed over (application data, or one whose body was not
  * kept: body NULL): its length from the 5-byte header hdr.  k->seq moves

@@ -368,18 +368,6 @@ static int peek_type(const struct tt_kdir *kd, const uint8_t *p, uint32_t n)
 	return type;
 }
 
-/* A record's header and body in one buffer, as the open functions want
- * them; decrypted in place after the header. */
-static uint8_t *whole(const uint8_t *hdr, const uint8_t *p, uint32_t n)
-{
-	uint8_t *rec = malloc((size_t)n + 5);
-	if (rec) {
-		memcpy(rec, hdr, 5);
-		memcpy(rec + 5, p, n);
-	}
-	return rec;
-}
-
 void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
@@ -514,43 +502,44 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 		c->early_records++;
 		return TT_DEC_EARLY;
 	}
-	uint8_t *rec = whole(hdr, p, n);
-	if (!rec) {
+	/* decrypted from where the record is into a buffer of its own: the
+	 * plaintext is never longer than the body */
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf) {
 		if (tls13)
 			kd->k.seq++;
 		else if (tt_tls12_skip(kd->cr, &kd->k, hdr, p) != TT_OK)
 			stop(c, dir);
 		return TT_DEC_NONE;
 	}
-	size_t en = tls13 ? 0 : tt_tls12_explicit(&kd->k);
 	size_t len = 0;
 	tt_rc rc;
 	if (tls13)
-		rc = tt_tls13_open(kd->cr, &kd->k, rec, (size_t)n + 5, rec + 5,
-				   n, &len, &type);
+		rc = tt_tls13_open_body(kd->cr, &kd->k, hdr, p, n, buf, n, &len,
+					&type);
 	else
-		rc = tt_tls12_open(kd->cr, &kd->k, rec, (size_t)n + 5,
-				   rec + 5 + en, n, &len);
+		rc = tt_tls12_open_body(kd->cr, &kd->k, hdr, p, n, buf, n,
+					&len);
 	if (rc != TT_OK) {
-		tt_wipe(rec, (size_t)n + 5);
-		free(rec);
+		tt_wipe(buf, n);
+		free(buf);
 		return open_failed(c, dir, em);
 	}
 	d->k_opened = true;
 	c->dec_records++;
 	if (type == TT_CT_APPLICATION_DATA &&
 	    d->klabel == TT_KL_CLIENT_EARLY_TRAFFIC_SECRET) {
-		tt_wipe(rec, (size_t)n + 5);
-		free(rec);
+		tt_wipe(buf, n);
+		free(buf);
 		c->early_records++;
 		return TT_DEC_EARLY;
 	}
 	*out = (struct tt_opened){
 		.type = type,
-		.p = rec + 5 + en,
+		.p = buf,
 		.n = (uint32_t)len,
-		.buf = rec,
-		.cap = n + 5,
+		.buf = buf,
+		.cap = n,
 	};
 	return TT_DEC_OPENED;
 }

@@ -42,28 +42,166 @@
  * before the record is decrypted in full (heavy padding is rare). */
 #define PEEK_BLOCKS 4
 
+/* A direction's keys, in a block sized to its suite: the fixed part,
+ * then in b[], each part only when present and in this order:
+ *   once keys are installed (KD_KEYS): the key (suite->key_len), the IV
+ *   (kd_iv_len); TLS <= 1.2: the MAC key (none for an AEAD), and for
+ *   RC4 its state (a pointer, made on first use); TLS 1.3: this epoch's
+ *   traffic secret (the hash's length), for the next KeyUpdate;
+ *   the client random (KD_CRANDOM), then the server's (KD_SRANDOM).
+ * The randoms are those of the handshake these keys belong to, taken
+ * when the epoch starts: the client's names the secret in the key log,
+ * the server's (TLS 1.2) goes into the key block.  They are kept while
+ * the direction waits for its secret; once the keys are in, only a TLS
+ * 1.3 early or handshake epoch keeps the client's, under which the next
+ * epoch's secret is looked up (the same handshake's, whatever hello came
+ * since).  At rest a TLS 1.3 AES-128-GCM direction holds 87 bytes, a
+ * TLS 1.2 AES-128-GCM one 47.
+ * A record is opened with a struct tt_rkeys unpacked on the stack
+ * (kd_get), what moves from record to record written back after
+ * (kd_put). */
 struct tt_kdir {
 	const struct tt_suite *suite;
-	const struct tt_crypto *cr;
-	struct tt_rkeys k;
-	uint8_t secret[TT_HASH_MAX]; /* TLS 1.3: this epoch's traffic secret */
-	/* The randoms of the handshake these keys belong to, taken when the
-	 * epoch starts: the client's names the secret in the key log, the
-	 * server's (TLS 1.2) goes into the key block. */
-	uint8_t crandom[TT_RANDOM_LEN], srandom[TT_RANDOM_LEN];
-	/* TLS 1.2 and earlier: that handshake's version and its
-	 * encrypt_then_mac agreement, likewise taken at the CCS */
+	const struct tt_crypto *cr; /* once keys are installed */
+	uint64_t seq;
+	/* TLS 1.2 and earlier: that handshake's version, taken at the CCS */
 	uint16_t version;
-	bool etm;
+	uint8_t flags; /* KD_* */
+	uint8_t b[];
 };
+
+enum {
+	KD_KEYS = 1 << 0,    /* keys installed: b starts with them */
+	KD_CRANDOM = 1 << 1, /* b ends with the client random ... */
+	KD_SRANDOM = 1 << 2, /* ... then the server's */
+	KD_ETM = 1 << 3,     /* encrypt_then_mac agreed (TLS <= 1.2, CBC) */
+	KD_IV_LOST = 1 << 4, /* struct tt_rkeys.iv_lost */
+};
+
+/* Where each part of b[] starts; end: b[]'s length. */
+struct kd_layout {
+	uint16_t key, iv, mac, stream, secret, crandom, srandom, end;
+};
+
+/* IV bytes kept: the suite's, or a CBC block (the next record's IV
+ * before TLS 1.1). */
+static size_t kd_iv_len(const struct tt_suite *s)
+{
+	size_t n = s->iv_len;
+	if (s->mode == TT_MODE_CBC && tt_cipher_block(s->cipher) > n)
+		n = tt_cipher_block(s->cipher);
+	return n;
+}
+
+static bool aead_suite(const struct tt_suite *s)
+{
+	return s->mode == TT_MODE_GCM || s->mode == TT_MODE_CCM ||
+	       s->mode == TT_MODE_CCM_8 || s->mode == TT_MODE_CHACHA20_POLY1305;
+}
+
+static struct kd_layout kd_layout(const struct tt_suite *s, uint8_t flags)
+{
+	struct kd_layout l;
+	bool keys = flags & KD_KEYS;
+	size_t o = 0;
+	l.key = (uint16_t)o;
+	o += keys ? s->key_len : 0;
+	l.iv = (uint16_t)o;
+	o += keys ? kd_iv_len(s) : 0;
+	l.mac = (uint16_t)o;
+	if (keys && !s->tls13 && !aead_suite(s))
+		o += tt_hash_len(s->mac_hash);
+	l.stream = (uint16_t)o;
+	if (keys && s->mode == TT_MODE_STREAM)
+		o += sizeof(void *);
+	l.secret = (uint16_t)o;
+	if (keys && s->tls13)
+		o += tt_hash_len(s->hash);
+	l.crandom = (uint16_t)o;
+	o += flags & KD_CRANDOM ? TT_RANDOM_LEN : 0;
+	l.srandom = (uint16_t)o;
+	o += flags & KD_SRANDOM ? TT_RANDOM_LEN : 0;
+	l.end = (uint16_t)o;
+	return l;
+}
+
+/* A block for suite with the parts of flags, zeroed; NULL when out of
+ * memory. */
+static struct tt_kdir *kd_new(const struct tt_suite *suite, uint8_t flags)
+{
+	size_t n = offsetof(struct tt_kdir, b) + kd_layout(suite, flags).end;
+	struct tt_kdir *kd = calloc(1, n > sizeof(*kd) ? n : sizeof(*kd));
+	if (kd) {
+		kd->suite = suite;
+		kd->flags = flags;
+	}
+	return kd;
+}
+
+static uint8_t *kd_crandom(struct tt_kdir *kd)
+{
+	return kd->b + kd_layout(kd->suite, kd->flags).crandom;
+}
+
+/* The RC4 state of a block with keys, or NULL. */
+static void *kd_stream(const struct tt_kdir *kd)
+{
+	void *st = NULL;
+	if ((kd->flags & KD_KEYS) && kd->suite->mode == TT_MODE_STREAM)
+		memcpy(&st, kd->b + kd_layout(kd->suite, kd->flags).stream,
+		       sizeof(st));
+	return st;
+}
+
+/* The keys of kd (KD_KEYS), unpacked into k; tt_rkeys_wipe(k) after. */
+static void kd_get(const struct tt_kdir *kd, struct tt_rkeys *k)
+{
+	const struct tt_suite *s = kd->suite;
+	struct kd_layout l = kd_layout(s, kd->flags);
+	memset(k, 0, sizeof(*k));
+	k->suite = s;
+	k->version = kd->version;
+	k->etm = kd->flags & KD_ETM;
+	k->iv_lost = kd->flags & KD_IV_LOST;
+	memcpy(k->key, kd->b + l.key, l.iv - l.key);
+	memcpy(k->iv, kd->b + l.iv, l.mac - l.iv);
+	memcpy(k->mac_key, kd->b + l.mac, l.stream - l.mac);
+	k->stream = kd_stream(kd);
+	k->seq = kd->seq;
+}
+
+/* Writes k back into kd (KD_KEYS): its keys, sequence number, IV and
+ * stream state. */
+static void kd_put(struct tt_kdir *kd, const struct tt_rkeys *k)
+{
+	struct kd_layout l = kd_layout(kd->suite, kd->flags);
+	memcpy(kd->b + l.key, k->key, l.iv - l.key);
+	memcpy(kd->b + l.iv, k->iv, l.mac - l.iv);
+	memcpy(kd->b + l.mac, k->mac_key, l.stream - l.mac);
+	if (l.secret > l.stream)
+		memcpy(kd->b + l.stream, &k->stream, sizeof(k->stream));
+	kd->seq = k->seq;
+	kd->flags = (uint8_t)((kd->flags & ~(KD_ETM | KD_IV_LOST)) |
+			      (k->etm ? KD_ETM : 0) |
+			      (k->iv_lost ? KD_IV_LOST : 0));
+}
+
+/* Wipes and frees a block, with its RC4 state. */
+static void kd_drop(struct tt_kdir *kd)
+{
+	if (!kd)
+		return;
+	void *st = kd_stream(kd);
+	if (st && kd->cr)
+		kd->cr->stream_free(kd->cr->ctx, st);
+	tt_wipe(kd, offsetof(struct tt_kdir, b) +
+			    kd_layout(kd->suite, kd->flags).end);
+	free(kd);
+}
 
 static void kd_free(struct tt_dirstate *d)
 {
-	if (!d->kd)
-		return;
-	tt_rkeys_release(d->kd->cr, &d->kd->k);
-	tt_wipe(d->kd, sizeof(*d->kd));
-	free(d->kd);
+	kd_drop(d->kd);
 	d->kd = NULL;
 }
 
@@ -85,18 +223,19 @@ static void stop(struct tt_conn *c, enum tt_dir dir)
 	kd_free(d);
 }
 
-/* Starts waiting for keys in dir, with a fresh struct tt_kdir. */
+/* Starts waiting for keys in dir, with a fresh struct tt_kdir holding
+ * the randoms the secret and keys will need (zero until given). */
 static bool start_wait(struct tt_conn *c, enum tt_dir dir,
 		       const struct tt_suite *suite)
 {
 	struct tt_dirstate *d = &c->d[dir];
 	kd_free(d);
-	d->kd = calloc(1, sizeof(*d->kd));
+	d->kd = kd_new(suite,
+		       suite->tls13 ? KD_CRANDOM : KD_CRANDOM | KD_SRANDOM);
 	if (!d->kd) {
 		d->kstate = TT_K_OFF;
 		return false;
 	}
-	d->kd->suite = suite;
 	d->kstate = TT_K_WAIT;
 	d->k_opened = false;
 	return true;
@@ -128,7 +267,7 @@ static void enter13(struct tt_conn *c, enum tt_dir dir)
 	d->klabel = sender == TT_ROLE_CLIENT
 			    ? TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET
 			    : TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET;
-	memcpy(d->kd->crandom, c->crandom, TT_RANDOM_LEN);
+	memcpy(kd_crandom(d->kd), c->crandom, TT_RANDOM_LEN);
 }
 
 bool tt_dec_need_body(struct tt_conn *c, enum tt_dir dir, uint8_t type)
@@ -171,30 +310,44 @@ static bool crypto_has(const struct tt_crypto *cr, const struct tt_suite *s,
 	}
 }
 
+/* Whether a TLS 1.3 epoch under label is followed by another of the
+ * same handshake (early -> handshake -> application), whose secret is
+ * looked up under the client random. */
+static bool label_moves_on(enum tt_keylog_label label)
+{
+	return label == TT_KL_CLIENT_EARLY_TRAFFIC_SECRET ||
+	       label == TT_KL_CLIENT_HANDSHAKE_TRAFFIC_SECRET ||
+	       label == TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET;
+}
+
 /* Installs the keys dir waits for, if its secret is known.  false: still
  * waiting (kstate TT_K_WAIT) or given up (TT_K_OFF). */
 static bool install(struct tt_conn *c, enum tt_dir dir,
 		    const struct tt_emit *em)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	struct tt_kdir *kd = d->kd;
-	bool tls13 = kd->suite->tls13;
+	struct tt_kdir *kd = d->kd, *on = NULL;
+	const struct tt_suite *suite = kd->suite;
+	struct kd_layout wl = kd_layout(suite, kd->flags);
+	uint8_t *crandom = kd->b + wl.crandom, *srandom = kd->b + wl.srandom;
+	bool tls13 = suite->tls13;
 	enum tt_keylog_label label = tls13 ? (enum tt_keylog_label)d->klabel
 					   : TT_KL_CLIENT_RANDOM;
 	uint8_t secret[TT_KEYLOG_SECRET_MAX];
-	size_t want = tls13 ? tt_hash_len(kd->suite->hash)
-			    : TT_MASTER_SECRET_LEN;
+	size_t want = tls13 ? tt_hash_len(suite->hash) : TT_MASTER_SECRET_LEN;
 	/* The peer's answer can be fed before this process's own ClientHello
 	 * when two threads read and write the socket: the wait started
 	 * without a client random, taken now that it is known. */
 	static const uint8_t zero[TT_RANDOM_LEN];
-	if (memcmp(kd->crandom, zero, TT_RANDOM_LEN) == 0 && c->ch_seen)
-		memcpy(kd->crandom, c->crandom, TT_RANDOM_LEN);
-	size_t got = c->ks->get(c->ks->ctx, kd->crandom, label, secret);
+	if (memcmp(crandom, zero, TT_RANDOM_LEN) == 0 && c->ch_seen)
+		memcpy(crandom, c->crandom, TT_RANDOM_LEN);
+	size_t got = c->ks->get(c->ks->ctx, crandom, label, secret);
 	if (got == 0)
 		return false;
 	bool ok = false;
 	const char *why = "libcrypto could not be loaded";
+	struct tt_rkeys k;
+	memset(&k, 0, sizeof(k));
 	if (got != want) {
 		char detail[96];
 		snprintf(detail, sizeof(detail),
@@ -206,31 +359,29 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		c->dec_failed = true;
 		goto out;
 	}
-	kd->cr = c->ks->crypto(c->ks->ctx, &why);
-	if (!kd->cr) {
+	const struct tt_crypto *cr = c->ks->crypto(c->ks->ctx, &why);
+	if (!cr) {
 		tt_emit_decode_error(em, dir, "cannot decrypt", why);
 		c->dec_nocrypto = true;
 		goto out;
 	}
-	if (!crypto_has(kd->cr, kd->suite, kd->version)) {
+	if (!crypto_has(cr, suite, kd->version)) {
 		/* a cipher (or MD5) this libcrypto lacks */
 		c->dec_unsupported = true;
 		goto out;
 	}
 	if (tls13) {
-		ok = tt_tls13_traffic_keys(kd->cr, kd->suite, secret, &kd->k) ==
-		     TT_OK;
-		memcpy(kd->secret, secret, want);
+		ok = tt_tls13_traffic_keys(cr, suite, secret, &k) == TT_OK;
 		/* the early records before this one used these keys */
 		if (label == TT_KL_CLIENT_EARLY_TRAFFIC_SECRET)
-			kd->k.seq = c->early_records;
+			k.seq = c->early_records;
 	} else {
 		struct tt_rkeys ck, sk;
-		ok = tt_tls12_keys(kd->cr, kd->suite, kd->version, secret,
-				   kd->crandom, kd->srandom, &ck, &sk) == TT_OK;
+		ok = tt_tls12_keys(cr, suite, kd->version, secret, crandom,
+				   srandom, &ck, &sk) == TT_OK;
 		/* no stream state yet: copies are plain bytes */
-		kd->k = tt_sender(c, dir) == TT_ROLE_CLIENT ? ck : sk;
-		kd->k.etm = kd->etm;
+		k = tt_sender(c, dir) == TT_ROLE_CLIENT ? ck : sk;
+		k.etm = kd->flags & KD_ETM;
 		tt_rkeys_wipe(&ck);
 		tt_rkeys_wipe(&sk);
 	}
@@ -238,13 +389,37 @@ static bool install(struct tt_conn *c, enum tt_dir dir,
 		tt_emit_decode_error(em, dir, "cannot decrypt",
 				     "key derivation failed");
 		c->dec_failed = true;
+		goto out;
 	}
+	/* the keys' own block, sized to the suite; the randoms stay only
+	 * where a next epoch of this handshake needs one */
+	on = kd_new(suite, (uint8_t)(KD_KEYS | (tls13 && label_moves_on(label)
+							? KD_CRANDOM
+							: 0)));
+	if (!on) {
+		tt_emit_decode_error(em, dir, "cannot decrypt",
+				     "out of memory");
+		c->dec_failed = true;
+		ok = false;
+		goto out;
+	}
+	on->cr = cr;
+	on->version = kd->version;
+	kd_put(on, &k);
+	if (tls13)
+		memcpy(on->b + kd_layout(suite, on->flags).secret, secret,
+		       want);
+	if (on->flags & KD_CRANDOM)
+		memcpy(kd_crandom(on), crandom, TT_RANDOM_LEN);
 out:
 	tt_wipe(secret, sizeof(secret));
+	tt_rkeys_wipe(&k);
 	if (!ok) {
 		stop(c, dir);
 		return false;
 	}
+	kd_drop(kd);
+	d->kd = on;
 	d->kstate = TT_K_ON;
 	d->k_opened = false;
 	return true;
@@ -280,11 +455,14 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 	d->ccs_sh = c->sh_count;
 	if (!start_wait(c, dir, suite))
 		return;
-	memcpy(d->kd->crandom, c->crandom, TT_RANDOM_LEN);
-	memcpy(d->kd->srandom, c->srandom, TT_RANDOM_LEN);
-	d->kd->version = v;
+	struct tt_kdir *kd = d->kd;
+	struct kd_layout l = kd_layout(suite, kd->flags);
+	memcpy(kd->b + l.crandom, c->crandom, TT_RANDOM_LEN);
+	memcpy(kd->b + l.srandom, c->srandom, TT_RANDOM_LEN);
+	kd->version = v;
 	/* RFC 7366 3: only a CBC suite uses what both hellos agreed on */
-	d->kd->etm = suite->mode == TT_MODE_CBC && c->ch_etm && c->sh_etm;
+	if (suite->mode == TT_MODE_CBC && c->ch_etm && c->sh_etm)
+		kd->flags |= KD_ETM;
 }
 
 void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir)
@@ -295,10 +473,10 @@ void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir)
 	stop(c, dir);
 }
 
-/* One keystream block of the record's AEAD: block b (0-based) of the
- * plaintext, whose size is *bs. */
-static int keystream(const struct tt_kdir *kd, const uint8_t *nonce, size_t b,
-		     uint8_t *out, size_t *bs)
+/* One keystream block of the record's AEAD (kd's suite, under key):
+ * block b (0-based) of the plaintext, whose size is *bs. */
+static int keystream(const struct tt_kdir *kd, const uint8_t *key,
+		     const uint8_t *nonce, size_t b, uint8_t *out, size_t *bs)
 {
 	const struct tt_crypto *cr = kd->cr;
 	uint8_t ctr[TT_AES_BLOCK];
@@ -306,7 +484,7 @@ static int keystream(const struct tt_kdir *kd, const uint8_t *nonce, size_t b,
 	case TT_AEAD_CHACHA20_POLY1305:
 		/* RFC 8439 2.8: block counter 1 onwards for the plaintext */
 		*bs = TT_CHACHA20_BLOCK;
-		return cr->chacha20_block(cr->ctx, kd->k.key, (uint32_t)(b + 1),
+		return cr->chacha20_block(cr->ctx, key, (uint32_t)(b + 1),
 					  nonce, out);
 	case TT_AEAD_AES_128_GCM:
 	case TT_AEAD_AES_256_GCM:
@@ -331,28 +509,33 @@ static int keystream(const struct tt_kdir *kd, const uint8_t *nonce, size_t b,
 		return -1;
 	}
 	*bs = TT_AES_BLOCK;
-	return cr->aes_block(cr->ctx, kd->k.key, kd->suite->key_len, ctr, out);
+	return cr->aes_block(cr->ctx, key, kd->suite->key_len, ctr, out);
 }
 
 /* The inner content type of a TLS 1.3 record, from the keystream of its
  * last blocks, without authenticating it.  -1 when it cannot be told
- * cheaply (then the record is decrypted in full). */
+ * cheaply (then the record is decrypted in full).  Read from kd's block
+ * as it is: nothing unpacked. */
 static int peek_type(const struct tt_kdir *kd, const uint8_t *p, uint32_t n)
 {
 	size_t tl = tt_aead_tag_len(kd->suite->aead);
 	if (n <= tl)
 		return -1;
+	struct kd_layout l = kd_layout(kd->suite, kd->flags);
+	uint8_t iv[TT_AEAD_NONCE_LEN] = {0};
+	size_t ivn = (size_t)(l.mac - l.iv);
+	memcpy(iv, kd->b + l.iv, ivn < sizeof(iv) ? ivn : sizeof(iv));
 	size_t end = n - tl; /* TLSInnerPlaintext length */
 	uint8_t nonce[TT_AEAD_NONCE_LEN], ks[TT_CHACHA20_BLOCK];
 	int type = -1;
-	tt_record_nonce(kd->k.iv, kd->k.seq, nonce);
+	tt_record_nonce(iv, kd->seq, nonce);
 	for (int i = 0; i < PEEK_BLOCKS && end > 0 && type < 0; i++) {
 		size_t bs = TT_AES_BLOCK;
 		size_t b = (end - 1) /
 			   (kd->suite->aead == TT_AEAD_CHACHA20_POLY1305
 				    ? TT_CHACHA20_BLOCK
 				    : TT_AES_BLOCK);
-		if (keystream(kd, nonce, b, ks, &bs) != 0)
+		if (keystream(kd, kd->b + l.key, nonce, b, ks, &bs) != 0)
 			break;
 		size_t start = b * bs;
 		for (size_t j = end; j > start; j--) {
@@ -365,6 +548,8 @@ static int peek_type(const struct tt_kdir *kd, const uint8_t *p, uint32_t n)
 		end = start;
 	}
 	tt_wipe(ks, sizeof(ks));
+	tt_wipe(iv, sizeof(iv));
+	tt_wipe(nonce, sizeof(nonce));
 	return type;
 }
 
@@ -381,8 +566,13 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 		d->ksw_update = false;
 		enum tt_role sender = tt_sender(c, dir);
 		const struct tt_suite *suite = d->kd->suite;
-		uint8_t crandom[TT_RANDOM_LEN]; /* the same handshake's */
-		memcpy(crandom, d->kd->crandom, TT_RANDOM_LEN);
+		/* the same handshake's (kept by an early or handshake epoch,
+		 * the only ones that move on this way) */
+		uint8_t crandom[TT_RANDOM_LEN];
+		memcpy(crandom,
+		       d->kd->flags & KD_CRANDOM ? kd_crandom(d->kd)
+						 : c->crandom,
+		       TT_RANDOM_LEN);
 		if (!start_wait(c, dir, suite))
 			return;
 		if (!app) /* EndOfEarlyData: on to the handshake epoch */
@@ -391,17 +581,24 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir, const struct tt_emit *em)
 			d->klabel = sender == TT_ROLE_CLIENT
 					    ? TT_KL_CLIENT_TRAFFIC_SECRET_0
 					    : TT_KL_SERVER_TRAFFIC_SECRET_0;
-		memcpy(d->kd->crandom, crandom, TT_RANDOM_LEN);
+		memcpy(kd_crandom(d->kd), crandom, TT_RANDOM_LEN);
 		install(c, dir, em);
 		return;
 	}
 	if (d->ksw_update) {
 		d->ksw_update = false;
 		struct tt_kdir *kd = d->kd;
-		if (tt_tls13_next_secret(kd->cr, kd->suite->hash, kd->secret,
-					 kd->secret) != TT_OK ||
-		    tt_tls13_traffic_keys(kd->cr, kd->suite, kd->secret,
-					  &kd->k) != TT_OK) {
+		uint8_t *secret =
+			kd->b + kd_layout(kd->suite, kd->flags).secret;
+		struct tt_rkeys k;
+		bool ok = tt_tls13_next_secret(kd->cr, kd->suite->hash, secret,
+					       secret) == TT_OK &&
+			  tt_tls13_traffic_keys(kd->cr, kd->suite, secret,
+						&k) == TT_OK;
+		if (ok)
+			kd_put(kd, &k);
+		tt_rkeys_wipe(&k);
+		if (!ok) {
 			tt_emit_decode_error(
 				em, dir, "cannot decrypt",
 				"KeyUpdate: next secret not derived");
@@ -473,16 +670,24 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	struct tt_kdir *kd = d->kd;
 	bool tls13 = kd->suite->tls13;
 	uint8_t type = hdr[0];
+	struct tt_rkeys k;
+	tt_rc rc;
 	if (!p ||
 	    (tls13 ? type != TT_CT_APPLICATION_DATA
 		   : (type == TT_CT_APPLICATION_DATA && !tt_dir_inflating(d)) ||
-			     kd->k.iv_lost)) {
+			     (kd->flags & KD_IV_LOST))) {
 		/* application data (TLS 1.2; but a compressed epoch's must be
 		 * inflated too), a body not kept, or a record whose IV went
 		 * by unseen: counted */
 		if (tls13) {
-			kd->k.seq++;
-		} else if (tt_tls12_skip(kd->cr, &kd->k, hdr, p) != TT_OK) {
+			kd->seq++;
+			return TT_DEC_NONE;
+		}
+		kd_get(kd, &k);
+		rc = tt_tls12_skip(kd->cr, &k, hdr, p);
+		kd_put(kd, &k);
+		tt_rkeys_wipe(&k);
+		if (rc != TT_OK) {
 			tt_emit_decode_error(em, dir, "cannot decrypt",
 					     "the cipher state could not be "
 					     "moved on");
@@ -495,7 +700,7 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	 * its keystream says nothing */
 	if (tls13 && !early_trial(c, dir) &&
 	    peek_type(kd, p, n) == TT_CT_APPLICATION_DATA) {
-		kd->k.seq++;
+		kd->seq++;
 		d->k_opened = true;
 		if (d->klabel != TT_KL_CLIENT_EARLY_TRAFFIC_SECRET)
 			return TT_DEC_NONE;
@@ -505,21 +710,27 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 	/* decrypted from where the record is into a buffer of its own: the
 	 * plaintext is never longer than the body */
 	uint8_t *buf = malloc(n ? n : 1);
+	kd_get(kd, &k);
+	size_t len = 0;
 	if (!buf) {
+		rc = TT_OK;
 		if (tls13)
-			kd->k.seq++;
-		else if (tt_tls12_skip(kd->cr, &kd->k, hdr, p) != TT_OK)
+			k.seq++;
+		else
+			rc = tt_tls12_skip(kd->cr, &k, hdr, p);
+	} else if (tls13) {
+		rc = tt_tls13_open_body(kd->cr, &k, hdr, p, n, buf, n, &len,
+					&type);
+	} else {
+		rc = tt_tls12_open_body(kd->cr, &k, hdr, p, n, buf, n, &len);
+	}
+	kd_put(kd, &k);
+	tt_rkeys_wipe(&k);
+	if (!buf) {
+		if (rc != TT_OK)
 			stop(c, dir);
 		return TT_DEC_NONE;
 	}
-	size_t len = 0;
-	tt_rc rc;
-	if (tls13)
-		rc = tt_tls13_open_body(kd->cr, &kd->k, hdr, p, n, buf, n, &len,
-					&type);
-	else
-		rc = tt_tls12_open_body(kd->cr, &kd->k, hdr, p, n, buf, n,
-					&len);
 	if (rc != TT_OK) {
 		tt_wipe(buf, n);
 		free(buf);

@@ -196,7 +196,9 @@ struct tt_conn {
 	uint16_t version; /* negotiated, 0 until ServerHello */
 	uint16_t cipher;
 	uint8_t sni_len;
-	char sni[TT_SNI_MAX + 1];
+	/* the latest server name a ClientHello gave, sanitized (at most
+	 * TT_SNI_MAX bytes), in a block of its size; NULL when none */
+	char *sni;
 	char alpn[32]; /* the server's choice */
 	bool hrr;
 	uint8_t crandom[32], srandom[32]; /* of the latest hellos */

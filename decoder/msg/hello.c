@@ -61,6 +61,7 @@
  *   V2CipherSpec cipher_specs[cipher_specs_length];
  *   opaque connection_id[connection_id_length];
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "dn.h"
@@ -146,15 +147,23 @@ TT_MUST_USE static tt_rc server_name_parse(struct tt_cur v, struct tt_cur *host)
 	return TT_OK;
 }
 
+/* The ClientHello's server name, for the summary: sanitized, in a block
+ * of its own size that replaces the one before (none when it does not
+ * sanitize into TT_SNI_MAX bytes). */
 static void remember_sni(struct tt_conn *c, struct tt_cur host)
 {
+	char b[TT_SNI_MAX + 1];
 	size_t n = tt_cur_left(&host);
 	if (n > TT_SNI_MAX)
 		n = TT_SNI_MAX;
-	size_t w = tt_utf8_sanitize(host.p, n, c->sni, sizeof(c->sni));
-	c->sni_len = w == (size_t)-1 ? 0 : (uint8_t)w;
-	if (w == (size_t)-1)
-		c->sni[0] = 0;
+	size_t w = tt_utf8_sanitize(host.p, n, b, sizeof(b));
+	free(c->sni);
+	c->sni = NULL;
+	c->sni_len = 0;
+	if (w == (size_t)-1 || w == 0 || !(c->sni = malloc(w + 1)))
+		return;
+	memcpy(c->sni, b, w + 1);
+	c->sni_len = (uint8_t)w;
 }
 
 /* A list of 16-bit values in an 8- or 16-bit length prefix, nothing after

@@ -78,6 +78,9 @@ void tt_conn_release(struct tt_conn *c)
 		qfree(d);
 	}
 	tt_stls_release(c);
+	free(c->sni);
+	c->sni = NULL;
+	c->sni_len = 0;
 	free(c->ca_text);
 	c->ca_text = NULL;
 }

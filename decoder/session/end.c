@@ -121,7 +121,7 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		const char *cs = tt_label_cipher(c->cipher, b);
 		tt_ev_label(ev, "cipher", TT_INFO, cs);
 	}
-	if (c->sni[0])
+	if (c->sni)
 		tt_ev_label(ev, "sni", TT_INFO, c->sni);
 	if (c->alpn[0])
 		tt_ev_label(ev, "alpn", TT_INFO, c->alpn);

@@ -694,7 +694,7 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 	struct fz_text t = {out, 0, cap};
 	fz_put(&t, "role=%u version=%04x cipher=%04x hrr=%d sni_len=%u",
 	       c->role, c->version, c->cipher, c->hrr, c->sni_len);
-	fz_put_str(&t, "sni", c->sni, sizeof(c->sni));
+	fz_put_str(&t, "sni", c->sni, TT_SNI_MAX + 1);
 	fz_put_str(&t, "alpn", c->alpn, sizeof(c->alpn));
 	fz_put_bytes(&t, "crandom", c->crandom, sizeof(c->crandom));
 	fz_put_bytes(&t, "srandom", c->srandom, sizeof(c->srandom));

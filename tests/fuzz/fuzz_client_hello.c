@@ -13,8 +13,10 @@
 
 FZ_NOCOV static void check_sni(const struct tt_conn *c)
 {
-	size_t n = strnlen(c->sni, sizeof(c->sni));
-	if (n == sizeof(c->sni) || n != c->sni_len || !fz_utf8_ok(c->sni, n))
+	const char *s = c->sni ? c->sni : "";
+	size_t n = strnlen(s, TT_SNI_MAX + 1);
+	if (n > TT_SNI_MAX || n != c->sni_len || (c->sni && n == 0) ||
+	    !fz_utf8_ok(s, n))
 		fz_fail("client_hello: sni of %zu bytes, sni_len %u", n,
 			c->sni_len);
 	if (c->role == TT_ROLE_UNKNOWN && n)

@@ -23,8 +23,8 @@
 #define SNI "www.example-shop.com"
 
 /* The decoder's share of a connection at rest, in bytes, at most. */
-#define REST_MAX13 1200
-#define REST_MAX12 1200
+#define REST_MAX13 1000
+#define REST_MAX12 1000
 
 /* Replays r as one side (pieces of piece bytes; keys held back until
  * the end when late), checks that both directions decrypt and nothing

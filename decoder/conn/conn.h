@@ -238,7 +238,9 @@ struct tt_conn {
 	bool ch_etm, sh_etm;
 	bool cr_seen;
 	int32_t cr_ca_count;
-	char *ca_text;	    /* the CA names, for a diagnosis */
+	/* the CA names, for a diagnosis: a block of their size (at most
+	 * TT_CA_TEXT), NULL when none */
+	char *ca_text;
 	int8_t client_cert; /* -1 not seen, 0 empty, 1 sent */
 	uint8_t nmsg;
 	uint16_t msgs[TT_MSG_LOG]; /* type | dir << 8 | inferred << 9 */

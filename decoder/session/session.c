@@ -466,12 +466,14 @@ void tt_sess_cert_request(struct tt_conn *c, long long ca_count,
 {
 	c->cr_seen = true;
 	c->cr_ca_count = (int32_t)ca_count;
-	if (!c->ca_text)
-		c->ca_text = malloc(TT_CA_TEXT);
-	if (!c->ca_text)
-		return;
+	/* in a block of their size, replacing those of an earlier request;
+	 * none when there are none */
+	free(c->ca_text);
+	c->ca_text = NULL;
 	if (names_len >= TT_CA_TEXT)
 		names_len = TT_CA_TEXT - 1;
+	if (names_len == 0 || !(c->ca_text = malloc(names_len + 1)))
+		return;
 	memcpy(c->ca_text, names, names_len);
 	c->ca_text[names_len] = 0;
 }

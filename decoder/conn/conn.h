@@ -31,9 +31,10 @@ struct tt_inflate; /* inflate.h */
 #define TT_CA_NAMES_RENDERED 256
 #define TT_SNI_MAX	     255
 /* What a connection remembers for its summary and diagnoses. */
-#define TT_MSG_LOG   64	  /* handshake messages listed in the summary */
-#define TT_ALERT_LOG 8	  /* alerts listed in the summary */
-#define TT_CA_TEXT   1024 /* CA names kept for a diagnosis */
+#define TT_MSG_LOG    64   /* handshake messages listed in the summary */
+#define TT_MSG_INLINE 16   /* of them kept in struct tt_conn itself */
+#define TT_ALERT_LOG  8	   /* alerts listed in the summary */
+#define TT_CA_TEXT    1024 /* CA names kept for a diagnosis */
 
 struct tt_dirstate {
 	/* record layer */
@@ -242,8 +243,13 @@ struct tt_conn {
 	 * TT_CA_TEXT), NULL when none */
 	char *ca_text;
 	int8_t client_cert; /* -1 not seen, 0 empty, 1 sent */
+	/* The handshake messages seen, for the summary (at most TT_MSG_LOG):
+	 * each type | dir << 8 | inferred << 9, the first TT_MSG_INLINE in
+	 * msgs, the others in msgs_more (TT_MSG_LOG - TT_MSG_INLINE of them,
+	 * made for the first one): see tt_conn_msg. */
 	uint8_t nmsg;
-	uint16_t msgs[TT_MSG_LOG]; /* type | dir << 8 | inferred << 9 */
+	uint16_t msgs[TT_MSG_INLINE];
+	uint16_t *msgs_more;
 	uint8_t nalerts;
 	struct tt_alert_note alerts[TT_ALERT_LOG];
 	bool fatal[2];	      /* a fatal alert went in that direction */
@@ -278,6 +284,12 @@ static inline uint16_t tt_conn_version(const struct tt_conn *c)
 static inline uint8_t tt_conn_role(const struct tt_conn *c)
 {
 	return __atomic_load_n(&c->role, __ATOMIC_RELAXED);
+}
+
+/* Handshake message i (< c->nmsg) of the summary's list. */
+static inline uint16_t tt_conn_msg(const struct tt_conn *c, unsigned i)
+{
+	return i < TT_MSG_INLINE ? c->msgs[i] : c->msgs_more[i - TT_MSG_INLINE];
 }
 
 /* A draft of TLS 1.3 (0x7f00 + the draft number, or one of Facebook's

@@ -81,6 +81,10 @@ void tt_conn_release(struct tt_conn *c)
 	free(c->sni);
 	c->sni = NULL;
 	c->sni_len = 0;
+	free(c->msgs_more);
+	c->msgs_more = NULL;
+	if (c->nmsg > TT_MSG_INLINE)
+		c->nmsg = TT_MSG_INLINE; /* the rest of the list is gone */
 	free(c->ca_text);
 	c->ca_text = NULL;
 }

@@ -137,7 +137,7 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 		char *out = tt_ev_list_reserve(ev, 48);
 		if (!out)
 			break;
-		uint16_t m = c->msgs[i];
+		uint16_t m = tt_conn_msg(c, i);
 		int n = snprintf(out, 48, "%s %s%s",
 				 (m >> 8 & 1) ? "out" : "in",
 				 tt_label_handshake((uint8_t)m, b),

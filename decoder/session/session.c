@@ -36,9 +36,19 @@ void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
 static void remember_msg(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 			 bool inferred)
 {
-	if (c->nmsg < TT_MSG_LOG)
-		c->msgs[c->nmsg++] =
-			(uint16_t)(type | dir << 8 | (inferred ? 1 << 9 : 0));
+	uint16_t m = (uint16_t)(type | dir << 8 | (inferred ? 1 << 9 : 0));
+	if (c->nmsg < TT_MSG_INLINE) {
+		c->msgs[c->nmsg++] = m;
+		return;
+	}
+	if (c->nmsg >= TT_MSG_LOG)
+		return;
+	/* past the first messages (a renegotiation, many tickets): the
+	 * rest of the list, made once */
+	if (!c->msgs_more &&
+	    !(c->msgs_more = malloc((TT_MSG_LOG - TT_MSG_INLINE) * sizeof(m))))
+		return;
+	c->msgs_more[c->nmsg++ - TT_MSG_INLINE] = m;
 }
 
 static void reneg_event(struct tt_conn *c, enum tt_dir dir, const char *phase,

@@ -711,7 +711,7 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 	fz_put_str(&t, "ca_text", c->ca_text, TT_CA_TEXT);
 	fz_put(&t, " msgs=");
 	for (size_t i = 0; i < c->nmsg && i < TT_MSG_LOG; i++)
-		fz_put(&t, "%s%x", i ? "," : "", c->msgs[i]);
+		fz_put(&t, "%s%x", i ? "," : "", tt_conn_msg(c, (unsigned)i));
 	fz_put(&t, " alerts=");
 	for (size_t i = 0; i < c->nalerts && i < TT_ALERT_LOG; i++) {
 		const struct tt_alert_note *a = &c->alerts[i];

@@ -120,11 +120,49 @@ static void test_rest_tls12(void **state)
 	tlsgen_free(&r);
 }
 
+/* A renegotiated TLS 1.2 connection lists more handshake messages than
+ * struct tt_conn keeps inline: the summary has them all, in order. */
+static void test_summary_long_list(void **state)
+{
+	(void)state;
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.mtls = 1,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST,
+				.cipher = "ECDHE-ECDSA-AES128-GCM-SHA256",
+				.renegotiate = 1,
+				.app_bytes = 100,
+				.close_notify = 1};
+	struct tlsgen_result r;
+	assert_int_equal(evlog_tlsgen(&o, &r), 0);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	struct evlog l;
+	evlog_init(&l, TT_INFO);
+	evlog_replay_closed(&r, 0, &k.src, &l, (size_t)-1);
+	assert_has(
+		evlog_nth(&l, "summary", NULL, 0),
+		"\"handshake_messages\":24,\"messages\":[\"out client_hello\","
+		"\"in server_hello\",\"in certificate\","
+		"\"in server_key_exchange\",\"in certificate_request\","
+		"\"in server_hello_done\",\"out certificate\","
+		"\"out client_key_exchange\",\"out certificate_verify\","
+		"\"out finished\",\"in new_session_ticket\",\"in finished\","
+		"\"in hello_request\",\"out client_hello\",\"in server_hello\","
+		"\"in certificate\",\"in server_key_exchange\","
+		"\"in certificate_request\",\"in server_hello_done\","
+		"\"out certificate\",\"out client_key_exchange\","
+		"\"out certificate_verify\",\"out finished\",\"in finished\"],");
+	evlog_free(&l);
+	tlsgen_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rest_tls13),
 		cmocka_unit_test(test_rest_tls12),
+		cmocka_unit_test(test_summary_long_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,15 @@ void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
 	tt_ev_send(em, ev);
 }
 
+void tt_dir_zfree(struct tt_dirstate *d)
+{
+	if (!d->z)
+		return;
+	d->z->t->stream_free(d->z->t->ctx, d->z->s);
+	free(d->z);
+	d->z = NULL;
+}
+
 void tt_dir_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 		 const char *detail, const struct tt_emit *em)
 {
@@ -35,9 +44,7 @@ void tt_dir_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 	if (!d->dead && what)
 		tt_emit_decode_error(em, dir, what, detail);
 	d->dead = true;
-	if (d->zs) /* an inflate stream: nothing more goes through it */
-		d->zt->stream_free(d->zt->ctx, d->zs);
-	d->zs = NULL;
+	tt_dir_zfree(d); /* nothing more goes through it */
 	free(d->rbuf);
 	free(d->hbuf);
 	d->rbuf = d->hbuf = NULL;
@@ -74,7 +81,7 @@ size_t tt_conn_heap_bytes(const struct tt_conn *c)
 	for (int i = 0; i < 2; i++) {
 		const struct tt_dirstate *d = &c->d[i];
 		n += block(d->rbuf) + block(d->hbuf) + block(d->kd) +
-		     block(d->q);
+		     block(d->q) + block(d->z);
 	}
 	return n;
 }

@@ -20,6 +20,7 @@
 #include "names.h" /* TT_V_TLS12 ... */
 
 struct tt_inflate; /* inflate.h */
+struct tt_queue;   /* record.c */
 
 /* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
 #define TT_RECORD_MAX (16384 + 2048)
@@ -35,6 +36,13 @@ struct tt_inflate; /* inflate.h */
 #define TT_MSG_INLINE 16   /* of them kept in struct tt_conn itself */
 #define TT_ALERT_LOG  8	   /* alerts listed in the summary */
 #define TT_CA_TEXT    1024 /* CA names kept for a diagnosis */
+
+/* A direction's inflate stream (its epoch's), with the table that made
+ * it. */
+struct tt_zstream {
+	const struct tt_inflate *t;
+	void *s;
+};
 
 struct tt_dirstate {
 	/* record layer */
@@ -83,15 +91,13 @@ struct tt_dirstate {
 
 	/* compression (RFC 3749) of this direction's epoch, TLS <= 1.2:
 	 * set at its ChangeCipherSpec, with the new keys */
-	uint8_t comp;	/* enum tt_compression in force */
-	uint8_t zstate; /* enum tt_zstate */
-	const struct tt_inflate *zt;
-	void *zs; /* the epoch's inflate stream: only while inflating */
+	uint8_t comp;	      /* enum tt_compression in force */
+	uint8_t zstate;	      /* enum tt_zstate */
+	struct tt_zstream *z; /* only while inflating */
 	/* Records waiting (for keys, or for the other direction), whole
-	 * and in order: see struct tt_qent in record/record.c. */
-	uint8_t *q;
-	uint32_t qoff, qlen, qcap;
-	uint8_t qwhy; /* why the first waits: enum step in record.c */
+	 * and in order: see struct tt_queue in record/record.c.  NULL
+	 * while none waits. */
+	struct tt_queue *q;
 	/* records no longer wait for the other direction (see
 	 * ahead_of_other in record.c): set when waiting is given up */
 	bool order_free;
@@ -318,6 +324,9 @@ void tt_conn_learn_role(struct tt_conn *c, enum tt_dir dir,
 /* A decode_error event (level warn). */
 void tt_emit_decode_error(const struct tt_emit *em, enum tt_dir dir,
 			  const char *what, const char *detail);
+
+/* Frees dir's inflate stream, if it has one. */
+void tt_dir_zfree(struct tt_dirstate *d);
 
 /* The one way a direction stops decoding for good: a decode_error
  * saying what and why (unless the direction had already stopped), then

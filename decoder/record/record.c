@@ -50,19 +50,11 @@ void tt_conn_init(struct tt_conn *c)
 
 static void qfree(struct tt_dirstate *d);
 
-/* Frees dir's inflate stream, if it has one. */
-static void zfree(struct tt_dirstate *d)
-{
-	if (d->zs)
-		d->zt->stream_free(d->zt->ctx, d->zs);
-	d->zs = NULL;
-}
-
 void tt_conn_release(struct tt_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
 		struct tt_dirstate *d = &c->d[i];
-		zfree(d);
+		tt_dir_zfree(d);
 		if (d->zstate == TT_Z_ON)
 			d->zstate = TT_Z_OFF; /* the stream is gone */
 		if (d->rbuf)
@@ -197,7 +189,7 @@ static uint8_t null_mac_len(uint16_t cipher)
 static void comp_epoch(struct tt_conn *c, enum tt_dir dir)
 {
 	struct tt_dirstate *d = &c->d[dir];
-	zfree(d);
+	tt_dir_zfree(d);
 	d->comp = c->comp;
 	d->zstate = TT_Z_NONE;
 }
@@ -263,7 +255,7 @@ static void z_off(struct tt_conn *c, enum tt_dir dir, uint8_t type, uint32_t n,
 {
 	struct tt_dirstate *d = &c->d[dir];
 	char mb[TT_NAMEBUF], tb[TT_NAMEBUF];
-	zfree(d);
+	tt_dir_zfree(d);
 	d->zstate = TT_Z_OFF;
 	c->infl |= why;
 	struct tt_event *ev = tt_ev_begin(em, "not_inflated", TT_INFO, dir);
@@ -314,12 +306,14 @@ static enum zres inflate_record(struct tt_conn *c, enum tt_dir dir,
 			z_off(c, dir, type, wire_n, TT_INFL_NO_ZLIB, why, em);
 			return Z_UNREAD;
 		}
-		if (t->stream_new(t->ctx, &d->zs) != 0) {
-			d->zs = NULL;
+		struct tt_zstream *z = malloc(sizeof(*z));
+		if (!z || t->stream_new(t->ctx, &z->s) != 0) {
+			free(z);
 			tt_dir_stop(c, dir, "out of memory", NULL, em);
 			return Z_STOPPED;
 		}
-		d->zt = t;
+		z->t = t;
+		d->z = z;
 		d->zstate = TT_Z_ON;
 	}
 	if (d->zstate != TT_Z_ON)
@@ -341,8 +335,8 @@ static enum zres inflate_record(struct tt_conn *c, enum tt_dir dir,
 		tt_dir_stop(c, dir, "out of memory", NULL, em);
 		return Z_STOPPED;
 	} else {
-		rc = d->zt->inflate(d->zt->ctx, d->zs, p, n, buf,
-				    TT_INFLATED_MAX, &got);
+		rc = d->z->t->inflate(d->z->t->ctx, d->z->s, p, n, buf,
+				      TT_INFLATED_MAX, &got);
 	}
 	if (rc == 0) {
 		*out = buf;
@@ -434,11 +428,21 @@ struct tt_qent {
 };
 #define QENT_SIZE 12 /* sizeof(struct tt_qent), packed in the queue */
 
+/* A direction's waiting records, in a block that exists only while one
+ * waits: the entries (each a struct tt_qent, then its body if kept) from
+ * off to len of buf's cap bytes. */
+struct tt_queue {
+	uint32_t off, len, cap;
+	uint8_t why; /* why the first waits: enum step */
+	uint8_t buf[];
+};
+
 static struct tt_qent qhead(const struct tt_dirstate *d, const uint8_t **body)
 {
+	const struct tt_queue *q = d->q;
 	struct tt_qent e;
-	memcpy(&e, d->q + d->qoff, sizeof(e));
-	*body = e.has_body ? d->q + d->qoff + QENT_SIZE : NULL;
+	memcpy(&e, q->buf + q->off, sizeof(e));
+	*body = e.has_body ? q->buf + q->off + QENT_SIZE : NULL;
 	return e;
 }
 
@@ -449,34 +453,33 @@ static uint32_t qent_len(const struct tt_qent *e)
 
 static bool qempty(const struct tt_dirstate *d)
 {
-	return d->qoff >= d->qlen;
+	return !d->q;
 }
 
-static void qpop(struct tt_dirstate *d)
+/* Why dir's first waiting record waits (enum step; STEP_DONE when none
+ * waits, or when it has not been tried yet). */
+static uint8_t qwhy(const struct tt_dirstate *d)
 {
-	const uint8_t *body;
-	struct tt_qent e = qhead(d, &body);
-	d->qoff += QENT_SIZE + (body ? qent_len(&e) : 0);
-	if (d->qoff < d->qlen)
-		return;
-	d->qoff = d->qlen = 0;
-	if (d->qcap > 4096) { /* a long wait is over: give the memory back */
-		tt_wipe(d->q, d->qcap);
-		free(d->q);
-		d->q = NULL;
-		d->qcap = 0;
-	}
+	return d->q ? d->q->why : 0;
 }
 
 static void qfree(struct tt_dirstate *d)
 {
 	if (d->q) {
-		tt_wipe(d->q, d->qcap);
+		tt_wipe(d->q, sizeof(*d->q) + d->q->cap);
 		free(d->q);
 	}
 	d->q = NULL;
-	d->qoff = d->qlen = d->qcap = 0;
-	d->qwhy = 0;
+}
+
+/* Drops the first waiting record; the block goes with the last. */
+static void qpop(struct tt_dirstate *d)
+{
+	const uint8_t *body;
+	struct tt_qent e = qhead(d, &body);
+	d->q->off += QENT_SIZE + (body ? qent_len(&e) : 0);
+	if (d->q->off >= d->q->len)
+		qfree(d);
 }
 
 /* Appends a record to dir's queue (by its header alone once the bodies
@@ -484,29 +487,34 @@ static void qfree(struct tt_dirstate *d)
 static bool enqueue(struct tt_dirstate *d, uint32_t seq, const uint8_t *hdr,
 		    const uint8_t *p, uint32_t n)
 {
-	if (d->qlen - d->qoff > TT_KEYQ_MAX + TT_KEYQ_HDRS)
+	struct tt_queue *q = d->q;
+	uint32_t off = q ? q->off : 0, len = q ? q->len : 0;
+	uint32_t cap = q ? q->cap : 0;
+	if (len - off > TT_KEYQ_MAX + TT_KEYQ_HDRS)
 		return false;
-	if (d->qlen - d->qoff > TT_KEYQ_MAX)
+	if (len - off > TT_KEYQ_MAX)
 		p = NULL;
-	size_t need = (size_t)d->qlen + QENT_SIZE + (p ? n : 0);
+	size_t need = (size_t)len + QENT_SIZE + (p ? n : 0);
 	if (need > TT_KEYQ_MAX + TT_KEYQ_HDRS + QENT_SIZE + TT_RECORD_MAX)
 		return false;
-	if (need > d->qcap) {
-		size_t cap = d->qcap ? d->qcap : 4096;
-		while (cap < need)
-			cap *= 2;
-		uint8_t *nq = realloc(d->q, cap);
+	if (need > cap) {
+		size_t ncap = cap ? cap : 4096;
+		while (ncap < need)
+			ncap *= 2;
+		struct tt_queue *nq = realloc(q, sizeof(*q) + ncap);
 		if (!nq)
 			return false;
-		d->q = nq;
-		d->qcap = (uint32_t)cap;
+		if (!q)
+			*nq = (struct tt_queue){0};
+		q = d->q = nq;
+		q->cap = (uint32_t)ncap;
 	}
 	struct tt_qent e = {.seq = seq, .has_body = p != NULL};
 	memcpy(e.hdr, hdr, 5);
-	memcpy(d->q + d->qlen, &e, sizeof(e));
+	memcpy(q->buf + len, &e, sizeof(e));
 	if (p)
-		memcpy(d->q + d->qlen + QENT_SIZE, p, n);
-	d->qlen = (uint32_t)need;
+		memcpy(q->buf + len + QENT_SIZE, p, n);
+	q->len = (uint32_t)need;
 	return true;
 }
 
@@ -614,7 +622,7 @@ static enum step run_head(struct tt_conn *c, enum tt_dir dir, bool give_up,
 	struct tt_qent e = qhead(d, &body);
 	enum step s =
 		record_body(c, dir, e.hdr, body, qent_len(&e), give_up, em);
-	d->qwhy = (uint8_t)s;
+	d->q->why = (uint8_t)s;
 	if (s != STEP_DONE)
 		return s;
 	qpop(d);
@@ -703,12 +711,13 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		return;
 	}
 	if (!behind) {
-		d->qwhy = (uint8_t)s; /* nothing else can go before it */
+		d->q->why = (uint8_t)s; /* nothing else can go before it */
 		return;
 	}
 	/* Records waiting for keys stay until keys come (tt_conn_drain);
 	 * one waiting for the other direction may be freed by this one. */
-	if (c->d[0].qwhy == STEP_WAIT_ORDER || c->d[1].qwhy == STEP_WAIT_ORDER)
+	if (qwhy(&c->d[0]) == STEP_WAIT_ORDER ||
+	    qwhy(&c->d[1]) == STEP_WAIT_ORDER)
 		drain(c, 0, em);
 }
 

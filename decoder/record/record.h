@@ -29,7 +29,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 /* Whether records wait, in either direction. */
 static inline bool tt_conn_waiting(const struct tt_conn *c)
 {
-	return c->d[0].qlen > c->d[0].qoff || c->d[1].qlen > c->d[1].qoff;
+	return c->d[0].q || c->d[1].q;
 }
 /* Decodes what waits, in wire order, as far as keys allow: called when
  * keys may have come. */

@@ -128,7 +128,7 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
 	}
 	fz_close(&c, k, "inflate");
 	for (int d = 0; d < 2; d++)
-		if (c.d[d].zs)
+		if (c.d[d].z)
 			fz_fail("an inflate stream outlived the connection");
 }
 

@@ -77,7 +77,7 @@ static size_t block(const void *p)
 size_t tt_conn_heap_bytes(const struct tt_conn *c)
 {
 	size_t n = block(c->sni) + block(c->ca_text) + block(c->msgs_more) +
-		   block(c->stls);
+		   block(c->alerts) + block(c->stls);
 	for (int i = 0; i < 2; i++) {
 		const struct tt_dirstate *d = &c->d[i];
 		n += block(d->rbuf) + block(d->hbuf) + block(d->kd) +

@@ -44,38 +44,64 @@ struct tt_zstream {
 	void *s;
 };
 
+/* One direction.  Fields go widest first so that the struct has no
+ * holes; the comment of each says which part of the decoder it is for. */
 struct tt_dirstate {
+	/* record layer: a copy of the body, only while a needed record is
+	 * split */
+	uint8_t *rbuf;
+	/* handshake reassembly: only while a message is split */
+	uint8_t *hbuf;
+	/* decryption (decoder/decrypt): secrets and keys, only while
+	 * decrypting */
+	struct tt_kdir *kd;
+	/* compression: only while inflating */
+	struct tt_zstream *z;
+	/* Records waiting (for keys, or for the other direction), whole
+	 * and in order: see struct tt_queue in record/record.c.  NULL
+	 * while none waits. */
+	struct tt_queue *q;
+
+	uint64_t records; /* completed */
+	uint64_t decoded; /* decoded, or reported as ciphertext */
+	uint64_t bytes;
+
+	/* handshake reassembly */
+	uint32_t hlen, hcap;
+	uint32_t hskip; /* body bytes still to pass over of a message over
+			 * TT_HS_MSG_MAX */
+	uint32_t hs_msgs;
+
+	/* record layer: the record in progress's body length (at most
+	 * TT_RECORD_MAX, or 2^15 - 1 SSL 2.0-framed) and the bytes of it
+	 * seen so far */
+	uint16_t rlen, rgot;
+	/* struct tt_conn.sh_count at this direction's last ChangeCipherSpec
+	 * (TLS <= 1.2) */
+	uint16_t ccs_sh;
+
 	/* record layer */
 	uint8_t hdr[5];
 	uint8_t hdr_have;
 	uint8_t rtype;
-	uint32_t rlen; /* body length of the record in progress */
-	uint32_t rgot; /* body bytes of it seen so far */
-	uint8_t *rbuf; /* body copy, only while a needed record is split */
-	bool rskip;    /* the record in progress is skipped, not decoded:
-			 * decided once, when its header is complete */
+	bool rskip; /* the record in progress is skipped, not decoded:
+		     * decided once, when its header is complete */
 	/* the record in progress is SSL 2.0-framed (a direction's first
 	 * record can be): its message type, read after the 2-byte header;
 	 * 0 otherwise */
 	uint8_t v2_msg;
-	/* handshake reassembly: only while a message is split */
-	uint8_t *hbuf;
-	uint32_t hlen, hcap;
-	uint32_t hskip;	    /* body bytes still to pass over of a message over
-			 * TT_HS_MSG_MAX */
 	uint8_t alert_part; /* first byte of an alert split across records */
 	bool alert_have;
-
 	bool ccs;	  /* ChangeCipherSpec sent in this direction (<= 1.2) */
 	uint8_t null_mac; /* NULL cipher in force: MAC bytes per record */
 	bool dead;	  /* stopped decoding; bytes pass through */
-	uint64_t records; /* completed */
-	uint64_t decoded; /* decoded, or reported as ciphertext */
-	uint64_t bytes;
-	uint32_t hs_msgs;
-	uint32_t enc_hs_after_ccs; /* encrypted handshake records since CCS */
+	/* an encrypted handshake record went by since the CCS */
+	bool enc_hs_after_ccs;
+	/* records no longer wait for the other direction (see
+	 * ahead_of_other in record.c): set when waiting is given up */
+	bool order_free;
 
-	/* decryption (decoder/decrypt.c) */
+	/* decryption (decoder/decrypt) */
 	uint8_t kstate;	 /* enum tt_kstate */
 	uint8_t klabel;	 /* TLS 1.3: enum tt_keylog_label of this epoch */
 	bool ksw_app;	 /* 1.3 Finished decrypted: next records use the
@@ -84,23 +110,11 @@ struct tt_dirstate {
 	bool ksw_hs;	 /* EndOfEarlyData decrypted: the client's next
 			  * records use its handshake secret */
 	bool k_opened;	 /* a record opened with this epoch's keys */
-	struct tt_kdir *kd; /* secrets and keys: only while decrypting */
-	/* struct tt_conn.sh_count at this direction's last ChangeCipherSpec
-	 * (TLS <= 1.2) */
-	uint16_t ccs_sh;
 
 	/* compression (RFC 3749) of this direction's epoch, TLS <= 1.2:
 	 * set at its ChangeCipherSpec, with the new keys */
-	uint8_t comp;	      /* enum tt_compression in force */
-	uint8_t zstate;	      /* enum tt_zstate */
-	struct tt_zstream *z; /* only while inflating */
-	/* Records waiting (for keys, or for the other direction), whole
-	 * and in order: see struct tt_queue in record/record.c.  NULL
-	 * while none waits. */
-	struct tt_queue *q;
-	/* records no longer wait for the other direction (see
-	 * ahead_of_other in record.c): set when waiting is given up */
-	bool order_free;
+	uint8_t comp;	/* enum tt_compression in force */
+	uint8_t zstate; /* enum tt_zstate */
 };
 
 /* A direction's decryption state. */
@@ -196,33 +210,68 @@ struct tt_alert_note {
 	bool inferred;
 };
 
+/* Fields go widest first so that the struct has no holes; those of one
+ * part of the decoder keep together within each width. */
 struct tt_conn {
 	struct tt_dirstate d[2];
-	uint32_t rec_seq; /* records completed, both directions: wire order */
-	uint8_t role;	  /* enum tt_role */
-	uint16_t version; /* negotiated, 0 until ServerHello */
-	uint16_t cipher;
-	uint8_t sni_len;
+
 	/* the latest server name a ClientHello gave, sanitized (at most
 	 * TT_SNI_MAX bytes), in a block of its size; NULL when none */
 	char *sni;
-	char alpn[32]; /* the server's choice */
-	bool hrr;
-	uint8_t crandom[32], srandom[32]; /* of the latest hellos */
-	/* 0-RTT (RFC 8446 4.2.10): enum tt_early, and the client's early
-	 * data records seen (application data under its early secret,
-	 * accepted or passed over by the server) */
-	uint8_t early;
-	uint32_t early_records;
-
-	/* decryption: where keys come from (NULL: none) and what happened */
+	/* decryption: where keys come from (NULL: none) */
 	const struct tt_keysrc *ks;
+	/* the CA names of the latest CertificateRequest, for a diagnosis:
+	 * a block of their size (at most TT_CA_TEXT), NULL when none */
+	char *ca_text;
+	/* the handshake messages of the summary's list past the first
+	 * TT_MSG_INLINE (see msgs) */
+	uint16_t *msgs_more;
+	/* the alerts listed in the summary (nalerts of them, at most
+	 * TT_ALERT_LOG), in a block made for the first; NULL before */
+	struct tt_alert_note *alerts;
+	const char *end_errname; /* static strings from the first end */
+	const char *end_call;
+	/* per direction: the call that moved bytes past the hooks (static
+	 * string), NULL while every byte was seen */
+	const char *bypass[2];
+	/* STARTTLS (decoder/starttls): the follower of the cleartext
+	 * protocol while some of it is still to come (NULL otherwise: it
+	 * exists only from the first bytes to the upgrade); see starttls
+	 * and plain below */
+	struct tt_stls *stls;
+
+	uint32_t rec_seq; /* records completed, both directions: wire order */
+	/* 0-RTT (RFC 8446 4.2.10): the client's early data records seen
+	 * (application data under its early secret, accepted or passed
+	 * over by the server); see early below */
+	uint32_t early_records;
 	uint32_t dec_records; /* records decrypted */
+	int32_t cr_ca_count;  /* CA names of the latest CertificateRequest */
+
+	uint16_t version; /* negotiated, 0 until ServerHello */
+	uint16_t cipher;
+	uint16_t key_updates[2]; /* KeyUpdates per direction */
+	uint16_t sh_count; /* ServerHellos decoded (not HelloRetryRequests) */
+	uint16_t reneg_attempts;
+	/* The handshake messages seen, for the summary (at most TT_MSG_LOG,
+	 * nmsg of them): each type | dir << 8 | inferred << 9, the first
+	 * TT_MSG_INLINE here, the others in msgs_more (TT_MSG_LOG -
+	 * TT_MSG_INLINE of them, made for the first one): see tt_conn_msg. */
+	uint16_t msgs[TT_MSG_INLINE];
+
+	char alpn[32];			  /* the server's choice */
+	uint8_t crandom[32], srandom[32]; /* of the latest hellos */
+
+	uint8_t role; /* enum tt_role */
+	uint8_t sni_len;
+	bool hrr;
+	uint8_t early; /* enum tt_early */
+
+	/* decryption: what happened */
 	bool keys_missing, dec_failed, dec_unsupported, dec_nocrypto;
 	/* keys could come, but the version is a TLS 1.3 draft: not
 	 * decrypted */
 	bool dec_draft;
-	uint16_t key_updates[2]; /* KeyUpdates per direction */
 
 	/* compression (RFC 3749): the latest ServerHello's method, taken by
 	 * each direction at its next ChangeCipherSpec; the methods the
@@ -230,55 +279,34 @@ struct tt_conn {
 	 * the last method other than null a handshake chose, and what
 	 * became of inflating (enum tt_infl bits), for the summary */
 	uint8_t comp, ch_comp, comp_used, infl;
-	uint16_t sh_count; /* ServerHellos decoded (not HelloRetryRequests) */
 
 	/* handshakes and renegotiation (decoder/session.c) */
 	uint8_t phase; /* enum tt_phase */
 	bool fin[2];   /* Finished seen per direction, this handshake */
 	uint8_t reneg; /* enum tt_reneg */
-	uint8_t reneg_initiator; /* enum tt_role */
-	uint16_t reneg_attempts;
+	uint8_t reneg_initiator;      /* enum tt_role */
 	bool ch_seen, ch_ri, ch_scsv; /* secure renegotiation (RFC 5746) */
 	bool sh_seen, sh_ri;
 	/* encrypt_then_mac (RFC 7366) in the latest ClientHello and
 	 * ServerHello: used from the CCS of their handshake (decrypt.c) */
 	bool ch_etm, sh_etm;
 	bool cr_seen;
-	int32_t cr_ca_count;
-	/* the CA names, for a diagnosis: a block of their size (at most
-	 * TT_CA_TEXT), NULL when none */
-	char *ca_text;
 	int8_t client_cert; /* -1 not seen, 0 empty, 1 sent */
-	/* The handshake messages seen, for the summary (at most TT_MSG_LOG):
-	 * each type | dir << 8 | inferred << 9, the first TT_MSG_INLINE in
-	 * msgs, the others in msgs_more (TT_MSG_LOG - TT_MSG_INLINE of them,
-	 * made for the first one): see tt_conn_msg. */
 	uint8_t nmsg;
-	uint16_t msgs[TT_MSG_INLINE];
-	uint16_t *msgs_more;
 	uint8_t nalerts;
-	struct tt_alert_note alerts[TT_ALERT_LOG];
 	bool fatal[2];	      /* a fatal alert went in that direction */
 	bool close_notify[2]; /* seen in clear */
 	bool enc_alert[2];    /* an encrypted alert record was seen */
 	bool appdata[2];
 	bool ended; /* connection_closed or _reset written */
 	bool peer_fin;
-	uint8_t end_how;	 /* enum tt_end_how */
-	const char *end_errname; /* static strings from the first end */
-	const char *end_call;
-	bool diag_done; /* the end-of-connection diagnosis */
-	/* per direction: the call that moved bytes past the hooks (static
-	 * string), NULL while every byte was seen */
-	const char *bypass[2];
+	uint8_t end_how; /* enum tt_end_how */
+	bool diag_done;	 /* the end-of-connection diagnosis */
 
-	/* STARTTLS (decoder/starttls): the follower of the cleartext
-	 * protocol while some of it is still to come (NULL otherwise: it
-	 * exists only from the first bytes to the upgrade), the protocol
-	 * that upgraded (enum tt_starttls_protocol, 0 when none), and
-	 * whether following ended without TLS: the connection is then not
-	 * TLS at all, and every feed returns TT_PLAIN. */
-	struct tt_stls *stls;
+	/* STARTTLS: the protocol that upgraded (enum
+	 * tt_starttls_protocol, 0 when none), and whether following ended
+	 * without TLS: the connection is then not TLS at all, and every
+	 * feed returns TT_PLAIN. */
 	uint8_t starttls;
 	bool plain;
 };

@@ -77,6 +77,9 @@ void tt_conn_release(struct tt_conn *c)
 	c->msgs_more = NULL;
 	if (c->nmsg > TT_MSG_INLINE)
 		c->nmsg = TT_MSG_INLINE; /* the rest of the list is gone */
+	free(c->alerts);
+	c->alerts = NULL;
+	c->nalerts = 0;
 	free(c->ca_text);
 	c->ca_text = NULL;
 }
@@ -206,7 +209,7 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		bool tls13 = v == 0 || v >= TT_V_TLS13;
 		if (!tls13) {
 			d->ccs = true;
-			d->enc_hs_after_ccs = 0;
+			d->enc_hs_after_ccs = false;
 			d->null_mac = null_mac_len(c->cipher);
 		}
 		/* TLS 1.3 sends it only for middlebox compatibility. */
@@ -561,7 +564,7 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 			else if (o.type == TT_CT_HANDSHAKE)
 				/* read: a later handshake record that is
 				 * not read is not this epoch's Finished */
-				d->enc_hs_after_ccs++;
+				d->enc_hs_after_ccs = true;
 			if (!d->dead)
 				tt_dec_switch(c, dir, &dem);
 			d->decoded++;
@@ -911,7 +914,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 						mt != SSL2_MT_SERVER_HELLO))
 					return bad_header(c, dir, fed, em);
 				d->v2_msg = mt;
-				d->rlen = len - 1;
+				d->rlen = (uint16_t)(len - 1);
 				d->rgot = 0;
 				d->rskip = false;
 				if (d->rlen == 0) {
@@ -926,7 +929,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			if (d->hdr_have < 5)
 				return TT_OK;
 			d->rtype = d->hdr[0];
-			d->rlen = (uint32_t)(d->hdr[3] << 8 | d->hdr[4]);
+			d->rlen = (uint16_t)(d->hdr[3] << 8 | d->hdr[4]);
 			d->rgot = 0;
 			/* decided once: the other direction may change the
 			 * version while this record's bytes arrive; a record
@@ -942,7 +945,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			uint32_t take = n < left ? (uint32_t)n : left;
 			p += take;
 			n -= take;
-			d->rgot += take;
+			d->rgot = (uint16_t)(d->rgot + take);
 			if (d->rgot < d->rlen)
 				return TT_OK;
 			d->hdr_have = 0;
@@ -971,7 +974,7 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			memcpy(d->rbuf + d->rgot, p, take);
 			p += take;
 			n -= take;
-			d->rgot += take;
+			d->rgot = (uint16_t)(d->rgot + take);
 			if (d->rgot < d->rlen)
 				return TT_OK;
 			d->hdr_have = 0;

@@ -135,7 +135,9 @@ void tt_sess_message(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 static void alert_note(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 		       uint8_t desc, bool inferred)
 {
-	if (c->nalerts < TT_ALERT_LOG)
+	if (c->nalerts < TT_ALERT_LOG &&
+	    (c->alerts ||
+	     (c->alerts = malloc(TT_ALERT_LOG * sizeof(*c->alerts)))))
 		c->alerts[c->nalerts++] = (struct tt_alert_note){
 			(uint8_t)dir, level, desc, inferred};
 	if (level == TT_ALEVEL_FATAL)
@@ -320,7 +322,10 @@ static void encrypted_hs(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 	enum tt_role sender = tt_sender(c, dir);
 	char evidence[160];
 	/* the first encrypted handshake record after CCS is Finished */
-	if (d->ccs && d->enc_hs_after_ccs++ == 0) {
+	bool first = d->ccs && !d->enc_hs_after_ccs;
+	if (d->ccs)
+		d->enc_hs_after_ccs = true;
+	if (first) {
 		struct tt_event *ev = tt_ev_begin(em, "finished", TT_INFO, dir);
 		tt_ev_int(ev, "record_length", TT_DEBUG, len);
 		tt_ev_str(ev, "evidence", TT_INFO,
@@ -415,7 +420,7 @@ void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	case TT_CT_CHANGE_CIPHER_SPEC: {
 		/* a renegotiation's CCS: the next encrypted handshake record
 		 * in this direction is its Finished */
-		c->d[dir].enc_hs_after_ccs = 0;
+		c->d[dir].enc_hs_after_ccs = false;
 		struct tt_event *ev =
 			tt_ev_begin(em, "change_cipher_spec", TT_INFO, dir);
 		tt_ev_int(ev, "record_length", TT_DEBUG, len);

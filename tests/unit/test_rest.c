@@ -24,8 +24,8 @@
 #define SNI "www.example-shop.com"
 
 /* The decoder's share of a connection at rest, in bytes, at most. */
-#define REST_MAX13 900
-#define REST_MAX12 900
+#define REST_MAX13 800
+#define REST_MAX12 800
 
 /* Replays r as one side (pieces of piece bytes; keys held back until
  * the end when late), checks that both directions decrypt and nothing

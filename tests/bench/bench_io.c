@@ -5,7 +5,7 @@
  *   bench_io pipe N    write(64) then read(64) on one pipe, N times
  *   bench_io tcp N     the same over a 127.0.0.1 TCP connection made here
  *
- * Prints one line, `MODE ns_per_pair=X`, which scripts/bench.sh compares
+ * Prints one line, `MODE ns_per_pair=X`, which scripts/bench.py compares
  * with and without the shim in the same run.
  *
  * X is not the plain mean of the N pairs. The loop is timed in chunks of

@@ -19,6 +19,7 @@ packages=(
 	ca-certificates
 	tshark
 	iproute2
+	strace		# make bench: the strace columns
 	procps
 	psmisc
 	strace		# test_batch: the log writes of a traced process

@@ -46,6 +46,10 @@ Environment:
   BENCH_STIME_S    seconds per s_time run (default 3)
   BENCH_AB_N       requests per ab run (default 2000; 20 at a time)
   BENCH_IDLE_N     idle connections (default 10000)
+  BENCH_IDLE_ROUNDS  rounds of the idle workload (default 2, or
+                   BENCH_ROUNDS if lower: its figures repeat to within a
+                   few bytes, and each round handshakes 2 x 10,000
+                   connections, the longest part of the run)
   BENCH_LOG_HS     handshakes per log-volume run (default 200)
   BENCH_SLOW_DIV   the strace sides run 1/DIV of the work of bench_io and
                    bench_tls (default 8; the figures are per operation,
@@ -110,6 +114,7 @@ STIME_S = env_int("BENCH_STIME_S", 3)
 AB_N = env_int("BENCH_AB_N", 2000)
 AB_C = 20
 IDLE_N = env_int("BENCH_IDLE_N", 10000)
+IDLE_ROUNDS = env_int("BENCH_IDLE_ROUNDS", min(ROUNDS, 2))
 LOG_HS = env_int("BENCH_LOG_HS", 200)
 SLOW_DIV = env_int("BENCH_SLOW_DIV", 8)
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"
@@ -346,6 +351,7 @@ def rounds(label, sides, n=ROUNDS):
     """Runs every side n times, alternating the order, and returns
     {side key: {metric: [values]}}."""
     got = {s.key: {} for s in sides}
+    t0 = time.monotonic()
     for r in range(n):
         order = sides if r % 2 == 0 else sides[::-1]
         line = []
@@ -356,7 +362,7 @@ def rounds(label, sides, n=ROUNDS):
             line.append("%s %s" % (s.key, " ".join("%s=%.6g" % kv for kv in vals.items())))
         if VERBOSE:
             log("%s round %d/%d: %s" % (label, r + 1, n, "; ".join(line)))
-    log("%s: %d rounds done" % (label, n))
+    log("%s: %d rounds done in %.0f s" % (label, n, time.monotonic() - t0))
     return got
 
 
@@ -804,7 +810,8 @@ def w_idle():
 
     try:
         got = rounds("idle", [Side("untraced", side(base_env())),
-                              Side("tlstrace", side(traced_env(decrypt="on")))])
+                              Side("tlstrace", side(traced_env(decrypt="on")))],
+                     IDLE_ROUNDS)
     except BenchError as e:
         fail_rows([name], e)
         return
@@ -826,8 +833,8 @@ def w_idle():
                  "from the server's /proc/self/smaps_rollup (Private = Private_Clean + "
                  "Private_Dirty); none held = after 16 connections were made and closed; "
                  "the client is a separate exec'd process without LD_PRELOAD; "
-                 "SSL_MODE_RELEASE_BUFFERS on both ends; not pinned; the extra is tlstrace's "
-                 "median minus untraced's.")
+                 "SSL_MODE_RELEASE_BUFFERS on both ends; not pinned; %d rounds; the extra is "
+                 "tlstrace's median minus untraced's." % IDLE_ROUNDS)
 
 
 PID_RX = re.compile(rb'(?:\bpid=|"pid":\s*)(\d+)')
@@ -837,6 +844,7 @@ def w_log():
     """Log bytes per connection, per level and format, server and client
     ends apart."""
     table = {}
+    t0 = time.monotonic()
     for ver in ("1.3", "1.2"):
         for fmt in ("text", "json"):
             for level in LEVELS:
@@ -866,7 +874,7 @@ def w_log():
                     table[(ver, fmt, level)] = (ends[0] / conns, ends[1] / conns)
                 finally:
                     shutil.rmtree(d, ignore_errors=True)
-    log("log volume done")
+    log("log volume: done in %.0f s" % (time.monotonic() - t0))
     return table
 
 
@@ -912,8 +920,9 @@ def report(started, wall, load0, logvol, log_err):
         sh(["strace", "-V"]).splitlines()[0] if shutil.which("strace") else "strace missing",
         sh(["dumpcap", "-v"]).splitlines()[0] if shutil.which("dumpcap") else "dumpcap missing",
         sh(["openssl", "version"])))
-    out.append("- %d rounds per workload, order of sides reversed every other round; each "
-               "figure the median of its rounds, (min..max) after it" % ROUNDS)
+    out.append("- %d rounds per workload (idle: %d), order of sides reversed every other "
+               "round; each figure the median of its rounds, (min..max) after it"
+               % (ROUNDS, IDLE_ROUNDS))
     out.append("- pinning: %s" % ("traced programs on CPU %s, load generators on CPU %s"
                                   % (CPU_MAIN, CPU_LOAD) if CPU_MAIN else "none (one CPU or "
                                   "no taskset)"))

@@ -19,10 +19,9 @@ packages=(
 	ca-certificates
 	tshark
 	iproute2
-	strace		# make bench: the strace columns
+	strace		# make bench (its columns), test_batch (the log writes of a traced process)
 	procps
 	psmisc
-	strace		# test_batch: the log writes of a traced process
 	nginx		# real servers under load (integration)
 	apache2
 	apache2-utils	# ab

@@ -5,7 +5,8 @@
 #                   the stress tool traced under ThreadSanitizer, the
 #                   decoder's layers, the clang-format check
 #   make demo       trace a local mTLS and renegotiation exchange
-#   make bench      hook overhead, as ratios against the same run untraced
+#   make bench      cost of tracing beside strace and dumpcap, as ratios against
+#                   the same workloads untraced (build/bench/results.md)
 #   make fuzz       every fuzz target for FUZZ_SECONDS (default 60), FUZZ_JOBS
 #                   at a time (default 1); FUZZ_TARGETS="fuzz_dn ..." only those
 #   make format     clang-format -i over the C sources and headers

@@ -78,6 +78,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from proclib import children, free_ports, listening, wait_until  # noqa: E402
 BENCH_IO = os.path.join(BUILD, "bench", "bench_io")
 BENCH_TLS = os.path.join(BUILD, "bench", "bench_tls")
 CERTS = os.path.join(BUILD, "certs")
@@ -216,52 +218,6 @@ def stop(p, sig=signal.SIGTERM, timeout=10):
         except subprocess.TimeoutExpired:
             stop_pid(p.pid, signal.SIGKILL)
             p.wait(timeout=timeout)
-
-
-def children(pid):
-    """Pids whose parent is pid (from /proc/PID/stat)."""
-    kids = []
-    for st in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(st) as f:
-                s = f.read()
-        except OSError:
-            continue
-        fields = s[s.rfind(")") + 2:].split()
-        if int(fields[1]) == pid:
-            kids.append(int(st.split("/")[2]))
-    return kids
-
-
-def wait_until(cond, timeout, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
-
-
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-def free_ports(n):
-    """n distinct free ports (bound then released: nginx needs numbers)."""
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Spawned:
@@ -600,7 +556,7 @@ class TracedServer:
         kids = wait_until(lambda: children(self.sp.p.pid), 10)
         if not kids:
             raise BenchError("no child of %s" % " ".join(self.sp.cmd))
-        return kids[0]
+        return min(kids)
 
 
 def w_stime():

@@ -7,26 +7,12 @@ import glob
 import shutil
 import socket
 from tlslib import *
+from proclib import children, free_port, free_ports, listening, wait_until
 
 APACHE = "/usr/sbin/apache2"
 MODS = "/usr/lib/apache2/modules"
 WORKER_USER = "www-data"
 ROOT_USER = os.geteuid() == 0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def free_ports(n):
-    ports = set()
-    while len(ports) < n:
-        ports.add(free_port())
-    return sorted(ports)
 
 
 def world_readable(path):
@@ -56,39 +42,6 @@ def trace_env(logpat):
     env.update(LD_PRELOAD=LIB, TLSTRACE_LOG=logpat, TLSTRACE_FORMAT="json",
                TLSTRACE_LEVEL="info")
     return env
-
-
-def children(pid):
-    """Pids whose parent is pid (scan of /proc, bounded by its size)."""
-    kids = set()
-    for st in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(st) as f:
-                s = f.read()
-        except OSError:
-            continue
-        fields = s[s.rfind(")") + 2:].split()
-        if int(fields[1]) == pid:
-            kids.add(int(st.split("/")[2]))
-    return kids
-
-
-def wait_until(cond, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    return cond()
-
-
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def read_logs(pattern):

@@ -22,45 +22,6 @@
 
 typedef void (*finish_fn)(struct tt_conn *c, struct evlog *l);
 
-static void end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
-		enum tt_dir dir, const char *err, const char *call)
-{
-	struct tt_end_info ei = {.how = how,
-				 .dir = dir,
-				 .errname = err,
-				 .call = call,
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(c, &ei, &l->em);
-}
-
-static void close_normally(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
-}
-
-static void peer_fin_then_close(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_PEER_FIN, TT_IN, NULL, "read");
-	end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
-}
-
-static void reset_by_peer(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_ERROR, TT_IN, "ECONNRESET", "read");
-	end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
-}
-
-static void local_abort(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_LOCAL_ABORT, TT_OUT, NULL, "close");
-}
-
-static void exit_open(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_EXIT, TT_OUT, NULL, NULL);
-}
-
 /* The lines of r replayed as one side (with its keys or without), at
  * level, through filter f (NULL: none), into l. */
 static void run(const struct tlsgen_result *r, int as_server, int keys,
@@ -227,19 +188,14 @@ static void check_scenario(const struct scenario *s)
 static void test_reneg_refused_iis(void **state)
 {
 	(void)state;
-	struct scenario s = {"IIS-style refusal, client",
-			     reneg(1, 1),
-			     0,
-			     0,
-			     reset_by_peer,
-			     1,
-			     0};
+	struct scenario s = {"IIS-style refusal, client", reneg(1, 1), 0, 0,
+			     evlog_reset_then_close,	  1,	       0};
 	check_scenario(&s);
 	struct scenario srv = {"IIS-style refusal, server",
 			       reneg(1, 1),
 			       1,
 			       0,
-			       local_abort,
+			       evlog_abort,
 			       1,
 			       0};
 	check_scenario(&srv);
@@ -247,7 +203,7 @@ static void test_reneg_refused_iis(void **state)
 				reneg(1, 1),
 				0,
 				0,
-				exit_open,
+				evlog_exit_open,
 				1,
 				0};
 	check_scenario(&open);
@@ -257,7 +213,7 @@ static void test_reneg_refused_openssl(void **state)
 {
 	(void)state;
 	struct scenario s = {"OpenSSL-style refusal", reneg(1, 0), 0, 0,
-			     peer_fin_then_close,     1,	   0};
+			     evlog_fin_then_close,    1,	   0};
 	check_scenario(&s);
 }
 
@@ -266,14 +222,14 @@ static void test_reneg_accepted(void **state)
 	(void)state;
 	/* the renegotiation's CertificateRequest (the first handshake has
 	 * none) is ciphertext without keys */
-	struct scenario s = {"accepted renegotiation", reneg(0, 0), 0, 0,
-			     close_normally,	       0,	    0};
+	struct scenario s = {
+		"accepted renegotiation", reneg(0, 0), 0, 0, evlog_close, 0, 0};
 	check_scenario(&s);
 	struct scenario keys = {"accepted renegotiation, keys",
 				reneg(0, 0),
 				1,
 				1,
-				close_normally,
+				evlog_close,
 				0,
 				1};
 	check_scenario(&keys);
@@ -289,7 +245,7 @@ static void test_no_client_cert(void **state)
 			     mtls(TLSGEN_TLS12, 0),
 			     0,
 			     0,
-			     peer_fin_then_close,
+			     evlog_fin_then_close,
 			     2,
 			     1};
 	check_scenario(&s);
@@ -297,7 +253,7 @@ static void test_no_client_cert(void **state)
 			       mtls(TLSGEN_TLS13, 0),
 			       0,
 			       1,
-			       peer_fin_then_close,
+			       evlog_fin_then_close,
 			       1,
 			       1};
 	check_scenario(&t13);
@@ -310,7 +266,7 @@ static void test_mtls_tls13_keys(void **state)
 			     mtls(TLSGEN_TLS13, 1),
 			     0,
 			     1,
-			     close_normally,
+			     evlog_close,
 			     0,
 			     1};
 	check_scenario(&s);

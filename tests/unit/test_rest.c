@@ -82,6 +82,20 @@ static size_t rest_every_way(const struct tlsgen_result *r,
 	return most;
 }
 
+/* The most r leaves at rest, printed and checked against most. */
+static void rest_case(const struct tlsgen_opts *o, const char *what,
+		      const char *want_summary, size_t most)
+{
+	struct tlsgen_result r;
+	assert_int_equal(evlog_tlsgen(o, &r), 0);
+	size_t n = rest_every_way(&r, want_summary);
+	printf("%s at rest: sizeof(struct tt_conn) %zu, heap %zu, total %zu "
+	       "bytes\n",
+	       what, sizeof(struct tt_conn), n - sizeof(struct tt_conn), n);
+	assert_true(n <= most);
+	tlsgen_free(&r);
+}
+
 static void test_rest_tls13(void **state)
 {
 	(void)state;
@@ -90,16 +104,10 @@ static void test_rest_tls13(void **state)
 				.alpn = "h2,http/1.1",
 				.ciphersuites = "TLS_AES_128_GCM_SHA256",
 				.app_bytes = 100};
-	struct tlsgen_result r;
-	assert_int_equal(evlog_tlsgen(&o, &r), 0);
-	size_t n = rest_every_way(
-		&r, "\"version\":\"TLS 1.3\",\"cipher\":\"TLS_AES_128_GCM_"
-		    "SHA256\",\"sni\":\"" SNI "\",\"alpn\":\"h2\"");
-	printf("TLS 1.3 AES-128-GCM at rest: sizeof(struct tt_conn) %zu, "
-	       "heap %zu, total %zu bytes\n",
-	       sizeof(struct tt_conn), n - sizeof(struct tt_conn), n);
-	assert_true(n <= REST_MAX13);
-	tlsgen_free(&r);
+	rest_case(&o, "TLS 1.3 AES-128-GCM",
+		  "\"version\":\"TLS 1.3\",\"cipher\":\"TLS_AES_128_GCM_"
+		  "SHA256\",\"sni\":\"" SNI "\",\"alpn\":\"h2\"",
+		  REST_MAX13);
 }
 
 static void test_rest_tls12(void **state)
@@ -110,16 +118,10 @@ static void test_rest_tls12(void **state)
 				.alpn = "h2,http/1.1",
 				.cipher = "ECDHE-ECDSA-AES128-GCM-SHA256",
 				.app_bytes = 100};
-	struct tlsgen_result r;
-	assert_int_equal(evlog_tlsgen(&o, &r), 0);
-	size_t n = rest_every_way(
-		&r, "\"version\":\"TLS 1.2\",\"cipher\":\"TLS_ECDHE_ECDSA_WITH_"
-		    "AES_128_GCM_SHA256\",\"sni\":\"" SNI "\",\"alpn\":\"h2\"");
-	printf("TLS 1.2 AES-128-GCM at rest: sizeof(struct tt_conn) %zu, "
-	       "heap %zu, total %zu bytes\n",
-	       sizeof(struct tt_conn), n - sizeof(struct tt_conn), n);
-	assert_true(n <= REST_MAX12);
-	tlsgen_free(&r);
+	rest_case(&o, "TLS 1.2 AES-128-GCM",
+		  "\"version\":\"TLS 1.2\",\"cipher\":\"TLS_ECDHE_ECDSA_WITH_"
+		  "AES_128_GCM_SHA256\",\"sni\":\"" SNI "\",\"alpn\":\"h2\"",
+		  REST_MAX12);
 }
 
 /* A renegotiated TLS 1.2 connection lists more handshake messages than

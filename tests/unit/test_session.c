@@ -20,18 +20,6 @@ static void replay(const struct tlsgen_result *r, int as_server,
 	evlog_replay(r, as_server, c, l, piece);
 }
 
-static void end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
-		enum tt_dir dir, const char *err, const char *call)
-{
-	struct tt_end_info ei = {.how = how,
-				 .dir = dir,
-				 .errname = err,
-				 .call = call,
-				 .since_last_us = 5,
-				 .duration_us = 100};
-	tt_conn_end(c, &ei, &l->em);
-}
-
 /* The events of a log, restricted to the session-level ones. */
 static void session_names(const struct evlog *l, char *out, size_t cap)
 {
@@ -107,33 +95,6 @@ static void check(const struct tlsgen_opts *o, int as_server,
 	tlsgen_free(&r);
 }
 
-static void close_normally(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
-}
-
-static void peer_fin_then_close(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_PEER_FIN, TT_IN, NULL, "read");
-	end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
-}
-
-static void reset_by_peer(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_ERROR, TT_IN, "ECONNRESET", "read");
-	end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
-}
-
-static void local_abort(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_LOCAL_ABORT, TT_OUT, NULL, "close");
-}
-
-static void exit_open(struct tt_conn *c, struct evlog *l)
-{
-	end(c, l, TT_END_EXIT, TT_OUT, NULL, NULL);
-}
-
 static const struct tlsgen_opts reneg = {.version = TLSGEN_TLS12,
 					 .client_sends_cert = 1,
 					 .ca_names = TLSGEN_CA_LIST,
@@ -144,11 +105,11 @@ static const struct tlsgen_opts reneg = {.version = TLSGEN_TLS12,
 static void test_accepted(void **state)
 {
 	(void)state;
-	check(&reneg, 0, close_normally,
+	check(&reneg, 0, evlog_close,
 	      "in hello_request in renegotiation:requested "
 	      "out renegotiation:started in renegotiation:completed "
 	      "out connection_closed out summary");
-	check(&reneg, 1, close_normally,
+	check(&reneg, 1, evlog_close,
 	      "out hello_request out renegotiation:requested "
 	      "in renegotiation:started out renegotiation:completed "
 	      "out connection_closed out summary");
@@ -187,13 +148,13 @@ static void test_refused_openssl_style(void **state)
 	struct tlsgen_opts o = refusal(0);
 	/* the diagnosis as soon as the server's fatal alert completes the
 	 * evidence, not at the close */
-	check(&o, 0, peer_fin_then_close,
+	check(&o, 0, evlog_fin_then_close,
 	      "in hello_request in renegotiation:requested out alert "
 	      "out renegotiation:refused in alert "
 	      "in diagnosis:renegotiation_refused_then_alert "
 	      "in connection_closed out summary");
 	/* a client that exits with the connection still open */
-	check(&o, 0, exit_open,
+	check(&o, 0, evlog_exit_open,
 	      "in hello_request in renegotiation:requested out alert "
 	      "out renegotiation:refused in alert "
 	      "in diagnosis:renegotiation_refused_then_alert out summary");
@@ -205,12 +166,12 @@ static void test_refused_open_at_exit(void **state)
 {
 	(void)state;
 	struct tlsgen_opts o = refusal(1);
-	check(&o, 0, exit_open,
+	check(&o, 0, evlog_exit_open,
 	      "in hello_request in renegotiation:requested out alert "
 	      "out renegotiation:refused "
 	      "out diagnosis:renegotiation_refused_then_alert out summary");
 	struct evlog l;
-	client_log(&o, exit_open, &l);
+	client_log(&o, evlog_exit_open, &l);
 	const char *d = evlog_find(&l, "diagnosis", NULL);
 	assert_non_null(d);
 	assert_non_null(strstr(d, "the connection was still open when the "
@@ -224,11 +185,11 @@ static void test_refused_iis_style(void **state)
 {
 	(void)state;
 	struct tlsgen_opts o = refusal(1);
-	check(&o, 0, reset_by_peer,
+	check(&o, 0, evlog_reset_then_close,
 	      "in hello_request in renegotiation:requested out alert "
 	      "out renegotiation:refused in connection_reset "
 	      "in diagnosis:renegotiation_refused_then_reset out summary");
-	check(&o, 1, local_abort,
+	check(&o, 1, evlog_abort,
 	      "out hello_request out renegotiation:requested in alert "
 	      "in renegotiation:refused out connection_reset "
 	      "out diagnosis:renegotiation_refused_then_reset out summary");
@@ -247,7 +208,7 @@ static void test_summary_fields(void **state)
 	struct tt_conn c;
 	tt_conn_init(&c);
 	replay(&r, 0, &c, &l, (size_t)-1);
-	reset_by_peer(&c, &l);
+	evlog_reset_then_close(&c, &l);
 	const char *s = evlog_find(&l, "summary", NULL);
 	assert_non_null(s);
 	static const char *const want[] = {
@@ -268,7 +229,7 @@ static void test_summary_fields(void **state)
 	}
 	/* a second close writes nothing more */
 	size_t n = l.n;
-	close_normally(&c, &l);
+	evlog_close(&c, &l);
 	assert_int_equal(evlog_count(&l, "summary", NULL), 2);
 	assert_int_equal(l.n, n + 1);
 	tt_conn_release(&c);

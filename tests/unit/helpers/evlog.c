@@ -304,14 +304,43 @@ void evlog_replay(const struct tlsgen_result *r, int as_server,
 	}
 }
 
-void evlog_close(struct tt_conn *c, struct evlog *l)
+void evlog_end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
+	       enum tt_dir dir, const char *err, const char *call)
 {
-	struct tt_end_info ei = {.how = TT_END_LOCAL_CLOSE,
-				 .dir = TT_OUT,
-				 .call = "close",
+	struct tt_end_info ei = {.how = how,
+				 .dir = dir,
+				 .errname = err,
+				 .call = call,
 				 .since_last_us = 5,
 				 .duration_us = 100};
 	tt_conn_end(c, &ei, &l->em);
+}
+
+void evlog_close(struct tt_conn *c, struct evlog *l)
+{
+	evlog_end(c, l, TT_END_LOCAL_CLOSE, TT_OUT, NULL, "close");
+}
+
+void evlog_fin_then_close(struct tt_conn *c, struct evlog *l)
+{
+	evlog_end(c, l, TT_END_PEER_FIN, TT_IN, NULL, "read");
+	evlog_close(c, l);
+}
+
+void evlog_reset_then_close(struct tt_conn *c, struct evlog *l)
+{
+	evlog_end(c, l, TT_END_ERROR, TT_IN, "ECONNRESET", "read");
+	evlog_close(c, l);
+}
+
+void evlog_abort(struct tt_conn *c, struct evlog *l)
+{
+	evlog_end(c, l, TT_END_LOCAL_ABORT, TT_OUT, NULL, "close");
+}
+
+void evlog_exit_open(struct tt_conn *c, struct evlog *l)
+{
+	evlog_end(c, l, TT_END_EXIT, TT_OUT, NULL, NULL);
 }
 
 void evlog_replay_closed(const struct tlsgen_result *r, int as_server,

@@ -55,9 +55,19 @@ void evlog_dump(const struct evlog *l);
  * bytes ((size_t)-1: whole). */
 void evlog_replay(const struct tlsgen_result *r, int as_server,
 		  struct tt_conn *c, struct evlog *l, size_t piece);
-/* Ends c as a close() by this process would: a local close, 5 us after
- * the last call, 100 us after the connection began. */
+/* Ends c (tt_conn_end) as the shim would, 5 us after the last call and
+ * 100 us after the connection began: how, in dir, with the error's name
+ * and the call that saw it (either may be NULL). */
+void evlog_end(struct tt_conn *c, struct evlog *l, enum tt_end_how how,
+	       enum tt_dir dir, const char *err, const char *call);
+/* The usual endings: a close() by this process; the peer's FIN read,
+ * then a close; a reset read, then a close; a close with a zero linger
+ * (an abort); the process exiting with the connection open. */
 void evlog_close(struct tt_conn *c, struct evlog *l);
+void evlog_fin_then_close(struct tt_conn *c, struct evlog *l);
+void evlog_reset_then_close(struct tt_conn *c, struct evlog *l);
+void evlog_abort(struct tt_conn *c, struct evlog *l);
+void evlog_exit_open(struct tt_conn *c, struct evlog *l);
 /* evlog_replay() into a new connection with key source ks (NULL: none),
  * which is then closed (evlog_close) and released. */
 void evlog_replay_closed(const struct tlsgen_result *r, int as_server,

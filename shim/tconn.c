@@ -37,6 +37,13 @@
 #define BATCH_CAP   (16 * 1024)
 #define BATCH_LINES 64
 
+/* A connection at rest costs this struct (from the pool) plus the
+ * decoder's blocks of their exact size (tests/unit/test_rest.c); make
+ * bench's idle workload holds 10,000 of them and expects under 1 KiB
+ * each in all. */
+_Static_assert(sizeof(struct tt_tconn) <= 640,
+	       "a traced connection at rest stays small");
+
 static enum tt_format format;
 static enum tt_level level;
 /* TLSTRACE_EVENTS: the events written, when not all (events.n > 0) */

@@ -523,7 +523,7 @@ HOOK int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	int r = REAL(accept)(fd, addr, alen);
 	if (r >= 0)
-		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd, addr, alen));
+		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd));
 	return r;
 }
 
@@ -531,6 +531,6 @@ HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	int r = REAL(accept4)(fd, addr, alen, flags);
 	if (r >= 0)
-		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd, addr, alen));
+		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd));
 	return r;
 }

@@ -119,44 +119,44 @@ static bool pipe_room(int fd, size_t n)
 	return (size_t)size >= (size_t)queued + n;
 }
 
-/* One line, whole or not at all where that can be known in advance; a
- * line a terminal or socket took only part of is finished within a few
- * milliseconds, else cut. */
-static bool sink_write(struct sink *k, const char *p, size_t n)
+/* Lines, whole or not at all where that can be known in advance; what a
+ * terminal or socket took only part of is finished within a few
+ * milliseconds, else cut.  Returns how many bytes went: 0 when nothing
+ * did (dropped), n when all did. */
+static size_t sink_write(struct sink *k, const char *p, size_t n)
 {
+	const size_t want = n;
 	if (k->broken)
-		return false;
+		return 0;
 	/* a shared blocking pipe takes a line without blocking only when it
 	 * has a free slot and the line is atomic */
 	if (k->fifo && n > PIPE_BUF &&
 	    (k->mode == W_POLL || !pipe_room(k->fd, n)))
-		return false;
-	bool first = true;
+		return 0;
 	int waits = 0;
 	while (n > 0) {
 		if (k->mode == W_POLL && !writable_now(k->fd))
-			return !first; /* dropped, or cut short */
+			break; /* dropped, or cut short */
 		ssize_t w = sink_write1(k, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w > 0) {
 			p += w;
 			n -= (size_t)w;
-			first = false;
 			continue;
 		}
 		if (w < 0 && errno == EPIPE && k->fifo && !k->named)
 			k->broken = true; /* a pipe's reader never comes back */
-		if (first)
-			return false;
+		if (n == want)
+			break;
 		if (w < 0 && errno == EAGAIN && waits++ < 5) {
 			struct pollfd pf = {.fd = k->fd, .events = POLLOUT};
 			poll(&pf, 1, 2);
 			continue;
 		}
-		return true; /* cut short, but started: not counted */
+		break; /* cut short */
 	}
-	return true;
+	return want - n;
 }
 
 /* Control characters (and DEL) as \xHH, but a final newline. */
@@ -513,34 +513,50 @@ static bool write_syslog(const char *line, size_t n, enum tt_level level)
  * lines of at most PIPE_BUF bytes (each run is atomic, so lines of other
  * writers of the same pipe never land inside one of ours); syslog, one
  * datagram per line. */
+bool tt_log_per_line(void)
+{
+	return out && out->mode == W_DGRAM;
+}
+
 size_t tt_log_write_lines(const char *buf, const uint32_t *ends,
-			  const uint8_t *levels, size_t nlines)
+			  const uint8_t *levels, size_t nlines, bool checked,
+			  uint64_t *lost)
 {
 	size_t dropped = 0;
+	*lost = 0;
 	if (nlines == 0)
 		return 0;
-	if (!out || out->fd < 0 || !still_ours(out)) {
-		dropped = nlines;
+	if (!out || out->fd < 0 || (!checked && !still_ours(out))) {
+		*lost = nlines >= 64 ? ~0ull : (1ull << nlines) - 1;
 	} else if (out->mode == W_DGRAM) {
 		for (size_t i = 0, start = 0; i < nlines; start = ends[i++])
 			if (!write_syslog(buf + start, ends[i] - start,
 					  (enum tt_level)levels[i]))
-				dropped++;
-	} else if (!out->fifo) {
-		if (!sink_write(out, buf, ends[nlines - 1]))
-			dropped = nlines;
+				*lost |= 1ull << i;
+	} else if (!out->fifo && out->mode != W_POLL) {
+		/* a line the write did not reach is dropped; one it began
+		 * is cut, and written */
+		size_t w = sink_write(out, buf, ends[nlines - 1]);
+		for (size_t i = 0, start = 0; i < nlines; start = ends[i++])
+			if (start >= w)
+				*lost |= 1ull << i;
 	} else {
+		/* a pipe, or a blocking terminal that poll() said has room:
+		 * runs of whole lines of at most PIPE_BUF bytes (a longer
+		 * line alone), the most one write can take at once */
 		size_t i = 0, start = 0;
 		while (i < nlines) {
 			size_t j = i + 1;
 			while (j < nlines && ends[j] - start <= PIPE_BUF)
 				j++;
 			if (!sink_write(out, buf + start, ends[j - 1] - start))
-				dropped += j - i;
+				for (size_t k = i; k < j; k++)
+					*lost |= 1ull << k;
 			start = ends[j - 1];
 			i = j;
 		}
 	}
+	dropped = (size_t)__builtin_popcountll(*lost);
 	if (dropped) {
 		__atomic_add_fetch(&dropped_since, dropped, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&dropped_total, dropped, __ATOMIC_RELAXED);

@@ -21,12 +21,21 @@ void tt_log_init(void);
  * tracing is then off for this process. */
 bool tt_log_open(const struct tt_config *cfg);
 bool tt_log_enabled(void);
-/* Writes nlines lines, the i-th ending at ends[i] in buf (the first
- * starts at buf), at levels[i], with as few writes as the sink allows,
- * each line whole or not at all where that can be known in advance.
- * Returns how many were dropped (and counts them). */
+/* Writes nlines (at most 64) lines, the i-th ending at ends[i] in buf
+ * (the first starts at buf), at levels[i], with as few writes as the
+ * sink allows, each line whole or not at all where that can be known in
+ * advance, after checking that the sink is still tlstrace's own unless
+ * checked.  Returns how many were dropped (and counts them); bit i of
+ * *lost is set when line i was. */
 size_t tt_log_write_lines(const char *buf, const uint32_t *ends,
-			  const uint8_t *levels, size_t nlines);
+			  const uint8_t *levels, size_t nlines, bool checked,
+			  uint64_t *lost);
+/* Whether each line is to be written as soon as it is made (a datagram
+ * sink, syslog: one datagram per line either way, and a reader that
+ * may hold as few as net.unix.max_dgram_qlen of them is given the time
+ * between lines to read); then checked says the sink's identity was
+ * already checked during this hooked call. */
+bool tt_log_per_line(void);
 /* Lines dropped since the last call (the next line written says so), and
  * giving them back when that line was dropped too. */
 uint64_t tt_log_dropped_take(void);

@@ -61,12 +61,15 @@ static unsigned fork_gen;
 struct tt_scratch {
 	long tid;
 	int fd; /* the descriptor of the call being traced */
-	/* the batch: lines end at ends[], written at levels[]; carried is
-	 * the count of earlier drops they report */
+	/* the batch: lines end at ends[], written at levels[]; carried[i]
+	 * is the count of earlier drops line i reports */
 	size_t used, nlines;
-	uint64_t carried;
 	uint32_t ends[BATCH_LINES];
 	uint8_t levels[BATCH_LINES];
+	uint64_t carried[BATCH_LINES];
+	/* the sink's identity was checked during this hooked call (lines
+	 * written one by one, tt_log_per_line) */
+	bool checked;
 	/* the addresses of the connection last written about, as text:
 	 * made again only when lines move to another connection */
 	const struct tt_tconn *addr_c;
@@ -91,7 +94,6 @@ struct tt_scratch *tt_scratch(void)
 			return NULL;
 		tls_scratch->tid = (long)syscall(SYS_gettid);
 		tls_scratch->used = tls_scratch->nlines = 0;
-		tls_scratch->carried = 0;
 		tls_scratch->addr_c = NULL;
 		pthread_setspecific(scratch_key, tls_scratch);
 	}
@@ -148,17 +150,21 @@ static void addr_text(const struct tt_addr *a, char *out)
 	memcpy(o, p, m + 1);
 }
 
-/* Writes the batch.  When every line of it was dropped, the drops it
- * reported are reported again by the next line. */
+/* Writes the batch.  The drops a dropped line reported are reported
+ * again by the next line. */
 static void lines_flush(struct tt_scratch *s)
 {
 	size_t n = s->nlines;
 	if (n == 0)
 		return;
-	if (tt_log_write_lines(s->line, s->ends, s->levels, n) == n)
-		tt_log_dropped_untake(s->carried);
+	uint64_t lost;
+	if (tt_log_write_lines(s->line, s->ends, s->levels, n, s->checked,
+			       &lost))
+		for (size_t i = 0; i < n; i++)
+			if (lost >> i & 1)
+				tt_log_dropped_untake(s->carried[i]);
 	s->used = s->nlines = 0;
-	s->carried = 0;
+	s->checked = tt_log_per_line();
 }
 
 static void on_event(void *ctx, struct tt_event *ev)
@@ -187,11 +193,10 @@ static void on_event(void *ctx, struct tt_event *ev)
 	c->addrs_shown = true;
 	/* lines the log could not take are counted in the next one */
 	uint64_t dropped = tt_log_dropped_take();
-	if (dropped) {
+	if (dropped)
 		tt_ev_int(ev, "lines_dropped", (enum tt_level)ev->level,
 			  (long long)dropped);
-		s->carried += dropped;
-	}
+	s->carried[s->nlines] = dropped;
 	uint64_t total = tt_log_dropped_total();
 	if (total && strcmp(ev->name, "summary") == 0)
 		tt_ev_int(ev, "log_lines_dropped", TT_INFO, (long long)total);
@@ -202,13 +207,18 @@ static void on_event(void *ctx, struct tt_event *ev)
 				  &ts);
 	s->ends[s->nlines] = (uint32_t)s->used;
 	s->levels[s->nlines++] = ev->level;
+	if (tt_log_per_line())
+		lines_flush(s);
 }
 
 void tt_tconn_unlock(struct tt_tconn *c)
 {
 	struct tt_scratch *s = tls_scratch;
-	if (s && s->nlines)
-		lines_flush(s);
+	if (s) {
+		if (s->nlines)
+			lines_flush(s);
+		s->checked = false; /* the next call checks again */
+	}
 	tt_fair_unlock(&c->mu);
 }
 
@@ -470,8 +480,12 @@ void tt_tconn_fork_child(void)
 		tt_dirlock_reset(&c->lock[1]);
 		tt_fair_reset(&c->mu);
 	}
-	if (tls_scratch)
+	if (tls_scratch) {
 		tls_scratch->tid = (long)syscall(SYS_gettid);
+		/* a fork from a signal handler that interrupted a batch:
+		 * those lines are the parent's */
+		tls_scratch->used = tls_scratch->nlines = 0;
+	}
 }
 
 void tt_tconn_exit(void)

@@ -475,14 +475,11 @@ uint8_t tt_trace_socket_kind(int domain, int type)
 	return (type & 0xf) == SOCK_STREAM ? TT_FD_CANDIDATE : TT_FD_PASS;
 }
 
-uint8_t tt_trace_accepted_kind(int lfd, const struct sockaddr *addr,
-			       const socklen_t *alen)
+uint8_t tt_trace_accepted_kind(int lfd)
 {
-	/* accept() works on stream sockets only: an IPv4 or IPv6 peer
-	 * address makes it TCP (or MPTCP, SCTP), as the listener does */
-	if (addr && alen && *alen >= sizeof(sa_family_t) &&
-	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
-		return TT_FD_CANDIDATE;
+	/* an accepted socket is of the listener's family and type; the
+	 * peer address the call returned is not looked at (the caller's
+	 * buffer may have had no room for it) */
 	struct tt_fdent *e = tt_fd_get(lfd);
 	uint8_t k = e ? tt_fd_kind(e) : TT_FD_UNKNOWN;
 	return k == TT_FD_CANDIDATE || k == TT_FD_PASS ? k : TT_FD_UNKNOWN;

@@ -57,10 +57,9 @@ void tt_trace_newfd_as(int fd, uint8_t kind);
 /* The kind of a socket(domain, type) descriptor: a TCP candidate for an
  * IPv4 or IPv6 stream socket, else never looked at. */
 uint8_t tt_trace_socket_kind(int domain, int type);
-/* The kind of a descriptor accept() made on lfd: the peer address's
- * family tells, else the listening socket's kind when it is known. */
-uint8_t tt_trace_accepted_kind(int lfd, const struct sockaddr *addr,
-			       const socklen_t *alen);
+/* The kind of a descriptor accept() made on lfd: the listening socket's,
+ * when socket() told it (else UNKNOWN). */
+uint8_t tt_trace_accepted_kind(int lfd);
 /* newfd is now a duplicate of oldfd (dup, dup2, dup3, F_DUPFD): it names
  * the same connection, which ends when its last descriptor closes. */
 void tt_trace_dup(int oldfd, int newfd);

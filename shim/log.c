@@ -508,21 +508,20 @@ static bool write_syslog(const char *line, size_t n, enum tt_level level)
 	return REAL(sendmsg)(file.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) > 0;
 }
 
-/* Lines end at ends[] in buf.  A regular file, a socket or the null
- * device takes them all in one write; a pipe or FIFO in runs of whole
- * lines of at most PIPE_BUF bytes (each run is atomic, so lines of other
- * writers of the same pipe never land inside one of ours); syslog, one
- * datagram per line. */
 bool tt_log_per_line(void)
 {
 	return out && out->mode == W_DGRAM;
 }
 
+/* Lines end at ends[] in buf.  A regular file, a socket or the null
+ * device takes them all in one write; a pipe or FIFO, and a blocking
+ * terminal, in runs of whole lines of at most PIPE_BUF bytes (each run
+ * is atomic, so lines of other writers of the same pipe never land
+ * inside one of ours); syslog, one datagram per line. */
 size_t tt_log_write_lines(const char *buf, const uint32_t *ends,
 			  const uint8_t *levels, size_t nlines, bool checked,
 			  uint64_t *lost)
 {
-	size_t dropped = 0;
 	*lost = 0;
 	if (nlines == 0)
 		return 0;
@@ -556,7 +555,7 @@ size_t tt_log_write_lines(const char *buf, const uint32_t *ends,
 			i = j;
 		}
 	}
-	dropped = (size_t)__builtin_popcountll(*lost);
+	size_t dropped = (size_t)__builtin_popcountll(*lost);
 	if (dropped) {
 		__atomic_add_fetch(&dropped_since, dropped, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&dropped_total, dropped, __ATOMIC_RELAXED);

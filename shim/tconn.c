@@ -70,9 +70,9 @@ struct tt_scratch {
 	/* the sink's identity was checked during this hooked call (lines
 	 * written one by one, tt_log_per_line) */
 	bool checked;
-	/* the addresses of the connection last written about, as text:
-	 * made again only when lines move to another connection */
-	const struct tt_tconn *addr_c;
+	/* the addresses of the connection last written about (its id, 0
+	 * none: ids start at 1), as text: made again only when lines move
+	 * to another connection */
 	uint64_t addr_id;
 	char local[64], peer[64];
 	struct tt_event ev;
@@ -94,7 +94,7 @@ struct tt_scratch *tt_scratch(void)
 			return NULL;
 		tls_scratch->tid = (long)syscall(SYS_gettid);
 		tls_scratch->used = tls_scratch->nlines = 0;
-		tls_scratch->addr_c = NULL;
+		tls_scratch->addr_id = 0;
 		pthread_setspecific(scratch_key, tls_scratch);
 	}
 	return tls_scratch;
@@ -107,16 +107,24 @@ static long long mono_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void addr_take(const struct sockaddr_storage *ss, struct tt_addr *a)
+/* fd's address as get (getsockname or getpeername) gives it; family 0
+ * when it gives none. */
+static void addr_take(int fd, int (*get)(int, struct sockaddr *, socklen_t *),
+		      struct tt_addr *a)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
 	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
+	if (get(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
 		a->family = AF_INET;
 		memcpy(a->ip, &in->sin_addr, 4);
 		a->port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
 		a->family = AF_INET6;
 		memcpy(a->ip, &in6->sin6_addr, 16);
 		a->port = ntohs(in6->sin6_port);
@@ -174,10 +182,9 @@ static void on_event(void *ctx, struct tt_event *ev)
 	struct tt_scratch *s = tls_scratch;
 	if (s->used > BATCH_CAP || s->nlines == BATCH_LINES)
 		lines_flush(s);
-	if (s->addr_c != c || s->addr_id != c->id) {
+	if (s->addr_id != c->id) {
 		addr_text(&c->local, s->local);
 		addr_text(&c->peer, s->peer);
-		s->addr_c = c;
 		s->addr_id = c->id;
 	}
 	struct tt_line_ctx lc = {
@@ -290,15 +297,8 @@ struct tt_tconn *tt_tconn_new(int fd)
 	c->have_id = have_id;
 	c->dev = have_id ? st.st_dev : 0;
 	c->ino = have_id ? st.st_ino : 0;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	(void)getsockname(fd, (struct sockaddr *)&ss, &sl);
-	addr_take(&ss, &c->local);
-	sl = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	(void)getpeername(fd, (struct sockaddr *)&ss, &sl);
-	addr_take(&ss, &c->peer);
+	addr_take(fd, getsockname, &c->local);
+	addr_take(fd, getpeername, &c->peer);
 	__atomic_store_n(&c->live, true, __ATOMIC_RELEASE);
 	return c;
 }

@@ -450,22 +450,23 @@ static bool blank(const struct tt_fdent *e)
 	       !__atomic_load_n(&e->pend_call[1], __ATOMIC_RELAXED);
 }
 
-void tt_trace_newfd(int fd)
-{
-	struct tt_fdent *e = tt_fd_get(fd);
-	if (!e || blank(e))
-		return;
-	int saved = errno;
-	detach(fd, e, false);
-	errno = saved;
-}
-
 void tt_trace_newfd_as(int fd, uint8_t kind)
 {
-	tt_trace_newfd(fd);
 	struct tt_fdent *e = tt_fd_get(fd);
-	if (e && kind != TT_FD_UNKNOWN)
+	if (!e)
+		return;
+	if (!blank(e)) {
+		int saved = errno;
+		detach(fd, e, false);
+		errno = saved;
+	}
+	if (kind != TT_FD_UNKNOWN)
 		__atomic_store_n(&e->kind, kind, __ATOMIC_RELEASE);
+}
+
+void tt_trace_newfd(int fd)
+{
+	tt_trace_newfd_as(fd, TT_FD_UNKNOWN);
 }
 
 uint8_t tt_trace_socket_kind(int domain, int type)

@@ -233,6 +233,27 @@ void tt_keys_add_line(const char *line)
 		take_entry(&e);
 }
 
+bool tt_keys_add_secret(const char *label, const uint8_t *cr,
+			const uint8_t *secret, size_t len)
+{
+	if (!label || !cr || !secret || (len != 32 && len != 48))
+		return false;
+	struct tt_keylog_entry e = {.label = TT_KL_NONE};
+	for (int l = TT_KL_NONE + 1; l < TT_KL_COUNT; l++)
+		if (strcmp(label, tt_keylog_label_name(l)) == 0)
+			e.label = (enum tt_keylog_label)l;
+	/* a TLS 1.2 master secret is 48 bytes, a TLS 1.3 secret the
+	 * suite's hash length */
+	if (e.label == TT_KL_NONE ||
+	    (e.label == TT_KL_CLIENT_RANDOM && len != 48))
+		return false;
+	memcpy(e.client_random, cr, TT_KEYLOG_RANDOM_LEN);
+	memcpy(e.secret, secret, len);
+	e.secret_len = (uint8_t)len;
+	take_entry(&e);
+	return true;
+}
+
 void tt_keys_forget(const uint8_t *cr)
 {
 	pthread_mutex_lock(&store_lock);

@@ -18,8 +18,15 @@ bool tt_keys_on(void);
 /* One NSS key log line from the program's TLS library: stored, and
  * exported when it is new.  Anything else is ignored. */
 void tt_keys_add_line(const char *line);
-/* The key-log callback is on some OpenSSL context: secrets will come, so
- * records wait for them. */
+/* One secret from a TLS library's callback that hands it as bytes (not
+ * as a key log line): label is its NSS key log label
+ * ("CLIENT_HANDSHAKE_TRAFFIC_SECRET"...), cr the connection's client
+ * random (32 bytes).  Stored and exported as a key log line would be;
+ * a label we do not use or a length no suite has is ignored (false). */
+bool tt_keys_add_secret(const char *label, const uint8_t *cr,
+			const uint8_t *secret, size_t len);
+/* Our key-log callback is on some TLS library's context or session:
+ * secrets will come, so records wait for them. */
 void tt_keys_hooked(void);
 /* The key source for new connections, or NULL with decryption off. */
 const struct tt_keysrc *tt_keys_source(void);

@@ -22,6 +22,9 @@
 __attribute__((used)) static const char version[] = "tlstrace " TT_VERSION;
 
 __thread int tt_busy;
+/* The descriptor of this thread's last traced TLS call, for
+ * tt_trace_keys_here. */
+static __thread int here_fd = -1;
 
 static bool tracing;
 
@@ -239,6 +242,7 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	struct tt_scratch *s = tt_scratch();
 	if (!s || !tt_tconn_enter(c, e, fd, dir, s, true))
 		return;
+	here_fd = fd;
 	struct tt_emit em;
 	tt_tconn_emit(&em, c, s);
 	flush_bypass(c, e, &em);
@@ -289,6 +293,11 @@ void tt_trace_keys(int fd)
 	}
 	tt_busy = 0;
 	errno = saved;
+}
+
+void tt_trace_keys_here(void)
+{
+	tt_trace_keys(here_fd);
 }
 
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,

@@ -71,6 +71,10 @@ void tt_trace_close_range(unsigned first, unsigned last);
 /* Secrets for the connection on fd arrived: decode what waited for
  * them, if no other thread is in it. */
 void tt_trace_keys(int fd);
+/* The same for a callback that does not name its connection: the one
+ * this thread last moved TLS bytes on (a library makes a connection's
+ * secrets in the call that reads or writes its handshake). */
+void tt_trace_keys_here(void);
 /* Before the real close(). */
 void tt_trace_close(int fd);
 

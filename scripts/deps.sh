@@ -16,6 +16,16 @@ packages=(
 	curl
 	python3
 	gnutls-bin
+	libgnutls28-dev	# gnutls.h: shim/gnutls.c's declarations, a GnuTLS test program
+	libmbedtls-dev	# mbedtls/ssl.h: shim/mbedtls.c's declarations, an mbedTLS test program
+	libnss3-dev	# ssl.h, sslexp.h (NSS): shim/nss.c's declarations
+	wget		# a GnuTLS client (key capture)
+	lighttpd	# one server, five TLS libraries (key capture)
+	lighttpd-mod-openssl
+	lighttpd-mod-gnutls
+	lighttpd-mod-nss
+	lighttpd-mod-mbedtls
+	lighttpd-mod-wolfssl
 	ca-certificates
 	tshark
 	iproute2

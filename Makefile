@@ -24,7 +24,9 @@ CFLAGS  ?= -O2 -g
 # The decoder's layers, lowest first (docs/architecture.md): each uses
 # only those before it (scripts/layers.py checks).
 DEC_LAYERS := base conn decrypt session msg handshake starttls record
-ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEC_LAYERS:%=-Idecoder/%) -Ishim
+# NSPR's headers, which NSS's (<nss/ssl.h>, for shim/nss.c) include by
+# their bare names.
+ALLCFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEC_LAYERS:%=-Idecoder/%) -Ishim -isystem /usr/include/nspr
 SOFLAGS := -fPIC -fvisibility=hidden -ftls-model=initial-exec
 comma := ,
 empty :=

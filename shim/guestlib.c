@@ -1,5 +1,7 @@
 #include "guestlib.h"
 
+#include <dlfcn.h>
+
 const void *tt_guestlib_get(struct tt_guestlib *g, void (*load)(void),
 			    const char **why)
 {
@@ -25,4 +27,17 @@ void tt_guestlib_done(struct tt_guestlib *g, const void *table, const char *why)
 bool tt_guestlib_loaded(struct tt_guestlib *g)
 {
 	return __atomic_load_n(&g->table, __ATOMIC_ACQUIRE) != NULL;
+}
+
+void *tt_guest_sym(const char *name, const char *const *libs)
+{
+	void *f = dlsym(RTLD_NEXT, name);
+	for (; !f && libs && *libs; libs++) {
+		void *h = dlopen(*libs, RTLD_NOLOAD | RTLD_LAZY);
+		if (!h)
+			continue;
+		f = dlsym(h, name);
+		dlclose(h); /* NOLOAD took a reference; the library stays */
+	}
+	return f;
 }

@@ -35,4 +35,10 @@ void tt_guestlib_done(struct tt_guestlib *g, const void *table,
 /* Whether g's table has been loaded. */
 bool tt_guestlib_loaded(struct tt_guestlib *g);
 
+/* A function of a TLS library the program uses: the global one
+ * (dlsym(RTLD_NEXT)), else the one in the first of libs (sonames, NULL
+ * ended) that is already loaded, RTLD_LOCAL as Python loads libssl.
+ * Nothing is loaded.  NULL when neither has it. */
+void *tt_guest_sym(const char *name, const char *const *libs);
+
 #endif

@@ -351,12 +351,41 @@ static bool ks_expect(void *ctx)
 	return keylog_path[0] || __atomic_load_n(&ssl_seen, __ATOMIC_RELAXED);
 }
 
+/* The notes, "; " between them: only ever appended to, the old end's
+ * NUL replaced last, so a reader sees the text before or after. */
+static char notes[512];
+static pthread_mutex_t note_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tt_keys_note(const char *text)
+{
+	pthread_mutex_lock(&note_lock);
+	size_t len = strlen(notes), n = strlen(text);
+	if (!strstr(notes, text) && len + 2 + n < sizeof(notes)) {
+		if (len == 0) {
+			memcpy(notes + 1, text + 1, n);
+			__atomic_store_n(&notes[0], text[0], __ATOMIC_RELEASE);
+		} else {
+			memcpy(notes + len + 1, " ", 1);
+			memcpy(notes + len + 2, text, n + 1);
+			__atomic_store_n(&notes[len], ';', __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&note_lock);
+}
+
+static const char *ks_note(void *ctx)
+{
+	(void)ctx;
+	return __atomic_load_n(&notes[0], __ATOMIC_ACQUIRE) ? notes : NULL;
+}
+
 static const struct tt_keysrc keysrc = {
 	.ctx = NULL,
 	.get = ks_get,
 	.crypto = ks_crypto,
 	.expect = ks_expect,
 	.inflate = ks_inflate,
+	.note = ks_note,
 };
 
 bool tt_keys_on(void)
@@ -387,4 +416,5 @@ void tt_keys_fork_child(void)
 {
 	pthread_mutex_init(&store_lock, NULL);
 	pthread_mutex_init(&file_lock, NULL);
+	pthread_mutex_init(&note_lock, NULL);
 }

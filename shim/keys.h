@@ -28,6 +28,10 @@ bool tt_keys_add_secret(const char *label, const uint8_t *cr,
 /* Our key-log callback is on some TLS library's context or session:
  * secrets will come, so records wait for them. */
 void tt_keys_hooked(void);
+/* A TLS library in this process cannot give some of its secrets: text
+ * (a static string) says which, for the summary of a connection whose
+ * keys did not come.  Each text is kept once. */
+void tt_keys_note(const char *text);
 /* The key source for new connections, or NULL with decryption off. */
 const struct tt_keysrc *tt_keys_source(void);
 /* Wipes what is held for a client random (the connection ended). */

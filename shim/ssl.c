@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "guestlib.h"
 #include "keys.h"
 #include "trace.h"
 
@@ -58,27 +59,11 @@ static struct {
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
-/* A symbol of the program's OpenSSL: the global one, or that of a libssl
- * (libcrypto) loaded RTLD_LOCAL. */
-static void *ossl_sym(const char *name)
-{
-	void *f = dlsym(RTLD_NEXT, name);
-	if (f)
-		return f;
-	static const char *const libs[] = {"libssl.so.3", "libssl.so.1.1",
-					   "libcrypto.so.3",
-					   "libcrypto.so.1.1"};
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
-		void *h = dlopen(libs[i], RTLD_NOLOAD | RTLD_LAZY);
-		if (!h)
-			continue;
-		f = dlsym(h, name);
-		dlclose(h); /* NOLOAD took a reference; the library stays */
-		if (f)
-			return f;
-	}
-	return NULL;
-}
+/* The program's OpenSSL: global, or a libssl (libcrypto) loaded
+ * RTLD_LOCAL. */
+static const char *const ossl_libs[] = {"libssl.so.3", "libssl.so.1.1",
+					"libcrypto.so.3", "libcrypto.so.1.1",
+					NULL};
 
 /* The callback the program set is kept with its context, in an ex_data
  * slot of our own: it lives and dies with the context, however many
@@ -96,7 +81,7 @@ static void ossl_bind(void)
 {
 	/* ctx_lock is first taken after this */
 	pthread_atfork(NULL, NULL, fork_child);
-#define X(name, field) *(void **)&ossl.field = ossl_sym(#name);
+#define X(name, field) *(void **)&ossl.field = tt_guest_sym(#name, ossl_libs);
 	OSSL_SYMS(X)
 #undef X
 	if (!ossl.set_ex || !ossl.get_ex || !ossl.new_index || !ossl.set_mark ||

@@ -300,6 +300,35 @@ void tt_trace_keys_here(void)
 	tt_trace_keys(here_fd);
 }
 
+bool tt_trace_here_hello(uint8_t *client_random, bool *server)
+{
+	int fd = here_fd;
+	if (!tracing || tt_busy || fd < 0)
+		return false;
+	struct tt_fdent *e = tt_fd_get(fd);
+	if (!e || tt_fd_kind(e) != TT_FD_TLS)
+		return false;
+	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
+	struct tt_scratch *s = tt_scratch();
+	if (!c || !s)
+		return false;
+	int saved = errno;
+	bool got = false;
+	tt_busy = 1;
+	if (tt_tconn_lock(c, e, fd, s)) {
+		enum tt_role r = (enum tt_role)tt_conn_role(&c->dec);
+		if (c->dec.ch_seen && r != TT_ROLE_UNKNOWN) {
+			memcpy(client_random, c->dec.crandom, 32);
+			*server = r == TT_ROLE_SERVER;
+			got = true;
+		}
+		tt_tconn_unlock(c);
+	}
+	tt_busy = 0;
+	errno = saved;
+	return got;
+}
+
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		  const struct iovec *iov, size_t iovcnt, size_t n)
 {

@@ -75,6 +75,11 @@ void tt_trace_keys(int fd);
  * this thread last moved TLS bytes on (a library makes a connection's
  * secrets in the call that reads or writes its handshake). */
 void tt_trace_keys_here(void);
+/* For a secret callback that names neither client random nor role: the
+ * client random of the connection this thread last moved TLS bytes on,
+ * and whether this process is its server.  False when that connection's
+ * ClientHello was not seen. */
+bool tt_trace_here_hello(uint8_t *client_random, bool *server);
 /* Before the real close(). */
 void tt_trace_close(int fd);
 

@@ -169,6 +169,10 @@ struct tt_keysrc {
 	 * for a connection that negotiated DEFLATE; NULL when unavailable,
 	 * with *why saying why.  May be NULL itself: nothing inflates. */
 	const struct tt_inflate *(*inflate)(void *ctx, const char **why);
+	/* What this process's TLS libraries cannot give (a text for the
+	 * summary of a connection whose keys did not come), or NULL.  May
+	 * be NULL itself. */
+	const char *(*note)(void *ctx);
 };
 
 /* Bytes of records a direction holds while waiting for keys.  Past it,

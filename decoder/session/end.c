@@ -182,6 +182,12 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	const char *keys = tt_conn_keys_outcome(c);
 	if (keys)
 		tt_ev_str(ev, "keys", TT_INFO, keys);
+	const char *note = keys && strcmp(keys, "missing") == 0 && c->ks &&
+					   c->ks->note
+				   ? c->ks->note(c->ks->ctx)
+				   : NULL;
+	if (note)
+		tt_ev_str(ev, "keys_note", TT_DEBUG, note);
 	if (c->dec_records)
 		tt_ev_int(ev, "decrypted_records", TT_DEBUG, c->dec_records);
 	if (c->comp_used)

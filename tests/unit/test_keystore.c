@@ -46,8 +46,9 @@ static void add(unsigned i, const char *label, uint8_t fill)
 	tt_keys_add_line(line);
 }
 
-/* The secret of client random i under label l: its first byte, or -1. */
-static int get(unsigned i, enum tt_keylog_label l)
+/* The secret of client random i under label l: its first byte, or -1;
+ * its length is want. */
+static int get_len(unsigned i, enum tt_keylog_label l, size_t want)
 {
 	const struct tt_keysrc *ks = tt_keys_source();
 	uint8_t cr[32], out[TT_KEYLOG_SECRET_MAX];
@@ -55,8 +56,13 @@ static int get(unsigned i, enum tt_keylog_label l)
 	size_t n = ks->get(ks->ctx, cr, l, out);
 	if (n == 0)
 		return -1;
-	assert_int_equal(n, 32);
+	assert_int_equal(n, want);
 	return out[0];
+}
+
+static int get(unsigned i, enum tt_keylog_label l)
+{
+	return get_len(i, l, 32);
 }
 
 static void forget(unsigned i)
@@ -126,11 +132,52 @@ static void test_many(void **state)
 	assert_int_equal(get(101, TT_KL_CLIENT_TRAFFIC_SECRET_0), -1);
 }
 
+/* Secrets handed as bytes (GnuTLS, NSS, mbedTLS): stored as the same
+ * line would be; a label we do not use, a length no suite has, and a
+ * TLS 1.2 master secret of other than 48 bytes are refused. */
+static void test_add_secret(void **state)
+{
+	(void)state;
+	uint8_t cr[32], sec[48];
+	crandom(20000, cr);
+	memset(sec, 0x42, sizeof(sec));
+	assert_true(tt_keys_add_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", cr,
+				       sec, 32));
+	assert_int_equal(get(20000, TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET),
+			 0x42);
+	assert_false(tt_keys_add_secret("CLIENT_RANDOM", cr, sec, 32));
+	assert_false(tt_keys_add_secret("EXPORTER_SECRET_X", cr, sec, 32));
+	assert_false(
+		tt_keys_add_secret("CLIENT_TRAFFIC_SECRET_0", cr, sec, 40));
+	assert_false(tt_keys_add_secret(NULL, cr, sec, 32));
+	assert_int_equal(get(20000, TT_KL_CLIENT_RANDOM), -1);
+	assert_int_equal(get(20000, TT_KL_CLIENT_TRAFFIC_SECRET_0), -1);
+	assert_true(tt_keys_add_secret("CLIENT_RANDOM", cr, sec, 48));
+	assert_int_equal(get_len(20000, TT_KL_CLIENT_RANDOM, 48), 0x42);
+	forget(20000);
+}
+
+/* The notes for a summary whose keys did not come: none at first, then
+ * each text once, joined by "; ". */
+static void test_notes(void **state)
+{
+	(void)state;
+	const struct tt_keysrc *ks = tt_keys_source();
+	assert_null(ks->note(ks->ctx));
+	tt_keys_note("A cannot");
+	assert_string_equal(ks->note(ks->ctx), "A cannot");
+	tt_keys_note("B cannot either");
+	tt_keys_note("A cannot");
+	assert_string_equal(ks->note(ks->ctx), "A cannot; B cannot either");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_get_forget),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_add_secret),
+		cmocka_unit_test(test_notes),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

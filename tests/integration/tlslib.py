@@ -307,7 +307,8 @@ def traced(cmd, fmt="json", level="info", timeout=30, input=None, env=None, log=
 
 
 TS_RX = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-ADDR_RX = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+$")
+# An address, or "?" when it could not be read (log-format.md, section 2).
+ADDR_RX = re.compile(r"^((\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+|\?)$")
 EVENT_RX = re.compile(r"^[a-z][a-z0-9_]*$")
 COMMON = {"ts": str, "level": str, "pid": int, "tid": int, "conn": int, "fd": int,
           "local": str, "peer": str, "role": str, "dir": str, "event": str}

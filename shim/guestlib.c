@@ -1,6 +1,7 @@
 #include "guestlib.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 
 const void *tt_guestlib_get(struct tt_guestlib *g, void (*load)(void),
 			    const char **why)
@@ -31,13 +32,15 @@ bool tt_guestlib_loaded(struct tt_guestlib *g)
 
 void *tt_guest_sym(const char *name, const char *const *libs)
 {
+	int saved = errno;
 	void *f = dlsym(RTLD_NEXT, name);
-	for (; !f && libs && *libs; libs++) {
-		void *h = dlopen(*libs, RTLD_NOLOAD | RTLD_LAZY);
+	for (size_t i = 0; !f && libs[i]; i++) {
+		void *h = dlopen(libs[i], RTLD_NOLOAD | RTLD_LAZY);
 		if (!h)
 			continue;
 		f = dlsym(h, name);
 		dlclose(h); /* NOLOAD took a reference; the library stays */
 	}
+	errno = saved;
 	return f;
 }

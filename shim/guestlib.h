@@ -35,10 +35,12 @@ void tt_guestlib_done(struct tt_guestlib *g, const void *table,
 /* Whether g's table has been loaded. */
 bool tt_guestlib_loaded(struct tt_guestlib *g);
 
-/* A function of a TLS library the program uses: the global one
- * (dlsym(RTLD_NEXT)), else the one in the first of libs (sonames, NULL
- * ended) that is already loaded, RTLD_LOCAL as Python loads libssl.
- * Nothing is loaded.  NULL when neither has it. */
+/* A function of a TLS library the host itself loaded, for the hooks
+ * that stand in front of it: the global one (dlsym RTLD_NEXT), else that
+ * of the first of libs (sonames, NULL-terminated) already loaded,
+ * RTLD_LOCAL included (RTLD_NEXT does not see such a library: Python's
+ * libssl, a server module's libmbedtls).  Never loads anything; NULL
+ * when no library has it.  errno is kept. */
 void *tt_guest_sym(const char *name, const char *const *libs);
 
 #endif

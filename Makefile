@@ -197,9 +197,12 @@ $(FUZZ_BIN): $(B)/fuzz/%: $(call obj,fuzz,tests/fuzz/%.c) $(FUZZ_A)
 	$(CLANG) -fsanitize=fuzzer,$(FUZZ_SAN) $(LDFLAGS) -o $@ $^ $(FUZZ_LIBS) -ldl -lpthread
 $(B)/fuzz/fuzz_decrypt $(B)/fuzz/fuzz_cbc: FUZZ_LIBS := -lcrypto
 
+TOOL_LIBS := -lssl -lcrypto
 $(TOOL_BIN): $(B)/tools/%: $(call obj,test,tests/tools/%.c) $(UNIT_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -ldl -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(TOOL_LIBS) -ldl -lpthread
+# clients of other TLS libraries, for their key capture
+$(B)/tools/mbedtls_client: TOOL_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 
 # The stress tool alone (it needs none of the decoder), instrumented.
 $(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)

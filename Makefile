@@ -203,6 +203,7 @@ $(TOOL_BIN): $(B)/tools/%: $(call obj,test,tests/tools/%.c) $(UNIT_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TOOL_LIBS) -ldl -lpthread
 # clients of other TLS libraries, for their key capture
 $(B)/tools/mbedtls_client: TOOL_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+$(B)/tools/wolfssl_client: TOOL_LIBS := -lwolfssl
 
 # The stress tool alone (it needs none of the decoder), instrumented.
 $(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)

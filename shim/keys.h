@@ -1,7 +1,8 @@
-/* TLS secrets inside the traced process: captured from OpenSSL through
- * its key-log callback (shim/ssl.c), read from an NSS key log file as it
- * grows (TLSTRACE_KEYLOG), optionally exported (TLSTRACE_KEYLOG_OUT), and
- * handed to the decoder as its key source. */
+/* TLS secrets inside the traced process: captured from OpenSSL and
+ * GnuTLS through their key-log callbacks (shim/ssl.c, shim/gnutls.c),
+ * read from an NSS key log file as it grows (TLSTRACE_KEYLOG),
+ * optionally exported (TLSTRACE_KEYLOG_OUT), and handed to the decoder as
+ * its key source. */
 #ifndef TT_KEYS_H
 #define TT_KEYS_H
 

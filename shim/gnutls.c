@@ -1,0 +1,326 @@
+/* Key capture from GnuTLS: the interposed gnutls_* entry points.
+ *
+ * GnuTLS calls a session's key-log function with each secret it derives,
+ * as bytes with their NSS key log label.  gnutls_init puts ours on every
+ * new session; gnutls_session_set_keylog_function and its getter are
+ * interposed so that a function the program sets, before or after, is
+ * kept and called after ours, and the getter returns it, never ours.
+ *
+ * gnutls_init installs a default function (it writes $SSLKEYLOGFILE:
+ * gnutls-cli with SSLKEYLOGFILE still writes its file).  It is the same
+ * for every session, so it is read once, from the first, and a session
+ * whose function is still the default needs nothing kept.  GnuTLS has no
+ * ex_data: a function of the program's own is kept in a bounded table
+ * keyed by the session, until gnutls_deinit.  With the table full, the
+ * program's function stays on its session alone and that session's
+ * secrets are not captured.
+ *
+ * libtlstrace.so links no libgnutls: the real functions come from
+ * dlsym(RTLD_NEXT), or from the libgnutls already loaded (RTLD_LOCAL).
+ * Each secret goes to the store (shim/keys.c), then the records that
+ * waited for it are decoded (shim/trace.c): this file sits above both.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* For its declarations only: every GnuTLS function is reached through a
+ * pointer of the real function's type, found at run time. */
+#include <gnutls/gnutls.h>
+
+#include "guestlib.h"
+#include "keys.h"
+#include "log.h"
+#include "trace.h"
+
+#define HOOK __attribute__((visibility("default")))
+
+/* The program's GnuTLS functions used here: X(name, field). */
+#define GT_SYMS(X)                                                             \
+	X(gnutls_init, init)                                                   \
+	X(gnutls_deinit, deinit)                                               \
+	X(gnutls_session_set_keylog_function, set_fn)                          \
+	X(gnutls_session_get_keylog_function, get_fn)                          \
+	X(gnutls_session_get_random, get_random)
+
+static struct {
+#define X(name, field) typeof(name) *field;
+	GT_SYMS(X)
+#undef X
+} gt;
+static pthread_once_t gt_once = PTHREAD_ONCE_INIT;
+
+/* GnuTLS's own default key-log function (atomic; the same value
+ * whichever thread writes it first). */
+static gnutls_keylog_func dflt;
+static bool dflt_known;
+
+static gnutls_keylog_func dflt_get(void)
+{
+	return __atomic_load_n(&dflt, __ATOMIC_ACQUIRE);
+}
+
+/* Inside the real gnutls_init on this thread: it installs the default
+ * through the exported setter, which is then ours (GnuTLS calls it
+ * through its PLT), and that is no function of the program's. */
+static __thread bool in_init;
+
+/* The sessions whose program set a function other than the default:
+ * open addressing with linear probing, at most KEPT_MAX of the
+ * KEPT_SLOTS used so that every probe ends soon at an empty slot.  A
+ * session appears at most once; kept_lock is held only around the
+ * table's own operations, never around a call into GnuTLS or the
+ * program. */
+#define KEPT_BITS  11
+#define KEPT_SLOTS (1u << KEPT_BITS)
+#define KEPT_MAX   (KEPT_SLOTS / 4 * 3)
+
+struct kept {
+	gnutls_session_t s; /* NULL: slot free */
+	gnutls_keylog_func fn;
+};
+
+static struct kept kept[KEPT_SLOTS];
+static unsigned kept_n; /* entries used (atomic: read without the lock) */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool full_said;
+
+_Static_assert(KEPT_MAX == 1536, "say_full names the limit");
+
+static unsigned home(gnutls_session_t s)
+{
+	/* Fibonacci hashing: the top bits of the product mix every bit of
+	 * the pointer, whose low bits are alignment */
+	return (unsigned)(((uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ull) >>
+			  (64 - KEPT_BITS));
+}
+
+static struct kept *kept_find(gnutls_session_t s)
+{
+	for (unsigned i = home(s);; i = (i + 1) & (KEPT_SLOTS - 1)) {
+		if (kept[i].s == s)
+			return &kept[i];
+		if (!kept[i].s)
+			return NULL;
+	}
+}
+
+/* Keeps fn as s's function; false when the table is full. */
+static bool kept_put(gnutls_session_t s, gnutls_keylog_func fn)
+{
+	struct kept *k = kept_find(s);
+	if (k) {
+		k->fn = fn;
+		return true;
+	}
+	if (kept_n >= KEPT_MAX)
+		return false;
+	unsigned i = home(s);
+	while (kept[i].s)
+		i = (i + 1) & (KEPT_SLOTS - 1);
+	kept[i].fn = fn;
+	kept[i].s = s;
+	__atomic_store_n(&kept_n, kept_n + 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* Forgets s: each entry after it in its run moves back into the hole
+ * when its home slot allows, so that no probe stops short of it. */
+static void kept_del(gnutls_session_t s)
+{
+	struct kept *k = kept_find(s);
+	if (!k)
+		return;
+	unsigned hole = (unsigned)(k - kept);
+	kept[hole].s = NULL;
+	for (unsigned j = (hole + 1) & (KEPT_SLOTS - 1); kept[j].s;
+	     j = (j + 1) & (KEPT_SLOTS - 1)) {
+		unsigned h = home(kept[j].s);
+		/* j stays when its home is cyclically in (hole, j] */
+		bool stays = hole <= j ? hole < h && h <= j
+				       : hole < h || h <= j;
+		if (stays)
+			continue;
+		kept[hole] = kept[j];
+		kept[j].s = NULL;
+		hole = j;
+	}
+	__atomic_store_n(&kept_n, kept_n - 1, __ATOMIC_RELAXED);
+}
+
+/* The function the program means s to have: its own, else the default. */
+static gnutls_keylog_func program_fn(gnutls_session_t s)
+{
+	gnutls_keylog_func fn = dflt_get();
+	if (__atomic_load_n(&kept_n, __ATOMIC_RELAXED) == 0)
+		return fn;
+	pthread_mutex_lock(&kept_lock);
+	struct kept *k = kept_find(s);
+	if (k)
+		fn = k->fn;
+	pthread_mutex_unlock(&kept_lock);
+	return fn;
+}
+
+static void say_full(void)
+{
+	if (__atomic_exchange_n(&full_said, true, __ATOMIC_RELAXED))
+		return;
+	static const char msg[] =
+		"tlstrace: GnuTLS: more than 1536 sessions at once with a "
+		"key-log function of the program's own; the secrets of those "
+		"past the limit are not captured\n";
+	tt_log_stderr(msg, sizeof(msg) - 1);
+}
+
+/* In the child after fork(): only the forking thread survives, and a
+ * lock another thread held would never be released. */
+static void fork_child(void)
+{
+	pthread_mutex_init(&kept_lock, NULL);
+}
+
+static void *gt_sym(const char *name)
+{
+	static const char *const libs[] = {"libgnutls.so.30"};
+	return tt_guest_sym(name, libs, sizeof(libs) / sizeof(libs[0]));
+}
+
+static void gt_bind(void)
+{
+	/* kept_lock is first taken after this */
+	pthread_atfork(NULL, NULL, fork_child);
+#define X(name, field) *(void **)&gt.field = gt_sym(#name);
+	GT_SYMS(X)
+#undef X
+}
+
+static int our_keylog(gnutls_session_t s, const char *label,
+		      const gnutls_datum_t *secret)
+{
+	int saved = errno;
+	/* GnuTLS hands the secret itself, no copy of it is made here; the
+	 * store wipes its own */
+	gnutls_datum_t cr = {NULL, 0};
+	if (label && secret && secret->data && gt.get_random) {
+		gt.get_random(s, &cr, NULL);
+		if (cr.data && cr.size == 32)
+			tt_keys_add_secret(label, cr.data, secret->data,
+					   secret->size);
+	}
+	gnutls_keylog_func prev = program_fn(s);
+	errno = saved;
+	int ret = prev ? prev(s, label, secret) : 0;
+	saved = errno;
+	/* Records that waited for this secret, decoded now.  GnuTLS derives
+	 * a secret in the handshake call, right after reading the peer's
+	 * flight on this thread: the descriptor of this thread's last TLS
+	 * bytes is the session's, even when the program moves them with
+	 * push/pull functions of its own.  gnutls_transport_get_int would
+	 * be only the transport pointer cut to an int, not a descriptor
+	 * under gnutls_transport_set_ptr. */
+	tt_trace_keys_here();
+	errno = saved;
+	return ret;
+}
+
+/* Puts ours on s, fresh from gnutls_init, keeping what GnuTLS put there. */
+static void hook_new(gnutls_session_t s)
+{
+	if (!gt.get_fn || !gt.set_fn)
+		return;
+	gnutls_keylog_func cur = gt.get_fn(s);
+	if (cur == our_keylog) {
+		tt_keys_hooked();
+		return;
+	}
+	if (!__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&dflt, cur, __ATOMIC_RELEASE);
+		__atomic_store_n(&dflt_known, true, __ATOMIC_RELEASE);
+	}
+	bool put = true;
+	if (cur != dflt_get() || __atomic_load_n(&kept_n, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&kept_lock);
+		if (cur != dflt_get())
+			put = kept_put(s, cur);
+		else
+			kept_del(s); /* nothing of a freed session's */
+		pthread_mutex_unlock(&kept_lock);
+	}
+	if (!put) {
+		say_full();
+		return;
+	}
+	gt.set_fn(s, our_keylog);
+	tt_keys_hooked();
+}
+
+HOOK int gnutls_init(gnutls_session_t *session, unsigned int flags)
+{
+	pthread_once(&gt_once, gt_bind);
+	if (!gt.init)
+		return GNUTLS_E_INTERNAL_ERROR;
+	bool was = in_init;
+	in_init = true;
+	int ret = gt.init(session, flags);
+	in_init = was;
+	if (ret == GNUTLS_E_SUCCESS && session && *session && tt_keys_on()) {
+		int saved = errno;
+		hook_new(*session);
+		errno = saved;
+	}
+	return ret;
+}
+
+HOOK void gnutls_deinit(gnutls_session_t session)
+{
+	pthread_once(&gt_once, gt_bind);
+	if (!gt.deinit)
+		return;
+	if (session && __atomic_load_n(&kept_n, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&kept_lock);
+		kept_del(session);
+		pthread_mutex_unlock(&kept_lock);
+	}
+	gt.deinit(session);
+}
+
+HOOK void gnutls_session_set_keylog_function(gnutls_session_t session,
+					     gnutls_keylog_func func)
+{
+	pthread_once(&gt_once, gt_bind);
+	if (!gt.set_fn)
+		return;
+	if (in_init || !session || func == our_keylog || !tt_keys_on()) {
+		gt.set_fn(session, func);
+		return;
+	}
+	pthread_mutex_lock(&kept_lock);
+	bool put = true;
+	if (__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE) &&
+	    func == dflt_get())
+		kept_del(session);
+	else
+		put = kept_put(session, func);
+	pthread_mutex_unlock(&kept_lock);
+	if (!put) {
+		/* the program's stays, and ours is not put */
+		say_full();
+		gt.set_fn(session, func);
+		return;
+	}
+	gt.set_fn(session, our_keylog);
+	tt_keys_hooked();
+}
+
+HOOK gnutls_keylog_func
+gnutls_session_get_keylog_function(const gnutls_session_t session)
+{
+	pthread_once(&gt_once, gt_bind);
+	if (!gt.get_fn)
+		return NULL;
+	gnutls_keylog_func fn = gt.get_fn(session);
+	return fn == our_keylog ? program_fn(session) : fn;
+}

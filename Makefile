@@ -204,6 +204,7 @@ $(TOOL_BIN): $(B)/tools/%: $(call obj,test,tests/tools/%.c) $(UNIT_A)
 # clients of other TLS libraries, for their key capture
 $(B)/tools/mbedtls_client: TOOL_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 $(B)/tools/wolfssl_client: TOOL_LIBS := -lwolfssl
+$(B)/tools/gnutls_keylog: TOOL_LIBS := -lgnutls
 
 # The stress tool alone (it needs none of the decoder), instrumented.
 $(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)

@@ -371,16 +371,27 @@ stop(http)
 ok("no TLS: untraced python has no libcrypto mapped (baseline)", plain == b"False", plain)
 ok("no TLS: traced python has no libcrypto mapped either", r.stdout.strip() == b"False", r.stdout)
 
-# --- 8. key sources that misbehave: the host is undisturbed, tlstrace says so
+# --- 8. key sources that misbehave: the host is undisturbed, tlstrace says so.
+# The client is tools/gnutls_keylog -r: a GnuTLS client that sets its own
+# key-log function (writing $SSLKEYLOGFILE) through libgnutls's own entry
+# point, out of the interposer's sight, so that its secrets reach
+# tlstrace only through the key log file.
+GNUTLS_KEYLOG = os.path.join(BUILD, "tools", "gnutls_keylog")
+
+
+def unhooked(port):
+    return [GNUTLS_KEYLOG, "-r", str(port), cert("client.pem"), cert("client.key")]
+
+
 if NO_GNUTLS:
     skip("gnutls-cli with a big, a FIFO and a garbage key log: the host undisturbed", NO_GNUTLS)
 else:
-    # a big key log (2 MiB of comments first) written by gnutls-cli itself
+    # a big key log (2 MiB of comments first) written by the client itself
     big = os.path.join(d, "big.keys")
     with open(big, "w") as f:
         f.write(("# " + "x" * 1000 + "\n") * 2048)
     env = dict(os.environ, SSLKEYLOGFILE=big, TLSTRACE_KEYLOG=big)
-    r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, env=env)
+    r, log = traced_vs_mtls13(unhooked, timeout=20, env=env)
     objs = parse_json_log(log, "gnutls big key log")
     crs = events(objs, "certificate_request")
     ok("big key log: read from its tail, the CertificateRequest decrypted",
@@ -391,10 +402,10 @@ else:
     os.mkfifo(fifo_kl)
     env = dict(os.environ, TLSTRACE_KEYLOG=fifo_kl, TLSTRACE_DECRYPT="on")
     t0 = time.time()
-    r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, env=env)
+    r, log = traced_vs_mtls13(unhooked, timeout=20, env=env)
     objs = parse_json_log(log, "fifo key log")
     sm = events(objs, "summary")
-    ok("FIFO key log: gnutls-cli finished as usual, no decryption, keys missing in the summary",
+    ok("FIFO key log: the GnuTLS client finished as usual, no decryption, keys missing in the summary",
        r.returncode == 0 and time.time() - t0 < 15 and events(objs, "certificate_request") == []
        and len(sm) == 1 and sm[0].get("keys") == "missing", (r.returncode, sm))
 
@@ -403,10 +414,10 @@ else:
         f.write(b"CLIENT_RANDOM zz 00\n\xff\xfe\x00garbage\nSERVER_HANDSHAKE_TRAFFIC_SECRET "
                 + b"00" * 32 + b" " + b"11" * 7 + b"\n" + b"A" * 100000 + b"\n")
     env = dict(os.environ, TLSTRACE_KEYLOG=garbage)
-    r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, env=env)
+    r, log = traced_vs_mtls13(unhooked, timeout=20, env=env)
     objs = parse_json_log(log, "garbage key log")
     sm = events(objs, "summary")
-    ok("garbage key log: gnutls-cli unaffected, traced without keys",
+    ok("garbage key log: the GnuTLS client unaffected, traced without keys",
        r.returncode == 0 and len(sm) == 1 and sm[0].get("keys") == "missing"
        and events(objs, "decode_error") == [], (r.returncode, sm, events(objs, "decode_error")))
 

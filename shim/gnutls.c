@@ -20,6 +20,7 @@
  * Each secret goes to the store (shim/keys.c), then the records that
  * waited for it are decoded (shim/trace.c): this file sits above both.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -62,9 +63,17 @@ static gnutls_keylog_func dflt_get(void)
 	return __atomic_load_n(&dflt, __ATOMIC_ACQUIRE);
 }
 
+static void dflt_set(gnutls_keylog_func fn)
+{
+	__atomic_store_n(&dflt, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&dflt_known, true, __ATOMIC_RELEASE);
+}
+
 /* Inside the real gnutls_init on this thread: it installs the default
  * through the exported setter, which is then ours (GnuTLS calls it
- * through its PLT), and that is no function of the program's. */
+ * through its PLT), and that is no function of the program's.  (Reached
+ * from a gnutls_init we did not see, the default is told by its address,
+ * in_libgnutls.) */
 static __thread bool in_init;
 
 /* The sessions whose program set a function other than the default:
@@ -197,6 +206,19 @@ static void gt_bind(void)
 #undef X
 }
 
+/* Whether fn is code of libgnutls itself: GnuTLS's default function, when
+ * the setter is reached with it from a gnutls_init we did not see (a
+ * program that calls GnuTLS through a dlopen handle, as Python's ctypes
+ * does, reaches libgnutls's own gnutls_init, while libgnutls's call to
+ * the setter still comes here). */
+static bool in_libgnutls(gnutls_keylog_func fn)
+{
+	Dl_info a, b;
+	return fn && gt.set_fn && dladdr((void *)(uintptr_t)fn, &a) &&
+	       dladdr((void *)(uintptr_t)gt.set_fn, &b) &&
+	       a.dli_fbase == b.dli_fbase;
+}
+
 static int our_keylog(gnutls_session_t s, const char *label,
 		      const gnutls_datum_t *secret)
 {
@@ -236,10 +258,8 @@ static void hook_new(gnutls_session_t s)
 		tt_keys_hooked();
 		return;
 	}
-	if (!__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&dflt, cur, __ATOMIC_RELEASE);
-		__atomic_store_n(&dflt_known, true, __ATOMIC_RELEASE);
-	}
+	if (!__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE))
+		dflt_set(cur);
 	bool put = true;
 	if (cur != dflt_get() || __atomic_load_n(&kept_n, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&kept_lock);
@@ -297,6 +317,9 @@ HOOK void gnutls_session_set_keylog_function(gnutls_session_t session,
 		gt.set_fn(session, func);
 		return;
 	}
+	if (!__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE) &&
+	    in_libgnutls(func))
+		dflt_set(func);
 	pthread_mutex_lock(&kept_lock);
 	bool put = true;
 	if (__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE) &&

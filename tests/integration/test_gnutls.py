@@ -207,4 +207,39 @@ for fill, drop, followed in ((KEPT_MAX - 1, False, True), (KEPT_MAX, False, Fals
            and not any(o.get("decrypted") for o in objs)
            and len(sm) == 1 and sm[0].get("keys") == "missing", objs)
 
+# --- libgnutls loaded RTLD_LOCAL through a handle (Python's ctypes): the
+# program's calls reach libgnutls's own gnutls_init, whose call to the
+# setter reaches tlstrace's, which tells GnuTLS's default function by its
+# address (never kept as the program's: 2000 sessions at once, no
+# stderr line) and puts tlstrace's function on each session; its real
+# functions are found through dlopen(RTLD_NOLOAD)
+CTYPES = r'''
+import ctypes
+g = ctypes.CDLL("libgnutls.so.30")
+g.gnutls_session_get_keylog_function.restype = ctypes.c_void_p
+sess = [ctypes.c_void_p() for _ in range(2000)]
+for s in sess:
+    assert g.gnutls_init(ctypes.byref(s), 1) == 0
+fns = {g.gnutls_session_get_keylog_function(s) for s in sess}
+where = set()
+for line in open("/proc/self/maps"):
+    f = line.split()
+    lo, hi = (int(x, 16) for x in f[0].split("-"))
+    for fn in fns:
+        if lo <= fn < hi and len(f) > 5:
+            where.add(f[5].rsplit("/", 1)[-1])
+print(len(fns), sorted(where))
+for s in sess:
+    g.gnutls_deinit(s)
+'''
+plain = run(["python3", "-c", CTYPES], env=ENV)
+ok("ctypes untraced: GnuTLS's default function on every session (baseline)",
+   plain.returncode == 0 and plain.stdout.decode().split("\n")[0].startswith("1 ['libgnutls.so.30"),
+   plain.stdout + plain.stderr)
+r, log = traced(["python3", "-c", CTYPES], env=ENV)
+ok("ctypes traced: tlstrace's function on every session",
+   r.returncode == 0 and r.stdout.decode() == "1 ['libtlstrace.so']\n", r.stdout + r.stderr)
+ok("ctypes traced: 2000 sessions at once, the default never kept as the program's (no "
+   "stderr line)", own_lines(r.stderr) == [], r.stderr[-800:])
+
 finish()

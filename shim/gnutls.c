@@ -193,8 +193,8 @@ static void fork_child(void)
 
 static void *gt_sym(const char *name)
 {
-	static const char *const libs[] = {"libgnutls.so.30"};
-	return tt_guest_sym(name, libs, sizeof(libs) / sizeof(libs[0]));
+	static const char *const libs[] = {"libgnutls.so.30", NULL};
+	return tt_guest_sym(name, libs);
 }
 
 static void gt_bind(void)

@@ -15,7 +15,7 @@ enum {
 
 #define USAGE_LINE                                                                      \
 	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]\n" \
-	"                [-K] [-w FILE] [--] COMMAND [ARG...]\n"
+	"                [-K|--no-keylog] [-w FILE] [--] COMMAND [ARG...]\n"
 
 /* launch_common.c */
 /* One stderr line, "tlstrace: " and the message, in one write(). */
@@ -25,14 +25,29 @@ _Noreturn void usage_error(void);
 /* path made absolute against the current directory (NULL: out of
  * memory); an empty one is a usage error of option -opt. */
 char *absolute(const char *opt, const char *path);
+/* A non-empty path made absolute, or NULL with errno set (no current
+ * directory, out of memory). */
+char *resolve(const char *path);
 /* Sets name for COMMAND, or exits with EXIT_FAIL (value NULL: out of
  * memory). */
 void set_env(const char *name, const char *value);
 
 /* launch_keys.c */
-/* -K: makes the private key log and names it in SSLKEYLOGFILE and
- * TLSTRACE_KEYLOG, or exits with EXIT_FAIL. */
-void make_keys(void);
+/* What becomes of COMMAND's private key log. */
+enum keys_mode {
+	KEYS_NONE, /* none is made */
+	KEYS_TRY,  /* the default: made if it can be, else one line says why */
+	KEYS_MUST, /* -K: made, or tlstrace fails */
+};
+/* Without -K: KEYS_TRY, or KEYS_NONE with --no-keylog (@no_keylog), -k
+ * (@keylog), decryption off, or a key log the caller already named (a
+ * relative SSLKEYLOGFILE is then named in TLSTRACE_KEYLOG made
+ * absolute). */
+enum keys_mode default_keys(int no_keylog, const char *keylog);
+/* Makes the private key log and names it in SSLKEYLOGFILE and
+ * TLSTRACE_KEYLOG; when it cannot, exits with EXIT_FAIL (KEYS_MUST) or
+ * says why and leaves the environment as it was (KEYS_TRY). */
+void make_keys(enum keys_mode mode);
 /* Removes it, once (later calls do nothing). */
 void remove_keys(void);
 
@@ -50,7 +65,7 @@ void warn_unseen(const char *name);
 
 /* launch_run.c */
 /* Runs cmd as tlstrace's child, forwarding signals, and leaves the way it
- * left; with private_keys (-K), makes the key log first. */
-_Noreturn void run(char **cmd, int private_keys);
+ * left; makes the private key log first, as @keys says. */
+_Noreturn void run(char **cmd, enum keys_mode keys);
 
 #endif

@@ -42,14 +42,10 @@ _Noreturn void usage_error(void)
  * the library opens does not depend on where in the process tree (after
  * which chdir) it is loaded.  Nothing else is touched: "%p" stays for the
  * library, and the file need not exist yet. */
-char *absolute(const char *opt, const char *path)
+char *resolve(const char *path)
 {
 	char *cwd, *abs;
 
-	if (*path == '\0') {
-		say("-%s: empty file name", opt);
-		usage_error();
-	}
 	if (*path == '/')
 		return strdup(path);
 	while (path[0] == '.' && path[1] == '/') {
@@ -58,15 +54,32 @@ char *absolute(const char *opt, const char *path)
 			path++;
 	}
 	cwd = getcwd(NULL, 0);
-	if (!cwd) {
+	if (!cwd)
+		return NULL;
+	if (asprintf(&abs, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "",
+		     *path ? path : ".") < 0) {
+		abs = NULL;
+		errno = ENOMEM;
+	}
+	free(cwd);
+	return abs;
+}
+
+char *absolute(const char *opt, const char *path)
+{
+	char *abs;
+
+	if (*path == '\0') {
+		say("-%s: empty file name", opt);
+		usage_error();
+	}
+	errno = 0;
+	abs = resolve(path);
+	if (!abs && errno != ENOMEM) {
 		say("-%s %s: cannot resolve against the current directory: %s",
 		    opt, path, strerror(errno));
 		exit(EXIT_FAIL);
 	}
-	if (asprintf(&abs, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "",
-		     *path ? path : ".") < 0)
-		abs = NULL;
-	free(cwd);
 	return abs;
 }
 

@@ -246,10 +246,10 @@ static _Noreturn void wait_child(pid_t pid, const sigset_t *fwd)
 	}
 }
 
-/* @private_keys: -K, whose key log is made here, with the forwarded
- * signals blocked, so that none can end tlstrace between its creation
- * and the wait that removes it. */
-_Noreturn void run(char **cmd, int private_keys)
+/* The private key log (@keys) is made here, with the forwarded signals
+ * blocked, so that none can end tlstrace between its creation and the
+ * wait that removes it. */
+_Noreturn void run(char **cmd, enum keys_mode keys)
 {
 	struct sigaction dfl, chld;
 	sigset_t fwd, orig;
@@ -259,8 +259,7 @@ _Noreturn void run(char **cmd, int private_keys)
 	/* Signals that arrive before child_pid is known stay pending and
 	 * are forwarded once it is. */
 	sigprocmask(SIG_BLOCK, &fwd, &orig);
-	if (private_keys)
-		make_keys();
+	make_keys(keys);
 	/* SIGCHLD ignored by our caller would make the kernel reap COMMAND
 	 * behind our back and lose its status.  COMMAND gets the caller's
 	 * setting back before exec. */

@@ -1,20 +1,24 @@
 /* tlstrace: run a command with libtlstrace.so preloaded.
  *
  *   tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]
- *            [-K] [-w FILE] [--] COMMAND [ARG...]
+ *            [-K|--no-keylog] [-w FILE] [--] COMMAND [ARG...]
  *
  * The launcher only translates options into the environment the library
- * reads (DESIGN.md, "Contract"), then stays around as COMMAND's parent so
- * that whoever started tlstrace sees COMMAND's fate: the same exit status,
- * the same death by signal, the same job-control stops.  It must not
- * change anything else COMMAND inherits: fds, signal mask and
- * dispositions, rlimits, cwd, umask are passed on untouched.
+ * reads (DESIGN.md, "Contract"), gives COMMAND a private key log by
+ * default (SSLKEYLOGFILE, for the TLS libraries that hand out their
+ * secrets only that way; -K insists on it, --no-keylog turns it off),
+ * then stays around as COMMAND's parent so that whoever started tlstrace
+ * sees COMMAND's fate: the same exit status, the same death by signal,
+ * the same job-control stops.  It must not change anything else COMMAND
+ * inherits: fds, signal mask and dispositions, rlimits, cwd, umask are
+ * passed on untouched.
  *
  * Its parts: this file reads the options and sets the environment;
  * launch_run.c runs COMMAND and follows its signals, stops and death;
- * launch_keys.c makes and removes -K's key log; launch_events.c checks
- * -e's event names; launch_elf.c warns about a COMMAND whose TLS cannot
- * be seen; launch_common.c has what they all use.
+ * launch_keys.c decides on, makes and removes the private key log;
+ * launch_events.c checks -e's event names; launch_elf.c warns about a
+ * COMMAND whose TLS cannot be seen; launch_common.c has what they all
+ * use.
  *
  * Exit statuses of tlstrace's own: 2 for a usage error, 125 when it fails
  * (no library, -K cannot make its key log, fork failed), 126 when COMMAND
@@ -54,7 +58,12 @@ static void usage(void)
 	fputs("  -k KEYLOG  read TLS secrets from this NSS key log file (TLSTRACE_KEYLOG;\n"
 	      "             default $SSLKEYLOGFILE)\n"
 	      "  -K         give COMMAND a private key log (SSLKEYLOGFILE) and read it;\n"
-	      "             removed when COMMAND ends\n"
+	      "             removed when COMMAND ends.  The default, unless -k is given,\n"
+	      "             SSLKEYLOGFILE or TLSTRACE_KEYLOG is set (that file is read),\n"
+	      "             or TLSTRACE_DECRYPT is off; if the default one cannot be\n"
+	      "             made, COMMAND runs without it (with -K, tlstrace fails)\n"
+	      "  --no-keylog\n"
+	      "             no private key log; an SSLKEYLOGFILE already set is passed on\n"
 	      "  -w FILE    also write captured secrets to FILE in NSS key log format\n"
 	      "             (0600), for Wireshark (TLSTRACE_KEYLOG_OUT)\n"
 	      "  -h, --help print this help\n"
@@ -203,14 +212,17 @@ int main(int argc, char **argv)
 		"error", "warn", "info", "debug", "trace", NULL,
 	};
 	static const char *const formats[] = {"text", "json", NULL};
+	enum { OPT_NO_KEYLOG = 256 };
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"no-keylog", no_argument, NULL, OPT_NO_KEYLOG},
 		{NULL, 0, NULL, 0},
 	};
 	const char *log = NULL, *level = NULL, *format = NULL, *keylog = NULL;
 	const char *keylog_out = NULL, *events = NULL;
-	int private_keys = 0;
+	int private_keys = 0, no_keylog = 0;
+	enum keys_mode keys;
 	char *lib, *v;
 	int c;
 
@@ -237,6 +249,9 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			private_keys = 1;
+			break;
+		case OPT_NO_KEYLOG:
+			no_keylog = 1;
 			break;
 		case 'w':
 			keylog_out = optarg;
@@ -278,6 +293,11 @@ int main(int argc, char **argv)
 		    "-K makes the key log to read");
 		usage_error();
 	}
+	if (private_keys && no_keylog) {
+		say("-K and --no-keylog cannot be used together: "
+		    "one asks for the key log, the other turns it off");
+		usage_error();
+	}
 
 	lib = find_lib(argv[0]);
 	set_preload(lib);
@@ -309,6 +329,7 @@ int main(int argc, char **argv)
 		set_env("TLSTRACE_KEYLOG_OUT", v);
 		free(v);
 	}
+	keys = private_keys ? KEYS_MUST : default_keys(no_keylog, keylog);
 	warn_unseen(argv[optind]);
-	run(argv + optind, private_keys);
+	run(argv + optind, keys);
 }

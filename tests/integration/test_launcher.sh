@@ -121,6 +121,15 @@ wait_state() {
 	return 1
 }
 
+# died_of SIG CMD...: CMD ends killed by signal number SIG.  A shell's 143
+# could also be exit(143); python tells a real death by signal apart.
+died_of() {
+	timeout -k 2 20 python3 -c '
+import subprocess, sys
+r = subprocess.run(sys.argv[2:], timeout=10).returncode
+sys.exit(0 if r == -int(sys.argv[1]) else 1)' "$@" >out 2>err </dev/null
+}
+
 # --- environment --------------------------------------------------------
 
 t "$bin" -- sh -c 'echo $LD_PRELOAD $TLSTRACE_LEVEL; exit 3'
@@ -286,7 +295,7 @@ check "-K: directory \$TMPDIR/tlstrace-keys.XXXXXX" \
 	      grep -qE "^name tlstrace-keys\.[A-Za-z0-9]{6}$" out'
 check "-K: key log and directory removed after exit 3" keys_gone
 check "-K: nothing else left in \$TMPDIR, no -K message" \
-	eval '[ -z "$(ls -A ktmp)" ] && ! grep -q "^tlstrace: -K" err'
+	eval '[ -z "$(ls -A ktmp)" ] && ! grep -q "^tlstrace: " err'
 
 rm -f kpaths
 t env TMPDIR="$tmp/ktmp" "$bin" -K -- sh -c '. ./kprobe.sh; kill -TERM $$'
@@ -336,6 +345,121 @@ if [ "$rc" = 125 ] && [ ! -s out ] && [ "$(wc -l <err)" = 1 ] &&
 	ok "-K cannot make its directory: one line, exit 125, COMMAND not run"
 else
 	not_ok "-K cannot make its directory: one line, exit 125, COMMAND not run" "rc=$rc"
+fi
+
+# --- the private key log by default; --no-keylog -----------------------
+
+# What COMMAND sees of the key log, one fact a line: SSLKEYLOGFILE, the
+# modes of the file and of its directory, how many TLSTRACE_KEYLOG there
+# are and whether it names the same file.
+kview='echo "$SSLKEYLOGFILE"; stat -c %a "$SSLKEYLOGFILE" "$(dirname "$SSLKEYLOGFILE")"; env | grep -c ^TLSTRACE_KEYLOG=; [ "$TLSTRACE_KEYLOG" = "$SSLKEYLOGFILE" ] && echo same'
+# Whether COMMAND has each variable, and their values.
+kvars='env | grep -c ^SSLKEYLOGFILE=; env | grep -c ^TLSTRACE_KEYLOG=; echo "$SSLKEYLOGFILE"; echo "$TLSTRACE_KEYLOG"'
+mkdir dtmp
+# dtmp_empty: nothing made, or nothing left, in the TMPDIR given.
+dtmp_empty() { [ -z "$(ls -A dtmp)" ]; }
+
+t env TMPDIR="$tmp/dtmp" "$bin" -- sh -c "$kview"
+if [ "$rc" = 0 ] && [[ $(head -1 out) == "$tmp"/dtmp/tlstrace-keys.??????/keylog ]] &&
+	[ "$(sed 1d out)" = "$(printf '600\n700\n1\nsame')" ] && [ ! -s err ]; then
+	ok "default: a private key log in \$TMPDIR (600, directory 700), named in SSLKEYLOGFILE and TLSTRACE_KEYLOG"
+else
+	not_ok "default: a private key log in \$TMPDIR (600, directory 700), named in SSLKEYLOGFILE and TLSTRACE_KEYLOG" "rc=$rc"
+fi
+check "default: \$TMPDIR empty again after COMMAND's exit" dtmp_empty
+
+rm -f kpaths
+t env TMPDIR="$tmp/dtmp" "$bin" -- sh -c '. ./kprobe.sh; exit 5'
+check "default: the key log as -K makes it, status 5, removed" \
+	eval '[ "$rc" = 5 ] && grep -qx same out && grep -qx "empty file" out &&
+	      grep -qx "file 600 dir 700" out && keys_gone && dtmp_empty'
+
+for sig in TERM KILL; do
+	rm -f kpaths
+	num=$(kill -l "$sig")
+	if TMPDIR="$tmp/dtmp" died_of "$num" "$bin" -- sh -c ". ./kprobe.sh; kill -$sig \$\$" &&
+		grep -qx "file 600 dir 700" out && keys_gone && dtmp_empty; then
+		ok "default: COMMAND killed by SIG$sig: tlstrace dies of it, the key log removed"
+	else
+		not_ok "default: COMMAND killed by SIG$sig: tlstrace dies of it, the key log removed" \
+			"left in dtmp: $(find dtmp -mindepth 1 | tr '\n' ' ')"
+	fi
+done
+
+t env TMPDIR="$tmp/dtmp" "$bin" --no-keylog -- sh -c "$kvars"
+check "--no-keylog: neither SSLKEYLOGFILE nor TLSTRACE_KEYLOG in COMMAND's environment" \
+	test "$rc:$(cat out)" = "0:$(printf '0\n0\n\n')"
+check "--no-keylog: no directory made in \$TMPDIR, nothing said" \
+	eval 'dtmp_empty && [ ! -s err ]'
+
+t env TMPDIR="$tmp/dtmp" SSLKEYLOGFILE=/some/abs/path "$bin" --no-keylog -- sh -c "$kvars"
+check "--no-keylog: the caller's SSLKEYLOGFILE passed on untouched" \
+	eval '[ "$rc:$(cat out)" = "0:$(printf "1\n0\n/some/abs/path\n")" ] && dtmp_empty'
+
+t env TMPDIR="$tmp/dtmp" SSLKEYLOGFILE=/some/abs/path "$bin" -- sh -c "$kvars"
+check "the caller's SSLKEYLOGFILE: passed on as it is, read by default, nothing made" \
+	eval '[ "$rc:$(cat out)" = "0:$(printf "1\n0\n/some/abs/path\n")" ] && dtmp_empty &&
+	      [ ! -s err ]'
+
+t env TMPDIR="$tmp/dtmp" SSLKEYLOGFILE=rel/keys.txt "$bin" -- sh -c "$kvars"
+check "the caller's relative SSLKEYLOGFILE: passed on as it is, TLSTRACE_KEYLOG made absolute" \
+	eval '[ "$rc:$(cat out)" = "0:$(printf "1\n1\nrel/keys.txt\n%s" "$tmp/rel/keys.txt")" ] &&
+	      dtmp_empty'
+
+t env TMPDIR="$tmp/dtmp" TLSTRACE_KEYLOG=/some/keys "$bin" -- sh -c "$kvars"
+check "the caller's TLSTRACE_KEYLOG: kept, nothing made" \
+	eval '[ "$rc:$(cat out)" = "0:$(printf "0\n1\n\n/some/keys")" ] && dtmp_empty'
+
+t env TMPDIR="$tmp/dtmp" "$bin" -k keys.txt -- sh -c "$kvars"
+check "-k: TLSTRACE_KEYLOG made absolute, no SSLKEYLOGFILE, no directory made" \
+	eval '[ "$rc:$(cat out)" = "0:$(printf "0\n1\n\n%s" "$tmp/keys.txt")" ] && dtmp_empty'
+
+for off in off 0 no false; do
+	t env TMPDIR="$tmp/dtmp" TLSTRACE_DECRYPT=$off "$bin" -- sh -c "$kvars"
+	check "TLSTRACE_DECRYPT=$off: no key log made, none named" \
+		eval '[ "$rc:$(cat out)" = "0:$(printf "0\n0\n\n")" ] && dtmp_empty'
+done
+
+rm -f kpaths
+t env TMPDIR="$tmp/dtmp" TLSTRACE_DECRYPT=on "$bin" -- sh -c '. ./kprobe.sh'
+check "TLSTRACE_DECRYPT=on: the key log made, then removed" \
+	eval '[ "$rc" = 0 ] && grep -qx same out && keys_gone && dtmp_empty'
+
+rm -f kpaths
+t env TMPDIR="$tmp/dtmp" TLSTRACE_DECRYPT=off SSLKEYLOGFILE=/some/abs/path "$bin" -K -- \
+	sh -c '. ./kprobe.sh'
+check "-K: made whatever SSLKEYLOGFILE and TLSTRACE_DECRYPT say, then removed" \
+	eval '[ "$rc" = 0 ] && grep -qx same out && grep -qx "file 600 dir 700" out &&
+	      keys_gone && dtmp_empty'
+
+for opts in "--no-keylog -K" "-K --no-keylog"; do
+	# shellcheck disable=SC2086 # two options
+	t env TMPDIR="$tmp/dtmp" "$bin" $opts -- sh -c 'echo ran'
+	if [ "$rc" = 2 ] && [ ! -s out ] && dtmp_empty &&
+		[ "$(grep -c '^tlstrace: ' err)" = 1 ] &&
+		grep -qx 'tlstrace: -K and --no-keylog cannot be used together: one asks for the key log, the other turns it off' err &&
+		grep -q '^usage: tlstrace' err; then
+		ok "$opts: exit 2, one line, COMMAND not run"
+	else
+		not_ok "$opts: exit 2, one line, COMMAND not run" "rc=$rc"
+	fi
+done
+
+t env TMPDIR="$tmp/no-such-dir" "$bin" -- sh -c "echo ran; $kvars"
+if [ "$rc" = 0 ] && [ "$(cat out)" = "$(printf 'ran\n0\n0\n\n')" ] &&
+	[ "$(cat err)" = "tlstrace: no private key log: cannot create a directory in $tmp/no-such-dir: No such file or directory; COMMAND runs without one" ]; then
+	ok "default, \$TMPDIR missing: one line says why, COMMAND runs without a key log"
+else
+	not_ok "default, \$TMPDIR missing: one line says why, COMMAND runs without a key log" "rc=$rc"
+fi
+
+t "$bin" --help
+if grep -q '^  -K         give COMMAND a private key log' out &&
+	grep -q 'The default, unless -k is given,$' out &&
+	grep -qx '  --no-keylog' out; then
+	ok "--help: -K is the default, --no-keylog turns it off"
+else
+	not_ok "--help: -K is the default, --no-keylog turns it off"
 fi
 
 # --- library discovery --------------------------------------------------
@@ -398,14 +522,6 @@ fi
 t "$bin" -- sh -c 'kill -TERM $$'
 check "child killed by SIGTERM: status 143" test "$rc" = 143
 
-# died_of SIG CMD...: CMD ends killed by signal number SIG.  A shell's 143
-# could also be exit(143); python tells a real death by signal apart.
-died_of() {
-	timeout -k 2 20 python3 -c '
-import subprocess, sys
-r = subprocess.run(sys.argv[2:], timeout=10).returncode
-sys.exit(0 if r == -int(sys.argv[1]) else 1)' "$@" >out 2>err </dev/null
-}
 check "child killed by SIGTERM: launcher dies of SIGTERM too" \
 	died_of 15 "$bin" -- sh -c 'kill -TERM $$'
 # No core files in the test folder (the child would dump one).

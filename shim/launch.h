@@ -50,6 +50,9 @@ enum keys_mode default_keys(int no_keylog, const char *keylog);
 void make_keys(enum keys_mode mode);
 /* Removes it, once (later calls do nothing). */
 void remove_keys(void);
+/* Once COMMAND runs: keeps the key log under its size cap (a thread that
+ * empties it when it grows past it); nothing when none was made. */
+void watch_keys(void);
 
 /* launch_events.c */
 /* -e: exits with EXIT_USAGE, saying why, unless list is a comma list of

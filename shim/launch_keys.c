@@ -21,9 +21,21 @@
  * COMMAND runs without it.  -K asks for it whatever the environment
  * says, so -K with -k or --no-keylog is a usage error, and when it cannot
  * be made tlstrace fails (EXIT_FAIL) without running COMMAND.
+ *
+ * The file is kept small while COMMAND runs: a server writes a few
+ * hundred bytes of secrets per connection for as long as it lives, and
+ * $TMPDIR may be memory (tmpfs).  A thread of tlstrace's looks at its
+ * size every second and empties it past KEYS_CAP.  The library reads the
+ * file when a record waits for a secret, within moments of the line
+ * being written, and reads it again from the start when it finds it
+ * shorter than where it left off; only a line written just before the
+ * file is emptied and not yet read is lost, and with it the keys of one
+ * handshake.  The secrets go off the disk with it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +48,41 @@
 /* The private directory and the key log in it; NULL when not made or
  * already removed. */
 static char *keys_dir, *keys_file;
+/* The key log, open for emptying it (it stays valid once unlinked); -1
+ * when none was made. */
+static int keys_fd = -1;
+
+/* Past this size the key log is emptied (the library reads at most the
+ * last MiB of a key log it opens afresh). */
+#define KEYS_CAP (8L * 1024 * 1024)
+
+static void *trim_keys(void *arg)
+{
+	struct stat st;
+
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		if (fstat(keys_fd, &st) == 0 && st.st_size > KEYS_CAP &&
+		    ftruncate(keys_fd, 0) != 0)
+			return NULL;
+	}
+}
+
+void watch_keys(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+
+	if (keys_fd < 0)
+		return;
+	/* Every signal is for the main thread (forwarding, stops). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, trim_keys, NULL) == 0)
+		pthread_detach(t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
 
 /* @name is in the environment, not empty. */
 static int set(const char *name)
@@ -193,7 +240,7 @@ void make_keys(enum keys_mode mode)
 		give_up(mode, "%s: %s", keys_file, strerror(e));
 		return;
 	}
-	close(fd);
+	keys_fd = fd; /* close-on-exec: COMMAND does not inherit it */
 	/* Without -K neither variable names a file (default_keys): with
 	 * both unset the library reads no key log, as it would have. */
 	if (setenv("SSLKEYLOGFILE", keys_file, 1) != 0 ||

@@ -286,6 +286,7 @@ _Noreturn void run(char **cmd, enum keys_mode keys)
 	}
 
 	child_pid = pid;
+	watch_keys();
 	install_forwarding(&fwd);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	wait_child(pid, &fwd);

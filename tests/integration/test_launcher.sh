@@ -386,6 +386,15 @@ for sig in TERM KILL; do
 	fi
 done
 
+# Kept small while COMMAND runs: past 8 MiB it is emptied within about a
+# second (appending goes on at its new end); under the cap it is left.
+t env TMPDIR="$tmp/dtmp" "$bin" -- sh -c '
+	head -c 1048576 /dev/zero >>"$SSLKEYLOGFILE"; sleep 2.5; stat -c %s "$SSLKEYLOGFILE"
+	head -c 9437184 /dev/zero >>"$SSLKEYLOGFILE"; sleep 2.5; stat -c %s "$SSLKEYLOGFILE"
+	echo line >>"$SSLKEYLOGFILE"; stat -c %s "$SSLKEYLOGFILE"'
+check "default: the key log kept under 8 MiB (1 MiB left, 10 MiB emptied, appends go on)" \
+	eval '[ "$rc:$(cat out)" = "0:$(printf "1048576\n0\n5\n")" ] && dtmp_empty && [ ! -s err ]'
+
 t env TMPDIR="$tmp/dtmp" "$bin" --no-keylog -- sh -c "$kvars"
 check "--no-keylog: neither SSLKEYLOGFILE nor TLSTRACE_KEYLOG in COMMAND's environment" \
 	test "$rc:$(cat out)" = "0:$(printf '0\n0\n\n')"

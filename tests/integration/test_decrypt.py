@@ -116,6 +116,27 @@ if NO_GNUTLS:
 else:
     r, log = traced_vs_mtls13(gnutls13, input=GET, timeout=20, opts={"K": True})
     check_tls13(parse_json_log(log, "gnutls"), "gnutls-cli -K", "in", "out")
+    # A library that hands its secrets out only through SSLKEYLOGFILE
+    # (tools/gnutls_keylog -r: its key-log function set out of the
+    # interposer's sight, writing the file itself): the launcher's
+    # private key log, made with no option, carries them; --no-keylog
+    # leaves it without keys.
+    no_env = {k: v for k, v in os.environ.items()
+              if k not in ("SSLKEYLOGFILE", "TLSTRACE_KEYLOG")}
+    unhooked_cmd = lambda port: [os.path.join(BUILD, "tools", "gnutls_keylog"), "-r", str(port),
+                                 cert("client.pem"), cert("client.key")]
+    r, log = traced_vs_mtls13(unhooked_cmd, timeout=20, env=no_env)
+    check_tls13(parse_json_log(log, "keylog-only"),
+                "SSLKEYLOGFILE-only client, no option (the launcher's private key log)", "in", "out")
+    r, log = traced_vs_mtls13(unhooked_cmd, timeout=20, env=no_env, opts={"no_keylog": True})
+    objs = parse_json_log(log, "keylog-only --no-keylog")
+    summ = events(objs, "summary")
+    # (keys "missing": its GnuTLS sessions were hooked, so secrets were
+    # waited for)
+    ok("SSLKEYLOGFILE-only client, --no-keylog: nothing decrypted, keys missing",
+       r.returncode == 0 and len(summ) == 1 and summ[0].get("keys") == "missing"
+       and not [o for o in objs if o.get("decrypted")]
+       and not events(objs, "certificate_request"), summ)
 
 PY = r'''
 import socket, ssl, sys

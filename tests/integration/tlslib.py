@@ -261,6 +261,8 @@ def launcher_cmd(opts):
         cmd += ["-o", opts["log"]]
     if opts.get("K"):
         cmd.append("-K")
+    if opts.get("no_keylog"):
+        cmd.append("--no-keylog")
     if "w" in opts:
         cmd += ["-w", opts["w"]]
     cmd += ["-l", opts.get("level", "info"), "-f", opts.get("format", "json"), "--"]
@@ -292,7 +294,7 @@ def run(cmd, timeout=30, env=None, input=None):
 def traced(cmd, fmt="json", level="info", timeout=30, input=None, env=None, log=None,
            opts=None):
     """Runs cmd under the launcher; returns (CompletedProcess, log text).
-    opts: more launcher options (K, w)."""
+    opts: more launcher options (K, no_keylog, w)."""
     log = log or new_log()
     o = {"log": log, "format": fmt, "level": level}
     o.update(opts or {})

@@ -1,5 +1,5 @@
 """Secrets captured inside GnuTLS programs through their sessions' key-log
-function, with no key log anywhere (no -K, no SSLKEYLOGFILE, no
+function, with no key log anywhere (--no-keylog, no SSLKEYLOGFILE, no
 TLSTRACE_KEYLOG): gnutls-cli and wget against s_server asking for a
 client certificate, TLS 1.3 (the encrypted CertificateRequest and server
 Certificate decrypted) and TLS 1.2 (the Finished messages decrypted);
@@ -44,11 +44,13 @@ def keylog_tool(port, extra=()):
 
 def against_mtls(client, version, traced_run=True, **kw):
     """client(port) against s_server -Verify 1 (one connection, -www),
-    traced unless traced_run is false; the server is stopped after.
-    Returns (CompletedProcess, log text)."""
+    traced unless traced_run is false, with no key log from the launcher
+    (GnuTLS's default function and gnutls_keylog's write SSLKEYLOGFILE);
+    the server is stopped after.  Returns (CompletedProcess, log text)."""
     srv, port, _ = s_server(mtls_server_args(version=version) + ["-naccept", "1"])
     try:
         kw.setdefault("env", ENV)
+        kw.setdefault("opts", {"no_keylog": True})
         if traced_run:
             return traced(client(port), timeout=20, **kw)
         return run(client(port), timeout=20, env=kw["env"]), ""

@@ -116,7 +116,7 @@ static void our_secret(PRFileDesc *fd, PRUint16 epoch, SSLSecretDirection dir,
 	(void)arg;
 	int saved = errno;
 	take_secret(epoch, dir, secret);
-	void *prev[2];
+	void *prev[TT_PTRMAP_VALS];
 	bool chained = tt_ptrmap_get(&prog_cbs, fd, prev);
 	errno = saved;
 	if (chained && prev[0])
@@ -164,7 +164,7 @@ static SECStatus prog_set_secret(PRFileDesc *fd, SSLSecretCallback cb,
 	if (!nss.set_secret)
 		return SECFailure;
 	if (tt_keys_on() && fd && cb != our_secret) {
-		void *v[2] = {(void *)(uintptr_t)cb, arg};
+		void *v[TT_PTRMAP_VALS] = {(void *)(uintptr_t)cb, arg};
 		if (cb ? tt_ptrmap_put(&prog_cbs, fd, v)
 		       : (tt_ptrmap_del(&prog_cbs, fd), true))
 			return nss.set_secret(fd, our_secret, NULL);

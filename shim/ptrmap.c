@@ -1,13 +1,18 @@
-/* Open addressing over TT_PTRMAP_CAP entries, filled to three quarters
- * at most, under the map's mutex (taken only by programs that put
- * something: a lookup in an empty map reads one counter). */
+/* Open addressing with linear probing over TT_PTRMAP_CAP entries, filled
+ * to TT_PTRMAP_FULL at most, under the map's mutex (taken only by
+ * programs that put something: a lookup in an empty map reads one
+ * counter).  A removal moves the entries after it in its run back, so no
+ * entry is ever marked removed and probes stay as short as the fill
+ * allows however many objects come and go. */
 #include "ptrmap.h"
 
 #include <stdint.h>
 #include <string.h>
 
-#define GONE ((const void *)1)
-#define FULL (TT_PTRMAP_CAP * 3 / 4)
+#define MASK (TT_PTRMAP_CAP - 1)
+
+_Static_assert((TT_PTRMAP_CAP & MASK) == 0, "TT_PTRMAP_CAP: a power of two");
+_Static_assert(TT_PTRMAP_FULL == TT_PTRMAP_CAP / 4 * 3, "three quarters");
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tt_ptrmap *maps;
@@ -41,114 +46,88 @@ static void list_map(struct tt_ptrmap *m)
 	pthread_mutex_unlock(&list_lock);
 }
 
+/* key's home entry: every bit of the pointer mixed in, its low bits
+ * being alignment. */
 static unsigned slot_of(const void *key)
 {
 	uint64_t k = (uint64_t)(uintptr_t)key;
 	k ^= k >> 29;
 	k *= 0xbf58476d1ce4e5b9ull;
 	k ^= k >> 32;
-	return (unsigned)(k % TT_PTRMAP_CAP);
+	return (unsigned)k & MASK;
 }
 
-/* key's entry, or -1; the caller holds mu. */
-static int find(struct tt_ptrmap *m, const void *key)
+/* key's entry, or the free one that ends its run (found: false); the
+ * caller holds mu.  With at most TT_PTRMAP_FULL entries held, a free
+ * one is always met. */
+static unsigned find(struct tt_ptrmap *m, const void *key, bool *found)
 {
 	unsigned i = slot_of(key);
-	for (unsigned n = 0; n < TT_PTRMAP_CAP; n++) {
-		if (m->e[i].key == NULL)
-			return -1;
-		if (m->e[i].key == key)
-			return (int)i;
-		i = (i + 1) % TT_PTRMAP_CAP;
-	}
-	return -1;
+	while (m->e[i].key && m->e[i].key != key)
+		i = (i + 1) & MASK;
+	*found = m->e[i].key != NULL;
+	return i;
 }
 
-/* Makes the table anew without its removed entries; the caller holds
- * mu. */
-static void rebuild(struct tt_ptrmap *m)
+bool tt_ptrmap_put(struct tt_ptrmap *m, const void *key,
+		   void *const v[TT_PTRMAP_VALS])
 {
-	static __thread struct {
-		const void *key;
-		void *v[2];
-	} keep[FULL];
-	unsigned k = 0;
-	for (unsigned i = 0; i < TT_PTRMAP_CAP; i++)
-		if (m->e[i].key && m->e[i].key != GONE && k < FULL) {
-			keep[k].key = m->e[i].key;
-			keep[k].v[0] = m->e[i].v[0];
-			keep[k].v[1] = m->e[i].v[1];
-			k++;
-		}
-	memset(m->e, 0, sizeof(m->e));
-	m->removed = 0;
-	for (unsigned j = 0; j < k; j++) {
-		unsigned i = slot_of(keep[j].key);
-		while (m->e[i].key)
-			i = (i + 1) % TT_PTRMAP_CAP;
-		m->e[i].key = keep[j].key;
-		m->e[i].v[0] = keep[j].v[0];
-		m->e[i].v[1] = keep[j].v[1];
-	}
-	memset(keep, 0, sizeof(keep[0]) * k);
-}
-
-bool tt_ptrmap_put(struct tt_ptrmap *m, const void *key, void *const v[2])
-{
-	if (!key || key == GONE)
+	if (!key)
 		return false;
 	if (!__atomic_load_n(&m->listed, __ATOMIC_ACQUIRE))
 		list_map(m);
-	bool ok = true;
+	bool found, ok = true;
 	pthread_mutex_lock(&m->mu);
-	int at = find(m, key);
-	if (at < 0) {
-		if (m->n >= FULL) {
-			ok = false;
-			goto out;
+	unsigned i = find(m, key, &found);
+	if (!found && m->n >= TT_PTRMAP_FULL) {
+		ok = false;
+	} else {
+		if (!found) {
+			m->e[i].key = key;
+			__atomic_store_n(&m->n, m->n + 1, __ATOMIC_RELAXED);
 		}
-		if (m->n + m->removed >= FULL)
-			rebuild(m);
-		unsigned i = slot_of(key);
-		while (m->e[i].key && m->e[i].key != GONE)
-			i = (i + 1) % TT_PTRMAP_CAP;
-		if (m->e[i].key == GONE)
-			m->removed--;
-		m->e[i].key = key;
-		at = (int)i;
-		__atomic_store_n(&m->n, m->n + 1, __ATOMIC_RELAXED);
+		memcpy(m->e[i].v, v, sizeof(m->e[i].v));
 	}
-	m->e[at].v[0] = v[0];
-	m->e[at].v[1] = v[1];
-out:
 	pthread_mutex_unlock(&m->mu);
 	return ok;
 }
 
-bool tt_ptrmap_get(struct tt_ptrmap *m, const void *key, void *v[2])
+bool tt_ptrmap_get(struct tt_ptrmap *m, const void *key,
+		   void *v[TT_PTRMAP_VALS])
 {
 	if (__atomic_load_n(&m->n, __ATOMIC_RELAXED) == 0 || !key)
 		return false;
+	bool found;
 	pthread_mutex_lock(&m->mu);
-	int at = find(m, key);
-	if (at >= 0) {
-		v[0] = m->e[at].v[0];
-		v[1] = m->e[at].v[1];
-	}
+	unsigned i = find(m, key, &found);
+	if (found)
+		memcpy(v, m->e[i].v, sizeof(m->e[i].v));
 	pthread_mutex_unlock(&m->mu);
-	return at >= 0;
+	return found;
 }
 
 void tt_ptrmap_del(struct tt_ptrmap *m, const void *key)
 {
 	if (__atomic_load_n(&m->n, __ATOMIC_RELAXED) == 0 || !key)
 		return;
+	bool found;
 	pthread_mutex_lock(&m->mu);
-	int at = find(m, key);
-	if (at >= 0) {
-		m->e[at].key = GONE;
-		m->e[at].v[0] = m->e[at].v[1] = NULL;
-		m->removed++;
+	unsigned hole = find(m, key, &found);
+	if (found) {
+		/* each entry after the hole in its run moves back into it
+		 * unless its home lies cyclically in (hole, j], so that no
+		 * probe stops short of it */
+		for (unsigned j = (hole + 1) & MASK; m->e[j].key;
+		     j = (j + 1) & MASK) {
+			unsigned h = slot_of(m->e[j].key);
+			bool stays = hole <= j ? hole < h && h <= j
+					       : hole < h || h <= j;
+			if (stays)
+				continue;
+			m->e[hole] = m->e[j];
+			hole = j;
+		}
+		memset(&m->e[hole], 0, sizeof(m->e[hole]));
 		__atomic_store_n(&m->n, m->n - 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&m->mu);
@@ -156,7 +135,7 @@ void tt_ptrmap_del(struct tt_ptrmap *m, const void *key)
 
 void tt_ptrmap_copy(struct tt_ptrmap *m, const void *from, const void *to)
 {
-	void *v[2];
+	void *v[TT_PTRMAP_VALS];
 	if (from && tt_ptrmap_get(m, from, v))
 		tt_ptrmap_put(m, to, v);
 	else

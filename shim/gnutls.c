@@ -10,10 +10,11 @@
  * gnutls-cli with SSLKEYLOGFILE still writes its file).  It is the same
  * for every session, so it is read once, from the first, and a session
  * whose function is still the default needs nothing kept.  GnuTLS has no
- * ex_data: a function of the program's own is kept in a bounded table
- * keyed by the session, until gnutls_deinit.  With the table full, the
- * program's function stays on its session alone and that session's
- * secrets are not captured.
+ * ex_data: a function of the program's own is kept in a bounded map
+ * keyed by the session (shim/ptrmap.c), until gnutls_deinit.  With the
+ * map full, the program's function stays on its session alone, that
+ * session's secrets are not captured, and the summary's key note says
+ * so.
  *
  * libtlstrace.so links no libgnutls: the real functions come from
  * dlsym(RTLD_NEXT), or from the libgnutls already loaded (RTLD_LOCAL).
@@ -33,7 +34,7 @@
 
 #include "guestlib.h"
 #include "keys.h"
-#include "log.h"
+#include "ptrmap.h"
 #include "trace.h"
 
 #define HOOK __attribute__((visibility("default")))
@@ -76,119 +77,31 @@ static void dflt_set(gnutls_keylog_func fn)
  * in_libgnutls.) */
 static __thread bool in_init;
 
-/* The sessions whose program set a function other than the default:
- * open addressing with linear probing, at most KEPT_MAX of the
- * KEPT_SLOTS used so that every probe ends soon at an empty slot.  A
- * session appears at most once; kept_lock is held only around the
- * table's own operations, never around a call into GnuTLS or the
- * program. */
-#define KEPT_BITS  11
-#define KEPT_SLOTS (1u << KEPT_BITS)
-#define KEPT_MAX   (KEPT_SLOTS / 4 * 3)
+/* The function of the program's own on each session that has one other
+ * than the default (GnuTLS has no ex_data), until gnutls_deinit. */
+static struct tt_ptrmap kept = TT_PTRMAP_INIT;
 
-struct kept {
-	gnutls_session_t s; /* NULL: slot free */
-	gnutls_keylog_func fn;
-};
-
-static struct kept kept[KEPT_SLOTS];
-static unsigned kept_n; /* entries used (atomic: read without the lock) */
-static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool full_said;
-
-_Static_assert(KEPT_MAX == 1536, "say_full names the limit");
-
-static unsigned home(gnutls_session_t s)
+/* Keeps fn as s's function; false when the map is full (then s keeps
+ * the program's function alone, and its secrets are not captured). */
+static bool keep(gnutls_session_t s, gnutls_keylog_func fn)
 {
-	/* Fibonacci hashing: the top bits of the product mix every bit of
-	 * the pointer, whose low bits are alignment */
-	return (unsigned)(((uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ull) >>
-			  (64 - KEPT_BITS));
-}
-
-static struct kept *kept_find(gnutls_session_t s)
-{
-	for (unsigned i = home(s);; i = (i + 1) & (KEPT_SLOTS - 1)) {
-		if (kept[i].s == s)
-			return &kept[i];
-		if (!kept[i].s)
-			return NULL;
-	}
-}
-
-/* Keeps fn as s's function; false when the table is full. */
-static bool kept_put(gnutls_session_t s, gnutls_keylog_func fn)
-{
-	struct kept *k = kept_find(s);
-	if (k) {
-		k->fn = fn;
+	void *v[TT_PTRMAP_VALS] = {(void *)(uintptr_t)fn};
+	if (tt_ptrmap_put(&kept, s, v))
 		return true;
-	}
-	if (kept_n >= KEPT_MAX)
-		return false;
-	unsigned i = home(s);
-	while (kept[i].s)
-		i = (i + 1) & (KEPT_SLOTS - 1);
-	kept[i].fn = fn;
-	kept[i].s = s;
-	__atomic_store_n(&kept_n, kept_n + 1, __ATOMIC_RELAXED);
-	return true;
-}
-
-/* Forgets s: each entry after it in its run moves back into the hole
- * when its home slot allows, so that no probe stops short of it. */
-static void kept_del(gnutls_session_t s)
-{
-	struct kept *k = kept_find(s);
-	if (!k)
-		return;
-	unsigned hole = (unsigned)(k - kept);
-	kept[hole].s = NULL;
-	for (unsigned j = (hole + 1) & (KEPT_SLOTS - 1); kept[j].s;
-	     j = (j + 1) & (KEPT_SLOTS - 1)) {
-		unsigned h = home(kept[j].s);
-		/* j stays when its home is cyclically in (hole, j] */
-		bool stays = hole <= j ? hole < h && h <= j
-				       : hole < h || h <= j;
-		if (stays)
-			continue;
-		kept[hole] = kept[j];
-		kept[j].s = NULL;
-		hole = j;
-	}
-	__atomic_store_n(&kept_n, kept_n - 1, __ATOMIC_RELAXED);
+	tt_keys_note("GnuTLS: more than " TT_PTRMAP_FULL_TEXT
+		     " sessions at once with a key-log function of "
+		     "the program's own; the secrets of those past "
+		     "the limit are not captured");
+	return false;
 }
 
 /* The function the program means s to have: its own, else the default. */
 static gnutls_keylog_func program_fn(gnutls_session_t s)
 {
-	gnutls_keylog_func fn = dflt_get();
-	if (__atomic_load_n(&kept_n, __ATOMIC_RELAXED) == 0)
-		return fn;
-	pthread_mutex_lock(&kept_lock);
-	struct kept *k = kept_find(s);
-	if (k)
-		fn = k->fn;
-	pthread_mutex_unlock(&kept_lock);
-	return fn;
-}
-
-static void say_full(void)
-{
-	if (__atomic_exchange_n(&full_said, true, __ATOMIC_RELAXED))
-		return;
-	static const char msg[] =
-		"tlstrace: GnuTLS: more than 1536 sessions at once with a "
-		"key-log function of the program's own; the secrets of those "
-		"past the limit are not captured\n";
-	tt_log_stderr(msg, sizeof(msg) - 1);
-}
-
-/* In the child after fork(): only the forking thread survives, and a
- * lock another thread held would never be released. */
-static void fork_child(void)
-{
-	pthread_mutex_init(&kept_lock, NULL);
+	void *v[TT_PTRMAP_VALS];
+	if (tt_ptrmap_get(&kept, s, v))
+		return (gnutls_keylog_func)(uintptr_t)v[0];
+	return dflt_get();
 }
 
 static void *gt_sym(const char *name)
@@ -199,8 +112,6 @@ static void *gt_sym(const char *name)
 
 static void gt_bind(void)
 {
-	/* kept_lock is first taken after this */
-	pthread_atfork(NULL, NULL, fork_child);
 #define X(name, field) *(void **)&gt.field = gt_sym(#name);
 	GT_SYMS(X)
 #undef X
@@ -260,19 +171,10 @@ static void hook_new(gnutls_session_t s)
 	}
 	if (!__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE))
 		dflt_set(cur);
-	bool put = true;
-	if (cur != dflt_get() || __atomic_load_n(&kept_n, __ATOMIC_RELAXED)) {
-		pthread_mutex_lock(&kept_lock);
-		if (cur != dflt_get())
-			put = kept_put(s, cur);
-		else
-			kept_del(s); /* nothing of a freed session's */
-		pthread_mutex_unlock(&kept_lock);
-	}
-	if (!put) {
-		say_full();
+	if (cur == dflt_get())
+		tt_ptrmap_del(&kept, s); /* nothing of a freed session's */
+	else if (!keep(s, cur))
 		return;
-	}
 	gt.set_fn(s, our_keylog);
 	tt_keys_hooked();
 }
@@ -299,11 +201,7 @@ HOOK void gnutls_deinit(gnutls_session_t session)
 	pthread_once(&gt_once, gt_bind);
 	if (!gt.deinit)
 		return;
-	if (session && __atomic_load_n(&kept_n, __ATOMIC_RELAXED)) {
-		pthread_mutex_lock(&kept_lock);
-		kept_del(session);
-		pthread_mutex_unlock(&kept_lock);
-	}
+	tt_ptrmap_del(&kept, session);
 	gt.deinit(session);
 }
 
@@ -320,17 +218,11 @@ HOOK void gnutls_session_set_keylog_function(gnutls_session_t session,
 	if (!__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE) &&
 	    in_libgnutls(func))
 		dflt_set(func);
-	pthread_mutex_lock(&kept_lock);
-	bool put = true;
 	if (__atomic_load_n(&dflt_known, __ATOMIC_ACQUIRE) &&
-	    func == dflt_get())
-		kept_del(session);
-	else
-		put = kept_put(session, func);
-	pthread_mutex_unlock(&kept_lock);
-	if (!put) {
+	    func == dflt_get()) {
+		tt_ptrmap_del(&kept, session);
+	} else if (!keep(session, func)) {
 		/* the program's stays, and ours is not put */
-		say_full();
 		gt.set_fn(session, func);
 		return;
 	}

@@ -12,16 +12,17 @@
  *
  * A program that sets a callback of its own keeps it: both setters are
  * interposed, and the configuration's callbacks and argument are kept in
- * an entry of a fixed table; ours is then put with that entry as the
- * argument, and the program's callbacks are called with their own
- * argument, in the same order, their results returned.  Only
- * configurations the program gave a callback need an entry; a
- * configuration without one gets ours with a NULL argument.  Entries are
- * dropped when mbedtls_ssl_config_init or mbedtls_ssl_config_free is
- * called on their configuration.  When the table is full, the program's
- * callback is left in place and ours is not put; from then on a
- * configuration that has no entry is left as it is (it may be one of
- * those whose callbacks were not kept).
+ * a bounded map keyed by the configuration (shim/ptrmap.c); ours is then
+ * put with the configuration itself as the argument, and the program's
+ * callbacks are called with their own argument, in the same order, their
+ * results returned.  Only configurations the program gave a callback
+ * need an entry; a configuration without one gets ours with a NULL
+ * argument.  Entries are dropped when mbedtls_ssl_config_init or
+ * mbedtls_ssl_config_free is called on their configuration.  When the
+ * map is full, the program's callback is left in place and ours is not
+ * put; from then on a configuration that has no entry is left as it is
+ * (it may be one of those whose callbacks were not kept), and the
+ * summary's key note says so.
  *
  * mbedTLS 3.x (a per-context callback, another soname) and TLS 1.3 are
  * not handled: Debian 12's mbedTLS is 2.28, built without TLS 1.3.
@@ -40,13 +41,10 @@
 
 #include "guestlib.h"
 #include "keys.h"
-#include "log.h"
+#include "ptrmap.h"
 #include "trace.h"
 
 #define HOOK __attribute__((visibility("default")))
-
-/* configurations whose callbacks the program set, at once */
-#define ENTRIES 64
 
 /* mbedTLS 2.28's types (mbedtls/ssl.h), declared here so that building
  * the library needs no mbedTLS headers.  The configuration and the
@@ -77,19 +75,21 @@ static struct {
 } mb;
 static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
 
-/* The program's callbacks on one configuration (conf NULL: unused). */
-struct entry {
-	const conf_t *conf;
+/* The program's callbacks on one configuration and their argument. */
+struct prog {
 	keys_cb *f;
 	keys_ext_cb *g;
 	void *p;
 };
 
+/* The configurations the program gave callbacks of its own: their
+ * struct prog, as values f, g, p. */
+static struct tt_ptrmap kept = TT_PTRMAP_INIT;
+/* Held around a look at what conf has kept and the writes to conf that
+ * follow from it, so that they go together. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct entry table[ENTRIES];
-/* A program's callback could not be kept (the table was full). */
+/* A program's callback could not be kept (the map was full). */
 static bool full;
-static bool full_said;
 
 static void fork_child(void)
 {
@@ -117,31 +117,22 @@ static bool hooking(void)
 	return tt_keys_on() && mb.set_cb && mb.set_ext;
 }
 
-/* The entry an argument mbedTLS hands our callbacks stands for, or NULL
- * (NULL, or the program's own argument: no callback of its own). */
-static struct entry *entry_of(void *p)
+/* What the program set on conf, true when it set anything (else *pr
+ * is all NULL).  conf is also the argument mbedTLS hands our callbacks:
+ * the configuration, or NULL on one without callbacks of the program's
+ * (or, on one left as it was when the map was full, the program's own
+ * argument: it finds callbacks only if it is the address of a
+ * configuration that has some kept). */
+static bool prog_of(const void *conf, struct prog *pr)
 {
-	uintptr_t off = (uintptr_t)p - (uintptr_t)table;
-	if (off >= sizeof(table) || off % sizeof(table[0]))
-		return NULL;
-	return &table[off / sizeof(table[0])];
-}
-
-/* conf's entry; with make, a new one if it has none and there is room.
- * Under lock. */
-static struct entry *entry_find(const conf_t *conf, bool make)
-{
-	struct entry *free_slot = NULL;
-	for (size_t i = 0; i < ENTRIES; i++) {
-		if (table[i].conf == conf)
-			return &table[i];
-		if (!table[i].conf && !free_slot)
-			free_slot = &table[i];
-	}
-	if (!make || !free_slot)
-		return NULL;
-	*free_slot = (struct entry){.conf = conf};
-	return free_slot;
+	void *v[TT_PTRMAP_VALS];
+	*pr = (struct prog){0};
+	if (!tt_ptrmap_get(&kept, conf, v))
+		return false;
+	pr->f = (keys_cb *)(uintptr_t)v[0];
+	pr->g = (keys_ext_cb *)(uintptr_t)v[1];
+	pr->p = v[2];
+	return true;
 }
 
 /* In the key block callback's place while the program has one there:
@@ -149,16 +140,9 @@ static struct entry *entry_find(const conf_t *conf, bool make)
 static int our_keys(void *p, const unsigned char *ms, const unsigned char *kb,
 		    size_t maclen, size_t keylen, size_t ivlen)
 {
-	keys_cb *f = NULL;
-	void *fp = NULL;
-	struct entry *e = entry_of(p);
-	if (e) {
-		pthread_mutex_lock(&lock);
-		f = e->f;
-		fp = e->p;
-		pthread_mutex_unlock(&lock);
-	}
-	return f ? f(fp, ms, kb, maclen, keylen, ivlen) : 0;
+	struct prog pr;
+	prog_of(p, &pr);
+	return pr.f ? pr.f(pr.p, ms, kb, maclen, keylen, ivlen) : 0;
 }
 
 static int our_keys_ext(void *p, const unsigned char *ms,
@@ -168,19 +152,12 @@ static int our_keys_ext(void *p, const unsigned char *ms,
 {
 	int saved = errno;
 	tt_keys_add_secret("CLIENT_RANDOM", client_random, ms, MASTER_LEN);
-	keys_ext_cb *g = NULL;
-	void *gp = NULL;
-	struct entry *e = entry_of(p);
-	if (e) {
-		pthread_mutex_lock(&lock);
-		g = e->g;
-		gp = e->p;
-		pthread_mutex_unlock(&lock);
-	}
+	struct prog pr;
+	prog_of(p, &pr);
 	errno = saved;
-	int r = g ? g(gp, ms, kb, maclen, keylen, ivlen, client_random,
-		      server_random, prf)
-		  : 0;
+	int r = pr.g ? pr.g(pr.p, ms, kb, maclen, keylen, ivlen, client_random,
+			    server_random, prf)
+		     : 0;
 	saved = errno;
 	/* records that waited for this secret, decoded now: mbedTLS makes
 	 * the keys in the call that reads or writes the handshake */
@@ -189,33 +166,38 @@ static int our_keys_ext(void *p, const unsigned char *ms,
 	return r;
 }
 
-/* Puts ours on conf, with e (the program's callbacks) behind it.  Under
- * lock. */
-static void put_ours(conf_t *conf, struct entry *e)
+/* Keeps pr as what the program set on conf and puts ours there with
+ * it behind; false, nothing changed, when the map is full.  Under lock. */
+static bool put_ours(conf_t *conf, const struct prog *pr)
 {
-	if (!e->f && !e->g && !e->p) {
+	if (!pr->f && !pr->g && !pr->p) {
 		/* nothing of the program's left: its state is that of a
 		 * configuration that never had a callback */
-		e->conf = NULL;
+		tt_ptrmap_del(&kept, conf);
 		mb.set_cb(conf, NULL, NULL);
 		mb.set_ext(conf, our_keys_ext, NULL);
-		return;
+		return true;
 	}
+	void *v[TT_PTRMAP_VALS] = {(void *)(uintptr_t)pr->f,
+				   (void *)(uintptr_t)pr->g, pr->p};
+	if (!tt_ptrmap_put(&kept, conf, v))
+		return false;
 	/* both setters write the argument: the key block callback's place
 	 * holds ours (which calls the program's) whenever the program's is
 	 * set, or NULL as the program left it */
-	mb.set_cb(conf, e->f ? our_keys : NULL, e);
-	mb.set_ext(conf, our_keys_ext, e);
+	mb.set_cb(conf, pr->f ? our_keys : NULL, conf);
+	mb.set_ext(conf, our_keys_ext, conf);
+	return true;
 }
 
 static void say_full(void)
 {
-	if (!__atomic_exchange_n(&full_said, true, __ATOMIC_RELAXED))
-		tt_log_debug("mbedTLS: more configurations with export-keys "
-			     "callbacks of the program's own than tlstrace "
-			     "keeps; new configurations are left as they "
-			     "are, and their connections are decrypted only "
-			     "from a key log file");
+	tt_keys_note("mbedTLS: more than " TT_PTRMAP_FULL_TEXT
+		     " configurations at once with export-keys "
+		     "callbacks of the program's own; new "
+		     "configurations are left as they are, and "
+		     "their connections are decrypted only from a "
+		     "key log file");
 }
 
 /* One of the program's setter calls: its callback (f or g) and argument
@@ -224,23 +206,23 @@ static void program_sets(conf_t *conf, keys_cb *f, keys_ext_cb *g, bool ext,
 			 void *p)
 {
 	pthread_mutex_lock(&lock);
-	struct entry *e = entry_find(conf, !full);
-	if (!e && !full)
-		full = true;
-	if (e) {
+	struct prog pr;
+	bool on = false;
+	if (prog_of(conf, &pr) || !full) {
 		if (ext)
-			e->g = g;
+			pr.g = g;
 		else
-			e->f = f;
-		e->p = p;
-		put_ours(conf, e);
-	} else if (ext) {
-		mb.set_ext(conf, g, p);
-	} else {
-		mb.set_cb(conf, f, p);
+			pr.f = f;
+		pr.p = p;
+		on = put_ours(conf, &pr);
+		full = full || !on;
 	}
+	if (!on && ext)
+		mb.set_ext(conf, g, p);
+	else if (!on)
+		mb.set_cb(conf, f, p);
 	pthread_mutex_unlock(&lock);
-	if (e)
+	if (on)
 		tt_keys_hooked();
 	else
 		say_full();
@@ -278,7 +260,8 @@ HOOK int mbedtls_ssl_setup(ssl_t *ssl, const conf_t *conf)
 		return ERR_BAD_INPUT;
 	if (hooking() && conf) {
 		pthread_mutex_lock(&lock);
-		bool on = entry_find(conf, false) != NULL;
+		struct prog pr;
+		bool on = prog_of(conf, &pr);
 		if (!on && !full) {
 			/* the program never set a callback on conf: the
 			 * argument it holds is NULL (mbedtls_ssl_config_init
@@ -299,12 +282,8 @@ HOOK int mbedtls_ssl_setup(ssl_t *ssl, const conf_t *conf)
 /* A configuration made anew or freed: what was kept for it is gone. */
 static void conf_gone(conf_t *conf)
 {
-	if (!conf)
-		return;
 	pthread_mutex_lock(&lock);
-	struct entry *e = entry_find(conf, false);
-	if (e)
-		*e = (struct entry){0};
+	tt_ptrmap_del(&kept, conf);
 	pthread_mutex_unlock(&lock);
 }
 

@@ -23,14 +23,15 @@ def no_keylog_env(**extra):
     return env
 
 
-def one_run(traced_fmt=None, env=None, mode="both"):
+def one_run(traced_fmt=None, env=None, mode="both", level="info"):
     """The client against an s_server asking for a client certificate (one
-    connection); returns (CompletedProcess, log text or None)."""
+    connection), traced at level; returns (CompletedProcess, log text or
+    None)."""
     srv, port, _ = s_server(mtls_server_args() + ["-naccept", "1"])
     cmd = [CLIENT, str(port), cert("client.pem"), cert("client.key"), mode]
     try:
         if traced_fmt:
-            return traced(cmd, fmt=traced_fmt, env=env)
+            return traced(cmd, fmt=traced_fmt, env=env, level=level)
         return run(cmd, env=env), None
     finally:
         stop(srv)
@@ -64,6 +65,16 @@ sm = events(objs, "summary")
 ok("traced: summary keys used, both alerts",
    len(sm) == 1 and sm[0].get("keys") == "used" and sm[0]["version"] == "TLS 1.2"
    and sm[0]["alerts"] == ["in warning close_notify", "out warning close_notify"], sm)
+
+# --- traced at debug: keys used, so no keys_note, and nothing of
+# tlstrace's on stderr
+r, log = one_run("json", env=no_keylog_env(), level="debug")
+ok("debug: the program's callbacks called as untraced, no line of tlstrace's on stderr",
+   r.returncode == 0 and r.stdout == SAME and b"tlstrace" not in r.stderr,
+   (r.returncode, r.stdout, r.stderr[-400:]))
+sm = events(parse_json_log(log, "mbedtls json, debug"), "summary")
+ok("debug: summary keys used, no keys_note",
+   len(sm) == 1 and sm[0].get("keys") == "used" and "keys_note" not in sm[0], sm)
 
 # --- traced, decryption off: nothing of ours is put, the callbacks as ever
 r, log = one_run("json", env=no_keylog_env(TLSTRACE_DECRYPT="off"))

@@ -18,11 +18,12 @@
  * (they are in the connection's arrays throughout the handshake) and
  * returns that.  A program that sets a session-key callback of its own
  * keeps it: ours is put in its place and calls it, the program's kept
- * per context in a small table (contexts made anew by wolfSSL_CTX_new
- * drop what was kept for their address).  TLS 1.3 has no such
- * callback (the HKDF one would have to make the secrets itself): its
- * connections are decrypted only from a key log file.  One debug line
- * per process says which way this wolfSSL's keys come.
+ * per context in a bounded map (shim/ptrmap.c; contexts made anew by
+ * wolfSSL_CTX_new drop what was kept for their address).  TLS 1.3 has
+ * no such callback (the HKDF one would have to make the secrets
+ * itself): its connections are decrypted only from a key log file.  A
+ * note (tt_keys_note, the summary's keys_note where keys are missing)
+ * says which way this wolfSSL's keys come, and when the map is full.
  *
  * libtlstrace.so links no wolfSSL: the real functions come from
  * dlsym(RTLD_NEXT), or from the libwolfssl already loaded.
@@ -35,13 +36,10 @@
 
 #include "guestlib.h"
 #include "keys.h"
-#include "log.h"
+#include "ptrmap.h"
 #include "trace.h"
 
 #define HOOK __attribute__((visibility("default")))
-
-/* contexts whose session-key callback the program set, at once */
-#define ENTRIES 16
 
 /* wolfSSL's types (wolfssl/ssl.h), declared here so that building the
  * library needs no wolfSSL headers.  Its objects are only passed on. */
@@ -73,19 +71,15 @@ static struct {
 } wo;
 static pthread_once_t wo_once = PTHREAD_ONCE_INIT;
 
-/* The program's session-key callback on one context (ctx NULL:
- * unused). */
-struct entry {
-	const WOLFSSL_CTX *ctx;
-	session_key_cb *cb;
-};
-
+/* The program's session-key callback on each context it set one on. */
+static struct tt_ptrmap kept = TT_PTRMAP_INIT;
+/* Held around a look at what a context has kept and the write to the
+ * context that follows from it, so that they go together. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct entry table[ENTRIES];
-/* A program's callback could not be kept (the table was full): from
- * then on a context without an entry may hold one, and is left alone. */
+/* A program's callback could not be kept (the map was full): from then
+ * on a context without an entry may hold one, and is left alone. */
 static bool full;
-static bool noted, full_said;
+static bool noted;
 
 static void fork_child(void)
 {
@@ -125,23 +119,18 @@ static bool skey_way(void)
 static void note_once(const char *msg)
 {
 	if (!__atomic_exchange_n(&noted, true, __ATOMIC_RELAXED))
-		tt_log_debug(msg);
+		tt_keys_note(msg);
 }
 
-/* Under lock. */
-static struct entry *entry_find(const WOLFSSL_CTX *ctx, bool make)
+/* The program's callback on ctx, true when it set one. */
+static bool prog_of(const WOLFSSL_CTX *ctx, session_key_cb **cb)
 {
-	struct entry *free_slot = NULL;
-	for (size_t i = 0; i < ENTRIES; i++) {
-		if (table[i].ctx == ctx)
-			return &table[i];
-		if (!table[i].ctx && !free_slot)
-			free_slot = &table[i];
-	}
-	if (!make || !free_slot)
-		return NULL;
-	*free_slot = (struct entry){.ctx = ctx};
-	return free_slot;
+	void *v[TT_PTRMAP_VALS];
+	*cb = NULL;
+	if (!tt_ptrmap_get(&kept, ctx, v))
+		return false;
+	*cb = (session_key_cb *)(uintptr_t)v[0];
+	return true;
 }
 
 /* Records that waited for a secret of ssl, decoded now. */
@@ -171,14 +160,8 @@ static int our_session_key(WOLFSSL *ssl, void *arg)
 		    WOLFSSL_SUCCESS &&
 	    ms_len == MASTER_LEN && cr_len == RANDOM_LEN)
 		tt_keys_add_secret("CLIENT_RANDOM", cr, ms, MASTER_LEN);
-	session_key_cb *prev = NULL;
-	WOLFSSL_CTX *ctx = wo.get_ctx(ssl);
-	if (ctx) {
-		pthread_mutex_lock(&lock);
-		struct entry *e = entry_find(ctx, false);
-		prev = e ? e->cb : NULL;
-		pthread_mutex_unlock(&lock);
-	}
+	session_key_cb *prev;
+	prog_of(wo.get_ctx(ssl), &prev);
 	errno = saved;
 	/* without a callback of the program's, wolfSSL makes the keys */
 	int r = prev ? prev(ssl, arg) : PROTOCOLCB_UNAVAILABLE;
@@ -204,8 +187,9 @@ static void hook_ctx(WOLFSSL_CTX *ctx)
 			  "secrets are read through its session-key callback, "
 			  "TLS 1.3 connections are decrypted only from a key "
 			  "log file");
+		session_key_cb *prev;
 		pthread_mutex_lock(&lock);
-		on = entry_find(ctx, false) != NULL;
+		on = prog_of(ctx, &prev);
 		if (!on && !full) {
 			/* the program set none on ctx: ours goes in (again,
 			 * the same word, for each connection) */
@@ -258,39 +242,37 @@ HOOK void wolfSSL_CTX_SetGenSessionKeyCb(WOLFSSL_CTX *ctx, session_key_cb *cb)
 		wo.set_skey(ctx, cb);
 		return;
 	}
+	void *v[TT_PTRMAP_VALS] = {(void *)(uintptr_t)cb};
+	session_key_cb *prev;
+	bool on = true;
 	pthread_mutex_lock(&lock);
-	struct entry *e = entry_find(ctx, cb && !full);
-	bool kept = e || !cb;
-	if (!kept)
-		full = true;
-	if (e && !cb)
-		e->ctx = NULL; /* none of the program's: as a new context */
-	else if (e)
-		e->cb = cb;
+	if (!cb) /* none of the program's: as a new context */
+		tt_ptrmap_del(&kept, ctx);
+	else
+		on = (prog_of(ctx, &prev) || !full) &&
+		     tt_ptrmap_put(&kept, ctx, v);
+	full = full || !on;
 	/* ours calls the program's; with none, it is what a context
 	 * without a callback does */
-	wo.set_skey(ctx, kept ? our_session_key : cb);
+	wo.set_skey(ctx, on ? our_session_key : cb);
 	pthread_mutex_unlock(&lock);
-	if (kept)
+	if (on)
 		tt_keys_hooked();
-	else if (!__atomic_exchange_n(&full_said, true, __ATOMIC_RELAXED))
-		tt_log_debug("wolfSSL: more contexts with session-key callbacks "
-			     "of the program's own than tlstrace keeps; new "
-			     "contexts are left as they are, and their "
-			     "connections are decrypted only from a key log "
-			     "file");
+	else
+		tt_keys_note("wolfSSL: more than " TT_PTRMAP_FULL_TEXT
+			     " contexts at once with a session-key "
+			     "callback of the program's own; new "
+			     "contexts are left as they are, and "
+			     "their connections are decrypted only "
+			     "from a key log file");
 }
 
 /* A context made anew: nothing kept for its address holds. */
 static WOLFSSL_CTX *ctx_made(WOLFSSL_CTX *ctx)
 {
-	if (ctx) {
-		pthread_mutex_lock(&lock);
-		struct entry *e = entry_find(ctx, false);
-		if (e)
-			e->ctx = NULL;
-		pthread_mutex_unlock(&lock);
-	}
+	pthread_mutex_lock(&lock);
+	tt_ptrmap_del(&kept, ctx);
+	pthread_mutex_unlock(&lock);
 	return ctx;
 }
 

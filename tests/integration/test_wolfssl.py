@@ -4,17 +4,20 @@ session-key callback, which hands the key derivation back to wolfSSL.  A
 TLS 1.2 mTLS client against s_server, with no key log anywhere: its
 Finished messages and alerts are decrypted; a session-key callback of the
 program's own is called as without tlstrace (same count, same argument);
-one debug line says which way this wolfSSL's keys come."""
+nothing of tlstrace's on stderr.  A TLS 1.3 connection, whose secrets
+this wolfSSL gives to nothing: keys missing, and at level debug the
+summary's keys_note says which way this wolfSSL's keys come."""
 import os
 
 from tlslib import *
 
 CLIENT = os.path.join(BUILD, "tools", "wolfssl_client")
 PRINTS = {"none": b"session_key calls=0 arg=intact response=yes\n",
-          "own": b"session_key calls=1 arg=intact response=yes\n"}
-NOTE = (b"tlstrace: debug: wolfSSL: this build has no key-log callback; TLS 1.2 "
-        b"secrets are read through its session-key callback, TLS 1.3 connections "
-        b"are decrypted only from a key log file\n")
+          "own": b"session_key calls=1 arg=intact response=yes\n",
+          "tls13": b"session_key calls=0 arg=intact response=yes\n"}
+NOTE = ("wolfSSL: this build has no key-log callback; TLS 1.2 secrets are read "
+        "through its session-key callback, TLS 1.3 connections are decrypted only "
+        "from a key log file")
 
 
 def no_keylog_env():
@@ -23,7 +26,8 @@ def no_keylog_env():
 
 
 def one_run(mode, traced_level=None):
-    srv, port, _ = s_server(mtls_server_args() + ["-naccept", "1"])
+    version = "-tls1_3" if mode == "tls13" else "-tls1_2"
+    srv, port, _ = s_server(mtls_server_args(version=version) + ["-naccept", "1"])
     cmd = [CLIENT, str(port), cert("client.pem"), cert("client.key"), mode]
     try:
         if traced_level:
@@ -40,7 +44,7 @@ for mode in ("none", "own"):
     r, log = one_run(mode, "debug")
     ok("%s, traced: the same" % mode,
        r.returncode == 0 and r.stdout == PRINTS[mode], (r.returncode, r.stdout, r.stderr[-400:]))
-    ok("%s, traced at debug: the one line about this wolfSSL" % mode, r.stderr == NOTE, r.stderr)
+    ok("%s, traced at debug: nothing on stderr" % mode, r.stderr == b"", r.stderr)
     objs = parse_json_log(log, "wolfssl json, " + mode)
     dec = [(o["event"], o["dir"], o.get("decrypted"), o.get("alert")) for o in objs
            if o["event"] in ("finished", "alert")]
@@ -51,10 +55,24 @@ for mode in ("none", "own"):
     ok("%s, traced: no decode_error" % mode, events(objs, "decode_error") == [],
        events(objs, "decode_error"))
     sm = events(objs, "summary")
-    ok("%s, traced: summary keys used" % mode,
-       len(sm) == 1 and sm[0].get("keys") == "used" and sm[0]["version"] == "TLS 1.2", sm)
+    ok("%s, traced: summary keys used, no keys_note" % mode,
+       len(sm) == 1 and sm[0].get("keys") == "used" and sm[0]["version"] == "TLS 1.2"
+       and "keys_note" not in sm[0], sm)
 
-# at the default level the line is not written
+# TLS 1.3: no secrets from this wolfSSL, and the note says so at debug
+for level in ("debug", "info"):
+    r, log = one_run("tls13", level)
+    ok("tls13, traced at %s: what the program prints, nothing on stderr" % level,
+       r.returncode == 0 and r.stdout == PRINTS["tls13"] and r.stderr == b"",
+       (r.returncode, r.stdout, r.stderr[-400:]))
+    sm = events(parse_json_log(log, "wolfssl json, tls13 " + level), "summary")
+    want = NOTE if level == "debug" else None
+    ok("tls13, traced at %s: summary TLS 1.3, keys missing, keys_note %s"
+       % (level, "says which way this wolfSSL's keys come" if want else "absent"),
+       len(sm) == 1 and sm[0]["version"] == "TLS 1.3" and sm[0].get("keys") == "missing"
+       and sm[0].get("keys_note") == want, sm)
+
+# at the default level nothing is written on stderr either
 r, log = one_run("none", "info")
 ok("info: no line about this wolfSSL", r.returncode == 0 and r.stderr == b"", r.stderr)
 finish()

@@ -1,11 +1,11 @@
 /* A wolfSSL TLS 1.2 client, optionally with a session-key callback of
  * its own, to show that tlstrace's (shim/wolfssl.c) leaves it as it was.
  *
- *   wolfssl_client PORT CERT KEY [own|none]
+ *   wolfssl_client PORT CERT KEY [own|none|tls13]
  *
  * own: sets a session-key callback on its context (wolfSSL makes the keys
  * itself: it returns PROTOCOLCB_UNAVAILABLE) with an argument of its own
- * on the connection.  Connects to 127.0.0.1:PORT (the server is not
+ * on the connection.  tls13: as none, but TLS 1.3.  Connects to 127.0.0.1:PORT (the server is not
  * verified), presents CERT and KEY when asked, sends an HTTP request,
  * reads to the end and sends close_notify.  Prints one line:
  *
@@ -41,12 +41,16 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc == 5 ? argv[4] : "none";
 	if ((argc != 4 && argc != 5) ||
-	    (strcmp(mode, "own") && strcmp(mode, "none"))) {
-		fprintf(stderr, "usage: wolfssl_client PORT CERT KEY [own|none]\n");
+	    (strcmp(mode, "own") && strcmp(mode, "none") &&
+	     strcmp(mode, "tls13"))) {
+		fprintf(stderr,
+			"usage: wolfssl_client PORT CERT KEY [own|none|tls13]\n");
 		return 2;
 	}
 	wolfSSL_Init();
-	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLSv1_2_client_method());
+	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(
+		strcmp(mode, "tls13") ? wolfTLSv1_2_client_method()
+				      : wolfTLSv1_3_client_method());
 	if (!ctx ||
 	    wolfSSL_CTX_use_certificate_file(ctx, argv[2], WOLFSSL_FILETYPE_PEM) !=
 		    WOLFSSL_SUCCESS ||

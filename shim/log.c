@@ -59,7 +59,6 @@ static struct sink file = {.fd = -1}; /* a log file, FIFO or syslog */
 static struct sink *out;	      /* the log: &err or &file */
 static enum tt_sink_kind log_kind;
 static char log_path[PATH_MAX];
-static bool debug_notes; /* TLSTRACE_LEVEL is debug or trace */
 static uint64_t dropped_since, dropped_total;
 
 /* ---- writing ---- */
@@ -189,17 +188,6 @@ void tt_log_stderr(const char *msg, size_t n)
 	size_t m = escape_controls(msg, n, line, sizeof(line));
 	if (err.fd >= 0 && still_ours(&err))
 		sink_write(&err, line, m);
-}
-
-void tt_log_debug(const char *msg)
-{
-	if (!debug_notes)
-		return;
-	char line[512];
-	int n = snprintf(line, sizeof(line), "tlstrace: debug: %s\n", msg);
-	if (n > 0)
-		tt_log_stderr(line, (size_t)n < sizeof(line) ? (size_t)n
-							 : sizeof(line) - 1);
 }
 
 /* ---- opening ---- */
@@ -392,7 +380,6 @@ bool tt_log_open(const struct tt_config *cfg)
 	int fd;
 	tt_log_init();
 	log_kind = cfg->sink;
-	debug_notes = cfg->level >= TT_DEBUG;
 	switch (cfg->sink) {
 	case TT_SINK_STDERR:
 		if (err.fd < 0)

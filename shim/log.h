@@ -52,11 +52,6 @@ void tt_log_step_aside(int fd);
 /* Writes a message to the copy of fd 2 taken at load, control characters
  * escaped as \xHH. */
 void tt_log_stderr(const char *msg, size_t n);
-/* A note about the process rather than a connection (what a TLS
- * library lets tlstrace do), written like tt_log_stderr's messages as
- * "tlstrace: debug: MSG" when the level is debug or trace, else not at
- * all.  The caller writes each note once per process. */
-void tt_log_debug(const char *msg);
 /* Opens path for appending data only this user may read: created 0600
  * (never through a symbolic link); an existing one only if it is a regular
  * file (or, with fifo_ok, a FIFO that has a reader) owned by the effective

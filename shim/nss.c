@@ -18,7 +18,7 @@
  *
  * TLS 1.2: NSS gives its master secret to nothing public; Debian's NSS is
  * built without SSLKEYLOGFILE, so those connections are not decrypted
- * (one debug line says so).  The real functions come from
+ * (the summary's keys_note says so, at level debug).  The real functions come from
  * dlsym(RTLD_NEXT), or from the libssl3 / libnss3 already loaded;
  * nothing is loaded here.
  */
@@ -157,7 +157,8 @@ HOOK PRFileDesc *SSL_ImportFD(PRFileDesc *model, PRFileDesc *fd)
 
 /* The setter the program gets for "SSL_SecretCallback": its callback is
  * kept for fd and called after ours, which stays.  When it cannot be
- * kept (the map is full), the program's replaces ours on that socket. */
+ * kept (the map is full), the program's replaces ours on that socket,
+ * and a note says so. */
 static SECStatus prog_set_secret(PRFileDesc *fd, SSLSecretCallback cb,
 				 void *arg)
 {
@@ -168,6 +169,11 @@ static SECStatus prog_set_secret(PRFileDesc *fd, SSLSecretCallback cb,
 		if (cb ? tt_ptrmap_put(&prog_cbs, fd, v)
 		       : (tt_ptrmap_del(&prog_cbs, fd), true))
 			return nss.set_secret(fd, our_secret, NULL);
+		tt_keys_note("NSS: more than " TT_PTRMAP_FULL_TEXT
+			     " sockets with a secret callback of "
+			     "the program's own; the TLS 1.3 secrets "
+			     "of those past the limit are not "
+			     "captured");
 	}
 	return nss.set_secret(fd, cb, arg);
 }

@@ -102,8 +102,8 @@ static void mb_bind(void)
 	/* lock is first taken after this */
 	pthread_atfork(NULL, NULL, fork_child);
 	mb.setup = (setup_fn *)tt_guest_sym("mbedtls_ssl_setup", libs);
-	mb.set_cb =
-		(set_cb_fn *)tt_guest_sym("mbedtls_ssl_conf_export_keys_cb", libs);
+	mb.set_cb = (set_cb_fn *)tt_guest_sym("mbedtls_ssl_conf_export_keys_cb",
+					      libs);
 	mb.set_ext = (set_ext_fn *)tt_guest_sym(
 		"mbedtls_ssl_conf_export_keys_ext_cb", libs);
 	mb.init = (conf_fn *)tt_guest_sym("mbedtls_ssl_config_init", libs);

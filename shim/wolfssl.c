@@ -183,10 +183,11 @@ static void hook_ctx(WOLFSSL_CTX *ctx)
 			wo.set_keylog(ctx, our_keylog);
 		on = !cur || cur == our_keylog;
 	} else if (skey_way()) {
-		note_once("wolfSSL: this build has no key-log callback; TLS 1.2 "
-			  "secrets are read through its session-key callback, "
-			  "TLS 1.3 connections are decrypted only from a key "
-			  "log file");
+		note_once(
+			"wolfSSL: this build has no key-log callback; TLS 1.2 "
+			"secrets are read through its session-key callback, "
+			"TLS 1.3 connections are decrypted only from a key "
+			"log file");
 		session_key_cb *prev;
 		pthread_mutex_lock(&lock);
 		on = prog_of(ctx, &prev);

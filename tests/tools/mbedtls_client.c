@@ -99,10 +99,9 @@ int main(int argc, char **argv)
 					 NULL, 0)) != 0 ||
 	    (ret = mbedtls_x509_crt_parse_file(&crt, argv[2])) != 0 ||
 	    (ret = mbedtls_pk_parse_keyfile(&key, argv[3], NULL)) != 0 ||
-	    (ret = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-					       MBEDTLS_SSL_TRANSPORT_STREAM,
-					       MBEDTLS_SSL_PRESET_DEFAULT)) !=
-		    0 ||
+	    (ret = mbedtls_ssl_config_defaults(
+		     &conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+		     MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
 	    (ret = mbedtls_ssl_conf_own_cert(&conf, &crt, &key)) != 0) {
 		fprintf(stderr, "setup: -0x%04x\n", (unsigned)-ret);
 		goto out;

@@ -52,10 +52,10 @@ int main(int argc, char **argv)
 		strcmp(mode, "tls13") ? wolfTLSv1_2_client_method()
 				      : wolfTLSv1_3_client_method());
 	if (!ctx ||
-	    wolfSSL_CTX_use_certificate_file(ctx, argv[2], WOLFSSL_FILETYPE_PEM) !=
-		    WOLFSSL_SUCCESS ||
-	    wolfSSL_CTX_use_PrivateKey_file(ctx, argv[3], WOLFSSL_FILETYPE_PEM) !=
-		    WOLFSSL_SUCCESS) {
+	    wolfSSL_CTX_use_certificate_file(
+		    ctx, argv[2], WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_use_PrivateKey_file(
+		    ctx, argv[3], WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
 		fprintf(stderr, "context setup failed\n");
 		return 1;
 	}

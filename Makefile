@@ -205,6 +205,7 @@ $(TOOL_BIN): $(B)/tools/%: $(call obj,test,tests/tools/%.c) $(UNIT_A)
 $(B)/tools/mbedtls_client: TOOL_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 $(B)/tools/wolfssl_client: TOOL_LIBS := -lwolfssl
 $(B)/tools/gnutls_keylog: TOOL_LIBS := -lgnutls
+$(B)/tools/nss_client: TOOL_LIBS := -lssl3 -lnss3 -lnspr4
 
 # The stress tool alone (it needs none of the decoder), instrumented.
 $(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)

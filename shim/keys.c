@@ -393,6 +393,11 @@ bool tt_keys_on(void)
 	return decrypt_on;
 }
 
+bool tt_keys_file_only(void)
+{
+	return keylog_path[0] && !__atomic_load_n(&ssl_seen, __ATOMIC_RELAXED);
+}
+
 void tt_keys_hooked(void)
 {
 	__atomic_store_n(&ssl_seen, true, __ATOMIC_RELAXED);

@@ -33,6 +33,11 @@ void tt_keys_hooked(void);
  * (a static string) says which, for the summary of a connection whose
  * keys did not come.  Each text is kept once. */
 void tt_keys_note(const char *text);
+/* Secrets can come only from the key log file: no TLS library in this
+ * process has our callback.  Such a library writes a secret as it makes
+ * it, inside the call that reads or writes the handshake, so a record
+ * still waiting at the connection's next call will get none. */
+bool tt_keys_file_only(void);
 /* The key source for new connections, or NULL with decryption off. */
 const struct tt_keysrc *tt_keys_source(void);
 /* Wipes what is held for a client random (the connection ended). */

@@ -250,8 +250,14 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	    !c->dec.d[dir].dead)
 		stop_note(c, dir, &em);
 	/* records that waited for keys go first */
-	if (tt_conn_waiting(&c->dec))
+	if (tt_conn_waiting(&c->dec)) {
 		tt_conn_drain(&c->dec, &em);
+		/* with keys only from a key log file, what waited through a
+		 * whole call of the program's on this connection gets none
+		 * (tt_keys_file_only): reported now, not at its end */
+		if (tt_conn_waiting(&c->dec) && tt_keys_file_only())
+			tt_conn_keys_gone(&c->dec, &em);
+	}
 	bool gone = false;
 	for (size_t i = 0; i < iovcnt && n > 0; i++) {
 		size_t take = iov[i].iov_len < n ? iov[i].iov_len : n;

@@ -673,6 +673,14 @@ void tt_conn_drain(struct tt_conn *c, const struct tt_emit *em)
 	drain(c, 0, em);
 }
 
+void tt_conn_keys_gone(struct tt_conn *c, const struct tt_emit *em)
+{
+	tt_dec_abandon(c, TT_IN);
+	tt_dec_abandon(c, TT_OUT);
+	if (tt_conn_waiting(c))
+		drain(c, 0, em);
+}
+
 /* Reports what waits in the directions of mask, in order. */
 static void give_up(struct tt_conn *c, unsigned mask, const struct tt_emit *em)
 {

@@ -34,6 +34,10 @@ static inline bool tt_conn_waiting(const struct tt_conn *c)
 /* Decodes what waits, in wire order, as far as keys allow: called when
  * keys may have come. */
 void tt_conn_drain(struct tt_conn *c, const struct tt_emit *em);
+/* Keys will not come for what waits for them: each direction that waits
+ * stops waiting (the summary says keys missing), and its records are
+ * reported as ciphertext, in wire order. */
+void tt_conn_keys_gone(struct tt_conn *c, const struct tt_emit *em);
 
 /* Whether the first bytes of a stream can start a TLS record (a prefix
  * of a handshake or alert record header, or an SSLv2-compatible

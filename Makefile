@@ -206,6 +206,9 @@ $(B)/tools/mbedtls_client: TOOL_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 $(B)/tools/wolfssl_client: TOOL_LIBS := -lwolfssl
 $(B)/tools/gnutls_keylog: TOOL_LIBS := -lgnutls
 $(B)/tools/nss_client: TOOL_LIBS := -lssl3 -lnss3 -lnspr4
+# OpenSSL linked in statically: the SSL_new hook never sees its sessions,
+# so their secrets come only from a key log file
+$(B)/tools/static_client: TOOL_LIBS := -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
 
 # The stress tool alone (it needs none of the decoder), instrumented.
 $(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)

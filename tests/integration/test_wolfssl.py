@@ -41,7 +41,9 @@ def one_run(mode, traced_level=None):
         stop(srv)
 
 
-for mode in ("none", "own"):
+def traced_as_untraced(mode):
+    """Runs the client in mode untraced, then traced at debug: it prints
+    the same, and nothing of tlstrace's goes to stderr.  The trace."""
     r, _ = one_run(mode)
     ok("%s, untraced: what the program prints" % mode,
        r.returncode == 0 and r.stdout == PRINTS[mode], (r.returncode, r.stdout, r.stderr[-400:]))
@@ -49,7 +51,11 @@ for mode in ("none", "own"):
     ok("%s, traced: the same" % mode,
        r.returncode == 0 and r.stdout == PRINTS[mode], (r.returncode, r.stdout, r.stderr[-400:]))
     ok("%s, traced at debug: nothing on stderr" % mode, r.stderr == b"", r.stderr)
-    objs = parse_json_log(log, "wolfssl json, " + mode)
+    return parse_json_log(log, "wolfssl json, " + mode)
+
+
+for mode in ("none", "own"):
+    objs = traced_as_untraced(mode)
     dec = [(o["event"], o["dir"], o.get("decrypted"), o.get("alert")) for o in objs
            if o["event"] in ("finished", "alert")]
     ok("%s, traced: both Finished and both close_notify decrypted" % mode,
@@ -66,14 +72,7 @@ for mode in ("none", "own"):
 # TLS 1.3: the secrets through the HKDF-Expand-Label callback, with the
 # program's own or without
 for mode in ("tls13", "tls13own"):
-    r, _ = one_run(mode)
-    ok("%s, untraced: what the program prints" % mode,
-       r.returncode == 0 and r.stdout == PRINTS[mode], (r.returncode, r.stdout, r.stderr[-400:]))
-    r, log = one_run(mode, "debug")
-    ok("%s, traced: the same" % mode,
-       r.returncode == 0 and r.stdout == PRINTS[mode], (r.returncode, r.stdout, r.stderr[-400:]))
-    ok("%s, traced at debug: nothing on stderr" % mode, r.stderr == b"", r.stderr)
-    objs = parse_json_log(log, "wolfssl json, " + mode)
+    objs = traced_as_untraced(mode)
     cr = events(objs, "certificate_request")
     ok("%s, traced: certificate_request decrypted, CA names %s" % (mode, [K_DOT, ROOTS]),
        len(cr) == 1 and cr[0].get("decrypted") is True and cr[0]["ca_names"] == [K_DOT, ROOTS],

@@ -141,7 +141,7 @@ static int our_keylog(gnutls_session_t s, const char *label,
 		gt.get_random(s, &cr, NULL);
 		if (cr.data && cr.size == 32)
 			tt_keys_add_secret(label, cr.data, secret->data,
-					   secret->size);
+					   secret->size, false);
 	}
 	gnutls_keylog_func prev = program_fn(s);
 	errno = saved;

@@ -39,8 +39,9 @@ bool tt_guestlib_loaded(struct tt_guestlib *g);
  * that stand in front of it: the global one (dlsym RTLD_NEXT), else that
  * of the first of libs (sonames, NULL-terminated) already loaded,
  * RTLD_LOCAL included (RTLD_NEXT does not see such a library: Python's
- * libssl, a server module's libmbedtls).  Never loads anything; NULL
- * when no library has it.  errno is kept. */
+ * libssl, a server module's libmbedtls), else that of any loaded object
+ * (another soname: a newer version, a copy a package bundles).  Never
+ * loads anything; NULL when no library has it.  errno is kept. */
 void *tt_guest_sym(const char *name, const char *const *libs);
 
 #endif

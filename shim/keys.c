@@ -170,8 +170,9 @@ static void export_entry(const struct tt_keylog_entry *e)
 	tt_wipe(line, sizeof(line));
 }
 
-/* Stores one secret; true when it was new. */
-static bool store_put(const struct tt_keylog_entry *e)
+/* Stores one secret; true when it was new.  first: one already held
+ * under its label stays. */
+static bool store_put(const struct tt_keylog_entry *e, bool first)
 {
 	bool fresh = false;
 	pthread_mutex_lock(&store_lock);
@@ -194,8 +195,9 @@ static bool store_put(const struct tt_keylog_entry *e)
 		index_add(s);
 	}
 	s->stamp = ++stamp;
-	if (s->len[e->label] != e->secret_len ||
-	    memcmp(s->sec[e->label], e->secret, e->secret_len) != 0) {
+	if ((!first || !s->len[e->label]) &&
+	    (s->len[e->label] != e->secret_len ||
+	     memcmp(s->sec[e->label], e->secret, e->secret_len) != 0)) {
 		memcpy(s->sec[e->label], e->secret, e->secret_len);
 		s->len[e->label] = e->secret_len;
 		fresh = true;
@@ -204,9 +206,9 @@ static bool store_put(const struct tt_keylog_entry *e)
 	return fresh;
 }
 
-static void take_entry(struct tt_keylog_entry *e)
+static void take_entry(struct tt_keylog_entry *e, bool first)
 {
-	if (store_put(e) && export_path[0])
+	if (store_put(e, first) && export_path[0])
 		export_entry(e);
 	tt_wipe(e, sizeof(*e));
 }
@@ -230,11 +232,11 @@ void tt_keys_add_line(const char *line)
 	if (line &&
 	    tt_keylog_parse_line(line, strnlen(line, 1024), &e) == TT_OK &&
 	    e.label != TT_KL_NONE)
-		take_entry(&e);
+		take_entry(&e, false);
 }
 
 bool tt_keys_add_secret(const char *label, const uint8_t *cr,
-			const uint8_t *secret, size_t len)
+			const uint8_t *secret, size_t len, bool first)
 {
 	if (!label || !cr || !secret || (len != 32 && len != 48))
 		return false;
@@ -250,7 +252,7 @@ bool tt_keys_add_secret(const char *label, const uint8_t *cr,
 	memcpy(e.client_random, cr, TT_KEYLOG_RANDOM_LEN);
 	memcpy(e.secret, secret, len);
 	e.secret_len = (uint8_t)len;
-	take_entry(&e);
+	take_entry(&e, first);
 	return true;
 }
 
@@ -307,7 +309,7 @@ static void poll_file(void)
 					   (size_t)(nl + 1 - buf) - off, &used,
 					   &e) == TT_OK &&
 			    e.label != TT_KL_NONE)
-				take_entry(&e);
+				take_entry(&e, false);
 			off += used ? used : 1;
 		}
 		if (off == 0 && n == sizeof(buf))

@@ -23,9 +23,13 @@ void tt_keys_add_line(const char *line);
  * as a key log line): label is its NSS key log label
  * ("CLIENT_HANDSHAKE_TRAFFIC_SECRET"...), cr the connection's client
  * random (32 bytes).  Stored and exported as a key log line would be;
- * a label we do not use or a length no suite has is ignored (false). */
+ * a label we do not use or a length no suite has is ignored (false).
+ * first: a secret already held under that label and client random stays
+ * (for a secret whose connection was inferred, tt_trace_here_hello: one
+ * label has one value per client random, so a different one belongs to
+ * another connection). */
 bool tt_keys_add_secret(const char *label, const uint8_t *cr,
-			const uint8_t *secret, size_t len);
+			const uint8_t *secret, size_t len, bool first);
 /* Our key-log callback is on some TLS library's context or session:
  * secrets will come, so records wait for them. */
 void tt_keys_hooked(void);

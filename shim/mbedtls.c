@@ -151,7 +151,8 @@ static int our_keys_ext(void *p, const unsigned char *ms,
 			const unsigned char server_random[32], int prf)
 {
 	int saved = errno;
-	tt_keys_add_secret("CLIENT_RANDOM", client_random, ms, MASTER_LEN);
+	tt_keys_add_secret("CLIENT_RANDOM", client_random, ms, MASTER_LEN,
+			   false);
 	struct prog pr;
 	prog_of(p, &pr);
 	errno = saved;

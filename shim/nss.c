@@ -34,6 +34,8 @@
 #include <nss/ssl.h>
 #include <nss/sslexp.h>
 #include <nss/pk11pub.h>
+#include <prerror.h>
+#include <private/pprio.h>
 
 #include "crypto.h"
 #include "guestlib.h"
@@ -49,6 +51,11 @@ typedef SECStatus set_secret_fn(PRFileDesc *fd, SSLSecretCallback cb,
 
 static struct {
 	typeof(SSL_ImportFD) *import;
+	typeof(DTLS_ImportFD) *dtls_import;
+	typeof(PR_FileDesc2NativeHandle) *native;
+	typeof(PR_GetError) *get_error;
+	typeof(PR_GetOSError) *get_os_error;
+	typeof(PR_SetError) *set_error;
 	typeof(SSL_GetExperimentalAPI) *get_api;
 	typeof(PK11_ExtractKeyValue) *extract;
 	typeof(PK11_GetKeyData) *key_data;
@@ -56,11 +63,18 @@ static struct {
 } nss;
 static pthread_once_t nss_once = PTHREAD_ONCE_INIT;
 
-static const char *const nss_libs[] = {"libssl3.so", "libnss3.so", NULL};
+static const char *const nss_libs[] = {"libssl3.so", "libnss3.so",
+				       "libnspr4.so", NULL};
 
 static void nss_bind(void)
 {
 	*(void **)&nss.import = tt_guest_sym("SSL_ImportFD", nss_libs);
+	*(void **)&nss.dtls_import = tt_guest_sym("DTLS_ImportFD", nss_libs);
+	*(void **)&nss.native =
+		tt_guest_sym("PR_FileDesc2NativeHandle", nss_libs);
+	*(void **)&nss.get_error = tt_guest_sym("PR_GetError", nss_libs);
+	*(void **)&nss.get_os_error = tt_guest_sym("PR_GetOSError", nss_libs);
+	*(void **)&nss.set_error = tt_guest_sym("PR_SetError", nss_libs);
 	*(void **)&nss.get_api =
 		tt_guest_sym("SSL_GetExperimentalAPI", nss_libs);
 	*(void **)&nss.extract = tt_guest_sym("PK11_ExtractKeyValue", nss_libs);
@@ -71,8 +85,11 @@ static void nss_bind(void)
 }
 
 /* The program's own secret callback and its argument, per socket: kept
- * for the few programs that set one (QUIC stacks), in a bounded map. */
+ * for the few programs that set one (QUIC stacks), in a bounded map.
+ * Once it has been full, a socket made from a model with nothing kept
+ * may carry the program's callback unseen: ours is not put there. */
 static struct tt_ptrmap prog_cbs = TT_PTRMAP_INIT;
+static bool full;
 
 static const char *label_of(uint16_t epoch, bool ours, bool server)
 {
@@ -92,13 +109,18 @@ static const char *label_of(uint16_t epoch, bool ours, bool server)
 	}
 }
 
-static void take_secret(uint16_t epoch, SSLSecretDirection dir,
+static void take_secret(PRFileDesc *fd, uint16_t epoch, SSLSecretDirection dir,
 			PK11SymKey *secret)
 {
 	uint8_t cr[32];
 	bool server;
+	/* the socket's own descriptor, where NSPR knows it (a socket over
+	 * a transport of the program's own has none): a secret of another
+	 * connection than the one this thread last moved bytes on, or of
+	 * a QUIC connection, is not filed under that one's random */
+	int osfd = nss.native ? (int)nss.native(fd) : -1;
 	if (!secret || !nss.extract || !nss.key_data ||
-	    !tt_trace_here_hello(cr, &server))
+	    !tt_trace_here_hello(osfd, cr, &server))
 		return;
 	const char *label = label_of(epoch, dir == ssl_secret_write, server);
 	if (!label || nss.extract(secret) != SECSuccess)
@@ -106,7 +128,7 @@ static void take_secret(uint16_t epoch, SSLSecretDirection dir,
 	/* NSS's own copy of the key's bytes, owned by the key */
 	const SECItem *data = nss.key_data(secret);
 	if (data && data->data)
-		tt_keys_add_secret(label, cr, data->data, data->len);
+		tt_keys_add_secret(label, cr, data->data, data->len, true);
 	tt_trace_keys_here();
 }
 
@@ -115,7 +137,13 @@ static void our_secret(PRFileDesc *fd, PRUint16 epoch, SSLSecretDirection dir,
 {
 	(void)arg;
 	int saved = errno;
-	take_secret(epoch, dir, secret);
+	/* NSPR's error, NSS's errno: what our calls set (an extraction
+	 * refused in FIPS mode) is not the program's */
+	PRErrorCode err = nss.get_error ? nss.get_error() : 0;
+	PRInt32 os_err = nss.get_os_error ? nss.get_os_error() : 0;
+	take_secret(fd, epoch, dir, secret);
+	if (nss.set_error)
+		nss.set_error(err, os_err);
 	void *prev[TT_PTRMAP_VALS];
 	bool chained = tt_ptrmap_get(&prog_cbs, fd, prev);
 	errno = saved;
@@ -140,18 +168,40 @@ static void hook_fd(PRFileDesc *fd)
 	errno = saved;
 }
 
+/* A new socket s, made from model (or NULL): what was kept for the
+ * model is kept for s, and ours goes on it. */
+static void new_socket(PRFileDesc *model, PRFileDesc *s)
+{
+	if (!s)
+		return;
+	void *v[TT_PTRMAP_VALS];
+	bool kept = model && tt_ptrmap_get(&prog_cbs, model, v);
+	/* a socket made from a model has the model's callbacks; a new one
+	 * at a freed socket's address has none */
+	tt_ptrmap_copy(&prog_cbs, model, s);
+	if (kept || !model || !__atomic_load_n(&full, __ATOMIC_RELAXED))
+		hook_fd(s);
+}
+
 HOOK PRFileDesc *SSL_ImportFD(PRFileDesc *model, PRFileDesc *fd)
 {
 	pthread_once(&nss_once, nss_bind);
 	if (!nss.import)
 		return NULL;
 	PRFileDesc *s = nss.import(model, fd);
-	if (s) {
-		/* a socket made from a model has the model's callbacks; a
-		 * new one at a freed socket's address has none */
-		tt_ptrmap_copy(&prog_cbs, model, s);
-		hook_fd(s);
-	}
+	new_socket(model, s);
+	return s;
+}
+
+/* DTLS is not traced, but a socket made from a model that has our
+ * callback inherits it: what was kept for it must be its own. */
+HOOK PRFileDesc *DTLS_ImportFD(PRFileDesc *model, PRFileDesc *fd)
+{
+	pthread_once(&nss_once, nss_bind);
+	if (!nss.dtls_import)
+		return NULL;
+	PRFileDesc *s = nss.dtls_import(model, fd);
+	new_socket(model, s);
 	return s;
 }
 
@@ -169,6 +219,7 @@ static SECStatus prog_set_secret(PRFileDesc *fd, SSLSecretCallback cb,
 		if (cb ? tt_ptrmap_put(&prog_cbs, fd, v)
 		       : (tt_ptrmap_del(&prog_cbs, fd), true))
 			return nss.set_secret(fd, our_secret, NULL);
+		__atomic_store_n(&full, true, __ATOMIC_RELAXED);
 		tt_keys_note("NSS: more than " TT_PTRMAP_FULL_TEXT
 			     " sockets with a secret callback of "
 			     "the program's own; the TLS 1.3 secrets "

@@ -306,10 +306,10 @@ void tt_trace_keys_here(void)
 	tt_trace_keys(here_fd);
 }
 
-bool tt_trace_here_hello(uint8_t *client_random, bool *server)
+bool tt_trace_here_hello(int lib_fd, uint8_t *client_random, bool *server)
 {
 	int fd = here_fd;
-	if (!tracing || tt_busy || fd < 0)
+	if (!tracing || tt_busy || fd < 0 || (lib_fd >= 0 && lib_fd != fd))
 		return false;
 	struct tt_fdent *e = tt_fd_get(fd);
 	if (!e || tt_fd_kind(e) != TT_FD_TLS)

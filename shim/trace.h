@@ -77,9 +77,10 @@ void tt_trace_keys(int fd);
 void tt_trace_keys_here(void);
 /* For a secret callback that names neither client random nor role: the
  * client random of the connection this thread last moved TLS bytes on,
- * and whether this process is its server.  False when that connection's
- * ClientHello was not seen. */
-bool tt_trace_here_hello(uint8_t *client_random, bool *server);
+ * and whether this process is its server.  fd: the descriptor the
+ * library says its connection uses, or -1 when it cannot say.  False
+ * when that connection's ClientHello was not seen, or fd is another. */
+bool tt_trace_here_hello(int fd, uint8_t *client_random, bool *server);
 /* Before the real close(). */
 void tt_trace_close(int fd);
 

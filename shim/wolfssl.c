@@ -108,6 +108,7 @@ static struct {
 	int (*get_fd)(const WOLFSSL *ssl);
 	void (*set_hkdf)(WOLFSSL_CTX *ctx, hkdf_cb *cb);
 	hkdf_fn *expand;
+	unsigned int (*version_hex)(void); /* word32 */
 } wo;
 static pthread_once_t wo_once = PTHREAD_ONCE_INIT;
 
@@ -147,6 +148,7 @@ static void wo_bind(void)
 	SYM(get_fd, "wolfSSL_get_fd");
 	SYM(set_hkdf, "wolfSSL_CTX_SetHKDFExpandLabelCb");
 	SYM(expand, "wc_Tls13_HKDF_Expand_Label");
+	SYM(version_hex, "wolfSSL_lib_version_hex");
 #undef SYM
 }
 
@@ -156,14 +158,26 @@ static bool keylog_way(void)
 	return wo.set_keylog && wo.get_keylog;
 }
 
+/* The PK callbacks are used only where handing the work back to wolfSSL
+ * (PROTOCOLCB_UNAVAILABLE, NOT_COMPILED_IN) is known to work: 5.5.4 on,
+ * whose source was read.  A version that took those answers as errors
+ * would fail every handshake. */
+#define PK_FROM 0x05005004u
+
+static bool pk_ok(void)
+{
+	return wo.version_hex && wo.version_hex() >= PK_FROM;
+}
+
 static bool skey_way(void)
 {
-	return !keylog_way() && wo.set_skey && wo.get_keys && wo.get_ctx;
+	return !keylog_way() && wo.set_skey && wo.get_keys && wo.get_ctx &&
+	       pk_ok();
 }
 
 static bool hkdf_way(void)
 {
-	return !keylog_way() && wo.set_hkdf && wo.expand;
+	return !keylog_way() && wo.set_hkdf && wo.expand && pk_ok();
 }
 
 static void note_once(const char *msg)
@@ -206,7 +220,7 @@ static int our_session_key(WOLFSSL *ssl, void *arg)
 	if (wo.get_keys(ssl, &ms, &ms_len, &sr, &sr_len, &cr, &cr_len) ==
 		    WOLFSSL_SUCCESS &&
 	    ms_len == MASTER_LEN && cr_len == RANDOM_LEN)
-		tt_keys_add_secret("CLIENT_RANDOM", cr, ms, MASTER_LEN);
+		tt_keys_add_secret("CLIENT_RANDOM", cr, ms, MASTER_LEN, false);
 	session_key_cb *prev =
 		(session_key_cb *)(uintptr_t)prog_of(wo.get_ctx(ssl), SKEY);
 	errno = saved;
@@ -253,8 +267,8 @@ static void take_secret(const char *name, const unsigned char *secret,
 {
 	uint8_t cr[RANDOM_LEN];
 	bool server;
-	if (tt_trace_here_hello(cr, &server) &&
-	    tt_keys_add_secret(name, cr, secret, len))
+	if (tt_trace_here_hello(-1, cr, &server) &&
+	    tt_keys_add_secret(name, cr, secret, len, true))
 		tt_trace_keys_here();
 }
 
@@ -349,6 +363,10 @@ static const char *missing_note(void)
 		       "secrets are read through its HKDF-Expand-Label "
 		       "callback, TLS 1.2 connections are decrypted only from "
 		       "a key log file";
+	if ((wo.set_skey || wo.set_hkdf) && !pk_ok())
+		return "wolfSSL: a version before 5.5.4, whose PK callbacks "
+		       "are not used, and no key-log callback; its "
+		       "connections are decrypted only from a key log file";
 	return "wolfSSL: this build exports no key-log or secret callback; "
 	       "its connections are decrypted only from a key log file";
 }

@@ -142,18 +142,32 @@ static void test_add_secret(void **state)
 	crandom(20000, cr);
 	memset(sec, 0x42, sizeof(sec));
 	assert_true(tt_keys_add_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", cr,
-				       sec, 32));
+				       sec, 32, false));
 	assert_int_equal(get(20000, TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET),
 			 0x42);
-	assert_false(tt_keys_add_secret("CLIENT_RANDOM", cr, sec, 32));
-	assert_false(tt_keys_add_secret("EXPORTER_SECRET_X", cr, sec, 32));
+	assert_false(tt_keys_add_secret("CLIENT_RANDOM", cr, sec, 32, false));
 	assert_false(
-		tt_keys_add_secret("CLIENT_TRAFFIC_SECRET_0", cr, sec, 40));
-	assert_false(tt_keys_add_secret(NULL, cr, sec, 32));
+		tt_keys_add_secret("EXPORTER_SECRET_X", cr, sec, 32, false));
+	assert_false(tt_keys_add_secret("CLIENT_TRAFFIC_SECRET_0", cr, sec, 40,
+					false));
+	assert_false(tt_keys_add_secret(NULL, cr, sec, 32, false));
 	assert_int_equal(get(20000, TT_KL_CLIENT_RANDOM), -1);
 	assert_int_equal(get(20000, TT_KL_CLIENT_TRAFFIC_SECRET_0), -1);
-	assert_true(tt_keys_add_secret("CLIENT_RANDOM", cr, sec, 48));
+	assert_true(tt_keys_add_secret("CLIENT_RANDOM", cr, sec, 48, false));
 	assert_int_equal(get_len(20000, TT_KL_CLIENT_RANDOM, 48), 0x42);
+	/* first: a secret held under the label stays; without, replaced */
+	memset(sec, 0x43, sizeof(sec));
+	assert_true(tt_keys_add_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", cr,
+				       sec, 32, true));
+	assert_int_equal(get(20000, TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET),
+			 0x42);
+	assert_true(tt_keys_add_secret("CLIENT_TRAFFIC_SECRET_0", cr, sec, 32,
+				       true));
+	assert_int_equal(get(20000, TT_KL_CLIENT_TRAFFIC_SECRET_0), 0x43);
+	assert_true(tt_keys_add_secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", cr,
+				       sec, 32, false));
+	assert_int_equal(get(20000, TT_KL_SERVER_HANDSHAKE_TRAFFIC_SECRET),
+			 0x43);
 	forget(20000);
 }
 

@@ -65,6 +65,7 @@
 #include <string.h>
 
 #include "dn.h"
+#include "hash.h"
 #include "msg.h"
 #include "names.h"
 #include "session.h"
@@ -314,6 +315,343 @@ TT_MUST_USE static tt_rc client_hello_parse(struct tt_cur m,
 	return TT_OK;
 }
 
+/* ---- TLS client and server fingerprints ----
+ *
+ * JA4 (FoxIO, technical_details/JA4.md), of a ClientHello:
+ *   t <version> <d|i> <ciphers, 2 digits> <extensions, 2 digits> <alpn, 2>
+ *   _ <cipher hash> _ <extension hash>
+ * the hashes being the first 12 hex digits of a SHA-256 over lower-case
+ * 4-digit hex lists joined by ',': the cipher suites sorted; the
+ * extensions sorted without server_name and ALPN, then, when any are
+ * offered, '_' and the signature algorithms in their order.  An empty
+ * list is 000000000000, not the hash of nothing.
+ *
+ * JA3 (Salesforce), of a ClientHello: the MD5 of
+ *   version,ciphers,extensions,groups,point formats
+ * each list in decimal, in its order, joined by '-'; JA3S of a
+ * ServerHello: version,cipher,extensions.
+ *
+ * Both leave out GREASE values (RFC 8701) wherever they occur, and both
+ * are made only for an event that is written: the text is hashed as it
+ * is produced, and copied (the raw forms, ja4_r, ja3_r, ja3s_r) only at
+ * debug level.
+ */
+
+/* Room for a raw form; a longer one is left out and the event marked
+ * truncated (its hash is still exact). */
+#define FP_RAW_MAX 4096
+
+/* Fingerprint text on its way to a digest and, when raw is set, to a
+ * copy of it. */
+struct fp_text {
+	struct tt_md5 *md5;
+	struct tt_sha256 *sha;
+	char *raw;
+	size_t len;
+	bool lost; /* the copy did not fit */
+};
+
+static void fp_put(struct fp_text *t, const char *s, size_t n)
+{
+	if (t->md5)
+		tt_md5_update(t->md5, s, n);
+	if (t->sha)
+		tt_sha256_update(t->sha, s, n);
+	if (!t->raw || t->lost)
+		return;
+	if (n >= FP_RAW_MAX - t->len) {
+		t->lost = true;
+		return;
+	}
+	memcpy(t->raw + t->len, s, n);
+	t->len += n;
+	t->raw[t->len] = 0;
+}
+
+static void fp_char(struct fp_text *t, char c)
+{
+	fp_put(t, &c, 1);
+}
+
+static void fp_dec(struct fp_text *t, unsigned v)
+{
+	char b[8];
+	size_t i = sizeof(b);
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fp_put(t, b + i, sizeof(b) - i);
+}
+
+static void fp_hex4(struct fp_text *t, uint16_t v)
+{
+	static const char hx[] = "0123456789abcdef";
+	char b[4] = {hx[v >> 12], hx[(v >> 8) & 15], hx[(v >> 4) & 15],
+		     hx[v & 15]};
+	fp_put(t, b, 4);
+}
+
+/* The non-GREASE values of a list of 16-bit values, '-'-joined in
+ * decimal (JA3). */
+static void fp_dec_list(struct fp_text *t, struct tt_cur l)
+{
+	uint16_t v;
+	bool first = true;
+	while (tt_u16(&l, &v) == TT_OK) {
+		if (tt_is_grease16(v))
+			continue;
+		if (!first)
+			fp_char(t, '-');
+		fp_dec(t, v);
+		first = false;
+	}
+}
+
+/* The non-GREASE extension types of x, '-'-joined in decimal. */
+static void fp_dec_exts(struct fp_text *t, const struct tt_exts *x)
+{
+	bool first = true;
+	for (size_t i = 0; i < x->n; i++) {
+		if (tt_is_grease16(x->type[i]))
+			continue;
+		if (!first)
+			fp_char(t, '-');
+		fp_dec(t, x->type[i]);
+		first = false;
+	}
+}
+
+/* The point formats of an ec_point_formats extension (RFC 8422 5.1.2:
+ * ECPointFormat ec_point_format_list<1..2^8-1>), which the ClientHello
+ * parser does not otherwise read: a body that does not parse gives an
+ * empty list, as for JA3's reference reader. */
+static void fp_point_formats(struct fp_text *t, const struct tt_exts *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		struct tt_cur v = x->data[i], l;
+		if (x->type[i] != TT_EXT_EC_POINT_FORMATS ||
+		    tt_sub8(&v, &l) != TT_OK)
+			continue;
+		for (const uint8_t *q = l.p; q < l.end; q++) {
+			if (q != l.p)
+				fp_char(t, '-');
+			fp_dec(t, *q);
+		}
+	}
+}
+
+/* Sends "name" and, at debug level, "name_r" (the text hashed), for a
+ * digest given as hex. */
+static void fp_fields(struct tt_event *ev, const char *key, const char *rkey,
+		      const char *hex, const struct fp_text *t)
+{
+	tt_ev_label(ev, key, TT_INFO, hex);
+	if (!t->raw)
+		return;
+	if (t->lost)
+		ev->flags |= TT_EVF_TRUNCATED;
+	else
+		tt_ev_strcpy(ev, rkey, TT_DEBUG, t->raw, t->len);
+}
+
+static void ja3_fields(struct tt_event *ev, const struct client_hello *h,
+		       char *raw)
+{
+	struct tt_md5 md5;
+	struct fp_text t = {.md5 = &md5, .raw = raw};
+	tt_md5_init(&md5);
+	if (raw)
+		raw[0] = 0;
+	fp_dec(&t, h->legacy);
+	fp_char(&t, ',');
+	fp_dec_list(&t, h->suites);
+	fp_char(&t, ',');
+	fp_dec_exts(&t, &h->x);
+	fp_char(&t, ',');
+	fp_dec_list(&t, h->groups);
+	fp_char(&t, ',');
+	fp_point_formats(&t, &h->x);
+	uint8_t d[TT_MD5_LEN];
+	char hex[2 * TT_MD5_LEN + 1];
+	tt_md5_final(&md5, d);
+	fp_fields(ev, "ja3", "ja3_r", tt_hex_lower(d, sizeof(d), hex), &t);
+}
+
+/* JA4's two characters for a version (JA4.md, "TLS and DTLS Version"). */
+static const char *ja4_version(uint16_t v)
+{
+	switch (v) {
+	case TT_V_TLS13:
+		return "13";
+	case TT_V_TLS12:
+		return "12";
+	case TT_V_TLS11:
+		return "11";
+	case TT_V_TLS10:
+		return "10";
+	case TT_V_SSL3:
+		return "s3";
+	case TT_V_SSL2:
+		return "s2";
+	case 0xfeff:
+		return "d1";
+	case 0xfefd:
+		return "d2";
+	case 0xfefc:
+		return "d3";
+	default:
+		return "00";
+	}
+}
+
+static bool is_alnum(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	       (c >= 'a' && c <= 'z');
+}
+
+/* JA4's two ALPN characters: the first and last bytes of the first
+ * protocol name when both are ASCII letters or digits (a one-byte name
+ * giving its byte twice), else the first and last digits of the name in
+ * hex; 00 without ALPN. */
+static void ja4_alpn(const struct client_hello *h, char out[2])
+{
+	static const char hx[] = "0123456789abcdef";
+	struct tt_cur list = h->alpn, name;
+	out[0] = out[1] = '0';
+	if (tt_sub8(&list, &name) != TT_OK || !tt_cur_left(&name))
+		return;
+	uint8_t first = name.p[0], last = name.end[-1];
+	if (is_alnum(first) && is_alnum(last)) {
+		out[0] = (char)first;
+		out[1] = (char)last;
+	} else {
+		out[0] = hx[first >> 4];
+		out[1] = hx[last & 15];
+	}
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* The first 12 hex digits of a SHA-256, or twelve zeros when nothing
+ * was hashed (an empty list). */
+static void ja4_hash12(struct tt_sha256 *sha, bool any, char out[13])
+{
+	uint8_t d[TT_SHA256_LEN];
+	char hex[2 * TT_SHA256_LEN + 1];
+	tt_sha256_final(sha, d);
+	memcpy(out, any ? tt_hex_lower(d, 6, hex) : "000000000000", 12);
+	out[12] = 0;
+}
+
+/* Values sorted for JA4: in a small array of the caller's, or on the
+ * heap for a hello with more (NULL when that fails). */
+#define FP_SORT_INLINE 128
+
+static void ja4_fields(struct tt_event *ev, const struct client_hello *h,
+		       char *raw)
+{
+	uint16_t inl[FP_SORT_INLINE], *v = inl;
+	size_t nsuites = tt_cur_left(&h->suites) / 2;
+	if (nsuites > FP_SORT_INLINE && !(v = malloc(nsuites * sizeof(*v))))
+		return; /* no fingerprint rather than a wrong one */
+
+	/* version: the highest non-GREASE supported_versions, else (no
+	 * extension, or GREASE only) legacy_version.  A list a parser
+	 * keeps is empty when its extension is absent. */
+	uint16_t ver = 0, x;
+	struct tt_cur l;
+	for (l = h->versions; tt_u16(&l, &x) == TT_OK;)
+		if (!tt_is_grease16(x) && x > ver)
+			ver = x;
+	if (!ver)
+		ver = h->legacy;
+	size_t nc = 0, ne = 0;
+	for (l = h->suites; tt_u16(&l, &x) == TT_OK;)
+		if (!tt_is_grease16(x))
+			v[nc++] = x;
+	for (size_t i = 0; i < h->x.n; i++)
+		ne += !tt_is_grease16(h->x.type[i]);
+	char alpn[2];
+	ja4_alpn(h, alpn);
+	char a[11];
+	const char *vs = ja4_version(ver);
+	a[0] = 't'; /* TLS over TCP: the only kind tlstrace sees */
+	a[1] = vs[0];
+	a[2] = vs[1];
+	a[3] = tt_ext_has(&h->x, TT_EXT_SERVER_NAME) ? 'd' : 'i';
+	a[4] = (char)('0' + (nc > 99 ? 99 : nc) / 10);
+	a[5] = (char)('0' + (nc > 99 ? 99 : nc) % 10);
+	a[6] = (char)('0' + (ne > 99 ? 99 : ne) / 10);
+	a[7] = (char)('0' + (ne > 99 ? 99 : ne) % 10);
+	a[8] = alpn[0];
+	a[9] = alpn[1];
+	a[10] = 0;
+
+	struct tt_sha256 sha;
+	struct fp_text t = {.raw = raw};
+	if (raw)
+		raw[0] = 0;
+	fp_put(&t, a, 10);
+	fp_char(&t, '_');
+
+	/* b: the suites, sorted */
+	char b[13], c[13];
+	tt_sha256_init(&sha);
+	t.sha = &sha;
+	qsort(v, nc, sizeof(*v), cmp_u16);
+	for (size_t i = 0; i < nc; i++) {
+		if (i)
+			fp_char(&t, ',');
+		fp_hex4(&t, v[i]);
+	}
+	ja4_hash12(&sha, nc > 0, b);
+	if (v != inl)
+		free(v);
+	t.sha = NULL;
+	fp_char(&t, '_');
+
+	/* c: the extensions, sorted, without server_name and ALPN; then the
+	 * signature algorithms in their order */
+	size_t n = 0;
+	v = inl; /* TT_EXT_MAX extensions fit */
+	for (size_t i = 0; i < h->x.n; i++) {
+		uint16_t e = h->x.type[i];
+		if (!tt_is_grease16(e) && e != TT_EXT_SERVER_NAME &&
+		    e != TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
+			v[n++] = e;
+	}
+	tt_sha256_init(&sha);
+	t.sha = &sha;
+	qsort(v, n, sizeof(*v), cmp_u16);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fp_char(&t, ',');
+		fp_hex4(&t, v[i]);
+	}
+	bool sep = false;
+	for (l = h->sigalgs; tt_u16(&l, &x) == TT_OK;) {
+		if (tt_is_grease16(x))
+			continue;
+		fp_char(&t, sep ? ',' : '_');
+		fp_hex4(&t, x);
+		sep = true;
+	}
+	ja4_hash12(&sha, n > 0, c);
+
+	char fp[10 + 1 + 12 + 1 + 12 + 1];
+	memcpy(fp, a, 10);
+	fp[10] = '_';
+	memcpy(fp + 11, b, 12);
+	fp[23] = '_';
+	memcpy(fp + 24, c, 13);
+	fp_fields(ev, "ja4", "ja4_r", fp, &t);
+}
+
 static void client_hello_event(struct tt_event *ev,
 			       const struct client_hello *h)
 {
@@ -388,6 +726,12 @@ static void client_hello_event(struct tt_event *ev,
 		}
 	}
 	scsv_fields(ev, h->reneg_info, h->scsv, h->fallback);
+	if (!ev)
+		return; /* not written: no fingerprint made */
+	char raw[FP_RAW_MAX];
+	char *r = TT_DEBUG <= ev->max ? raw : NULL;
+	ja4_fields(ev, h, r);
+	ja3_fields(ev, h, r);
 }
 
 tt_rc tt_hs_client_hello(struct tt_conn *c, enum tt_dir dir,
@@ -547,6 +891,23 @@ static void server_hello_event(struct tt_event *ev,
 	}
 	if (!hrr)
 		tt_ev_bool(ev, "renegotiation_info", TT_INFO, h->reneg_info);
+	if (!ev || hrr)
+		return; /* not written, or not a ServerHello's event */
+	/* JA3S: version,cipher,extensions */
+	char raw[FP_RAW_MAX];
+	struct tt_md5 md5;
+	struct fp_text t = {.md5 = &md5,
+			    .raw = TT_DEBUG <= ev->max ? raw : NULL};
+	tt_md5_init(&md5);
+	fp_dec(&t, h->legacy);
+	fp_char(&t, ',');
+	fp_dec(&t, h->cipher);
+	fp_char(&t, ',');
+	fp_dec_exts(&t, &h->x);
+	uint8_t d[TT_MD5_LEN];
+	char hex[2 * TT_MD5_LEN + 1];
+	tt_md5_final(&md5, d);
+	fp_fields(ev, "ja3s", "ja3s_r", tt_hex_lower(d, sizeof(d), hex), &t);
 }
 
 tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,
@@ -786,6 +1147,9 @@ tt_rc tt_hs_ssl2_client_hello(struct tt_conn *c, enum tt_dir dir,
 	ssl2_specs_field(ev, "cipher_suites", TT_DEBUG, h.specs);
 	/* no extensions in this form: no renegotiation_info either */
 	scsv_fields(ev, false, h.scsv, h.fallback);
+	/* and no ja4 or ja3: both are defined on the TLS ClientHello (its
+	 * 2-byte suites and extensions), and their reference readers take
+	 * only TLS handshake records, so they give none for this form */
 	tt_ev_send(em, ev);
 	tt_sess_client_hello(c, dir, false, h.scsv, em);
 	return TT_OK;

@@ -605,7 +605,8 @@ static void test_tls13_drafts(void **state)
 		 "\"random\":\"69227472e1cf935045d8d2044a450625"
 		 "a053f795ba8328905628727a06778e8e\","
 		 "\"extensions\":[\"unknown(0x0028)\"],"
-		 "\"renegotiation_info\":false}",
+		 "\"renegotiation_info\":false,"
+		 "\"ja3s\":\"9ce213de238ed8aea57e81e02c0e4882\",\"ja3s_r\":\"32526,52393,40\"}",
 		 "\"version\":\"TLS 1.3 draft 14\","
 		 "\"cipher\":\"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256\""},
 		{d16_s2c, sizeof(d16_s2c),
@@ -616,7 +617,8 @@ static void test_tls13_drafts(void **state)
 		 "\"random\":\"8e013ef70bc663d9dc306362b2f7914b"
 		 "f28dfe4bdc7be5bf9820f6965e34cfd1\","
 		 "\"extensions\":[\"signature_algorithms\","
-		 "\"unknown(0x0028)\"],\"renegotiation_info\":false}",
+		 "\"unknown(0x0028)\"],\"renegotiation_info\":false,"
+		 "\"ja3s\":\"ddc938d7dbdf21719feb5ed34c1d267d\",\"ja3s_r\":\"32528,4867,13-40\"}",
 		 "\"version\":\"TLS 1.3 draft 16\","
 		 "\"cipher\":\"TLS_CHACHA20_POLY1305_SHA256\""},
 		{d19_s2c, sizeof(d19_s2c),
@@ -627,7 +629,8 @@ static void test_tls13_drafts(void **state)
 		 "\"random\":\"780283812cb9d2f1f8e094718c01257d"
 		 "e0f1d76ecf09705789f461da86cad38b\","
 		 "\"extensions\":[\"unknown(0x0028)\"],"
-		 "\"renegotiation_info\":false}",
+		 "\"renegotiation_info\":false,"
+		 "\"ja3s\":\"cd05e941742c0d4f628a68716ca021f9\",\"ja3s_r\":\"32531,4866,40\"}",
 		 "\"version\":\"TLS 1.3 draft 19\","
 		 "\"cipher\":\"TLS_AES_256_GCM_SHA384\""},
 	};
@@ -673,6 +676,14 @@ static void test_tls13_draft_hellos(void **state)
 	assert_non_null(strstr(ch, "\"supported_versions\":[\"TLS 1.3 draft "
 				   "19\",\"TLS 1.2\",\"TLS 1.1\",\"TLS "
 				   "1.0\"]"));
+	/* its fingerprints: JA4 takes the highest supported_versions value,
+	 * 0x7f13, which it has no two characters for ("00") */
+	assert_non_null(
+		strstr(ch, "\"renegotiation_info\":false,"
+			   "\"scsv\":true,"
+			   "\"ja4\":\"t00i310900_e8f1e7e78f70_"
+			   "c5203e7bca43\","
+			   "\"ja3\":\"7e39335db773838c84df131a7658a1f9\"}"));
 	evlog_free(&l);
 
 	evlog_init(&l, TT_DEBUG);
@@ -690,7 +701,8 @@ static void test_tls13_draft_hellos(void **state)
 		"1592431adab44b39f867eff6ca99286e\","
 		"\"compression\":\"null\","
 		"\"extensions\":[\"key_share\",\"supported_versions\"],"
-		"\"renegotiation_info\":false}"));
+		"\"renegotiation_info\":false,"
+		"\"ja3s\":\"eb1d94daa7e0344597e756a1fb6e7054\",\"ja3s_r\":\"771,4865,51-43\"}"));
 	assert_true(evlog_is(l.lines[1], "\"dir\":\"in\","
 					 "\"event\":\"change_cipher_spec\","
 					 "\"compatibility\":true}"));

@@ -1147,9 +1147,8 @@ tt_rc tt_hs_ssl2_client_hello(struct tt_conn *c, enum tt_dir dir,
 	ssl2_specs_field(ev, "cipher_suites", TT_DEBUG, h.specs);
 	/* no extensions in this form: no renegotiation_info either */
 	scsv_fields(ev, false, h.scsv, h.fallback);
-	/* and no ja4 or ja3: both are defined on the TLS ClientHello (its
-	 * 2-byte suites and extensions), and their reference readers take
-	 * only TLS handshake records, so they give none for this form */
+	/* and no ja4 or ja3: both are defined on the TLS ClientHello's
+	 * own layout (2-byte suites, extensions), which this form lacks */
 	tt_ev_send(em, ev);
 	tt_sess_client_hello(c, dir, false, h.scsv, em);
 	return TT_OK;

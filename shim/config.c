@@ -246,6 +246,13 @@ void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 		bad_value(warn, "TLSTRACE_KEYLOG_OUT", v, "is too long a path",
 			  "no key export");
 	}
+	v = get("TLSTRACE_PCAP");
+	if (v && *v &&
+	    !tt_expand_path(v, (long)getpid(), cfg->pcap, sizeof(cfg->pcap))) {
+		cfg->pcap[0] = 0;
+		bad_value(warn, "TLSTRACE_PCAP", v, "is too long a path",
+			  "no pcapng file");
+	}
 	v = get("TLSTRACE_DECRYPT");
 	if (v && *v && !parse_switch(v, &cfg->decrypt))
 		bad_value(warn, "TLSTRACE_DECRYPT", v, "is not on or off",

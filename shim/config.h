@@ -24,6 +24,7 @@ struct tt_config {
 	enum tt_format format;
 	char keylog[PATH_MAX];
 	char keylog_out[PATH_MAX]; /* %p expanded; "" = no export */
+	char pcap[PATH_MAX];	   /* TLSTRACE_PCAP, %p expanded; "" = none */
 	bool decrypt;
 	struct tt_evfilter events; /* TLSTRACE_EVENTS; none wanted (n 0): all */
 };

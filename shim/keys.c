@@ -123,25 +123,36 @@ static void index_drop(struct slot *s)
 	}
 }
 
-static void export_entry(const struct tt_keylog_entry *e)
+/* The NSS key log line of one secret, with its newline, in line
+ * (KEYLOG_LINE bytes); returns its length. */
+#define KEYLOG_LINE                                                            \
+	(64 + 1 + 2 * TT_KEYLOG_RANDOM_LEN + 1 + 2 * TT_KEYLOG_SECRET_MAX + 2)
+static size_t entry_line(enum tt_keylog_label l, const uint8_t *cr,
+			 const uint8_t *secret, size_t len, char *line)
 {
 	static const char hx[] = "0123456789abcdef";
-	char line[64 + 1 + 2 * TT_KEYLOG_RANDOM_LEN + 1 +
-		  2 * TT_KEYLOG_SECRET_MAX + 2];
-	const char *label = tt_keylog_label_name(e->label);
+	const char *label = tt_keylog_label_name(l);
 	size_t n = strlen(label);
 	memcpy(line, label, n);
 	line[n++] = ' ';
 	for (size_t i = 0; i < TT_KEYLOG_RANDOM_LEN; i++) {
-		line[n++] = hx[e->client_random[i] >> 4];
-		line[n++] = hx[e->client_random[i] & 15];
+		line[n++] = hx[cr[i] >> 4];
+		line[n++] = hx[cr[i] & 15];
 	}
 	line[n++] = ' ';
-	for (size_t i = 0; i < e->secret_len; i++) {
-		line[n++] = hx[e->secret[i] >> 4];
-		line[n++] = hx[e->secret[i] & 15];
+	for (size_t i = 0; i < len; i++) {
+		line[n++] = hx[secret[i] >> 4];
+		line[n++] = hx[secret[i] & 15];
 	}
 	line[n++] = '\n';
+	return n;
+}
+
+static void export_entry(const struct tt_keylog_entry *e)
+{
+	char line[KEYLOG_LINE];
+	size_t n = entry_line(e->label, e->client_random, e->secret,
+			      e->secret_len, line);
 	char why[256];
 	int fd = tt_open_private(export_path, false, why, sizeof(why));
 	if (fd < 0 &&
@@ -254,6 +265,40 @@ bool tt_keys_add_secret(const char *label, const uint8_t *cr,
 	e.secret_len = (uint8_t)len;
 	take_entry(&e, first);
 	return true;
+}
+
+uint32_t tt_keys_held(const uint8_t *cr)
+{
+	uint32_t have = 0;
+	pthread_mutex_lock(&store_lock);
+	const struct slot *s = find(cr);
+	for (int l = TT_KL_NONE + 1; s && l < TT_KL_COUNT; l++)
+		if (s->len[l])
+			have |= 1u << l;
+	pthread_mutex_unlock(&store_lock);
+	return have;
+}
+
+size_t tt_keys_lines(const uint8_t *cr, uint32_t *have, char *out, size_t cap)
+{
+	size_t o = 0;
+	char line[KEYLOG_LINE];
+	pthread_mutex_lock(&store_lock);
+	const struct slot *s = find(cr);
+	for (int l = TT_KL_NONE + 1; s && l < TT_KL_COUNT; l++) {
+		if (!s->len[l] || (*have & 1u << l))
+			continue;
+		size_t n = entry_line((enum tt_keylog_label)l, cr, s->sec[l],
+				      s->len[l], line);
+		if (o + n > cap)
+			break;
+		memcpy(out + o, line, n);
+		o += n;
+		*have |= 1u << l;
+	}
+	pthread_mutex_unlock(&store_lock);
+	tt_wipe(line, sizeof(line));
+	return o;
 }
 
 void tt_keys_forget(const uint8_t *cr)

@@ -44,6 +44,15 @@ void tt_keys_note(const char *text);
 bool tt_keys_file_only(void);
 /* The key source for new connections, or NULL with decryption off. */
 const struct tt_keysrc *tt_keys_source(void);
+/* The labels of the secrets held for client random cr (bit l for enum
+ * tt_keylog_label l). */
+uint32_t tt_keys_held(const uint8_t *cr);
+/* The NSS key log lines of the secrets held for client random cr
+ * whose labels are not in *have (bit l for enum tt_keylog_label l),
+ * appended to out as far as whole lines fit in cap bytes, their bits
+ * added to *have; returns the bytes written (the caller wipes them). */
+#define TT_KEYS_LINES_MAX (TT_KL_COUNT * 232)
+size_t tt_keys_lines(const uint8_t *cr, uint32_t *have, char *out, size_t cap);
 /* Wipes what is held for a client random (the connection ended). */
 void tt_keys_forget(const uint8_t *client_random);
 /* In the child after fork(): locks as new. */

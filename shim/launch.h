@@ -15,7 +15,7 @@ enum {
 
 #define USAGE_LINE                                                                      \
 	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]\n" \
-	"                [-K|--no-keylog] [-w FILE] [--] COMMAND [ARG...]\n"
+	"                [-K|--no-keylog] [-w FILE] [--pcap FILE] [--] COMMAND [ARG...]\n"
 
 /* launch_common.c */
 /* One stderr line, "tlstrace: " and the message, in one write(). */

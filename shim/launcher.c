@@ -1,7 +1,7 @@
 /* tlstrace: run a command with libtlstrace.so preloaded.
  *
  *   tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]
- *            [-K|--no-keylog] [-w FILE] [--] COMMAND [ARG...]
+ *            [-K|--no-keylog] [-w FILE] [--pcap FILE] [--] COMMAND [ARG...]
  *
  * The launcher only translates options into the environment the library
  * reads (DESIGN.md, "Contract"), gives COMMAND a private key log by
@@ -66,6 +66,11 @@ static void usage(void)
 	      "             no private key log; an SSLKEYLOGFILE already set is passed on\n"
 	      "  -w FILE    also write captured secrets to FILE in NSS key log format\n"
 	      "             (0600), for Wireshark (TLSTRACE_KEYLOG_OUT)\n"
+	      "  --pcap FILE\n"
+	      "             write each TLS connection's bytes to FILE (%p becomes the\n"
+	      "             pid) as a pcapng capture that carries its own secrets:\n"
+	      "             Wireshark and tshark decrypt it with no key file\n"
+	      "             (TLSTRACE_PCAP)\n"
 	      "  -h, --help print this help\n"
 	      "  --version  print the version\n"
 	      "\n"
@@ -212,15 +217,16 @@ int main(int argc, char **argv)
 		"error", "warn", "info", "debug", "trace", NULL,
 	};
 	static const char *const formats[] = {"text", "json", NULL};
-	enum { OPT_NO_KEYLOG = 256 };
+	enum { OPT_NO_KEYLOG = 256, OPT_PCAP };
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"no-keylog", no_argument, NULL, OPT_NO_KEYLOG},
+		{"pcap", required_argument, NULL, OPT_PCAP},
 		{NULL, 0, NULL, 0},
 	};
 	const char *log = NULL, *level = NULL, *format = NULL, *keylog = NULL;
-	const char *keylog_out = NULL, *events = NULL;
+	const char *keylog_out = NULL, *events = NULL, *pcap = NULL;
 	int private_keys = 0, no_keylog = 0;
 	enum keys_mode keys;
 	char *lib, *v;
@@ -255,6 +261,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			keylog_out = optarg;
+			break;
+		case OPT_PCAP:
+			pcap = optarg;
 			break;
 		case 'h':
 			usage();
@@ -327,6 +336,11 @@ int main(int argc, char **argv)
 	if (keylog_out) {
 		v = absolute("w", keylog_out);
 		set_env("TLSTRACE_KEYLOG_OUT", v);
+		free(v);
+	}
+	if (pcap) {
+		v = absolute("-pcap", pcap);
+		set_env("TLSTRACE_PCAP", v);
 		free(v);
 	}
 	keys = private_keys ? KEYS_MUST : default_keys(no_keylog, keylog);

@@ -194,7 +194,7 @@ void tt_log_stderr(const char *msg, size_t n)
 
 /* Moves fd to a high number so that it stays out of the way of programs
  * that assume small descriptors are theirs. */
-static int move_high(int fd)
+int tt_fd_move_high(int fd)
 {
 	struct rlimit rl;
 	long base = 512;
@@ -215,7 +215,7 @@ static int move_high(int fd)
 static void sink_set(struct sink *k, int fd)
 {
 	struct stat st;
-	k->fd = move_high(fd);
+	k->fd = tt_fd_move_high(fd);
 	k->broken = false;
 	k->named = k == &file;
 	k->fifo = false;

@@ -52,6 +52,10 @@ void tt_log_step_aside(int fd);
 /* Writes a message to the copy of fd 2 taken at load, control characters
  * escaped as \xHH. */
 void tt_log_stderr(const char *msg, size_t n);
+/* Moves fd (tlstrace's own) to a high number, close-on-exec, out of the
+ * way of programs that assume small descriptors are theirs; returns the
+ * new number (fd itself when it cannot be moved). */
+int tt_fd_move_high(int fd);
 /* Opens path for appending data only this user may read: created 0600
  * (never through a symbolic link); an existing one only if it is a regular
  * file (or, with fifo_ok, a FIFO that has a reader) owned by the effective

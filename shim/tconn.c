@@ -25,6 +25,7 @@
 #include "format.h"
 #include "keys.h"
 #include "log.h"
+#include "pcap.h"
 #include "real.h"
 
 #define LINE_CAP (160 * 1024)
@@ -327,6 +328,8 @@ void tt_tconn_end(struct tt_tconn *c, int fd, enum tt_end_how how,
 		.unread = unread,
 	};
 	tt_conn_end(&c->dec, &ei, &em);
+	if (tt_pcap_on)
+		tt_pcap_end(c, how, errname);
 }
 
 /* Bytes the host never read, looked at (not taken) when it closes: the
@@ -389,6 +392,8 @@ static void conn_free_how(struct tt_tconn *c, int fd, bool closing)
 			     "close (not hooked)", 0);
 	}
 	__atomic_store_n(&c->live, false, __ATOMIC_RELEASE);
+	if (tt_pcap_on)
+		tt_pcap_release(c);
 	if (c->dec.ks)
 		tt_keys_forget(c->dec.crandom);
 	tt_conn_release(&c->dec);
@@ -479,6 +484,8 @@ void tt_tconn_fork_child(void)
 		tt_dirlock_reset(&c->lock[0]);
 		tt_dirlock_reset(&c->lock[1]);
 		tt_fair_reset(&c->mu);
+		if (tt_pcap_on)
+			tt_pcap_fork_conn(c);
 	}
 	if (tls_scratch) {
 		tls_scratch->tid = (long)syscall(SYS_gettid);

@@ -106,6 +106,10 @@ struct tt_tconn {
 	/* the fork generation of the process that last used it (under mu):
 	 * a child closing a connection it never used says nothing */
 	unsigned gen;
+	/* its entry in the pcapng writer's table (shim/pcap.c), given
+	 * once, the first time the pool's struct carries a connection
+	 * written there, and kept through reuse; 0: none */
+	uint32_t pcap_slot;
 	bool have_id;
 	bool live;
 	/* Never TLS after all (atomic): the cleartext protocol it was

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "pcap.h"
 #include "real.h"
 #include "tconn.h"
 #include "version.h"
@@ -259,6 +260,7 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 			tt_conn_keys_gone(&c->dec, &em);
 	}
 	bool gone = false;
+	const size_t moved = n;
 	for (size_t i = 0; i < iovcnt && n > 0; i++) {
 		size_t take = iov[i].iov_len < n ? iov[i].iov_len : n;
 		if (take == 0)
@@ -275,6 +277,10 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	 * (a client's answer is often the first moment after they did) */
 	if (!gone && tt_conn_waiting(&c->dec))
 		tt_conn_drain(&c->dec, &em);
+	/* after the decoder: it knows by now whether these bytes' records
+	 * wait for keys, and whose ClientHello it was */
+	if (__builtin_expect(tt_pcap_on, 0) && !gone)
+		tt_pcap_data(c, dir, iov, iovcnt, moved);
 	finish_call(c, e, fd, (int)dir, gone);
 }
 
@@ -295,6 +301,8 @@ void tt_trace_keys(int fd)
 		struct tt_emit em;
 		tt_tconn_emit(&em, c, s);
 		drain_all(c, &em);
+		if (tt_pcap_on)
+			tt_pcap_sync(c);
 		tt_tconn_unlock(c);
 	}
 	tt_busy = 0;
@@ -613,6 +621,8 @@ static void fork_child(void)
 {
 	tt_tconn_fork_child();
 	tt_keys_fork_child();
+	if (tt_pcap_on)
+		tt_pcap_fork_child();
 }
 
 static const char *get_env(const char *name)
@@ -634,6 +644,8 @@ void tt_trace_init(void)
 	tt_tconn_init(&cfg);
 	pthread_atfork(NULL, NULL, fork_child);
 	tracing = tt_log_open(&cfg);
+	if (tracing)
+		tt_pcap_init(&cfg);
 	/* no sink, no tracing: no key capture either (it costs the host) */
 	if (!tracing)
 		cfg.decrypt = false;

@@ -110,6 +110,8 @@ struct pconn {
 	bool nohold;	/* HOLD_MAX was reached: no more holding */
 	bool off;	/* never written (not TLS, or inherited) */
 	bool closed[2]; /* a FIN or RST went from that side */
+	/* the handshake was complete at the end of a call already */
+	bool was_done;
 };
 
 /* The connections' entries, by struct tt_tconn.pcap_slot (from 1): a
@@ -615,11 +617,15 @@ static void drop_held(struct pconn *p)
  * ServerHello in TLS 1.3, at the ChangeCipherSpec in TLS 1.2, and
  * switches at each Finished), while secrets can come, the decoder has
  * not given up on them, and those that cover the rest of the connection
- * (keys_done) are not all in the store. */
+ * (keys_done) are not all in the store.  The call that completes the
+ * handshake still waits: a TLS library may log its last secret just
+ * after writing its Finished (OpenSSL's client does), and a reader
+ * needs it at that Finished; the next call or secret ends the wait. */
 static bool keys_pending(const struct tt_tconn *c, const struct pconn *p)
 {
 	const struct tt_conn *d = &c->dec;
-	if (!d->ch_seen || !d->ks || d->phase == TT_PHASE_DONE ||
+	if (!d->ch_seen || !d->ks ||
+	    (d->phase == TT_PHASE_DONE && p->was_done) ||
 	    (d->phase == TT_PHASE_FIRST && !tt_conn_version(d)))
 		return false;
 	if (d->d[0].kstate == TT_K_OFF || d->d[1].kstate == TT_K_OFF ||
@@ -708,12 +714,16 @@ void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 	if (!p || n == 0)
 		return;
 	long long ts = now_us();
+	bool done = c->dec.phase == TT_PHASE_DONE;
+	if (!done)
+		p->was_done = false; /* a renegotiation began */
 	if (p->head || must_hold(c, p)) {
 		if (hold(p, dir, iov, iovcnt, n, ts)) {
 			if (!must_hold(c, p)) {
 				check_file();
 				flush(c, p);
 			}
+			p->was_done = done;
 			return;
 		}
 		/* past HOLD_MAX: what is held goes now, and the rest as it
@@ -726,6 +736,7 @@ void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 	}
 	put_secrets(c, p);
 	put_data(c, p, dir, iov, iovcnt, n, ts);
+	p->was_done = done;
 }
 
 void tt_pcap_sync(struct tt_tconn *c)

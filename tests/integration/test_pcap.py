@@ -1,0 +1,192 @@
+"""--pcap: the pcapng file made inside the traced process.  tshark reads
+it in one pass with no key file: a TLS 1.3 mTLS client's CertificateRequest
+(its secrets come in the key-log callback after the read that brought the
+server's encrypted flight) with both CA names, TLS 1.2's Finished and the
+request decrypted; one TCP conversation with the real ports, the
+handshake from the client, right checksums, the first packet's comment
+naming the pid and the connection; the file 0600; %p; curl; a client
+killed with SIGKILL mid-transfer leaves a file that still reads."""
+import os
+import re
+import signal
+import stat
+import time
+
+from tlslib import *
+
+GET = b"GET / HTTP/1.0\r\n\r\n"
+NO_TSHARK = missing("tshark")
+NO_CAPINFOS = missing("capinfos")
+
+
+def pcap_cmd(pcap, log, extra=()):
+    cmd = launcher_cmd({"log": log, "format": "json", "level": "info"})
+    return cmd[:1] + ["--pcap", pcap] + list(extra) + cmd[1:]
+
+
+def s_client(port, version):
+    return ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, version,
+            "-CAfile", cert("root.pem"), "-servername", "localhost",
+            "-cert", cert("client.pem"), "-key", cert("client.key")]
+
+
+def tshark(*args):
+    r = run(["tshark", "-r"] + list(args), timeout=60)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def conversations(pcap):
+    rc, out, _ = tshark(pcap, "-q", "-z", "conv,tcp")
+    return rc, [l.split() for l in out.splitlines() if "<->" in l]
+
+
+def traced_client(version, pcap):
+    """s_client (version) traced with --pcap against an mTLS s_server;
+    returns (CompletedProcess, JSON log objects, server port)."""
+    srv, port, _ = s_server(mtls_server_args(version=version) + ["-naccept", "1"])
+    log = new_log()
+    r = run(pcap_cmd(pcap, log) + s_client(port, version), input=GET)
+    stop(srv)
+    return r, parse_json_log(read_log(log), "pcap " + version), port
+
+
+def check_stream(name, pcap, objs, port):
+    """The checks every traced s_client run passes."""
+    st = os.stat(pcap) if os.path.exists(pcap) else None
+    ok("%s: the file is mode 0600" % name,
+       st is not None and stat.S_IMODE(st.st_mode) == 0o600, st and oct(st.st_mode))
+    hello = events(objs, "client_hello")
+    cport = int(hello[0]["local"].rsplit(":", 1)[1]) if hello else None
+    pid = hello[0]["pid"] if hello else None
+    rc, convs = conversations(pcap)
+    ok("%s: conv,tcp: exactly one conversation, 127.0.0.1:%s <-> 127.0.0.1:%d" % (name, cport, port),
+       rc == 0 and len(convs) == 1 and sorted(convs[0][0:3:2]) == sorted(
+           ["127.0.0.1:%s" % cport, "127.0.0.1:%d" % port]), convs)
+    rc, out, err = tshark(pcap, "-c", "3", "-T", "fields", "-e", "frame.comment",
+                          "-e", "tcp.srcport", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack")
+    rows = [l.split("\t") for l in out.splitlines()]
+    want_comment = "tlstrace pid=%s comm=openssl conn=1" % pid
+    ok("%s: the first packet's comment names the pid and conn 1" % name,
+       rc == 0 and rows and rows[0][0] == want_comment, (want_comment, rows, err[-300:]))
+    ok("%s: SYN from the client, SYN-ACK, ACK" % name,
+       [r[1:] for r in rows] == [[str(cport), "1", "0"], [str(port), "1", "1"], [str(cport), "0", "1"]],
+       rows)
+    rc, out, _ = tshark(pcap, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+                        "-T", "fields", "-e", "ip.checksum.status", "-e", "tcp.checksum.status")
+    ok("%s: every IP and TCP checksum is right" % name,
+       rc == 0 and out.strip() and set(out.split()) == {"1"}, out[:300])
+    rc, out, _ = tshark(pcap, "-Y", "tcp.analysis.flags && !tcp.analysis.window_update")
+    ok("%s: tshark's TCP analysis finds nothing amiss (no lost or repeated segment)" % name,
+       rc == 0 and out.strip() == "", out[:500])
+    if NO_CAPINFOS:
+        skip("%s: capinfos reads the file" % name, NO_CAPINFOS)
+    else:
+        r = run(["capinfos", pcap])
+        out = r.stdout.decode("utf-8", "replace")
+        ok("%s: capinfos reads the file (Raw IP, decryption secrets)" % name,
+           r.returncode == 0 and "Raw IP" in out and "Number of decryption secrets in file:" in out,
+           out[-800:] + r.stderr.decode("utf-8", "replace")[-300:])
+
+
+if NO_TSHARK:
+    skip("--pcap: tshark reads the file", NO_TSHARK)
+    finish()
+
+d = tmpdir()
+
+# --- 1. TLS 1.3 mTLS client: the CertificateRequest decrypted by tshark alone
+pcap = os.path.join(d, "c13.pcapng")
+r, objs, port = traced_client("-tls1_3", pcap)
+ok("1.3: s_client done", r.returncode == 0, r.stderr[-300:])
+crs = events(objs, "certificate_request")
+ok("1.3: the log decrypted the certificate_request too",
+   [o.get("decrypted") for o in crs] == [True], crs)
+rc, out, err = tshark(pcap, "-Y", "tls.handshake.type == 13", "-V")
+ok("1.3: tshark -Y 'tls.handshake.type == 13' -V, no key file: the CertificateRequest "
+   "with both CA names",
+   rc == 0 and "Handshake Type: Certificate Request (13)" in out
+   and "id-at-commonName=K-Dot Certificate Authority" in out
+   and "id-at-commonName=The Roots Authority" in out, (out[-1500:], err[-300:]))
+rc, out, _ = tshark(pcap, "-Y", "tls.handshake.type == 20")
+ok("1.3: both Finished messages decrypted", rc == 0 and len(out.splitlines()) == 2, out)
+rc, out, _ = tshark(pcap, "-Y", 'http.request.method == "GET"')
+ok("1.3: the request decrypted (application traffic secrets)",
+   rc == 0 and len(out.splitlines()) == 1, out)
+check_stream("1.3", pcap, objs, port)
+
+# --- 2. TLS 1.2 mTLS client
+pcap = os.path.join(d, "c12.pcapng")
+r, objs, port = traced_client("-tls1_2", pcap)
+ok("1.2: s_client done", r.returncode == 0, r.stderr[-300:])
+rc, out, err = tshark(pcap, "-Y", "tls.handshake.type == 13", "-V")
+ok("1.2: the CertificateRequest with both CA names",
+   rc == 0 and "id-at-commonName=K-Dot Certificate Authority" in out
+   and "id-at-commonName=The Roots Authority" in out, (out[-1500:], err[-300:]))
+rc, out, _ = tshark(pcap, "-Y", "tls.handshake.type == 20")
+ok("1.2: both (encrypted) Finished messages decrypted", rc == 0 and len(out.splitlines()) == 2, out)
+rc, out, _ = tshark(pcap, "-Y", 'http.request.method == "GET"')
+ok("1.2: the request decrypted", rc == 0 and len(out.splitlines()) == 1, out)
+check_stream("1.2", pcap, objs, port)
+
+# --- 3. %p in the name, as for the log
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+log = new_log()
+r = run(pcap_cmd(os.path.join(d, "p-%p.pcapng"), log) + s_client(port, "-tls1_3"), input=GET)
+stop(srv)
+objs = parse_json_log(read_log(log), "pcap %p")
+pids = sorted({o["pid"] for o in objs})
+names = sorted(f for f in os.listdir(d) if f.startswith("p-"))
+ok("%p: the file is named by the traced process's pid",
+   len(pids) == 1 and names == ["p-%d.pcapng" % pids[0]], (pids, names))
+
+# --- 4. curl
+if missing("curl"):
+    skip("curl: the request decrypted", missing("curl"))
+else:
+    srv, port, _ = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                             "-cert_chain", cert("inter.pem"), "-www", "-naccept", "1"])
+    pcap = os.path.join(d, "curl.pcapng")
+    log = new_log()
+    r = run(pcap_cmd(pcap, log) + ["curl", "-sS", "-o", "/dev/null", "--cacert", cert("root.pem"),
+                                    "--resolve", "localhost:%d:127.0.0.1" % port,
+                                    "https://localhost:%d/" % port])
+    stop(srv)
+    rc, out, _ = tshark(pcap, "-Y", 'http.request.method == "GET"', "-T", "fields",
+                        "-e", "http.request.uri", "-e", "tcp.dstport")
+    ok("curl: its request decrypted, to the server's port",
+       r.returncode == 0 and rc == 0 and out.split() == ["/", str(port)],
+       (r.stderr[-300:], out))
+    rc, convs = conversations(pcap)
+    ok("curl: one conversation", rc == 0 and len(convs) == 1, convs)
+
+# --- 5. SIGKILL mid-transfer: the file still reads, up to its last block
+srv, port, _, fdin = fifo_s_server(["-tls1_3", "-Verify", "1", "-cert", cert("server.pem"),
+                                    "-key", cert("server.key"), "-cert_chain", cert("inter.pem"),
+                                    "-CAfile", cert("cas.pem"), "-naccept", "1"])
+pcap = os.path.join(d, "killed.pcapng")
+log = new_log()
+p = track(subprocess.Popen(pcap_cmd(pcap, log) + s_client(port, "-tls1_3"),
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True))
+m = wait_for(log, r'"pid":(\d+),[^\n]*"event":"new_session_ticket"', timeout=15)
+if m:
+    # the server sends while the client is killed
+    for _ in range(4):
+        os.write(fdin, b"x" * 16000 + b"\n")
+    time.sleep(0.02)
+    os.kill(int(m.group(1)), signal.SIGKILL)
+p.wait(timeout=10)
+stop(srv)
+os.close(fdin)
+rc, out, err = tshark(pcap, "-Y", "tls.handshake.type == 13", "-V")
+ok("SIGKILL: tshark reads the file (exit 0), the CertificateRequest decrypted",
+   m is not None and rc == 0 and "id-at-commonName=The Roots Authority" in out,
+   (bool(m), rc, err[-300:]))
+rc, out, err = tshark(pcap, "-Y", "tls.app_data", "-T", "fields", "-e", "tcp.srcport")
+ok("SIGKILL: the server's data up to the kill, decrypted",
+   rc == 0 and str(port) in out.split(), (out[-300:], err[-300:]))
+if not NO_CAPINFOS:
+    r = run(["capinfos", pcap])
+    ok("SIGKILL: capinfos exits 0", r.returncode == 0, r.stderr[-300:])
+
+finish()

@@ -139,6 +139,26 @@ names = sorted(f for f in os.listdir(d) if f.startswith("p-"))
 ok("%p: the file is named by the traced process's pid",
    len(pids) == 1 and names == ["p-%d.pcapng" % pids[0]], (pids, names))
 
+# --- 3b. --pcap with a relative name: made absolute by the launcher, as -o is
+srv, port, _ = s_server(mtls_server_args(version="-tls1_3") + ["-naccept", "1"])
+log = new_log()
+inner = " ".join(s_client(port, "-tls1_3"))
+r = run(["env", "-C", d] + pcap_cmd("rel.pcapng", log)
+        + ["sh", "-c", "cd / && exec " + inner + " </dev/null"])
+stop(srv)
+rel = os.path.join(d, "rel.pcapng")
+rc, out, _ = tshark(rel, "-Y", "tls.handshake.type == 13") if os.path.exists(rel) else (1, "", "")
+ok("--pcap rel.pcapng: written in the launcher's directory after COMMAND's cd, decrypted",
+   os.path.exists(rel) and not os.path.exists("/rel.pcapng") and rc == 0
+   and len(out.splitlines()) == 1, (r.stderr[-300:], out))
+
+# --- 3c. a traced process with no TLS: the file holds only its section header
+pcap = os.path.join(d, "none.pcapng")
+r = run(pcap_cmd(pcap, new_log()) + ["true"])
+rc, out, _ = tshark(pcap)
+ok("no TLS: the file reads, no packet", r.returncode == 0 and rc == 0 and out.strip() == "",
+   out[:300])
+
 # --- 4. curl
 if missing("curl"):
     skip("curl: the request decrypted", missing("curl"))

@@ -5,6 +5,7 @@
  * the byte order of words and length (MD5 little-endian, SHA-256
  * big-endian) and in the compression function.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "hash.h"
@@ -52,6 +53,26 @@ static void absorb(uint32_t *h, uint8_t *buf, uint64_t *len, const void *p,
 		block(h, q);
 	if (n)
 		memcpy(buf, q, n);
+}
+
+/* Pads the message as both digests do (a 1 bit, zeros to 56 mod 64
+ * bytes, the length in bits in 64 bits), then writes the nw words of h
+ * to out, 4 bytes each; length and words big-endian when be is set,
+ * little-endian otherwise. */
+static void finish(uint32_t *h, unsigned nw, uint8_t *buf, uint64_t *len,
+		   void (*block)(uint32_t *h, const uint8_t *b), bool be,
+		   uint8_t *out)
+{
+	uint64_t bits = *len * 8;
+	uint8_t tail[72] = {0x80};
+	size_t padlen = 64 - (size_t)((*len + 8) % 64); /* 1 to 64 */
+	for (unsigned i = 0; i < 8; i++)
+		tail[padlen + i] = (uint8_t)(bits >> (be ? 56 - 8 * i : 8 * i));
+	absorb(h, buf, len, tail, padlen + 8, block);
+	for (unsigned i = 0; i < nw; i++)
+		for (unsigned j = 0; j < 4; j++)
+			out[4 * i + j] =
+				(uint8_t)(h[i] >> (be ? 24 - 8 * j : 8 * j));
 }
 
 /* ---- MD5 ---- */
@@ -133,15 +154,7 @@ void tt_md5_update(struct tt_md5 *c, const void *p, size_t n)
 
 void tt_md5_final(struct tt_md5 *c, uint8_t out[TT_MD5_LEN])
 {
-	uint64_t bits = c->len * 8;
-	uint8_t tail[72] = {0x80};
-	size_t padlen = 64 - (size_t)((c->len + 8) % 64); /* 1 to 64 */
-	for (int i = 0; i < 8; i++)
-		tail[padlen + i] = (uint8_t)(bits >> (8 * i));
-	tt_md5_update(c, tail, padlen + 8);
-	for (int i = 0; i < 4; i++)
-		for (int j = 0; j < 4; j++)
-			out[4 * i + j] = (uint8_t)(c->h[i] >> (8 * j));
+	finish(c->h, 4, c->buf, &c->len, md5_block, false, out);
 }
 
 void tt_md5(const void *p, size_t n, uint8_t out[TT_MD5_LEN])
@@ -227,15 +240,7 @@ void tt_sha256_update(struct tt_sha256 *c, const void *p, size_t n)
 
 void tt_sha256_final(struct tt_sha256 *c, uint8_t out[TT_SHA256_LEN])
 {
-	uint64_t bits = c->len * 8;
-	uint8_t tail[72] = {0x80};
-	size_t padlen = 64 - (size_t)((c->len + 8) % 64);
-	for (int i = 0; i < 8; i++)
-		tail[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-	tt_sha256_update(c, tail, padlen + 8);
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 4; j++)
-			out[4 * i + j] = (uint8_t)(c->h[i] >> (24 - 8 * j));
+	finish(c->h, 8, c->buf, &c->len, sha256_block, true, out);
 }
 
 void tt_sha256(const void *p, size_t n, uint8_t out[TT_SHA256_LEN])

@@ -455,14 +455,32 @@ static void fp_fields(struct tt_event *ev, const char *key, const char *rkey,
 		tt_ev_strcpy(ev, rkey, TT_DEBUG, t->raw, t->len);
 }
 
+/* Starts JA3 or JA3S text, hashed with md5 and copied to raw (NULL:
+ * not copied). */
+static void ja3_begin(struct fp_text *t, struct tt_md5 *md5, char *raw)
+{
+	*t = (struct fp_text){.md5 = md5, .raw = raw};
+	tt_md5_init(md5);
+	if (raw)
+		raw[0] = 0;
+}
+
+/* Ends JA3 or JA3S text: its MD5 in hex as key, the text as rkey. */
+static void ja3_end(struct tt_event *ev, const char *key, const char *rkey,
+		    const struct fp_text *t)
+{
+	uint8_t d[TT_MD5_LEN];
+	char hex[2 * TT_MD5_LEN + 1];
+	tt_md5_final(t->md5, d);
+	fp_fields(ev, key, rkey, tt_hex_lower(d, sizeof(d), hex), t);
+}
+
 static void ja3_fields(struct tt_event *ev, const struct client_hello *h,
 		       char *raw)
 {
 	struct tt_md5 md5;
-	struct fp_text t = {.md5 = &md5, .raw = raw};
-	tt_md5_init(&md5);
-	if (raw)
-		raw[0] = 0;
+	struct fp_text t;
+	ja3_begin(&t, &md5, raw);
 	fp_dec(&t, h->legacy);
 	fp_char(&t, ',');
 	fp_dec_list(&t, h->suites);
@@ -472,10 +490,7 @@ static void ja3_fields(struct tt_event *ev, const struct client_hello *h,
 	fp_dec_list(&t, h->groups);
 	fp_char(&t, ',');
 	fp_point_formats(&t, &h->x);
-	uint8_t d[TT_MD5_LEN];
-	char hex[2 * TT_MD5_LEN + 1];
-	tt_md5_final(&md5, d);
-	fp_fields(ev, "ja3", "ja3_r", tt_hex_lower(d, sizeof(d), hex), &t);
+	ja3_end(ev, "ja3", "ja3_r", &t);
 }
 
 /* JA4's two characters for a version (JA4.md, "TLS and DTLS Version"). */
@@ -535,6 +550,21 @@ static void ja4_alpn(const struct client_hello *h, char out[2])
 static int cmp_u16(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* Starts a new SHA-256 of t's text in sha, then puts the n values of v,
+ * sorted in place, ','-joined in 4-digit hex (JA4's parts b and c). */
+static void ja4_sorted(struct fp_text *t, struct tt_sha256 *sha, uint16_t *v,
+		       size_t n)
+{
+	tt_sha256_init(sha);
+	t->sha = sha;
+	qsort(v, n, sizeof(*v), cmp_u16);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fp_char(t, ',');
+		fp_hex4(t, v[i]);
+	}
 }
 
 /* The first 12 hex digits of a SHA-256, or twelve zeros when nothing
@@ -601,14 +631,7 @@ static void ja4_fields(struct tt_event *ev, const struct client_hello *h,
 
 	/* b: the suites, sorted */
 	char b[13], c[13];
-	tt_sha256_init(&sha);
-	t.sha = &sha;
-	qsort(v, nc, sizeof(*v), cmp_u16);
-	for (size_t i = 0; i < nc; i++) {
-		if (i)
-			fp_char(&t, ',');
-		fp_hex4(&t, v[i]);
-	}
+	ja4_sorted(&t, &sha, v, nc);
 	ja4_hash12(&sha, nc > 0, b);
 	if (v != inl)
 		free(v);
@@ -625,14 +648,7 @@ static void ja4_fields(struct tt_event *ev, const struct client_hello *h,
 		    e != TT_EXT_APPLICATION_LAYER_PROTOCOL_NEGOTIATION)
 			v[n++] = e;
 	}
-	tt_sha256_init(&sha);
-	t.sha = &sha;
-	qsort(v, n, sizeof(*v), cmp_u16);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fp_char(&t, ',');
-		fp_hex4(&t, v[i]);
-	}
+	ja4_sorted(&t, &sha, v, n);
 	bool sep = false;
 	for (l = h->sigalgs; tt_u16(&l, &x) == TT_OK;) {
 		if (tt_is_grease16(x))
@@ -896,18 +912,14 @@ static void server_hello_event(struct tt_event *ev,
 	/* JA3S: version,cipher,extensions */
 	char raw[FP_RAW_MAX];
 	struct tt_md5 md5;
-	struct fp_text t = {.md5 = &md5,
-			    .raw = TT_DEBUG <= ev->max ? raw : NULL};
-	tt_md5_init(&md5);
+	struct fp_text t;
+	ja3_begin(&t, &md5, TT_DEBUG <= ev->max ? raw : NULL);
 	fp_dec(&t, h->legacy);
 	fp_char(&t, ',');
 	fp_dec(&t, h->cipher);
 	fp_char(&t, ',');
 	fp_dec_exts(&t, &h->x);
-	uint8_t d[TT_MD5_LEN];
-	char hex[2 * TT_MD5_LEN + 1];
-	tt_md5_final(&md5, d);
-	fp_fields(ev, "ja3s", "ja3s_r", tt_hex_lower(d, sizeof(d), hex), &t);
+	ja3_end(ev, "ja3s", "ja3s_r", &t);
 }
 
 tt_rc tt_hs_server_hello(struct tt_conn *c, enum tt_dir dir,

@@ -12,41 +12,11 @@
 
 #include "evlog.h"
 #include "evassert.h"
+#include "msgbuf.h"
 #include "tlsgen.h"
 
 #define K_DOT "CN=K-Dot Certificate Authority"
 #define ROOTS "CN=The Roots Authority"
-
-/* A tiny message builder with length-prefix back-patching. */
-struct buf {
-	uint8_t b[1 << 20];
-	size_t n;
-};
-static void put8(struct buf *b, unsigned v)
-{
-	b->b[b->n++] = (uint8_t)v;
-}
-static void put16(struct buf *b, unsigned v)
-{
-	put8(b, v >> 8);
-	put8(b, v);
-}
-static void putn(struct buf *b, const void *p, size_t n)
-{
-	memcpy(b->b + b->n, p, n);
-	b->n += n;
-}
-static size_t open16(struct buf *b)
-{
-	put16(b, 0);
-	return b->n;
-}
-static void close16(struct buf *b, size_t at)
-{
-	size_t len = b->n - at;
-	b->b[at - 2] = (uint8_t)(len >> 8);
-	b->b[at - 1] = (uint8_t)len;
-}
 
 /* The plaintext of a message OpenSSL sent, by handshake type. */
 static int find_msg(const struct tlsgen_result *r, int from_server,

@@ -24,29 +24,32 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A list of 16-bit values, and one made of a whole array. */
+struct u16s {
+	const uint16_t *v;
+	size_t n;
+};
+#define U16S(a) ((struct u16s){(a), N(a)})
+
 /* What a built ClientHello holds.  Extensions are given by type, in
  * order; each gets a well-formed body made from the fields below (an
  * empty one for types the decoder does not read). */
 struct ch {
 	uint16_t legacy;
-	const uint16_t *suites;
-	size_t nsuites;
+	struct u16s suites;
 	bool no_exts; /* the pre-TLS 1.2 form, no extension block */
-	const uint16_t *exts;
-	size_t nexts;
-	const uint16_t *versions, *groups, *sigalgs;
-	size_t nversions, ngroups, nsigalgs;
+	struct u16s exts, versions, groups, sigalgs;
 	const uint8_t *formats;
 	size_t nformats;
 	const char *alpn; /* the first protocol name (then "http/1.1") */
 	size_t alpn_len;  /* 0: strlen(alpn) */
 };
 
-static void list16(struct buf *b, const uint16_t *v, size_t n)
+static void list16(struct buf *b, struct u16s l)
 {
 	size_t at = open16(b);
-	for (size_t i = 0; i < n; i++)
-		put16(b, v[i]);
+	for (size_t i = 0; i < l.n; i++)
+		put16(b, l.v[i]);
 	close16(b, at);
 }
 
@@ -57,16 +60,16 @@ static void build(struct buf *b, const struct ch *h)
 	for (int i = 0; i < 32; i++)
 		put8(b, (unsigned)i);
 	put8(b, 0);
-	list16(b, h->suites, h->nsuites);
+	list16(b, h->suites);
 	put8(b, 1);
 	put8(b, 0);
 	if (h->no_exts)
 		return;
 	size_t exts = open16(b);
-	for (size_t i = 0; i < h->nexts; i++) {
-		put16(b, h->exts[i]);
+	for (size_t i = 0; i < h->exts.n; i++) {
+		put16(b, h->exts.v[i]);
 		size_t e = open16(b), l;
-		switch (h->exts[i]) {
+		switch (h->exts.v[i]) {
 		case 0x0000: /* server_name */
 			l = open16(b);
 			put8(b, 0);
@@ -84,15 +87,15 @@ static void build(struct buf *b, const struct ch *h)
 			close16(b, l);
 			break;
 		case 0x002b: /* supported_versions */
-			put8(b, (unsigned)(2 * h->nversions));
-			for (size_t k = 0; k < h->nversions; k++)
-				put16(b, h->versions[k]);
+			put8(b, (unsigned)(2 * h->versions.n));
+			for (size_t k = 0; k < h->versions.n; k++)
+				put16(b, h->versions.v[k]);
 			break;
 		case 0x000a:
-			list16(b, h->groups, h->ngroups);
+			list16(b, h->groups);
 			break;
 		case 0x000d:
-			list16(b, h->sigalgs, h->nsigalgs);
+			list16(b, h->sigalgs);
 			break;
 		case 0x000b: /* ec_point_formats */
 			put8(b, (unsigned)h->nformats);
@@ -186,25 +189,25 @@ static const uint8_t uncompressed[] = {0};
 	"10-21,29-23-24,0"
 #define SPEC_JA3 "c000e2caf3a25423f9de6c8a4b12a975"
 
-static void test_spec_example(void **state)
+static struct ch spec_hello(void)
 {
-	(void)state;
-	struct ch h = {
+	return (struct ch){
 		.legacy = 0x0303,
-		.suites = spec_suites,
-		.nsuites = N(spec_suites),
-		.exts = spec_exts,
-		.nexts = N(spec_exts),
-		.versions = v13,
-		.nversions = N(v13),
-		.groups = groups,
-		.ngroups = N(groups),
-		.sigalgs = spec_sigalgs,
-		.nsigalgs = N(spec_sigalgs),
+		.suites = U16S(spec_suites),
+		.exts = U16S(spec_exts),
+		.versions = U16S(v13),
+		.groups = U16S(groups),
+		.sigalgs = U16S(spec_sigalgs),
 		.formats = uncompressed,
 		.nformats = 1,
 		.alpn = "h2",
 	};
+}
+
+static void test_spec_example(void **state)
+{
+	(void)state;
+	struct ch h = spec_hello();
 	check(&h, SPEC_JA4, SPEC_JA4_R, SPEC_JA3, SPEC_JA3_R);
 }
 
@@ -223,29 +226,18 @@ static void test_grease(void **state)
 	static const uint16_t g[] = {0xdada, 0x001d, 0x0017, 0x0018};
 	uint16_t sig[N(spec_sigalgs) + 1] = {0x8a8a};
 	memcpy(sig + 1, spec_sigalgs, sizeof(spec_sigalgs));
-	struct ch h = {
-		.legacy = 0x0303,
-		.suites = suites,
-		.nsuites = N(suites),
-		.exts = exts,
-		.nexts = N(exts),
-		.versions = versions,
-		.nversions = N(versions),
-		.groups = g,
-		.ngroups = N(g),
-		.sigalgs = sig,
-		.nsigalgs = N(sig),
-		.formats = uncompressed,
-		.nformats = 1,
-		.alpn = "h2",
-	};
+	struct ch h = spec_hello();
+	h.suites = U16S(suites);
+	h.exts = U16S(exts);
+	h.versions = U16S(versions);
+	h.groups = U16S(g);
+	h.sigalgs = U16S(sig);
 	check(&h, SPEC_JA4, SPEC_JA4_R, SPEC_JA3, SPEC_JA3_R);
 	/* a value next to GREASE's pattern is kept: 0x0a1a, 0x1a0a */
 	static const uint16_t near[] = {0x0a1a, 0x1a0a, 0x1301};
 	struct ch n = {
 		.legacy = 0x0303,
-		.suites = near,
-		.nsuites = N(near),
+		.suites = U16S(near),
 		.no_exts = true,
 	};
 	check(&n, "t12i030000_8015aea48dc0_000000000000",
@@ -263,12 +255,9 @@ static void test_no_sni_no_alpn(void **state)
 	static const uint8_t formats[] = {0, 1, 2};
 	struct ch h = {
 		.legacy = 0x0303,
-		.suites = suites,
-		.nsuites = N(suites),
-		.exts = exts,
-		.nexts = N(exts),
-		.groups = groups,
-		.ngroups = N(groups),
+		.suites = U16S(suites),
+		.exts = U16S(exts),
+		.groups = U16S(groups),
 		.formats = formats,
 		.nformats = N(formats),
 	};
@@ -287,10 +276,8 @@ static void test_only_sni_alpn(void **state)
 	static const uint16_t exts[] = {0x0000, 0x0010};
 	struct ch h = {
 		.legacy = 0x0303,
-		.suites = suites,
-		.nsuites = N(suites),
-		.exts = exts,
-		.nexts = N(exts),
+		.suites = U16S(suites),
+		.exts = U16S(exts),
 		.alpn = "http/1.1",
 	};
 	check(&h, "t12d0102h1_0f2cb44170f4_000000000000", "t12d0102h1_1301_",
@@ -305,8 +292,7 @@ static void test_no_extensions(void **state)
 	static const uint16_t suites[] = {0x0035, 0x002f, 0x000a};
 	struct ch h = {
 		.legacy = 0x0301,
-		.suites = suites,
-		.nsuites = N(suites),
+		.suites = U16S(suites),
 		.no_exts = true,
 	};
 	check(&h, "t10i030000_5704bdfc91c6_000000000000",
@@ -314,8 +300,7 @@ static void test_no_extensions(void **state)
 	      "769,53-47-10,,,");
 	/* cipher suites that are all GREASE: none counted, none hashed */
 	static const uint16_t g[] = {0x0a0a, 0x2a2a};
-	h.suites = g;
-	h.nsuites = N(g);
+	h.suites = U16S(g);
 	h.legacy = 0x0300;
 	check(&h, "ts3i000000_000000000000_000000000000", "ts3i000000__",
 	      "ba12b548d225aa7163af96c47205964e", "768,,,,");
@@ -353,10 +338,8 @@ static void test_alpn_characters(void **state)
 	for (size_t i = 0; i < N(cases); i++) {
 		struct ch h = {
 			.legacy = 0x0303,
-			.suites = suites,
-			.nsuites = N(suites),
-			.exts = exts,
-			.nexts = N(exts),
+			.suites = U16S(suites),
+			.exts = U16S(exts),
 			.alpn = cases[i].name,
 			.alpn_len = cases[i].len,
 		};
@@ -383,8 +366,7 @@ static void test_many_suites(void **state)
 		suites[i] = (uint16_t)(N(suites) - i); /* 1500 down to 1 */
 	struct ch h = {
 		.legacy = 0x0303,
-		.suites = suites,
-		.nsuites = 200,
+		.suites = {suites, 200},
 		.no_exts = true,
 	};
 	struct evlog l;
@@ -397,7 +379,7 @@ static void test_many_suites(void **state)
 	assert_lacks(line, "\"truncated\"");
 	evlog_free(&l);
 
-	h.nsuites = 1500;
+	h.suites.n = 1500;
 	line = client_line(&h, TT_DEBUG, &l);
 	assert_has(line, "\"truncated\":true");
 	assert_has(line, "\"ja4\":\"t12i990000_8e1a96439197_000000000000\"");
@@ -412,22 +394,7 @@ static void test_many_suites(void **state)
 static void test_not_written(void **state)
 {
 	(void)state;
-	struct ch h = {
-		.legacy = 0x0303,
-		.suites = spec_suites,
-		.nsuites = N(spec_suites),
-		.exts = spec_exts,
-		.nexts = N(spec_exts),
-		.versions = v13,
-		.nversions = N(v13),
-		.groups = groups,
-		.ngroups = N(groups),
-		.sigalgs = spec_sigalgs,
-		.nsigalgs = N(spec_sigalgs),
-		.formats = uncompressed,
-		.nformats = 1,
-		.alpn = "h2",
-	};
+	struct ch h = spec_hello();
 	static struct buf b;
 	build(&b, &h);
 	struct tt_conn c;

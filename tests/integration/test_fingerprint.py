@@ -195,10 +195,6 @@ def proxy(dst_port):
     """A one-connection proxy to 127.0.0.1:dst_port; returns its port, the
     bytes each side sent ("c2s", "s2c", as far as 64 KiB), and its
     thread."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    ls.settimeout(20)
     seen = {"c2s": bytearray(), "s2c": bytearray()}
 
     def pipe(a, b, key):
@@ -217,24 +213,16 @@ def proxy(dst_port):
         except OSError:
             pass
 
-    def run_proxy():
-        try:
-            c, _ = ls.accept()
-            s = socket.create_connection(("127.0.0.1", dst_port), timeout=10)
-            c.settimeout(10)
-            t = threading.Thread(target=pipe, args=(c, s, "c2s"), daemon=True)
-            t.start()
-            pipe(s, c, "s2c")
-            t.join(10)
-            c.close()
-            s.close()
-        except OSError:
-            pass
-        ls.close()
+    def talk(c):
+        s = socket.create_connection(("127.0.0.1", dst_port), timeout=10)
+        t = threading.Thread(target=pipe, args=(c, s, "c2s"), daemon=True)
+        t.start()
+        pipe(s, c, "s2c")
+        t.join(10)
+        s.close()
 
-    t = threading.Thread(target=run_proxy, daemon=True)
-    t.start()
-    return ls.getsockname()[1], seen, t
+    port, t = serve_once(talk)
+    return port, seen, t
 
 
 PY = r"""

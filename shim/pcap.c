@@ -618,14 +618,19 @@ static void drop_held(struct pconn *p)
  * switches at each Finished), while secrets can come, the decoder has
  * not given up on them, and those that cover the rest of the connection
  * (keys_done) are not all in the store.  The call that completes the
- * handshake still waits: a TLS library may log its last secret just
- * after writing its Finished (OpenSSL's client does), and a reader
- * needs it at that Finished; the next call or secret ends the wait. */
-static bool keys_pending(const struct tt_tconn *c, const struct pconn *p)
+ * handshake still waits: a TLS library may log its last secrets just
+ * after writing its Finished (OpenSSL's client logs its application
+ * secret, GnuTLS's both), and a reader needs them at the Finished.
+ * Those secrets, or the program's next call on the connection (call:
+ * the question is asked for one), end the wait.  Another secret does
+ * not: GnuTLS's client logs its exporter secret first, and packets
+ * written then would come before the secrets they need. */
+static bool keys_pending(const struct tt_tconn *c, const struct pconn *p,
+			 bool call)
 {
 	const struct tt_conn *d = &c->dec;
 	if (!d->ch_seen || !d->ks ||
-	    (d->phase == TT_PHASE_DONE && p->was_done) ||
+	    (d->phase == TT_PHASE_DONE && p->was_done && call) ||
 	    (d->phase == TT_PHASE_FIRST && !tt_conn_version(d)))
 		return false;
 	if (d->d[0].kstate == TT_K_OFF || d->d[1].kstate == TT_K_OFF ||
@@ -642,8 +647,10 @@ static bool keys_pending(const struct tt_tconn *c, const struct pconn *p)
  * direction) not known yet, its cleartext protocol not upgraded to TLS
  * yet (it may never be: then nothing is written), records waiting in
  * the decoder for keys (or for the other direction), or secrets a
- * reader needs first not here yet. */
-static bool must_hold(const struct tt_tconn *c, const struct pconn *p)
+ * reader needs first not here yet.  call: asked for a call of the
+ * program's, not for a secret that came. */
+static bool must_hold(const struct tt_tconn *c, const struct pconn *p,
+		      bool call)
 {
 	const struct tt_conn *d = &c->dec;
 	if (p->nohold)
@@ -653,7 +660,7 @@ static bool must_hold(const struct tt_tconn *c, const struct pconn *p)
 	if (tt_conn_role(d) == TT_ROLE_UNKNOWN && !d->d[0].dead &&
 	    !d->d[1].dead)
 		return true;
-	return tt_conn_waiting(d) || keys_pending(c, p);
+	return tt_conn_waiting(d) || keys_pending(c, p, call);
 }
 
 /* Writes what c holds, after its new secrets. */
@@ -717,9 +724,9 @@ void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 	bool done = c->dec.phase == TT_PHASE_DONE;
 	if (!done)
 		p->was_done = false; /* a renegotiation began */
-	if (p->head || must_hold(c, p)) {
+	if (p->head || must_hold(c, p, true)) {
 		if (hold(p, dir, iov, iovcnt, n, ts)) {
-			if (!must_hold(c, p)) {
+			if (!must_hold(c, p, true)) {
 				check_file();
 				flush(c, p);
 			}
@@ -742,7 +749,7 @@ void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 void tt_pcap_sync(struct tt_tconn *c)
 {
 	struct pconn *p = live_state(c, false);
-	if (p && p->head && !must_hold(c, p)) {
+	if (p && p->head && !must_hold(c, p, false)) {
 		check_file();
 		flush(c, p);
 	}

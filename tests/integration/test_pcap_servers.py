@@ -18,10 +18,14 @@ tshark in one pass with no key file.
 In every file, the handshake messages tshark decodes (direction and
 type, in order) are those of the log's summary for the same connection.
 """
+import glob
+import pwd
+import shutil
 import socket
-import time
+import struct
 
 from srvlib import *
+from proclib import children, free_ports, listening, wait_until
 
 NGINX = "/usr/sbin/nginx"
 STARTTLS_SERVER = os.path.join(ROOT, "tests", "tools", "starttls_server.py")
@@ -61,16 +65,18 @@ def cert_requests(pcap):
 
 def hs_messages(pcap, port):
     """The handshake messages tshark decodes, as the log's summary names
-    them ("out client_hello"), for the side on port; by stream."""
-    rc, out, _ = tshark(pcap, "-Y", "tls.handshake.type", "-T", "fields", "-e", "tcp.stream",
-                        "-e", "tcp.srcport", "-e", "tls.handshake.type")
+    them ("out client_hello"), for the side on port; by the other side's
+    port."""
+    rc, out, _ = tshark(pcap, "-Y", "tls.handshake.type", "-T", "fields", "-e", "tcp.srcport",
+                        "-e", "tcp.dstport", "-e", "tls.handshake.type")
     streams = {}
     for line in out.splitlines():
-        stream, src, types = line.split("\t")
+        src, dst, types = line.split("\t")
+        out_ = int(src) == port
         for t in types.split(","):
             name = HS_NAMES.get(int(t), "type%s" % t)
-            streams.setdefault(int(stream), []).append(
-                "%s %s" % ("out" if int(src) == port else "in", name))
+            streams.setdefault(int(dst) if out_ else int(src), []).append(
+                "%s %s" % ("out" if out_ else "in", name))
     return rc, streams
 
 
@@ -287,5 +293,170 @@ ok("STARTTLS: the CertificateRequest decrypted, CA names %s" % CA_CNS,
    rc == 0 and crs == [CA_CNS], (crs, err[-300:]))
 check_messages("STARTTLS", pcap, sm)
 check_clean("STARTTLS", pcap)
+
+# --- 5. nginx, traced server side: the master opens the file (its pid in
+# the name), its workers (forked, then www-data when run as root) write
+# their connections to it through the descriptor they inherit
+NGINX_CONF = """
+worker_processes 2;
+{user}
+pid {d}/nginx.pid;
+error_log {d}/error.log notice;
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    ssl_certificate {certs}/server-chain.pem;
+    ssl_certificate_key {certs}/server.key;
+    server {{
+        listen 127.0.0.1:{p13} ssl;
+        ssl_protocols TLSv1.3;
+        ssl_verify_client optional;
+        ssl_client_certificate {certs}/cas.pem;
+        root {d}/www;
+    }}
+    server {{
+        listen 127.0.0.1:{pst};
+        location / {{ return 204; }}
+    }}
+}}
+"""
+
+
+BT_SHB, BT_IDB, BT_EPB, BT_DSB = 0x0A0D0D0A, 1, 6, 10
+
+
+def block_types(pcap):
+    """The pcapng file's block types in order, or None if a block is cut
+    or its two lengths differ."""
+    with open(pcap, "rb") as f:
+        data = f.read()
+    kinds, at = [], 0
+    while at < len(data):
+        if at + 12 > len(data):
+            return None
+        kind, n = struct.unpack_from("<II", data, at)
+        if n < 12 or at + n > len(data) or struct.unpack_from("<I", data, at + n - 4)[0] != n:
+            return None
+        kinds.append(kind)
+        at += n
+    return kinds
+
+
+def proc_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"(?m)^Uid:\s+(\d+)", f.read()).group(1))
+
+
+def nginx_case():
+    sd = site_dir("nginx-pcap")
+    write_site(sd, b"")
+    os.makedirs(os.path.join(sd, "tmp"))
+    # the files' folder: writable by the workers' user, as a log folder
+    out_dir = os.path.join(sd, "out")
+    os.makedirs(out_dir)
+    if ROOT_USER:
+        shutil.chown(out_dir, WORKER_USER, WORKER_USER)
+    p13, pst = free_ports(2)
+    conf = os.path.join(sd, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(d=sd, certs=certs(), p13=p13, pst=pst,
+                                  user="user %s;" % WORKER_USER if ROOT_USER else ""))
+    env = trace_env(os.path.join(out_dir, "nginx-%p.jsonl"))
+    env["TLSTRACE_PCAP"] = os.path.join(out_dir, "nginx-%p.pcapng")
+    proc, out = spawn([NGINX, "-p", sd + "/", "-c", conf, "-e", sd + "/error.log",
+                       "-g", "daemon off;"], env=env)
+    # ready once the plain port answers (all listening sockets are bound
+    # before the workers start); no probe reaches the TLS port
+    up = wait_until(lambda: proc.poll() is not None or listening(pst), 15)
+    workers = wait_until(lambda: (lambda w: w if len(w) == 2 else None)(children(proc.pid)), 10)
+    try:
+        ok("nginx: started, 2 workers", up and proc.poll() is None and workers,
+           read_log(out)[-1000:] + read_log(os.path.join(sd, "error.log"))[-1000:])
+        if ROOT_USER:
+            # (a worker just forked may not have changed user yet)
+            want = [pwd.getpwnam(WORKER_USER).pw_uid] * 2
+            uids = wait_until(lambda: (lambda u: u if u == want else None)(
+                sorted(proc_uid(w) for w in workers or ())), 10) or sorted(
+                    proc_uid(w) for w in workers or ())
+            ok("nginx: the workers run as %s (uid %d)" % (WORKER_USER, want[0]), uids == want,
+               uids)
+        cports = []
+        for i in range(3):
+            r = run(["curl", "-sS", "--max-time", "10", "--tlsv1.3", "--cacert", cert("root.pem"),
+                     "--cert", cert("client.pem"), "--key", cert("client.key"),
+                     "-o", "/dev/null", "-w", "%{http_code} %{local_port}",
+                     "--resolve", "localhost:%d:127.0.0.1" % p13,
+                     "https://localhost:%d/small.html" % p13], timeout=20)
+            said = r.stdout.decode().split()
+            ok("nginx: request %d answered 200" % (i + 1),
+               r.returncode == 0 and said[:1] == ["200"], (said, r.stderr[-300:]))
+            cports.append(int(said[1]) if len(said) == 2 else None)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGQUIT)  # graceful: the workers exit()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+        for w in workers or ():
+            try:
+                os.kill(w, signal.SIGKILL)  # one left behind, if any
+            except ProcessLookupError:
+                pass
+    files = sorted(glob.glob(os.path.join(out_dir, "*.pcapng")))
+    ok("nginx: one pcapng file, named by the master's pid",
+       [os.path.basename(f) for f in files] == ["nginx-%d.pcapng" % proc.pid], files)
+    if not files:
+        return
+    pcap = files[0]
+    kinds = block_types(pcap)
+    ok("nginx: one section header and one interface, then packets and secrets, every "
+       "block whole", kinds is not None and kinds[:2] == [BT_SHB, BT_IDB]
+       and set(kinds[2:]) == {BT_EPB, BT_DSB}, kinds and kinds[:10])
+    texts = read_logs(os.path.join(out_dir, "nginx-*.jsonl"))
+    objs = parse_json_log("".join(texts.values()), "nginx: the log")
+    sums = {port_of(o["peer"]): o for o in events(objs, "summary")}
+    ok("nginx: three summaries, server side, keys used, one per curl connection",
+       sorted(sums) == sorted(cports) and all(
+           o["role"] == "server" and o.get("keys") == "used" for o in sums.values()),
+       [json.dumps(o)[:600] for o in sums.values()])
+    rc, convs = conversations(pcap)
+    want = sorted(sorted(["127.0.0.1:%s" % c, "127.0.0.1:%d" % p13]) for c in cports)
+    ok("nginx: conv,tcp: exactly the 3 conversations, curl's ports <-> %d" % p13,
+       rc == 0 and sorted(sorted(c[0:3:2]) for c in convs) == want, (convs, want))
+    rc, out, _ = tshark(pcap, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields",
+                        "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "frame.comment")
+    rows = sorted(l.split("\t") for l in out.splitlines())
+    want = sorted([str(c), str(p13), "tlstrace pid=%d comm=nginx conn=%d"
+                   % (sums[c]["pid"], sums[c]["conn"])] for c in cports if c in sums)
+    ok("nginx: each stream opens with the client's SYN, its comment naming the worker "
+       "(a worker's pid, as in the log) and the connection",
+       rc == 0 and rows == want and all(o["pid"] in (workers or ()) for o in sums.values()),
+       (rows, want, workers))
+    rc, crs, err = cert_requests(pcap)
+    ok("nginx: three CertificateRequests decrypted, each with CA names %s" % CA_CNS,
+       rc == 0 and crs == [CA_CNS] * 3, (crs, err[-300:]))
+    rc, out, _ = tshark(pcap, "-Y", 'http.request.method == "GET"', "-T", "fields",
+                        "-e", "tcp.srcport", "-e", "http.request.uri")
+    ok("nginx: the three requests decrypted",
+       rc == 0 and sorted(out.split("\n")[:-1]) == sorted("%s\t/small.html" % c for c in cports),
+       out)
+    rc, streams = hs_messages(pcap, p13)
+    ok("nginx: per connection, tshark decodes the handshake messages of its summary",
+       rc == 0 and streams == {c: o["messages"] for c, o in sums.items()},
+       (streams, {c: o["messages"] for c, o in sums.items()}))
+    check_clean("nginx", pcap)
+
+
+if missing(NGINX, "curl"):
+    skip("nginx: three connections, each decrypted", missing(NGINX, "curl"))
+else:
+    world_readable(tmpdir())
+    nginx_case()
 
 finish()

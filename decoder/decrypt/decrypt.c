@@ -697,15 +697,16 @@ enum tt_dec_result tt_dec_open(struct tt_conn *c, enum tt_dir dir,
 		return TT_DEC_NONE;
 	}
 	/* a record that may be turned-down early data is opened in full:
-	 * its keystream says nothing */
+	 * its keystream says nothing; so is every record of the early
+	 * epoch: its few records are all the early secret is ever checked
+	 * on (a wrong one gives a keystream whose last byte reads as
+	 * application data once in 255) */
 	if (tls13 && !early_trial(c, dir) &&
+	    d->klabel != TT_KL_CLIENT_EARLY_TRAFFIC_SECRET &&
 	    peek_type(kd, p, n) == TT_CT_APPLICATION_DATA) {
 		kd->seq++;
 		d->k_opened = true;
-		if (d->klabel != TT_KL_CLIENT_EARLY_TRAFFIC_SECRET)
-			return TT_DEC_NONE;
-		c->early_records++;
-		return TT_DEC_EARLY;
+		return TT_DEC_NONE;
 	}
 	/* decrypted from where the record is into a buffer of its own: the
 	 * plaintext is never longer than the body */

@@ -10,6 +10,12 @@
  * PKT_MAX bytes of packet, the sequence and acknowledgement numbers
  * following the bytes of each side, the hook's timestamp, and a FIN or a
  * RST where the connection ended so.  IP and TCP checksums are right.
+ * Bytes that went past the hooks (io_bypass: splice, sendfile...) move
+ * their side's sequence numbers on by their count, so that a reader
+ * sees segments that were not captured; where the count is not known
+ * (kernel TLS, whose records the kernel makes; a call skipped for
+ * another thread's in the same direction, or a signal handler's), that
+ * side is not written any more.
  *
  * Secrets go in Decryption Secrets Blocks (NSS key log lines), each
  * before the first packet that needs it: before a connection's packet
@@ -91,6 +97,7 @@ struct held {
 	long long ts_us;
 	uint32_t len;
 	uint8_t dir;
+	bool gap; /* no data: len bytes of dir that went by unseen */
 	uint8_t data[];
 };
 
@@ -110,6 +117,9 @@ struct pconn {
 	bool nohold;	/* HOLD_MAX was reached: no more holding */
 	bool off;	/* never written (not TLS, or inherited) */
 	bool closed[2]; /* a FIN or RST went from that side */
+	/* bytes of that side went by uncounted: nothing more of it is
+	 * written (its sequence numbers would hide the gap) */
+	bool lost[2];
 	/* the handshake was complete at the end of a call already */
 	bool was_done;
 };
@@ -433,6 +443,9 @@ static void start(struct tt_tconn *c, struct pconn *p, enum tt_dir first,
 	/* initial sequence numbers: fixed per connection, apart between
 	 * processes (a reused port pair is still two streams) */
 	uint32_t h = (uint32_t)(c->id * 2654435761u) ^ (uint32_t)pid * 40503u;
+	/* until now next[] counted the bytes that went by unseen (skip):
+	 * they follow the handshake */
+	const uint32_t gap[2] = {p->next[0], p->next[1]};
 	p->next[cl] = h;
 	p->next[sv] = h ^ 0x5bd1e995u;
 	char comment[COMMENT_MAX];
@@ -441,7 +454,20 @@ static void start(struct tt_tconn *c, struct pconn *p, enum tt_dir first,
 	put_segment(p, buf, cl, TCP_SYN, 0, ts_us, comment);
 	put_segment(p, buf, sv, TCP_SYN | TCP_ACK, 0, ts_us, NULL);
 	put_segment(p, buf, cl, TCP_ACK, 0, ts_us, NULL);
+	p->next[0] += gap[0];
+	p->next[1] += gap[1];
 	p->started = true;
+}
+
+/* n bytes of side dir went by unseen: its next segment comes that much
+ * later, where a reader sees that the bytes between were not captured
+ * (n 0: how many is not known, and nothing more of the side is
+ * written). */
+static void skip(struct pconn *p, enum tt_dir dir, uint32_t n)
+{
+	if (n == 0)
+		p->lost[dir] = true;
+	p->next[dir] += n;
 }
 
 /* Writes n bytes from iov as data segments of side dir. */
@@ -669,7 +695,11 @@ static void flush(struct tt_tconn *c, struct pconn *p)
 	put_secrets(c, p);
 	for (struct held *h = p->head; h; h = h->next) {
 		struct iovec v = {h->data, h->len};
-		put_data(c, p, (enum tt_dir)h->dir, &v, 1, h->len, h->ts_us);
+		if (h->gap)
+			skip(p, (enum tt_dir)h->dir, h->len);
+		else
+			put_data(c, p, (enum tt_dir)h->dir, &v, 1, h->len,
+				 h->ts_us);
 	}
 	drop_held(p);
 }
@@ -686,6 +716,7 @@ static bool hold(struct pconn *p, enum tt_dir dir, const struct iovec *iov,
 	h->ts_us = ts_us;
 	h->len = (uint32_t)n;
 	h->dir = (uint8_t)dir;
+	h->gap = false;
 	size_t got = 0;
 	for (size_t i = 0; i < iovcnt && got < n; i++) {
 		size_t take = iov[i].iov_len < n - got ? iov[i].iov_len
@@ -724,9 +755,16 @@ void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 	bool done = c->dec.phase == TT_PHASE_DONE;
 	if (!done)
 		p->was_done = false; /* a renegotiation began */
+	/* a call skipped for another thread's in the same direction, or a
+	 * signal handler's: how many bytes, and where, is not known */
+	if (__atomic_load_n(&c->unsynced[dir], __ATOMIC_RELAXED))
+		p->lost[dir] = true;
+	/* a lost side's bytes are not written; what the other side holds
+	 * may still go now */
+	const bool lost = p->lost[dir];
 	if (p->head || must_hold(c, p, true)) {
-		if (hold(p, dir, iov, iovcnt, n, ts)) {
-			if (!must_hold(c, p, true)) {
+		if (lost || hold(p, dir, iov, iovcnt, n, ts)) {
+			if (p->head && !must_hold(c, p, true)) {
 				check_file();
 				flush(c, p);
 			}
@@ -742,8 +780,33 @@ void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 		check_file();
 	}
 	put_secrets(c, p);
-	put_data(c, p, dir, iov, iovcnt, n, ts);
+	if (!lost)
+		put_data(c, p, dir, iov, iovcnt, n, ts);
 	p->was_done = done;
+}
+
+void tt_pcap_gap(struct tt_tconn *c, enum tt_dir dir, uint32_t n)
+{
+	struct pconn *p = live_state(c, true);
+	if (!p)
+		return;
+	if (!p->head) {
+		skip(p, dir, n);
+		return;
+	}
+	/* after the packets held, which came before */
+	struct held *h = n ? malloc(sizeof(*h)) : NULL;
+	if (!h) {
+		p->lost[dir] = true;
+		return;
+	}
+	h->next = NULL;
+	h->ts_us = 0;
+	h->len = n;
+	h->dir = (uint8_t)dir;
+	h->gap = true;
+	*p->tail = h;
+	p->tail = &h->next;
 }
 
 void tt_pcap_sync(struct tt_tconn *c)
@@ -758,7 +821,9 @@ void tt_pcap_sync(struct tt_tconn *c)
 static void put_flag(struct pconn *p, enum tt_dir dir, uint8_t flag)
 {
 	uint8_t *buf = block_buf();
-	if (!buf || p->closed[dir])
+	/* a lost side's FIN would be at a sequence number short of its
+	 * end */
+	if (!buf || p->closed[dir] || p->lost[dir])
 		return;
 	put_segment(p, buf, dir, flag | TCP_ACK, 0, now_us(), NULL);
 	p->closed[dir] = true;

@@ -28,6 +28,9 @@ void tt_pcap_init(const struct tt_config *cfg);
  * known). */
 void tt_pcap_data(struct tt_tconn *c, enum tt_dir dir, const struct iovec *iov,
 		  size_t iovcnt, size_t n);
+/* n bytes of dir on c went past the hooks (0: how many is not known):
+ * the stream shows the gap, or (0) stops writing that side. */
+void tt_pcap_gap(struct tt_tconn *c, enum tt_dir dir, uint32_t n);
 /* The decoder's waiting may have ended (keys came): what c holds goes
  * out, after the secrets that decrypt it. */
 void tt_pcap_sync(struct tt_tconn *c);

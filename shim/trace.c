@@ -182,10 +182,15 @@ static void flush_bypass(struct tt_tconn *c, struct tt_fdent *e,
 						   __ATOMIC_ACQ_REL);
 		uint32_t n = __atomic_exchange_n(&e->pend_bytes[d], 0,
 						 __ATOMIC_ACQ_REL);
-		if (code && code < TT_BY_COUNT)
-			tt_conn_bypass(
-				&c->dec, (enum tt_dir)d, bypass_name[code], n,
-				bypass_message((enum tt_bypass_call)code), em);
+		if (!code || code >= TT_BY_COUNT)
+			continue;
+		tt_conn_bypass(&c->dec, (enum tt_dir)d, bypass_name[code], n,
+			       bypass_message((enum tt_bypass_call)code), em);
+		/* kernel TLS: the records on the wire are the kernel's, of
+		 * a length no hook sees */
+		if (tt_pcap_on)
+			tt_pcap_gap(c, (enum tt_dir)d,
+				    code == TT_BY_KTLS ? 0 : n);
 	}
 }
 

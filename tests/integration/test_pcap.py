@@ -5,7 +5,9 @@ server's encrypted flight) with both CA names, TLS 1.2's Finished and the
 request decrypted; one TCP conversation with the real ports, the
 handshake from the client, right checksums, the first packet's comment
 naming the pid and the connection; the file 0600; %p; curl; a client
-killed with SIGKILL mid-transfer leaves a file that still reads."""
+killed with SIGKILL mid-transfer leaves a file that still reads; a record
+sent with sendfile() (past the hooks) leaves a gap of its size in the
+client's sequence numbers."""
 import os
 import re
 import signal
@@ -208,5 +210,58 @@ ok("SIGKILL: the server's data up to the kill, decrypted",
 if not NO_CAPINFOS:
     r = run(["capinfos", pcap])
     ok("SIGKILL: capinfos exits 0", r.returncode == 0, r.stderr[-300:])
+
+# --- 6. a record sent with sendfile(): the client's next segment comes its
+# size later, where tshark sees a segment not captured
+GAP = r"""
+import os, socket, ssl, sys, tempfile
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def pump():
+    d = out.read()
+    if d:
+        s.sendall(d)
+while True:
+    try:
+        obj.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        pump()
+        d = s.recv(65536)
+        if not d:
+            sys.exit("eof")
+        inc.write(d)
+pump()
+obj.write(b"GET / HTTP/1.0\r\n")
+with tempfile.TemporaryFile() as f:
+    f.write(out.read())
+    f.flush()
+    n = os.sendfile(s.fileno(), f.fileno(), 0, f.tell())
+obj.write(b"\r\n")
+pump()
+while s.recv(65536):
+    pass
+print(n)
+"""
+srv, port, _ = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                         "-cert_chain", cert("inter.pem"), "-www", "-naccept", "1"])
+pcap = os.path.join(d, "gap.pcapng")
+r = run(pcap_cmd(pcap, new_log()) + ["python3", "-c", GAP, str(port), cert("root.pem")])
+stop(srv)
+sent = int(r.stdout) if r.returncode == 0 and r.stdout.strip().isdigit() else None
+rc, out, _ = tshark(pcap, "-Y", "tcp.dstport == %d && tcp.len > 0" % port, "-T", "fields",
+                    "-e", "tcp.seq", "-e", "tcp.len", "-e", "tcp.analysis.lost_segment")
+rows = [l.split("\t") for l in out.splitlines()]
+# ClientHello, Finished, then the request's end after the sendfile()d record
+ok("sendfile: the client's segment after it is %s bytes on, flagged as after a segment "
+   "not captured" % sent,
+   sent and rc == 0 and len(rows) == 3 and rows[2][2] == "1" and rows[1][2] == ""
+   and int(rows[2][0]) == int(rows[1][0]) + int(rows[1][1]) + sent, (r.stderr[-300:], rows))
+rc, out, _ = tshark(pcap, "-Y", "tls.handshake.type == 4", "-T", "fields",
+                    "-e", "tls.handshake.type")
+ok("sendfile: the server's side still decrypted (both session tickets, one packet)",
+   rc == 0 and out.split() == ["4,4"], out)
 
 finish()

@@ -146,8 +146,11 @@ static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread uint8_t *tbuf;
 static pthread_key_t tbuf_key;
 
+/* At thread exit; a destructor that runs later (another key's, closing
+ * a TLS socket) makes a new one. */
 static void tbuf_free(void *p)
 {
+	tbuf = NULL;
 	free(p);
 }
 

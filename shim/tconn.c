@@ -82,8 +82,11 @@ struct tt_scratch {
 static __thread struct tt_scratch *tls_scratch;
 static pthread_key_t scratch_key;
 
+/* At thread exit; a destructor that runs later (another key's, closing
+ * a TLS socket) makes a new one. */
 static void scratch_free(void *p)
 {
+	tls_scratch = NULL;
 	free(p);
 }
 

@@ -7,7 +7,8 @@ handshake from the client, right checksums, the first packet's comment
 naming the pid and the connection; the file 0600; %p; curl; a client
 killed with SIGKILL mid-transfer leaves a file that still reads; a record
 sent with sendfile() (past the hooks) leaves a gap of its size in the
-client's sequence numbers."""
+client's sequence numbers; a TLS socket written and closed by a
+thread-specific destructor after tlstrace's own ran at the thread's exit."""
 import os
 import re
 import signal
@@ -263,5 +264,92 @@ rc, out, _ = tshark(pcap, "-Y", "tls.handshake.type == 4", "-T", "fields",
                     "-e", "tls.handshake.type")
 ok("sendfile: the server's side still decrypted (both session tickets, one packet)",
    rc == 0 and out.split() == ["4,4"], out)
+
+# --- 7. a thread's TLS socket written and closed by a thread-specific
+# destructor at its exit, after tlstrace's own destructors ran (their keys
+# were made first): they freed the thread's buffers, and the last calls
+# make new ones
+TEXIT = r"""/* A thread's TLS socket closed by a thread-specific destructor at the
+ * thread's exit, after tlstrace's own destructors ran (their keys were
+ * made first). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static pthread_key_t key;
+static int port;
+
+static void at_exit(void *p)
+{
+	int fd = (int)(intptr_t)p;
+	/* a close_notify alert record, in the clear, then the close */
+	static const unsigned char alert[] = {0x15, 3, 3, 0, 2, 1, 0};
+	if (write(fd, alert, sizeof(alert)) != (ssize_t)sizeof(alert))
+		exit(3);
+	close(fd);
+}
+
+static void *run(void *arg)
+{
+	(void)arg;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!ctx || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		exit(2);
+	SSL *s = SSL_new(ctx);
+	SSL_set_fd(s, fd);
+	SSL_set_tlsext_host_name(s, "localhost");
+	if (SSL_connect(s) != 1 || SSL_write(s, "GET / HTTP/1.0\r\n\r\n", 18) != 18)
+		exit(2);
+	char buf[256];
+	if (SSL_read(s, buf, sizeof(buf)) <= 0)
+		exit(2);
+	pthread_setspecific(key, (void *)(intptr_t)fd);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 1;
+	port = atoi(argv[1]);
+	pthread_key_create(&key, at_exit);
+	pthread_t t;
+	if (pthread_create(&t, NULL, run, NULL) != 0 || pthread_join(t, NULL) != 0)
+		return 1;
+	puts("done");
+	return 0;
+}
+"""
+if missing("cc"):
+    skip("thread exit: the destructor's alert and FIN written", missing("cc"))
+else:
+    with open(os.path.join(d, "texit.c"), "w") as f:
+        f.write(TEXIT)
+    texit = os.path.join(d, "texit")
+    b = subprocess.run(["cc", "-o", texit, os.path.join(d, "texit.c"), "-lssl", "-lcrypto",
+                        "-lpthread"], capture_output=True, timeout=60)
+    ok("thread exit: the program built", b.returncode == 0, b.stderr[-500:])
+    srv, port, _ = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                             "-cert_chain", cert("inter.pem"), "-www", "-naccept", "1"])
+    pcap = os.path.join(d, "texit.pcapng")
+    r = run(pcap_cmd(pcap, new_log()) + [texit, str(port)])
+    stop(srv)
+    ok("thread exit: the program ran to its end", r.returncode == 0 and r.stdout == b"done\n",
+       (r.returncode, r.stdout, r.stderr[-300:]))
+    rc, out, _ = tshark(pcap, "-T", "fields", "-e", "tcp.dstport", "-e", "tls.alert_message.desc",
+                        "-e", "tcp.flags.fin")
+    rows = [l.split("\t") for l in out.splitlines()]
+    ok("thread exit: the destructor's close_notify and FIN are the file's last packets",
+       rc == 0 and rows[-2:] == [[str(port), "0", "0"], [str(port), "", "1"]], rows[-3:])
 
 finish()

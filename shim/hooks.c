@@ -350,8 +350,9 @@ HOOK int setsockopt(int fd, int level, int optname, const void *optval,
 
 HOOK int close(int fd)
 {
-	/* The log's own descriptor stays open (closefrom-style loops in
-	 * daemons); the host sees the success it would have seen. */
+	/* tlstrace's own descriptors (the log's, the pcapng file's) stay
+	 * open (closefrom-style loops in daemons); the host sees the
+	 * success it would have seen. */
 	if (__builtin_expect(tt_log_owns_fd(fd), 0) && !tt_busy)
 		return 0;
 	tt_trace_close(fd);
@@ -362,7 +363,7 @@ HOOK int close(int fd)
  * open as with close(). */
 static int close_span(unsigned first, unsigned last, int flags)
 {
-	int own[2];
+	int own[TT_LOG_FDS_MAX];
 	size_t n = tt_log_fds(own);
 	for (size_t i = 0; i < n; i++) {
 		unsigned o = (unsigned)own[i];

@@ -57,6 +57,10 @@ struct sink {
 static struct sink err = {.fd = -1};  /* fd 2 as it was at load */
 static struct sink file = {.fd = -1}; /* a log file, FIFO or syslog */
 static struct sink *out;	      /* the log: &err or &file */
+/* Other descriptors of tlstrace's own (the pcapng file's), by where
+ * their number is kept: read and written atomically, -1 when none. */
+static int *adopted[TT_LOG_FDS_MAX - 2];
+static size_t nadopted;
 static enum tt_sink_kind log_kind;
 static char log_path[PATH_MAX];
 static uint64_t dropped_since, dropped_total;
@@ -415,36 +419,71 @@ bool tt_log_enabled(void)
 	return out && out->fd >= 0;
 }
 
-bool tt_log_owns_fd(int fd)
+void tt_log_adopt_fd(int *fdp)
 {
-	return fd >= 0 && (fd == file.fd || fd == err.fd);
+	if (nadopted < sizeof(adopted) / sizeof(adopted[0]))
+		adopted[nadopted++] = fdp;
 }
 
-size_t tt_log_fds(int fds[2])
+size_t tt_log_fds(int fds[TT_LOG_FDS_MAX])
 {
 	size_t n = 0;
 	if (err.fd >= 0)
 		fds[n++] = err.fd;
 	if (file.fd >= 0)
 		fds[n++] = file.fd;
+	for (size_t i = 0; i < nadopted; i++) {
+		int fd = __atomic_load_n(adopted[i], __ATOMIC_ACQUIRE);
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
 	return n;
+}
+
+bool tt_log_owns_fd(int fd)
+{
+	int fds[TT_LOG_FDS_MAX];
+	size_t n = tt_log_fds(fds);
+	for (size_t i = 0; fd >= 0 && i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	return false;
+}
+
+/* A copy of fd at another number (-1 if none can be made). */
+static int fd_elsewhere(int fd)
+{
+	int nfd = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, fd + 1);
+	if (nfd < 0)
+		nfd = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3);
+	return nfd;
 }
 
 void tt_log_step_aside(int fd)
 {
-	struct sink *k = fd < 0		 ? NULL
-			 : fd == err.fd	 ? &err
-			 : fd == file.fd ? &file
-					 : NULL;
-	if (!k)
+	if (fd < 0)
 		return;
 	int saved = errno;
-	int nfd = REAL(fcntl)(k->fd, F_DUPFD_CLOEXEC, k->fd + 1);
-	if (nfd < 0)
-		nfd = REAL(fcntl)(k->fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd >= 0) {
+	struct sink *k = fd == err.fd ? &err : fd == file.fd ? &file : NULL;
+	int nfd;
+	if (k && (nfd = fd_elsewhere(fd)) >= 0) {
 		REAL(close)(k->fd);
 		k->fd = nfd;
+	}
+	for (size_t i = 0; !k && i < nadopted; i++) {
+		int expect = fd;
+		if (__atomic_load_n(adopted[i], __ATOMIC_ACQUIRE) != fd ||
+		    (nfd = fd_elsewhere(fd)) < 0)
+			continue;
+		/* the owner may have let the number go meanwhile (found it
+		 * was no longer its file): then it is not ours to close */
+		if (__atomic_compare_exchange_n(adopted[i], &expect, nfd, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			REAL(close)(fd);
+		else
+			REAL(close)(nfd);
+		break;
 	}
 	errno = saved;
 }

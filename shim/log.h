@@ -43,9 +43,15 @@ void tt_log_dropped_untake(uint64_t n);
 /* Lines dropped in this process so far. */
 uint64_t tt_log_dropped_total(void);
 /* Whether fd is one of tlstrace's own descriptors (the host must not
- * close it), and which they are (at most 2). */
+ * close it), and which they are (at most TT_LOG_FDS_MAX): the log's,
+ * and those adopted. */
+#define TT_LOG_FDS_MAX 3
 bool tt_log_owns_fd(int fd);
-size_t tt_log_fds(int fds[2]);
+size_t tt_log_fds(int fds[TT_LOG_FDS_MAX]);
+/* The descriptor whose number *fdp keeps (read and written atomically,
+ * -1 when none) is tlstrace's own too, and kept from the host as the
+ * log's are (the pcapng file's). */
+void tt_log_adopt_fd(int *fdp);
 /* Moves our descriptor fd to another number (the host is about to dup2()
  * onto it). */
 void tt_log_step_aside(int fd);

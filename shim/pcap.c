@@ -28,8 +28,10 @@
  * first.  Past HOLD_MAX, packets are written as they come.
  *
  * The log's rules: tlstrace's own descriptor, moved high and
- * close-on-exec, checked (same file) before the writes of each call and
- * reopened if the program closed it; O_APPEND, and one write() per
+ * close-on-exec, kept open when the program closes it and moved aside
+ * when it dup2()s onto it (shim/log.c, tt_log_adopt_fd), checked (same
+ * file) before the writes of each call and reopened if the program
+ * closed it anyway (a raw system call); O_APPEND, and one write() per
  * block, so that each block lands whole even beside other processes'
  * sections, and a program killed at any moment leaves a file that reads
  * up to its last block.  A block that cannot be written is dropped and
@@ -233,13 +235,15 @@ static void block_end(struct bb *b)
  * leaves a cut block at the end of the file: nothing more is written. */
 static void put_block(const uint8_t *p, size_t n)
 {
-	if (pfd < 0 || __atomic_load_n(&broken, __ATOMIC_RELAXED)) {
+	/* read once: another thread may move it (tt_log_step_aside) */
+	int fd = __atomic_load_n(&pfd, __ATOMIC_ACQUIRE);
+	if (fd < 0 || __atomic_load_n(&broken, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	ssize_t w;
 	do
-		w = REAL(write)(pfd, p, n);
+		w = REAL(write)(fd, p, n);
 	while (w < 0 && errno == EINTR);
 	if (w == (ssize_t)n)
 		return;
@@ -913,6 +917,8 @@ void tt_pcap_init(const struct tt_config *cfg)
 	pid = (long)getpid();
 	read_comm();
 	pthread_key_create(&tbuf_key, tbuf_free);
+	/* kept from the program's close() and dup2() as the log's are */
+	tt_log_adopt_fd(&pfd);
 	if (open_file())
 		tt_pcap_on = true;
 }

@@ -8,11 +8,15 @@ naming the pid and the connection; the file 0600; %p; curl; a client
 killed with SIGKILL mid-transfer leaves a file that still reads; a record
 sent with sendfile() (past the hooks) leaves a gap of its size in the
 client's sequence numbers; a TLS socket written and closed by a
-thread-specific destructor after tlstrace's own ran at the thread's exit."""
+thread-specific destructor after tlstrace's own ran at the thread's exit;
+a program that closes every descriptor it did not open and dup2()s onto
+the file's number: one section, the connection whole, the program's file
+its own."""
 import os
 import re
 import signal
 import stat
+import struct
 import time
 
 from tlslib import *
@@ -351,5 +355,74 @@ else:
     rows = [l.split("\t") for l in out.splitlines()]
     ok("thread exit: the destructor's close_notify and FIN are the file's last packets",
        rc == 0 and rows[-2:] == [[str(port), "0", "0"], [str(port), "", "1"]], rows[-3:])
+
+# --- 8. a daemon's close-all (close_range, then a close() loop) and dup2()
+# onto the numbers of the pcapng file and the log: the file stays open (one
+# section), the connection after it whole, the program's file its own
+CLOSER = r"""
+import ctypes, os, socket, ssl, sys
+def number(path):
+    return [int(f) for f in os.listdir("/proc/self/fd")
+            if os.path.realpath("/proc/self/fd/" + f) == os.path.realpath(path)]
+mine = number(sys.argv[3]) + number(sys.argv[4])
+assert len(mine) == 2, mine
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.close_range(3, ctypes.c_uint(~0 & 0xffffffff), 0) == 0
+for fd in range(3, 4096):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+own = os.open(sys.argv[5], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+for fd in mine:
+    os.dup2(own, fd)
+    os.write(fd, b"host data\n")
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
+    with ctx.wrap_socket(s, server_hostname="localhost") as t:
+        t.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        while t.recv(4096):
+            pass
+print("done")
+"""
+
+
+def block_types(path):
+    """The pcapng file's block types, in order (None: cut or unreadable)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    types, at = [], 0
+    while at + 12 <= len(data):
+        t, n = struct.unpack_from("=II", data, at)
+        if n < 12 or at + n > len(data):
+            return None
+        types.append(t)
+        at += n
+    return types if at == len(data) else None
+
+
+srv, port, _ = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                         "-cert_chain", cert("inter.pem"), "-www", "-naccept", "1"])
+pcap = os.path.join(d, "closer.pcapng")
+log = new_log()
+host_file = os.path.join(d, "closer.host")
+r = run(pcap_cmd(pcap, log) + ["python3", "-c", CLOSER, str(port), cert("root.pem"), pcap, log,
+                               host_file])
+stop(srv)
+ok("close-all: the program ran as usual", r.returncode == 0 and r.stdout == b"done\n",
+   r.stdout + r.stderr[-800:])
+with open(host_file, "rb") as f:
+    host = f.read()
+ok("close-all: the program's file holds only its data", host == b"host data\n" * 2, host[:300])
+types = block_types(pcap)
+ok("close-all: the file whole, one section (never closed, never reopened)",
+   types is not None and types.count(0x0A0D0D0A) == 1 and types[:2] == [0x0A0D0D0A, 1],
+   types)
+rc, out, _ = tshark(pcap, "-Y", 'http.request.method == "GET"')
+ok("close-all: the request decrypted", rc == 0 and len(out.splitlines()) == 1, out)
+rc, out, _ = tshark(pcap, "-Y", "tcp.analysis.flags && !tcp.analysis.window_update")
+ok("close-all: tshark's TCP analysis finds nothing amiss", rc == 0 and out.strip() == "", out[:500])
+rc, out, _ = tshark(pcap, "-Y", "tcp.flags.fin == 1")
+ok("close-all: the connection's FIN", rc == 0 and len(out.splitlines()) == 1, out)
 
 finish()

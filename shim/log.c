@@ -48,7 +48,8 @@ struct sink {
 	int fd; /* -1: none */
 	uint8_t mode;
 	bool fifo;   /* a pipe or FIFO: lines over PIPE_BUF need room first */
-	bool broken; /* a pipe whose reader went away for good */
+	bool broken; /* a pipe whose reader went away for good, or a file at
+		      * its size limit */
 	bool named;  /* opened by name (a FIFO may get a reader again) */
 	dev_t dev;
 	ino_t ino;
@@ -106,6 +107,16 @@ static ssize_t sink_write1(const struct sink *k, const char *p, size_t n)
 	}
 }
 
+bool tt_fsize_room(int fd, size_t n)
+{
+	struct rlimit rl;
+	struct stat st;
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return true;
+	return (uint64_t)st.st_size + n <= (uint64_t)rl.rlim_cur;
+}
+
 static bool writable_now(int fd)
 {
 	struct pollfd pf = {.fd = fd, .events = POLLOUT};
@@ -123,6 +134,20 @@ static bool pipe_room(int fd, size_t n)
 	return (size_t)size >= (size_t)queued + n;
 }
 
+/* The log file at its size limit: said once. */
+static void fsize_note(void)
+{
+	char line[PATH_MAX + 200];
+	int n = snprintf(line, sizeof(line),
+			 "tlstrace: TLSTRACE_LOG: '%s': the file size limit "
+			 "(ulimit -f) is reached: nothing more is written\n",
+			 log_path);
+	if (n > 0)
+		tt_log_stderr(line, (size_t)n < sizeof(line)
+					    ? (size_t)n
+					    : sizeof(line) - 1);
+}
+
 /* Lines, whole or not at all where that can be known in advance; what a
  * terminal or socket took only part of is finished within a few
  * milliseconds, else cut.  Returns how many bytes went: 0 when nothing
@@ -132,6 +157,14 @@ static size_t sink_write(struct sink *k, const char *p, size_t n)
 	const size_t want = n;
 	if (k->broken)
 		return 0;
+	/* a file at its size limit: the line is dropped, and those after it
+	 * (a write there would raise SIGXFSZ) */
+	if (k->mode == W_FILE && !tt_fsize_room(k->fd, n)) {
+		k->broken = true;
+		if (k == &file)
+			fsize_note();
+		return 0;
+	}
 	/* a shared blocking pipe takes a line without blocking only when it
 	 * has a free slot and the line is atomic */
 	if (k->fifo && n > PIPE_BUF &&

@@ -58,6 +58,11 @@ void tt_log_step_aside(int fd);
 /* Writes a message to the copy of fd 2 taken at load, control characters
  * escaped as \xHH. */
 void tt_log_stderr(const char *msg, size_t n);
+/* Whether n more bytes fit in fd, if it is a regular file, under the
+ * process's RLIMIT_FSIZE (ulimit -f): a write at the limit raises
+ * SIGXFSZ, which kills the program by default, and one across it is
+ * cut short. */
+bool tt_fsize_room(int fd, size_t n);
 /* Moves fd (tlstrace's own) to a high number, close-on-exec, out of the
  * way of programs that assume small descriptors are theirs; returns the
  * new number (fd itself when it cannot be moved). */

@@ -36,7 +36,8 @@
  * sections, and a program killed at any moment leaves a file that reads
  * up to its last block.  A block that cannot be written is dropped and
  * counted; one that was cut short ends the writing for good (nothing
- * after it would read).  A forked child writes to the same file (each
+ * after it would read), as does one that would cross RLIMIT_FSIZE (its
+ * SIGXFSZ would kill the program).  A forked child writes to the same file (each
  * block whole): the connections it makes, not those it inherited.
  */
 #include "pcap.h"
@@ -239,6 +240,15 @@ static void put_block(const uint8_t *p, size_t n)
 	int fd = __atomic_load_n(&pfd, __ATOMIC_ACQUIRE);
 	if (fd < 0 || __atomic_load_n(&broken, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* a write at the size limit would raise SIGXFSZ: the file ends at
+	 * its last whole block */
+	if (!tt_fsize_room(fd, n)) {
+		__atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&broken, true, __ATOMIC_RELAXED);
+		say("the file size limit (ulimit -f) is reached",
+		    "nothing more is written");
 		return;
 	}
 	ssize_t w;

@@ -11,7 +11,8 @@ client's sequence numbers; a TLS socket written and closed by a
 thread-specific destructor after tlstrace's own ran at the thread's exit;
 a program that closes every descriptor it did not open and dup2()s onto
 the file's number: one section, the connection whole, the program's file
-its own."""
+its own; under a file size limit (ulimit -f) the program lives on and the
+file ends at its last whole block."""
 import os
 import re
 import signal
@@ -424,5 +425,36 @@ rc, out, _ = tshark(pcap, "-Y", "tcp.analysis.flags && !tcp.analysis.window_upda
 ok("close-all: tshark's TCP analysis finds nothing amiss", rc == 0 and out.strip() == "", out[:500])
 rc, out, _ = tshark(pcap, "-Y", "tcp.flags.fin == 1")
 ok("close-all: the connection's FIN", rc == 0 and len(out.splitlines()) == 1, out)
+
+# --- 9. a file size limit (ulimit -f 4: 4096 bytes) both files reach: a write
+# there would raise SIGXFSZ, which kills; each stops at its last whole block
+srv, port, _ = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),
+                         "-cert_chain", cert("inter.pem"), "-www", "-naccept", "1"])
+pcap = os.path.join(d, "fsize.pcapng")
+log = new_log()
+cmd = launcher_cmd({"log": log, "format": "json", "level": "debug"})
+cmd = cmd[:1] + ["--pcap", pcap] + cmd[1:]
+client = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", cert("root.pem"),
+          "-servername", "localhost"]
+r = run(["bash", "-c", 'ulimit -f 4 && exec "$@"', "bash"] + cmd + client, input=GET)
+stop(srv)
+said = sorted(l for l in r.stderr.decode("utf-8", "replace").splitlines()
+              if l.startswith("tlstrace:"))
+ok("ulimit -f: the client exits 0, one stderr line for each file",
+   r.returncode == 0 and said == [
+       "tlstrace: TLSTRACE_LOG: '%s': the file size limit (ulimit -f) is reached: "
+       "nothing more is written" % log,
+       "tlstrace: TLSTRACE_PCAP: '%s': the file size limit (ulimit -f) is reached: "
+       "nothing more is written" % pcap], (r.returncode, said))
+types = block_types(pcap)
+rc, out, _ = tshark(pcap)
+ok("ulimit -f: the pcapng file within the limit, whole blocks, read by tshark",
+   os.path.getsize(pcap) <= 4096 and types is not None and types[:2] == [0x0A0D0D0A, 1]
+   and rc == 0 and out.strip(), (os.path.getsize(pcap), types, out[-300:]))
+with open(log, "rb") as f:
+    text = f.read()
+ok("ulimit -f: the log within the limit, whole lines",
+   0 < len(text) <= 4096 and text.endswith(b"\n")
+   and len(parse_json_log(text.decode(), "ulimit -f")) > 0, len(text))
 
 finish()

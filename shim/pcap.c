@@ -232,15 +232,16 @@ static void block_end(struct bb *b)
 	put32(b, total);
 }
 
-/* Writes a whole block in one write().  A write that took part of it
- * leaves a cut block at the end of the file: nothing more is written. */
-static void put_block(const uint8_t *p, size_t n)
+/* Writes a whole block in one write(); whether it was.  A write that
+ * took part of it leaves a cut block at the end of the file: nothing
+ * more is written. */
+static bool put_block(const uint8_t *p, size_t n)
 {
 	/* read once: another thread may move it (tt_log_step_aside) */
 	int fd = __atomic_load_n(&pfd, __ATOMIC_ACQUIRE);
 	if (fd < 0 || __atomic_load_n(&broken, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
-		return;
+		return false;
 	}
 	/* a write at the size limit would raise SIGXFSZ: the file ends at
 	 * its last whole block */
@@ -249,14 +250,14 @@ static void put_block(const uint8_t *p, size_t n)
 		__atomic_store_n(&broken, true, __ATOMIC_RELAXED);
 		say("the file size limit (ulimit -f) is reached",
 		    "nothing more is written");
-		return;
+		return false;
 	}
 	ssize_t w;
 	do
 		w = REAL(write)(fd, p, n);
 	while (w < 0 && errno == EINTR);
 	if (w == (ssize_t)n)
-		return;
+		return true;
 	__atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
 	if (w > 0) {
 		__atomic_store_n(&broken, true, __ATOMIC_RELAXED);
@@ -266,6 +267,7 @@ static void put_block(const uint8_t *p, size_t n)
 		    "file's streams miss its bytes)",
 		    strerror(errno));
 	}
+	return false;
 }
 
 /* The section header and the one interface, in one write. */
@@ -550,6 +552,7 @@ static void put_secrets(struct tt_tconn *c, struct pconn *p)
 	if (!buf)
 		return;
 	const size_t at = 16;
+	const uint32_t had = p->keys;
 	size_t n = tt_keys_lines(p->cr, &p->keys, (char *)buf + at,
 				 TT_KEYS_LINES_MAX);
 	if (n == 0)
@@ -562,7 +565,9 @@ static void put_secrets(struct tt_tconn *c, struct pconn *p)
 	b.n += n;
 	pad4(&b);
 	block_end(&b);
-	put_block(buf, b.n);
+	/* secrets whose block was dropped are still to be written */
+	if (!put_block(buf, b.n))
+		p->keys = had;
 	tt_wipe(buf, b.n);
 }
 

@@ -107,14 +107,35 @@ static ssize_t sink_write1(const struct sink *k, const char *p, size_t n)
 	}
 }
 
+/* RLIMIT_FSIZE, read again at most once a second (a clock read without
+ * a system call): a write to the log pays nothing for it in the common
+ * case of no limit.  Programs seldom change it; one that lowers it is
+ * followed within a second. */
+static rlim_t fsize_limit(void)
+{
+	static rlim_t limit = RLIM_INFINITY;
+	static long long read_at = -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	long long now = (long long)ts.tv_sec;
+	if (__atomic_load_n(&read_at, __ATOMIC_RELAXED) != now) {
+		struct rlimit rl;
+		rlim_t v = getrlimit(RLIMIT_FSIZE, &rl) == 0 ? rl.rlim_cur
+							     : RLIM_INFINITY;
+		__atomic_store_n(&limit, v, __ATOMIC_RELAXED);
+		__atomic_store_n(&read_at, now, __ATOMIC_RELAXED);
+	}
+	return __atomic_load_n(&limit, __ATOMIC_RELAXED);
+}
+
 bool tt_fsize_room(int fd, size_t n)
 {
-	struct rlimit rl;
+	rlim_t limit = fsize_limit();
 	struct stat st;
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	if (limit == RLIM_INFINITY || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode))
 		return true;
-	return (uint64_t)st.st_size + n <= (uint64_t)rl.rlim_cur;
+	return (uint64_t)st.st_size + n <= (uint64_t)limit;
 }
 
 static bool writable_now(int fd)

@@ -21,31 +21,17 @@ import struct
 import time
 
 from tlslib import *
+from pcaplib import *
 
 GET = b"GET / HTTP/1.0\r\n\r\n"
 NO_TSHARK = missing("tshark")
 NO_CAPINFOS = missing("capinfos")
 
 
-def pcap_cmd(pcap, log, extra=()):
-    cmd = launcher_cmd({"log": log, "format": "json", "level": "info"})
-    return cmd[:1] + ["--pcap", pcap] + list(extra) + cmd[1:]
-
-
 def s_client(port, version):
     return ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, version,
             "-CAfile", cert("root.pem"), "-servername", "localhost",
             "-cert", cert("client.pem"), "-key", cert("client.key")]
-
-
-def tshark(*args):
-    r = run(["tshark", "-r"] + list(args), timeout=60)
-    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
-
-
-def conversations(pcap):
-    rc, out, _ = tshark(pcap, "-q", "-z", "conv,tcp")
-    return rc, [l.split() for l in out.splitlines() if "<->" in l]
 
 
 def traced_client(version, pcap):
@@ -386,20 +372,6 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
             pass
 print("done")
 """
-
-
-def block_types(path):
-    """The pcapng file's block types, in order (None: cut or unreadable)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    types, at = [], 0
-    while at + 12 <= len(data):
-        t, n = struct.unpack_from("=II", data, at)
-        if n < 12 or at + n > len(data):
-            return None
-        types.append(t)
-        at += n
-    return types if at == len(data) else None
 
 
 srv, port, _ = s_server(["-tls1_3", "-cert", cert("server.pem"), "-key", cert("server.key"),

@@ -25,6 +25,7 @@ import socket
 import struct
 
 from srvlib import *
+from pcaplib import *
 from proclib import children, free_ports, listening, wait_until
 
 NGINX = "/usr/sbin/nginx"
@@ -38,21 +39,6 @@ HS_NAMES = {0: "hello_request", 1: "client_hello", 2: "server_hello", 4: "new_se
             16: "client_key_exchange", 20: "finished", 24: "key_update"}
 CA_CNS = ["K-Dot Certificate Authority", "The Roots Authority"]
 DN_RX = re.compile(r"^\s*Distinguished Name: \(id-at-commonName=([^)]*)\)$", re.M)
-
-
-def pcap_cmd(pcap, log, extra=()):
-    cmd = launcher_cmd({"log": log, "format": "json", "level": "info"})
-    return cmd[:1] + ["--pcap", pcap] + list(extra) + cmd[1:]
-
-
-def tshark(*args):
-    r = run(["tshark", "-r"] + list(args), timeout=60)
-    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
-
-
-def conversations(pcap):
-    rc, out, _ = tshark(pcap, "-q", "-z", "conv,tcp")
-    return rc, [l.split() for l in out.splitlines() if "<->" in l]
 
 
 def cert_requests(pcap):
@@ -325,26 +311,6 @@ http {{
     }}
 }}
 """
-
-
-BT_SHB, BT_IDB, BT_EPB, BT_DSB = 0x0A0D0D0A, 1, 6, 10
-
-
-def block_types(pcap):
-    """The pcapng file's block types in order, or None if a block is cut
-    or its two lengths differ."""
-    with open(pcap, "rb") as f:
-        data = f.read()
-    kinds, at = [], 0
-    while at < len(data):
-        if at + 12 > len(data):
-            return None
-        kind, n = struct.unpack_from("<II", data, at)
-        if n < 12 or at + n > len(data) or struct.unpack_from("<I", data, at + n - 4)[0] != n:
-            return None
-        kinds.append(kind)
-        at += n
-    return kinds
 
 
 def proc_uid(pid):

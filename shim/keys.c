@@ -27,6 +27,7 @@
 #include "log.h"
 #include "real.h"
 #include "crypto.h"
+#include "hash.h"
 
 #define SLOTS	   256
 #define FILE_CHUNK (64 * 1024)
@@ -130,20 +131,16 @@ static void index_drop(struct slot *s)
 static size_t entry_line(enum tt_keylog_label l, const uint8_t *cr,
 			 const uint8_t *secret, size_t len, char *line)
 {
-	static const char hx[] = "0123456789abcdef";
 	const char *label = tt_keylog_label_name(l);
 	size_t n = strlen(label);
 	memcpy(line, label, n);
 	line[n++] = ' ';
-	for (size_t i = 0; i < TT_KEYLOG_RANDOM_LEN; i++) {
-		line[n++] = hx[cr[i] >> 4];
-		line[n++] = hx[cr[i] & 15];
-	}
+	/* each hex run's NUL is overwritten by what follows it */
+	tt_hex_lower(cr, TT_KEYLOG_RANDOM_LEN, line + n);
+	n += 2 * TT_KEYLOG_RANDOM_LEN;
 	line[n++] = ' ';
-	for (size_t i = 0; i < len; i++) {
-		line[n++] = hx[secret[i] >> 4];
-		line[n++] = hx[secret[i] & 15];
-	}
+	tt_hex_lower(secret, len, line + n);
+	n += 2 * len;
 	line[n++] = '\n';
 	return n;
 }
@@ -251,10 +248,9 @@ bool tt_keys_add_secret(const char *label, const uint8_t *cr,
 {
 	if (!label || !cr || !secret || (len != 32 && len != 48))
 		return false;
-	struct tt_keylog_entry e = {.label = TT_KL_NONE};
-	for (int l = TT_KL_NONE + 1; l < TT_KL_COUNT; l++)
-		if (strcmp(label, tt_keylog_label_name(l)) == 0)
-			e.label = (enum tt_keylog_label)l;
+	struct tt_keylog_entry e = {
+		.label = tt_keylog_label_find(label, strlen(label)),
+	};
 	/* a TLS 1.2 master secret is 48 bytes, a TLS 1.3 secret the
 	 * suite's hash length */
 	if (e.label == TT_KL_NONE ||

@@ -91,15 +91,18 @@ TT_MUST_USE static tt_rc unhex(struct tt_cur f, uint8_t *out, size_t n)
 	return TT_OK;
 }
 
-static enum tt_keylog_label find_label(struct tt_cur f)
+enum tt_keylog_label tt_keylog_label_find(const char *p, size_t n)
 {
-	size_t n = tt_cur_left(&f);
-
 	for (int l = TT_KL_NONE + 1; l < TT_KL_COUNT; l++)
 		if (strlen(label_names[l]) == n &&
-		    memcmp(label_names[l], f.p, n) == 0)
+		    memcmp(label_names[l], p, n) == 0)
 			return (enum tt_keylog_label)l;
 	return TT_KL_NONE;
+}
+
+static enum tt_keylog_label find_label(struct tt_cur f)
+{
+	return tt_keylog_label_find((const char *)f.p, tt_cur_left(&f));
 }
 
 static bool label_chars_ok(struct tt_cur f)

@@ -54,6 +54,9 @@ struct tt_keylog_entry {
 
 /* "CLIENT_RANDOM", ...; "" for TT_KL_NONE or an out-of-range value. */
 const char *tt_keylog_label_name(enum tt_keylog_label l);
+/* The label named by the n bytes at p ("CLIENT_RANDOM", ...), or
+ * TT_KL_NONE for a name we do not use. */
+enum tt_keylog_label tt_keylog_label_find(const char *p, size_t n);
 
 /* Parses one line of n bytes (with or without its "\n" or "\r\n").
  *   TT_OK, e->label != TT_KL_NONE: an entry, in *e;

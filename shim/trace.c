@@ -289,28 +289,48 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
 	finish_call(c, e, fd, (int)dir, gone);
 }
 
-void tt_trace_keys(int fd)
+/* The TLS connection fd names, locked (mu) with tt_busy set, for a call
+ * from a TLS library's callback; NULL when there is none or it cannot be
+ * taken.  release_traced undoes it. */
+static struct tt_tconn *take_traced(int fd, struct tt_scratch **sp)
 {
 	if (!tracing || tt_busy || fd < 0)
-		return;
+		return NULL;
 	struct tt_fdent *e = tt_fd_get(fd);
 	if (!e || tt_fd_kind(e) != TT_FD_TLS)
-		return;
+		return NULL;
 	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 	struct tt_scratch *s = tt_scratch();
 	if (!c || !s)
-		return;
-	int saved = errno;
+		return NULL;
 	tt_busy = 1;
-	if (tt_tconn_lock(c, e, fd, s)) {
+	if (!tt_tconn_lock(c, e, fd, s)) {
+		tt_busy = 0;
+		return NULL;
+	}
+	*sp = s;
+	return c;
+}
+
+static void release_traced(struct tt_tconn *c)
+{
+	tt_tconn_unlock(c);
+	tt_busy = 0;
+}
+
+void tt_trace_keys(int fd)
+{
+	int saved = errno;
+	struct tt_scratch *s;
+	struct tt_tconn *c = take_traced(fd, &s);
+	if (c) {
 		struct tt_emit em;
 		tt_tconn_emit(&em, c, s);
 		drain_all(c, &em);
 		if (tt_pcap_on)
 			tt_pcap_sync(c);
-		tt_tconn_unlock(c);
+		release_traced(c);
 	}
-	tt_busy = 0;
 	errno = saved;
 }
 
@@ -322,28 +342,21 @@ void tt_trace_keys_here(void)
 bool tt_trace_here_hello(int lib_fd, uint8_t *client_random, bool *server)
 {
 	int fd = here_fd;
-	if (!tracing || tt_busy || fd < 0 || (lib_fd >= 0 && lib_fd != fd))
-		return false;
-	struct tt_fdent *e = tt_fd_get(fd);
-	if (!e || tt_fd_kind(e) != TT_FD_TLS)
-		return false;
-	struct tt_tconn *c = __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
-	struct tt_scratch *s = tt_scratch();
-	if (!c || !s)
+	if (lib_fd >= 0 && lib_fd != fd)
 		return false;
 	int saved = errno;
 	bool got = false;
-	tt_busy = 1;
-	if (tt_tconn_lock(c, e, fd, s)) {
+	struct tt_scratch *s;
+	struct tt_tconn *c = take_traced(fd, &s);
+	if (c) {
 		enum tt_role r = (enum tt_role)tt_conn_role(&c->dec);
 		if (c->dec.ch_seen && r != TT_ROLE_UNKNOWN) {
 			memcpy(client_random, c->dec.crandom, 32);
 			*server = r == TT_ROLE_SERVER;
 			got = true;
 		}
-		tt_tconn_unlock(c);
+		release_traced(c);
 	}
-	tt_busy = 0;
 	errno = saved;
 	return got;
 }

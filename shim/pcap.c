@@ -145,10 +145,26 @@ static bool broken, warned;
 static uint64_t dropped;
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* This thread's block buffer (BLOCK_MAX bytes), with its scratch. */
+/* This thread's block buffer (BLOCK_MAX bytes), made on first use. */
+static __thread uint8_t *tbuf;
+static pthread_key_t tbuf_key;
+
+/* At thread exit; a destructor that runs later (another key's, closing
+ * a TLS socket) makes a new one. */
+static void tbuf_free(void *p)
+{
+	tbuf = NULL;
+	free(p);
+}
+
 static uint8_t *block_buf(void)
 {
-	return tt_scratch_block(BLOCK_MAX);
+	if (!tbuf) {
+		tbuf = malloc(BLOCK_MAX);
+		if (tbuf)
+			pthread_setspecific(tbuf_key, tbuf);
+	}
+	return tbuf;
 }
 
 static long long now_us(void)
@@ -915,6 +931,7 @@ void tt_pcap_init(const struct tt_config *cfg)
 	snprintf(path, sizeof(path), "%s", cfg->pcap);
 	pid = (long)getpid();
 	read_comm();
+	pthread_key_create(&tbuf_key, tbuf_free);
 	/* kept from the program's close() and dup2() as the log's are */
 	tt_log_adopt_fd(&pfd);
 	if (open_file())

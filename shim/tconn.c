@@ -77,10 +77,6 @@ struct tt_scratch {
 	uint64_t addr_id;
 	char local[64], peer[64];
 	struct tt_event ev;
-	/* the pcapng writer's block buffer (tt_scratch_block), made on
-	 * first use */
-	void *block;
-	size_t block_cap;
 	char line[BATCH_CAP + LINE_CAP];
 };
 static __thread struct tt_scratch *tls_scratch;
@@ -90,10 +86,8 @@ static pthread_key_t scratch_key;
  * a TLS socket) makes a new one. */
 static void scratch_free(void *p)
 {
-	struct tt_scratch *s = p;
 	tls_scratch = NULL;
-	free(s->block);
-	free(s);
+	free(p);
 }
 
 struct tt_scratch *tt_scratch(void)
@@ -105,23 +99,9 @@ struct tt_scratch *tt_scratch(void)
 		tls_scratch->tid = (long)syscall(SYS_gettid);
 		tls_scratch->used = tls_scratch->nlines = 0;
 		tls_scratch->addr_id = 0;
-		tls_scratch->block = NULL;
-		tls_scratch->block_cap = 0;
 		pthread_setspecific(scratch_key, tls_scratch);
 	}
 	return tls_scratch;
-}
-
-void *tt_scratch_block(size_t size)
-{
-	struct tt_scratch *s = tt_scratch();
-	if (!s)
-		return NULL;
-	if (!s->block) {
-		s->block = malloc(size);
-		s->block_cap = s->block ? size : 0;
-	}
-	return s->block_cap >= size ? s->block : NULL;
 }
 
 static long long mono_us(void)

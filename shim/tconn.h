@@ -127,10 +127,6 @@ struct tt_tconn {
  * cannot be made.  The fd of the call being traced is kept in it. */
 struct tt_scratch;
 struct tt_scratch *tt_scratch(void);
-/* A buffer of size bytes of this thread's (the pcapng writer's blocks),
- * made on first use and freed with the scratch at thread exit; NULL when
- * it cannot be made. */
-void *tt_scratch_block(size_t size);
 
 /* The format and level of the lines, and what each needs made once. */
 void tt_tconn_init(const struct tt_config *cfg);

@@ -47,7 +47,7 @@ SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c,$(wildcard shim/*.c))
 LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c)
 # Shim modules that are pure enough to unit-test outside a host process.
 UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c) shim/zlib.c shim/guestlib.c \
-		 shim/keys.c shim/log.c shim/real.c shim/ptrmap.c
+		 shim/keys.c shim/log.c shim/real.c shim/ptrmap.c shim/got.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 # fuzz_decrypt takes its keys from a key log, with libcrypto linked directly;
 # fuzz_cbc seals and opens records with it.

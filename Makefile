@@ -210,6 +210,29 @@ $(B)/tools/nss_client: TOOL_LIBS := -lssl3 -lnss3 -lnspr4
 # so their secrets come only from a key log file
 $(B)/tools/static_client: TOOL_LIBS := -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
 
+# GOT patching (tests/integration/test_got.py): its host, a tool with no
+# library but libc's; the library the host calls through, built bound at
+# load with full RELRO (now), lazily (lazy), and as the ones it loads
+# after the install (late, and latenow with full RELRO) and closes
+# before the restore (gone); the
+# hooker, which links the library's own got.o, and one with a table of 8
+# slots, to fill.
+GOT_DIR := $(B)/tools/got
+GOT_LIBS := $(foreach l,now lazy late latenow gone hooker hooker8,$(GOT_DIR)/libgot_$(l).so)
+GOT_LINK_now := -Wl,-z,relro,-z,now
+GOT_LINK_latenow := $(GOT_LINK_now)
+GOT_LINK_lazy := -Wl,-z,lazy
+$(B)/tools/got_host: TOOL_LIBS :=
+$(GOT_DIR)/libgot_%.so: tests/tools/got/io.c $(call FLAGS,test)
+	@mkdir -p $(@D)
+	$(CMD_test) -fPIC -shared $(GOT_LINK_$*) $(LDFLAGS) -o $@ $<
+$(GOT_DIR)/libgot_hooker.so: tests/tools/got/hooker.c tests/tools/got/hooker.h shim/got.h $(call obj,lib,shim/got.c) $(call FLAGS,lib)
+	@mkdir -p $(@D)
+	$(CMD_lib) -shared $(LDFLAGS) -o $@ $< $(call obj,lib,shim/got.c) -ldl
+$(GOT_DIR)/libgot_hooker8.so: tests/tools/got/hooker.c tests/tools/got/hooker.h shim/got.c shim/got.h $(call FLAGS,lib)
+	@mkdir -p $(@D)
+	$(CMD_lib) -DTT_GOT_SLOTS=8 -shared $(LDFLAGS) -o $@ $< shim/got.c -ldl
+
 # The stress tool alone (it needs none of the decoder), instrumented.
 $(B)/tsan/stress: tests/tools/stress.c $(call FLAGS,stress)
 	@mkdir -p $(@D)
@@ -226,7 +249,7 @@ ALL_SRC := $(DEC_SRC) $(SHIM_SRC) $(LAUNCH_SRC) $(UNIT_HELP_SRC) $(UNIT_SRC) $(F
 unit: $(UNIT_BIN) compdb
 asan: $(ASAN_BIN) compdb
 fuzz-build: $(FUZZ_BIN) compdb
-tools: $(TOOL_BIN) compdb
+tools: $(TOOL_BIN) $(GOT_LIBS) compdb
 tsan: $(TSAN_BIN)
 
 # build/compile_commands.json: one entry per source, with the command of

@@ -63,8 +63,13 @@ void check_events(const char *list);
 void print_event_names(FILE *f, size_t indent, size_t width);
 
 /* launch_elf.c */
+/* Programs whose TLS tlstrace cannot see. */
+enum unseen { UNSEEN_NO, UNSEEN_STATIC, UNSEEN_GO };
 /* One stderr line when COMMAND is a program whose TLS cannot be seen. */
 void warn_unseen(const char *name);
+/* What the file at @path is (no `#!` script is followed): a statically
+ * linked program, a Go program, or neither (also when it does not parse). */
+enum unseen elf_unseen(const char *path);
 
 /* launch_run.c */
 /* Runs cmd as tlstrace's child, forwarding signals, and leaves the way it

@@ -28,8 +28,6 @@
 
 #include "launch.h"
 
-enum unseen { UNSEEN_NO, UNSEEN_STATIC, UNSEEN_GO };
-
 #define ET_EXEC_    2
 #define ET_DYN_	    3
 #define PT_LOAD_    1
@@ -376,6 +374,11 @@ static enum unseen inspect(const char *path, char **via)
 out:
 	close(e.fd);
 	return ret;
+}
+
+enum unseen elf_unseen(const char *path)
+{
+	return inspect(path, NULL);
 }
 
 /* The file execvp will run for @name: @name itself when it holds a

@@ -41,10 +41,10 @@ endef
 DEPFLAGS := -MMD -MP
 
 DEC_SRC  := $(foreach l,$(DEC_LAYERS),$(wildcard decoder/$(l)/*.c))
-SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c,$(wildcard shim/*.c))
-# The tlstrace command: shim/launcher.c and its shim/launch_*.c, none of
-# them in the library.
-LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c)
+SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c shim/inject.c,$(wildcard shim/*.c))
+# The tlstrace command: shim/launcher.c, its shim/launch_*.c and the
+# injector of -p (shim/inject.c), none of them in the library.
+LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c) shim/inject.c
 # Shim modules that are pure enough to unit-test outside a host process.
 UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c) shim/zlib.c shim/guestlib.c \
 		 shim/keys.c shim/log.c shim/real.c shim/ptrmap.c shim/got.c

@@ -54,7 +54,9 @@ UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 FUZZ_HELP_SRC := tests/unit/helpers/testkeys.c tests/unit/helpers/ossl_crypto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-TOOL_SRC := $(wildcard tests/tools/*.c)
+# tests/tools/inject_lib.c is a shared library (TOOL_SO), not a program.
+TOOL_SRC := $(filter-out tests/tools/inject_lib.c,$(wildcard tests/tools/*.c))
+TOOL_SO := $(B)/tools/inject_lib.so
 BENCH_SRC := tests/bench/bench_io.c tests/bench/bench_tls.c
 
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
@@ -209,6 +211,12 @@ $(B)/tools/nss_client: TOOL_LIBS := -lssl3 -lnss3 -lnspr4
 # OpenSSL linked in statically: the SSL_new hook never sees its sessions,
 # so their secrets come only from a key log file
 $(B)/tools/static_client: TOOL_LIBS := -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
+# the launcher's injector (and the ELF inspection it asks), driven alone
+$(B)/tools/injectctl: $(call obj,prog,shim/inject.c shim/launch_elf.c shim/launch_common.c)
+# the library injectctl loads into tests/tools/inject_host
+$(TOOL_SO): $(B)/tools/%.so: tests/tools/%.c $(call FLAGS,test)
+	@mkdir -p $(@D)
+	$(CMD_test) -fPIC -shared $(DEPFLAGS) -MF $@.d -MT $@ -o $@ $<
 
 # GOT patching (tests/integration/test_got.py): its host, a tool with no
 # library but libc's; the library the host calls through, built bound at
@@ -244,12 +252,12 @@ $(BENCH_BIN): $(B)/bench/%: tests/bench/%.c $(call FLAGS,bench)
 
 ALL_SRC := $(DEC_SRC) $(SHIM_SRC) $(LAUNCH_SRC) $(UNIT_HELP_SRC) $(UNIT_SRC) $(FUZZ_SRC) $(TOOL_SRC)
 -include $(wildcard $(foreach c,lib test asan fuzz tsan prog,$(patsubst %.o,%.d,$(call obj,$(c),$(ALL_SRC)))) \
-	$(B)/tsan/stress.d $(BENCH_BIN:=.d))
+	$(B)/tsan/stress.d $(BENCH_BIN:=.d) $(TOOL_SO:=.d))
 
 unit: $(UNIT_BIN) compdb
 asan: $(ASAN_BIN) compdb
 fuzz-build: $(FUZZ_BIN) compdb
-tools: $(TOOL_BIN) $(GOT_LIBS) compdb
+tools: $(TOOL_BIN) $(TOOL_SO) $(GOT_LIBS) compdb
 tsan: $(TSAN_BIN)
 
 # build/compile_commands.json: one entry per source, with the command of

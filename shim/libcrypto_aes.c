@@ -14,15 +14,16 @@
  * (*fresh true).  A record's peek uses its direction's key, so a slot is
  * re-keyed only when the key changes (a connection's two directions, or
  * several connections, take turns). */
-static struct tt_lc_aes_slot *aes_slot(const uint8_t *key, size_t key_len,
+static struct tt_lc_aes_slot *aes_slot(struct tt_lc_thread *t,
+				       const uint8_t *key, size_t key_len,
 				       bool *fresh)
 {
-	struct tt_lc_aes_slot *lru = &tt_lc_thread.aes[0];
+	struct tt_lc_aes_slot *lru = &t->aes[0];
 	*fresh = false;
 	for (size_t i = 0; i < AES_SLOTS; i++) {
-		struct tt_lc_aes_slot *a = &tt_lc_thread.aes[i];
+		struct tt_lc_aes_slot *a = &t->aes[i];
 		if (a->klen == key_len && memcmp(a->key, key, key_len) == 0) {
-			a->used = ++tt_lc_thread.clock;
+			a->used = ++t->clock;
 			return a;
 		}
 		if (a->used < lru->used)
@@ -30,7 +31,7 @@ static struct tt_lc_aes_slot *aes_slot(const uint8_t *key, size_t key_len,
 	}
 	*fresh = true;
 	lru->klen = 0;
-	lru->used = ++tt_lc_thread.clock;
+	lru->used = ++t->clock;
 	return lru;
 }
 
@@ -40,7 +41,6 @@ static void aes_slot_keyed(struct tt_lc_aes_slot *a, const uint8_t *key,
 {
 	memcpy(a->key, key, key_len);
 	a->klen = (uint8_t)key_len;
-	tt_lc_thread_register();
 }
 
 #ifdef HAVE_AESNI_CODE
@@ -136,20 +136,24 @@ static int aesni_block(struct tt_lc_aes_slot *a, bool fresh, const uint8_t *key,
 int tt_lc_aes_block(void *ctx, const uint8_t *key, size_t key_len,
 		    const uint8_t *in, uint8_t *out)
 {
+	struct tt_lc_thread *t;
 	int outl = 0;
 	bool fresh;
 	(void)ctx;
 	if (key_len != 16 && key_len != 32)
 		return -1;
+	t = tt_lc_thread_get();
+	if (!t)
+		return -1;
 #ifdef HAVE_AESNI_CODE
 	if (aesni_ok) {
-		struct tt_lc_aes_slot *n = aes_slot(key, key_len, &fresh);
+		struct tt_lc_aes_slot *n = aes_slot(t, key, key_len, &fresh);
 		return aesni_block(n, fresh, key, key_len, in, out);
 	}
 #endif
 	if (!tt_lc_enter())
 		return -1;
-	struct tt_lc_aes_slot *a = aes_slot(key, key_len, &fresh);
+	struct tt_lc_aes_slot *a = aes_slot(t, key, key_len, &fresh);
 	if (fresh) {
 		/* a context for the other key length is made anew */
 		tt_lc.cipher_ctx_free(a->c);

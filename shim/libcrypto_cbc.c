@@ -27,6 +27,7 @@ static int cbc(int enc, enum tt_cipher ci, const uint8_t *key,
 {
 	uint8_t fin[TT_CIPHER_BLOCK_MAX];
 	int outl = 0, finl = 0;
+	struct tt_lc_thread *t;
 	EVP_CIPHER_CTX *c;
 	bool ok;
 
@@ -34,13 +35,12 @@ static int cbc(int enc, enum tt_cipher ci, const uint8_t *key,
 		return -1;
 	if (len == 0)
 		return 0;
-	if (!tt_lc_enter())
+	t = tt_lc_thread_get();
+	if (!t || !tt_lc_enter())
 		return -1;
-	c = tt_lc_thread.cbc;
-	if (!c) {
-		c = tt_lc_thread.cbc = tt_lc.cipher_ctx_new();
-		tt_lc_thread_register();
-	}
+	c = t->cbc;
+	if (!c)
+		c = t->cbc = tt_lc.cipher_ctx_new();
 	ok = c &&
 	     tt_lc.cipher_init_ex(c, tt_lc.block[ci], NULL, key, iv, enc) ==
 		     1 &&
@@ -53,7 +53,7 @@ static int cbc(int enc, enum tt_cipher ci, const uint8_t *key,
 	if (!ok) {
 		/* its state unknown: made anew next time */
 		tt_lc.cipher_ctx_free(c);
-		tt_lc_thread.cbc = NULL;
+		t->cbc = NULL;
 	}
 	tt_lc_leave();
 	tt_wipe(fin, sizeof(fin));

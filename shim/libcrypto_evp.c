@@ -16,18 +16,22 @@
 /* This thread's digest context (each use initialises it). */
 static EVP_MD_CTX *tls_md(void)
 {
-	if (!tt_lc_thread.md) {
-		tt_lc_thread.md = tt_lc.md_ctx_new();
-		tt_lc_thread_register();
-	}
-	return tt_lc_thread.md;
+	struct tt_lc_thread *t = tt_lc_thread_get();
+	if (!t)
+		return NULL;
+	if (!t->md)
+		t->md = tt_lc.md_ctx_new();
+	return t->md;
 }
 
 /* After a failure a context's state is unknown: made anew next time. */
 static void tls_md_drop(void)
 {
-	tt_lc.md_ctx_free(tt_lc_thread.md);
-	tt_lc_thread.md = NULL;
+	struct tt_lc_thread *t = tt_lc_thread;
+	if (t) {
+		tt_lc.md_ctx_free(t->md);
+		t->md = NULL;
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -225,6 +229,7 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 {
 	static uint8_t dummy[1];
 	uint8_t fin[16];
+	struct tt_lc_thread *t;
 	EVP_CIPHER_CTX *c;
 	int ccm = a == TT_AEAD_AES_128_CCM || a == TT_AEAD_AES_256_CCM ||
 		  a == TT_AEAD_AES_128_CCM_8 || a == TT_AEAD_AES_256_CCM_8;
@@ -233,25 +238,24 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 	bool ok;
 
 	if ((unsigned)a >= TT_AEAD_COUNT || !tt_lc.cipher[a] || len > INT_MAX ||
-	    aad_len > INT_MAX || !tt_lc_enter())
+	    aad_len > INT_MAX || !(t = tt_lc_thread_get()) || !tt_lc_enter())
 		return -1;
 	if (len == 0) {
 		in = dummy;
 		out = dummy;
 	}
-	c = tt_lc_thread.aead[a];
+	c = t->aead[a];
 	if (!c) {
-		c = tt_lc_thread.aead[a] = tt_lc.cipher_ctx_new();
-		tt_lc_thread.aead_keyed[a] = 0;
-		tt_lc_thread_register();
+		c = t->aead[a] = tt_lc.cipher_ctx_new();
+		t->aead_keyed[a] = 0;
 	}
 	klen = tt_aead_key_len(a);
-	if (c && !ccm && tt_lc_thread.aead_keyed[a] == (enc ? 2 : 1) &&
-	    memcmp(tt_lc_thread.aead_key[a], key, klen) == 0) {
+	if (c && !ccm && t->aead_keyed[a] == (enc ? 2 : 1) &&
+	    memcmp(t->aead_key[a], key, klen) == 0) {
 		/* the key is in place: a new nonce restarts the state */
 		ok = tt_lc.cipher_init_ex(c, NULL, NULL, NULL, nonce, enc) == 1;
 	} else {
-		tt_lc_thread.aead_keyed[a] = 0;
+		t->aead_keyed[a] = 0;
 		ok = c &&
 		     tt_lc.cipher_init_ex(c, tt_lc.cipher[a], NULL, NULL, NULL,
 					  enc) == 1 &&
@@ -280,11 +284,11 @@ static int aead(int enc, enum tt_aead a, const uint8_t *key,
 		/* a failed open leaves state behind; CCM's message length
 		 * is set once per key, so its context is not reused */
 		tt_lc.cipher_ctx_free(c);
-		tt_lc_thread.aead[a] = NULL;
-		tt_lc_thread.aead_keyed[a] = 0;
-	} else if (!tt_lc_thread.aead_keyed[a]) {
-		memcpy(tt_lc_thread.aead_key[a], key, klen);
-		tt_lc_thread.aead_keyed[a] = enc ? 2 : 1;
+		t->aead[a] = NULL;
+		t->aead_keyed[a] = 0;
+	} else if (!t->aead_keyed[a]) {
+		memcpy(t->aead_key[a], key, klen);
+		t->aead_keyed[a] = enc ? 2 : 1;
 	}
 	tt_lc_leave();
 	return ok ? 0 : -1;

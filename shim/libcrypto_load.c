@@ -24,17 +24,23 @@
  * initialised with OPENSSL_INIT_NO_ATEXIT: nothing is registered with
  * atexit and nothing is freed at exit.
  *
- * A thread's contexts (struct tt_lc_thread) are made on first use; a
+ * A thread's contexts (struct tt_lc_thread) are allocated on first use; a
  * thread-specific key frees them when the thread exits.
  */
 #include "libcrypto_local.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* calloc's alignment suffices for the AES-NI round keys */
+_Static_assert(_Alignof(struct tt_lc_thread) <= _Alignof(max_align_t),
+	       "struct tt_lc_thread needs more than malloc's alignment");
+
 struct tt_lc_syms tt_lc;
-__thread struct tt_lc_thread tt_lc_thread;
+__thread struct tt_lc_thread *tt_lc_thread;
 
 static pthread_key_t tls_key;
 static bool tls_key_ok;
@@ -52,38 +58,41 @@ void tt_lc_leave(void)
 	tt_lc.err_pop_to_mark();
 }
 
-void tt_lc_thread_register(void)
-{
-	struct tt_lc_thread *t = &tt_lc_thread;
-
-	if (!t->registered && tls_key_ok)
-		t->registered = pthread_setspecific(tls_key, t) == 0;
-}
-
+/* Thread exit: the contexts are freed, the keys wiped.  A destructor that
+ * runs later (another key's, tracing I/O) makes new ones, registered
+ * again and freed on the next round. */
 static void tls_free(void *p)
 {
 	struct tt_lc_thread *t = p;
-	/* Thread exit: after OPENSSL_cleanup the contexts are left alone. */
+	/* After OPENSSL_cleanup the contexts are left alone. */
 	bool live = tt_lc.init_crypto(0, NULL) == 1;
-	for (size_t i = 0; i < AES_SLOTS; i++) {
-		if (live)
-			tt_lc.cipher_ctx_free(t->aes[i].c);
-		tt_wipe(&t->aes[i], sizeof(t->aes[i]));
-	}
 	if (live) {
+		for (size_t i = 0; i < AES_SLOTS; i++)
+			tt_lc.cipher_ctx_free(t->aes[i].c);
 		tt_lc.md_ctx_free(t->md);
 		for (size_t i = 0; i < TT_AEAD_COUNT; i++)
 			tt_lc.cipher_ctx_free(t->aead[i]);
 		tt_lc.cipher_ctx_free(t->cbc);
 	}
-	t->md = NULL;
-	memset(t->aead, 0, sizeof(t->aead));
-	tt_wipe(t->aead_key, sizeof(t->aead_key));
-	memset(t->aead_keyed, 0, sizeof(t->aead_keyed));
-	t->cbc = NULL;
-	/* A context made later in this thread's exit (another destructor
-	 * tracing I/O) registers again and is freed on the next round. */
-	t->registered = false;
+	tt_lc_thread = NULL;
+	tt_wipe(t, sizeof(*t));
+	free(t);
+}
+
+struct tt_lc_thread *tt_lc_thread_new(void)
+{
+	struct tt_lc_thread *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	/* Without the key (pthread_key_create failed at load) the
+	 * contexts outlive the thread; a key that cannot hold them
+	 * (ENOMEM) is a failed allocation like calloc's. */
+	if (tls_key_ok && pthread_setspecific(tls_key, t) != 0) {
+		free(t);
+		return NULL;
+	}
+	tt_lc_thread = t;
+	return t;
 }
 
 /* Resolves every symbol of h into tt_lc; NULL, or what is missing. */

@@ -158,7 +158,11 @@ struct tt_lc_aes_slot {
 	uint64_t used;
 };
 
-/* This thread's contexts, freed when it exits (once registered). */
+/* This thread's contexts, made on first use (tt_lc_thread_get) and freed
+ * when it exits.  On the heap, the thread-local variable being only its
+ * pointer: a library dlopen'ed into a running process takes its
+ * initial-exec TLS from a surplus of a few hundred bytes that every such
+ * library shares. */
 struct tt_lc_thread {
 	struct tt_lc_aes_slot aes[AES_SLOTS];
 	EVP_MD_CTX *md; /* digests and HMAC */
@@ -170,9 +174,8 @@ struct tt_lc_thread {
 	uint8_t aead_keyed[TT_AEAD_COUNT];
 	EVP_CIPHER_CTX *cbc; /* CBC, re-initialised per call */
 	uint64_t clock;
-	bool registered;
 };
-extern __thread struct tt_lc_thread tt_lc_thread;
+extern __thread struct tt_lc_thread *tt_lc_thread;
 
 /* Loads libcrypto, binds tt_lc and fetches the algorithms (once, from
  * tt_crypto_load); NULL on success, else why not (a static string). */
@@ -181,8 +184,16 @@ const char *tt_lc_load(void);
  * that tt_lc_leave() pops. */
 bool tt_lc_enter(void);
 void tt_lc_leave(void);
-/* This thread's contexts are to be freed when it exits. */
-void tt_lc_thread_register(void);
+struct tt_lc_thread *tt_lc_thread_new(void);
+
+/* This thread's contexts, made on its first call; NULL when they cannot
+ * be (out of memory): no crypto in this thread, until a later call
+ * succeeds. */
+static inline struct tt_lc_thread *tt_lc_thread_get(void)
+{
+	struct tt_lc_thread *t = tt_lc_thread;
+	return __builtin_expect(t != NULL, 1) ? t : tt_lc_thread_new();
+}
 
 /* The entries of the table (struct tt_crypto). */
 int tt_lc_digest(void *ctx, enum tt_hash h, const uint8_t *in, size_t len,

@@ -22,7 +22,14 @@ holds 8 slots (libgot_hooker8.so), the install patches 8 and says why
 not the rest.  Under strace (when there is one): RELRO pages made
 writable page by page and put back, a refresh with nothing new loaded
 making no syscall.  Last, the library's dynamic symbols are exports.map's
-global list, which tt_got_hooks reads there."""
+global list, which tt_got_hooks reads there.
+
+Loaded into a running process, the library's initial-exec TLS comes from
+the few hundred bytes glibc keeps for dlopen'ed libraries
+(glibc.rtld.optional_static_tls, 512 by default, shared by all of them):
+its PT_TLS segment is at most 256 bytes, and a Python host with no
+GLIBC_TUNABLES, one thread already running, dlopens it (RTLD_NOW) and
+then reads and writes a pipe and a socket pair, in both threads."""
 import re
 
 from tlslib import *
@@ -145,6 +152,53 @@ def check_strace():
        seg)
 
 
+# The host: a thread started first, the library dlopen'ed, then I/O in
+# both threads.
+DLOPEN_HOST = r"""
+import ctypes, os, socket, sys, threading
+go, out = threading.Event(), []
+def io():
+    go.wait()
+    r, w = os.pipe()
+    out.append((os.write(w, b"thread"), os.read(r, 16)))
+t = threading.Thread(target=io)
+t.start()
+try:
+    ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)
+    print("dlopen: ok")
+except OSError as e:
+    print("dlopen: %s" % e)
+go.set()
+t.join()
+a, b = socket.socketpair()
+print("socket:", os.write(a.fileno(), b"ping"), os.read(b.fileno(), 16))
+r, w = os.pipe()
+print("pipe:", os.write(w, b"main"), os.read(r, 16))
+print("thread:", *out[0])
+"""
+
+
+def check_tls():
+    why = missing("readelf")
+    name = "got: the library's static TLS (PT_TLS memsz) is at most 256 bytes"
+    if why:
+        skip(name, why)
+    else:
+        r = run(["readelf", "-lW", LIB])
+        segs = [l.split() for l in r.stdout.decode().splitlines()
+                if l.split()[:1] == ["TLS"]]
+        # TLS Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
+        size = int(segs[0][5], 16) if len(segs) == 1 else None
+        ok(name, size is not None and size <= 256, (size, segs))
+    env = {k: v for k, v in ENV.items() if k != "GLIBC_TUNABLES"}
+    r = run([sys.executable, "-c", DLOPEN_HOST, LIB], env=env, timeout=30)
+    got = r.stdout.decode(errors="replace").splitlines()
+    want = ["dlopen: ok", "socket: 4 b'ping'", "pipe: 4 b'main'", "thread: 6 b'thread'"]
+    ok("got: a running host with no GLIBC_TUNABLES dlopens the library (RTLD_NOW); "
+       "its reads and writes, in a thread started before, work after",
+       r.returncode == 0 and got == want, (r.returncode, got, r.stderr[-800:]))
+
+
 def check_exports():
     why = missing("readelf")
     name = "got: the library exports exactly exports.map's global list, all functions"
@@ -168,6 +222,7 @@ def check_exports():
 
 
 def main():
+    check_tls()
     need = [HOST] + [os.path.join(LIBS, "libgot_%s.so" % l)
                      for l in ("now", "lazy", "late", "gone", "hooker", "hooker8")]
     absent = [p for p in need if not os.path.exists(p)]

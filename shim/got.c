@@ -397,6 +397,27 @@ static unsigned long long seen_adds, seen_subs;
 static bool again; /* a pass left slots waiting: retry after again_at */
 static long long again_at;
 
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* In the child after fork(): only the forking thread survives, and the
+ * lock another thread held (a pass under way) would never be released.
+ * That pass, cut short, is done again by the next refresh: the objects
+ * it had not finished are still to patch. */
+static void fork_child(void)
+{
+	bool held = pthread_mutex_trylock(&lock) != 0;
+	pthread_mutex_init(&lock, NULL);
+	if (held) {
+		__atomic_store_n(&again_at, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&again, true, __ATOMIC_RELEASE);
+	}
+}
+
+static void fork_register(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -869,6 +890,8 @@ size_t tt_got_install(const struct tt_got_fn *fns, size_t n, char *why,
 	struct note nt = {why, cap, 0};
 	if (why && cap)
 		why[0] = 0;
+	/* before the lock is first taken */
+	pthread_once(&fork_once, fork_register);
 	pthread_mutex_lock(&lock);
 	if (!__atomic_load_n(&installed, __ATOMIC_RELAXED)) {
 		nhooks = 0;
@@ -960,6 +983,7 @@ size_t tt_got_restore(size_t *left_alone)
 	int saved = errno;
 	struct pass p;
 	memset(&p, 0, sizeof(p));
+	pthread_once(&fork_once, fork_register);
 	pthread_mutex_lock(&lock);
 	__atomic_store_n(&installed, false, __ATOMIC_RELEASE);
 	for (int attempt = 0; attempt < 4; attempt++) {

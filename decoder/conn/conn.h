@@ -21,6 +21,7 @@
 
 struct tt_inflate; /* inflate.h */
 struct tt_queue;   /* record.c */
+struct tt_seek;	   /* record.c */
 
 /* TLSCiphertext.length may be up to 2^14 + 2048 (RFC 5246 6.2.3). */
 #define TT_RECORD_MAX (16384 + 2048)
@@ -47,9 +48,15 @@ struct tt_zstream {
 /* One direction.  Fields go widest first so that the struct has no
  * holes; the comment of each says which part of the decoder it is for. */
 struct tt_dirstate {
-	/* record layer: a copy of the body, only while a needed record is
-	 * split */
-	uint8_t *rbuf;
+	union {
+		/* record layer: a copy of the body, only while a needed
+		 * record is split */
+		uint8_t *rbuf;
+		/* or, while seek (a stream joined mid-way, no record framed
+		 * yet), the search for its first record boundary past its
+		 * first bytes: see struct tt_seek in record/record.c */
+		struct tt_seek *sk;
+	};
 	/* handshake reassembly: only while a message is split */
 	uint8_t *hbuf;
 	/* decryption (decoder/decrypt): secrets and keys, only while
@@ -62,15 +69,20 @@ struct tt_dirstate {
 	 * while none waits. */
 	struct tt_queue *q;
 
-	uint64_t records; /* completed */
 	uint64_t decoded; /* decoded, or reported as ciphertext */
 	uint64_t bytes;
 
+	/* record layer: records completed (what is read of it is whether
+	 * there was one) */
+	uint32_t records;
 	/* handshake reassembly */
 	uint32_t hlen, hcap;
 	uint32_t hskip; /* body bytes still to pass over of a message over
 			 * TT_HS_MSG_MAX */
 	uint32_t hs_msgs;
+	/* record layer, a stream joined mid-way: the bytes passed over
+	 * before the first record boundary (while seek: all so far) */
+	uint32_t skipped;
 
 	/* record layer: the record in progress's body length (at most
 	 * TT_RECORD_MAX, or 2^15 - 1 SSL 2.0-framed) and the bytes of it
@@ -100,6 +112,14 @@ struct tt_dirstate {
 	/* records no longer wait for the other direction (see
 	 * ahead_of_other in record.c): set when waiting is given up */
 	bool order_free;
+	/* record layer, a stream joined mid-way: its first record
+	 * boundary is not found yet (its bytes are scanned, not framed) */
+	bool seek;
+	/* joined after its handshake, the version unknown: an encrypted
+	 * handshake or alert record went this way, which proves TLS 1.2 or
+	 * older (TLS 1.3 sends every encrypted record as application
+	 * data) */
+	bool pre13_seen;
 
 	/* decryption (decoder/decrypt) */
 	uint8_t kstate;	 /* enum tt_kstate */
@@ -197,6 +217,19 @@ enum tt_phase {
 	TT_PHASE_FIRST = 0, /* the first handshake is in progress */
 	TT_PHASE_DONE,	    /* a handshake completed, none in progress */
 	TT_PHASE_RENEG,	    /* a renegotiation handshake is in progress */
+};
+
+/* How the connection was first seen. */
+enum tt_attach {
+	TT_ATTACH_NONE = 0, /* from its first bytes */
+	/* joined mid-stream (tt_conn_midstream), no record taken yet */
+	TT_ATTACH_PENDING,
+	/* joined mid-stream, its first record a hello in the clear: a new
+	 * connection, decoded as any */
+	TT_ATTACH_FRESH,
+	/* joined mid-stream after its handshake: established, its
+	 * handshake and keys unseen, its version unknown */
+	TT_ATTACH_JOINED,
 };
 
 /* The last renegotiation's state. */
@@ -313,6 +346,7 @@ struct tt_conn {
 	 * feed returns TT_PLAIN. */
 	uint8_t starttls;
 	bool plain;
+	uint8_t attach; /* enum tt_attach */
 };
 
 static inline uint16_t tt_conn_version(const struct tt_conn *c)
@@ -322,6 +356,15 @@ static inline uint16_t tt_conn_version(const struct tt_conn *c)
 static inline uint8_t tt_conn_role(const struct tt_conn *c)
 {
 	return __atomic_load_n(&c->role, __ATOMIC_RELAXED);
+}
+
+/* Whether the connection is known to be TLS 1.2 or older: by its
+ * version, or, joined after a handshake it did not see, by its records. */
+static inline bool tt_conn_pre13(const struct tt_conn *c)
+{
+	uint16_t v = tt_conn_version(c);
+	return v ? v < TT_V_TLS13
+		 : c->d[TT_IN].pre13_seen || c->d[TT_OUT].pre13_seen;
 }
 
 /* Handshake message i (< c->nmsg) of the summary's list. */

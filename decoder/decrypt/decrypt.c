@@ -465,6 +465,14 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 		kd->flags |= KD_ETM;
 }
 
+void tt_dec_unseen(struct tt_conn *c)
+{
+	if (keys_possible(c))
+		c->keys_missing = true;
+	stop(c, TT_IN);
+	stop(c, TT_OUT);
+}
+
 void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir)
 {
 	if (c->d[dir].kstate != TT_K_WAIT)

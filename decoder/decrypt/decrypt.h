@@ -46,6 +46,11 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir,
 /* ChangeCipherSpec in TLS <= 1.2: the direction's next records use the
  * keys of the handshake in progress. */
 void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir);
+/* A connection joined after its handshake (the process attached later):
+ * its secrets are found by a client random that went by unseen, so
+ * neither direction is decrypted; the keys count as missing when they
+ * could have come. */
+void tt_dec_unseen(struct tt_conn *c);
 /* Stops waiting for keys in dir (they are counted as missing); records
  * offered after are not opened. */
 void tt_dec_abandon(struct tt_conn *c, enum tt_dir dir);

@@ -48,6 +48,14 @@ void tt_conn_init(struct tt_conn *c)
 	c->client_cert = -1;
 }
 
+void tt_conn_midstream(struct tt_conn *c, enum tt_role role)
+{
+	c->attach = TT_ATTACH_PENDING;
+	c->d[TT_IN].seek = c->d[TT_OUT].seek = true;
+	if (role == TT_ROLE_CLIENT || role == TT_ROLE_SERVER)
+		__atomic_store_n(&c->role, (uint8_t)role, __ATOMIC_RELAXED);
+}
+
 static void qfree(struct tt_dirstate *d);
 
 void tt_conn_release(struct tt_conn *c)
@@ -57,7 +65,9 @@ void tt_conn_release(struct tt_conn *c)
 		tt_dir_zfree(d);
 		if (d->zstate == TT_Z_ON)
 			d->zstate = TT_Z_OFF; /* the stream is gone */
-		if (d->rbuf)
+		if (d->seek && d->sk)
+			d->dead = true; /* where a search had got to is gone */
+		else if (d->rbuf)
 			d->rskip = true; /* the copied part is gone */
 		if (d->v2_msg)
 			d->dead = true; /* so is the SSL 2.0 hello's */
@@ -146,9 +156,26 @@ bool tt_conn_follow(struct tt_conn *c, enum tt_dir dir, enum tt_first what,
 	return tt_stls_start(c, dir, what, g);
 }
 
-/* Whether the current record's body is ciphertext we cannot read. */
+/* Whether a record of a connection joined after its handshake is in the
+ * clear, by its bytes (any cipher adds bytes to what it protects): an
+ * alert record of one alert (2 bytes, level warning or fatal), a
+ * ChangeCipherSpec of its 1 byte.  p NULL: the body is still to come,
+ * and a record that may be in the clear is (its body is then kept). */
+static bool joined_plain(uint8_t type, const uint8_t *p, uint32_t n)
+{
+	if (type == TT_CT_ALERT && n == 2)
+		return !p || p[0] == TT_ALEVEL_WARNING ||
+		       p[0] == TT_ALEVEL_FATAL;
+	if (type == TT_CT_CHANGE_CIPHER_SPEC && n == 1)
+		return !p || p[0] == 1;
+	return false;
+}
+
+/* Whether a record's body (p, n bytes; p NULL while it is still to come)
+ * is ciphertext we cannot read. */
 static bool record_encrypted(const struct tt_conn *c,
-			     const struct tt_dirstate *d, uint8_t type)
+			     const struct tt_dirstate *d, uint8_t type,
+			     const uint8_t *p, uint32_t n)
 {
 	/* A NULL cipher: plaintext and a MAC, read as it is unless its
 	 * MAC is checked with the keys (decrypt.c) */
@@ -156,6 +183,8 @@ static bool record_encrypted(const struct tt_conn *c,
 		return false;
 	if (type == TT_CT_APPLICATION_DATA)
 		return true;
+	if (c->attach == TT_ATTACH_JOINED && joined_plain(type, p, n))
+		return false;
 	/* after the first CCS everything is encrypted in TLS <= 1.2, the
 	 * CCS of a renegotiation included */
 	return d->ccs && tt_conn_version(c) < TT_V_TLS13;
@@ -204,9 +233,13 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 	switch (type) {
 	case TT_CT_CHANGE_CIPHER_SPEC: {
 		/* Before ServerHello only TLS 1.3's middlebox-compatibility
-		 * CCS can come (RFC 8446 D.4); TLS 1.2 sends it later. */
+		 * CCS can come (RFC 8446 D.4); TLS 1.2 sends it later.  A
+		 * connection joined after its handshake (encrypted, version
+		 * unknown) sends one in the clear only in a handshake it
+		 * began while the process attached: taken as TLS 1.2's, its
+		 * next encrypted handshake record the Finished. */
 		uint16_t v = tt_conn_version(c);
-		bool tls13 = v == 0 || v >= TT_V_TLS13;
+		bool tls13 = v >= TT_V_TLS13 || (v == 0 && !d->ccs);
 		if (!tls13) {
 			d->ccs = true;
 			d->enc_hs_after_ccs = false;
@@ -220,7 +253,8 @@ static void record_plain(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 			tt_ev_bool(ev, "compatibility", TT_DEBUG, true);
 		tt_ev_send(em, ev);
 		if (!tls13) {
-			tt_dec_ccs(c, dir);
+			if (v) /* joined: no suite, no keys to make */
+				tt_dec_ccs(c, dir);
 			comp_epoch(c, dir);
 		}
 		break;
@@ -542,7 +576,7 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		d->order_free = true;
 	if (ahead_of_other(c, dir, type, p, n))
 		return STEP_WAIT_ORDER;
-	if (!p || record_encrypted(c, d, type)) {
+	if (!p || record_encrypted(c, d, type, p, n)) {
 		struct tt_opened o;
 		enum tt_dec_result r =
 			version_undecryptable(c)
@@ -588,7 +622,7 @@ static enum step record_body(struct tt_conn *c, enum tt_dir dir,
 		}
 		/* a NULL cipher whose keys never came is read as it is; one
 		 * whose MAC did not verify is not */
-		if (!p || record_encrypted(c, d, type) || c->dec_failed) {
+		if (!p || record_encrypted(c, d, type, p, n) || c->dec_failed) {
 			tt_sess_encrypted(c, dir, type, n, em);
 			d->decoded++;
 			return STEP_DONE;
@@ -688,6 +722,43 @@ static void give_up(struct tt_conn *c, unsigned mask, const struct tt_emit *em)
 		drain(c, mask, em);
 }
 
+/* c joined after its handshake: taken as established (both Finished
+ * gone by), each direction encrypted since a ChangeCipherSpec, keys
+ * missing, version unknown: the state of a TLS 1.2 connection whose
+ * handshake was seen without keys once it completed, so that what its
+ * records tell is inferred the same way (session.c).  Its records are
+ * encrypted unless their bytes prove otherwise (joined_plain). */
+static void join(struct tt_conn *c)
+{
+	c->attach = TT_ATTACH_JOINED;
+	c->phase = TT_PHASE_DONE;
+	for (int i = 0; i < 2; i++) {
+		c->fin[i] = true;
+		c->d[i].ccs = true;
+		c->d[i].enc_hs_after_ccs = true; /* its Finished went by */
+	}
+	tt_dec_unseen(c);
+}
+
+/* The first record of a connection joined mid-stream (body p, n bytes;
+ * NULL when not kept) says what it is: a hello in the clear, from the
+ * side that sends it, starts a new connection, decoded as any; anything
+ * else follows a handshake that went by before the attach. */
+static void attach_first(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
+			 const uint8_t *p, uint32_t n)
+{
+	enum tt_role from = tt_sender(c, dir);
+	/* msg_type, a 24-bit length, then the version: 3.0 to 3.4 */
+	if (hdr[0] == TT_CT_HANDSHAKE && p && n >= 6 && p[4] == 3 &&
+	    p[5] <= 4 &&
+	    ((p[0] == TT_HT_CLIENT_HELLO && from != TT_ROLE_SERVER) ||
+	     (p[0] == TT_HT_SERVER_HELLO && from != TT_ROLE_CLIENT))) {
+		c->attach = TT_ATTACH_FRESH;
+		return;
+	}
+	join(c);
+}
+
 /* A record whose bytes are complete. */
 static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 			const uint8_t *p, uint32_t n, const struct tt_emit *em)
@@ -706,6 +777,8 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		tt_ev_int(tev, "record_length", TT_TRACE, n);
 		tt_ev_send(em, tev);
 	}
+	if (__builtin_expect(c->attach == TT_ATTACH_PENDING, 0))
+		attach_first(c, dir, hdr, p, n);
 	bool behind = tt_conn_waiting(c);
 	enum step s = STEP_WAIT_KEYS;
 	if (!behind) {
@@ -732,6 +805,27 @@ static void take_record(struct tt_conn *c, enum tt_dir dir, const uint8_t *hdr,
 		drain(c, 0, em);
 }
 
+static void seek_pause(struct tt_conn *c, enum tt_dir dir,
+		       const struct tt_emit *em);
+
+/* Whether c was joined mid-stream and neither direction has found a
+ * record boundary: it is not known to be TLS at all. */
+static bool attach_unknown(const struct tt_conn *c)
+{
+	return c->attach == TT_ATTACH_PENDING && c->d[TT_IN].seek &&
+	       c->d[TT_OUT].seek;
+}
+
+/* c is not TLS (joined mid-stream, no record boundary found, and none
+ * can be now): nothing is said of it, and every feed returns TT_PLAIN,
+ * as for a followed cleartext protocol that never upgraded. */
+static void go_plain(struct tt_conn *c, const struct tt_emit *em)
+{
+	c->plain = true;
+	tt_dir_stop(c, TT_IN, NULL, NULL, em);
+	tt_dir_stop(c, TT_OUT, NULL, NULL, em);
+}
+
 void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 		  const char *detail, const struct tt_emit *em)
 {
@@ -739,6 +833,8 @@ void tt_conn_stop(struct tt_conn *c, enum tt_dir dir, const char *what,
 	 * now, so following ends (a debug line, no warning) */
 	if (tt_stls_following(c, dir))
 		tt_stls_stop(c, what, em);
+	if (attach_unknown(c))
+		go_plain(c, em);
 	if (c->plain)
 		return;
 	/* Records waiting for keys came before the bytes that stop the
@@ -753,6 +849,8 @@ void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
 {
 	if (tt_stls_following(c, dir))
 		tt_stls_stop(c, "bytes moved past the hooks", em);
+	if (attach_unknown(c))
+		go_plain(c, em);
 	if (c->bypass[dir] || c->plain)
 		return;
 	c->bypass[dir] = call;
@@ -777,12 +875,24 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 				? "still open at process exit, not upgraded"
 				: "the connection ended before an upgrade",
 			em);
+	unsigned ending = tt_end_final(ei) ? 3u : 1u << ei->dir;
+	/* joined mid-stream: the directions that end pause for good */
+	for (int i = 0; i < 2; i++)
+		if (ending >> i & 1)
+			seek_pause(c, (enum tt_dir)i, em);
+	/* joined mid-stream, and no record boundary found: not known to be
+	 * TLS */
+	if (attach_unknown(c))
+		go_plain(c, em);
 	/* never TLS: nothing to say of its end (following has said why it
 	 * stopped, at debug) */
 	if (c->plain)
 		return;
+	/* joined mid-stream, a boundary found, no record complete */
+	if (c->attach == TT_ATTACH_PENDING)
+		join(c);
 	/* Records still waiting for keys will not get them now. */
-	give_up(c, tt_end_final(ei) ? 3u : 1u << ei->dir, em);
+	give_up(c, ending, em);
 	tt_sess_end(c, ei, em);
 }
 
@@ -869,33 +979,12 @@ static tt_rc bad_header(struct tt_conn *c, enum tt_dir dir, size_t fed,
 	return TT_DECODE;
 }
 
-tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
-		   size_t n, const struct tt_emit *em)
+/* Frames dir's bytes p, n into records.  fed: the bytes of the caller's
+ * call (given back when they were not this stream's). */
+static tt_rc records(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		     size_t n, size_t fed, const struct tt_emit *em)
 {
-	if (__builtin_expect(c->plain, 0))
-		return TT_PLAIN;
 	struct tt_dirstate *d = &c->d[dir];
-	if (d->dead)
-		return TT_DECODE;
-	if (__builtin_expect(c->stls != NULL, 0)) {
-		/* cleartext first, then (the rest) TLS */
-		size_t clear = tt_stls_feed(c, dir, p, n, em);
-		if (c->plain)
-			return TT_PLAIN;
-		d->bytes += clear;
-		p += clear;
-		n -= clear;
-		if (n == 0)
-			return TT_OK;
-	}
-	/* the other direction made the connection SSL 2.0 after this
-	 * one's hello */
-	if (d->records > 0 && tt_conn_version(c) == TT_V_SSL2) {
-		ssl2_stop(c, dir, em);
-		return TT_DECODE;
-	}
-	d->bytes += n;
-	const size_t fed = n;
 	while (n > 0) {
 		if (!d->v2_msg && d->hdr_have < 5) {
 			/* A first record with the top bit set is SSL 2.0-
@@ -943,7 +1032,8 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			 * version while this record's bytes arrive; a record
 			 * that will wait behind others keeps its body */
 			d->rskip = !tt_conn_waiting(c) &&
-				   record_encrypted(c, d, d->rtype) &&
+				   record_encrypted(c, d, d->rtype, NULL,
+						    d->rlen) &&
 				   (version_undecryptable(c) ||
 				    !tt_dec_need_body(c, dir, d->rtype));
 		}
@@ -998,4 +1088,295 @@ tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 			return TT_DECODE;
 	}
 	return TT_OK;
+}
+
+/* ---- a stream joined mid-way (tt_conn_midstream) ----
+ *
+ * A direction's first bytes after the attach may fall anywhere in a
+ * record.  When they start a plausible header (header_ok, with a body of
+ * 1 byte or more), that is its first record, taken at once: the usual
+ * case, an idle connection's next read.  Else its first record is the
+ * first plausible header whose successor, 5 + its length on, is
+ * plausible too (a chain of two).  The bytes are scanned as they come,
+ * none kept but the last 4 (a header split across calls, held in d->hdr)
+ * and the candidates, plausible headers whose successor has not come
+ * yet: what lies between is ciphertext that could not be read anyway.
+ * Past SEEK_MAX bytes without a chain, or when the first SEEK_TEXT bytes
+ * are all text (TLS framing starts with a byte below 0x20: a cleartext
+ * protocol), the stream is not TLS. */
+#define SEEK_CANDS 32
+#define SEEK_MAX   (64u * 1024u)
+#define SEEK_TEXT  24u
+
+struct seek_cand {
+	uint32_t next; /* stream offset of its successor */
+	uint8_t hdr[5];
+	uint8_t body[2]; /* a body of 1 or 2 bytes (an alert, a CCS), */
+	bool has_body;	 /* when it came with the header */
+};
+
+/* A direction's search, made when its first bytes are no header. */
+struct tt_seek {
+	uint32_t at;   /* stream offset of the bytes held in d->hdr */
+	uint32_t text; /* leading bytes that are text, while all are */
+	bool binary;   /* one of them is not */
+	uint8_t n;     /* candidates, in stream order */
+	struct seek_cand cand[SEEK_CANDS];
+};
+
+static bool seek_plausible(const uint8_t *h)
+{
+	return header_ok(h, 5) && (h[3] | h[4]) != 0;
+}
+
+static bool is_text(uint8_t b)
+{
+	return (b >= 0x20 && b < 0x7f) || b == '\t' || b == '\n' || b == '\r';
+}
+
+/* What one call scans: the bytes held from the calls before (k of
+ * them, at h), then the call's own. */
+struct span {
+	const uint8_t *h, *p;
+	size_t k, n;
+};
+
+static uint8_t span_at(const struct span *v, size_t i)
+{
+	return i < v->k ? v->h[i] : v->p[i - v->k];
+}
+
+static void span_copy(const struct span *v, size_t i, uint8_t *out, size_t len)
+{
+	for (size_t j = 0; j < len; j++)
+		out[j] = span_at(v, i + j);
+}
+
+/* Frames the bytes of v from i on. */
+static tt_rc span_records(struct tt_conn *c, enum tt_dir dir,
+			  const struct span *v, size_t i, size_t fed,
+			  const struct tt_emit *em)
+{
+	if (i < v->k) {
+		tt_rc rc = records(c, dir, v->h + i, v->k - i, fed, em);
+		if (rc != TT_OK)
+			return rc;
+		i = v->k;
+	}
+	if (i - v->k == v->n)
+		return TT_OK;
+	return records(c, dir, v->p + (i - v->k), v->n - (i - v->k), fed, em);
+}
+
+/* dir's first record boundary is at stream offset off, the bytes before
+ * it passed over.  The record there is first, a chain's, taken from its
+ * header alone (its body went by; one of 1 or 2 bytes is kept), or the
+ * one whose header starts at byte i of v; the bytes of v from i on are
+ * framed. */
+static tt_rc seek_found(struct tt_conn *c, enum tt_dir dir, uint32_t off,
+			const struct seek_cand *first, const struct span *v,
+			size_t i, size_t fed, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	free(d->sk);
+	d->sk = NULL;
+	d->seek = false;
+	d->skipped = off;
+	struct tt_event *ev = tt_ev_begin(em, "resync", TT_DEBUG, dir);
+	tt_ev_int(ev, "skipped", TT_DEBUG, off);
+	tt_ev_send(em, ev);
+	if (first) {
+		uint32_t len = (uint32_t)(first->hdr[3] << 8 | first->hdr[4]);
+		uint8_t body[2];
+		const uint8_t *b = NULL;
+		if (first->has_body) {
+			b = first->body;
+		} else if (len <= 2 && i >= len) {
+			span_copy(v, i - len, body, len);
+			b = body;
+		}
+		take_record(c, dir, first->hdr, b, len, em);
+		if (d->dead)
+			return TT_DECODE;
+	}
+	return span_records(c, dir, v, i, fed, em);
+}
+
+/* dir's bytes are not TLS records: why says how it shows. */
+static tt_rc seek_fail(struct tt_conn *c, enum tt_dir dir, const char *why,
+		       const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	free(d->sk);
+	d->sk = NULL;
+	if (c->d[!dir].seek) {
+		/* nor, so far, the other direction's: not TLS */
+		go_plain(c, em);
+		return TT_PLAIN;
+	}
+	/* the other direction is: this one stops, saying why */
+	tt_conn_stop(c, dir, "no TLS record boundary", why, em);
+	return TT_DECODE;
+}
+
+/* A plausible header h at stream offset off (byte i of v) whose
+ * successor is still to come. */
+static void seek_add(struct tt_seek *s, uint32_t off, const uint8_t *h,
+		     const struct span *v, size_t i)
+{
+	if (s->n == SEEK_CANDS) {
+		/* those whose successor went by are done with */
+		uint8_t m = 0;
+		for (uint8_t j = 0; j < s->n; j++)
+			if (s->cand[j].next > off)
+				s->cand[m++] = s->cand[j];
+		s->n = m;
+		if (m == SEEK_CANDS)
+			return; /* full: a later chain will do */
+	}
+	struct seek_cand *e = &s->cand[s->n++];
+	uint32_t len = (uint32_t)(h[3] << 8 | h[4]);
+	e->next = off + 5 + len;
+	memcpy(e->hdr, h, 5);
+	e->has_body = len <= 2 && i + 5 + len <= v->k + v->n;
+	if (e->has_body)
+		span_copy(v, i + 5, e->body, len);
+}
+
+/* dir's stream pauses (the other direction's bytes came next, or dir
+ * ended) while it seeks: when its bytes so far end exactly where a
+ * candidate's record ends, that candidate is its first record.  Peers
+ * send whole records, and their bytes stop where one ends; a false
+ * header whose record ends exactly there is as unlikely as a false
+ * chain.  (A pause is where the other direction's bytes come, never
+ * where the caller's calls are cut: the events do not depend on the
+ * cuts.) */
+static void seek_pause(struct tt_conn *c, enum tt_dir dir,
+		       const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	struct tt_seek *s = d->sk;
+	if (!d->seek || d->dead || !s)
+		return;
+	uint32_t end = s->at + d->hdr_have;
+	for (uint8_t j = 0; j < s->n; j++) {
+		if (s->cand[j].next != end)
+			continue;
+		struct seek_cand first = s->cand[j];
+		uint32_t len = (uint32_t)(first.hdr[3] << 8 | first.hdr[4]);
+		uint8_t held[5];
+		memcpy(held, d->hdr, d->hdr_have);
+		struct span v = {held, NULL, d->hdr_have, 0};
+		d->hdr_have = 0;
+		(void)seek_found(c, dir, end - 5 - len, &first, &v, v.k, 0, em);
+		return;
+	}
+}
+
+/* Scans dir's bytes p, n for its first record boundary, and frames them
+ * from there once found. */
+static tt_rc seek(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		  size_t n, size_t fed, const struct tt_emit *em)
+{
+	struct tt_dirstate *d = &c->d[dir];
+	uint8_t held[5];
+	memcpy(held, d->hdr, d->hdr_have);
+	struct span v = {held, p, d->hdr_have, n};
+	size_t total = v.k + v.n;
+	d->hdr_have = 0;
+	struct tt_seek *s = d->sk;
+	if (!s) {
+		/* the direction's first bytes */
+		uint8_t h[5];
+		if (total < 5) {
+			span_copy(&v, 0, d->hdr, total);
+			d->hdr_have = (uint8_t)total;
+			d->skipped = (uint32_t)total;
+			return TT_OK;
+		}
+		span_copy(&v, 0, h, 5);
+		if (seek_plausible(h))
+			return seek_found(c, dir, 0, NULL, &v, 0, fed, em);
+		s = d->sk = calloc(1, sizeof(*s));
+		if (!s) {
+			tt_conn_stop(c, dir, "out of memory", NULL, em);
+			return c->plain ? TT_PLAIN : TT_DECODE;
+		}
+	}
+	d->skipped = s->at + (uint32_t)total; /* all seen, none framed */
+	/* a cleartext protocol: its first bytes are text */
+	for (uint32_t o = s->text; !s->binary && o < SEEK_TEXT; o++) {
+		if (o - s->at >= total)
+			break;
+		if (is_text(span_at(&v, o - s->at)))
+			s->text++;
+		else
+			s->binary = true;
+	}
+	if (!s->binary && s->text >= SEEK_TEXT)
+		return seek_fail(c, dir, "text: a cleartext protocol", em);
+	for (size_t i = 0; i + 5 <= total; i++) {
+		uint32_t off = s->at + (uint32_t)i;
+		if (off >= SEEK_MAX)
+			return seek_fail(c, dir,
+					 "none in the first 65536 bytes after "
+					 "the attach",
+					 em);
+		uint8_t h[5];
+		uint8_t t = span_at(&v, i);
+		if (t < TT_CT_CHANGE_CIPHER_SPEC || t > TT_CT_HEARTBEAT)
+			continue;
+		span_copy(&v, i, h, 5);
+		if (!seek_plausible(h))
+			continue;
+		for (uint8_t j = 0; j < s->n; j++) {
+			if (s->cand[j].next != off)
+				continue;
+			struct seek_cand first = s->cand[j];
+			uint32_t len =
+				(uint32_t)(first.hdr[3] << 8 | first.hdr[4]);
+			return seek_found(c, dir, off - 5 - len, &first, &v, i,
+					  fed, em);
+		}
+		seek_add(s, off, h, &v, i);
+	}
+	/* the last 4 bytes wait for those that complete their header */
+	size_t keep = total < 4 ? total : 4;
+	span_copy(&v, total - keep, d->hdr, keep);
+	d->hdr_have = (uint8_t)keep;
+	s->at += (uint32_t)(total - keep);
+	return TT_OK;
+}
+
+tt_rc tt_conn_feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
+		   size_t n, const struct tt_emit *em)
+{
+	if (__builtin_expect(c->plain, 0))
+		return TT_PLAIN;
+	struct tt_dirstate *d = &c->d[dir];
+	if (d->dead)
+		return TT_DECODE;
+	if (__builtin_expect(c->stls != NULL, 0)) {
+		/* cleartext first, then (the rest) TLS */
+		size_t clear = tt_stls_feed(c, dir, p, n, em);
+		if (c->plain)
+			return TT_PLAIN;
+		d->bytes += clear;
+		p += clear;
+		n -= clear;
+		if (n == 0)
+			return TT_OK;
+	}
+	/* the other direction made the connection SSL 2.0 after this
+	 * one's hello */
+	if (d->records > 0 && tt_conn_version(c) == TT_V_SSL2) {
+		ssl2_stop(c, dir, em);
+		return TT_DECODE;
+	}
+	d->bytes += n;
+	if (__builtin_expect(c->d[!dir].seek, 0) && n > 0)
+		seek_pause(c, (enum tt_dir) !dir, em);
+	if (__builtin_expect(d->seek, 0))
+		return seek(c, dir, p, n, n, em);
+	return records(c, dir, p, n, n, em);
 }

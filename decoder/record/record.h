@@ -12,6 +12,12 @@
 #include "starttls.h"
 
 void tt_conn_init(struct tt_conn *c);
+/* c joins a stream already under way (the process was attached after
+ * some of its bytes moved): call after tt_conn_init, before any feed.
+ * role: this process's side when the caller knows it (TT_ROLE_CLIENT /
+ * TT_ROLE_SERVER; the shim guesses it from the socket), or
+ * TT_ROLE_UNKNOWN. */
+void tt_conn_midstream(struct tt_conn *c, enum tt_role role);
 /* Frees buffers and wipes secrets; the connection may be fed again
  * after. */
 void tt_conn_release(struct tt_conn *c);

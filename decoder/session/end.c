@@ -95,7 +95,7 @@ static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
 	}
 	if (ei->how == TT_END_PEER_FIN && c->phase != TT_PHASE_FIRST &&
 	    !c->close_notify[TT_IN] && !c->enc_alert[TT_IN] &&
-	    tt_conn_version(c) < TT_V_TLS13 && tt_conn_version(c) != 0) {
+	    tt_conn_pre13(c)) {
 		c->diag_done = true;
 		tt_emit_diagnosis(
 			em, TT_IN, "closed_without_close_notify",
@@ -128,9 +128,18 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	if (c->starttls)
 		tt_ev_str(ev, "starttls", TT_INFO,
 			  tt_name_starttls(c->starttls));
+	if (c->attach) {
+		tt_ev_bool(ev, "attached", TT_INFO, true);
+		if (c->attach == TT_ATTACH_JOINED)
+			tt_ev_str(ev, "unseen", TT_INFO, "handshake");
+	}
 	tt_ev_int(ev, "duration_us", TT_INFO, ei->duration_us);
 	tt_ev_int(ev, "bytes_in", TT_INFO, (long long)c->d[TT_IN].bytes);
 	tt_ev_int(ev, "bytes_out", TT_INFO, (long long)c->d[TT_OUT].bytes);
+	if (c->d[TT_IN].skipped)
+		tt_ev_int(ev, "skipped_in", TT_INFO, c->d[TT_IN].skipped);
+	if (c->d[TT_OUT].skipped)
+		tt_ev_int(ev, "skipped_out", TT_INFO, c->d[TT_OUT].skipped);
 	tt_ev_int(ev, "handshake_messages", TT_INFO, c->nmsg);
 	tt_ev_list_begin(ev, "messages", TT_INFO);
 	for (uint8_t i = 0; i < c->nmsg; i++) {
@@ -182,10 +191,15 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	const char *keys = tt_conn_keys_outcome(c);
 	if (keys)
 		tt_ev_str(ev, "keys", TT_INFO, keys);
-	const char *note = keys && strcmp(keys, "missing") == 0 && c->ks &&
-					   c->ks->note
-				   ? c->ks->note(c->ks->ctx)
-				   : NULL;
+	const char *note = NULL;
+	if (keys && strcmp(keys, "missing") == 0) {
+		if (c->attach == TT_ATTACH_JOINED)
+			note = "the secrets were derived before the attach, "
+			       "in a handshake that went by unseen: without "
+			       "its client random none can be found";
+		else if (c->ks && c->ks->note)
+			note = c->ks->note(c->ks->ctx);
+	}
 	if (note)
 		tt_ev_str(ev, "keys_note", TT_DEBUG, note);
 	if (c->dec_records)

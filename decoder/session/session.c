@@ -406,6 +406,12 @@ static void encrypted_alert(struct tt_conn *c, enum tt_dir dir, uint32_t len,
 void tt_sess_encrypted(struct tt_conn *c, enum tt_dir dir, uint8_t type,
 		       uint32_t len, const struct tt_emit *em)
 {
+	/* joined after its handshake, the version unknown: TLS 1.3 sends
+	 * every encrypted record as application data, so an encrypted
+	 * handshake or alert record proves TLS 1.2 or older */
+	if (c->attach == TT_ATTACH_JOINED &&
+	    (type == TT_CT_HANDSHAKE || type == TT_CT_ALERT))
+		c->d[dir].pre13_seen = true;
 	switch (type) {
 	case TT_CT_HANDSHAKE:
 		encrypted_hs(c, dir, len, em);

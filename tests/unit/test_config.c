@@ -700,10 +700,10 @@ static void test_several_bad_values(void **state)
 	"finished, handshake, handshake_bytes, heartbeat, hello_request, "     \
 	"hello_retry_request, hello_verify_request, io_bypass, key_update, "   \
 	"message_hash, new_connection_id, new_session_ticket, not_inflated, "  \
-	"record, renegotiation, request_connection_id, server_hello, "         \
-	"server_hello_done, server_key_exchange, ssl2_client_hello, "          \
-	"ssl2_server_hello, starttls, starttls_stop, summary, "                \
-	"supplemental_data"
+	"record, renegotiation, request_connection_id, resync, "               \
+	"server_hello, server_hello_done, server_key_exchange, "               \
+	"ssl2_client_hello, ssl2_server_hello, starttls, starttls_stop, "      \
+	"summary, supplemental_data"
 
 /* The names cfg's filter wants, in registry order, comma-separated. */
 static void wanted(const struct tt_config *cfg, char *out, size_t cap)

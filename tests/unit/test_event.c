@@ -695,7 +695,7 @@ static void test_names(void **state)
 static void test_registry(void **state)
 {
 	(void)state;
-	assert_int_equal(TT_EVENT_COUNT, 45);
+	assert_int_equal(TT_EVENT_COUNT, 46);
 	assert_string_equal(tt_event_name(TT_EVN_HANDSHAKE), "handshake");
 	assert_string_equal(tt_event_name(TT_EVN_SUMMARY), "summary");
 	assert_string_equal(tt_event_name(TT_EVN_DIAGNOSIS), "diagnosis");

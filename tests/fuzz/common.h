@@ -731,20 +731,21 @@ FZ_NOCOV FZ_UNUSED static size_t fz_fingerprint(const struct tt_conn *c,
 	       c->dec_unsupported, c->dec_nocrypto);
 	fz_put(&t, " comp=%u ch_comp=%u comp_used=%u infl=%u sh_count=%u",
 	       c->comp, c->ch_comp, c->comp_used, c->infl, c->sh_count);
-	fz_put(&t, " starttls=%u plain=%d following=%d%d", c->starttls,
-	       c->plain, tt_stls_following(c, TT_IN),
-	       tt_stls_following(c, TT_OUT));
+	fz_put(&t, " starttls=%u plain=%d following=%d%d attach=%u",
+	       c->starttls, c->plain, tt_stls_following(c, TT_IN),
+	       tt_stls_following(c, TT_OUT), c->attach);
 	for (int d = 0; d < 2; d++) {
 		const struct tt_dirstate *s = &c->d[d];
 		fz_put(&t,
 		       " | %s: dead=%d records=%llu decoded=%llu "
 		       "bytes=%llu hs_msgs=%u ccs=%d null_mac=%u kstate=%u "
-		       "enc_hs_after_ccs=%u",
+		       "enc_hs_after_ccs=%u seek=%d skipped=%u pre13=%d",
 		       tt_dir_name((enum tt_dir)d), s->dead,
 		       (unsigned long long)s->records,
 		       (unsigned long long)s->decoded,
 		       (unsigned long long)s->bytes, s->hs_msgs, s->ccs,
-		       s->null_mac, s->kstate, s->enc_hs_after_ccs);
+		       s->null_mac, s->kstate, s->enc_hs_after_ccs, s->seek,
+		       s->skipped, s->pre13_seen);
 	}
 	return t.n;
 }
@@ -911,9 +912,10 @@ FZ_NOCOV FZ_UNUSED static void fz_sink_quiet(struct fz_sink *k)
 }
 
 /* fz_on_event, but for the hash that runs cut differently compare: it
- * leaves out the summary's bytes_in or bytes_out of a direction that
- * stopped decoding (they count up to the end of the call that stopped
- * it, so they depend on the cuts).  The sink's conn must be set. */
+ * leaves out the summary's bytes_in or bytes_out (and skipped_in or
+ * skipped_out) of a direction that stopped decoding (they count up to
+ * the end of the call that stopped it, so they depend on the cuts).  The
+ * sink's conn must be set. */
 FZ_NOCOV FZ_UNUSED static void fz_on_event_cut(void *ctx, struct tt_event *ev)
 {
 	struct fz_sink *k = ctx;
@@ -926,9 +928,11 @@ FZ_NOCOV FZ_UNUSED static void fz_on_event_cut(void *ctx, struct tt_event *ev)
 	for (size_t i = 0; i < ev->nf; i++) {
 		struct tt_field *f = &ev->f[i];
 		saved[i] = f->v.i;
-		int d = strcmp(f->key, "bytes_in") == 0	   ? TT_IN
-			: strcmp(f->key, "bytes_out") == 0 ? TT_OUT
-							   : -1;
+		int d = strcmp(f->key, "bytes_in") == 0	     ? TT_IN
+			: strcmp(f->key, "bytes_out") == 0   ? TT_OUT
+			: strcmp(f->key, "skipped_in") == 0  ? TT_IN
+			: strcmp(f->key, "skipped_out") == 0 ? TT_OUT
+							     : -1;
 		if (d >= 0 && f->type == TT_FT_INT && k->conn->d[d].dead) {
 			f->v.i = -1;
 			masked = 1;

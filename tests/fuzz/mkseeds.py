@@ -6,7 +6,8 @@
 builds build/tools/mksteps (tests/fuzz/mksteps.c: mkcorpus plus the order
 of every write and the key logs), runs it into a temporary folder, and
 rewrites tests/fuzz/corpus/fuzz_{record,handshake,client_hello,
-certificate,certificate_request,decrypt,starttls}/ from what it wrote
+certificate,certificate_request,decrypt,starttls,midstream}/ from what
+it wrote
 (fuzz_starttls: cleartext sessions, then a real exchange; fuzz_dn,
 fuzz_keylog and fuzz_cbc, whose seeds are operations rather than
 exchanges, are left alone), or only the corpora of the targets named.
@@ -203,7 +204,7 @@ def build_mksteps():
 
 TARGETS = ["fuzz_record", "fuzz_handshake", "fuzz_client_hello",
            "fuzz_certificate", "fuzz_certificate_request", "fuzz_decrypt",
-           "fuzz_inflate", "fuzz_starttls"]
+           "fuzz_inflate", "fuzz_starttls", "fuzz_midstream"]
 
 
 def main():
@@ -257,6 +258,68 @@ def seeds_record(src):
         out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) +
                 join(segs))
     print("fuzz_record: %d seeds" % out.n)
+
+
+def stream_records(steps, from_server):
+    """One direction's records as (type, offset in that direction's
+    stream, body length)."""
+    data, off = b"", 0
+    while off < len(steps):
+        n = struct.unpack(">H", steps[off + 1:off + 3])[0]
+        if steps[off] & 1 == from_server:
+            data += steps[off + 3:off + 3 + n]
+        off += 3 + n
+    out, i = [], 0
+    while i + 5 <= len(data):
+        n = data[i + 3] << 8 | data[i + 4]
+        out.append((data[i], i, n))
+        i += 5 + n
+    return out
+
+
+def seeds_midstream(src):
+    # fuzz_midstream: flags, seed, the bytes of each direction that went
+    # by before the attach, then the writes as segments.  Real exchanges
+    # joined at their start (a new connection), after their handshake
+    # (at the first application-data record of each direction) and
+    # inside a record (the middle of the largest record before it); and
+    # cleartext that is not TLS.
+    out = Out("fuzz_midstream")
+
+    def put(name, flags, before, segs_or_steps):
+        out.put(name, u8(flags) + struct.pack(">I", seed_of(name)) +
+                u16(before[0]) + u16(before[1]) + segs_or_steps)
+
+    for i, scen in enumerate(("tls12_reneg_refused", "tls12_reneg_reset",
+                              "tls12_mtls_ca", "tls13_mtls_ca",
+                              "tls12_reneg")):
+        steps = read(src, "steps", scen)
+        recs = [stream_records(steps, fs) for fs in (0, 1)]
+        appdata = [next((o for t, o, n in r if t == 23), 0) for r in recs]
+        middle = []
+        for fs in (0, 1):
+            before = [(n, o) for t, o, n in recs[fs]
+                      if o < appdata[fs] and n > 8]
+            n, o = max(before) if before else (0, 0)
+            middle.append(o + 5 + n // 2)
+        for j, (where, before) in enumerate((("start", (0, 0)),
+                                             ("established", appdata),
+                                             ("mid_record", middle))):
+            view = "client" if (i + j) % 2 == 0 else "server"
+            flags = (1 if view == "client" else 0) | (2 if j != 1 else 0)
+            put("%s.%s.%s" % (scen, where, view), flags, before, steps)
+    http = [(0, b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+            (1, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")]
+    put("http.client", 3, (0, 0), join(http))
+    x, noise = 0x2545f491, bytearray()
+    for _ in range(6000):
+        x ^= (x << 13) & 0xffffffff
+        x ^= x >> 17
+        x ^= (x << 5) & 0xffffffff
+        noise.append(x >> 11 & 0xff)
+    put("noise.server", 2, (0, 0), join([(0, bytes(noise[:3000])),
+                                         (1, bytes(noise[3000:]))]))
+    print("fuzz_midstream: %d seeds" % out.n)
 
 
 def seeds_handshake(src):
@@ -946,6 +1009,7 @@ def make_seeds(src, targets):
         "fuzz_decrypt": seeds_decrypt,
         "fuzz_inflate": seeds_inflate,
         "fuzz_starttls": seeds_starttls,
+        "fuzz_midstream": seeds_midstream,
     }
     for t in targets:
         make[t](src)

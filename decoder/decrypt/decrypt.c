@@ -467,7 +467,10 @@ void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir)
 
 void tt_dec_unseen(struct tt_conn *c)
 {
-	if (keys_possible(c))
+	/* decrypting at all: the keys of a handshake before the attach are
+	 * missing, whether or not this process's library gives keys for
+	 * the connections made after it */
+	if (c->ks && c->ks->get)
 		c->keys_missing = true;
 	stop(c, TT_IN);
 	stop(c, TT_OUT);

@@ -48,8 +48,8 @@ void tt_dec_switch(struct tt_conn *c, enum tt_dir dir,
 void tt_dec_ccs(struct tt_conn *c, enum tt_dir dir);
 /* A connection joined after its handshake (the process attached later):
  * its secrets are found by a client random that went by unseen, so
- * neither direction is decrypted; the keys count as missing when they
- * could have come. */
+ * neither direction is decrypted; the keys count as missing whenever
+ * decryption is on. */
 void tt_dec_unseen(struct tt_conn *c);
 /* Stops waiting for keys in dir (they are counted as missing); records
  * offered after are not opened. */

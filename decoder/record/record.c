@@ -873,6 +873,8 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 			c,
 			ei->how == TT_END_EXIT
 				? "still open at process exit, not upgraded"
+			: ei->how == TT_END_DETACH
+				? "still open when tlstrace detached, not upgraded"
 				: "the connection ended before an upgrade",
 			em);
 	unsigned ending = tt_end_final(ei) ? 3u : 1u << ei->dir;

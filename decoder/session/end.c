@@ -88,8 +88,7 @@ static void end_diagnosis(struct tt_conn *c, const struct tt_end_info *ei,
 				"TLS 1.3, which has no renegotiation; or let "
 				"the client accept renegotiation");
 		} else {
-			tt_sess_reneg_refused(c, ei->dir,
-					      ei->how == TT_END_EXIT, em);
+			tt_sess_reneg_refused(c, ei->dir, ei->how, em);
 		}
 		return;
 	}
@@ -234,6 +233,9 @@ static void summary(struct tt_conn *c, const struct tt_end_info *ei,
 	case TT_END_EXIT:
 		ended = "open at process exit";
 		break;
+	case TT_END_DETACH:
+		ended = "open when tlstrace detached";
+		break;
 	default:
 		ended = "closed by this process";
 	}
@@ -249,7 +251,7 @@ void tt_sess_end(struct tt_conn *c, const struct tt_end_info *ei,
 		 const struct tt_emit *em)
 {
 	bool final = tt_end_final(ei);
-	if (!c->ended && ei->how != TT_END_EXIT) {
+	if (!c->ended && !tt_end_unseen(ei)) {
 		c->ended = true;
 		c->end_how = (uint8_t)ei->how;
 		c->end_errname = ei->errname;
@@ -312,7 +314,7 @@ void tt_sess_end(struct tt_conn *c, const struct tt_end_info *ei,
 		c->end_errname = ei->errname;
 		c->end_call = ei->call;
 	}
-	if (ei->how == TT_END_EXIT && !c->ended)
+	if (tt_end_unseen(ei) && !c->ended)
 		end_diagnosis(c, ei, em); /* what the end would have said */
 	if (final) {
 		if (c->end_how == TT_END_NONE)

@@ -214,8 +214,8 @@ static void alert_diagnosis(struct tt_conn *c, enum tt_dir dir, uint8_t desc,
 	tt_emit_diagnosis(em, dir, "fatal_alert_in_handshake", msg, f);
 }
 
-void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir, bool at_exit,
-			   const struct tt_emit *em)
+void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir,
+			   enum tt_end_how how, const struct tt_emit *em)
 {
 	if (c->diag_done)
 		return;
@@ -228,10 +228,16 @@ void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir, bool at_exit,
 			  "ended the connection with a fatal alert "
 			  "(OpenSSL-style): the server insists on a new "
 			  "handshake, usually to ask for a client certificate"
-		: at_exit
+		: how == TT_END_EXIT
 			? "the server asked to renegotiate (HelloRequest) and "
 			  "the client refused (no_renegotiation); the "
 			  "connection was still open when the process exited: "
+			  "the server wants a new handshake, usually to ask "
+			  "for a client certificate"
+		: how == TT_END_DETACH
+			? "the server asked to renegotiate (HelloRequest) and "
+			  "the client refused (no_renegotiation); the "
+			  "connection was still open when tlstrace detached: "
 			  "the server wants a new handshake, usually to ask "
 			  "for a client certificate"
 			: "the server asked to renegotiate (HelloRequest), the "
@@ -269,7 +275,7 @@ static void alert_noted(struct tt_conn *c, enum tt_dir dir, uint8_t level,
 	if (c->reneg == TT_RENEG_REFUSED &&
 	    c->reneg_initiator == TT_ROLE_SERVER &&
 	    tt_sender(c, dir) == TT_ROLE_SERVER)
-		tt_sess_reneg_refused(c, dir, false, em);
+		tt_sess_reneg_refused(c, dir, TT_END_NONE, em);
 	if (c->phase == TT_PHASE_RENEG) {
 		c->reneg = TT_RENEG_FAILED;
 		reneg_event(c, dir, "failed", inferred,

@@ -29,11 +29,6 @@ void tt_sess_cert_request(struct tt_conn *c, long long ca_count,
 			  const char *names, size_t names_len);
 void tt_sess_certificate(struct tt_conn *c, enum tt_dir dir, long long count,
 			 const struct tt_emit *em);
-/* The diagnosis of a renegotiation the server asked for and the client
- * refused (once per connection): with the server's fatal alert that
- * followed, else at the end (at_exit: still open at process exit). */
-void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir, bool at_exit,
-			   const struct tt_emit *em);
 /* A diagnosis event (level warn): code, a sentence, and the fix. */
 void tt_emit_diagnosis(const struct tt_emit *em, enum tt_dir dir,
 		       const char *code, const char *message, const char *fix);
@@ -46,7 +41,15 @@ enum tt_end_how {
 	TT_END_LOCAL_CLOSE, /* this process closed the socket */
 	TT_END_LOCAL_ABORT, /* closed with SO_LINGER {1, 0}: a reset */
 	TT_END_EXIT,	    /* still open at process exit */
+	TT_END_DETACH,	    /* still open when tlstrace detached */
 };
+
+/* Diagnoses a renegotiation the server asked for and the client
+ * refused (once per connection): with the server's fatal alert that
+ * followed, else at the end (how: TT_END_EXIT or TT_END_DETACH when the
+ * connection was still open then, else TT_END_NONE). */
+void tt_sess_reneg_refused(struct tt_conn *c, enum tt_dir dir,
+			   enum tt_end_how how, const struct tt_emit *em);
 
 struct tt_end_info {
 	enum tt_end_how how;
@@ -58,12 +61,19 @@ struct tt_end_info {
 	long long unread;	 /* bytes left unread at a local close */
 };
 
+/* Whether ei ends the trace of a connection that is still open (the
+ * process exits, or tlstrace detaches from it): its end is not seen. */
+static inline bool tt_end_unseen(const struct tt_end_info *ei)
+{
+	return ei->how == TT_END_EXIT || ei->how == TT_END_DETACH;
+}
+
 /* Whether ei ends the connection for good (close, abort, exit), rather
  * than one step of its end (a FIN, an error). */
 static inline bool tt_end_final(const struct tt_end_info *ei)
 {
 	return ei->how == TT_END_LOCAL_CLOSE || ei->how == TT_END_LOCAL_ABORT ||
-	       ei->how == TT_END_EXIT;
+	       ei->how == TT_END_EXIT || ei->how == TT_END_DETACH;
 }
 
 /* Writes connection_closed / connection_reset once, the diagnosis that

@@ -27,6 +27,10 @@ struct tt_fdent {
 	 * (tt_bypass_call, 0 = none) and how many bytes, reported when the
 	 * connection is recognised. */
 	uint8_t pend_call[2];
+	/* A socket already open when tlstrace attached to the process
+	 * (shim/attach.c): its first bytes are anywhere in the stream.
+	 * 0: not one; else 1 + this process's enum tt_role in it. */
+	uint8_t mid;
 	uint32_t pend_bytes[2];
 	struct tt_tconn *conn;
 };

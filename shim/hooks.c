@@ -9,6 +9,11 @@
  * only what the kernel filled or read: the return value says how many
  * bytes, the buffers are the ones the kernel just validated.  A failed
  * call's arguments are never looked at (they may be NULL or wild).
+ *
+ * Loaded into a running process by tlstrace -p, the hooks are reached
+ * through GOT entries (shim/got.c) rather than by symbol lookup; the
+ * calls that make a socket then also patch the objects loaded since
+ * (tt_got_refresh: a flag test when the library was preloaded).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +25,7 @@
 #include <unistd.h>
 
 #include "fdtable.h"
+#include "got.h"
 #include "log.h"
 #include "real.h"
 #include "trace.h"
@@ -467,6 +473,7 @@ HOOK int fcntl64(int fd, int cmd, ...)
 
 HOOK int socket(int domain, int type, int protocol)
 {
+	tt_got_refresh();
 	int r = REAL(socket)(domain, type, protocol);
 	if (r >= 0)
 		tt_trace_newfd_as(r, tt_trace_socket_kind(domain, type));
@@ -506,6 +513,7 @@ HOOK int pipe2(int fds[2], int flags)
 
 HOOK int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
+	tt_got_refresh();
 	int r = REAL(connect)(fd, addr, alen);
 	/* a failed connect (EISCONN, EALREADY...) leaves the socket as it
 	 * was; only a new connection starts a new stream */
@@ -522,6 +530,7 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 
 HOOK int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
+	tt_got_refresh();
 	int r = REAL(accept)(fd, addr, alen);
 	if (r >= 0)
 		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd));
@@ -530,6 +539,7 @@ HOOK int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 
 HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
+	tt_got_refresh();
 	int r = REAL(accept4)(fd, addr, alen, flags);
 	if (r >= 0)
 		tt_trace_newfd_as(r, tt_trace_accepted_kind(fd));

@@ -631,7 +631,10 @@ static int mem_string(pid_t tid, uint64_t at, char *out, size_t cap)
  * no glibc lock is held across one of these (malloc's and the loader's
  * locks are futexes, and neither malloc nor the loader waits in these
  * calls), so dlopen can run in a thread caught there.  futex is not one:
- * a thread waiting for a lock may hold another. */
+ * a thread waiting for a lock may hold another.  restart_syscall is one:
+ * it resumes a wait with a timeout that a stop cut short (a sleep, poll,
+ * or a futex wait with a timeout, which glibc's own locks never use), as
+ * after an earlier attach or a SIGSTOP of a sleeping thread. */
 static int waiting_call(long nr)
 {
 	switch (nr) {
@@ -660,6 +663,7 @@ static int waiting_call(long nr)
 	case SYS_rt_sigtimedwait:
 	case SYS_msgrcv:
 	case SYS_mq_timedreceive:
+	case SYS_restart_syscall:
 		return 1;
 	}
 	return 0;

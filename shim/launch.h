@@ -3,8 +3,10 @@
 #ifndef TT_LAUNCH_H
 #define TT_LAUNCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum {
 	EXIT_USAGE = 2,
@@ -13,9 +15,12 @@ enum {
 	EXIT_NOT_FOUND = 127,
 };
 
-#define USAGE_LINE                                                                      \
-	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]\n" \
-	"                [-K|--no-keylog] [-w FILE] [--pcap FILE] [--] COMMAND [ARG...]\n"
+#define USAGE_LINE                                                                         \
+	"usage: tlstrace [-o FILE] [-l LEVEL] [-f text|json] [-e EVENTS] [-k KEYLOG]\n"    \
+	"                [-K|--no-keylog] [-w FILE] [--pcap FILE] [--] COMMAND [ARG...]\n" \
+	"       tlstrace -p PID [-p PID...] [-o FILE] [-l LEVEL] [-f text|json]\n"         \
+	"                [-e EVENTS] [-k KEYLOG] [-w FILE] [--pcap FILE] [--seccomp-ok]\n" \
+	"       tlstrace --detach PID\n"
 
 /* launch_common.c */
 /* One stderr line, "tlstrace: " and the message, in one write(). */
@@ -70,6 +75,24 @@ void warn_unseen(const char *name);
 /* What the file at @path is (no `#!` script is followed): a statically
  * linked program, a Go program, or neither (also when it does not parse). */
 enum unseen elf_unseen(const char *path);
+
+/* launch_attach.c */
+/* What tlstrace -p hands the library (NULL: not given; paths absolute). */
+struct attach_opts {
+	const char *lib;
+	const char *log, *level, *format, *events;
+	const char *keylog, *keylog_out, *pcap;
+	bool seccomp_ok;
+};
+/* Attaches to each of pids, waits until interrupted or until none is
+ * left, detaches, and exits: 0, or EXIT_FAIL when no process could be
+ * attached or one could not be detached. */
+_Noreturn void attach_run(const pid_t *pids, size_t n,
+			  const struct attach_opts *o);
+/* tlstrace --detach PID: exits 0 when detached, else EXIT_FAIL. */
+_Noreturn void detach_run(pid_t pid, const struct attach_opts *o);
+/* The settings of o as the block tlstrace_attach takes (attach.h). */
+void attach_settings(const struct attach_opts *o);
 
 /* launch_run.c */
 /* Runs cmd as tlstrace's child, forwarding signals, and leaves the way it

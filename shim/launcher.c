@@ -20,6 +20,9 @@
  * COMMAND whose TLS cannot be seen; launch_common.c has what they all
  * use.
  *
+ * With -p PID it runs nothing: launch_attach.c attaches to PID, a
+ * process that is already running, and detaches when interrupted.
+ *
  * Exit statuses of tlstrace's own: 2 for a usage error, 125 when it fails
  * (no library, -K cannot make its key log, fork failed), 126 when COMMAND
  * cannot be executed, 127 when it is not found (as env(1) and shells do).
@@ -71,6 +74,14 @@ static void usage(void)
 	      "             pid) as a pcapng capture that carries its own secrets:\n"
 	      "             Wireshark and tshark decrypt it with no key file\n"
 	      "             (TLSTRACE_PCAP)\n"
+	      "  -p PID     attach to the running process PID instead (repeat for\n"
+	      "             several) and trace it until interrupted, then detach;\n"
+	      "             the -o file is opened by tlstrace, the -k, -w and --pcap\n"
+	      "             files by that process\n"
+	      "  --detach PID\n"
+	      "             detach the tlstrace attached to PID (from elsewhere)\n"
+	      "  --seccomp-ok\n"
+	      "             attach to a process that runs under a seccomp filter\n"
 	      "  -h, --help print this help\n"
 	      "  --version  print the version\n"
 	      "\n"
@@ -211,20 +222,38 @@ static void set_preload(const char *lib)
 	free(val);
 }
 
+/* A process id given to option opt, or a usage error. */
+static pid_t pid_arg(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX) {
+		say("%s %s: PID is a process id", opt, s);
+		usage_error();
+	}
+	return (pid_t)v;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const levels[] = {
 		"error", "warn", "info", "debug", "trace", NULL,
 	};
 	static const char *const formats[] = {"text", "json", NULL};
-	enum { OPT_NO_KEYLOG = 256, OPT_PCAP };
+	enum { OPT_NO_KEYLOG = 256, OPT_PCAP, OPT_DETACH, OPT_SECCOMP_OK };
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"no-keylog", no_argument, NULL, OPT_NO_KEYLOG},
 		{"pcap", required_argument, NULL, OPT_PCAP},
+		{"detach", required_argument, NULL, OPT_DETACH},
+		{"seccomp-ok", no_argument, NULL, OPT_SECCOMP_OK},
 		{NULL, 0, NULL, 0},
 	};
+	pid_t *pids = NULL, detach_pid = 0;
+	size_t npids = 0;
+	int seccomp_ok = 0;
 	const char *log = NULL, *level = NULL, *format = NULL, *keylog = NULL;
 	const char *keylog_out = NULL, *events = NULL, *pcap = NULL;
 	int private_keys = 0, no_keylog = 0;
@@ -235,7 +264,7 @@ int main(int argc, char **argv)
 	/* '+': COMMAND's own options are not ours (`tlstrace curl -v`).
 	 * ':': we word the errors ourselves. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:o:l:f:e:k:Kw:h", longopts,
+	while ((c = getopt_long(argc, argv, "+:o:l:f:e:k:Kw:p:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -265,6 +294,20 @@ int main(int argc, char **argv)
 		case OPT_PCAP:
 			pcap = optarg;
 			break;
+		case 'p':
+			pids = realloc(pids, (npids + 1) * sizeof(*pids));
+			if (!pids) {
+				say("out of memory");
+				exit(EXIT_FAIL);
+			}
+			pids[npids++] = pid_arg("-p", optarg);
+			break;
+		case OPT_DETACH:
+			detach_pid = pid_arg("--detach", optarg);
+			break;
+		case OPT_SECCOMP_OK:
+			seccomp_ok = 1;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -282,7 +325,25 @@ int main(int argc, char **argv)
 			usage_error();
 		}
 	}
-	if (optind >= argc) {
+	if ((npids || detach_pid) && optind < argc) {
+		say("-p and --detach take no COMMAND: they trace a process "
+		    "that is running");
+		usage_error();
+	}
+	if (npids && detach_pid) {
+		say("-p and --detach cannot be used together");
+		usage_error();
+	}
+	if ((npids || detach_pid) && (private_keys || no_keylog)) {
+		say("-K and --no-keylog are for a COMMAND tlstrace starts: a "
+		    "running process's environment cannot be changed");
+		usage_error();
+	}
+	if (seccomp_ok && !npids && !detach_pid) {
+		say("--seccomp-ok goes with -p or --detach");
+		usage_error();
+	}
+	if (optind >= argc && !npids && !detach_pid) {
 		say("no COMMAND given");
 		usage_error();
 	}
@@ -309,6 +370,31 @@ int main(int argc, char **argv)
 	}
 
 	lib = find_lib(argv[0]);
+	if (npids || detach_pid) {
+		struct attach_opts ao = {
+			.lib = lib,
+			.level = level,
+			.format = format,
+			.events = events,
+			.seccomp_ok = seccomp_ok,
+		};
+		/* paths are opened by the process, whatever its directory */
+		if (log &&
+		    (strcmp(log, "stderr") == 0 || strcmp(log, "syslog") == 0 ||
+		     strncmp(log, "syslog:", 7) == 0))
+			ao.log = log;
+		else if (log)
+			ao.log = absolute("o", log);
+		if (keylog)
+			ao.keylog = absolute("k", keylog);
+		if (keylog_out)
+			ao.keylog_out = absolute("w", keylog_out);
+		if (pcap)
+			ao.pcap = absolute("-pcap", pcap);
+		if (detach_pid)
+			detach_run(detach_pid, &ao);
+		attach_run(pids, npids, &ao);
+	}
 	set_preload(lib);
 	free(lib);
 	if (log) {

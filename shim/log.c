@@ -325,6 +325,34 @@ void tt_log_init(void)
 		take_stderr();
 }
 
+/* Descriptors handed over by tlstrace -p (shim/attach.c): its stderr
+ * stands for the process's, and the log file it opened. */
+static int given_log = -1;
+
+void tt_log_given(int err_fd, int log_fd)
+{
+	if (err_fd >= 0 && err.fd < 0)
+		sink_set(&err, err_fd);
+	given_log = log_fd;
+}
+
+/* Every sink (and adopted descriptor) becomes the null device, at the
+ * same number: a line still being written by another thread goes
+ * nowhere, never into a file the program opens later at that number,
+ * and whoever reads the other end (tlstrace -p's terminal or pipe) is
+ * let go. */
+void tt_log_detach(void)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null < 0)
+		return;
+	int fds[TT_LOG_FDS_MAX];
+	size_t n = tt_log_fds(fds);
+	for (size_t i = 0; i < n; i++)
+		REAL(dup3)(null, fds[i], O_CLOEXEC);
+	REAL(close)(null);
+}
+
 /* Why an existing file must not be written, in why; false when it may:
  * a regular file (or, with fifo_ok, a FIFO) of this user with no group
  * or other permission bits, or the null device, which keeps nothing. */
@@ -446,7 +474,9 @@ bool tt_log_open(const struct tt_config *cfg)
 		return true;
 	case TT_SINK_FILE:
 		strcpy(log_path, cfg->path);
-		fd = tt_open_private(cfg->path, true, why, sizeof(why));
+		fd = given_log >= 0 ? given_log
+				    : tt_open_private(cfg->path, true, why,
+						      sizeof(why));
 		if (fd < 0) {
 			fail("open", cfg->path, errno, why);
 			return false;

@@ -17,6 +17,12 @@
 /* Takes the copy of fd 2 that every message of tlstrace goes to (called
  * first when the library loads; idempotent). */
 void tt_log_init(void);
+/* tlstrace -p: err_fd (its stderr) is the stderr sink, and log_fd the
+ * file of a TLSTRACE_LOG file sink, instead of opening it (-1: none).
+ * Before tt_log_init and tt_log_open. */
+void tt_log_given(int err_fd, int log_fd);
+/* Detaching: every descriptor of the log is pointed at /dev/null. */
+void tt_log_detach(void);
 /* Opens the sink.  On failure writes one line on stderr and returns false:
  * tracing is then off for this process. */
 bool tt_log_open(const struct tt_config *cfg);

@@ -498,7 +498,7 @@ void tt_tconn_fork_child(void)
 	}
 }
 
-void tt_tconn_exit(void)
+void tt_tconn_exit(enum tt_end_how how)
 {
 	pthread_mutex_lock(&pool_lock);
 	struct tt_tconn *all = pool_all;
@@ -513,8 +513,8 @@ void tt_tconn_exit(void)
 			if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) &&
 			    !__atomic_load_n(&c->plain, __ATOMIC_ACQUIRE) &&
 			    c->gen == fork_gen) {
-				tt_tconn_end(c, c->fd, TT_END_EXIT, TT_OUT,
-					     NULL, NULL, 0);
+				tt_tconn_end(c, c->fd, how, TT_OUT, NULL, NULL,
+					     0);
 				/* summarised: a close after this (another
 				 * library's destructor) writes nothing more */
 				__atomic_store_n(&c->live, false,

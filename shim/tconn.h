@@ -132,10 +132,11 @@ struct tt_scratch *tt_scratch(void);
 void tt_tconn_init(const struct tt_config *cfg);
 /* In the child after fork(): the locks as new, the new pid. */
 void tt_tconn_fork_child(void);
-/* Normal exit: an end and a summary for every connection still open.
+/* Normal exit (how TT_END_EXIT), or tlstrace -p detaching
+ * (TT_END_DETACH): an end and a summary for every connection still open.
  * Threads may still run, so a connection busy in another thread is
  * skipped. */
-void tt_tconn_exit(void);
+void tt_tconn_exit(enum tt_end_how how);
 
 /* A connection for fd, live, holding one reference (NULL when none can
  * be made). */

@@ -29,6 +29,13 @@ static __thread int here_fd = -1;
 
 static bool tracing;
 
+/* Whether this process is traced: from the start until the end, or from
+ * tlstrace -p's attach until its detach. */
+static inline bool on(void)
+{
+	return __atomic_load_n(&tracing, __ATOMIC_RELAXED);
+}
+
 static uint8_t classify(int fd)
 {
 	int type;
@@ -70,17 +77,27 @@ static struct tt_tconn *settle(int fd, struct tt_fdent *e, enum tt_dir dir,
 		return __atomic_load_n(&e->conn, __ATOMIC_ACQUIRE);
 	if (kind != TT_FD_CANDIDATE)
 		return NULL;
-	struct tt_first_guess g;
-	enum tt_first what = tt_conn_first(first, n, &g);
-	if (what == TT_FIRST_NONE) {
-		__atomic_store_n(&e->kind, TT_FD_PASS, __ATOMIC_RELEASE);
-		return NULL;
-	}
-	struct tt_tconn *c = tt_tconn_new(fd);
-	if (c && what != TT_FIRST_TLS &&
-	    !tt_conn_follow(&c->dec, dir, what, &g)) {
-		tt_tconn_free(c);
-		c = NULL;
+	struct tt_tconn *c;
+	uint8_t mid = __atomic_load_n(&e->mid, __ATOMIC_RELAXED);
+	if (mid) {
+		/* open before the attach: the decoder finds the records */
+		c = tt_tconn_new(fd);
+		if (c)
+			tt_conn_midstream(&c->dec, (enum tt_role)(mid - 1));
+	} else {
+		struct tt_first_guess g;
+		enum tt_first what = tt_conn_first(first, n, &g);
+		if (what == TT_FIRST_NONE) {
+			__atomic_store_n(&e->kind, TT_FD_PASS,
+					 __ATOMIC_RELEASE);
+			return NULL;
+		}
+		c = tt_tconn_new(fd);
+		if (c && what != TT_FIRST_TLS &&
+		    !tt_conn_follow(&c->dec, dir, what, &g)) {
+			tt_tconn_free(c);
+			c = NULL;
+		}
 	}
 	if (!c) {
 		__atomic_store_n(&e->kind, TT_FD_PASS, __ATOMIC_RELEASE);
@@ -294,7 +311,7 @@ static void feed(struct tt_tconn *c, struct tt_fdent *e, int fd,
  * taken.  release_traced undoes it. */
 static struct tt_tconn *take_traced(int fd, struct tt_scratch **sp)
 {
-	if (!tracing || tt_busy || fd < 0)
+	if (!on() || tt_busy || fd < 0)
 		return NULL;
 	struct tt_fdent *e = tt_fd_get(fd);
 	if (!e || tt_fd_kind(e) != TT_FD_TLS)
@@ -364,7 +381,7 @@ bool tt_trace_here_hello(int lib_fd, uint8_t *client_random, bool *server)
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 		  const struct iovec *iov, size_t iovcnt, size_t n)
 {
-	if (!tracing || !e || n == 0)
+	if (!on() || !e || n == 0)
 		return;
 	if (tt_busy) {
 		/* a signal handler doing I/O while this thread was inside
@@ -411,7 +428,7 @@ void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,
 void tt_trace_bypass(int fd, struct tt_fdent *e, enum tt_dir dir,
 		     enum tt_bypass_call call, ssize_t n)
 {
-	if (!tracing)
+	if (!on())
 		return;
 	int saved = errno;
 	bool busy = tt_busy;
@@ -449,6 +466,7 @@ static void detach(int fd, struct tt_fdent *e, bool closing)
 	struct tt_tconn *c =
 		__atomic_exchange_n(&e->conn, NULL, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&e->kind, TT_FD_UNKNOWN, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->mid, 0, __ATOMIC_RELAXED);
 	for (int d = 0; d < 2; d++) {
 		__atomic_store_n(&e->pend_call[d], 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&e->pend_bytes[d], 0, __ATOMIC_RELAXED);
@@ -489,7 +507,7 @@ static const char *errno_name(int err)
 void tt_trace_fail(int fd, struct tt_fdent *e, enum tt_dir dir, ssize_t r,
 		   size_t want, int err, const char *call)
 {
-	if (!tracing || tt_busy || tt_fd_kind(e) != TT_FD_TLS)
+	if (!on() || tt_busy || tt_fd_kind(e) != TT_FD_TLS)
 		return;
 	const char *name = r < 0 ? errno_name(err) : NULL;
 	bool fin = r == 0 && dir == TT_IN && want > 0;
@@ -648,40 +666,71 @@ static const char *get_env(const char *name)
 	return getenv(name);
 }
 
-void tt_trace_init(void)
+/* The library starts tracing, its settings read through get. */
+static void start(const char *(*get)(const char *name))
 {
-	static bool done;
 	static struct tt_config cfg;
-	if (done)
-		return;
-	done = true;
 	tt_busy = 1;
 	tt_real_bind();
 	tt_log_init();
-	tt_config_load(&cfg, get_env, tt_log_stderr);
+	tt_config_load(&cfg, get, tt_log_stderr);
 	tt_tconn_init(&cfg);
 	pthread_atfork(NULL, NULL, fork_child);
-	tracing = tt_log_open(&cfg);
-	if (tracing)
+	bool on = tt_log_open(&cfg);
+	if (on)
 		tt_pcap_init(&cfg);
 	/* no sink, no tracing: no key capture either (it costs the host) */
-	if (!tracing)
+	if (!on)
 		cfg.decrypt = false;
 	tt_keys_init(&cfg);
+	__atomic_store_n(&tracing, on, __ATOMIC_RELEASE);
 	tt_busy = 0;
 }
 
-__attribute__((constructor)) static void tt_ctor(void)
+void tt_trace_init(void)
 {
-	tt_trace_init();
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	start(get_env);
+}
+
+bool tt_trace_attach(const char *(*get)(const char *name))
+{
+	start(get);
+	return __atomic_load_n(&tracing, __ATOMIC_ACQUIRE);
+}
+
+void tt_trace_detach(void)
+{
+	__atomic_store_n(&tracing, false, __ATOMIC_RELEASE);
+	tt_busy = 1;
+	tt_tconn_exit(TT_END_DETACH);
+	tt_log_detach();
+	tt_busy = 0;
 }
 
 /* Normal exit: a summary for every connection still open. */
 __attribute__((destructor)) static void tt_dtor(void)
 {
-	if (!tracing || tt_busy)
+	if (!__atomic_load_n(&tracing, __ATOMIC_ACQUIRE) || tt_busy)
 		return;
 	tt_busy = 1;
-	tt_tconn_exit();
+	tt_tconn_exit(TT_END_EXIT);
 	tt_busy = 0;
+}
+
+void tt_trace_mark_open(int fd, enum tt_role role)
+{
+	struct tt_fdent *e = tt_fd_get(fd);
+	if (!e || !blank(e))
+		return;
+	/* mid before kind: settle reads kind (acquire), then mid */
+	__atomic_store_n(&e->mid, (uint8_t)(1 + role), __ATOMIC_RELAXED);
+	uint8_t expect = TT_FD_UNKNOWN;
+	if (!__atomic_compare_exchange_n(&e->kind, &expect, TT_FD_CANDIDATE,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		__atomic_store_n(&e->mid, 0, __ATOMIC_RELAXED);
 }

@@ -15,7 +15,19 @@
  * anything it calls are not traced. */
 extern __thread int tt_busy;
 
+/* Starts tracing with the settings of the environment (TLSTRACE_*), at
+ * load when preloaded. */
 void tt_trace_init(void);
+/* Starts tracing in a process tlstrace -p attached to, the settings read
+ * through get; whether it traces (a sink could be opened). */
+bool tt_trace_attach(const char *(*get)(const char *name));
+/* tlstrace -p detaches: tracing stops, every connection still open gets
+ * its end and summary, and the log's descriptors are let go. */
+void tt_trace_detach(void);
+/* The socket fd was open when tlstrace attached: its bytes are decoded
+ * from wherever they are in the stream (role: this process's side, or
+ * TT_ROLE_UNKNOWN when unknown). */
+void tt_trace_mark_open(int fd, enum tt_role role);
 
 /* Bytes moved by a successful call (n > 0). */
 void tt_trace_iov(int fd, struct tt_fdent *e, enum tt_dir dir,

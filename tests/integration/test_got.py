@@ -201,7 +201,8 @@ def check_tls():
 
 def check_exports():
     why = missing("readelf")
-    name = "got: the library exports exactly exports.map's global list, all functions"
+    name = ("got: the library exports exactly exports.map's global list, all functions "
+            "but tlstrace_info (the attach state tlstrace -p reads)")
     if why:
         skip(name, why)
         return
@@ -210,13 +211,16 @@ def check_exports():
     glob = text.split("global:")[1].split("local:")[0]
     listed = {n.strip() for n in glob.split(";") if n.strip()}
     r = run(["readelf", "--dyn-syms", "-W", LIB])
-    defined = set()
+    defined, data = set(), set()
     for line in r.stdout.decode().splitlines():
         f = line.split()
         # Num: Value Size Type Bind Vis Ndx Name
-        if len(f) >= 8 and f[6] != "UND" and f[4] in ("GLOBAL", "WEAK") and f[3] == "FUNC":
+        if len(f) >= 8 and f[6] != "UND" and f[4] in ("GLOBAL", "WEAK") and f[3] in ("FUNC",
+                                                                                  "OBJECT"):
             defined.add(f[7].split("@")[0])
-    ok(name, listed == defined and len(listed) > 40,
+            if f[3] == "OBJECT":
+                data.add(f[7].split("@")[0])
+    ok(name, listed == defined and len(listed) > 40 and data == {"tlstrace_info"},
        "listed, not exported: %s\nexported, not listed: %s"
        % (sorted(listed - defined), sorted(defined - listed)))
 

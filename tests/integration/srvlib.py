@@ -1,14 +1,18 @@
 """Real servers run from a temp dir for the integration tests: free
 loopback ports, a site folder the workers (www-data when run as root) can
 read, the environment that traces a server, and Apache httpd (mpm_event,
-mod_ssl) with one TLS 1.2 and one TLS 1.3 port.  test_servers.py loads
-them; test_apache.py renegotiates with one."""
+mod_ssl) and nginx (2 workers), each with one TLS 1.2 and one TLS 1.3
+port.  test_servers.py loads them; test_apache.py renegotiates with
+Apache; test_attach.py attaches to nginx's workers."""
 import glob
+import re
 import shutil
 import socket
+import urllib.request
 from tlslib import *
 from proclib import children, free_port, free_ports, listening, wait_until
 
+NGINX = "/usr/sbin/nginx"
 APACHE = "/usr/sbin/apache2"
 MODS = "/usr/lib/apache2/modules"
 WORKER_USER = "www-data"
@@ -195,3 +199,96 @@ class Apache(ServerDir):
             conns += f[2] == "0"
             status[f[3]] = status.get(f[3], 0) + 1
         return conns, reqs, status
+
+
+NGINX_CONF = """
+worker_processes 2;
+{user}
+pid {d}/nginx.pid;
+error_log {d}/error.log notice;
+events {{ worker_connections 1024; }}
+http {{
+    default_type application/octet-stream;
+    log_format conn '$server_port $remote_port $connection $connection_requests '
+                    '$status $body_bytes_sent';
+    access_log {d}/access.log conn;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    sendfile on;
+    ssl_certificate {certs}/server-chain.pem;
+    ssl_certificate_key {certs}/server.key;
+    server {{
+        listen 127.0.0.1:{p12} ssl;
+        ssl_protocols TLSv1.2;
+        root {d}/www;
+    }}
+    server {{
+        listen 127.0.0.1:{p13} ssl;
+        ssl_protocols TLSv1.3;
+        root {d}/www;
+    }}
+    server {{
+        listen 127.0.0.1:{pst};
+        location = /status {{ stub_status; }}
+        location / {{ root {d}/www; }}
+    }}
+}}
+"""
+
+
+class Nginx(ServerDir):
+    def __init__(self, name, big, traced_):
+        self.d = site_dir(name)
+        write_site(self.d, big)
+        os.makedirs(os.path.join(self.d, "tmp"))
+        self.p12, self.p13, self.pst = free_ports(3)
+        with open(os.path.join(self.d, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONF.format(d=self.d, certs=certs(), p12=self.p12, p13=self.p13,
+                                      pst=self.pst,
+                                      user="user %s;" % WORKER_USER if ROOT_USER else ""))
+        self.logpat = os.path.join(self.d, "nginx-%p.jsonl")
+        env = trace_env(self.logpat) if traced_ else None
+        self.plain = 0  # plain-HTTP connections the test made to pst
+        self.proc, self.out = spawn([NGINX, "-p", self.d + "/", "-c", self.d + "/nginx.conf",
+                                     "-e", self.d + "/error.log", "-g", "daemon off;"], env=env)
+        up = wait_until(lambda: (self.proc.poll() is not None)
+                        or all(listening(p) for p in (self.p12, self.p13, self.pst)), 15)
+        if self.proc.poll() is not None or not up:
+            raise RuntimeError("nginx did not start: %s %s" % (read_log(self.out)[-1500:],
+                                                               read_log(self.error_log)[-1500:]))
+        self.pid = self.proc.pid
+        wait_until(lambda: len(self.workers()) == 2, 10)
+
+    def get_plain(self, path):
+        self.plain += 1
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.pst, path), timeout=10) as r:
+            return r.status, r.read()
+
+    def accepts(self):
+        st, body = self.get_plain("/status")
+        m = re.search(rb"server accepts handled requests\s+(\d+)\s+(\d+)\s+(\d+)", body)
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+    def reload(self):
+        os.kill(self.pid, signal.SIGHUP)
+
+    def stop(self):
+        """SIGQUIT (graceful: workers finish and exit()), then by pid."""
+        kids = self.workers()
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGQUIT)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            stop(self.proc)
+        for k in kids:  # a worker left behind, if any (still an nginx)
+            try:
+                with open("/proc/%d/cmdline" % k, "rb") as f:
+                    if f.read().startswith(b"nginx"):
+                        os.kill(k, signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass
+        return self.proc.returncode

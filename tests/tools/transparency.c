@@ -4,8 +4,9 @@
  * bytes came back, an FNV-1a hash of the receive buffer.  A traced run
  * must print exactly what an untraced run prints.
  *
- *   transparency [--list] [CASE | PREFIX/ ...]
+ *   transparency [--wait] [--list] [CASE | PREFIX/ ...]
  *
+ * --wait: read one byte of stdin first (a tracer attaches meanwhile).
  * Cases are named KIND/CALL/VARIANT; with arguments, only the cases named
  * and those whose name starts with a PREFIX/ run (--list: their names).
  * Every case makes its own descriptors, of one kind:
@@ -914,6 +915,15 @@ static int selected(const char *name, char **arg, int n)
 
 int main(int argc, char **argv)
 {
+	/* --wait: start once a byte (or EOF) comes on stdin, for a tracer
+	 * that attaches to the running process first */
+	if (argc > 1 && strcmp(argv[1], "--wait") == 0) {
+		char b;
+		ssize_t r = read(0, &b, 1);
+		(void)r;
+		argv++;
+		argc--;
+	}
 	int list = argc > 1 && strcmp(argv[1], "--list") == 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));

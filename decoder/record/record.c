@@ -893,8 +893,13 @@ void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 	/* joined mid-stream, a boundary found, no record complete */
 	if (c->attach == TT_ATTACH_PENDING)
 		join(c);
-	/* Records still waiting for keys will not get them now. */
-	give_up(c, ending, em);
+	/* What waits, in both directions, went by before this step of the
+	 * end (a FIN or a reset read closes one direction only), and the
+	 * end's events are inferred from it: it is all given up now, both
+	 * directions together so that it comes out in wire order (a
+	 * client's Finished before the HelloRequest that followed it), as
+	 * it would have with no keys to wait for. */
+	give_up(c, 3u, em);
 	tt_sess_end(c, ei, em);
 }
 

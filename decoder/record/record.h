@@ -76,9 +76,10 @@ void tt_conn_bypass(struct tt_conn *c, enum tt_dir dir, const char *call,
 		    const struct tt_emit *em);
 
 /* The connection ended (or one step of its end: a FIN, then the close).
- * Records still waiting are reported, then connection_closed /
- * connection_reset once, the diagnosis that explains it, and at close
- * or exit the summary. */
+ * Records still waiting, in both directions (even at a step that ends
+ * one), are reported first, in wire order, as ciphertext when their keys
+ * did not come; then connection_closed / connection_reset once, the
+ * diagnosis that explains it, and at close or exit the summary. */
 void tt_conn_end(struct tt_conn *c, const struct tt_end_info *ei,
 		 const struct tt_emit *em);
 

@@ -203,6 +203,120 @@ static void test_keys_late_and_missing(void **state)
 	tlsgen_free(&r);
 }
 
+/* The IIS-style refusal (the server asks to renegotiate with a
+ * HelloRequest, the client refuses, the server resets), replayed as
+ * one side, a piece bytes at a time, with key source ks (NULL: none)
+ * whose keys never come, and ended by finish. */
+static void iis_replay(const struct tlsgen_result *r, int as_server,
+		       const struct tt_keysrc *ks, size_t piece,
+		       void (*finish)(struct tt_conn *, struct evlog *),
+		       struct evlog *l)
+{
+	struct tt_conn c;
+	tt_conn_init(&c);
+	c.ks = ks;
+	evlog_replay(r, as_server, &c, l, piece);
+	finish(&c, l);
+	tt_conn_release(&c);
+}
+
+/* Records that waited for keys which never came are given up at the
+ * connection's end (its first step included: a reset or a FIN read),
+ * in both directions and in wire order: the events, inferences and
+ * diagnosis are those of a replay with no key source at all, line for
+ * line, the summary's "keys":"missing" aside.  expect: every event, in
+ * order (NULL: not checked). */
+static void iis_keys_never(int as_server,
+			   void (*finish)(struct tt_conn *, struct evlog *),
+			   const char *expect)
+{
+	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
+				.client_sends_cert = 1,
+				.ca_names = TLSGEN_CA_LIST,
+				.renegotiate = 1,
+				.app_bytes = 64,
+				.client_refuses_reneg = 1,
+				.server_resets_on_refusal = 1};
+	struct tlsgen_result r;
+	run_ok(&o, &r);
+	struct testkeys k;
+	testkeys_init(&k, r.keylog, r.keylog_len);
+	k.hidden = true;
+	static const size_t pieces[] = {(size_t)-1, 1};
+	for (size_t i = 0; i < 2; i++) {
+		struct evlog none, never;
+		evlog_init(&none, TT_DEBUG);
+		evlog_init(&never, TT_DEBUG);
+		iis_replay(&r, as_server, NULL, pieces[i], finish, &none);
+		iis_replay(&r, as_server, &k.src, pieces[i], finish, &never);
+		static char a[8192], b[8192];
+		evlog_names_all(&none, a, sizeof(a));
+		evlog_names_all(&never, b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			fprintf(stderr,
+				"as %s\nno key source: %s\nkeys never:    %s\n",
+				as_server ? "server" : "client", a, b);
+		if (expect)
+			assert_string_equal(a, expect);
+		assert_string_equal(b, a);
+		assert_has(evlog_find(&never, "summary", NULL),
+			   "\"renegotiation\":\"refused\"");
+		assert_int_equal(none.n, never.n);
+		for (size_t j = 0; j < none.n; j++) {
+			const char *x = strstr(none.lines[j], "\"dir\":");
+			if (!strstr(x, "\"event\":\"summary\"")) {
+				assert_true(evlog_is(never.lines[j], x));
+				continue;
+			}
+			/* the summary: the same, with the keys' outcome */
+			const char *at = strstr(x, "\"renegotiations\":");
+			assert_non_null(at);
+			char want[4096];
+			snprintf(want, sizeof(want),
+				 "%.*s\"keys\":\"missing\",%s", (int)(at - x),
+				 x, at);
+			assert_true(evlog_is(never.lines[j], want));
+		}
+		evlog_free(&none);
+		evlog_free(&never);
+	}
+	tlsgen_free(&r);
+}
+
+/* As the client: the server's reset read, then the close. */
+static void test_keys_never_iis_client(void **state)
+{
+	(void)state;
+	iis_keys_never(0, evlog_reset_then_close,
+		       "out client_hello, in server_hello, in certificate, "
+		       "in server_key_exchange, in server_hello_done, "
+		       "out client_key_exchange, out change_cipher_spec, "
+		       "out finished, in new_session_ticket, "
+		       "in change_cipher_spec, in finished, "
+		       "in hello_request, in renegotiation, out alert, "
+		       "out renegotiation, in connection_reset, "
+		       "in diagnosis, out summary");
+	/* a FIN read instead, then the close */
+	iis_keys_never(0, evlog_fin_then_close, NULL);
+}
+
+/* As the server: its close with a zero linger (the reset). */
+static void test_keys_never_iis_server(void **state)
+{
+	(void)state;
+	iis_keys_never(1, evlog_abort,
+		       "in client_hello, out server_hello, out certificate, "
+		       "out server_key_exchange, out server_hello_done, "
+		       "in client_key_exchange, in change_cipher_spec, "
+		       "in finished, out new_session_ticket, "
+		       "out change_cipher_spec, out finished, "
+		       "out hello_request, out renegotiation, in alert, "
+		       "in renegotiation, out connection_reset, "
+		       "out diagnosis, out summary");
+	/* the client's reset read, then the close */
+	iis_keys_never(1, evlog_reset_then_close, NULL);
+}
+
 /* The server's CertificateRequest decrypted with both CA names, no
  * decode_error, and a summary saying keys were used. */
 static void decrypted_clean(const struct evlog *l, int as_server)
@@ -835,6 +949,8 @@ int main(void)
 		cmocka_unit_test(test_tls13_ccm),
 		cmocka_unit_test(test_tls13_no_ca_names),
 		cmocka_unit_test(test_keys_late_and_missing),
+		cmocka_unit_test(test_keys_never_iis_client),
+		cmocka_unit_test(test_keys_never_iis_server),
 		cmocka_unit_test(test_reader_ahead),
 		cmocka_unit_test(test_keys_far_behind),
 		cmocka_unit_test(test_wrong_keys),

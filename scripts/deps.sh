@@ -35,7 +35,8 @@ packages=(
 	nginx		# real servers under load (integration)
 	apache2
 	apache2-utils	# ab
-	golang-go	# a Go binary for the launcher's warning
+	golang-go	# a Go binary for the launcher's warning and tlstrace -p's refusal
+	musl-tools	# a program on another C library: tlstrace -p refuses it
 	postgresql-15	# STARTTLS integration: a real server (SSLRequest)
 	postgresql-client-15	# psql
 )

@@ -115,6 +115,59 @@ def test_s_server():
     stop(srv)
 
 
+# ---- 1b. a library loaded after the attach ----
+
+LATE_CLIENT = r'''
+import socket, sys
+sys.stdin.readline()  # attached meanwhile
+import ssl  # _ssl and libssl are loaded only now, after the attach
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t = ctx.wrap_socket(s, server_hostname="localhost")
+t.sendall(b"GET / HTTP/1.0\r\n\r\n")
+got = b""
+while True:
+    b = t.recv(65536)
+    if not b:
+        break
+    got += b
+print("page", got.split(b"\r\n")[0].decode(), flush=True)
+'''
+
+
+def test_late_library():
+    py = "/usr/bin/python3"
+    if missing(py):
+        skip("a library loaded after the attach", missing(py))
+        return
+    srv, port, sout = s_server(mtls_server_args(version="-tls1_3"))
+    cli, cout = spawn([py, "-c", LATE_CLIENT, str(port), cert("root.pem"), cert("client.pem"),
+                       cert("client.key")], stdin=subprocess.PIPE)
+    time.sleep(0.5)
+    with open("/proc/%d/maps" % cli.pid) as f:
+        before = "libssl" in f.read()
+    log = new_log(".jsonl")
+    t, tout, said = attach([cli.pid], log)
+    ok("python: attached before it loads libssl", said[0] is not None and not before,
+       "libssl loaded already: %s; %s" % (before, read_log(tout)))
+    cli.stdin.write(b"go\n")
+    cli.stdin.close()
+    let_exit(cli, 20)
+    try:
+        t.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        stop(t)
+    ok("python: got the page", "page HTTP/1.0 200 ok" in read_log(cout), read_log(cout)[-500:])
+    objs = parse_json_log(read_log(log), "python, libssl loaded after the attach")
+    crs = events(objs, "certificate_request")
+    ok("python, libssl loaded after the attach: the CertificateRequest decrypted, both CA "
+       "names", len(crs) == 1 and crs[0].get("decrypted") is True
+       and crs[0]["ca_names"] == [K_DOT, ROOTS], crs)
+    stop(srv)
+
+
 # ---- 2. nginx under ab ----
 
 def ab_load(port, n, keepalive):
@@ -126,7 +179,8 @@ def ab_load(port, n, keepalive):
 
 AB_FIG = {k: re.compile(p) for k, p in {
     "complete": r"Complete requests:\s+(\d+)", "failed": r"Failed requests:\s+(\d+)",
-    "non2xx": r"Non-2xx responses:\s+(\d+)", "len": r"Document Length:\s+(\d+)"}.items()}
+    "non2xx": r"Non-2xx responses:\s+(\d+)", "len": r"Document Length:\s+(\d+)",
+    "seconds": r"Time taken for tests:\s+([\d.]+)"}.items()}
 
 
 def ab_result(p, out, timeout=120):
@@ -146,8 +200,8 @@ def test_nginx():
     try:
         workers = ng.workers()
         log = new_log(".jsonl")
-        ka, kaout = ab_load(ng.p12, 40000, True)
-        nk, nkout = ab_load(ng.p12, 4000, False)
+        ka, kaout = ab_load(ng.p12, 80000, True)
+        nk, nkout = ab_load(ng.p12, 8000, False)
         # the load is under way: connections are open in both workers
         wait_until(lambda: count_requests(ng) >= 500, 30)
         t, tout, said = attach(workers, log)
@@ -155,14 +209,15 @@ def test_nginx():
            all(said) and ka.poll() is None and nk.poll() is None,
            "%s; ab running: %s %s" % (read_log(tout), ka.poll(), nk.poll()))
         time.sleep(2.0)
-        during = ka.poll() is None and nk.poll() is None
         rc = detach(t)
+        # both loads still running once tlstrace has detached and exited
+        during = ka.poll() is None and nk.poll() is None
         text = read_log(tout)
         ok("nginx: detached from both workers during the load",
            rc == 0 and during and all("detached from %d:" % w in text for w in workers),
            "rc %s, ab still running %s: %s" % (rc, during, text))
-        for name, (p, out), n in (("keep-alive", (ka, kaout), 40000),
-                                  ("one request per connection", (nk, nkout), 4000)):
+        for name, (p, out), n in (("keep-alive", (ka, kaout), 80000),
+                                  ("one request per connection", (nk, nkout), 8000)):
             rc, f, abtext = ab_result(p, out)
             print("# nginx ab %s: rc=%s %s" % (name, rc, f), flush=True)
             ok("nginx ab %s: %d requests, all 200, the same length" % (name, n),
@@ -352,6 +407,56 @@ def test_refusals():
     else:
         skip("refused: a static binary", "gcc -static: %s" % b.stderr[-200:])
 
+    # a Go program with cgo (dynamically linked, so not refused as static)
+    if shutil.which("go"):
+        d = os.path.join(tmpdir(), "gosrc")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "go.mod"), "w") as f:
+            f.write("module attachtest\n\ngo 1.19\n")
+        with open(os.path.join(d, "main.go"), "w") as f:
+            f.write('package main\n\nimport (\n\t"net"\n\t"os"\n)\n\n'
+                    'func main() {\n\t_, _ = net.LookupPort("tcp", "https")\n'
+                    '\tb := make([]byte, 1)\n\tos.Stdin.Read(b)\n}\n')
+        gobin = os.path.join(tmpdir(), "goprog")
+        env = {k: v for k, v in os.environ.items() if k not in ("GOFLAGS", "GOROOT")}
+        env.update(CGO_ENABLED="1", GOPROXY="off", GOTOOLCHAIN="local",
+                   GOCACHE=os.path.join(tmpdir(), "gocache"),
+                   GOPATH=os.path.join(tmpdir(), "gopath"), HOME=tmpdir())
+        b = subprocess.run(["go", "build", "-o", gobin, "."], cwd=d, env=env,
+                           capture_output=True, timeout=600)
+        if b.returncode == 0:
+            g = track(subprocess.Popen([gobin], stdin=subprocess.PIPE, start_new_session=True))
+            time.sleep(0.3)
+            good, err = refused(g.pid, r"cannot attach to %d: %d is a Go program" % (g.pid, g.pid))
+            ok("refused: a Go program (cgo, dynamically linked)", good, err)
+            stop(g)
+        else:
+            ok("refused: a Go program (cgo, dynamically linked)", False,
+               b.stderr.decode()[-500:])
+    else:
+        skip("refused: a Go program (cgo, dynamically linked)", missing("go"))
+
+    # a program on another C library (musl)
+    if shutil.which("musl-gcc"):
+        mus = os.path.join(tmpdir(), "musl_reader")
+        with open(mus + ".c", "w") as f:
+            f.write("#include <unistd.h>\nint main(void)\n{\n\tchar b;\n"
+                    "\treturn (int)read(0, &b, 1) < 0;\n}\n")
+        b = subprocess.run(["musl-gcc", "-O2", "-o", mus, mus + ".c"],
+                           capture_output=True, timeout=120)
+        if b.returncode == 0:
+            m = track(subprocess.Popen([mus], start_new_session=True,
+                                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL))
+            time.sleep(0.2)
+            good, err = refused(m.pid, r"cannot attach to %d: %d is statically linked, or not "
+                                r"on glibc" % (m.pid, m.pid))
+            ok("refused: a program on musl, not glibc", good, err)
+            stop(m)
+        else:
+            ok("refused: a program on musl, not glibc", False, b.stderr.decode()[-500:])
+    else:
+        skip("refused: a program on musl, not glibc", missing("musl-gcc"))
+
     if os.geteuid() == 0 and shutil.which("setpriv"):
         sl = track(subprocess.Popen(["sleep", "60"], start_new_session=True))
         good, err = refused(sl.pid, r"cannot attach to %d: .*uid 0" % sl.pid, user="65534")
@@ -372,6 +477,7 @@ import json
 certs()
 world_readable(tmpdir())  # nginx's workers run as www-data
 test_s_server()
+test_late_library()
 if missing(NGINX, "ab"):
     skip("nginx attached under ab", missing(NGINX, "ab"))
 else:

@@ -1,6 +1,6 @@
 /* The library in a process that is already running: tlstrace -p PID.
  *
- * tlstrace -p (shim/launch_attach.c, shim/launch_inject.c) stops one
+ * tlstrace -p (shim/launch_attach.c, shim/inject.c) stops one
  * thread of the process with ptrace and makes it call dlopen of this
  * library, then tlstrace_attach(block) with its settings; it then puts
  * the thread back as it was.  Loaded by dlopen, the library interposes
@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "got.h"
@@ -73,7 +75,9 @@ static bool block_take(const char *block)
 	return false;
 }
 
-/* The descriptors tlstrace -p hands over (see TT_ATTACH_SOCKET_VAR). */
+/* The descriptors tlstrace -p hands over (see TT_ATTACH_SOCKET_VAR).
+ * System calls of its own, not the program's functions (which an
+ * interposer of the program's would count). */
 static bool take_fds(const char *name, int *err_fd, int *log_fd)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -81,7 +85,8 @@ static bool take_fds(const char *name, int *err_fd, int *log_fd)
 	if (n == 0 || n + 1 > sizeof(a.sun_path))
 		return false;
 	memcpy(a.sun_path + 1, name, n);
-	int s = REAL(socket)(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int s = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+			     0);
 	if (s < 0)
 		return false;
 	struct timeval tv = {3, 0};
@@ -97,11 +102,11 @@ static bool take_fds(const char *name, int *err_fd, int *log_fd)
 			   .msg_control = u.b,
 			   .msg_controllen = sizeof(u.b)};
 	ssize_t r = -1;
-	if (REAL(connect)(s, (struct sockaddr *)&a,
-			  (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-				      1 + n)) == 0)
-		r = REAL(recvmsg)(s, &m, MSG_CMSG_CLOEXEC);
-	REAL(close)(s);
+	if (syscall(SYS_connect, s, (struct sockaddr *)&a,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				n)) == 0)
+		r = syscall(SYS_recvmsg, s, &m, MSG_CMSG_CLOEXEC);
+	syscall(SYS_close, s);
 	if (r <= 0)
 		return false;
 	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
@@ -164,19 +169,22 @@ static uint16_t tcp_port(int fd, bool *listening, bool *connected)
 	return port_of(&ss);
 }
 
-/* Whether port is listened on by some socket of this machine's network
- * namespace, from the kernel's tables (a listener this process does not
- * hold: a master process accepted and passed the socket on). */
-static bool listened_elsewhere(uint16_t port)
+/* The ports some socket of this machine's network namespace listens on,
+ * from the kernel's tables, read once per attach (a listener this
+ * process does not hold: a master process accepted and passed the socket
+ * on).  One bit per port. */
+static uint8_t listened[65536 / 8];
+
+static void read_listeners(void)
 {
 	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	memset(listened, 0, sizeof(listened));
 	for (size_t t = 0; t < 2; t++) {
 		int fd = open(tables[t], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		char buf[8192];
 		size_t have = 0;
-		bool found = false;
 		for (;;) {
 			ssize_t r = REAL(read)(fd, buf + have,
 					       sizeof(buf) - 1 - have);
@@ -199,8 +207,10 @@ static bool listened_elsewhere(uint16_t port)
 					char *st = strchr(end, ':');
 					st = st ? strchr(st, ' ') : NULL;
 					if (st && strncmp(st, " 0A", 3) == 0 &&
-					    p == port)
-						found = true;
+					    p < 65536)
+						listened[p / 8] |=
+							(uint8_t)(1u
+								  << (p % 8));
 				}
 				line = nl + 1;
 			}
@@ -210,10 +220,7 @@ static bool listened_elsewhere(uint16_t port)
 				have = 0; /* a line that long is no entry */
 		}
 		REAL(close)(fd);
-		if (found)
-			return true;
 	}
-	return false;
 }
 
 /* Marks the process's connected TCP sockets (see tt_trace_mark_open);
@@ -244,6 +251,8 @@ static int mark_open_sockets(void)
 		}
 	}
 	REAL(close)(dfd);
+	if (nfds)
+		read_listeners();
 	for (size_t i = 0; i < nfds; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -254,7 +263,7 @@ static int mark_open_sockets(void)
 		for (size_t j = 0; j < nlisten && !server; j++)
 			server = listen_ports[j] == port;
 		if (!server)
-			server = listened_elsewhere(port);
+			server = listened[port / 8] & (1u << (port % 8));
 		tt_trace_mark_open(open_fds[i],
 				   server ? TT_ROLE_SERVER : TT_ROLE_CLIENT);
 	}
@@ -262,6 +271,8 @@ static int mark_open_sockets(void)
 }
 
 /* ---- entry points ---- */
+
+static void fork_child(void);
 
 EXPORT int tlstrace_attach(const char *block)
 {
@@ -280,7 +291,7 @@ EXPORT int tlstrace_attach(const char *block)
 		errno = saved;
 		return rc;
 	}
-	tt_real_bind();
+	tt_real_bind_program();
 	int err_fd = -1, log_fd = -1;
 	if (!take_fds(block_get(TT_ATTACH_SOCKET_VAR), &err_fd, &log_fd)) {
 		if (err_fd >= 0)
@@ -303,6 +314,8 @@ EXPORT int tlstrace_attach(const char *block)
 	tlstrace_info.patched = (int32_t)patched;
 	const char *who = block_get(TT_ATTACHER_VAR);
 	tlstrace_info.attacher = who ? atoi(who) : 0;
+	/* after got.c's own handler, which frees its lock in the child */
+	pthread_atfork(NULL, NULL, fork_child);
 	__atomic_store_n(&tlstrace_info.state, TT_AS_ATTACHED,
 			 __ATOMIC_RELEASE);
 	if (why[0]) {
@@ -317,31 +330,70 @@ EXPORT int tlstrace_attach(const char *block)
 	return 0;
 }
 
+/* Puts the GOT entries back, again while objects being loaded or
+ * unloaded meanwhile make a pass give up (bounded: a slot left holds a
+ * hook that, tracing off, only passes the call on). */
+static void restore_all(void)
+{
+	size_t restored = 0, left = 0;
+	for (int i = 0; i < 50; i++) {
+		size_t l = 0;
+		restored += tt_got_restore(&l);
+		left += l;
+		if (!tt_got_held())
+			break;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
+	tlstrace_info.restored = (int32_t)restored;
+	tlstrace_info.left = (int32_t)left;
+	tlstrace_info.held = (int32_t)tt_got_held();
+}
+
+static void detach_now(void)
+{
+	restore_all();
+	tt_trace_detach();
+	__atomic_store_n(&tlstrace_info.state, TT_AS_DETACHED,
+			 __ATOMIC_RELEASE);
+}
+
 EXPORT int tlstrace_detach(void)
 {
 	int saved = errno;
 	if (__atomic_load_n(&tlstrace_info.state, __ATOMIC_ACQUIRE) !=
 	    TT_AS_ATTACHED)
 		return -TT_AE_NOT_ATTACHED;
-	size_t left = 0;
-	tlstrace_info.restored = (int32_t)tt_got_restore(&left);
-	tlstrace_info.left = (int32_t)left;
-	tt_trace_detach();
-	__atomic_store_n(&tlstrace_info.state, TT_AS_DETACHED,
-			 __ATOMIC_RELEASE);
+	detach_now();
 	errno = saved;
 	return 0;
 }
 
-/* Whether this library interposes by symbol lookup (preloaded, or
- * linked in): then the global definition of read is ours.  Loaded by
- * tlstrace -p's dlopen, it is libc's. */
+/* A process forked after the attach is not traced: tlstrace -p follows
+ * the processes it was given, and would never detach from this one.  Its
+ * connections are its parent's (no summary here), its copies of the
+ * log's descriptors become the null device. */
+static void fork_child(void)
+{
+	if (__atomic_load_n(&tlstrace_info.state, __ATOMIC_ACQUIRE) ==
+	    TT_AS_ATTACHED) {
+		int saved = errno;
+		detach_now();
+		errno = saved;
+	}
+}
+
+/* Whether this library is in the global scope (preloaded, linked in):
+ * then its definitions interpose, whatever comes before it.  Loaded by
+ * tlstrace -p's dlopen (RTLD_LOCAL), the main program's scope does not
+ * have it. */
 static bool interposing(void)
 {
-	Dl_info mine, global;
-	void *g = dlsym(RTLD_DEFAULT, "read");
-	return g && dladdr((void *)tlstrace_attach, &mine) &&
-	       dladdr(g, &global) && mine.dli_fbase == global.dli_fbase;
+	void *main = dlopen(NULL, RTLD_LAZY);
+	bool global = main && dlsym(main, TT_ATTACH_INFO) == &tlstrace_info;
+	if (main)
+		dlclose(main);
+	return global;
 }
 
 __attribute__((constructor)) static void tt_ctor(void)

@@ -35,8 +35,10 @@ struct tt_attach_info {
 	int32_t patched;  /* GOT entries pointed at the hooks */
 	int32_t sockets;  /* TCP sockets open at the attach */
 	int32_t restored; /* GOT entries put back at the detach */
-	int32_t left;	  /* of them, changed by someone else meanwhile:
-			   * left as they were */
+	int32_t left;	  /* changed by someone else meanwhile: left as
+			   * they were */
+	int32_t held;	  /* could not be put back (still pass through
+			   * the hooks, which do nothing more) */
 };
 
 /* What tlstrace_attach and tlstrace_detach return: 0, or one of these

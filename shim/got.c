@@ -1020,6 +1020,15 @@ size_t tt_got_restore(size_t *left_alone)
 	return p.done;
 }
 
+size_t tt_got_held(void)
+{
+	pthread_once(&fork_once, fork_register);
+	pthread_mutex_lock(&lock);
+	size_t n = nslots;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
 /* ---- Our hooks ---- */
 
 /* Exported, but no hooks: shim/hexfmt.c answers the per-byte

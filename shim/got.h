@@ -62,6 +62,10 @@ void tt_got_refresh(void);
  * changing under the call (it returns 0 then). */
 size_t tt_got_restore(size_t *left_alone);
 
+/* How many slots still hold our function and wait for a restore (0
+ * after a complete one). */
+size_t tt_got_held(void);
+
 /* The table of our hooks: every function this library exports (the
  * global list of shim/exports.map, as the linker applied it) but the
  * two that are no hooks (sprintf and __sprintf_chk, see got.c), each

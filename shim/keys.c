@@ -214,11 +214,22 @@ static bool store_put(const struct tt_keylog_entry *e, bool first)
 	return fresh;
 }
 
+/* Set when tlstrace -p detaches: the callbacks it left on the TLS
+ * libraries' objects still run (and still call the program's own), but
+ * what they hand over is neither kept nor exported. */
+static bool stopped;
+
 static void take_entry(struct tt_keylog_entry *e, bool first)
 {
-	if (store_put(e, first) && export_path[0])
+	if (!__atomic_load_n(&stopped, __ATOMIC_ACQUIRE) &&
+	    store_put(e, first) && export_path[0])
 		export_entry(e);
 	tt_wipe(e, sizeof(*e));
+}
+
+void tt_keys_stop(void)
+{
+	__atomic_store_n(&stopped, true, __ATOMIC_RELEASE);
 }
 
 static size_t store_get(const uint8_t *cr, enum tt_keylog_label l, uint8_t *out)

@@ -12,6 +12,9 @@
 #include "config.h"
 #include "conn.h"
 
+/* tlstrace -p detached: secrets handed over from now on are dropped
+ * (never kept, never exported). */
+void tt_keys_stop(void);
 /* Reads the configuration; loads nothing, opens nothing. */
 void tt_keys_init(const struct tt_config *cfg);
 /* Whether secrets are captured at all (decryption on). */

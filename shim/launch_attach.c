@@ -1,18 +1,21 @@
 /* tlstrace -p PID: trace a process that is already running, and
  * tlstrace --detach PID.
  *
- * For each PID: the injector (launch_inject.c) checks that it can be
+ * For each PID: the injector (inject.c) checks that it can be
  * attached (one line saying why not, the process untouched), stops one
  * of its threads for a few milliseconds, loads libtlstrace.so into it
  * and calls tlstrace_attach with the settings (shim/attach.h).  While
- * that call runs, a thread here hands the process this command's stderr
- * and the log file over an abstract unix socket: the process may run as
- * a user that could not open them.  Then tlstrace waits, as strace -p
- * does, until it is interrupted (SIGINT, SIGTERM, SIGHUP) or every
- * process has ended or been detached by someone else (tlstrace --detach),
- * and detaches from those still attached: tlstrace_detach, called the
- * same way, puts the processes' GOT entries back and writes the
- * summaries of what was traced.
+ * that call runs, a thread here hands the process the write end of a
+ * pipe that stands for this command's stderr, and the log file, over an
+ * abstract unix socket: the process may run as a user that could not
+ * open them.  Then tlstrace waits, as strace -p does, until it is
+ * interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT) or every process has
+ * ended, run another program or been detached by someone else (tlstrace
+ * --detach), and detaches from those still attached: tlstrace_detach,
+ * called the same way, puts the processes' GOT entries back and writes
+ * the summaries of what was traced.  A process stopped by job control is
+ * detached once it is continued.  The exit status is 0 when every
+ * attach and detach succeeded, else EXIT_FAIL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,9 +77,17 @@ static int open_log(const char *tmpl, pid_t pid, char *path, size_t cap)
 		return -1;
 	}
 	path[o] = 0;
+	/* a device or a socket is not opened at all (an open may have
+	 * effects of its own) */
+	struct stat pre;
+	if (lstat(path, &pre) == 0 && !S_ISREG(pre.st_mode) &&
+	    !S_ISFIFO(pre.st_mode)) {
+		say("-o %s: refusing it: not a regular file or FIFO", path);
+		return -1;
+	}
 	int fd = open(path,
 		      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			      O_NONBLOCK,
+			      O_NONBLOCK | O_NOCTTY,
 		      0600);
 	if (fd < 0) {
 		say("-o %s: %s", path, strerror(errno));
@@ -121,9 +132,13 @@ static void *hand_over(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		long left = 6000 - ((t.tv_sec - t0.tv_sec) * 1000 +
 				    (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0 ||
+		    (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
 			return NULL;
 		int s = accept4(h->lsock, NULL, NULL, SOCK_CLOEXEC);
+		if (s < 0 && errno != EINTR && errno != ECONNABORTED &&
+		    errno != EAGAIN)
+			return NULL; /* shut down: the attach is over */
 		if (s < 0)
 			continue;
 		struct ucred cr;
@@ -156,7 +171,91 @@ static void *hand_over(void *arg)
 	}
 }
 
+/* ---- the processes' stderr ----
+ *
+ * What the library says on stderr (and the log, with no -o) comes to
+ * this command's stderr through a pipe of its own: the process gets the
+ * pipe's write end (non-blocking: a line that does not fit is dropped and
+ * counted, never waited for), never this command's terminal or file
+ * itself, which it could read or keep. */
+
+static int relay_w = -1;
+static int relay_r = -1;
+static pthread_t relay_th;
+static bool relaying;
+
+static void *relay(void *arg)
+{
+	(void)arg;
+	char buf[16384];
+	ssize_t n;
+	while ((n = read(relay_r, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (ssize_t o = 0; o < n;) {
+			ssize_t w = write(2, buf + o, (size_t)(n - o));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			o += w;
+		}
+	}
+	return NULL;
+}
+
+static void relay_start(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		say("a pipe: %s", strerror(errno));
+		exit(EXIT_FAIL);
+	}
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	relay_r = p[0];
+	relay_w = p[1];
+	if (pthread_create(&relay_th, NULL, relay, NULL) != 0) {
+		say("a thread: %s", strerror(errno));
+		exit(EXIT_FAIL);
+	}
+	relaying = true;
+}
+
+/* Once the processes let their ends go (the detach, or their end): what
+ * is still in the pipe, for at most a second. */
+static void relay_finish(void)
+{
+	if (!relaying)
+		return;
+	close(relay_w);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	if (pthread_timedjoin_np(relay_th, NULL, &until) != 0)
+		pthread_cancel(relay_th);
+}
+
 /* ---- attach and detach ---- */
+
+/* Whether pid still runs (not gone, not a zombie). */
+static bool alive(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 
 struct target {
 	pid_t pid;
@@ -225,13 +324,21 @@ static bool attach_one(pid_t pid, const char *lib, const char *log, int flags)
 		/* the library is mapped there already */
 		int st = peek_info(pid, lib, &info);
 		const char *t = state_text(st);
+		if (st == TT_AS_ATTACHED && info.attacher > 0 &&
+		    !alive((pid_t)info.attacher)) {
+			say("cannot attach to %ld: the tlstrace -p that attached "
+			    "to it (pid %ld) is gone, and it is still traced: "
+			    "tlstrace --detach %ld first",
+			    (long)pid, (long)info.attacher, (long)pid);
+			return false;
+		}
 		if (t || st < 0) {
 			say("cannot attach to %ld: %s", (long)pid, t ? t : why);
 			return false;
 		}
 	}
 	struct handover h = {.lsock = -1, .pid = pid};
-	h.fds[h.n] = 2;
+	h.fds[h.n] = relay_w;
 	h.tags[h.n++] = 'E';
 	char path[4096];
 	bool file = log && strcmp(log, "stderr") != 0 &&
@@ -344,11 +451,12 @@ static bool detach_one(pid_t pid, const char *lib, int flags)
 	}
 	if (peek_info(pid, lib, &info) < 0)
 		memset(&info, 0, sizeof(info));
-	if (info.left)
+	if (info.left || info.held)
 		say("detached from %ld: %d GOT entries restored, %d left as "
-		    "they were (changed by someone else since); the process "
-		    "was stopped for %.3f ms",
-		    (long)pid, info.restored, info.left,
+		    "they were (changed by someone else since), %d could not "
+		    "be put back (they pass calls on, tracing nothing); the "
+		    "process was stopped for %.3f ms",
+		    (long)pid, info.restored, info.left, info.held,
 		    (double)stop_us / 1000.0);
 	else
 		say("detached from %ld: %d GOT entries restored; the process "
@@ -357,22 +465,6 @@ static bool detach_one(pid_t pid, const char *lib, int flags)
 	return true;
 }
 
-/* Whether pid still runs (not gone, not a zombie). */
-static bool alive(pid_t pid)
-{
-	char p[64], buf[512];
-	snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
-}
 
 void attach_settings(const struct attach_opts *o)
 {
@@ -390,6 +482,23 @@ void attach_settings(const struct attach_opts *o)
 	block_add("TLSTRACE_PCAP", o->pcap);
 }
 
+/* Whether pid is stopped by job control (its state T). */
+static bool stopped(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] == 'T';
+}
+
 _Noreturn void attach_run(const pid_t *pids, size_t n,
 			  const struct attach_opts *o)
 {
@@ -399,6 +508,7 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	/* blocked first: an interrupt during the attach detaches after it */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* a log reader that went away is no reason to die */
@@ -409,14 +519,19 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 		say("out of memory");
 		exit(EXIT_FAIL);
 	}
+	relay_start();
 	size_t live = 0;
+	int failed = 0;
 	for (size_t i = 0; i < n; i++) {
 		t[i].pid = pids[i];
 		t[i].attached = attach_one(pids[i], o->lib, o->log, flags);
 		live += t[i].attached;
+		failed += !t[i].attached;
 	}
-	if (!live)
+	if (!live) {
+		relay_finish();
 		exit(EXIT_FAIL);
+	}
 	struct timespec tick = {0, 200 * 1000 * 1000};
 	int sig = 0;
 	while (live && sig <= 0) {
@@ -425,26 +540,46 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 			if (!t[i].attached)
 				continue;
 			struct tt_attach_info info;
-			if (!alive(t[i].pid)) {
+			int st;
+			if (!alive(t[i].pid))
 				say("%ld has ended", (long)t[i].pid);
-			} else if (peek_info(t[i].pid, o->lib, &info) !=
-					   TT_AS_ATTACHED ||
-				   info.attacher != (int32_t)getpid()) {
+			else if ((st = peek_info(t[i].pid, o->lib, &info)) < 0)
+				say("%ld runs another program now (exec): "
+				    "tlstrace is not in it any more",
+				    (long)t[i].pid);
+			else if (st != TT_AS_ATTACHED ||
+				 info.attacher != (int32_t)getpid())
 				say("%ld was detached by another tlstrace",
 				    (long)t[i].pid);
-			} else {
+			else
 				continue;
-			}
 			t[i].attached = false;
 			live--;
 		}
 	}
-	int failed = 0;
-	for (size_t i = 0; i < n; i++)
-		if (t[i].attached && alive(t[i].pid) &&
-		    !detach_one(t[i].pid, o->lib, flags))
+	for (size_t i = 0; i < n; i++) {
+		if (!t[i].attached)
+			continue;
+		/* a process stopped by job control runs no injected call:
+		 * waited for (a second interrupt gives up) */
+		bool said = false;
+		while (alive(t[i].pid) && stopped(t[i].pid)) {
+			if (!said)
+				say("%ld is stopped: detaching once it is "
+				    "continued (kill -CONT %ld); interrupt "
+				    "again to leave it traced (then: tlstrace "
+				    "--detach %ld)",
+				    (long)t[i].pid, (long)t[i].pid,
+				    (long)t[i].pid);
+			said = true;
+			if (sigtimedwait(&set, NULL, &tick) > 0)
+				break;
+		}
+		if (alive(t[i].pid) && !detach_one(t[i].pid, o->lib, flags))
 			failed++;
+	}
 	free(t);
+	relay_finish();
 	exit(failed ? EXIT_FAIL : 0);
 }
 

@@ -343,6 +343,9 @@ void tt_log_given(int err_fd, int log_fd)
  * let go. */
 void tt_log_detach(void)
 {
+	/* a line still being written finds the null device and does not
+	 * open the log file again */
+	__atomic_store_n(&log_kind, TT_SINK_STDERR, __ATOMIC_RELEASE);
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null < 0)
 		return;
@@ -583,7 +586,8 @@ static bool still_ours(struct sink *k)
 	if (fstat(k->fd, &st) == 0 && st.st_dev == k->dev &&
 	    st.st_ino == k->ino)
 		return true;
-	if (k == &file && log_kind == TT_SINK_FILE) {
+	if (k == &file &&
+	    __atomic_load_n(&log_kind, __ATOMIC_ACQUIRE) == TT_SINK_FILE) {
 		char why[256];
 		int fd = tt_open_private(log_path, true, why, sizeof(why));
 		if (fd >= 0) {

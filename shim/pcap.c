@@ -332,6 +332,10 @@ static void check_file(void)
 	if (fd < 0 ||
 	    (fstat(fd, &st) == 0 && st.st_dev == pdev && st.st_ino == pino))
 		return;
+	/* off (tlstrace -p detached, the file is the null device now):
+	 * never opened again */
+	if (!__atomic_load_n(&tt_pcap_on, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&open_lock);
 	if (__atomic_load_n(&pfd, __ATOMIC_ACQUIRE) == fd) {
 		__atomic_store_n(&pfd, -1, __ATOMIC_RELEASE);

@@ -16,6 +16,11 @@
 
 /* Binds every pointer (idempotent, thread-safe). */
 void tt_real_bind(void);
+/* Binds them to what the program is bound to (its own scope's
+ * definitions): for the library loaded into a running process by
+ * tlstrace -p, where RTLD_NEXT would skip an interposer preloaded at the
+ * program's start. */
+void tt_real_bind_program(void);
 
 /* The real function, bound on first use if a hook runs before the
  * library's constructor (another library's constructor doing I/O). */

@@ -705,8 +705,10 @@ bool tt_trace_attach(const char *(*get)(const char *name))
 void tt_trace_detach(void)
 {
 	__atomic_store_n(&tracing, false, __ATOMIC_RELEASE);
+	tt_keys_stop();
 	tt_busy = 1;
 	tt_tconn_exit(TT_END_DETACH);
+	__atomic_store_n(&tt_pcap_on, false, __ATOMIC_RELEASE);
 	tt_log_detach();
 	tt_busy = 0;
 }

@@ -22,6 +22,7 @@ detaching from them.
 """
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -78,7 +79,8 @@ def json_lines(text):
 def test_s_server():
     srv, port, sout = s_server(mtls_server_args(version="-tls1_3"))
     log = new_log(".jsonl")
-    t, tout, said = attach([srv.pid], log)
+    keys = new_log(".keys")
+    t, tout, said = attach([srv.pid], log, ["-w", keys])
     ok("s_server: tlstrace -p says it attached", said[0] is not None, read_log(tout))
     r = mtls_client(port)
     ok("s_server: the mTLS client got the page", b"HTTP/1.0 200 ok" in r.stdout,
@@ -98,12 +100,16 @@ def test_s_server():
        rc == 0 and re.search(r"detached from %d: \d+ GOT entries restored" % srv.pid, text),
        "rc %s: %s" % (rc, text))
     before = read_log(log)
+    kbefore = read_log(keys)
     r = mtls_client(port)
     time.sleep(0.3)
     ok("s_server after the detach: still serving", b"HTTP/1.0 200 ok" in r.stdout,
        r.stdout[-500:])
     ok("s_server after the detach: nothing more logged", read_log(log) == before,
        read_log(log)[len(before):][:800])
+    ok("s_server: -w got the attached connection's 5 secrets, none after the detach",
+       len(kbefore.splitlines()) == 5 and read_log(keys) == kbefore,
+       "%d lines, then %d" % (len(kbefore.splitlines()), len(read_log(keys).splitlines())))
     ok("s_server after the detach: alive", srv.poll() is None)
     # attach again to a process detached before: refused, the process untouched
     r = run([BIN, "-p", str(srv.pid), "-f", "json"], timeout=20)
@@ -348,6 +354,149 @@ def test_transparency():
            % (mode, len(ref[1].splitlines())), got == ref, "\n".join(diff))
 
 
+# ---- 4b. living with the process: interposers, fork, stops, stderr ----
+
+COUNTER = r'''
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+static int n;
+int connect(int fd, const struct sockaddr *a, socklen_t l)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	if (!real)
+		real = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "connect");
+	n++;
+	return real(fd, a, l);
+}
+__attribute__((destructor)) static void done(void)
+{
+	char b[64];
+	int k = snprintf(b, sizeof(b), "interposer: connects=%d\\n", n);
+	if (write(2, b, (size_t)k) < 0)
+		n = -1;
+}
+'''
+
+PY_TARGET = r'''
+import os, socket, sys
+port = int(sys.argv[1])
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == "c":
+        s = socket.create_connection(("127.0.0.1", port))
+        s.close()
+    elif cmd == "f":
+        pid = os.fork()
+        if pid == 0:
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"\x16\x03\x01\x00\x05hello")
+            s.close()
+            fds = []
+            for f in os.listdir("/proc/self/fd"):
+                try:
+                    fds.append(os.readlink("/proc/self/fd/" + f))
+                except OSError:
+                    pass  # the listing's own descriptor
+            print("child fds", " ".join(sorted(f for f in fds if "pipe" in f or f.startswith("/"))),
+                  flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+    print("done", cmd, flush=True)
+'''
+
+
+def test_living():
+    so = os.path.join(tmpdir(), "counter.so")
+    with open(so + ".c", "w") as f:
+        f.write(COUNTER)
+    b = subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", so, so + ".c", "-ldl"],
+                       capture_output=True, timeout=60)
+    if b.returncode != 0:
+        ok("an interposer to test with builds", False, b.stderr.decode()[-500:])
+        return
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    port = ls.getsockname()[1]
+    env = dict(os.environ, LD_PRELOAD=so)
+    py, pout = spawn(["/usr/bin/python3", "-c", PY_TARGET, str(port)], env=env,
+                     stdin=subprocess.PIPE)
+    # the program's stderr: a file of the test's, which the process must
+    # never get from tlstrace
+    log = new_log(".jsonl")
+    t, tout, said = attach([py.pid], log)
+    ok("living: attached to a process with an interposer preloaded", said[0] is not None,
+       read_log(tout))
+    fds = [os.readlink("/proc/%d/fd/%s" % (py.pid, f)) for f in os.listdir("/proc/%d/fd" % py.pid)]
+    ok("living: the process holds neither tlstrace's stderr file nor its terminal",
+       tout not in fds and not any(f.startswith("/dev/pts") for f in fds), fds)
+
+    def cmd(c, n):
+        py.stdin.write(c.encode() + b"\n")
+        py.stdin.flush()
+        return wait_until(lambda: read_log(pout).count("done %s" % c) >= n, 10)
+
+    for i in range(3):
+        cmd("c", i + 1)
+    cmd("f", 1)
+    child = re.search(r"child fds (.*)", read_log(pout))
+    stdin_pipe = os.readlink("/proc/%d/fd/0" % py.pid)
+    ok("living: a child forked after the attach keeps no descriptor of tlstrace's",
+       child is not None and log not in child.group(1)
+       and [f for f in child.group(1).split() if f.startswith("pipe")] == [stdin_pipe],
+       read_log(pout))
+    time.sleep(0.3)
+    objs = json_lines(read_log(log))
+    ok("living: the forked child is not traced (tlstrace -p follows the processes given)",
+       not [o for o in objs if o["pid"] != py.pid], [o for o in objs if o["pid"] != py.pid][:3])
+    os.kill(py.pid, signal.SIGSTOP)
+    os.kill(t.pid, signal.SIGINT)
+    stopped_said = wait_for(tout, r"%d is stopped: detaching once it is continued" % py.pid,
+                            timeout=10)
+    ok("living: a stopped process is detached once continued, and says so",
+       stopped_said is not None and t.poll() is None, read_log(tout))
+    os.kill(py.pid, signal.SIGCONT)
+    try:
+        rc = t.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        stop(t)
+        rc = -9
+    ok("living: detached after SIGCONT, exit 0",
+       rc == 0 and "detached from %d" % py.pid in read_log(tout), (rc, read_log(tout)))
+    for i in range(2):
+        cmd("c", 4 + i)
+    py.stdin.close()
+    let_exit(py, 10)
+    # the same commands, never attached: the interposer's count is the same
+    ref, rout = spawn(["/usr/bin/python3", "-c", PY_TARGET, str(port)], env=env,
+                      stdin=subprocess.PIPE)
+    ref.stdin.write(b"c\nc\nc\nf\nc\nc\n")
+    ref.stdin.close()
+    let_exit(ref, 10)
+    ls.close()
+    want = re.findall(r"interposer: connects=\d+", read_log(rout))
+    got = re.findall(r"interposer: connects=\d+", read_log(pout))
+    ok("living: the preloaded interposer saw every connect, attached or not (%s)"
+       % (want[-1:] or "?"), want and got == want, (got, want))
+
+    # LD_PRELOAD with another interposer first: tlstrace still traces
+    srv, sport, sout = s_server(mtls_server_args(version="-tls1_3"))
+    plog = new_log(".jsonl")
+    env = dict(os.environ, LD_PRELOAD="%s %s" % (so, LIB), TLSTRACE_LOG=plog,
+               TLSTRACE_FORMAT="json")
+    r = run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % sport, "-tls1_3",
+             "-CAfile", cert("root.pem"), "-servername", "localhost", "-cert", cert("client.pem"),
+             "-key", cert("client.key"), "-ign_eof"], input=GET, env=env, timeout=20)
+    crs = events(parse_json_log(read_log(plog), "preloaded after another interposer"),
+                 "certificate_request")
+    ok("preloaded after another interposer: traced, the CertificateRequest decrypted",
+       len(crs) == 1 and crs[0].get("decrypted") is True, crs)
+    stop(srv)
+
+
 # ---- 5. refusals ----
 
 def refused(pid, why_rx, user=None):
@@ -470,6 +619,15 @@ def test_refusals():
     good, err = refused(sl.pid, r"cannot attach to %d: " % sl.pid)
     ok("refused: a process that does not exist", good, err)
 
+    cat = track(subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 start_new_session=True))
+    t, tout, said = attach([cat.pid, sl.pid])
+    rc = detach(t)
+    ok("-p GOOD -p GONE: attached to one, detached, exit 125 for the other",
+       said[0] is not None and rc == 125 and "detached from %d" % cat.pid in read_log(tout),
+       (rc, read_log(tout)))
+    stop(cat)
+
 
 import difflib
 import json
@@ -484,5 +642,6 @@ else:
     test_nginx()
 test_iis()
 test_transparency()
+test_living()
 test_refusals()
 finish()

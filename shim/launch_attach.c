@@ -239,21 +239,30 @@ static void relay_finish(void)
 
 /* ---- attach and detach ---- */
 
-/* Whether pid still runs (not gone, not a zombie). */
-static bool alive(pid_t pid)
+/* pid's state letter (/proc/PID/stat: R, S, D, T, Z...), 0 when it is
+ * gone. */
+static char proc_state(pid_t pid)
 {
 	char p[64], buf[512];
 	snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 0;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return 0;
 	buf[n] = 0;
+	/* after the command name, which may hold anything */
 	char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+	return rp && rp[1] == ' ' ? rp[2] : 0;
+}
+
+/* Whether pid still runs (not gone, not a zombie). */
+static bool alive(pid_t pid)
+{
+	char st = proc_state(pid);
+	return st && st != 'Z' && st != 'X';
 }
 
 
@@ -482,23 +491,6 @@ void attach_settings(const struct attach_opts *o)
 	block_add("TLSTRACE_PCAP", o->pcap);
 }
 
-/* Whether pid is stopped by job control (its state T). */
-static bool stopped(pid_t pid)
-{
-	char p[64], buf[512];
-	snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] == 'T';
-}
-
 _Noreturn void attach_run(const pid_t *pids, size_t n,
 			  const struct attach_opts *o)
 {
@@ -563,7 +555,7 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 		/* a process stopped by job control runs no injected call:
 		 * waited for (a second interrupt gives up) */
 		bool said = false;
-		while (alive(t[i].pid) && stopped(t[i].pid)) {
+		while (proc_state(t[i].pid) == 'T') {
 			if (!said)
 				say("%ld is stopped: detaching once it is "
 				    "continued (kill -CONT %ld); interrupt "

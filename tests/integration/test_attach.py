@@ -45,10 +45,13 @@ def attach(pids, log=None, extra=(), timeout=20):
         cmd += ["-o", log]
     cmd += ["-f", "json"] + list(extra)
     p, out = spawn(cmd)
+    p.args_out = out
     said = []
     for pid in pids:
         m = wait_for(out, r"tlstrace: (attached to %d: .*)\n" % pid, timeout=timeout, proc=p)
         said.append(m.group(1) if m else None)
+        if m:
+            print("# %s" % m.group(1), flush=True)
     return p, out, said
 
 
@@ -57,10 +60,13 @@ def detach(p, timeout=20):
     if p.poll() is None:
         os.kill(p.pid, signal.SIGINT)
     try:
-        return p.wait(timeout=timeout)
+        rc = p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         stop(p)
-        return -9
+        rc = -9
+    for line in re.findall(r"tlstrace: (detached from .*)", read_log(p.args_out)):
+        print("# %s" % line, flush=True)
+    return rc
 
 
 def mtls_client(port, version="-tls1_3"):
@@ -68,6 +74,14 @@ def mtls_client(port, version="-tls1_3"):
            "-CAfile", cert("root.pem"), "-servername", "localhost",
            "-cert", cert("client.pem"), "-key", cert("client.key"), "-ign_eof"]
     return run(cmd, input=GET, timeout=20)
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def json_lines(text):
@@ -453,6 +467,7 @@ def test_living():
     ok("living: the forked child is not traced (tlstrace -p follows the processes given)",
        not [o for o in objs if o["pid"] != py.pid], [o for o in objs if o["pid"] != py.pid][:3])
     os.kill(py.pid, signal.SIGSTOP)
+    wait_until(lambda: proc_state(py.pid) == "T", 10)
     os.kill(t.pid, signal.SIGINT)
     stopped_said = wait_for(tout, r"%d is stopped: detaching once it is continued" % py.pid,
                             timeout=10)

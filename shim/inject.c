@@ -367,26 +367,6 @@ struct elf_sym {
 	uint64_t value, size;
 };
 
-/* Exactly @len bytes at @off, all inside a file of @size bytes. */
-static int pread_all(int fd, uint64_t size, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	if (off > size || len > size - off)
-		return -1;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* [@off, @off + @len) in a fresh buffer, when @len is at most @cap. */
 static void *pread_alloc(int fd, uint64_t size, uint64_t off, uint64_t len,
 			 uint64_t cap)
@@ -396,7 +376,7 @@ static void *pread_alloc(int fd, uint64_t size, uint64_t off, uint64_t len,
 	if (len > cap)
 		return NULL;
 	buf = malloc(len ? (size_t)len : 1);
-	if (buf && pread_all(fd, size, buf, (size_t)len, off) != 0) {
+	if (buf && pread_exact(fd, size, buf, (size_t)len, off) != 0) {
 		free(buf);
 		buf = NULL;
 	}
@@ -513,7 +493,7 @@ static int elf_read(int fd, struct elf_info *ei, struct elf_sym *syms,
 		return -1;
 	}
 	size = (uint64_t)st.st_size;
-	if (pread_all(fd, size, &eh, sizeof(eh), 0) != 0 ||
+	if (pread_exact(fd, size, &eh, sizeof(eh), 0) != 0 ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64) {

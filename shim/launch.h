@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -75,6 +76,10 @@ void warn_unseen(const char *name);
 /* What the file at @path is (no `#!` script is followed): a statically
  * linked program, a Go program, or neither (also when it does not parse). */
 enum unseen elf_unseen(const char *path);
+/* Exactly @len bytes at @off of the file @fd of @size bytes (no size read
+ * from the file is trusted: a range past its end fails); 0, or -1 when
+ * they cannot all be read. */
+int pread_exact(int fd, uint64_t size, void *buf, size_t len, uint64_t off);
 
 /* launch_attach.c */
 /* What tlstrace -p hands the library (NULL: not given; paths absolute). */

@@ -57,15 +57,16 @@ struct elf {
 	int is64, big;
 };
 
-/* Exactly @len bytes at @off, all inside the file; -1 otherwise. */
-static int read_at(const struct elf *e, void *buf, size_t len, uint64_t off)
+/* Exactly @len bytes at @off of the file @fd of @size bytes, all inside
+ * it; -1 otherwise.  A short read is retried, EINTR too. */
+int pread_exact(int fd, uint64_t size, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
-	if (off > e->size || len > e->size - off)
+	if (off > size || len > size - off)
 		return -1;
 	while (done < len) {
-		ssize_t n = pread(e->fd, (char *)buf + done, len - done,
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
 				  (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -74,6 +75,12 @@ static int read_at(const struct elf *e, void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+/* Exactly @len bytes at @off, all inside the file; -1 otherwise. */
+static int read_at(const struct elf *e, void *buf, size_t len, uint64_t off)
+{
+	return pread_exact(e->fd, e->size, buf, len, off);
 }
 
 /* Up to @cap bytes of [@off, @off + @len) in a fresh buffer, its length

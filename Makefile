@@ -231,7 +231,7 @@ GOT_LINK_now := -Wl,-z,relro,-z,now
 GOT_LINK_latenow := $(GOT_LINK_now)
 GOT_LINK_lazy := -Wl,-z,lazy
 $(B)/tools/got_host: TOOL_LIBS :=
-$(GOT_DIR)/libgot_%.so: tests/tools/got/io.c $(call FLAGS,test)
+$(GOT_DIR)/libgot_%.so: tests/tools/got/io.c tests/tools/got/io.h $(call FLAGS,test)
 	@mkdir -p $(@D)
 	$(CMD_test) -fPIC -shared $(GOT_LINK_$*) $(LDFLAGS) -o $@ $<
 $(GOT_DIR)/libgot_hooker.so: tests/tools/got/hooker.c tests/tools/got/hooker.h shim/got.h $(call obj,lib,shim/got.c) $(call FLAGS,lib)

@@ -26,21 +26,10 @@
 #include <unistd.h>
 
 #include "got/hooker.h"
+#include "got/io.h"
 
 static const struct got_hooker *hk;
 static const char *dir;
-
-static int direct_round(void)
-{
-	int p[2];
-	char c = 'x';
-	if (pipe(p) != 0)
-		return -1;
-	int ok = write(p[1], &c, 1) == 1 && read(p[0], &c, 1) == 1 && c == 'x';
-	close(p[0]);
-	close(p[1]);
-	return ok ? 0 : -1;
-}
 
 typedef int (*round_fn)(void);
 
@@ -66,7 +55,7 @@ static void print_counts(const char *what)
 
 static void rounds(const char *what, round_fn *f, size_t n)
 {
-	int bad = direct_round() != 0;
+	int bad = pipe_round() != 0;
 	for (size_t i = 0; i < n; i++)
 		bad |= f[i]() != 0;
 	if (bad)

@@ -119,11 +119,39 @@ static const char *err_name(int e)
 #define MXCSR_TEST 0xff80u /* round toward zero, flush to zero, masked */
 
 #ifdef __x86_64__
+/* Each of the 16 vector registers i loaded from, or stored to, its slot
+ * of in[] or out[]: ymm0-15 in slots of 32 bytes (AVX), xmm0-15 in slots
+ * of 16. */
+#define VEC16(op)                                                              \
+	op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9) op(10)     \
+		op(11) op(12) op(13) op(14) op(15)
+#define LOAD_YMM(i)  "vmovdqu " #i "*32(%[in]), %%ymm" #i "\n\t"
+#define STORE_YMM(i) "vmovdqu %%ymm" #i ", " #i "*32(%[out])\n\t"
+#define LOAD_XMM(i)  "movdqu " #i "*16(%[in]), %%xmm" #i "\n\t"
+#define STORE_XMM(i) "movdqu %%xmm" #i ", " #i "*16(%[out])\n\t"
+
+/* The raw read between loads and stores, MXCSR_TEST in MXCSR meanwhile
+ * (then the default back), and tail last; one asm statement, so that
+ * nothing the compiler emits runs between them. */
+#define READ_BETWEEN(loads, stores, tail)                                      \
+	__asm__ volatile(                                                      \
+		"ldmxcsr %[mxi]\n\t" loads "syscall\n\t" stores                \
+		"stmxcsr %[mxo]\n\t"                                           \
+		"ldmxcsr %[mxd]\n\t" tail                                      \
+		: "+a"(ret), "+r"(r8), "+r"(r9), "+r"(r10), [mxo] "=m"(mxo)    \
+		: "D"((long)fd), "S"(buf), "d"(len), [in] "r"(in),             \
+		  [out] "r"(outv), [mxi] "m"(mxi), [mxd] "m"(mxd)              \
+		: "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3",      \
+		  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",     \
+		  "xmm11", "xmm12", "xmm13", "xmm14", "xmm15")
+
 /* read(fd, buf, len) as a raw system call, with in[] in the vector
- * registers, gp[] in r8-r10 and MXCSR_TEST in MXCSR; what they hold
- * afterwards goes back to out[], gp[] and *mx. */
-static long read_avx(int fd, void *buf, size_t len, const unsigned char *in,
-		     unsigned char *outv, uint64_t gp[3], unsigned *mx)
+ * registers (ymm0-15 with avx, else xmm0-15), gp[] in r8-r10 and
+ * MXCSR_TEST in MXCSR; what they hold afterwards goes back to out[], gp[]
+ * and *mx. */
+static long read_vec(int avx, int fd, void *buf, size_t len,
+		     const unsigned char *in, unsigned char *outv,
+		     uint64_t gp[3], unsigned *mx)
 {
 	register uint64_t r8 __asm__("r8") = gp[0];
 	register uint64_t r9 __asm__("r9") = gp[1];
@@ -131,109 +159,11 @@ static long read_avx(int fd, void *buf, size_t len, const unsigned char *in,
 	unsigned mxi = MXCSR_TEST, mxo = 0, mxd = 0x1f80;
 	long ret = SYS_read;
 
-	__asm__ volatile(
-		"ldmxcsr %[mxi]\n\t"
-		"vmovdqu 0(%[in]), %%ymm0\n\t"
-		"vmovdqu 32(%[in]), %%ymm1\n\t"
-		"vmovdqu 64(%[in]), %%ymm2\n\t"
-		"vmovdqu 96(%[in]), %%ymm3\n\t"
-		"vmovdqu 128(%[in]), %%ymm4\n\t"
-		"vmovdqu 160(%[in]), %%ymm5\n\t"
-		"vmovdqu 192(%[in]), %%ymm6\n\t"
-		"vmovdqu 224(%[in]), %%ymm7\n\t"
-		"vmovdqu 256(%[in]), %%ymm8\n\t"
-		"vmovdqu 288(%[in]), %%ymm9\n\t"
-		"vmovdqu 320(%[in]), %%ymm10\n\t"
-		"vmovdqu 352(%[in]), %%ymm11\n\t"
-		"vmovdqu 384(%[in]), %%ymm12\n\t"
-		"vmovdqu 416(%[in]), %%ymm13\n\t"
-		"vmovdqu 448(%[in]), %%ymm14\n\t"
-		"vmovdqu 480(%[in]), %%ymm15\n\t"
-		"syscall\n\t"
-		"vmovdqu %%ymm0, 0(%[out])\n\t"
-		"vmovdqu %%ymm1, 32(%[out])\n\t"
-		"vmovdqu %%ymm2, 64(%[out])\n\t"
-		"vmovdqu %%ymm3, 96(%[out])\n\t"
-		"vmovdqu %%ymm4, 128(%[out])\n\t"
-		"vmovdqu %%ymm5, 160(%[out])\n\t"
-		"vmovdqu %%ymm6, 192(%[out])\n\t"
-		"vmovdqu %%ymm7, 224(%[out])\n\t"
-		"vmovdqu %%ymm8, 256(%[out])\n\t"
-		"vmovdqu %%ymm9, 288(%[out])\n\t"
-		"vmovdqu %%ymm10, 320(%[out])\n\t"
-		"vmovdqu %%ymm11, 352(%[out])\n\t"
-		"vmovdqu %%ymm12, 384(%[out])\n\t"
-		"vmovdqu %%ymm13, 416(%[out])\n\t"
-		"vmovdqu %%ymm14, 448(%[out])\n\t"
-		"vmovdqu %%ymm15, 480(%[out])\n\t"
-		"stmxcsr %[mxo]\n\t"
-		"ldmxcsr %[mxd]\n\t"
-		"vzeroupper\n\t"
-		: "+a"(ret), "+r"(r8), "+r"(r9), "+r"(r10), [mxo] "=m"(mxo)
-		: "D"((long)fd), "S"(buf), "d"(len), [in] "r"(in),
-		  [out] "r"(outv), [mxi] "m"(mxi), [mxd] "m"(mxd)
-		: "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3",
-		  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-		  "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
-	gp[0] = r8;
-	gp[1] = r9;
-	gp[2] = r10;
-	*mx = mxo;
-	return ret;
-}
-
-static long read_sse(int fd, void *buf, size_t len, const unsigned char *in,
-		     unsigned char *outv, uint64_t gp[3], unsigned *mx)
-{
-	register uint64_t r8 __asm__("r8") = gp[0];
-	register uint64_t r9 __asm__("r9") = gp[1];
-	register uint64_t r10 __asm__("r10") = gp[2];
-	unsigned mxi = MXCSR_TEST, mxo = 0, mxd = 0x1f80;
-	long ret = SYS_read;
-
-	__asm__ volatile(
-		"ldmxcsr %[mxi]\n\t"
-		"movdqu 0(%[in]), %%xmm0\n\t"
-		"movdqu 16(%[in]), %%xmm1\n\t"
-		"movdqu 32(%[in]), %%xmm2\n\t"
-		"movdqu 48(%[in]), %%xmm3\n\t"
-		"movdqu 64(%[in]), %%xmm4\n\t"
-		"movdqu 80(%[in]), %%xmm5\n\t"
-		"movdqu 96(%[in]), %%xmm6\n\t"
-		"movdqu 112(%[in]), %%xmm7\n\t"
-		"movdqu 128(%[in]), %%xmm8\n\t"
-		"movdqu 144(%[in]), %%xmm9\n\t"
-		"movdqu 160(%[in]), %%xmm10\n\t"
-		"movdqu 176(%[in]), %%xmm11\n\t"
-		"movdqu 192(%[in]), %%xmm12\n\t"
-		"movdqu 208(%[in]), %%xmm13\n\t"
-		"movdqu 224(%[in]), %%xmm14\n\t"
-		"movdqu 240(%[in]), %%xmm15\n\t"
-		"syscall\n\t"
-		"movdqu %%xmm0, 0(%[out])\n\t"
-		"movdqu %%xmm1, 16(%[out])\n\t"
-		"movdqu %%xmm2, 32(%[out])\n\t"
-		"movdqu %%xmm3, 48(%[out])\n\t"
-		"movdqu %%xmm4, 64(%[out])\n\t"
-		"movdqu %%xmm5, 80(%[out])\n\t"
-		"movdqu %%xmm6, 96(%[out])\n\t"
-		"movdqu %%xmm7, 112(%[out])\n\t"
-		"movdqu %%xmm8, 128(%[out])\n\t"
-		"movdqu %%xmm9, 144(%[out])\n\t"
-		"movdqu %%xmm10, 160(%[out])\n\t"
-		"movdqu %%xmm11, 176(%[out])\n\t"
-		"movdqu %%xmm12, 192(%[out])\n\t"
-		"movdqu %%xmm13, 208(%[out])\n\t"
-		"movdqu %%xmm14, 224(%[out])\n\t"
-		"movdqu %%xmm15, 240(%[out])\n\t"
-		"stmxcsr %[mxo]\n\t"
-		"ldmxcsr %[mxd]\n\t"
-		: "+a"(ret), "+r"(r8), "+r"(r9), "+r"(r10), [mxo] "=m"(mxo)
-		: "D"((long)fd), "S"(buf), "d"(len), [in] "r"(in),
-		  [out] "r"(outv), [mxi] "m"(mxi), [mxd] "m"(mxd)
-		: "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3",
-		  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-		  "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	if (avx)
+		READ_BETWEEN(VEC16(LOAD_YMM), VEC16(STORE_YMM),
+			     "vzeroupper\n\t");
+	else
+		READ_BETWEEN(VEC16(LOAD_XMM), VEC16(STORE_XMM), "");
 	gp[0] = r8;
 	gp[1] = r9;
 	gp[2] = r10;
@@ -262,8 +192,7 @@ static long checked_read(int fd, char *buf, size_t len, char *verdict,
 		in[i] = (unsigned char)(i * 7 + 3);
 	memset(outv, 0, sizeof(outv));
 	memcpy(gp, gp_in, sizeof(gp));
-	ret = avx ? read_avx(fd, buf, len, in, outv, gp, &mx)
-		  : read_sse(fd, buf, len, in, outv, gp, &mx);
+	ret = read_vec(avx, fd, buf, len, in, outv, gp, &mx);
 	n = (size_t)snprintf(verdict, cap, "registers changed:");
 	for (i = 0; i < 16; i++)
 		if (memcmp(in + i * width, outv + i * width, width) != 0)

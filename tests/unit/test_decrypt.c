@@ -204,23 +204,9 @@ static void test_keys_late_and_missing(void **state)
 }
 
 /* The IIS-style refusal (the server asks to renegotiate with a
- * HelloRequest, the client refuses, the server resets), replayed as
- * one side, a piece bytes at a time, with key source ks (NULL: none)
- * whose keys never come, and ended by finish. */
-static void iis_replay(const struct tlsgen_result *r, int as_server,
-		       const struct tt_keysrc *ks, size_t piece,
-		       void (*finish)(struct tt_conn *, struct evlog *),
-		       struct evlog *l)
-{
-	struct tt_conn c;
-	tt_conn_init(&c);
-	c.ks = ks;
-	evlog_replay(r, as_server, &c, l, piece);
-	finish(&c, l);
-	tt_conn_release(&c);
-}
-
-/* Records that waited for keys which never came are given up at the
+ * HelloRequest, the client refuses, the server resets), replayed as one
+ * side, whole and a byte at a time, and ended by finish: records that
+ * waited for keys which never came are given up at the
  * connection's end (its first step included: a reset or a FIN read),
  * in both directions and in wire order: the events, inferences and
  * diagnosis are those of a replay with no key source at all, line for
@@ -230,13 +216,7 @@ static void iis_keys_never(int as_server,
 			   void (*finish)(struct tt_conn *, struct evlog *),
 			   const char *expect)
 {
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.renegotiate = 1,
-				.app_bytes = 64,
-				.client_refuses_reneg = 1,
-				.server_resets_on_refusal = 1};
+	struct tlsgen_opts o = TLSGEN_IIS_REFUSAL_OPTS;
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	struct testkeys k;
@@ -247,8 +227,10 @@ static void iis_keys_never(int as_server,
 		struct evlog none, never;
 		evlog_init(&none, TT_DEBUG);
 		evlog_init(&never, TT_DEBUG);
-		iis_replay(&r, as_server, NULL, pieces[i], finish, &none);
-		iis_replay(&r, as_server, &k.src, pieces[i], finish, &never);
+		evlog_replay_ended(&r, as_server, NULL, &none, pieces[i],
+				   finish);
+		evlog_replay_ended(&r, as_server, &k.src, &never, pieces[i],
+				   finish);
 		static char a[8192], b[8192];
 		evlog_names_all(&none, a, sizeof(a));
 		evlog_names_all(&never, b, sizeof(b));

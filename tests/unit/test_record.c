@@ -49,13 +49,7 @@ static void run_ok(const struct tlsgen_opts *o, struct tlsgen_result *r)
 static void test_tls12_mtls_ca_names(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.sni = "localhost",
-				.app_bytes = 100,
-				.close_notify = 1};
+	struct tlsgen_opts o = TLSGEN_MTLS12_OPTS;
 	struct tlsgen_result r;
 	run_ok(&o, &r);
 	struct evlog whole, bytes;

@@ -343,16 +343,24 @@ void evlog_exit_open(struct tt_conn *c, struct evlog *l)
 	evlog_end(c, l, TT_END_EXIT, TT_OUT, NULL, NULL);
 }
 
-void evlog_replay_closed(const struct tlsgen_result *r, int as_server,
-			 const struct tt_keysrc *ks, struct evlog *l,
-			 size_t piece)
+void evlog_replay_ended(const struct tlsgen_result *r, int as_server,
+			const struct tt_keysrc *ks, struct evlog *l,
+			size_t piece,
+			void (*end)(struct tt_conn *, struct evlog *))
 {
 	struct tt_conn c;
 	tt_conn_init(&c);
 	c.ks = ks;
 	evlog_replay(r, as_server, &c, l, piece);
-	evlog_close(&c, l);
+	end(&c, l);
 	tt_conn_release(&c);
+}
+
+void evlog_replay_closed(const struct tlsgen_result *r, int as_server,
+			 const struct tt_keysrc *ks, struct evlog *l,
+			 size_t piece)
+{
+	evlog_replay_ended(r, as_server, ks, l, piece, evlog_close);
 }
 
 int evlog_tlsgen(const struct tlsgen_opts *o, struct tlsgen_result *r)

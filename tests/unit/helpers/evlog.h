@@ -69,7 +69,12 @@ void evlog_reset_then_close(struct tt_conn *c, struct evlog *l);
 void evlog_abort(struct tt_conn *c, struct evlog *l);
 void evlog_exit_open(struct tt_conn *c, struct evlog *l);
 /* evlog_replay() into a new connection with key source ks (NULL: none),
- * which is then closed (evlog_close) and released. */
+ * which is then ended by end (one of the endings above) and released. */
+void evlog_replay_ended(const struct tlsgen_result *r, int as_server,
+			const struct tt_keysrc *ks, struct evlog *l,
+			size_t piece,
+			void (*end)(struct tt_conn *, struct evlog *));
+/* The same, closed (evlog_close). */
 void evlog_replay_closed(const struct tlsgen_result *r, int as_server,
 			 const struct tt_keysrc *ks, struct evlog *l,
 			 size_t piece);

@@ -111,6 +111,29 @@ struct tlsgen_opts {
 			   * EndOfEarlyData */
 };
 
+/* Option sets several tests start from (struct tlsgen_opts o =
+ * TLSGEN_..._OPTS;). */
+/* TLS 1.2 with client authentication: the server requires a certificate
+ * and sends its CA list, the client sends one; SNI localhost, 100 bytes
+ * of application data each way, close_notify at the end. */
+#define TLSGEN_MTLS12_OPTS                                                     \
+	{                                                                      \
+		.version = TLSGEN_TLS12, .mtls = 1, .client_sends_cert = 1,    \
+		.ca_names = TLSGEN_CA_LIST, .sni = "localhost",                \
+		.app_bytes = 100, .close_notify = 1                            \
+	}
+/* The IIS-style refused renegotiation over TLS 1.2: after 64 bytes of
+ * application data each way the server asks for a renegotiation with a
+ * HelloRequest, the client (a certificate to send, the server's CA list
+ * configured) refuses, and the server resets without reading the
+ * refusal. */
+#define TLSGEN_IIS_REFUSAL_OPTS                                                \
+	{                                                                      \
+		.version = TLSGEN_TLS12, .client_sends_cert = 1,               \
+		.ca_names = TLSGEN_CA_LIST, .renegotiate = 1, .app_bytes = 64, \
+		.client_refuses_reneg = 1, .server_resets_on_refusal = 1       \
+	}
+
 /* Everything one side wrote towards the other, in order. */
 struct tlsgen_stream {
 	uint8_t *data;

@@ -58,6 +58,18 @@ static tt_rc feed(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 	return rc;
 }
 
+/* A connection joined as role, fed in dir one record of type with n
+ * body bytes, whole; returns the feed's result. */
+static tt_rc joined_record(struct tt_conn *c, enum tt_role role,
+			   enum tt_dir dir, uint8_t type, size_t n,
+			   uint8_t seed, struct evlog *l)
+{
+	uint8_t b[64];
+	assert_true(n <= sizeof(b) - 5);
+	joined(c, role);
+	return feed(c, dir, b, rec(b, type, n, seed), (size_t)-1, l);
+}
+
 /* The usual case: an idle connection's next bytes start a record, each
  * direction's; OpenSSL reads the 5-byte header, then the body. */
 static void test_at_boundary(void **state)
@@ -232,13 +244,12 @@ static void test_header_split(void **state)
 static void test_encrypted_alert_26(void **state)
 {
 	(void)state;
-	uint8_t b[64];
-	size_t n = rec(b, TT_CT_ALERT, 26, 0x5c);
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
 	struct tt_conn c;
-	joined(&c, TT_ROLE_CLIENT);
-	assert_int_equal(feed(&c, TT_IN, b, n, (size_t)-1, &l), TT_OK);
+	assert_int_equal(joined_record(&c, TT_ROLE_CLIENT, TT_IN, TT_CT_ALERT,
+				       26, 0x5c, &l),
+			 TT_OK);
 	assert_names(&l, "resync encrypted_record");
 	assert_int_equal(evlog_count(&l, "alert", NULL), 0);
 	assert_true(evlog_is(evlog_find(&l, "encrypted_record", NULL),
@@ -334,23 +345,11 @@ static void session_names(const struct evlog *l, char *out, size_t cap)
  * side. */
 static void seen_iis(int as_server, struct evlog *l)
 {
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.renegotiate = 1,
-				.app_bytes = 64,
-				.client_refuses_reneg = 1,
-				.server_resets_on_refusal = 1};
+	struct tlsgen_opts o = TLSGEN_IIS_REFUSAL_OPTS;
 	struct tlsgen_result r;
 	assert_int_equal(evlog_tlsgen(&o, &r), 0);
-	struct tt_conn c;
-	tt_conn_init(&c);
-	evlog_replay(&r, as_server, &c, l, (size_t)-1);
-	if (as_server)
-		evlog_abort(&c, l);
-	else
-		evlog_reset_then_close(&c, l);
-	tt_conn_release(&c);
+	evlog_replay_ended(&r, as_server, NULL, l, (size_t)-1,
+			   as_server ? evlog_abort : evlog_reset_then_close);
 	tlsgen_free(&r);
 }
 
@@ -426,48 +425,33 @@ static void iis(int as_server, const char *expect)
 	const char *sum = evlog_find(&mid, "summary", NULL);
 	fprintf(stderr, "%s summary: %s\n", as_server ? "server" : "client",
 		sum);
-	if (as_server)
-		assert_true(evlog_is(
-			sum,
-			"\"dir\":\"out\",\"event\":\"summary\","
-			"\"version\":\"unknown\",\"attached\":true,"
-			"\"unseen\":\"handshake\",\"duration_us\":100,"
-			"\"bytes_in\":31,\"bytes_out\":33,"
-			"\"handshake_messages\":1,"
-			"\"messages\":[\"out hello_request (inferred)\"],"
-			"\"client_auth_requested\":false,"
-			"\"client_cert_sent\":false,"
-			"\"alerts\":[\"in warning no_renegotiation "
-			"(inferred)\"],"
-			"\"keys\":\"missing\",\"keys_note\":\"the secrets were "
-			"derived before the attach, in a handshake that went "
-			"by unseen: without its client random none can be "
-			"found\",\"renegotiations\":1,"
-			"\"renegotiation\":\"refused\","
-			"\"close_notify_received\":\"not seen\","
-			"\"close_notify_sent\":\"not seen\","
-			"\"ended\":\"reset by this process (SO_LINGER 0)\"}"));
-	else
-		assert_true(evlog_is(
-			sum,
-			"\"dir\":\"out\",\"event\":\"summary\","
-			"\"version\":\"unknown\",\"attached\":true,"
-			"\"unseen\":\"handshake\",\"duration_us\":100,"
-			"\"bytes_in\":33,\"bytes_out\":31,"
-			"\"handshake_messages\":1,"
-			"\"messages\":[\"in hello_request (inferred)\"],"
-			"\"client_auth_requested\":false,"
-			"\"client_cert_sent\":false,"
-			"\"alerts\":[\"out warning no_renegotiation "
-			"(inferred)\"],"
-			"\"keys\":\"missing\",\"keys_note\":\"the secrets were "
-			"derived before the attach, in a handshake that went "
-			"by unseen: without its client random none can be "
-			"found\",\"renegotiations\":1,"
-			"\"renegotiation\":\"refused\","
-			"\"close_notify_received\":\"not seen\","
-			"\"close_notify_sent\":\"not seen\","
-			"\"ended\":\"reset (ECONNRESET on read)\"}"));
+	/* the server's bytes are its HelloRequest's record (33), the
+	 * client's its alert's (31) */
+	const char *s2c = as_server ? "out" : "in";
+	const char *c2s = as_server ? "in" : "out";
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "\"dir\":\"out\",\"event\":\"summary\","
+		 "\"version\":\"unknown\",\"attached\":true,"
+		 "\"unseen\":\"handshake\",\"duration_us\":100,"
+		 "\"bytes_in\":%d,\"bytes_out\":%d,"
+		 "\"handshake_messages\":1,"
+		 "\"messages\":[\"%s hello_request (inferred)\"],"
+		 "\"client_auth_requested\":false,"
+		 "\"client_cert_sent\":false,"
+		 "\"alerts\":[\"%s warning no_renegotiation (inferred)\"],"
+		 "\"keys\":\"missing\",\"keys_note\":\"the secrets were "
+		 "derived before the attach, in a handshake that went "
+		 "by unseen: without its client random none can be "
+		 "found\",\"renegotiations\":1,"
+		 "\"renegotiation\":\"refused\","
+		 "\"close_notify_received\":\"not seen\","
+		 "\"close_notify_sent\":\"not seen\","
+		 "\"ended\":\"%s\"}",
+		 as_server ? 31 : 33, as_server ? 33 : 31, s2c, c2s,
+		 as_server ? "reset by this process (SO_LINGER 0)"
+			   : "reset (ECONNRESET on read)");
+	assert_true(evlog_is(sum, want));
 	evlog_free(&seen);
 	evlog_free(&mid);
 }
@@ -549,13 +533,11 @@ static void test_pause(void **state)
 static void test_role_unknown(void **state)
 {
 	(void)state;
-	uint8_t hr[64];
-	size_t nh = rec(hr, TT_CT_HANDSHAKE, 28, 0x21);
 	struct evlog l;
 	evlog_init(&l, TT_DEBUG);
 	struct tt_conn c;
-	joined(&c, TT_ROLE_UNKNOWN);
-	(void)feed(&c, TT_IN, hr, nh, (size_t)-1, &l);
+	(void)joined_record(&c, TT_ROLE_UNKNOWN, TT_IN, TT_CT_HANDSHAKE, 28,
+			    0x21, &l);
 	evlog_close(&c, &l);
 	assert_names(&l, "resync encrypted_record connection_closed summary");
 	assert_has(evlog_find(&l, "encrypted_record", NULL),
@@ -709,13 +691,7 @@ static void test_one_direction_not_tls(void **state)
 static void test_fresh_client_hello(void **state)
 {
 	(void)state;
-	struct tlsgen_opts o = {.version = TLSGEN_TLS12,
-				.mtls = 1,
-				.client_sends_cert = 1,
-				.ca_names = TLSGEN_CA_LIST,
-				.sni = "localhost",
-				.app_bytes = 100,
-				.close_notify = 1};
+	struct tlsgen_opts o = TLSGEN_MTLS12_OPTS;
 	struct tlsgen_result r;
 	assert_int_equal(evlog_tlsgen(&o, &r), 0);
 	struct testkeys k;
@@ -725,12 +701,9 @@ static void test_fresh_client_hello(void **state)
 			struct evlog plain, mid;
 			evlog_init(&plain, TT_TRACE);
 			evlog_init(&mid, TT_TRACE);
+			evlog_replay_closed(&r, as_server, &k.src, &plain,
+					    (size_t)-1);
 			struct tt_conn c;
-			tt_conn_init(&c);
-			c.ks = &k.src;
-			evlog_replay(&r, as_server, &c, &plain, (size_t)-1);
-			evlog_close(&c, &plain);
-			tt_conn_release(&c);
 			joined(&c, !role_known ? TT_ROLE_UNKNOWN
 				   : as_server ? TT_ROLE_SERVER
 					       : TT_ROLE_CLIENT);

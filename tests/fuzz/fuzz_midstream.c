@@ -53,14 +53,7 @@ FZ_NOCOV static void on_event(void *ctx, struct tt_event *ev)
 FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 			  size_t n, struct fz_sink *k)
 {
-	uint8_t *copy = malloc(n ? n : 1);
-	if (!copy)
-		abort();
-	memcpy(copy, p, n);
-	fz_drain(c, k);
-	tt_rc rc = tt_conn_feed(c, d, copy, n, &k->em);
-	free(copy);
-	fz_rc(k, rc);
+	tt_rc rc = fz_feed_copy(c, d, p, n, k);
 	if (rc != TT_OK && rc != TT_DECODE && rc != TT_PLAIN)
 		fz_fail("tt_conn_feed returned %d", rc);
 	if (watch->plain && rc != TT_PLAIN)

@@ -38,6 +38,9 @@
 #include "event.h"
 #include "format.h"
 
+/* What libFuzzer calls with each input; every target defines it. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define FZ_UNUSED __attribute__((unused))
 /* The harness's own code is left out of coverage: libFuzzer should be
  * rewarded for new paths in the decoder and formatter, not in the JSON
@@ -909,6 +912,49 @@ FZ_NOCOV FZ_UNUSED static void fz_sink_quiet(struct fz_sink *k)
 {
 	fz_sink_init(k, NULL, 0);
 	k->em.level = TT_WARN;
+}
+
+/* The input of a whole-connection target: byte 0 bit 0 set when this
+ * process is the client, bytes 1-4 the seed of the split pattern
+ * (big-endian), more of the target's own up to hdr, then the segments. */
+struct fz_exchange {
+	struct fz_seg seg[FZ_MAX_SEGS];
+	size_t nseg;
+	enum tt_dir dir_of[2]; /* [from_server] */
+	uint32_t seed;
+};
+
+/* Reads data into x; 0 when it is shorter than hdr (at least 5). */
+FZ_NOCOV FZ_UNUSED static int fz_exchange_read(struct fz_exchange *x,
+					       const uint8_t *data, size_t size,
+					       size_t hdr)
+{
+	if (size < hdr)
+		return 0;
+	fz_dir_of(x->dir_of, data[0] & 1);
+	x->seed = fz_be32(data + 1);
+	x->nseg = fz_segments(data, size, hdr, x->seg);
+	return 1;
+}
+
+/* A whole-connection target's run of its input in into k, each write cut
+ * into pieces by the input's seed when pieces is set, else whole. */
+typedef void (*fz_run_fn)(const void *in, int pieces, struct fz_sink *k);
+
+/* The runs such a target compares: in pieces and whole, the same events;
+ * whole at trace and at warn, the same return codes, warn events and
+ * state. */
+FZ_NOCOV FZ_UNUSED static void fz_compare_runs(const void *in, fz_run_fn run)
+{
+	static struct fz_sink k1, k2, quiet;
+	fz_sink_init(&k1, NULL, 1);
+	run(in, 1, &k1);
+	fz_sink_init(&k2, NULL, 0);
+	run(in, 0, &k2);
+	fz_same("in pieces vs whole writes", &k1, &k2);
+	fz_sink_quiet(&quiet);
+	run(in, 0, &quiet);
+	fz_same_state("whole, at trace vs at warn", &k2, &quiet);
 }
 
 /* fz_on_event, but for the hash that runs cut differently compare: it

@@ -46,9 +46,7 @@
 #define HDR 5
 
 struct input {
-	struct fz_seg seg[FZ_MAX_SEGS];
-	size_t nseg;
-	enum tt_dir dir_of[2]; /* [from_server] */
+	struct fz_exchange x;
 	int no_table;
 };
 
@@ -103,9 +101,10 @@ static const struct tt_inflate *ks_inflate(void *ctx, const char **why)
 	return t;
 }
 
-FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
-			 struct fz_sink *k)
+FZ_NOCOV static void run(const void *arg, int pieces, struct fz_sink *k)
 {
+	const struct input *in = arg;
+	uint32_t seed = in->x.seed;
 	static struct tt_conn c;
 	struct tt_keysrc ks = {.get = ks_get,
 			       .crypto = ks_crypto,
@@ -116,14 +115,14 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
 	/* the two first runs compare their events but for the byte counts
 	 * of a dead direction */
 	k->em.fn = fz_on_event_cut;
-	enum tt_dir c2s = in->dir_of[0], s2c = in->dir_of[1];
+	enum tt_dir c2s = in->x.dir_of[0], s2c = in->x.dir_of[1];
 	fz_feed_drain(&c, c2s, client_hello, sizeof(client_hello), k);
 	fz_feed_drain(&c, s2c, server_hello, sizeof(server_hello), k);
 	fz_feed_drain(&c, c2s, ccs, sizeof(ccs), k);
 	fz_feed_drain(&c, s2c, ccs, sizeof(ccs), k);
-	for (size_t i = 0; i < in->nseg; i++) {
-		const struct fz_seg *s = &in->seg[i];
-		fz_feed_pieces(&c, in->dir_of[s->from_server], s->p, s->n,
+	for (size_t i = 0; i < in->x.nseg; i++) {
+		const struct fz_seg *s = &in->x.seg[i];
+		fz_feed_pieces(&c, in->x.dir_of[s->from_server], s->p, s->n,
 			       pieces ? &seed : NULL, fz_feed_drain, k);
 	}
 	fz_close(&c, k, "inflate");
@@ -132,26 +131,12 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
 			fz_fail("an inflate stream outlived the connection");
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct input in;
-	if (size < HDR)
+	if (!fz_exchange_read(&in.x, data, size, HDR))
 		return 0;
-	fz_dir_of(in.dir_of, data[0] & 1);
 	in.no_table = (data[0] & 2) != 0;
-	uint32_t seed = fz_be32(data + 1);
-	in.nseg = fz_segments(data, size, HDR, in.seg);
-
-	static struct fz_sink k1, k2, quiet;
-	fz_sink_init(&k1, NULL, 1);
-	run(&in, seed, 1, &k1);
-	fz_sink_init(&k2, NULL, 0);
-	run(&in, seed, 0, &k2);
-	fz_same("in pieces vs whole writes", &k1, &k2);
-	fz_sink_quiet(&quiet);
-	run(&in, seed, 0, &quiet);
-	fz_same_state("whole, at trace vs at warn", &k2, &quiet);
+	fz_compare_runs(&in, run);
 	return 0;
 }

@@ -70,16 +70,15 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 }
 
 struct input {
-	struct fz_seg seg[FZ_MAX_SEGS];
-	size_t nseg;
-	enum tt_dir dir_of[2]; /* [from_server] */
+	struct fz_exchange x;
 	enum tt_role role;
 	size_t before[2]; /* [from_server]: bytes before the attach */
 };
 
-FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
-			 struct fz_sink *k)
+FZ_NOCOV static void run(const void *arg, int pieces, struct fz_sink *k)
 {
+	const struct input *in = arg;
+	uint32_t seed = in->x.seed;
 	static struct tt_conn c;
 	struct plainwatch w = {0, 0};
 	watch = &w;
@@ -88,8 +87,8 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
 	k->conn = &c;
 	k->em.fn = on_event;
 	size_t gone[2] = {0, 0};
-	for (size_t i = 0; i < in->nseg; i++) {
-		const struct fz_seg *s = &in->seg[i];
+	for (size_t i = 0; i < in->x.nseg; i++) {
+		const struct fz_seg *s = &in->x.seg[i];
 		int fs = s->from_server;
 		size_t skip = 0;
 		if (gone[fs] < in->before[fs]) {
@@ -99,7 +98,7 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
 			gone[fs] += skip;
 		}
 		if (skip < s->n)
-			fz_feed_pieces(&c, in->dir_of[fs], s->p + skip,
+			fz_feed_pieces(&c, in->x.dir_of[fs], s->p + skip,
 				       s->n - skip, pieces ? &seed : NULL, feed,
 				       k);
 	}
@@ -109,31 +108,16 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int pieces,
 	watch = NULL;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct input in;
-	if (size < HDR)
+	if (!fz_exchange_read(&in.x, data, size, HDR))
 		return 0;
-	int client = data[0] & 1;
-	fz_dir_of(in.dir_of, client);
 	in.role = !(data[0] & 2) ? TT_ROLE_UNKNOWN
-		  : client	 ? TT_ROLE_CLIENT
+		  : data[0] & 1	 ? TT_ROLE_CLIENT
 				 : TT_ROLE_SERVER;
-	uint32_t seed = fz_be32(data + 1);
 	in.before[0] = (size_t)data[5] << 8 | data[6];
 	in.before[1] = (size_t)data[7] << 8 | data[8];
-	in.nseg = fz_segments(data, size, HDR, in.seg);
-
-	static struct fz_sink k1, k2, quiet;
-	fz_sink_init(&k1, NULL, 1);
-	run(&in, seed, 1, &k1);
-	fz_sink_init(&k2, NULL, 0);
-	run(&in, seed, 0, &k2);
-	fz_same("in pieces vs whole writes", &k1, &k2);
-	fz_sink_quiet(&quiet);
-	run(&in, seed, 0, &quiet);
-	fz_same_state("whole, at trace vs at warn", &k2, &quiet);
+	fz_compare_runs(&in, run);
 	return 0;
 }

@@ -71,17 +71,15 @@ FZ_NOCOV static void feed(struct tt_conn *c, enum tt_dir d, const uint8_t *p,
 }
 
 struct input {
-	struct fz_seg seg[FZ_MAX_SEGS];
-	size_t nseg;
-	enum tt_dir dir_of[2]; /* [from_server] */
+	struct fz_exchange x;
 	/* per-direction concatenations, [from_server] */
 	uint8_t *cat[2];
 	size_t catn[2];
 };
 
-FZ_NOCOV static void run(const struct input *in, uint32_t seed, int mode,
-			 struct fz_sink *k)
+FZ_NOCOV static void run(const struct input *in, int mode, struct fz_sink *k)
 {
+	uint32_t seed = in->x.seed;
 	static struct tt_conn c;
 	struct deadwatch w;
 	memset(&w, 0, sizeof(w));
@@ -91,18 +89,19 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int mode,
 	k->em.fn = on_event;
 	uint32_t *sp = mode == 1 || mode == 4 ? &seed : NULL;
 	if (mode <= 2) {
-		for (size_t i = 0; i < in->nseg; i++) {
-			const struct fz_seg *s = &in->seg[i];
-			fz_feed_pieces(&c, in->dir_of[s->from_server], s->p,
+		for (size_t i = 0; i < in->x.nseg; i++) {
+			const struct fz_seg *s = &in->x.seg[i];
+			fz_feed_pieces(&c, in->x.dir_of[s->from_server], s->p,
 				       s->n, sp, feed, k);
 		}
-	} else if (in->nseg) {
-		int first = in->seg[0].from_server;
+	} else if (in->x.nseg) {
+		int first = in->x.seg[0].from_server;
 		for (int j = 0; j < 2; j++) {
 			int fs = j ? !first : first;
 			if (in->catn[fs])
-				fz_feed_pieces(&c, in->dir_of[fs], in->cat[fs],
-					       in->catn[fs], sp, feed, k);
+				fz_feed_pieces(&c, in->x.dir_of[fs],
+					       in->cat[fs], in->catn[fs], sp,
+					       feed, k);
 		}
 	}
 	fz_sink_state(k, &c);
@@ -110,30 +109,25 @@ FZ_NOCOV static void run(const struct input *in, uint32_t seed, int mode,
 	watch = NULL;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct input in;
-	if (size < HDR)
+	if (!fz_exchange_read(&in.x, data, size, HDR))
 		return 0;
-	fz_dir_of(in.dir_of, data[0] & 1);
-	uint32_t seed = fz_be32(data + 1);
 	in.catn[0] = in.catn[1] = 0;
 
 	/* Exact-size copies: ASan then sees any read past a direction's
 	 * bytes. */
-	in.nseg = fz_segments(data, size, HDR, in.seg);
-	for (size_t i = 0; i < in.nseg; i++)
-		in.catn[in.seg[i].from_server] += in.seg[i].n;
+	for (size_t i = 0; i < in.x.nseg; i++)
+		in.catn[in.x.seg[i].from_server] += in.x.seg[i].n;
 	for (int i = 0; i < 2; i++) {
 		in.cat[i] = malloc(in.catn[i] ? in.catn[i] : 1);
 		if (!in.cat[i])
 			abort();
 		in.catn[i] = 0;
 	}
-	for (size_t i = 0; i < in.nseg; i++) {
-		const struct fz_seg *s = &in.seg[i];
+	for (size_t i = 0; i < in.x.nseg; i++) {
+		const struct fz_seg *s = &in.x.seg[i];
 		memcpy(in.cat[s->from_server] + in.catn[s->from_server], s->p,
 		       s->n);
 		in.catn[s->from_server] += s->n;
@@ -141,22 +135,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	static struct fz_sink k1, k2, k3, k4, quiet;
 	fz_sink_init(&k1, NULL, 1);
-	run(&in, seed, 1, &k1);
+	run(&in, 1, &k1);
 	fz_sink_init(&k2, NULL, 0);
-	run(&in, seed, 2, &k2);
+	run(&in, 2, &k2);
 	fz_same("real order, in pieces vs whole writes", &k1, &k2);
 	fz_sink_quiet(&quiet);
-	run(&in, seed, 2, &quiet);
+	run(&in, 2, &quiet);
 	fz_same_state("real order, whole writes, at trace vs at warn", &k2,
 		      &quiet);
 
 	fz_sink_init(&k3, NULL, 1);
-	run(&in, seed, 3, &k3);
+	run(&in, 3, &k3);
 	fz_sink_init(&k4, NULL, 0);
-	run(&in, seed, 4, &k4);
+	run(&in, 4, &k4);
 	fz_same("one direction then the other, whole vs in pieces", &k3, &k4);
 	fz_sink_quiet(&quiet);
-	run(&in, seed, 4, &quiet);
+	run(&in, 4, &quiet);
 	fz_same_state("one direction then the other, in pieces, at trace vs "
 		      "at warn",
 		      &k4, &quiet);

@@ -156,17 +156,13 @@ FZ_NOCOV static void feed(struct run *r, enum tt_dir d, const uint8_t *p,
 	}
 }
 
-struct input {
-	struct fz_seg seg[FZ_MAX_SEGS];
-	size_t nseg;
-	enum tt_dir dir_of[2]; /* [from_server] */
-};
 
 static struct run runs[2];
 
-FZ_NOCOV static void run(struct run *r, const struct input *in, uint32_t seed,
+FZ_NOCOV static void run(struct run *r, const struct fz_exchange *in,
 			 bool pieces, struct fz_sink *k)
 {
+	uint32_t seed = in->seed;
 	struct watch w;
 	memset(&w, 0, sizeof(w));
 	watch = &w;
@@ -218,18 +214,11 @@ FZ_NOCOV static void detect(const uint8_t *p, size_t n)
 	free(copy);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct input in;
-	if (size < HDR)
+	static struct fz_exchange in;
+	if (!fz_exchange_read(&in, data, size, HDR))
 		return 0;
-	int client = data[0] & 1;
-	uint32_t seed = fz_be32(data + 1);
-	in.dir_of[0] = client ? TT_OUT : TT_IN;
-	in.dir_of[1] = client ? TT_IN : TT_OUT;
-	in.nseg = fz_segments(data, size, HDR, in.seg);
 	if (in.nseg == 0)
 		return 0;
 	detect(in.seg[0].p, in.seg[0].n);
@@ -245,15 +234,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	static struct fz_sink k1, k2, quiet;
 	fz_sink_init(&k1, NULL, 1);
-	run(&runs[0], &in, seed, true, &k1);
+	run(&runs[0], &in, true, &k1);
 	fz_sink_init(&k2, NULL, 0);
-	run(&runs[1], &in, seed, false, &k2);
+	run(&runs[1], &in, false, &k2);
 	enum tt_first f1 = runs[0].first, f2 = runs[1].first;
 	if (f1 == f2 || (f1 == TT_FIRST_MORE && f2 == TT_FIRST_FOLLOW))
 		fz_same("in pieces vs whole writes", &k1, &k2);
-	fz_sink_init(&quiet, NULL, 0);
-	quiet.em.level = TT_WARN;
-	run(&runs[1], &in, seed, false, &quiet);
+	fz_sink_quiet(&quiet);
+	run(&runs[1], &in, false, &quiet);
 	fz_same_state("whole writes, at trace vs at warn", &k2, &quiet);
 
 	for (size_t i = 0; i < in.nseg; i++)

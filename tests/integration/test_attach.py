@@ -258,6 +258,9 @@ def test_nginx():
            len(new) >= 1 and all(s.get("version") == "TLS 1.2" and s.get("cipher")
                                  and "out server_hello" in s.get("messages", []) for s in new),
            new[:3])
+        at_detach = [x for x in sums if x.get("ended") == "open when tlstrace detached"]
+        ok("nginx: the keep-alive connections open at the detach summarised then",
+           len(at_detach) >= 2, "%d of %d" % (len(at_detach), len(sums)))
         ok("nginx: summaries from both workers",
            set(s["pid"] for s in sums) == set(workers), set(s["pid"] for s in sums))
         ok("nginx: no decode_error", not events(objs, "decode_error"),

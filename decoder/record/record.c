@@ -1347,6 +1347,19 @@ static tt_rc seek(struct tt_conn *c, enum tt_dir dir, const uint8_t *p,
 		}
 		seek_add(s, off, h, &v, i);
 	}
+	/* a candidate's body of 1 or 2 bytes (an alert, a CCS: its record
+	 * may be the chain's first) is taken as it goes by, whatever call
+	 * brings it: none of these bytes is kept */
+	for (uint8_t j = 0; j < s->n; j++) {
+		struct seek_cand *e = &s->cand[j];
+		uint32_t len = (uint32_t)(e->hdr[3] << 8 | e->hdr[4]);
+		uint32_t b0 = e->next - len;
+		if (!e->has_body && len <= 2 && b0 >= s->at &&
+		    b0 + len <= s->at + total) {
+			span_copy(&v, b0 - s->at, e->body, len);
+			e->has_body = true;
+		}
+	}
 	/* the last 4 bytes wait for those that complete their header */
 	size_t keep = total < 4 ? total : 4;
 	span_copy(&v, total - keep, d->hdr, keep);

@@ -308,6 +308,50 @@ static void test_plaintext_alert_and_ccs(void **state)
 	evlog_free(&l);
 }
 
+
+/* A chain's first record with a body of 2 bytes (a clear alert), its
+ * successor's header right after: the alert is decoded whatever the
+ * cuts, two of them anywhere included (the body may go by in a call
+ * that holds neither header). */
+static void test_short_body_any_cuts(void **state)
+{
+	(void)state;
+	uint8_t b[64];
+	size_t n = 0;
+	memset(b, 0xee, 5); /* the end of a record before the attach */
+	n = 5;
+	static const uint8_t alert[] = {0x15, 3, 3, 0, 2, 2, 40};
+	memcpy(b + n, alert, sizeof(alert));
+	n += sizeof(alert);
+	n += rec(b + n, 23, 20, 7);
+	struct evlog ref, l;
+	evlog_init(&ref, TT_TRACE);
+	evlog_init(&l, TT_TRACE);
+	split_at(TT_ROLE_CLIENT, TT_IN, b, n, 0, &ref);
+	const char *a = evlog_find(&ref, "alert", "in");
+	assert_non_null(a);
+	assert_non_null(strstr(a, "\"alert\":\"handshake_failure\""));
+	for (size_t k1 = 1; k1 < n; k1++) {
+		for (size_t k2 = k1 + 1; k2 < n; k2++) {
+			evlog_clear(&l);
+			struct tt_conn c;
+			joined(&c, TT_ROLE_CLIENT);
+			(void)feed(&c, TT_IN, b, k1, (size_t)-1, &l);
+			(void)feed(&c, TT_IN, b + k1, k2 - k1, (size_t)-1, &l);
+			(void)feed(&c, TT_IN, b + k2, n - k2, (size_t)-1, &l);
+			evlog_close(&c, &l);
+			tt_conn_release(&c);
+			if (!evlog_same(&ref, &l)) {
+				fprintf(stderr, "cut at %zu and %zu of %zu\n",
+					k1, k2, n);
+				fail();
+			}
+		}
+	}
+	evlog_free(&l);
+	evlog_free(&ref);
+}
+
 /* The session-level events of a log, as "dir name[:phase or code]". */
 static void session_names(const struct evlog *l, char *out, size_t cap)
 {
@@ -760,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_header_split),
 		cmocka_unit_test(test_encrypted_alert_26),
 		cmocka_unit_test(test_plaintext_alert_and_ccs),
+		cmocka_unit_test(test_short_body_any_cuts),
 		cmocka_unit_test(test_iis_client),
 		cmocka_unit_test(test_iis_server),
 		cmocka_unit_test(test_pause),

@@ -370,15 +370,20 @@ EXPORT int tlstrace_detach(void)
 }
 
 /* A process forked after the attach is not traced: tlstrace -p follows
- * the processes it was given, and would never detach from this one.  Its
- * connections are its parent's (no summary here), its copies of the
- * log's descriptors become the null device. */
+ * the processes it was given, and would never detach from this one.
+ * Only what is safe in a child of a multithreaded process is done here:
+ * tracing off (the hooks left in its GOT then pass every call on: a
+ * restore would walk the loader's list, whose lock another thread may
+ * have held at the fork), its connections are its parent's (no summary
+ * here), its copies of the log's descriptors become the null device. */
 static void fork_child(void)
 {
 	if (__atomic_load_n(&tlstrace_info.state, __ATOMIC_ACQUIRE) ==
 	    TT_AS_ATTACHED) {
 		int saved = errno;
-		detach_now();
+		tt_trace_detach();
+		__atomic_store_n(&tlstrace_info.state, TT_AS_DETACHED,
+				 __ATOMIC_RELEASE);
 		errno = saved;
 	}
 }

@@ -258,6 +258,25 @@ static char proc_state(pid_t pid)
 	return rp && rp[1] == ' ' ? rp[2] : 0;
 }
 
+/* Whether lib (its path) is mapped in pid: gone after an exec. */
+static bool lib_mapped(pid_t pid, const char *lib)
+{
+	char p[64], line[4096 + 256];
+	snprintf(p, sizeof(p), "/proc/%ld/maps", (long)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return false;
+	bool found = false;
+	size_t n = strlen(lib);
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+		found = path && strncmp(path, lib, n) == 0 &&
+			(path[n] == '\n' || path[n] == ' ' || !path[n]);
+	}
+	fclose(f);
+	return found;
+}
+
 /* Whether pid still runs (not gone, not a zombie). */
 static bool alive(pid_t pid)
 {
@@ -535,10 +554,14 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 			int st;
 			if (!alive(t[i].pid))
 				say("%ld has ended", (long)t[i].pid);
-			else if ((st = peek_info(t[i].pid, o->lib, &info)) < 0)
+			else if ((st = peek_info(t[i].pid, o->lib, &info)) <
+					 0 &&
+				 !lib_mapped(t[i].pid, o->lib))
 				say("%ld runs another program now (exec): "
 				    "tlstrace is not in it any more",
 				    (long)t[i].pid);
+			else if (st < 0)
+				continue; /* not readable this time */
 			else if (st != TT_AS_ATTACHED ||
 				 info.attacher != (int32_t)getpid())
 				say("%ld was detached by another tlstrace",
@@ -567,8 +590,15 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 			if (sigtimedwait(&set, NULL, &tick) > 0)
 				break;
 		}
-		if (alive(t[i].pid) && !detach_one(t[i].pid, o->lib, flags))
+		if (proc_state(t[i].pid) == 'T') {
+			say("%ld left traced: tlstrace --detach %ld once it "
+			    "is continued",
+			    (long)t[i].pid, (long)t[i].pid);
 			failed++;
+		} else if (alive(t[i].pid) &&
+			   !detach_one(t[i].pid, o->lib, flags)) {
+			failed++;
+		}
 	}
 	free(t);
 	relay_finish();

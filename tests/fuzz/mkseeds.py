@@ -319,6 +319,11 @@ def seeds_midstream(src):
         noise.append(x >> 11 & 0xff)
     put("noise.server", 2, (0, 0), join([(0, bytes(noise[:3000])),
                                          (1, bytes(noise[3000:]))]))
+    # the end of a record, a clear alert (2-byte body) and its successor:
+    # the alert must decode wherever the bytes are cut
+    put("short_body.client", 3, (0, 0),
+        join([(1, b"\xee" * 5 + bytes([0x15, 3, 3, 0, 2, 2, 40]) +
+               bytes([0x17, 3, 3, 0, 20]) + bytes(range(0x80, 0x94)))]))
     print("fuzz_midstream: %d seeds" % out.n)
 
 

@@ -44,9 +44,9 @@ DEC_SRC  := $(foreach l,$(DEC_LAYERS),$(wildcard decoder/$(l)/*.c))
 SHIM_SRC := $(filter-out shim/launcher.c shim/launch_%.c shim/inject.c,$(wildcard shim/*.c))
 # The tlstrace command: shim/launcher.c, its shim/launch_*.c and the
 # injector of -p (shim/inject.c), none of them in the library.
-LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c) shim/inject.c
+LAUNCH_SRC := shim/launcher.c $(wildcard shim/launch_*.c) shim/inject.c shim/privfile.c
 # Shim modules that are pure enough to unit-test outside a host process.
-UNIT_SHIM_SRC := shim/format.c shim/config.c $(wildcard shim/libcrypto*.c) shim/zlib.c shim/guestlib.c \
+UNIT_SHIM_SRC := shim/format.c shim/config.c shim/privfile.c $(wildcard shim/libcrypto*.c) shim/zlib.c shim/guestlib.c \
 		 shim/keys.c shim/log.c shim/real.c shim/ptrmap.c shim/got.c
 UNIT_HELP_SRC := $(wildcard tests/unit/helpers/*.c)
 # fuzz_decrypt takes its keys from a key log, with libcrypto linked directly;

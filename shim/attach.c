@@ -318,14 +318,8 @@ EXPORT int tlstrace_attach(const char *block)
 	pthread_atfork(NULL, NULL, fork_child);
 	__atomic_store_n(&tlstrace_info.state, TT_AS_ATTACHED,
 			 __ATOMIC_RELEASE);
-	if (why[0]) {
-		char msg[320];
-		int m = snprintf(msg, sizeof(msg), "tlstrace: %s\n", why);
-		if (m > 0)
-			tt_log_stderr(msg, (size_t)m < sizeof(msg)
-						   ? (size_t)m
-						   : sizeof(msg) - 1);
-	}
+	if (why[0])
+		tt_log_stderrf("tlstrace: %s\n", why);
 	errno = saved;
 	return 0;
 }

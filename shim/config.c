@@ -21,35 +21,6 @@ bool tt_parse_level(const char *s, enum tt_level *out)
 	return false;
 }
 
-bool tt_expand_path(const char *tmpl, long pid, char *out, size_t cap)
-{
-	size_t o = 0;
-	if (cap == 0)
-		return false;
-	for (const char *p = tmpl; *p; p++) {
-		char num[24];
-		const char *add = NULL;
-		size_t n = 1;
-		if (p[0] == '%' && p[1] == 'p') {
-			snprintf(num, sizeof(num), "%ld", pid);
-			add = num;
-			n = strlen(num);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			add = "%";
-			p++;
-		} else {
-			add = p;
-		}
-		if (o + n + 1 > cap)
-			return false;
-		memcpy(out + o, add, n);
-		o += n;
-	}
-	out[o] = 0;
-	return true;
-}
-
 /* on/off and their spellings 1/0, yes/no, true/false, lower case only;
  * false (and *out untouched) for anything else. */
 static bool parse_switch(const char *s, bool *out)

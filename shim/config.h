@@ -8,6 +8,7 @@
 #include <limits.h>
 
 #include "event.h"
+#include "privfile.h"
 
 enum tt_sink_kind { TT_SINK_STDERR, TT_SINK_FILE, TT_SINK_SYSLOG };
 enum tt_format { TT_FMT_TEXT, TT_FMT_JSON };
@@ -37,7 +38,5 @@ void tt_config_load(struct tt_config *cfg, const char *(*get)(const char *name),
 /* Parses a level name; false if it is not one. */
 bool tt_parse_level(const char *s, enum tt_level *out);
 
-/* Expands %p (pid) and %% in a path template. */
-bool tt_expand_path(const char *tmpl, long pid, char *out, size_t cap);
 
 #endif

@@ -154,20 +154,16 @@ static void export_entry(const struct tt_keylog_entry *e)
 	int fd = tt_open_private(export_path, false, why, sizeof(why));
 	if (fd < 0 &&
 	    !__atomic_exchange_n(&export_warned, true, __ATOMIC_RELAXED)) {
-		char msg[PATH_MAX + 400];
-		int m = why[0] ? snprintf(msg, sizeof(msg),
-					  "tlstrace: TLSTRACE_KEYLOG_OUT: "
-					  "refusing '%s': %s; secrets are not "
-					  "exported\n",
-					  export_path, why)
-			       : snprintf(msg, sizeof(msg),
-					  "tlstrace: TLSTRACE_KEYLOG_OUT='%s': "
-					  "%s; secrets are not exported\n",
-					  export_path, strerror(errno));
-		if (m > 0)
-			tt_log_stderr(msg, (size_t)m < sizeof(msg)
-						   ? (size_t)m
-						   : sizeof(msg) - 1);
+		if (why[0])
+			tt_log_stderrf(
+				"tlstrace: TLSTRACE_KEYLOG_OUT: refusing "
+				"'%s': %s; secrets are not exported\n",
+				export_path, why);
+		else
+			tt_log_stderrf(
+				"tlstrace: TLSTRACE_KEYLOG_OUT='%s': %s; "
+				"secrets are not exported\n",
+				export_path, strerror(errno));
 	}
 	if (fd >= 0) {
 		/* O_APPEND: one line per write, whole, between processes */

@@ -36,6 +36,7 @@
 #include "attach.h"
 #include "launch.h"
 #include "inject.h"
+#include "privfile.h"
 
 static char block[TT_ATTACH_BLOCK_MAX];
 static size_t block_len;
@@ -54,60 +55,21 @@ static void block_add(const char *name, const char *value)
 	block[block_len] = 0;
 }
 
-/* The log file for pid: the template's %p is pid's, opened here under
- * the rules of the library's own (0600, a regular file or FIFO of this
- * user, no symbolic link).  -1 with a line said when it cannot be. */
+/* The log file for pid (the template's %p is pid's), opened here under
+ * the library's own rules (tt_open_private).  -1 with a line said when
+ * it cannot be. */
 static int open_log(const char *tmpl, pid_t pid, char *path, size_t cap)
 {
-	size_t o = 0;
-	for (const char *p = tmpl; *p && o + 1 < cap; p++) {
-		if (p[0] == '%' && p[1] == 'p') {
-			int n = snprintf(path + o, cap - o, "%ld", (long)pid);
-			o += n > 0 ? (size_t)n : 0;
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			path[o++] = '%';
-			p++;
-		} else {
-			path[o++] = *p;
-		}
-	}
-	if (o + 1 >= cap) {
+	if (!tt_expand_path(tmpl, (long)pid, path, cap)) {
 		say("-o %s: too long a path", tmpl);
 		return -1;
 	}
-	path[o] = 0;
-	/* a device or a socket is not opened at all (an open may have
-	 * effects of its own) */
-	struct stat pre;
-	if (lstat(path, &pre) == 0 && !S_ISREG(pre.st_mode) &&
-	    !S_ISFIFO(pre.st_mode)) {
-		say("-o %s: refusing it: not a regular file or FIFO", path);
-		return -1;
-	}
-	int fd = open(path,
-		      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			      O_NONBLOCK | O_NOCTTY,
-		      0600);
-	if (fd < 0) {
-		say("-o %s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0)
-		why = strerror(errno);
-	else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
-		why = "not a regular file or FIFO";
-	else if (st.st_uid != geteuid())
-		why = "owned by another user";
-	else if (S_ISREG(st.st_mode) && (st.st_mode & 077))
-		why = "readable or writable by others (mode is not 0600)";
-	if (why) {
+	char why[256];
+	int fd = tt_open_private(path, true, why, sizeof(why));
+	if (fd < 0 && why[0])
 		say("-o %s: refusing it: %s", path, why);
-		close(fd);
-		return -1;
-	}
+	else if (fd < 0)
+		say("-o %s: %s", path, strerror(errno));
 	return fd;
 }
 

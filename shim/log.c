@@ -20,13 +20,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -158,15 +158,9 @@ static bool pipe_room(int fd, size_t n)
 /* The log file at its size limit: said once. */
 static void fsize_note(void)
 {
-	char line[PATH_MAX + 200];
-	int n = snprintf(line, sizeof(line),
-			 "tlstrace: TLSTRACE_LOG: '%s': the file size limit "
-			 "(ulimit -f) is reached: nothing more is written\n",
-			 log_path);
-	if (n > 0)
-		tt_log_stderr(line, (size_t)n < sizeof(line)
-					    ? (size_t)n
-					    : sizeof(line) - 1);
+	tt_log_stderrf("tlstrace: TLSTRACE_LOG: '%s': the file size limit "
+		       "(ulimit -f) is reached: nothing more is written\n",
+		       log_path);
 }
 
 /* Lines, whole or not at all where that can be known in advance; what a
@@ -246,6 +240,18 @@ void tt_log_stderr(const char *msg, size_t n)
 	size_t m = escape_controls(msg, n, line, sizeof(line));
 	if (err.fd >= 0 && still_ours(&err))
 		sink_write(&err, line, m);
+}
+
+void tt_log_stderrf(const char *fmt, ...)
+{
+	char msg[PATH_MAX + 512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		tt_log_stderr(msg, (size_t)n < sizeof(msg) ? (size_t)n
+							   : sizeof(msg) - 1);
 }
 
 /* ---- opening ---- */
@@ -356,85 +362,16 @@ void tt_log_detach(void)
 	REAL(close)(null);
 }
 
-/* Why an existing file must not be written, in why; false when it may:
- * a regular file (or, with fifo_ok, a FIFO) of this user with no group
- * or other permission bits, or the null device, which keeps nothing. */
-static bool refused(const struct stat *st, bool fifo_ok, char *why, size_t cap)
-{
-	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3))
-		return false;
-	if (S_ISLNK(st->st_mode))
-		snprintf(why, cap, "it is a symbolic link");
-	else if (!S_ISREG(st->st_mode) && !(fifo_ok && S_ISFIFO(st->st_mode)))
-		snprintf(why, cap, "it is not a regular file%s",
-			 fifo_ok ? " or a FIFO" : "");
-	else if (st->st_uid != geteuid())
-		snprintf(why, cap,
-			 "it is owned by uid %u, not by this user (uid %u)",
-			 (unsigned)st->st_uid, (unsigned)geteuid());
-	else if (st->st_mode & 077)
-		snprintf(why, cap,
-			 "its mode %04o lets group or others in (chmod 600 it, "
-			 "or remove it)",
-			 (unsigned)(st->st_mode & 07777));
-	else
-		return false;
-	errno = EPERM;
-	return true;
-}
-
-int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap)
-{
-	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-		       O_NONBLOCK;
-	why[0] = 0;
-	int fd = open(path, fl | O_CREAT | O_EXCL, 0600);
-	if (fd >= 0 || errno != EEXIST)
-		return fd;
-	/* It exists: looked at before it is opened (a device is never
-	 * opened), and again through the descriptor (it may have changed
-	 * in between). */
-	struct stat st, st2;
-	if (lstat(path, &st) != 0 || refused(&st, fifo_ok, why, cap))
-		return -1;
-	fd = open(path, fl);
-	if (fd < 0) {
-		if (errno == ENXIO && S_ISFIFO(st.st_mode))
-			snprintf(why, cap,
-				 "no process has this FIFO open for reading");
-		return -1;
-	}
-	if (fstat(fd, &st2) != 0 || st2.st_dev != st.st_dev ||
-	    st2.st_ino != st.st_ino) {
-		snprintf(why, cap, "it changed while being opened");
-		REAL(close)(fd);
-		return -1;
-	}
-	if (refused(&st2, fifo_ok, why, cap)) {
-		REAL(close)(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
-
 static void fail(const char *what, const char *path, int e, const char *why)
 {
-	char line[PATH_MAX + 400];
-	int n = why && why[0]
-			? snprintf(line, sizeof(line),
-				   "tlstrace: TLSTRACE_LOG: refusing '%s': %s; "
-				   "tracing disabled\n",
-				   path, why)
-			: snprintf(
-				  line, sizeof(line),
-				  "tlstrace: TLSTRACE_LOG: cannot %s '%s': %s; "
-				  "tracing disabled\n",
-				  what, path, strerror(e));
-	if (n > 0)
-		tt_log_stderr(line, (size_t)n < sizeof(line)
-					    ? (size_t)n
-					    : sizeof(line) - 1);
+	if (why && why[0])
+		tt_log_stderrf("tlstrace: TLSTRACE_LOG: refusing '%s': %s; "
+			       "tracing disabled\n",
+			       path, why);
+	else
+		tt_log_stderrf("tlstrace: TLSTRACE_LOG: cannot %s '%s': %s; "
+			       "tracing disabled\n",
+			       what, path, strerror(e));
 }
 
 _Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) > TT_SYSLOG_PATH_MAX,

@@ -64,6 +64,9 @@ void tt_log_step_aside(int fd);
 /* Writes a message to the copy of fd 2 taken at load, control characters
  * escaped as \xHH. */
 void tt_log_stderr(const char *msg, size_t n);
+/* The same, formatted (a line longer than PATH_MAX + 511 bytes is cut
+ * there). */
+void tt_log_stderrf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Whether n more bytes fit in fd, if it is a regular file, under the
  * process's RLIMIT_FSIZE (ulimit -f): a write at the limit raises
  * SIGXFSZ, which kills the program by default, and one across it is
@@ -73,11 +76,5 @@ bool tt_fsize_room(int fd, size_t n);
  * way of programs that assume small descriptors are theirs; returns the
  * new number (fd itself when it cannot be moved). */
 int tt_fd_move_high(int fd);
-/* Opens path for appending data only this user may read: created 0600
- * (never through a symbolic link); an existing one only if it is a regular
- * file (or, with fifo_ok, a FIFO that has a reader) owned by the effective
- * user with no group or other permission bits, or the null device.  Non-blocking.  -1 on
- * failure, with why saying why when it was refused (else errno). */
-int tt_open_private(const char *path, bool fifo_ok, char *why, size_t cap);
 
 #endif

@@ -178,14 +178,8 @@ static void say(const char *what, const char *detail)
 {
 	if (__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
 		return;
-	char line[PATH_MAX + 400];
-	int n = snprintf(line, sizeof(line),
-			 "tlstrace: TLSTRACE_PCAP: '%s': %s%s%s\n", path, what,
-			 detail ? ": " : "", detail ? detail : "");
-	if (n > 0)
-		tt_log_stderr(line, (size_t)n < sizeof(line)
-					    ? (size_t)n
-					    : sizeof(line) - 1);
+	tt_log_stderrf("tlstrace: TLSTRACE_PCAP: '%s': %s%s%s\n", path, what,
+		       detail ? ": " : "", detail ? detail : "");
 }
 
 /* ---- blocks ---- */

@@ -1713,6 +1713,43 @@ out:
 	return ok;
 }
 
+/* LIB's mapping in pid (thread tid's view), its canonical path in real:
+ * 1, 0 when it is not mapped, -1 when the maps cannot be read (errno),
+ * -2 when LIB itself cannot be found (errno). */
+static int lib_mapping(pid_t pid, pid_t tid, const char *lib, char *real,
+		       struct mapping *m)
+{
+	struct stat ls;
+	if (!realpath(lib, real) || stat(real, &ls) != 0)
+		return -2;
+	struct lib_id id = {.path = real,
+			    .dev = ls.st_dev,
+			    .ino = ls.st_ino,
+			    .any_tlstrace = 1};
+	return scan_maps(pid, tid, match_lib, &id, m);
+}
+
+int inject_mapped(pid_t pid, const char *lib)
+{
+	char real[PATH_MAX];
+	struct mapping m;
+	pid_t tid = pick_thread(pid);
+	int r = tid ? lib_mapping(pid, tid, lib, real, &m) : 0;
+	return r < 0 ? -1 : r;
+}
+
+char inject_state(pid_t pid)
+{
+	struct status st;
+	if (pid <= 0 || read_status(pid, 0, &st) != 0)
+		return 0;
+	/* the leader may have exited while other threads run */
+	pid_t tid = pick_thread(pid);
+	if (!tid)
+		return 'Z';
+	return read_status(pid, tid, &st) == 0 ? st.state : 0;
+}
+
 int inject_peek(pid_t pid, const char *lib, const char *sym, void *out,
 		size_t len, char *why, size_t cap)
 {
@@ -1722,8 +1759,6 @@ int inject_peek(pid_t pid, const char *lib, const char *sym, void *out,
 	struct elf_info ei;
 	struct mapping m;
 	struct status st;
-	struct lib_id id;
-	struct stat ls;
 	pid_t tid;
 	int fd, r;
 
@@ -1732,13 +1767,9 @@ int inject_peek(pid_t pid, const char *lib, const char *sym, void *out,
 	tid = pick_thread(pid);
 	if (!tid)
 		return fail(why, cap, "%d has exited", pid);
-	if (!realpath(lib, real) || stat(real, &ls) != 0)
+	r = lib_mapping(pid, tid, lib, real, &m);
+	if (r == -2)
 		return fail(why, cap, "%s: %s", lib, strerror(errno));
-	id = (struct lib_id){.path = real,
-			     .dev = ls.st_dev,
-			     .ino = ls.st_ino,
-			     .any_tlstrace = 1};
-	r = scan_maps(pid, tid, match_lib, &id, &m);
 	if (r < 0)
 		return fail(why, cap, "cannot read /proc/%d/maps: %s", pid,
 			    strerror(errno));

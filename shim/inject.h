@@ -75,4 +75,13 @@ int inject_call(pid_t pid, const char *lib, const char *fn, const void *blob,
 int inject_peek(pid_t pid, const char *lib, const char *sym, void *out,
 		size_t len, char *why, size_t cap);
 
+/* Whether LIB is mapped in PID (gone after an exec): 1, 0, or -1 when
+ * its memory map cannot be read. */
+int inject_mapped(pid_t pid, const char *lib);
+
+/* PID's state letter as /proc/PID/status gives it (R, S, D, T, t, Z...),
+ * of a thread that lives when the leader has exited; 'Z' when none
+ * lives, 0 when PID is gone. */
+char inject_state(pid_t pid);
+
 #endif

@@ -201,48 +201,10 @@ static void relay_finish(void)
 
 /* ---- attach and detach ---- */
 
-/* pid's state letter (/proc/PID/stat: R, S, D, T, Z...), 0 when it is
- * gone. */
-static char proc_state(pid_t pid)
-{
-	char p[64], buf[512];
-	snprintf(p, sizeof(p), "/proc/%ld/stat", (long)pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* after the command name, which may hold anything */
-	char *rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' ? rp[2] : 0;
-}
-
-/* Whether lib (its path) is mapped in pid: gone after an exec. */
-static bool lib_mapped(pid_t pid, const char *lib)
-{
-	char p[64], line[4096 + 256];
-	snprintf(p, sizeof(p), "/proc/%ld/maps", (long)pid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return false;
-	bool found = false;
-	size_t n = strlen(lib);
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-		found = path && strncmp(path, lib, n) == 0 &&
-			(path[n] == '\n' || path[n] == ' ' || !path[n]);
-	}
-	fclose(f);
-	return found;
-}
-
 /* Whether pid still runs (not gone, not a zombie). */
 static bool alive(pid_t pid)
 {
-	char st = proc_state(pid);
+	char st = inject_state(pid);
 	return st && st != 'Z' && st != 'X';
 }
 
@@ -518,7 +480,7 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 				say("%ld has ended", (long)t[i].pid);
 			else if ((st = peek_info(t[i].pid, o->lib, &info)) <
 					 0 &&
-				 !lib_mapped(t[i].pid, o->lib))
+				 inject_mapped(t[i].pid, o->lib) == 0)
 				say("%ld runs another program now (exec): "
 				    "tlstrace is not in it any more",
 				    (long)t[i].pid);
@@ -540,7 +502,7 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 		/* a process stopped by job control runs no injected call:
 		 * waited for (a second interrupt gives up) */
 		bool said = false;
-		while (proc_state(t[i].pid) == 'T') {
+		while (inject_state(t[i].pid) == 'T') {
 			if (!said)
 				say("%ld is stopped: detaching once it is "
 				    "continued (kill -CONT %ld); interrupt "
@@ -552,7 +514,7 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 			if (sigtimedwait(&set, NULL, &tick) > 0)
 				break;
 		}
-		if (proc_state(t[i].pid) == 'T') {
+		if (inject_state(t[i].pid) == 'T') {
 			say("%ld left traced: tlstrace --detach %ld once it "
 			    "is continued",
 			    (long)t[i].pid, (long)t[i].pid);

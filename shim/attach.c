@@ -227,7 +227,11 @@ static void read_listeners(void)
  * returns how many. */
 static int mark_open_sockets(void)
 {
-	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* this thread's view (see got.c: the leader may have exited) */
+	int dfd = open("/proc/thread-self/fd",
+		       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return 0;
 	size_t nfds = 0, nlisten = 0;

@@ -582,8 +582,14 @@ static int read_prots(size_t ps)
 		pend[i].prot = -1;
 	for (size_t i = 0; i < TT_GOT_OBJS; i++)
 		objs[i].relro_prot = -1;
-	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/maps",
+	/* this thread's view: /proc/self is the leader's, whose maps are
+	 * empty once it exited while other threads run (/proc/thread-self
+	 * is Linux 3.17's) */
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/maps",
 			  O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/maps",
+			     O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	uintptr_t s = 0, e = 0;

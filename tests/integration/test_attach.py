@@ -637,6 +637,21 @@ def test_refusals():
     good, err = refused(sl.pid, r"cannot attach to %d: " % sl.pid)
     ok("refused: a process that does not exist", good, err)
 
+    # a process whose main thread exited (its leader a zombie) still runs:
+    # followed, then detached
+    lh, lout = spawn([os.path.join(BUILD, "tools", "inject_host"), "leaderless"],
+                     stdin=subprocess.PIPE)
+    wait_for(lout, r"ready \d+\n", proc=lh)
+    t, tout, said = attach([lh.pid])
+    time.sleep(1.0)
+    still = t.poll() is None and "has ended" not in read_log(tout)
+    rc = detach(t)
+    ok("a process whose main thread exited: hooked, followed while it runs, detached, exit 0",
+       said[0] is not None and re.search(r": [1-9]\d* GOT entries hooked", said[0])
+       and still and rc == 0
+       and "detached from %d" % lh.pid in read_log(tout), (still, rc, read_log(tout)))
+    stop(lh)
+
     cat = track(subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                  start_new_session=True))
     t, tout, said = attach([cat.pid, sl.pid])

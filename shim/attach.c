@@ -90,7 +90,7 @@ static bool take_fds(const char *name, int *err_fd, int *log_fd)
 	if (s < 0)
 		return false;
 	struct timeval tv = {3, 0};
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	syscall(SYS_setsockopt, s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	char tags[4] = {0};
 	struct iovec iov = {tags, sizeof(tags) - 1};
 	union {
@@ -122,7 +122,7 @@ static bool take_fds(const char *name, int *err_fd, int *log_fd)
 			else if (t == 'L' && *log_fd < 0)
 				*log_fd = fd;
 			else
-				REAL(close)(fd);
+				syscall(SYS_close, fd);
 		}
 	}
 	return *err_fd >= 0;
@@ -131,10 +131,11 @@ static bool take_fds(const char *name, int *err_fd, int *log_fd)
 /* ---- sockets already open ---- */
 
 #define OPEN_MAX_FDS 16384 /* sockets marked; the rest start afresh */
-#define LISTEN_MAX   256   /* listening ports of the process */
 
-static int open_fds[OPEN_MAX_FDS];
-static uint16_t listen_ports[LISTEN_MAX];
+static struct open_sock {
+	int fd;
+	uint16_t port; /* local */
+} open_socks[OPEN_MAX_FDS];
 
 static uint16_t port_of(const struct sockaddr_storage *ss)
 {
@@ -169,16 +170,21 @@ static uint16_t tcp_port(int fd, bool *listening, bool *connected)
 	return port_of(&ss);
 }
 
-/* The ports some socket of this machine's network namespace listens on,
- * from the kernel's tables, read once per attach (a listener this
- * process does not hold: a master process accepted and passed the socket
- * on).  One bit per port. */
+/* The ports listened on: by this process's sockets, and by any of this
+ * network namespace's, from the kernel's tables (a listener this process
+ * does not hold: a master process accepted and passed the socket on).
+ * One bit per port, filled once per attach. */
 static uint8_t listened[65536 / 8];
+
+static void listen_add(unsigned long port)
+{
+	if (port < 65536)
+		listened[port / 8] |= (uint8_t)(1u << (port % 8));
+}
 
 static void read_listeners(void)
 {
 	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-	memset(listened, 0, sizeof(listened));
 	for (size_t t = 0; t < 2; t++) {
 		int fd = open(tables[t], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -206,11 +212,8 @@ static void read_listeners(void)
 						strtoul(lp + 1, &end, 16);
 					char *st = strchr(end, ':');
 					st = st ? strchr(st, ' ') : NULL;
-					if (st && strncmp(st, " 0A", 3) == 0 &&
-					    p < 65536)
-						listened[p / 8] |=
-							(uint8_t)(1u
-								  << (p % 8));
+					if (st && strncmp(st, " 0A", 3) == 0)
+						listen_add(p);
 				}
 				line = nl + 1;
 			}
@@ -234,7 +237,8 @@ static int mark_open_sockets(void)
 		dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return 0;
-	size_t nfds = 0, nlisten = 0;
+	size_t nfds = 0;
+	memset(listened, 0, sizeof(listened));
 	char buf[4096];
 	long r;
 	while ((r = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
@@ -248,27 +252,20 @@ static int mark_open_sockets(void)
 				continue;
 			bool lis = false, conn = false;
 			uint16_t port = tcp_port((int)fd, &lis, &conn);
-			if (port && lis && nlisten < LISTEN_MAX)
-				listen_ports[nlisten++] = port;
+			if (port && lis)
+				listen_add(port);
 			else if (port && conn && nfds < OPEN_MAX_FDS)
-				open_fds[nfds++] = (int)fd;
+				open_socks[nfds++] =
+					(struct open_sock){(int)fd, port};
 		}
 	}
 	REAL(close)(dfd);
 	if (nfds)
 		read_listeners();
 	for (size_t i = 0; i < nfds; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		if (getsockname(open_fds[i], (struct sockaddr *)&ss, &sl) < 0)
-			continue;
-		uint16_t port = port_of(&ss);
-		bool server = false;
-		for (size_t j = 0; j < nlisten && !server; j++)
-			server = listen_ports[j] == port;
-		if (!server)
-			server = listened[port / 8] & (1u << (port % 8));
-		tt_trace_mark_open(open_fds[i],
+		uint16_t port = open_socks[i].port;
+		bool server = listened[port / 8] & (1u << (port % 8));
+		tt_trace_mark_open(open_socks[i].fd,
 				   server ? TT_ROLE_SERVER : TT_ROLE_CLIENT);
 	}
 	return (int)nfds;

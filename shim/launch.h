@@ -37,6 +37,9 @@ char *resolve(const char *path);
 /* Sets name for COMMAND, or exits with EXIT_FAIL (value NULL: out of
  * memory). */
 void set_env(const char *name, const char *value);
+/* Whether -o's argument is one of the contract's sink names (stderr,
+ * syslog, syslog:SOCKET) rather than a file. */
+bool sink_name(const char *log);
 
 /* launch_keys.c */
 /* What becomes of COMMAND's private key log. */
@@ -96,8 +99,6 @@ _Noreturn void attach_run(const pid_t *pids, size_t n,
 			  const struct attach_opts *o);
 /* tlstrace --detach PID: exits 0 when detached, else EXIT_FAIL. */
 _Noreturn void detach_run(pid_t pid, const struct attach_opts *o);
-/* The settings of o as the block tlstrace_attach takes (attach.h). */
-void attach_settings(const struct attach_opts *o);
 
 /* launch_run.c */
 /* Runs cmd as tlstrace's child, forwarding signals, and leaves the way it

@@ -293,9 +293,7 @@ static bool attach_one(pid_t pid, const char *lib, const char *log, int flags)
 	h.fds[h.n] = relay_w;
 	h.tags[h.n++] = 'E';
 	char path[4096];
-	bool file = log && strcmp(log, "stderr") != 0 &&
-		    strcmp(log, "syslog") != 0 &&
-		    strncmp(log, "syslog:", 7) != 0;
+	bool file = log && !sink_name(log);
 	if (file) {
 		int fd = open_log(log, pid, path, sizeof(path));
 		if (fd < 0)
@@ -418,14 +416,12 @@ static bool detach_one(pid_t pid, const char *lib, int flags)
 }
 
 
-void attach_settings(const struct attach_opts *o)
+/* The settings of o as the block tlstrace_attach takes (attach.h). */
+static void attach_settings(const struct attach_opts *o)
 {
 	block_len = 0;
 	block[0] = 0;
-	block_add("TLSTRACE_LOG", o->log && (strcmp(o->log, "stderr") == 0 ||
-					     strncmp(o->log, "syslog", 6) == 0)
-					  ? o->log
-					  : NULL);
+	block_add("TLSTRACE_LOG", o->log && sink_name(o->log) ? o->log : NULL);
 	block_add("TLSTRACE_LEVEL", o->level);
 	block_add("TLSTRACE_FORMAT", o->format);
 	block_add("TLSTRACE_EVENTS", o->events);

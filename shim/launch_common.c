@@ -91,3 +91,9 @@ void set_env(const char *name, const char *value)
 		exit(EXIT_FAIL);
 	}
 }
+
+bool sink_name(const char *log)
+{
+	return strcmp(log, "stderr") == 0 || strcmp(log, "syslog") == 0 ||
+	       strncmp(log, "syslog:", 7) == 0;
+}

@@ -379,12 +379,8 @@ int main(int argc, char **argv)
 			.seccomp_ok = seccomp_ok,
 		};
 		/* paths are opened by the process, whatever its directory */
-		if (log &&
-		    (strcmp(log, "stderr") == 0 || strcmp(log, "syslog") == 0 ||
-		     strncmp(log, "syslog:", 7) == 0))
-			ao.log = log;
-		else if (log)
-			ao.log = absolute("o", log);
+		if (log)
+			ao.log = sink_name(log) ? log : absolute("o", log);
 		if (keylog)
 			ao.keylog = absolute("k", keylog);
 		if (keylog_out)
@@ -399,8 +395,7 @@ int main(int argc, char **argv)
 	free(lib);
 	if (log) {
 		/* The sink names of the contract are not file names. */
-		if (strcmp(log, "stderr") == 0 || strcmp(log, "syslog") == 0 ||
-		    strncmp(log, "syslog:", 7) == 0) {
+		if (sink_name(log)) {
 			set_env("TLSTRACE_LOG", log);
 		} else {
 			v = absolute("o", log);
